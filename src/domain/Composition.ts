@@ -1,0 +1,174 @@
+/**
+ * A video composition as a typed value: clips concatenated (with transitions) or laid out
+ * side by side, in a grid or picture-in-picture; overlays of images, videos and text with
+ * position, size, timing and fades; an audio plan (keep, replace, mix, duck); the output
+ * format. The FFmpeg provider turns it into a filter graph with a pure function: nothing a
+ * caller writes is passed to ffmpeg as filter text.
+ *
+ * Media are referenced by `src`: a local file path or an http(s) URL.
+ *
+ * @module
+ */
+import * as Schema from "effect/Schema"
+
+const Seconds = Schema.NonNegative.annotations({ description: "seconds" })
+const Pixels = Schema.Int.pipe(Schema.positive()).annotations({ description: "pixels" })
+
+/** One input video, optionally trimmed to [start, end) in seconds. */
+export const Clip = Schema.Struct({
+  src: Schema.NonEmptyString,
+  start: Schema.optional(Seconds),
+  end: Schema.optional(Seconds)
+})
+/** One input video. */
+export type Clip = typeof Clip.Type
+
+/** The kinds of transition between concatenated clips (ffmpeg xfade's names). */
+export const TransitionKind = Schema.Literal(
+  "fade",
+  "dissolve",
+  "wipeleft",
+  "wiperight",
+  "wipeup",
+  "wipedown",
+  "slideleft",
+  "slideright",
+  "circleopen",
+  "circleclose",
+  "fadeblack",
+  "fadewhite"
+)
+/** A transition kind. */
+export type TransitionKind = typeof TransitionKind.Type
+
+/** A transition between each pair of concatenated clips. */
+export const Transition = Schema.Struct({
+  kind: TransitionKind,
+  duration: Schema.Number.pipe(Schema.greaterThan(0), Schema.lessThanOrEqualTo(5))
+})
+/** A transition. */
+export type Transition = typeof Transition.Type
+
+/** A named corner, edge or centre of the frame. */
+export const Anchor = Schema.Literal(
+  "top-left",
+  "top",
+  "top-right",
+  "left",
+  "center",
+  "right",
+  "bottom-left",
+  "bottom",
+  "bottom-right"
+)
+/** A named place in the frame. */
+export type Anchor = typeof Anchor.Type
+
+/** Where an overlay goes: a named anchor (with a margin) or pixel coordinates of its top-left corner. */
+export const Position = Schema.Union(
+  Schema.Struct({ anchor: Anchor, margin: Schema.optional(Schema.Int.pipe(Schema.nonNegative())) }),
+  Schema.Struct({ x: Schema.Int, y: Schema.Int })
+)
+/** Where an overlay goes. */
+export type Position = typeof Position.Type
+
+/** How clips are arranged. */
+export const Layout = Schema.Union(
+  Schema.TaggedStruct("concat", { transition: Schema.optional(Transition) }),
+  Schema.TaggedStruct("side-by-side", {}),
+  Schema.TaggedStruct("grid", { columns: Schema.Int.pipe(Schema.between(1, 8)) }),
+  Schema.TaggedStruct("picture-in-picture", {
+    position: Schema.optional(Position),
+    /** Width of the inset as a fraction of the frame width. */
+    scale: Schema.optional(Schema.Number.pipe(Schema.between(0.05, 0.9)))
+  })
+)
+/** How clips are arranged. */
+export type Layout = typeof Layout.Type
+
+const timing = {
+  start: Schema.optional(Seconds),
+  end: Schema.optional(Seconds),
+  fadeIn: Schema.optional(Seconds),
+  fadeOut: Schema.optional(Seconds),
+  position: Schema.optional(Position)
+}
+
+/** An image drawn over the video. */
+export const ImageOverlay = Schema.TaggedStruct("image", {
+  src: Schema.NonEmptyString,
+  width: Schema.optional(Pixels),
+  height: Schema.optional(Pixels),
+  ...timing
+})
+
+/** A video drawn over the video. */
+export const VideoOverlay = Schema.TaggedStruct("video", {
+  src: Schema.NonEmptyString,
+  width: Schema.optional(Pixels),
+  height: Schema.optional(Pixels),
+  ...timing
+})
+
+/** Text drawn over the video. */
+export const TextOverlay = Schema.TaggedStruct("text", {
+  text: Schema.String.pipe(Schema.maxLength(500)),
+  fontSize: Schema.optional(Schema.Int.pipe(Schema.between(6, 400))),
+  /** A colour as `#rrggbb` or a plain colour name. */
+  color: Schema.optional(Schema.String.pipe(Schema.pattern(/^(#[0-9a-fA-F]{6}|[a-zA-Z]{3,20})$/))),
+  /** A box behind the text, same colour syntax. */
+  box: Schema.optional(Schema.String.pipe(Schema.pattern(/^(#[0-9a-fA-F]{6}|[a-zA-Z]{3,20})$/))),
+  ...timing
+})
+
+/** Something drawn over the video. */
+export const Overlay = Schema.Union(ImageOverlay, VideoOverlay, TextOverlay)
+/** Something drawn over the video. */
+export type Overlay = typeof Overlay.Type
+
+/** An audio track added to the video. */
+export const AudioTrack = Schema.Struct({
+  src: Schema.NonEmptyString,
+  /** Linear gain, 1 = unchanged. */
+  volume: Schema.optional(Schema.Number.pipe(Schema.between(0, 4))),
+  /** Seconds into the output at which the track starts. */
+  start: Schema.optional(Seconds)
+})
+/** An audio track added to the video. */
+export type AudioTrack = typeof AudioTrack.Type
+
+/**
+ * What happens to sound: keep the clips' own audio, replace it with the tracks, mix the tracks
+ * in, or duck: the first track (narration) lowers the rest (clips' audio and other tracks) while it speaks.
+ */
+export const AudioPlan = Schema.Struct({
+  mode: Schema.Literal("keep", "replace", "mix", "duck"),
+  tracks: Schema.optionalWith(Schema.Array(AudioTrack), { default: () => [] })
+})
+/** What happens to sound. */
+export type AudioPlan = typeof AudioPlan.Type
+
+/** The output format. */
+export const Output = Schema.Struct({
+  width: Schema.optionalWith(Pixels, { default: () => 1280 }),
+  height: Schema.optionalWith(Pixels, { default: () => 720 }),
+  fps: Schema.optionalWith(Schema.Number.pipe(Schema.between(1, 120)), { default: () => 30 }),
+  videoCodec: Schema.optionalWith(Schema.Literal("h264", "vp9"), { default: () => "h264" as const }),
+  audioCodec: Schema.optionalWith(Schema.Literal("aac", "opus", "mp3"), { default: () => "aac" as const }),
+  format: Schema.optionalWith(Schema.Literal("mp4", "webm", "mkv"), { default: () => "mp4" as const })
+})
+/** The output format. */
+export type Output = typeof Output.Type
+
+/** A whole composition. */
+export const Composition = Schema.Struct({
+  clips: Schema.NonEmptyArray(Clip),
+  layout: Schema.optionalWith(Layout, { default: () => ({ _tag: "concat" as const }) }),
+  overlays: Schema.optionalWith(Schema.Array(Overlay), { default: () => [] }),
+  audio: Schema.optionalWith(AudioPlan, { default: () => ({ mode: "keep" as const, tracks: [] }) }),
+  output: Schema.optionalWith(Output, { default: () => Output.make({}) })
+})
+/** A whole composition (decoded: defaults filled in). */
+export type Composition = typeof Composition.Type
+/** A composition as written by a caller (defaults may be left out). */
+export type CompositionInput = typeof Composition.Encoded

@@ -1,0 +1,169 @@
+/**
+ * Every way a media call can fail, as data. Each error names the provider and carries a
+ * readable `message`; none carries an API key (the HTTP runtime scrubs keys out of any
+ * provider text it copies in). Retry and fallback decisions read the `_tag`, never the text.
+ *
+ * @module
+ */
+import * as Predicate from "effect/Predicate"
+import * as Schema from "effect/Schema"
+
+const base = {
+  /** The id of the provider the failure came from (`"registry"` for routing failures). */
+  provider: Schema.String,
+  message: Schema.String
+}
+
+/** The provider refused the credentials (HTTP 401/403). */
+export class InvalidApiKey extends Schema.TaggedError<InvalidApiKey>()("InvalidApiKey", base) {}
+
+/** A setting the provider needs (an API key, a URL) is not configured. */
+export class MissingConfig extends Schema.TaggedError<MissingConfig>()("MissingConfig", {
+  ...base,
+  /** The name of the missing setting, e.g. `TOGETHER_API_KEY`. */
+  setting: Schema.String
+}) {}
+
+/** The account is out of credits or over its quota (HTTP 402, or 429 that says so). */
+export class QuotaExceeded extends Schema.TaggedError<QuotaExceeded>()("QuotaExceeded", base) {}
+
+/** Too many requests for now (HTTP 429); `retryAfter` is the provider's own hint when given. */
+export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited", {
+  ...base,
+  retryAfter: Schema.optional(Schema.DurationFromMillis)
+}) {}
+
+/** The request never got an answer: refused, reset, DNS, TLS. */
+export class NetworkError extends Schema.TaggedError<NetworkError>()("NetworkError", base) {}
+
+/** No answer within the time allowed. */
+export class Timeout extends Schema.TaggedError<Timeout>()("Timeout", {
+  ...base,
+  after: Schema.optional(Schema.DurationFromMillis)
+}) {}
+
+/** The provider answered that it cannot serve now (HTTP 5xx), or its circuit is open. */
+export class ProviderUnavailable extends Schema.TaggedError<ProviderUnavailable>()("ProviderUnavailable", {
+  ...base,
+  status: Schema.optional(Schema.Number)
+}) {}
+
+/** The provider does not know the model. */
+export class ModelNotFound extends Schema.TaggedError<ModelNotFound>()("ModelNotFound", {
+  ...base,
+  model: Schema.String
+}) {}
+
+/** The provider (or model) does not offer the capability asked for. */
+export class CapabilityNotSupported extends Schema.TaggedError<CapabilityNotSupported>()("CapabilityNotSupported", {
+  ...base,
+  capability: Schema.String
+}) {}
+
+/** The request is wrong (HTTP 400/422, or rejected before sending); `issues` lists what. */
+export class InvalidInput extends Schema.TaggedError<InvalidInput>()("InvalidInput", {
+  ...base,
+  issues: Schema.Array(Schema.String)
+}) {}
+
+/** The provider refused the content (safety or moderation policy). */
+export class ContentRejected extends Schema.TaggedError<ContentRejected>()("ContentRejected", base) {}
+
+/** The job ran and failed; `providerMessage` is what the provider said. */
+export class GenerationFailed extends Schema.TaggedError<GenerationFailed>()("GenerationFailed", {
+  ...base,
+  jobId: Schema.optional(Schema.String),
+  providerMessage: Schema.optional(Schema.String)
+}) {}
+
+/** The provider answered with a body that does not have the documented shape. */
+export class MalformedResponse extends Schema.TaggedError<MalformedResponse>()("MalformedResponse", base) {}
+
+/** A result could not be fetched or written; no partial file is left behind. */
+export class DownloadFailed extends Schema.TaggedError<DownloadFailed>()("DownloadFailed", {
+  ...base,
+  url: Schema.optional(Schema.String)
+}) {}
+
+/** The work was cancelled (interrupted by the caller, or cancelled remotely). */
+export class Cancelled extends Schema.TaggedError<Cancelled>()("Cancelled", {
+  ...base,
+  jobId: Schema.optional(Schema.String)
+}) {}
+
+/** A local service is not running and could not be started. */
+export class ServiceNotRunning extends Schema.TaggedError<ServiceNotRunning>()("ServiceNotRunning", {
+  ...base,
+  service: Schema.String
+}) {}
+
+/** Every error a media call can fail with. */
+export const MediaError = Schema.Union(
+  InvalidApiKey,
+  MissingConfig,
+  QuotaExceeded,
+  RateLimited,
+  NetworkError,
+  Timeout,
+  ProviderUnavailable,
+  ModelNotFound,
+  CapabilityNotSupported,
+  InvalidInput,
+  ContentRejected,
+  GenerationFailed,
+  MalformedResponse,
+  DownloadFailed,
+  Cancelled,
+  ServiceNotRunning
+)
+/** Every error a media call can fail with. */
+export type MediaError = typeof MediaError.Type
+
+/** The tag of a `MediaError`. */
+export type MediaErrorTag = MediaError["_tag"]
+
+const mediaErrorTags: ReadonlySet<string> = new Set<MediaErrorTag>(
+  MediaError.members.map((member) => member.identifier as MediaErrorTag)
+)
+
+/** Whether a value is one of the `MediaError`s. */
+export const isMediaError = (u: unknown): u is MediaError =>
+  Predicate.hasProperty(u, "_tag") && typeof u._tag === "string" && mediaErrorTags.has(u._tag)
+
+/**
+ * Failures worth trying again on the same provider: they say "not now", not "never".
+ * QuotaExceeded is not among them: waiting does not refill an account (fallback and key
+ * rotation handle it).
+ */
+export const retryableTags: ReadonlySet<MediaErrorTag> = new Set<MediaErrorTag>([
+  "RateLimited",
+  "NetworkError",
+  "Timeout",
+  "ProviderUnavailable"
+])
+
+/** Whether the same request to the same provider may succeed later. */
+export const isRetryable = (error: MediaError): boolean => retryableTags.has(error._tag)
+
+/**
+ * Failures that say nothing against the request itself, so another provider may serve it:
+ * capacity and transport failures, and this provider's own configuration or catalogue.
+ * InvalidInput, ContentRejected, GenerationFailed and Cancelled stop a fallback chain.
+ */
+export const failoverTags: ReadonlySet<MediaErrorTag> = new Set<MediaErrorTag>([
+  "QuotaExceeded",
+  "RateLimited",
+  "ProviderUnavailable",
+  "Timeout",
+  "NetworkError",
+  "InvalidApiKey",
+  "MissingConfig",
+  "ModelNotFound",
+  "CapabilityNotSupported",
+  "ServiceNotRunning",
+  "MalformedResponse",
+  "DownloadFailed"
+])
+
+/** Whether another provider should be tried after this failure. */
+export const isFailover = (error: MediaError): boolean => failoverTags.has(error._tag)

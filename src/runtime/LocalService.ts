@@ -1,0 +1,36 @@
+/**
+ * Where a local-service provider finds its service: the URL configured in its environment
+ * variable (a service the user runs, possibly the real GPU container), or else one that
+ * `ServiceRuntime` starts on first use.
+ *
+ * @module
+ */
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import type { MediaError } from "../domain/Errors.js"
+import type { ServiceName } from "../services/ServerOptions.js"
+import { ServiceRuntime } from "./ServiceRuntime.js"
+
+/** Where a provider's service is. */
+export interface ServiceLocation {
+  /** The base URL; starts the embedded service the first time when none is configured. */
+  readonly url: Effect.Effect<string, MediaError>
+  /** True when the URL came from configuration (the user runs the service). */
+  readonly configured: boolean
+}
+
+/** Read `envVar`; when unset, defer to the `ServiceRuntime` to start `service` on first use. */
+export const locate = (
+  service: ServiceName,
+  envVar: string
+): Effect.Effect<ServiceLocation, ConfigError.ConfigError, ServiceRuntime> =>
+  Effect.gen(function* () {
+    const configured = yield* Config.option(Config.nonEmptyString(envVar))
+    if (Option.isSome(configured)) {
+      return { url: Effect.succeed(configured.value.replace(/\/+$/, "")), configured: true }
+    }
+    const runtime = yield* ServiceRuntime
+    return { url: runtime.ensure(service), configured: false }
+  })

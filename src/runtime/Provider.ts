@@ -1,0 +1,125 @@
+/**
+ * Building a `MediaProviderService` from a provider's own parts. A provider says what it is,
+ * how it discovers models, and how each capability runs; `make` adds what every provider has
+ * in common: model lookup with defaults, the capability factories, health counters, the
+ * circuit breaker, and a typed error for missing configuration or capabilities.
+ *
+ * @module
+ */
+import * as Effect from "effect/Effect"
+import { MediaCapabilities, type MediaCapability } from "../domain/Capability.js"
+import { CapabilityNotSupported, type MediaError, ModelNotFound } from "../domain/Errors.js"
+import type {
+  CapabilityModel,
+  InputOf,
+  MediaProviderService,
+  OptionsOf,
+  OutputOf,
+  ProviderType
+} from "../domain/MediaProvider.js"
+import type { ProviderModel } from "../domain/Model.js"
+import * as HealthTracker from "./HealthTracker.js"
+import { type CircuitBreakerOptions, makeCircuitBreaker } from "./Resilience.js"
+
+/** How one capability runs for a given model id. */
+export type Transform<C extends MediaCapability> = (
+  modelId: string,
+  input: InputOf<C>,
+  options: OptionsOf<C> | undefined
+) => Effect.Effect<OutputOf<C>, MediaError>
+
+/** The capabilities a provider implements, each with how it runs. */
+export type Transforms = { readonly [C in MediaCapability]?: Transform<C> }
+
+/** What a provider supplies to `make`. */
+export interface ProviderSpec {
+  readonly id: string
+  readonly name: string
+  readonly type: ProviderType
+  /** Whether keys/URLs are configured; when false every call fails with `notConfigured`. */
+  readonly configured: boolean
+  /** The error calls fail with when not configured (usually MissingConfig naming the setting). */
+  readonly notConfigured?: MediaError
+  /** Model discovery. */
+  readonly discover: Effect.Effect<ReadonlyArray<ProviderModel>, MediaError>
+  /** The model used for a capability when none is named. */
+  readonly defaultModels?: { readonly [C in MediaCapability]?: string }
+  readonly transforms: Transforms
+  /** A cheap reachability check for `isAvailable` (a health endpoint). Default: reachable. */
+  readonly probe?: Effect.Effect<boolean>
+  readonly circuitBreaker?: Partial<CircuitBreakerOptions>
+}
+
+/** Build a provider service from its spec. */
+export const make = (spec: ProviderSpec): Effect.Effect<MediaProviderService> =>
+  Effect.gen(function* () {
+    const tracker = yield* HealthTracker.make
+    const breaker = yield* makeCircuitBreaker(spec.id, spec.circuitBreaker)
+    const capabilities = MediaCapabilities.filter((capability) => spec.transforms[capability] !== undefined)
+    const notConfigured: Effect.Effect<never, MediaError> =
+      spec.notConfigured !== undefined
+        ? Effect.fail(spec.notConfigured)
+        : Effect.fail(new CapabilityNotSupported({ provider: spec.id, capability: "any", message: `${spec.id}: not configured` }))
+
+    const models = spec.configured
+      ? Effect.tapError(spec.discover, (error) => tracker.recordError(error.message))
+      : notConfigured
+
+    const getModelsForCapability = (capability: MediaCapability) =>
+      Effect.map(models, (all) => all.filter((model) => model.capabilities.includes(capability)))
+
+    const resolveModelId = (capability: MediaCapability, modelId: string | undefined): Effect.Effect<string, MediaError> => {
+      if (modelId !== undefined) return Effect.succeed(modelId)
+      const preset = spec.defaultModels?.[capability]
+      if (preset !== undefined) return Effect.succeed(preset)
+      return Effect.flatMap(getModelsForCapability(capability), (found) =>
+        found.length > 0
+          ? Effect.succeed(found[0]!.id)
+          : Effect.fail(new ModelNotFound({ provider: spec.id, model: `(any ${capability})`, message: `${spec.id}: no model for ${capability}` }))
+      )
+    }
+
+    const model = <C extends MediaCapability>(capability: C, modelId?: string): Effect.Effect<CapabilityModel<C>, MediaError> => {
+      const run: Transform<C> | undefined = spec.transforms[capability]
+      if (run === undefined) {
+        return Effect.fail(
+          new CapabilityNotSupported({ provider: spec.id, capability, message: `${spec.id} does not offer ${capability}` })
+        )
+      }
+      if (!spec.configured) return notConfigured
+      return Effect.map(resolveModelId(capability, modelId), (id) => ({
+        id,
+        provider: spec.id,
+        capability,
+        transform: (input: InputOf<C>, options?: OptionsOf<C>) =>
+          tracker.track(breaker.protect(run(id, input, options)))
+      }))
+    }
+
+    const isAvailable: Effect.Effect<boolean> = !spec.configured
+      ? Effect.succeed(false)
+      : Effect.flatMap(breaker.isClosedOrProbing, (closed) => (closed ? (spec.probe ?? Effect.succeed(true)) : Effect.succeed(false)))
+
+    return {
+      id: spec.id,
+      name: spec.name,
+      type: spec.type,
+      capabilities,
+      configured: spec.configured,
+      models,
+      getModelsForCapability,
+      isAvailable,
+      getHealth: Effect.flatMap(isAvailable, (available) => tracker.snapshot(available)),
+      model,
+      textToText: (id) => model("text-to-text", id),
+      textToImage: (id) => model("text-to-image", id),
+      imageToImage: (id) => model("image-to-image", id),
+      textToVideo: (id) => model("text-to-video", id),
+      imageToVideo: (id) => model("image-to-video", id),
+      textToAudio: (id) => model("text-to-audio", id),
+      textToSpeech: (id) => model("text-to-speech", id),
+      speechToText: (id) => model("speech-to-text", id),
+      videoComposer: (id) => model("video-composition", id),
+      audioEnhancer: (id) => model("audio-enhancement", id)
+    }
+  })
