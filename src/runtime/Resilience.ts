@@ -133,6 +133,8 @@ export interface CircuitBreaker {
   readonly isClosedOrProbing: Effect.Effect<boolean>
 }
 
+type Admission = { readonly run: true; readonly probe: boolean } | { readonly run: false; readonly reason: string }
+
 /** Make a circuit breaker for a provider. */
 export const makeCircuitBreaker = (
   provider: string,
@@ -149,16 +151,16 @@ export const makeCircuitBreaker = (
 
     // Decide, atomically, whether this call may run and whether it is the half-open probe.
     const admit = (now: number) =>
-      Ref.modify(state, (current): [{ readonly run: boolean; readonly probe: boolean }, CircuitState] => {
+      Ref.modify(state, (current): [Admission, CircuitState] => {
         switch (current._tag) {
           case "Closed":
             return [{ run: true, probe: false }, current]
           case "HalfOpen":
-            return [{ run: false, probe: false }, current]
+            return [{ run: false, reason: "probe in flight" }, current]
           case "Open":
             return now >= current.until
               ? [{ run: true, probe: true }, { _tag: "HalfOpen" }]
-              : [{ run: false, probe: false }, current]
+              : [{ run: false, reason: "cooling down" }, current]
         }
       })
 
@@ -182,10 +184,10 @@ export const makeCircuitBreaker = (
 
     const protect = <A, R>(self: Effect.Effect<A, MediaError, R>): Effect.Effect<A, MediaError, R> =>
       Effect.flatMap(Clock.currentTimeMillis, (now) =>
-        Effect.flatMap(admit(now), ({ probe, run }) =>
-          run
-            ? Effect.onExit(self, (exit) => record(probe, exit))
-            : Effect.fail(reject(probe ? "probe in flight" : "cooling down"))
+        Effect.flatMap(admit(now), (admission) =>
+          admission.run
+            ? Effect.onExit(self, (exit) => record(admission.probe, exit))
+            : Effect.fail(reject(admission.reason))
         )
       )
 

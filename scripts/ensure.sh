@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Install what automarket needs when it is missing, and nothing when it is there:
+# Debian's media engines (ffmpeg, flite, pocketsphinx with its English model, sox) and the npm
+# packages of package-lock.json. Idempotent; a second run only checks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
+command -v flite >/dev/null 2>&1 || missing+=(flite)
+command -v pocketsphinx >/dev/null 2>&1 || missing+=(pocketsphinx)
+[ -d /usr/share/pocketsphinx/model/en-us ] || missing+=(pocketsphinx-en-us)
+command -v sox >/dev/null 2>&1 || missing+=(sox)
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "ensure: installing Debian packages: ${missing[*]}"
+  if [ "$(id -u)" -eq 0 ]; then sudo=""; elif command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
+    echo "ensure: need root (or sudo) to install ${missing[*]}" >&2; exit 1
+  fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm packages: install when node_modules is missing or older than the lock file.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "ensure: installing npm packages"
+  npm ci --no-audit --no-fund --loglevel=error
+fi

@@ -1,0 +1,131 @@
+/**
+ * The `automarket` command line, as `@effect/cli` commands over the `ProviderRegistry`. The
+ * commands need only the registry (and the platform), so tests run them in-process against a
+ * registry of test providers; `main.ts` supplies the real one.
+ *
+ * @module
+ */
+import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
+import * as Console from "effect/Console"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import { MediaCapabilities, type MediaCapability } from "../domain/Capability.js"
+import { unitCost, type ProviderModel } from "../domain/Model.js"
+import { ProviderRegistry } from "../registry/ProviderRegistry.js"
+import { price, table } from "./Format.js"
+
+const json = Options.boolean("json").pipe(Options.withDescription("Print JSON instead of a table"))
+
+/** `automarket providers`: every provider with its type, capabilities, configuration, availability and health. */
+export const providers = Command.make("providers", { json }, ({ json }) =>
+  Effect.gen(function* () {
+    const registry = yield* ProviderRegistry
+    const all = yield* registry.all
+    const rows = yield* Effect.forEach(
+      all,
+      (provider) =>
+        Effect.map(Effect.all({ available: provider.isAvailable, health: provider.getHealth }), ({ available, health }) => ({
+          id: provider.id,
+          name: provider.name,
+          type: provider.type,
+          capabilities: provider.capabilities,
+          configured: provider.configured,
+          available,
+          health
+        })),
+      { concurrency: "unbounded" }
+    )
+    if (json) return yield* Console.log(JSON.stringify(rows, null, 2))
+    yield* Console.log(
+      table(
+        ["ID", "TYPE", "CONFIGURED", "AVAILABLE", "HEALTH", "CAPABILITIES"],
+        rows.map((row) => [
+          row.id,
+          row.type,
+          row.configured ? "yes" : "no",
+          row.available ? "yes" : "no",
+          row.health.status,
+          row.capabilities.join(",")
+        ])
+      )
+    )
+  })
+).pipe(Command.withDescription("List the providers: type, capabilities, configured, available, health"))
+
+const capabilityOption = Options.choice("capability", MediaCapabilities).pipe(
+  Options.withAlias("c"),
+  Options.withDescription("Only models with this capability"),
+  Options.optional
+)
+const providerOption = Options.text("provider").pipe(
+  Options.withAlias("p"),
+  Options.withDescription("Only models of this provider"),
+  Options.optional
+)
+const freeOption = Options.boolean("free").pipe(Options.withDescription("Only free models"))
+
+/** The models matching the filters, across providers; providers whose discovery fails are left out. */
+const listModels = (filters: {
+  readonly capability: Option.Option<MediaCapability>
+  readonly provider: Option.Option<string>
+  readonly free: boolean
+}) =>
+  Effect.gen(function* () {
+    const registry = yield* ProviderRegistry
+    const all = yield* registry.all
+    const chosen = Option.match(filters.provider, { onNone: () => all, onSome: (id) => all.filter((p) => p.id === id) })
+    if (Option.isSome(filters.provider) && chosen.length === 0) {
+      return yield* new UnknownProvider({ id: filters.provider.value, known: all.map((p) => p.id) })
+    }
+    const lists = yield* Effect.forEach(
+      chosen,
+      (provider) =>
+        Option.match(filters.capability, {
+          onNone: () => provider.models,
+          onSome: (capability) => provider.getModelsForCapability(capability)
+        }).pipe(
+          Effect.catchAll((error) => Effect.as(Console.error(`automarket: ${provider.id}: ${error.message}`), []))
+        ),
+      { concurrency: "unbounded" }
+    )
+    return lists.flat().filter((model) => !filters.free || model.free)
+  })
+
+/** A `--provider` that names no registered provider. */
+export class UnknownProvider extends Data.TaggedError("UnknownProvider")<{
+  readonly id: string
+  readonly known: ReadonlyArray<string>
+}> {
+  override get message(): string {
+    return `no provider "${this.id}" (known: ${this.known.join(", ") || "none"})`
+  }
+}
+
+const modelRow = (model: ProviderModel): Array<string> => {
+  const unit = model.pricing.find((p) => p.usd === unitCost(model))?.unit
+  return [model.provider, model.id, model.capabilities.join(","), model.free ? "free" : price(unitCost(model), unit)]
+}
+
+/** `automarket models`: the discovered models, filtered by capability, provider and price. */
+export const models = Command.make(
+  "models",
+  { capability: capabilityOption, provider: providerOption, free: freeOption, json },
+  ({ json, ...filters }) =>
+    Effect.gen(function* () {
+      const found = yield* listModels(filters)
+      if (json) return yield* Console.log(JSON.stringify(found, null, 2))
+      if (found.length === 0) return yield* Console.log("no models match")
+      yield* Console.log(table(["PROVIDER", "MODEL", "CAPABILITIES", "PRICE"], found.map(modelRow)))
+    })
+).pipe(Command.withDescription("List models across providers: --capability, --provider, --free, --json"))
+
+/** The root command with its subcommands. */
+export const root = Command.make("automarket").pipe(
+  Command.withDescription("Every AI media service behind one typed interface"),
+  Command.withSubcommands([providers, models])
+)
+
+/** Run the command line on `argv` (as `process.argv`: node, script, arguments...). */
+export const run = Command.run(root, { name: "automarket", version: "0.1.0" })

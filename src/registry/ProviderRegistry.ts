@@ -1,0 +1,240 @@
+/**
+ * The `ProviderRegistry`: every configured provider in one place. It answers which providers
+ * and models can do a capability, which are available now, which is best under the caller's
+ * preferences, and runs a capability call with fallback across providers (an `ExecutionPlan`
+ * whose steps are the providers, in the router's order).
+ *
+ * @module
+ */
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
+import type { MediaCapability } from "../domain/Capability.js"
+import { CapabilityNotSupported, type MediaError } from "../domain/Errors.js"
+import {
+  MediaProvider,
+  type MediaProviderService,
+  type InputOf,
+  type OptionsOf,
+  type OutputOf
+} from "../domain/MediaProvider.js"
+import type { ProviderModel } from "../domain/Model.js"
+import { fallbackPlan } from "../runtime/Resilience.js"
+import { type Candidate, rankModels, route, type RouteOptions } from "./Router.js"
+
+/** The best provider and model for a capability. */
+export interface Choice {
+  readonly provider: MediaProviderService
+  /** Undefined when the provider's models could not be listed: its default model is used. */
+  readonly model: ProviderModel | undefined
+}
+
+/** One try of a `generate` call. */
+export interface Attempt {
+  readonly provider: string
+  readonly model: string | undefined
+  /** The failure's tag and message; absent for the attempt that succeeded. */
+  readonly error?: { readonly tag: MediaError["_tag"]; readonly message: string }
+}
+
+/** What `generateDetailed` returns: the output, who made it, and every attempt on the way. */
+export interface Generation<C extends MediaCapability> {
+  readonly output: OutputOf<C>
+  readonly provider: string
+  readonly model: string
+  readonly attempts: ReadonlyArray<Attempt>
+}
+
+/** Options of a `generate` call: routing preferences, the capability's options, a model per provider. */
+export interface GenerateOptions<C extends MediaCapability> extends RouteOptions {
+  readonly options?: OptionsOf<C>
+  /** The model to use on a given provider (provider id -> model id), instead of the router's choice. */
+  readonly models?: Readonly<Record<string, string>>
+}
+
+/** The registry of providers. */
+export interface ProviderRegistryService {
+  /** Add a provider (replacing one with the same id). */
+  readonly register: (provider: MediaProviderService) => Effect.Effect<void>
+  /** A provider by id. */
+  readonly get: (id: string) => Effect.Effect<Option.Option<MediaProviderService>>
+  /** All providers, in registration order. */
+  readonly all: Effect.Effect<ReadonlyArray<MediaProviderService>>
+  /** The providers that offer a capability. */
+  readonly forCapability: (capability: MediaCapability) => Effect.Effect<ReadonlyArray<MediaProviderService>>
+  /** The providers that can take work now (configured, healthy, circuit not open), optionally for a capability. */
+  readonly available: (capability?: MediaCapability) => Effect.Effect<ReadonlyArray<MediaProviderService>>
+  /** Models that can do a capability, across providers (a provider whose discovery fails is left out). */
+  readonly modelsFor: (capability: MediaCapability) => Effect.Effect<ReadonlyArray<ProviderModel>>
+  /** The order in which `generate` would try providers. */
+  readonly candidates: (capability: MediaCapability, options?: RouteOptions) => Effect.Effect<ReadonlyArray<Choice>>
+  /** The best provider and model for a capability, if any. */
+  readonly findBest: (capability: MediaCapability, options?: RouteOptions) => Effect.Effect<Option.Option<Choice>>
+  /** Run a capability with fallback across providers; fails with the last provider's error. */
+  readonly generate: <C extends MediaCapability>(
+    capability: C,
+    input: InputOf<C>,
+    options?: GenerateOptions<C>
+  ) => Effect.Effect<OutputOf<C>, MediaError>
+  /** `generate`, also saying which provider served and what was tried before. */
+  readonly generateDetailed: <C extends MediaCapability>(
+    capability: C,
+    input: InputOf<C>,
+    options?: GenerateOptions<C>
+  ) => Effect.Effect<Generation<C>, MediaError>
+}
+
+/** The service tag of the registry. */
+export class ProviderRegistry extends Context.Tag("automarket/ProviderRegistry")<ProviderRegistry, ProviderRegistryService>() {}
+
+/** Make a registry holding the given providers. */
+export const make = (initial: ReadonlyArray<MediaProviderService> = []): Effect.Effect<ProviderRegistryService> =>
+  Effect.gen(function* () {
+    const providers = yield* Ref.make<ReadonlyArray<MediaProviderService>>(dedupe(initial))
+
+    const register = (provider: MediaProviderService) =>
+      Ref.update(providers, (all) => {
+        const at = all.findIndex((p) => p.id === provider.id)
+        return at === -1 ? [...all, provider] : all.map((p, i) => (i === at ? provider : p))
+      })
+
+    const all = Ref.get(providers)
+    const get = (id: string) => Effect.map(all, (list) => Option.fromNullable(list.find((p) => p.id === id)))
+    const forCapability = (capability: MediaCapability) =>
+      Effect.map(all, (list) => list.filter((p) => p.capabilities.includes(capability)))
+
+    const available = (capability?: MediaCapability) =>
+      Effect.flatMap(capability === undefined ? all : forCapability(capability), (list) =>
+        Effect.filter(list, (p) => p.isAvailable, { concurrency: "unbounded" })
+      )
+
+    const modelsFor = (capability: MediaCapability) =>
+      Effect.flatMap(forCapability(capability), (list) =>
+        Effect.map(
+          Effect.forEach(list, (p) => Effect.orElseSucceed(p.getModelsForCapability(capability), () => []), {
+            concurrency: "unbounded"
+          }),
+          (lists) => lists.flat()
+        )
+      )
+
+    const candidates = (capability: MediaCapability, options: RouteOptions = {}) =>
+      Effect.gen(function* () {
+        const list = yield* forCapability(capability)
+        const found = yield* Effect.forEach(
+          list,
+          (provider, rank) =>
+            Effect.all({
+              available: provider.isAvailable,
+              models: Effect.option(provider.getModelsForCapability(capability))
+            }).pipe(
+              Effect.map(({ available, models }): Array<Candidate> => {
+                if (Option.isNone(models)) {
+                  // Discovery failed: still a candidate with its default model (unpriced, so behind priced ones).
+                  return [{ providerId: provider.id, providerType: provider.type, available, model: undefined, rank }]
+                }
+                const ranked = rankModels(models.value, options)
+                // Models listed, but none within the constraints: not a candidate.
+                if (ranked.length === 0 && models.value.length > 0) return []
+                return [{ providerId: provider.id, providerType: provider.type, available, model: ranked[0], rank }]
+              })
+            ),
+          { concurrency: "unbounded" }
+        )
+        const byId = new Map(list.map((p) => [p.id, p]))
+        return route(found.flat(), options).flatMap((candidate): Array<Choice> => {
+          const provider = byId.get(candidate.providerId)
+          return provider === undefined ? [] : [{ provider, model: candidate.model }]
+        })
+      })
+
+    const findBest = (capability: MediaCapability, options?: RouteOptions) =>
+      Effect.map(candidates(capability, options), (list) => Option.fromNullable(list[0]))
+
+    const generateDetailed = <C extends MediaCapability>(
+      capability: C,
+      input: InputOf<C>,
+      options: GenerateOptions<C> = {}
+    ): Effect.Effect<Generation<C>, MediaError> =>
+      Effect.gen(function* () {
+        const listed = yield* candidates(capability, options)
+        // Unavailable providers (unconfigured, circuit open) are tried only when no available one is
+        // left, so that the error then says why (e.g. which key to set).
+        const ready = yield* Effect.filter(listed, (choice) => choice.provider.isAvailable)
+        const order = ready.length > 0 ? ready : listed
+        const [first, ...rest] = order
+        if (first === undefined) {
+          return yield* new CapabilityNotSupported({
+            provider: "registry",
+            capability,
+            message: `no provider can do ${capability}${options.exclude !== undefined || options.maxCost !== undefined ? " under the given constraints" : ""}`
+          })
+        }
+        const attempts = yield* Ref.make<ReadonlyArray<Attempt>>([])
+        const chosen = new Map(order.map((choice) => [choice.provider.id, choice.model?.id]))
+        const call = Effect.gen(function* () {
+          const provider = yield* MediaProvider
+          const modelId = options.models?.[provider.id] ?? chosen.get(provider.id)
+          const model = yield* provider.model(capability, modelId)
+          const output = yield* model.transform(input, options.options).pipe(
+            Effect.tapError((error) =>
+              Ref.update(attempts, (list) => [
+                ...list,
+                { provider: provider.id, model: model.id, error: { tag: error._tag, message: error.message } }
+              ])
+            )
+          )
+          return { output, provider: provider.id, model: model.id }
+        }).pipe(
+          // Failures before the transform (no model, not configured) are attempts too.
+          Effect.tapError((error) =>
+            Effect.flatMap(MediaProvider, (provider) =>
+              Ref.update(attempts, (list) =>
+                list.length > 0 && list[list.length - 1]!.provider === provider.id
+                  ? list
+                  : [...list, { provider: provider.id, model: chosen.get(provider.id), error: { tag: error._tag, message: error.message } }]
+              )
+            )
+          )
+        )
+        const plan = fallbackPlan(
+          Context.make(MediaProvider, first.provider),
+          ...rest.map((choice) => Context.make(MediaProvider, choice.provider))
+        )
+        const result = yield* Effect.withExecutionPlan(call, plan)
+        const tried = yield* Ref.get(attempts)
+        return { ...result, attempts: [...tried, { provider: result.provider, model: result.model }] }
+      })
+
+    const generate = <C extends MediaCapability>(capability: C, input: InputOf<C>, options?: GenerateOptions<C>) =>
+      Effect.map(generateDetailed(capability, input, options), (generation) => generation.output)
+
+    return { register, get, all, forCapability, available, modelsFor, candidates, findBest, generate, generateDetailed }
+  })
+
+const dedupe = (list: ReadonlyArray<MediaProviderService>): ReadonlyArray<MediaProviderService> => {
+  const seen = new Map<string, MediaProviderService>()
+  for (const provider of list) seen.set(provider.id, provider)
+  return [...seen.values()]
+}
+
+/** A registry of already-built providers (tests, custom setups). */
+export const fromProviders = (providers: ReadonlyArray<MediaProviderService>): Layer.Layer<ProviderRegistry> =>
+  Layer.effect(ProviderRegistry, make(providers))
+
+/**
+ * A registry of provider layers: each layer is built in the registry's scope (so the services a
+ * local provider starts live as long as the registry) and its `MediaProvider` registered.
+ */
+export const layer = <E, R>(
+  ...providers: ReadonlyArray<Layer.Layer<MediaProvider, E, R>>
+): Layer.Layer<ProviderRegistry, E, R> =>
+  Layer.scoped(
+    ProviderRegistry,
+    Effect.flatMap(
+      Effect.forEach(providers, (provider) => Effect.map(Layer.build(provider), (context) => Context.get(context, MediaProvider))),
+      make
+    )
+  )
