@@ -1,0 +1,30 @@
+/**
+ * automarket: every AI media service behind one typed Effect interface.
+ *
+ * - `Asset`, `Capability`, `Model`, `Errors`, `Health`, `MediaProvider`, `Composition`: the domain.
+ * - `ProviderRegistry` (with `Router`): find providers and models for a capability, route with fallback.
+ * - `Http`, `Resilience`, `KeyRing`, `ProviderConfig`, `Provider`, `HealthTracker`: what providers are built from.
+ * - `ServiceRuntime`, `LocalService`: the local services (FFmpeg, TTS, STT) as child processes.
+ * - `AutoMarket.layer`: everything wired, configured from the environment.
+ *
+ * @module
+ */
+export * as Asset from "./domain/Asset.js"
+export * as Capability from "./domain/Capability.js"
+export * as Composition from "./domain/Composition.js"
+export * as Errors from "./domain/Errors.js"
+export * as Health from "./domain/Health.js"
+export * as Model from "./domain/Model.js"
+export { MediaProvider } from "./domain/MediaProvider.js"
+export type * from "./domain/MediaProvider.js"
+export * as ProviderRegistry from "./registry/ProviderRegistry.js"
+export * as Router from "./registry/Router.js"
+export * as Http from "./runtime/Http.js"
+export * as Resilience from "./runtime/Resilience.js"
+export * as KeyRing from "./runtime/KeyRing.js"
+export * as ProviderConfig from "./runtime/ProviderConfig.js"
+export * as Provider from "./runtime/Provider.js"
+export * as HealthTracker from "./runtime/HealthTracker.js"
+export * as ServiceRuntime from "./runtime/ServiceRuntime.js"
+export * as LocalService from "./runtime/LocalService.js"
+export * as AutoMarket from "./AutoMarket.js"
