@@ -30,7 +30,10 @@ interface Counters {
   readonly queued: number
   readonly lastError: string | undefined
   readonly lastErrorAt: number
-  readonly lastSuccessAt: number
+  /** Event order: which came last, the error or a success (timestamps can tie). */
+  readonly lastErrorSeq: number
+  readonly lastSuccessSeq: number
+  readonly seq: number
 }
 
 const describe = (error: unknown): string =>
@@ -41,10 +44,10 @@ const describe = (error: unknown): string =>
 /** Make a tracker; its uptime counts from now. */
 export const make: Effect.Effect<HealthTracker> = Effect.gen(function* () {
   const startedAt = yield* Clock.currentTimeMillis
-  const counters = yield* Ref.make<Counters>({ active: 0, queued: 0, lastError: undefined, lastErrorAt: 0, lastSuccessAt: 0 })
+  const counters = yield* Ref.make<Counters>({ active: 0, queued: 0, lastError: undefined, lastErrorAt: 0, lastErrorSeq: 0, lastSuccessSeq: 0, seq: 0 })
 
   const recordError = (message: string) =>
-    Effect.flatMap(Clock.currentTimeMillis, (now) => Ref.update(counters, (c) => ({ ...c, lastError: message, lastErrorAt: now })))
+    Effect.flatMap(Clock.currentTimeMillis, (now) => Ref.update(counters, (c) => ({ ...c, lastError: message, lastErrorAt: now, seq: c.seq + 1, lastErrorSeq: c.seq + 1 })))
 
   const track = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
     Effect.acquireUseRelease(
@@ -52,7 +55,7 @@ export const make: Effect.Effect<HealthTracker> = Effect.gen(function* () {
       () =>
         self.pipe(
           Effect.tapError((error) => recordError(describe(error))),
-          Effect.tap(() => Effect.flatMap(Clock.currentTimeMillis, (now) => Ref.update(counters, (c) => ({ ...c, lastSuccessAt: now }))))
+          Effect.tap(() => Ref.update(counters, (c) => ({ ...c, seq: c.seq + 1, lastSuccessSeq: c.seq + 1 })))
         ),
       () => Ref.update(counters, (c) => ({ ...c, active: c.active - 1 }))
     )
@@ -68,7 +71,7 @@ export const make: Effect.Effect<HealthTracker> = Effect.gen(function* () {
     Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
       const c = yield* Ref.get(counters)
-      const recentError = c.lastError !== undefined && now - c.lastErrorAt < recentMillis && c.lastErrorAt >= c.lastSuccessAt
+      const recentError = c.lastError !== undefined && now - c.lastErrorAt < recentMillis && c.lastErrorSeq > c.lastSuccessSeq
       const status: HealthState = !available ? "unhealthy" : recentError ? "degraded" : "healthy"
       return {
         status,
