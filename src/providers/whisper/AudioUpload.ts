@@ -1,0 +1,156 @@
+/**
+ * Uploading an asset's content as one `multipart/form-data` file part (whisper's `audio_file`,
+ * Chatterbox's reference `files`), streamed: a file is read from disk as the request is sent,
+ * bytes are sent as they are, a URL is first downloaded to a temporary file (removed when the
+ * scope closes) so that a failed download is a `DownloadFailed`, not a broken upload.
+ *
+ * The body is written by hand rather than with `FormData` because `FormData` objects are not
+ * portable across `HttpClient` implementations (undici's client rejects Node's global one); a
+ * stream body works with all of them, is re-readable when a request is retried, and carries a
+ * `Content-Length`, so a service can refuse an oversized upload before reading it.
+ *
+ * @module
+ */
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as HttpBody from "@effect/platform/HttpBody"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import { randomUUID } from "node:crypto"
+import * as NodePath from "node:path"
+import type { AssetSource } from "../../domain/Asset.js"
+import { DownloadFailed, InvalidInput, type MediaError } from "../../domain/Errors.js"
+
+/** One file part. */
+export interface FilePart {
+  /** The form field, e.g. `audio_file`. */
+  readonly field: string
+  readonly source: AssetSource
+  /** The file name announced to the service (a base name; the service must not trust it anyway). */
+  readonly filename: string
+  readonly contentType: string
+}
+
+const encoder = new TextEncoder()
+
+/** A file name safe inside a quoted header parameter. */
+const quoted = (name: string): string => name.replace(/[\r\n]/g, " ").replace(/"/g, "%22")
+
+/** The bytes around the part's content. */
+export const partFrame = (part: Omit<FilePart, "source">, boundary: string): { readonly head: Uint8Array; readonly tail: Uint8Array } => ({
+  head: encoder.encode(
+    `--${boundary}\r\nContent-Disposition: form-data; name="${quoted(part.field)}"; filename="${quoted(part.filename)}"\r\n` +
+      `Content-Type: ${part.contentType.replace(/[\r\n]/g, "")}\r\n\r\n`
+  ),
+  tail: encoder.encode(`\r\n--${boundary}--\r\n`)
+})
+
+/** The MIME type's usual file extension, for naming an upload that has no file name. */
+export const extensionOf = (mimeType: string): string => {
+  const subtype = mimeType.split(";")[0]?.split("/")[1]?.trim().toLowerCase() ?? ""
+  const known: Readonly<Record<string, string>> = {
+    wav: "wav",
+    "x-wav": "wav",
+    wave: "wav",
+    mpeg: "mp3",
+    mp3: "mp3",
+    ogg: "ogg",
+    opus: "opus",
+    flac: "flac",
+    webm: "webm",
+    mp4: "m4a",
+    aac: "aac"
+  }
+  return known[subtype] ?? "bin"
+}
+
+/** A file name for an asset: the file's base name, or `audio.<ext>` for bytes and URLs. */
+export const uploadName = (source: AssetSource, mimeType: string): string =>
+  source._tag === "File" ? NodePath.basename(source.path) : `audio.${extensionOf(mimeType)}`
+
+const decodeDataUrl = (provider: string, url: string): Effect.Effect<Uint8Array, InvalidInput> => {
+  const match = /^data:([^,]*?)(;base64)?,(.*)$/s.exec(url)
+  if (match === null) {
+    return Effect.fail(new InvalidInput({ provider, message: `${provider}: malformed data: URL`, issues: ["malformed data: URL"] }))
+  }
+  const payload = match[3] ?? ""
+  return Effect.succeed(match[2] !== undefined ? new Uint8Array(Buffer.from(payload, "base64")) : encoder.encode(decodeURIComponent(payload)))
+}
+
+/** A file's content as a stream that reads the file anew each time it is run, and its size. */
+const fileContent = (
+  provider: string,
+  path: string
+): Effect.Effect<{ readonly content: Stream.Stream<Uint8Array, unknown>; readonly size: number }, InvalidInput, FileSystem.FileSystem> =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const info = yield* fs.stat(path).pipe(
+      Effect.mapError(
+        (error) => new InvalidInput({ provider, message: `${provider}: cannot read ${path}: ${error.message}`, issues: [`cannot read ${path}`] })
+      )
+    )
+    if (info.type !== "File") {
+      return yield* new InvalidInput({ provider, message: `${provider}: ${path} is not a file`, issues: [`${path} is not a file`] })
+    }
+    return { content: fs.stream(path, { chunkSize: 64 * 1024 }), size: Number(info.size) }
+  })
+
+/** Download a URL to a temporary file that is removed when the scope closes. */
+const download = (
+  provider: string,
+  url: string
+): Effect.Effect<string, MediaError, HttpClient.HttpClient | FileSystem.FileSystem | Scope.Scope> =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const client = yield* HttpClient.HttpClient
+    const dir = yield* fs.makeTempDirectoryScoped({ prefix: "automarket-upload-" }).pipe(
+      Effect.mapError((error) => new DownloadFailed({ provider, url, message: `${provider}: no temporary directory: ${error.message}` }))
+    )
+    const path = NodePath.join(dir, randomUUID())
+    const failed = (reason: string) => new DownloadFailed({ provider, url, message: `${provider}: cannot download ${url}: ${reason}` })
+    const response = yield* client.get(url).pipe(Effect.mapError((error) => failed(error.message)))
+    if (response.status < 200 || response.status >= 300) return yield* failed(`HTTP ${response.status}`)
+    yield* Stream.run(response.stream, fs.sink(path)).pipe(Effect.mapError((error) => failed(error.message)))
+    return path
+  })
+
+/**
+ * The multipart body for one file part, and where it came from. For a URL source the scope
+ * keeps the downloaded copy until the request is done.
+ */
+export const multipartBody = (
+  provider: string,
+  part: FilePart
+): Effect.Effect<HttpBody.HttpBody, MediaError, HttpClient.HttpClient | FileSystem.FileSystem | Scope.Scope> =>
+  Effect.gen(function* () {
+    const source = part.source
+    let content: Stream.Stream<Uint8Array, unknown>
+    let size: number
+    if (source._tag === "Bytes") {
+      content = Stream.succeed(source.bytes)
+      size = source.bytes.length
+    } else if (source._tag === "File") {
+      ;({ content, size } = yield* fileContent(provider, source.path))
+    } else if (/^data:/i.test(source.url)) {
+      const bytes = yield* decodeDataUrl(provider, source.url)
+      content = Stream.succeed(bytes)
+      size = bytes.length
+    } else if (/^https?:\/\//i.test(source.url)) {
+      const path = yield* download(provider, source.url)
+      ;({ content, size } = yield* fileContent(provider, path))
+    } else {
+      return yield* new InvalidInput({
+        provider,
+        message: `${provider}: unsupported URL ${source.url} (http, https or data)`,
+        issues: [`unsupported URL scheme: ${source.url}`]
+      })
+    }
+    const boundary = `automarket-${randomUUID()}`
+    const frame = partFrame(part, boundary)
+    return HttpBody.stream(
+      Stream.concat(Stream.concat(Stream.succeed(frame.head), content), Stream.succeed(frame.tail)),
+      `multipart/form-data; boundary=${boundary}`,
+      frame.head.length + size + frame.tail.length
+    )
+  })

@@ -1,0 +1,8 @@
+/**
+ * The Whisper provider (speech-to-text through whisper-asr-webservice's API): the provider, its
+ * typed client and the transcript renderer.
+ *
+ * @module
+ */
+export * as WhisperClient from "./WhisperClient.js"
+export { envVar, genericModelId, layer, make, renderTranscript, type TranscriptFormat, TranscriptFormats } from "./WhisperProvider.js"

@@ -1,0 +1,258 @@
+/**
+ * The speech-to-text service: whisper-asr-webservice's API (`./Api.ts`) served with
+ * pocketsphinx (US English model) as the engine and ffmpeg to decode what is uploaded.
+ *
+ * How a request is served: the upload is saved under a name the service chooses (the client's
+ * file name is only echoed, reduced, in `Content-Disposition`), decoded with ffmpeg to 16 kHz mono
+ * WAV (any format ffmpeg reads: wav, mp3, ogg, flac, m4a, webm, video files ...; with
+ * `encode=false` the upload must be raw 16 kHz mono s16le PCM, as with the real service), run
+ * through `pocketsphinx_continuous -time yes`, and its timed words grouped into sentence-like
+ * segments at pauses (`./Transcript.ts`), rendered in the asked `output` format.
+ *
+ * What the engine does with whisper's parameters:
+ * - `language`: only English exists; `en`/`english` (or none) is accepted, anything else is 400;
+ * - `task=translate`: English speech is already English: same as `transcribe`;
+ * - `word_timestamps`: adds `words` to the json output's segments;
+ * - `initial_prompt`, `vad_filter`, `diarize`, `min_speakers`, `max_speakers`: accepted, ignored.
+ * - `/detect-language` decodes the audio (so a broken file is still a 400) and answers English
+ *   with confidence 1: it is the only language this engine has.
+ * - Text is what pocketsphinx hears: lower case, no punctuation.
+ *
+ * @module
+ */
+import * as Command from "@effect/platform/Command"
+import type * as CommandExecutor from "@effect/platform/CommandExecutor"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
+import type * as HttpServer from "@effect/platform/HttpServer"
+import type * as HttpServerError from "@effect/platform/HttpServerError"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
+import * as Http from "node:http"
+import * as NodePath from "node:path"
+import type { ServerOptions } from "../ServerOptions.js"
+import {
+  BadRequest,
+  EngineFailed,
+  guard,
+  type JobQueue,
+  makeJobQueue,
+  makeWorkDir,
+  receiveFile,
+  runEngine,
+  safeBaseName,
+  ServiceStartFailed,
+  type WorkDir
+} from "../tts/ServiceKit.js"
+import { parseWavHeader } from "../tts/Wav.js"
+import { SttApi } from "./Api.js"
+import { parsePocketsphinx, parseSilences, render, segmentWords, type Transcript, transcriptOf } from "./Transcript.js"
+
+/** Where the engines and the acoustic model are. */
+export interface SttEngineConfig {
+  /** Default `ffmpeg`. */
+  readonly ffmpeg: string
+  /** Default `pocketsphinx_continuous` (Debian 12's pocketsphinx 0.8+5prealpha). */
+  readonly pocketsphinx: string
+  /** The acoustic model directory. Default `/usr/share/pocketsphinx/model/en-us/en-us`. */
+  readonly hmm: string
+  /** The language model. Default `/usr/share/pocketsphinx/model/en-us/en-us.lm.bin`. */
+  readonly lm: string
+  /** The pronunciation dictionary. Default `/usr/share/pocketsphinx/model/en-us/cmudict-en-us.dict`. */
+  readonly dict: string
+}
+
+const modelDir = "/usr/share/pocketsphinx/model/en-us"
+
+/** The engine configuration used when none is given (Debian's packages). */
+export const defaultEngineConfig: SttEngineConfig = {
+  ffmpeg: "ffmpeg",
+  pocketsphinx: "pocketsphinx_continuous",
+  hmm: `${modelDir}/en-us`,
+  lm: `${modelDir}/en-us.lm.bin`,
+  dict: `${modelDir}/cmudict-en-us.dict`
+}
+
+/** The engine's name, in `/health` and the `Asr-Engine` header. */
+export const engineName = "pocketsphinx-en-us"
+
+interface SttEnvironment {
+  readonly config: SttEngineConfig
+  readonly workDir: WorkDir
+  readonly jobs: JobQueue
+  readonly maxBodyBytes: number
+}
+
+class SttEnv extends Context.Tag("automarket/services/stt/SttEnv")<SttEnv, SttEnvironment>() {}
+
+const makeEnvironment = (
+  options: ServerOptions,
+  config: SttEngineConfig
+): Effect.Effect<SttEnvironment, ServiceStartFailed, FileSystem.FileSystem | CommandExecutor.CommandExecutor | Scope.Scope> =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    for (const path of [config.hmm, config.lm, config.dict]) {
+      const exists = yield* Effect.orElseSucceed(fs.exists(path), () => false)
+      if (!exists) {
+        return yield* new ServiceStartFailed({ service: "stt", message: `stt: the pocketsphinx model file ${path} is missing (apt-get install pocketsphinx-en-us)` })
+      }
+    }
+    // Without arguments pocketsphinx_continuous prints its usage and exits 1: started is enough.
+    yield* runEngine("pocketsphinx", Command.make(config.pocketsphinx)).pipe(
+      Effect.catchIf(
+        (error) => error.exitCode !== undefined,
+        () => Effect.void
+      ),
+      Effect.mapError((error) => new ServiceStartFailed({ service: "stt", message: `stt: ${error.message}` }))
+    )
+    yield* runEngine("ffmpeg", Command.make(config.ffmpeg, "-hide_banner", "-version")).pipe(
+      Effect.mapError((error) => new ServiceStartFailed({ service: "stt", message: `stt: ${error.message}` }))
+    )
+    const workDir = yield* makeWorkDir("stt", options.workDir)
+    const jobs = yield* makeJobQueue("stt", engineName, options.concurrency)
+    return { config, workDir, jobs, maxBodyBytes: options.maxBodyBytes }
+  })
+
+/** Engine messages name files in the job directory; clients need not see server paths. */
+const hidePaths = (message: string, dir: string): string => message.split(`${dir}${NodePath.sep}`).join("").split(dir).join("")
+
+/** Decode an upload to 16 kHz mono 16-bit WAV; its duration in seconds. Undecodable input is the client's 400. */
+const decode = (
+  env: SttEnvironment,
+  dir: string,
+  input: string,
+  encode: boolean
+): Effect.Effect<{ readonly wav: string; readonly duration: number }, BadRequest | EngineFailed, FileSystem.FileSystem | CommandExecutor.CommandExecutor> =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const wav = NodePath.join(dir, "audio.wav")
+    const raw = encode ? [] : ["-f", "s16le", "-ar", "16000", "-ac", "1"]
+    yield* runEngine(
+      "ffmpeg",
+      Command.make(
+        env.config.ffmpeg,
+        ...["-nostdin", "-hide_banner", "-v", "error", "-y", ...raw, "-i", input],
+        ...["-vn", "-map_metadata", "-1", "-ac", "1", "-ar", "16000", "-c:a", "pcm_s16le", "-f", "wav", wav]
+      )
+    ).pipe(
+      Effect.mapError((error) =>
+        error.exitCode === undefined
+          ? new EngineFailed({ detail: `audio decoding failed: ${error.message}` })
+          : new BadRequest({ detail: `audio_file could not be decoded as audio: ${hidePaths(error.message, dir)}` })
+      )
+    )
+    const info = yield* Effect.scoped(
+      Effect.gen(function* () {
+        const file = yield* fs.open(wav, { flag: "r" })
+        const head = new Uint8Array(512)
+        const read = yield* file.read(head)
+        const stat = yield* file.stat
+        return parseWavHeader(head.subarray(0, Number(read)), Number(stat.size))
+      })
+    ).pipe(Effect.mapError((error) => new EngineFailed({ detail: `audio decoding failed: ${hidePaths(error.message, dir)}` })))
+    if (info === undefined) return yield* new EngineFailed({ detail: "audio decoding failed: ffmpeg wrote no WAV header" })
+    return { wav, duration: info.duration }
+  })
+
+/** A pause is at least 0.1 s below -40 dBFS (flite's sentence pauses are about 0.11 s). */
+const silenceFilter = "silencedetect=noise=-40dB:d=0.1"
+
+/** Decode and recognise; the transcript with segments inside the audio's duration. */
+const transcribe = (
+  env: SttEnvironment,
+  dir: string,
+  input: string,
+  encode: boolean
+): Effect.Effect<Transcript, BadRequest | EngineFailed, FileSystem.FileSystem | CommandExecutor.CommandExecutor> =>
+  Effect.gen(function* () {
+    const { duration, wav } = yield* decode(env, dir, input, encode)
+    if (duration < 0.05) return transcriptOf([])
+    // Pauses in the audio, for cutting segments; without them segments still follow the recogniser.
+    const silences = yield* runEngine(
+      "ffmpeg",
+      Command.make(env.config.ffmpeg, "-nostdin", "-hide_banner", "-nostats", "-v", "info", "-i", wav, "-af", silenceFilter, "-f", "null", "-")
+    ).pipe(
+      Effect.map((output) => parseSilences(output.stderr, duration)),
+      Effect.orElseSucceed(() => [])
+    )
+    const { stdout } = yield* runEngine(
+      "pocketsphinx",
+      Command.make(env.config.pocketsphinx, "-infile", wav, "-hmm", env.config.hmm, "-lm", env.config.lm, "-dict", env.config.dict, "-time", "yes")
+    ).pipe(Effect.mapError((error) => new EngineFailed({ detail: `speech recognition failed: ${hidePaths(error.message, dir)}` })))
+    return transcriptOf(segmentWords(parsePocketsphinx(stdout), duration, {}, silences))
+  })
+
+const englishOnly = (language: string | undefined): Effect.Effect<void, BadRequest> =>
+  language === undefined || language.trim() === "" || /^en([-_][a-z]{2})?$|^english$/i.test(language.trim())
+    ? Effect.void
+    : Effect.fail(
+        new BadRequest({
+          detail: `language '${language}' is not available: this engine (${engineName}) recognises English (en) only`
+        })
+      )
+
+const Handlers = HttpApiBuilder.group(SttApi, "stt", (handlers) =>
+  Effect.gen(function* () {
+    const env = yield* SttEnv
+    return handlers
+      .handle("asr", ({ payload, urlParams }) =>
+        Effect.gen(function* () {
+          yield* englishOnly(urlParams.language)
+          const dir = yield* env.workDir.scoped
+          const upload = yield* receiveFile(payload, {
+            field: "audio_file",
+            path: NodePath.join(dir, "upload"),
+            maxBytes: env.maxBodyBytes
+          })
+          const transcript = yield* env.jobs.run(transcribe(env, dir, upload.path, urlParams.encode ?? true))
+          const output = urlParams.output ?? "txt"
+          return HttpServerResponse.text(render(transcript, output, { wordTimestamps: urlParams.word_timestamps ?? false }), {
+            contentType: "text/plain; charset=utf-8",
+            headers: {
+              "asr-engine": engineName,
+              "content-disposition": `attachment; filename="${safeBaseName(upload.name)}.${output}"`
+            }
+          })
+        })
+      )
+      .handle("detectLanguage", ({ payload, urlParams }) =>
+        Effect.gen(function* () {
+          const dir = yield* env.workDir.scoped
+          const upload = yield* receiveFile(payload, {
+            field: "audio_file",
+            path: NodePath.join(dir, "upload"),
+            maxBytes: env.maxBodyBytes
+          })
+          yield* env.jobs.run(decode(env, dir, upload.path, urlParams.encode ?? true))
+          return { detected_language: "english", language_code: "en", confidence: 1 }
+        })
+      )
+      .handle("health", () => env.jobs.health)
+  })
+)
+
+/**
+ * The STT service as a layer: binds `options.host:options.port` (port 0 picks a free one; read the
+ * bound address from the `HttpServer` this layer exposes) and serves until the layer's scope
+ * closes, which interrupts running jobs (killing their engine processes) and removes the work
+ * files. Fails with `ServiceStartFailed` when pocketsphinx, its model or ffmpeg is missing,
+ * `ServeError` when the address cannot be bound. `engine` overrides executables and model paths.
+ */
+export const layer = (
+  options: ServerOptions,
+  engine: Partial<SttEngineConfig> = {}
+): Layer.Layer<HttpServer.HttpServer, HttpServerError.ServeError | ServiceStartFailed> => {
+  const config: SttEngineConfig = { ...defaultEngineConfig, ...engine }
+  const environment = Layer.scoped(SttEnv, makeEnvironment(options, config))
+  const api = HttpApiBuilder.api(SttApi).pipe(Layer.provide(Handlers), Layer.provide(environment))
+  const app = HttpApiBuilder.serve().pipe(
+    Layer.provide(HttpApiBuilder.middleware(SttApi, guard(options.maxBodyBytes, ["/asr", "/detect-language"]))),
+    Layer.provide(HttpApiBuilder.middlewareOpenApi()),
+    Layer.provide(api)
+  )
+  return Layer.provideMerge(app, NodeHttpServer.layer(() => Http.createServer(), { port: options.port, host: options.host }))
+}
