@@ -1,0 +1,259 @@
+/**
+ * The typed client of the AutoMarket FFmpeg service, built from the same definition the server
+ * implements (services/ffmpeg/Api.ts: the wire shapes live there): `HttpApiClient` for health
+ * and releasing results, the API's paths and answer schemas for the job routes. It adds what a
+ * provider needs around it:
+ *
+ * - every failure as a `MediaError`: statuses through `errorFromStatus` (runtime/Http.ts), refined
+ *   here only where the service says more: a failure with code `ffmpeg-failed` is a
+ *   `GenerationFailed` carrying the service's message (ffmpeg's last stderr lines);
+ * - uploads as a multipart body written by hand and streamed from disk (never read into memory),
+ *   with a Content-Length so the service can refuse an oversized body before reading it; a
+ *   missing file is refused up front with `InvalidInput` naming it. `FormData` is not used: its
+ *   objects are not portable across `HttpClient` implementations (undici's client rejects
+ *   Node's global one), so the job routes are posted to directly and their answers decoded with
+ *   the API's own schemas, while the other routes go through the generated client;
+ * - results streamed to disk (a temp name, renamed when complete) and then released on the service.
+ *
+ * @module
+ */
+import type { PlatformError } from "@effect/platform/Error"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as HttpApiClient from "@effect/platform/HttpApiClient"
+import { HttpApiDecodeError } from "@effect/platform/HttpApiError"
+import * as HttpBody from "@effect/platform/HttpBody"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import * as NodePath from "node:path"
+import { DownloadFailed, GenerationFailed, InvalidInput, isMediaError, MalformedResponse, type MediaError } from "../../domain/Errors.js"
+import { errorFromStatus, errorFromTransport } from "../../runtime/Http.js"
+import { withTimeout } from "../../runtime/Resilience.js"
+import {
+  Envelope,
+  FailureBody,
+  failureStatus,
+  FFmpegApi,
+  type Health,
+  JobResult,
+  jobPaths,
+  MediaInfo,
+  type OutputFile,
+  type ServiceFailure
+} from "../../services/ffmpeg/Api.js"
+
+/** The provider id every error of this client names. */
+export const provider = "ffmpeg"
+
+/** How the client is set up. */
+export interface FFmpegClientConfig {
+  /** The service's base URL, e.g. `http://127.0.0.1:8006`. */
+  readonly baseUrl: string
+  /** Budget of one job (upload, ffmpeg run, answer). Default 10 minutes. */
+  readonly jobTimeout?: Duration.DurationInput
+  /** Budget of a health check. Default 3 seconds. */
+  readonly healthTimeout?: Duration.DurationInput
+}
+
+/** A file to upload under a form key. */
+export interface UploadFile {
+  readonly key: string
+  /** A local path (read lazily, streamed) or bytes in memory. */
+  readonly content: { readonly _tag: "Path"; readonly path: string } | { readonly _tag: "Bytes"; readonly bytes: Uint8Array }
+  /** The file name sent to the service (only its extension matters there). */
+  readonly name: string
+}
+
+/** The FFmpeg service, typed. Every failure is a `MediaError`. */
+export interface FFmpegClient {
+  readonly baseUrl: string
+  readonly health: Effect.Effect<Health, MediaError>
+  readonly compose: (spec: unknown, files: ReadonlyArray<UploadFile>) => Effect.Effect<JobResult, MediaError>
+  readonly convertAudio: (spec: unknown, files: ReadonlyArray<UploadFile>) => Effect.Effect<JobResult, MediaError>
+  readonly extractAudio: (spec: unknown, files: ReadonlyArray<UploadFile>) => Effect.Effect<JobResult, MediaError>
+  readonly extractFrame: (spec: unknown, files: ReadonlyArray<UploadFile>) => Effect.Effect<JobResult, MediaError>
+  readonly filter: (spec: unknown, files: ReadonlyArray<UploadFile>) => Effect.Effect<JobResult, MediaError>
+  readonly metadata: (spec: unknown, files: ReadonlyArray<UploadFile>) => Effect.Effect<MediaInfo, MediaError>
+  /** Stream a result into `dest` (written as `dest.part`, renamed when complete). */
+  readonly download: (output: OutputFile, dest: string) => Effect.Effect<void, MediaError>
+  /** Delete a result on the service. Never fails (the service expires results anyway). */
+  readonly release: (output: OutputFile) => Effect.Effect<void>
+}
+
+const decodeFailure = Schema.decodeUnknownOption(Schema.parseJson(FailureBody))
+
+/**
+ * The `MediaError` of a non-2xx answer: `errorFromStatus` decides, except that an ffmpeg failure
+ * the service reports (`code: "ffmpeg-failed"`) is a `GenerationFailed` with its message.
+ */
+export const errorFromAnswer = (status: number, headers: Readonly<Record<string, string | undefined>>, body: string, now: number): MediaError => {
+  const decided = errorFromStatus({ provider, status, headers, body, now })
+  const failure = decodeFailure(body)
+  if (Option.isSome(failure) && failure.value.code === "ffmpeg-failed") {
+    return new GenerationFailed({ provider, message: decided.message, providerMessage: failure.value.error })
+  }
+  return decided
+}
+
+/** What the generated client can fail with. */
+type ClientFailure = ServiceFailure | HttpApiDecodeError | MediaError | HttpClientError.HttpClientError | ParseResult.ParseError
+
+// What the generated client can fail with, as a MediaError.
+const toMediaError = (error: ClientFailure): MediaError => {
+  if (isMediaError(error)) return error
+  if (ParseResult.isParseError(error)) {
+    return new MalformedResponse({ provider, message: `${provider}: answer does not have the expected shape: ${ParseResult.TreeFormatter.formatErrorSync(error)}` })
+  }
+  if (HttpClientError.isHttpClientError(error)) return errorFromTransport(provider, error)
+  // Failure answers are turned into MediaErrors before decoding; this covers the types only.
+  if (error instanceof HttpApiDecodeError) return errorFromAnswer(400, {}, JSON.stringify({ error: error.message }), 0)
+  return errorFromAnswer(failureStatus(error), {}, JSON.stringify(error), 0)
+}
+
+// A file name inside a quoted header value: no quotes, backslashes or line breaks.
+const headerSafe = (name: string): string => name.replace(/["\\\r\n]/g, "_")
+
+/**
+ * The multipart body of a job: the JSON `spec` field, then each file, streamed from disk (or
+ * from memory) as the request is sent, with its total length. A local file that cannot be
+ * read is an `InvalidInput` naming it.
+ */
+export const multipartBody = (spec: unknown, files: ReadonlyArray<UploadFile>): Effect.Effect<HttpBody.HttpBody, MediaError> =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const boundary = `automarket-${crypto.randomUUID()}`
+    const encoder = new TextEncoder()
+    const pieces: Array<Stream.Stream<Uint8Array, PlatformError>> = []
+    let length = 0
+    const text = (value: string) => {
+      const bytes = encoder.encode(value)
+      length += bytes.length
+      pieces.push(Stream.succeed(bytes))
+    }
+    text(`--${boundary}\r\nContent-Disposition: form-data; name="spec"\r\nContent-Type: application/json\r\n\r\n`)
+    text(JSON.stringify(spec))
+    text("\r\n")
+    for (const file of files) {
+      text(
+        `--${boundary}\r\nContent-Disposition: form-data; name="${headerSafe(file.key)}"; filename="${headerSafe(file.name)}"\r\n` +
+          "Content-Type: application/octet-stream\r\n\r\n"
+      )
+      if (file.content._tag === "Bytes") {
+        length += file.content.bytes.length
+        pieces.push(Stream.succeed(file.content.bytes))
+      } else {
+        const path = file.content.path
+        const info = yield* fs.stat(path).pipe(
+          Effect.mapError(
+            (error) =>
+              new InvalidInput({
+                provider,
+                message: `${provider}: file not found or not readable: ${path} (${error.message})`,
+                issues: [`file not found or not readable: ${path}`]
+              })
+          )
+        )
+        if (info.type !== "File") {
+          return yield* new InvalidInput({ provider, message: `${provider}: not a file: ${path}`, issues: [`not a file: ${path}`] })
+        }
+        length += Number(info.size)
+        pieces.push(fs.stream(path))
+      }
+      text("\r\n")
+    }
+    text(`--${boundary}--\r\n`)
+    return HttpBody.stream(Stream.concatAll(Chunk.fromIterable(pieces)), `multipart/form-data; boundary=${boundary}`, length)
+  }).pipe(Effect.provide(NodeFileSystem.layer))
+
+/** Make a client of the service at `config.baseUrl` over the `HttpClient` in context. */
+export const make = (config: FFmpegClientConfig): Effect.Effect<FFmpegClient, never, HttpClient.HttpClient> =>
+  Effect.gen(function* () {
+    const baseUrl = config.baseUrl.replace(/\/+$/, "")
+    const jobTimeout = config.jobTimeout ?? "10 minutes"
+    const healthTimeout = config.healthTimeout ?? "3 seconds"
+    const fs = yield* Effect.provide(FileSystem.FileSystem, NodeFileSystem.layer)
+    // Statuses and transport failures become MediaErrors before the generated client decodes.
+    const http = (yield* HttpClient.HttpClient).pipe(
+      HttpClient.withTracerDisabledWhen(() => true),
+      HttpClient.transformResponse((effect) =>
+        effect.pipe(
+          Effect.mapError((error): MediaError => errorFromTransport(provider, error)),
+          Effect.flatMap((response) =>
+            response.status >= 200 && response.status < 300
+              ? Effect.succeed(response)
+              : Effect.flatMap(Effect.zip(Effect.orElseSucceed(response.text, () => ""), Clock.currentTimeMillis), ([body, now]) =>
+                  Effect.fail(errorFromAnswer(response.status, response.headers, body, now))
+                )
+          )
+        )
+      )
+    )
+    const api = yield* HttpApiClient.makeWith(FFmpegApi, { httpClient: http, baseUrl })
+
+    // A job route: the streamed multipart body posted, the envelope decoded with the API's schema.
+    const job =
+      <A, I>(path: string, data: Schema.Schema<A, I>) =>
+      (spec: unknown, files: ReadonlyArray<UploadFile>): Effect.Effect<A, MediaError> => {
+        const decode = Schema.decodeUnknown(Envelope(data))
+        return Effect.gen(function* () {
+          const body = yield* multipartBody(spec, files)
+          const response = yield* http.execute(HttpClientRequest.setBody(HttpClientRequest.post(`${baseUrl}${path}`), body))
+          const json = yield* response.json.pipe(
+            Effect.mapError((error) => new MalformedResponse({ provider, message: `${provider}: answer is not JSON: ${error.message}` }))
+          )
+          const answer = yield* decode(json).pipe(Effect.mapError(toMediaError))
+          return answer.data
+        }).pipe(Effect.scoped, withTimeout(provider, jobTimeout))
+      }
+
+    const health = api.system.health().pipe(Effect.mapError(toMediaError), withTimeout(provider, healthTimeout))
+
+    const download = (output: OutputFile, dest: string): Effect.Effect<void, MediaError> => {
+      // Built from the name (not the answer's `url`), so a result is only ever fetched from this service.
+      const url = `${baseUrl}/outputs/${encodeURIComponent(output.name)}`
+      const part = `${dest}.part`
+      const failed = (message: string) => new DownloadFailed({ provider, url, message: `${provider}: cannot fetch the result: ${message}` })
+      return http.execute(HttpClientRequest.get(url)).pipe(
+        Effect.flatMap((response) =>
+          response.stream.pipe(
+            Stream.mapError((error) => errorFromTransport(provider, error)),
+            Stream.run(fs.sink(part))
+          )
+        ),
+        Effect.zipRight(fs.rename(part, dest)),
+        Effect.mapError((error) => failed(error.message)),
+        Effect.scoped,
+        Effect.tapError(() => fs.remove(part).pipe(Effect.ignore)),
+        Effect.onInterrupt(() => fs.remove(part).pipe(Effect.ignore)),
+        withTimeout(provider, jobTimeout)
+      )
+    }
+
+    const release = (output: OutputFile): Effect.Effect<void> =>
+      api.outputs.remove({ path: { name: output.name } }).pipe(withTimeout(provider, healthTimeout), Effect.ignore)
+
+    return {
+      baseUrl,
+      health,
+      compose: job(jobPaths.compose, JobResult),
+      convertAudio: job(jobPaths.convert, JobResult),
+      extractAudio: job(jobPaths.extractAudio, JobResult),
+      extractFrame: job(jobPaths.extractFrame, JobResult),
+      filter: job(jobPaths.filter, JobResult),
+      metadata: job(jobPaths.metadata, MediaInfo),
+      download,
+      release
+    }
+  })
+
+/** A file name for an upload of `path` (its base name; the service only looks at the extension). */
+export const uploadName = (path: string): string => NodePath.basename(path) || "input"

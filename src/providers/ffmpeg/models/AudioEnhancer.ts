@@ -1,0 +1,110 @@
+/**
+ * The `audio-enhancement` model `ffmpeg-audio`: denoise (afftdn), EBU R128 loudness
+ * normalisation to a target LUFS (two-pass loudnorm) and conversion (wav, mp3, opus, flac;
+ * sample rate), by the FFmpeg service's `/audio/convert`.
+ *
+ * @module
+ */
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import * as NodePath from "node:path"
+import { fileURLToPath } from "node:url"
+import { Audio, FileSource } from "../../../domain/Asset.js"
+import { InvalidInput, type MediaError, ModelNotFound } from "../../../domain/Errors.js"
+import type { EnhancementOptions } from "../../../domain/MediaProvider.js"
+import type { ProviderModel } from "../../../domain/Model.js"
+import { type AudioFormat, AudioConvertSpec } from "../../../services/ffmpeg/Api.js"
+import { type FFmpegClient, provider, type UploadFile, uploadName } from "../FFmpegClient.js"
+import type { Deliver } from "./Delivery.js"
+
+/** The model id. */
+export const modelId = "ffmpeg-audio"
+
+/** What discovery lists for it. */
+export const model: ProviderModel = {
+  id: modelId,
+  provider,
+  name: "FFmpeg audio enhancer",
+  capabilities: ["audio-enhancement"],
+  pricing: [],
+  free: true,
+  description: "Denoise (afftdn), loudness normalisation to a target LUFS (EBU R128), conversion to wav, mp3, opus or flac."
+}
+
+const formatsByMime: ReadonlyArray<readonly [RegExp, AudioFormat]> = [
+  [/^audio\/(x-)?(wav|wave)$/i, "wav"],
+  [/^audio\/(mpeg|mp3)$/i, "mp3"],
+  [/^audio\/(ogg|opus)/i, "opus"],
+  [/^audio\/(x-)?flac$/i, "flac"],
+  [/^audio\/(mp4|aac|m4a|x-m4a)$/i, "aac"]
+]
+
+/** The audio format a media type names, if it is one of ours. */
+export const formatOf = (mimeType: string): AudioFormat | undefined => formatsByMime.find(([pattern]) => pattern.test(mimeType))?.[1]
+
+const extensions: { readonly [F in AudioFormat]: string } = { wav: "wav", mp3: "mp3", opus: "opus", flac: "flac", aac: "m4a" }
+
+const invalid = (message: string, issues: ReadonlyArray<string>) => new InvalidInput({ provider, message: `${provider}: ${message}`, issues })
+
+// Bytes of a data: URL.
+const dataUrlBytes = (url: string): Uint8Array | undefined => {
+  const match = /^data:[^,]*?(;base64)?,(.*)$/is.exec(url)
+  if (match === null) return undefined
+  return match[1] !== undefined ? Buffer.from(match[2]!, "base64") : Buffer.from(decodeURIComponent(match[2]!), "utf8")
+}
+
+/** Where the input comes from: an upload, or a URL for the service to fetch. */
+const inputOf = (input: Audio): Either.Either<{ readonly files: ReadonlyArray<UploadFile>; readonly src?: string }, InvalidInput> => {
+  const name = `audio.${extensions[formatOf(input.mimeType) ?? "wav"]}`
+  switch (input.source._tag) {
+    case "File": {
+      const path = NodePath.resolve(/^file:/i.test(input.source.path) ? fileURLToPath(input.source.path) : input.source.path)
+      return Either.right({ files: [{ key: "audio", content: { _tag: "Path", path }, name: uploadName(path) }] })
+    }
+    case "Bytes":
+      return Either.right({ files: [{ key: "audio", content: { _tag: "Bytes", bytes: input.source.bytes }, name }] })
+    case "Url": {
+      const url = input.source.url
+      if (/^https?:\/\//i.test(url)) return Either.right({ files: [], src: url })
+      const bytes = /^data:/i.test(url) ? dataUrlBytes(url) : undefined
+      if (bytes !== undefined) return Either.right({ files: [{ key: "audio", content: { _tag: "Bytes", bytes }, name }] })
+      return Either.left(invalid(`unsupported audio URL ${JSON.stringify(url.slice(0, 60))}: use http(s), data: or a file`, [url.slice(0, 200)]))
+    }
+  }
+}
+
+/** Enhance and convert one audio asset. */
+export const enhance =
+  (client: Effect.Effect<FFmpegClient, MediaError>, deliver: Deliver) =>
+  (id: string, input: Audio, options: EnhancementOptions | undefined): Effect.Effect<Audio, MediaError> =>
+    Effect.gen(function* () {
+      if (id !== modelId) return yield* new ModelNotFound({ provider, model: id, message: `${provider}: no model ${JSON.stringify(id)} for audio-enhancement` })
+      const source = yield* inputOf(input)
+      const format = options?.format ?? formatOf(input.mimeType) ?? "wav"
+      const spec = yield* Either.match(
+        Schema.encodeEither(AudioConvertSpec)({
+          format,
+          ...(source.src !== undefined ? { src: source.src } : {}),
+          ...(options?.sampleRate !== undefined ? { sampleRate: options.sampleRate } : {}),
+          ...(options?.denoise !== undefined ? { denoise: options.denoise } : {}),
+          ...(options?.loudnessLufs !== undefined ? { loudness: { targetLufs: options.loudnessLufs } } : {})
+        }),
+        {
+          onLeft: (error) => Effect.fail(invalid("the enhancement options are not valid", [ParseResult.TreeFormatter.formatErrorSync(error)])),
+          onRight: Effect.succeed
+        }
+      )
+      const service = yield* client
+      const result = yield* service.convertAudio(spec, source.files)
+      const output = result.output
+      const path = yield* deliver(service, output, id)
+      return new Audio({
+        source: new FileSource({ path }),
+        mimeType: output.mimeType,
+        ...(output.duration !== undefined ? { duration: output.duration } : {}),
+        ...(output.sampleRate !== undefined ? { sampleRate: output.sampleRate } : {}),
+        origin: { provider, model: id, costUsd: 0 }
+      })
+    })

@@ -1,0 +1,356 @@
+/**
+ * The AutoMarket FFmpeg service, defined once with `HttpApi`: the server (Server.ts) implements
+ * this definition and the provider's typed client (providers/ffmpeg/FFmpegClient.ts) is derived
+ * from it, so the routes, the JSON specs and the answers cannot drift apart.
+ *
+ * Every job route takes `multipart/form-data`: the uploaded files, each under a field name the
+ * caller chooses (its *key*), plus one text field `spec` holding the job's JSON. Inside a spec,
+ * media are referenced by key (or by an http(s) URL that the service fetches itself), so a
+ * composition of N clips, overlay images and audio tracks travels in one request:
+ *
+ * ```
+ * spec  = {"clips":[{"src":"intro"},{"src":"main"}],"overlays":[{"_tag":"image","src":"logo"}]}
+ * intro = (file) intro.mp4
+ * main  = (file) main.mp4
+ * logo  = (file) logo.png
+ * ```
+ *
+ * Answers use the envelope `{ success, data?, error? }` (failures add a machine-readable `code`).
+ * Results are files kept by the service until fetched with `GET /outputs/:name` and released
+ * with `DELETE /outputs/:name` (or until they expire).
+ *
+ * @module
+ */
+import * as HttpApi from "@effect/platform/HttpApi"
+import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
+import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
+import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
+import * as Schema from "effect/Schema"
+import { Composition } from "../../domain/Composition.js"
+
+// ---------------------------------------------------------------------------------------------
+// failures
+// ---------------------------------------------------------------------------------------------
+
+/** The machine-readable reason of a failed answer. */
+export const FailureCode = Schema.Literal(
+  "bad-request",
+  "not-found",
+  "payload-too-large",
+  "unsupported-media",
+  "ffmpeg-failed",
+  "unavailable",
+  "internal"
+)
+/** The machine-readable reason of a failed answer. */
+export type FailureCode = typeof FailureCode.Type
+
+// Every failure has the same envelope; the `code` literals keep the classes apart, so each
+// failure is encoded with its own status.
+const failureFields = <const Codes extends ReadonlyArray<FailureCode>>(...codes: Codes) => ({
+  success: Schema.Literal(false),
+  /** What went wrong, for people. */
+  error: Schema.String,
+  code: Schema.Literal(...codes)
+})
+
+/** 400: the spec or the upload is wrong (bad JSON, a missing file, an unsafe file name ...). */
+export class BadRequest extends Schema.Class<BadRequest>("BadRequest")(
+  failureFields("bad-request"),
+  HttpApiSchema.annotations({ status: 400 })
+) {}
+
+/** 404: no such output. */
+export class NotFound extends Schema.Class<NotFound>("NotFound")(failureFields("not-found"), HttpApiSchema.annotations({ status: 404 })) {}
+
+/** 413: the request body is larger than the service accepts. */
+export class PayloadTooLarge extends Schema.Class<PayloadTooLarge>("PayloadTooLarge")(
+  failureFields("payload-too-large"),
+  HttpApiSchema.annotations({ status: 413 })
+) {}
+
+/** 415: an input is not media ffprobe can read, or lacks the stream the job needs, or the body is not a form. */
+export class UnsupportedMedia extends Schema.Class<UnsupportedMedia>("UnsupportedMedia")(
+  failureFields("unsupported-media"),
+  HttpApiSchema.annotations({ status: 415 })
+) {}
+
+/** 500: ffmpeg ran and failed (code `ffmpeg-failed`, with its last stderr lines), or the service broke (`internal`). */
+export class JobFailed extends Schema.Class<JobFailed>("JobFailed")(
+  failureFields("ffmpeg-failed", "internal"),
+  HttpApiSchema.annotations({ status: 500 })
+) {}
+
+/** 503: the service is shutting down. */
+export class Unavailable extends Schema.Class<Unavailable>("Unavailable")(
+  failureFields("unavailable"),
+  HttpApiSchema.annotations({ status: 503 })
+) {}
+
+/** Any failure answer of the service. */
+export type ServiceFailure = BadRequest | NotFound | PayloadTooLarge | UnsupportedMedia | JobFailed | Unavailable
+
+/** The body of any failure answer (what a client decodes when it only knows the status). */
+export const FailureBody = Schema.Struct(failureFields(...FailureCode.literals))
+/** The body of any failure answer. */
+export type FailureBody = typeof FailureBody.Type
+
+/** The HTTP status each failure class answers with. */
+export const failureStatus = (failure: ServiceFailure): number => {
+  if (failure instanceof BadRequest) return 400
+  if (failure instanceof NotFound) return 404
+  if (failure instanceof PayloadTooLarge) return 413
+  if (failure instanceof UnsupportedMedia) return 415
+  if (failure instanceof Unavailable) return 503
+  return 500
+}
+
+// ---------------------------------------------------------------------------------------------
+// specs (the JSON in the `spec` field)
+// ---------------------------------------------------------------------------------------------
+
+const Seconds = Schema.NonNegative.pipe(Schema.finite()).annotations({ description: "seconds" })
+const Pixels = Schema.Int.pipe(Schema.between(1, 8192)).annotations({ description: "pixels" })
+const SampleRate = Schema.Int.pipe(Schema.between(8000, 192000)).annotations({ description: "Hz" })
+
+/** A reference to an input: the key of an uploaded file, or an http(s) URL the service fetches. */
+export const SourceRef = Schema.NonEmptyString.pipe(Schema.maxLength(2048))
+
+/** The spec of `POST /video/compose`: a `Composition` whose `src`s are keys of uploaded files (or URLs). */
+export const ComposeSpec = Composition
+/** The spec of `POST /video/compose`, as sent. */
+export type ComposeSpec = typeof ComposeSpec.Encoded
+
+/** Audio container/codec of a result: wav (PCM), mp3, opus (in Ogg), flac, aac (in .m4a). */
+export const AudioFormat = Schema.Literal("wav", "mp3", "opus", "flac", "aac")
+/** Audio format of a result. */
+export type AudioFormat = typeof AudioFormat.Type
+
+/** The spec of `POST /video/extractAudio`. The input is the one uploaded file, or `src`. */
+export const ExtractAudioSpec = Schema.Struct({
+  src: Schema.optional(SourceRef),
+  format: Schema.optional(AudioFormat),
+  sampleRate: Schema.optional(SampleRate),
+  channels: Schema.optional(Schema.Literal(1, 2)),
+  start: Schema.optional(Seconds),
+  end: Schema.optional(Seconds)
+})
+/** The spec of `POST /video/extractAudio`. */
+export type ExtractAudioSpec = typeof ExtractAudioSpec.Type
+
+/** Loudness normalisation (EBU R128, two-pass loudnorm). */
+export const LoudnessTarget = Schema.Struct({
+  /** Integrated loudness to reach, in LUFS, e.g. -16 (podcasts) or -23 (broadcast). */
+  targetLufs: Schema.Number.pipe(Schema.between(-70, -5)),
+  /** Maximum true peak in dBTP. Default -1.5. */
+  truePeak: Schema.optional(Schema.Number.pipe(Schema.between(-9, 0))),
+  /** Loudness range target in LU. Default 11. */
+  range: Schema.optional(Schema.Number.pipe(Schema.between(1, 50)))
+})
+/** Loudness normalisation. */
+export type LoudnessTarget = typeof LoudnessTarget.Type
+
+/**
+ * The spec of `POST /audio/convert`: optional enhancement (denoise with afftdn, then loudness
+ * normalisation) and conversion (format, sample rate, channels). The input is the one uploaded
+ * file, or `src`.
+ */
+export const AudioConvertSpec = Schema.Struct({
+  src: Schema.optional(SourceRef),
+  format: Schema.optional(AudioFormat),
+  sampleRate: Schema.optional(SampleRate),
+  channels: Schema.optional(Schema.Literal(1, 2)),
+  denoise: Schema.optional(Schema.Boolean),
+  loudness: Schema.optional(LoudnessTarget)
+})
+/** The spec of `POST /audio/convert`. */
+export type AudioConvertSpec = typeof AudioConvertSpec.Type
+
+/** The spec of `POST /video/extractFrame`: the frame at `time` seconds, as png or jpg, optionally scaled. */
+export const ExtractFrameSpec = Schema.Struct({
+  src: Schema.optional(SourceRef),
+  time: Schema.optional(Seconds),
+  format: Schema.optional(Schema.Literal("png", "jpg")),
+  width: Schema.optional(Pixels),
+  height: Schema.optional(Schema.Int.pipe(Schema.between(1, 8192)))
+})
+/** The spec of `POST /video/extractFrame`. */
+export type ExtractFrameSpec = typeof ExtractFrameSpec.Type
+
+/** The spec of `POST /video/metadata`. */
+export const MetadataSpec = Schema.Struct({ src: Schema.optional(SourceRef) })
+/** The spec of `POST /video/metadata`. */
+export type MetadataSpec = typeof MetadataSpec.Type
+
+/** One step of `POST /video/filter`. Typed steps only: no caller text reaches ffmpeg's filter parser. */
+export const FilterOperation = Schema.Union(
+  Schema.TaggedStruct("trim", { start: Schema.optional(Seconds), end: Schema.optional(Seconds) }),
+  Schema.TaggedStruct("scale", { width: Schema.optional(Pixels), height: Schema.optional(Pixels) }),
+  Schema.TaggedStruct("crop", {
+    width: Pixels,
+    height: Pixels,
+    x: Schema.optional(Schema.Int.pipe(Schema.between(0, 8192))),
+    y: Schema.optional(Schema.Int.pipe(Schema.between(0, 8192)))
+  }),
+  Schema.TaggedStruct("fps", { fps: Schema.Number.pipe(Schema.between(1, 120)) }),
+  Schema.TaggedStruct("rotate", { degrees: Schema.Literal(90, 180, 270) }),
+  Schema.TaggedStruct("flip", { direction: Schema.Literal("horizontal", "vertical") }),
+  Schema.TaggedStruct("grayscale", {}),
+  Schema.TaggedStruct("speed", { factor: Schema.Number.pipe(Schema.between(0.25, 4)) }),
+  Schema.TaggedStruct("fade", { in: Schema.optional(Seconds), out: Schema.optional(Seconds) }),
+  Schema.TaggedStruct("volume", { gain: Schema.Number.pipe(Schema.between(0, 4)) }),
+  Schema.TaggedStruct("mute", {})
+)
+/** One step of `POST /video/filter`. */
+export type FilterOperation = typeof FilterOperation.Type
+
+/** The spec of `POST /video/filter`: steps applied in order to one video. */
+export const FilterSpec = Schema.Struct({
+  src: Schema.optional(SourceRef),
+  operations: Schema.Array(FilterOperation).pipe(Schema.minItems(1), Schema.maxItems(32)),
+  output: Schema.optional(
+    Schema.Struct({
+      format: Schema.optional(Schema.Literal("mp4", "webm", "mkv")),
+      videoCodec: Schema.optional(Schema.Literal("h264", "vp9")),
+      audioCodec: Schema.optional(Schema.Literal("aac", "opus", "mp3"))
+    })
+  )
+})
+/** The spec of `POST /video/filter`. */
+export type FilterSpec = typeof FilterSpec.Type
+
+// ---------------------------------------------------------------------------------------------
+// answers
+// ---------------------------------------------------------------------------------------------
+
+/** A result file kept by the service: fetch it from `url` (relative to the service), then delete it. */
+export const OutputFile = Schema.Struct({
+  name: Schema.String,
+  /** `/outputs/<name>`. */
+  url: Schema.String,
+  mimeType: Schema.String,
+  size: Schema.Number,
+  duration: Schema.optional(Schema.Number),
+  width: Schema.optional(Schema.Number),
+  height: Schema.optional(Schema.Number),
+  fps: Schema.optional(Schema.Number),
+  sampleRate: Schema.optional(Schema.Number),
+  channels: Schema.optional(Schema.Number),
+  videoCodec: Schema.optional(Schema.String),
+  audioCodec: Schema.optional(Schema.String)
+})
+/** A result file kept by the service. */
+export type OutputFile = typeof OutputFile.Type
+
+/** What a job produced. `measuredLufs` is the input's integrated loudness when loudness was normalised. */
+export const JobResult = Schema.Struct({
+  output: OutputFile,
+  measuredLufs: Schema.optional(Schema.Number)
+})
+/** What a job produced. */
+export type JobResult = typeof JobResult.Type
+
+/** What ffprobe says about a file. */
+export const MediaInfo = Schema.Struct({
+  format: Schema.String,
+  size: Schema.Number,
+  duration: Schema.optional(Schema.Number),
+  bitRate: Schema.optional(Schema.Number),
+  hasVideo: Schema.Boolean,
+  hasAudio: Schema.Boolean,
+  width: Schema.optional(Schema.Number),
+  height: Schema.optional(Schema.Number),
+  fps: Schema.optional(Schema.Number),
+  videoCodec: Schema.optional(Schema.String),
+  audioCodec: Schema.optional(Schema.String),
+  sampleRate: Schema.optional(Schema.Number),
+  channels: Schema.optional(Schema.Number)
+})
+/** What ffprobe says about a file. */
+export type MediaInfo = typeof MediaInfo.Type
+
+/** The success envelope `{ success: true, data }`. */
+export const Envelope = <A, I, R>(data: Schema.Schema<A, I, R>) => Schema.Struct({ success: Schema.Literal(true), data })
+
+/** The answer of `GET /health`. */
+export const Health = Schema.Struct({
+  status: Schema.Literal("healthy"),
+  service: Schema.Literal("ffmpeg"),
+  /** Milliseconds since the service started. */
+  uptime: Schema.Number,
+  activeJobs: Schema.Number,
+  queuedJobs: Schema.Number,
+  /** What the service accepts, so a client can check before uploading. */
+  limits: Schema.optional(Schema.Struct({ maxBodyBytes: Schema.Number, concurrency: Schema.Number }))
+})
+/** The answer of `GET /health`. */
+export type Health = typeof Health.Type
+
+/** The fields of a job request: `spec` (JSON text) and any number of files under keys of the caller's choice. */
+export const JobUpload = HttpApiSchema.MultipartStream(
+  Schema.Struct({
+    spec: Schema.optional(Schema.String.annotations({ description: "the job's JSON spec" }))
+  }).annotations({ description: "multipart/form-data: a `spec` field and files under the keys the spec references" })
+)
+
+const OutputName = Schema.Struct({ name: Schema.String })
+
+// ---------------------------------------------------------------------------------------------
+// the API
+// ---------------------------------------------------------------------------------------------
+
+// A job route: multipart upload in, `{ success, data }` out, the same failures everywhere.
+const job = <const Name extends string, A, I>(name: Name, path: HttpApiEndpoint.PathSegment, data: Schema.Schema<A, I>) =>
+  HttpApiEndpoint.post(name, path)
+    .setPayload(JobUpload)
+    .addSuccess(Envelope(data))
+    .addError(BadRequest)
+    .addError(PayloadTooLarge)
+    .addError(UnsupportedMedia)
+    .addError(JobFailed)
+    .addError(Unavailable)
+
+/**
+ * The paths of the job routes. Clients that cannot send `FormData` through the generated client
+ * (a streamed multipart body works with every `HttpClient`) post to these.
+ */
+export const jobPaths = {
+  compose: "/video/compose",
+  extractAudio: "/video/extractAudio",
+  filter: "/video/filter",
+  metadata: "/video/metadata",
+  extractFrame: "/video/extractFrame",
+  convert: "/audio/convert"
+} as const
+
+/** The video routes. */
+export class VideoGroup extends HttpApiGroup.make("video")
+  .add(job("compose", jobPaths.compose, JobResult))
+  .add(job("extractAudio", jobPaths.extractAudio, JobResult))
+  .add(job("filter", jobPaths.filter, JobResult))
+  .add(job("metadata", jobPaths.metadata, MediaInfo))
+  .add(job("extractFrame", jobPaths.extractFrame, JobResult)) {}
+
+/** The audio routes: conversion and enhancement. */
+export class AudioGroup extends HttpApiGroup.make("audio").add(job("convert", jobPaths.convert, JobResult)) {}
+
+/** Fetching and releasing results. */
+export class OutputsGroup extends HttpApiGroup.make("outputs")
+  .add(
+    HttpApiEndpoint.get("download", "/outputs/:name")
+      .setPath(OutputName)
+      .addSuccess(HttpApiSchema.Uint8Array({ contentType: "application/octet-stream" }))
+      .addError(NotFound)
+  )
+  .add(
+    HttpApiEndpoint.del("remove", "/outputs/:name")
+      .setPath(OutputName)
+      .addSuccess(Envelope(Schema.Struct({ deleted: Schema.String })))
+      .addError(NotFound)
+  ) {}
+
+/** Health. */
+export class SystemGroup extends HttpApiGroup.make("system").add(HttpApiEndpoint.get("health", "/health").addSuccess(Health)) {}
+
+/** The AutoMarket FFmpeg service (default port 8006). */
+export class FFmpegApi extends HttpApi.make("ffmpeg").add(VideoGroup).add(AudioGroup).add(OutputsGroup).add(SystemGroup) {}

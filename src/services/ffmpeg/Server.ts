@@ -1,0 +1,557 @@
+/**
+ * The AutoMarket FFmpeg service's server: the routes of `Api.ts` implemented with the real
+ * ffmpeg and ffprobe. `layer(options)` binds `options.host` (127.0.0.1 unless told otherwise)
+ * and `options.port` (0 picks a free one) and exposes the `HttpServer`, so the caller can read
+ * the bound address.
+ *
+ * - Uploads are received into a per-request job directory inside the work directory, under
+ *   generated names; the job directory is removed when the request ends. Results are kept as
+ *   `out-*` files until fetched and deleted, expired (`outputTtl`), or the service stops.
+ * - A body over `options.maxBodyBytes` is answered 413 (from Content-Length when present, else
+ *   while streaming); the rest of such a body is read and dropped, so the client sees the answer.
+ * - At most `options.concurrency` jobs run at once; the others wait, counted as queued in /health.
+ * - When the layer's scope closes, requests in flight are interrupted (their ffmpeg processes are
+ *   killed and awaited), they are answered 503, and every file the service wrote is removed.
+ *
+ * @module
+ */
+import type * as CommandExecutor from "@effect/platform/CommandExecutor"
+import * as FileSystem from "@effect/platform/FileSystem"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
+import type * as HttpServer from "@effect/platform/HttpServer"
+import { ServeError } from "@effect/platform/HttpServerError"
+import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import type * as Multipart from "@effect/platform/Multipart"
+import * as Path from "@effect/platform/Path"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
+import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as FiberSet from "effect/FiberSet"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
+import type * as Stream from "effect/Stream"
+import * as Http from "node:http"
+import type { Composition } from "../../domain/Composition.js"
+import * as HealthTracker from "../../runtime/HealthTracker.js"
+import type { ServerOptions } from "../ServerOptions.js"
+import {
+  AudioConvertSpec,
+  type BadRequest,
+  ComposeSpec,
+  ExtractAudioSpec,
+  ExtractFrameSpec,
+  FFmpegApi,
+  FilterSpec,
+  JobFailed,
+  type MediaInfo,
+  MetadataSpec,
+  NotFound,
+  type OutputFile,
+  type PayloadTooLarge,
+  Unavailable,
+  UnsupportedMedia
+} from "./Api.js"
+import * as Engine from "./Engine.js"
+import { compositionPlan, compositionSources, containers, type InputFile } from "./FilterGraph.js"
+import * as Recipes from "./Recipes.js"
+import * as Workspace from "./Workspace.js"
+import { badRequest, internal, tooLarge } from "./Workspace.js"
+
+/** Limits of the service that `ServerOptions` does not carry. */
+export interface ServerTuning {
+  /** Longest an ffmpeg run may take before it is killed (500). Default 30 minutes. */
+  readonly jobTimeout?: Duration.DurationInput
+  /** How long an unfetched result is kept. Default 30 minutes. */
+  readonly outputTtl?: Duration.DurationInput
+  /** Longest the service waits for an input URL to download. Default 5 minutes. */
+  readonly fetchTimeout?: Duration.DurationInput
+}
+
+type JobError = BadRequest | PayloadTooLarge | UnsupportedMedia | JobFailed | Unavailable
+
+type Deps = CommandExecutor.CommandExecutor | FileSystem.FileSystem | Path.Path | HttpClient.HttpClient
+
+interface State {
+  readonly options: ServerOptions
+  readonly jobTimeout: Duration.Duration
+  readonly fetchTimeout: Duration.Duration
+  readonly workspace: Workspace.Workspace
+  readonly tracker: HealthTracker.HealthTracker
+  /** Wait for a job slot (counted as queued), then run (counted as active). */
+  readonly withSlot: <A, E, R>(job: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  /** Run a request's work as a fiber the service owns, so shutdown can interrupt it (answered 503). */
+  readonly owned: <A, E, R>(work: Effect.Effect<A, E, R>) => Effect.Effect<A, E | Unavailable, R>
+}
+
+class ServiceState extends Context.Tag("automarket/services/ffmpeg/ServiceState")<ServiceState, State>() {}
+
+const shuttingDown = () => new Unavailable({ success: false, error: "the service is shutting down", code: "unavailable" })
+const unsupported = (error: string) => new UnsupportedMedia({ success: false, error, code: "unsupported-media" })
+const ffmpegFailed = (error: string) => new JobFailed({ success: false, error, code: "ffmpeg-failed" })
+
+// Closing a server waits for its connections: close idle ones as answers finish, then the rest.
+const closeConnections = (server: Http.Server): Effect.Effect<void> => {
+  const count = Effect.async<number>((resume) => {
+    server.getConnections((error, n) => resume(Effect.succeed(error === null ? n : 0)))
+  })
+  const poll = (left: number): Effect.Effect<void> =>
+    Effect.flatMap(
+      Effect.zipRight(
+        Effect.sync(() => server.closeIdleConnections()),
+        count
+      ),
+      (n) => (n === 0 || left === 0 ? Effect.void : Effect.zipRight(Effect.sleep("20 millis"), poll(left - 1)))
+    )
+  return Effect.zipRight(poll(100), Effect.sync(() => server.closeAllConnections()))
+}
+
+const stateLayer = (options: ServerOptions, tuning: ServerTuning, server: Http.Server) =>
+  Layer.scoped(
+    ServiceState,
+    Effect.gen(function* () {
+      yield* Effect.addFinalizer(() => closeConnections(server))
+      // A service without its engines cannot do anything: say so at start, not on every request.
+      yield* Effect.forEach(["ffmpeg", "ffprobe"] as const, (program) =>
+        Engine.run(program, ["-hide_banner", "-version"]).pipe(
+          Effect.mapError((error) => internal(`${program} is not usable: ${error.message}`))
+        )
+      )
+      const workspace = yield* Workspace.make(options.workDir)
+      const jobs = yield* FiberSet.make<unknown, unknown>()
+      const tracker = yield* HealthTracker.make
+      const semaphore = yield* Effect.makeSemaphore(Math.max(1, options.concurrency))
+      const ttl = Duration.decode(tuning.outputTtl ?? "30 minutes")
+      yield* Effect.forkScoped(Effect.repeat(workspace.expireOutputs(ttl), Schedule.spaced(Duration.min(ttl, Duration.minutes(1)))))
+
+      const withSlot = <A, E, R>(job: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+        Effect.uninterruptibleMask((restore) =>
+          Effect.zipRight(
+            restore(tracker.queued(semaphore.take(1))),
+            restore(tracker.track(job)).pipe(Effect.ensuring(semaphore.release(1)))
+          )
+        )
+
+      const owned = <A, E, R>(work: Effect.Effect<A, E, R>): Effect.Effect<A, E | Unavailable, R> =>
+        Effect.flatMap(FiberSet.run(jobs, work), (fiber) =>
+          Fiber.await(fiber).pipe(
+            Effect.onInterrupt(() => Fiber.interrupt(fiber)),
+            Effect.flatMap(
+              Exit.match({
+                onSuccess: (value): Effect.Effect<A, E | Unavailable> => Effect.succeed(value),
+                onFailure: (cause) => (Cause.isInterruptedOnly(cause) ? Effect.fail(shuttingDown()) : Effect.failCause(cause))
+              })
+            )
+          )
+        )
+
+      return {
+        options,
+        jobTimeout: Duration.decode(tuning.jobTimeout ?? "30 minutes"),
+        fetchTimeout: Duration.decode(tuning.fetchTimeout ?? "5 minutes"),
+        workspace,
+        tracker,
+        withSlot,
+        owned
+      }
+    })
+  )
+
+// ---------------------------------------------------------------------------------------------
+// the steps every job shares
+// ---------------------------------------------------------------------------------------------
+
+// Stop reading a refused body but let it drain, so the client can read the answer.
+const dropBody = (request: HttpServerRequest.HttpServerRequest): Effect.Effect<void> =>
+  Effect.sync(() => {
+    const incoming = NodeHttpServerRequest.toIncomingMessage(request)
+    incoming.unpipe()
+    incoming.resume()
+  })
+
+// Refuse what can be refused from the headers alone: a declared size over the limit, a body that is not a form.
+const checkHeaders = (
+  request: HttpServerRequest.HttpServerRequest,
+  max: number
+): Effect.Effect<void, PayloadTooLarge | UnsupportedMedia> => {
+  const declared = Number(request.headers["content-length"])
+  if (Number.isFinite(declared) && declared > max) {
+    return Effect.fail(tooLarge(`the request body (${declared} bytes) is larger than this service accepts (${max} bytes)`))
+  }
+  const type = request.headers["content-type"] ?? ""
+  if (!/^multipart\/form-data\s*;.*boundary=/i.test(type)) {
+    return Effect.fail(unsupported(`the request body must be multipart/form-data (a "spec" field and files), not ${JSON.stringify(type)}`))
+  }
+  return Effect.void
+}
+
+const decodeSpec = <A, I>(
+  schema: Schema.Schema<A, I>,
+  text: string | undefined,
+  required: boolean
+): Effect.Effect<A, BadRequest> => {
+  if (text === undefined && required) {
+    return Effect.fail(badRequest(`missing the "spec" field: the job's JSON`))
+  }
+  const source = text ?? "{}"
+  let json: unknown
+  try {
+    json = JSON.parse(source)
+  } catch (error) {
+    return Effect.fail(badRequest(`the "spec" field is not valid JSON: ${error instanceof Error ? error.message : String(error)}`))
+  }
+  return Schema.decodeUnknown(schema, { errors: "all", onExcessProperty: "error" })(json).pipe(
+    Effect.mapError((error) => badRequest(`the "spec" field is not a valid spec: ${ParseResult.TreeFormatter.formatErrorSync(error)}`))
+  )
+}
+
+// ffprobe names the file it read: put the caller's name for it in the message, not our path.
+const probeInput = (path: string, label: string): Effect.Effect<Engine.Probe, UnsupportedMedia, CommandExecutor.CommandExecutor> =>
+  Effect.mapError(Engine.probe(path), (error) =>
+    unsupported(`${label} is not media ffprobe can read: ${error.reason.split(`${path}: `).join("").split(path).join(label)}`)
+  )
+
+// Run ffmpeg for a result at `output`; the partial result is removed when it fails.
+const render = (
+  state: State,
+  args: ReadonlyArray<string>,
+  cwd: string,
+  output: string
+): Effect.Effect<void, JobFailed, CommandExecutor.CommandExecutor | FileSystem.FileSystem | Path.Path> =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    // ffmpeg's messages name our files: keep the names, drop the work directory's paths.
+    const scrubPaths = (text: string) => text.split(`${cwd}${path.sep}`).join("").split(`${path.dirname(output)}${path.sep}`).join("")
+    yield* Engine.run("ffmpeg", args, { cwd }).pipe(
+      Effect.mapError((error) => ffmpegFailed(scrubPaths(error.message))),
+      Effect.timeoutFail({
+        duration: state.jobTimeout,
+        onTimeout: () => ffmpegFailed(`ffmpeg took longer than ${Duration.format(state.jobTimeout)} and was stopped`)
+      }),
+      Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : fs.remove(output).pipe(Effect.ignore)))
+    )
+  })
+
+// Describe a finished result; an empty one counts as an ffmpeg failure.
+const finish = (
+  name: string,
+  path: string,
+  mimeType: string
+): Effect.Effect<OutputFile, JobFailed, CommandExecutor.CommandExecutor | FileSystem.FileSystem> =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const size = yield* fs.stat(path).pipe(
+      Effect.map((info) => Number(info.size)),
+      Effect.orElseSucceed(() => 0)
+    )
+    if (size === 0) {
+      yield* fs.remove(path).pipe(Effect.ignore)
+      return yield* Effect.fail(ffmpegFailed("ffmpeg finished but wrote nothing"))
+    }
+    const facts = yield* Effect.option(Engine.probe(path))
+    const info = Option.getOrUndefined(facts)
+    return {
+      name,
+      url: `/outputs/${name}`,
+      mimeType,
+      size,
+      ...(info?.duration !== undefined ? { duration: info.duration } : {}),
+      ...(info?.width !== undefined ? { width: info.width } : {}),
+      ...(info?.height !== undefined ? { height: info.height } : {}),
+      ...(info?.fps !== undefined ? { fps: info.fps } : {}),
+      ...(info?.sampleRate !== undefined ? { sampleRate: info.sampleRate } : {}),
+      ...(info?.channels !== undefined ? { channels: info.channels } : {}),
+      ...(info?.videoCodec !== undefined ? { videoCodec: info.videoCodec } : {}),
+      ...(info?.audioCodec !== undefined ? { audioCodec: info.audioCodec } : {})
+    }
+  })
+
+type JobWork<S, A> = (spec: S, received: Workspace.Received, dir: string) => Effect.Effect<A, JobError, Deps>
+
+/**
+ * A job route: check the declared size, receive the upload into a fresh job directory, decode
+ * the spec, run the work; the job directory goes when the request ends, whatever happened.
+ */
+const jobRoute =
+  <S, I, A>(schema: Schema.Schema<S, I>, specRequired: boolean, work: JobWork<S, A>) =>
+  ({
+    payload,
+    request
+  }: {
+    readonly payload: Stream.Stream<Multipart.Part, Multipart.MultipartError>
+    readonly request: HttpServerRequest.HttpServerRequest
+  }): Effect.Effect<{ readonly success: true; readonly data: A }, JobError, ServiceState | Deps> =>
+    Effect.flatMap(ServiceState, (state) =>
+      state.owned(
+        Effect.scoped(
+          Effect.gen(function* () {
+            const max = state.options.maxBodyBytes
+            yield* checkHeaders(request, max).pipe(Effect.tapError(() => dropBody(request)))
+            const dir = yield* state.workspace.jobDirectory
+            const received = yield* Workspace.receive(payload, dir, max).pipe(
+              Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : dropBody(request)))
+            )
+            const spec = yield* decodeSpec(schema, received.spec, specRequired)
+            const data = yield* work(spec, received, dir)
+            return { success: true as const, data }
+          })
+        )
+      )
+    ).pipe(
+      Effect.catchAllDefect((defect) =>
+        Effect.zipRight(
+          Effect.logError("ffmpeg service: unexpected failure", defect),
+          Effect.fail(internal(`unexpected failure: ${defect instanceof Error ? defect.message : String(defect)}`))
+        )
+      )
+    )
+
+// The one input of a single-input job: `spec.src`, or the only uploaded file.
+const singleInput = (
+  state: State,
+  src: string | undefined,
+  received: Workspace.Received,
+  dir: string
+): Effect.Effect<{ readonly path: string; readonly label: string }, BadRequest | PayloadTooLarge, Deps> => {
+  if (src !== undefined) {
+    return Effect.map(
+      Workspace.resolveSources([src], received, dir, state.options.maxBodyBytes, state.fetchTimeout),
+      (paths) => ({ path: paths.get(src)!, label: JSON.stringify(src) })
+    )
+  }
+  const files = [...received.files.values()]
+  if (files.length !== 1) {
+    return Effect.fail(badRequest(`upload exactly one file (or name the input with "src" in the spec); got ${files.length}`))
+  }
+  return Effect.succeed({ path: files[0]!.path, label: JSON.stringify(files[0]!.key) })
+}
+
+const fromRecipe = (recipe: Either.Either<Recipes.Recipe, string>): Effect.Effect<Recipes.Recipe, BadRequest> =>
+  Either.match(recipe, { onLeft: (issue) => Effect.fail(badRequest(issue)), onRight: Effect.succeed })
+
+// ---------------------------------------------------------------------------------------------
+// the jobs
+// ---------------------------------------------------------------------------------------------
+
+const compose = (state: State): JobWork<Composition, { readonly output: OutputFile }> => (spec, received, dir) =>
+  Effect.gen(function* () {
+    const sources = compositionSources(spec)
+    const paths = yield* Workspace.resolveSources(sources, received, dir, state.options.maxBodyBytes, state.fetchTimeout)
+    return yield* state.withSlot(
+      Effect.gen(function* () {
+        const fs = yield* FileSystem.FileSystem
+        const path = yield* Path.Path
+        const inputs = new Map<string, InputFile>()
+        for (const src of sources) {
+          const file = paths.get(src)!
+          inputs.set(src, { path: file, facts: yield* probeInput(file, JSON.stringify(src)) })
+        }
+        const output = yield* state.workspace.outputPath(containers[spec.output.format].extension)
+        const plan = yield* Either.match(compositionPlan(spec, inputs, output.path), {
+          onLeft: (issues) => Effect.fail(badRequest(`the composition cannot be rendered: ${issues.join("; ")}`)),
+          onRight: Effect.succeed
+        })
+        for (const text of plan.textFiles) {
+          yield* fs.writeFileString(path.join(dir, text.name), text.text).pipe(Effect.mapError((e) => internal(e.message)))
+        }
+        yield* render(state, plan.args, dir, output.path)
+        return { output: yield* finish(output.name, output.path, plan.mimeType) }
+      })
+    )
+  })
+
+const singleJob =
+  <S extends { readonly src?: string | undefined }>(
+    state: State,
+    needs: "audio" | "video",
+    recipe: (spec: S, input: string, facts: Engine.Probe, output: string) => Either.Either<Recipes.Recipe, string>,
+    extension: (spec: S) => string
+  ): JobWork<S, { readonly output: OutputFile }> =>
+  (spec, received, dir) =>
+    Effect.gen(function* () {
+      const input = yield* singleInput(state, spec.src, received, dir)
+      return yield* state.withSlot(
+        Effect.gen(function* () {
+          const facts = yield* probeInput(input.path, input.label)
+          if (needs === "audio" ? !facts.hasAudio : !facts.hasVideo) {
+            return yield* Effect.fail(unsupported(`${input.label} has no ${needs} stream`))
+          }
+          const output = yield* state.workspace.outputPath(extension(spec))
+          const planned = yield* fromRecipe(recipe(spec, input.path, facts, output.path))
+          yield* render(state, planned.args, dir, output.path)
+          return { output: yield* finish(output.name, output.path, planned.mimeType) }
+        })
+      )
+    })
+
+const convert = (state: State): JobWork<AudioConvertSpec, { readonly output: OutputFile; readonly measuredLufs?: number }> =>
+  (spec, received, dir) =>
+    Effect.gen(function* () {
+      const input = yield* singleInput(state, spec.src, received, dir)
+      return yield* state.withSlot(
+        Effect.gen(function* () {
+          const facts = yield* probeInput(input.path, input.label)
+          if (!facts.hasAudio) return yield* Effect.fail(unsupported(`${input.label} has no audio stream`))
+          // Measuring passes: the noise floor for the denoiser, then the loudness (after denoising).
+          const measure = (args: ReadonlyArray<string>, what: string) =>
+            Engine.run("ffmpeg", args, { cwd: dir }).pipe(
+              Effect.map((result) => result.stderr),
+              Effect.mapError((error) => ffmpegFailed(error.message)),
+              Effect.timeoutFail({ duration: state.jobTimeout, onTimeout: () => ffmpegFailed(`${what} took too long`) })
+            )
+          const noiseFloor =
+            spec.denoise === true ? Recipes.parseNoiseFloor(yield* measure(Recipes.measureNoiseFloor(input.path), "measuring the noise floor")) : undefined
+          const measured =
+            spec.loudness === undefined
+              ? undefined
+              : Recipes.parseLoudness(yield* measure(Recipes.measureLoudness(spec, input.path, noiseFloor), "measuring loudness"))
+          const output = yield* state.workspace.outputPath(Recipes.audioFormats[spec.format ?? "wav"].extension)
+          const planned = yield* fromRecipe(Recipes.convertAudio(spec, input.path, facts, { loudness: measured, noiseFloor }, output.path))
+          yield* render(state, planned.args, dir, output.path)
+          const file = yield* finish(output.name, output.path, planned.mimeType)
+          return { output: file, ...(measured !== undefined ? { measuredLufs: measured.inputI } : {}) }
+        })
+      )
+    })
+
+const metadata = (state: State): JobWork<MetadataSpec, MediaInfo> => (spec, received, dir) =>
+  Effect.gen(function* () {
+    const input = yield* singleInput(state, spec.src, received, dir)
+    const fs = yield* FileSystem.FileSystem
+    const facts = yield* state.withSlot(probeInput(input.path, input.label))
+    const size = yield* fs.stat(input.path).pipe(
+      Effect.map((info) => Number(info.size)),
+      Effect.orElseSucceed(() => 0)
+    )
+    return {
+      format: facts.format,
+      size,
+      hasVideo: facts.hasVideo,
+      hasAudio: facts.hasAudio,
+      ...(facts.duration !== undefined ? { duration: facts.duration } : {}),
+      ...(facts.bitRate !== undefined ? { bitRate: facts.bitRate } : {}),
+      ...(facts.width !== undefined ? { width: facts.width } : {}),
+      ...(facts.height !== undefined ? { height: facts.height } : {}),
+      ...(facts.fps !== undefined ? { fps: facts.fps } : {}),
+      ...(facts.videoCodec !== undefined ? { videoCodec: facts.videoCodec } : {}),
+      ...(facts.audioCodec !== undefined ? { audioCodec: facts.audioCodec } : {}),
+      ...(facts.sampleRate !== undefined ? { sampleRate: facts.sampleRate } : {}),
+      ...(facts.channels !== undefined ? { channels: facts.channels } : {})
+    }
+  })
+
+// ---------------------------------------------------------------------------------------------
+// route groups
+// ---------------------------------------------------------------------------------------------
+
+const VideoLive = HttpApiBuilder.group(FFmpegApi, "video", (handlers) =>
+  Effect.map(ServiceState, (state) =>
+    handlers
+      .handle("compose", jobRoute(ComposeSpec, true, compose(state)))
+      .handle(
+        "extractAudio",
+        jobRoute(ExtractAudioSpec, false, singleJob(state, "audio", Recipes.extractAudio, (spec) => Recipes.audioFormats[spec.format ?? "wav"].extension))
+      )
+      .handle(
+        "filter",
+        jobRoute(FilterSpec, true, singleJob(state, "video", Recipes.filter, (spec) => containers[spec.output?.format ?? "mp4"].extension))
+      )
+      .handle("metadata", jobRoute(MetadataSpec, false, metadata(state)))
+      .handle("extractFrame", jobRoute(ExtractFrameSpec, false, singleJob(state, "video", Recipes.extractFrame, (spec) => spec.format ?? "png")))
+  )
+)
+
+const AudioLive = HttpApiBuilder.group(FFmpegApi, "audio", (handlers) =>
+  Effect.map(ServiceState, (state) => handlers.handle("convert", jobRoute(AudioConvertSpec, false, convert(state))))
+)
+
+const contentTypes: Readonly<Record<string, string>> = {
+  mp4: "video/mp4",
+  webm: "video/webm",
+  mkv: "video/x-matroska",
+  wav: "audio/wav",
+  mp3: "audio/mpeg",
+  opus: "audio/ogg",
+  flac: "audio/flac",
+  m4a: "audio/mp4",
+  png: "image/png",
+  jpg: "image/jpeg"
+}
+
+const notFound = (name: string) => new NotFound({ success: false, error: `no output named ${JSON.stringify(name)}`, code: "not-found" })
+
+const OutputsLive = HttpApiBuilder.group(FFmpegApi, "outputs", (handlers) =>
+  Effect.map(ServiceState, (state) =>
+    handlers
+      .handle("download", ({ path }) =>
+        Effect.flatMap(state.workspace.findOutput(path.name), (found) =>
+          Option.match(found, {
+            onNone: () => Effect.fail(notFound(path.name)),
+            onSome: (file) =>
+              HttpServerResponse.file(file, {
+                contentType: contentTypes[path.name.slice(path.name.lastIndexOf(".") + 1)] ?? "application/octet-stream"
+              }).pipe(Effect.mapError(() => notFound(path.name)))
+          })
+        )
+      )
+      .handle("remove", ({ path }) =>
+        Effect.flatMap(state.workspace.findOutput(path.name), (found) =>
+          Option.match(found, {
+            onNone: () => Effect.fail(notFound(path.name)),
+            onSome: (file) =>
+              Effect.flatMap(FileSystem.FileSystem, (fs) => fs.remove(file)).pipe(
+                Effect.mapError(() => notFound(path.name)),
+                Effect.as({ success: true as const, data: { deleted: path.name } })
+              )
+          })
+        )
+      )
+  )
+)
+
+const SystemLive = HttpApiBuilder.group(FFmpegApi, "system", (handlers) =>
+  Effect.map(ServiceState, (state) =>
+    handlers.handle("health", () =>
+      Effect.map(state.tracker.snapshot(true), (snapshot) => ({
+        status: "healthy" as const,
+        service: "ffmpeg" as const,
+        uptime: snapshot.uptime,
+        activeJobs: snapshot.activeJobs,
+        queuedJobs: snapshot.queuedJobs,
+        limits: { maxBodyBytes: state.options.maxBodyBytes, concurrency: state.options.concurrency }
+      }))
+    )
+  )
+)
+
+/**
+ * The FFmpeg service listening on `options.host:options.port`. The layer exposes the
+ * `HttpServer` (read the bound address with `HttpServer.addressWith`); closing its scope stops
+ * running jobs and removes the service's files. Needs ffmpeg and ffprobe on the PATH.
+ */
+export const layer = (options: ServerOptions, tuning: ServerTuning = {}): Layer.Layer<HttpServer.HttpServer, ServeError> =>
+  Layer.unwrapEffect(
+    Effect.sync(() => {
+      const server = Http.createServer()
+      const api = HttpApiBuilder.api(FFmpegApi).pipe(Layer.provide([VideoLive, AudioLive, OutputsLive, SystemLive]))
+      const state = stateLayer(options, tuning, server).pipe(Layer.mapError((cause) => new ServeError({ cause })))
+      return HttpApiBuilder.serve().pipe(
+        Layer.provide(api),
+        Layer.provide(state),
+        Layer.provide(NodeHttpClient.layerUndici),
+        Layer.provideMerge(NodeHttpServer.layer(() => server, { port: options.port, host: options.host === "" ? "127.0.0.1" : options.host }))
+      )
+    })
+  )

@@ -1,0 +1,103 @@
+/**
+ * The FFmpeg provider against the FFmpeg service started in this process on a free port (the
+ * shared suite, with the work directory visible so leftovers are checked), plus what needs a
+ * set-up of its own: a service that is not running, and the provider's layer reading its
+ * configuration.
+ */
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import * as ConfigProvider from "effect/ConfigProvider"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { mkdtempSync, rmSync } from "node:fs"
+import * as Http from "node:http"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Audio, fromFile } from "../../../src/domain/Asset.js"
+import { ServiceNotRunning } from "../../../src/domain/Errors.js"
+import { MediaProvider } from "../../../src/domain/MediaProvider.js"
+import * as FFmpegProvider from "../../../src/providers/ffmpeg/FFmpegProvider.js"
+import { ServiceRuntime } from "../../../src/runtime/ServiceRuntime.js"
+import { layer } from "../../../src/services/ffmpeg/Server.js"
+import { makeSpeech, type RunningServer, startServer } from "../../services/ffmpeg/support.js"
+import { ffmpegProviderSuite } from "./suite.js"
+
+const maxBodyBytes = 4 * 1024 * 1024
+let root: string
+let workDir: string
+let server: RunningServer
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), "automarket-ffmpeg-provider-test-"))
+  workDir = join(root, "work")
+  server = await startServer(layer({ host: "127.0.0.1", port: 0, workDir, maxBodyBytes, concurrency: 2 }))
+})
+
+afterAll(async () => {
+  await server?.stop()
+  rmSync(root, { recursive: true, force: true })
+})
+
+ffmpegProviderSuite("a service in this process", () => server.url, { workDir: () => workDir, maxBodyBytes })
+
+/** A loopback port nothing listens on. */
+const closedPort = (): Promise<number> =>
+  new Promise((resolve) => {
+    const probe = Http.createServer()
+    probe.listen(0, "127.0.0.1", () => {
+      const address = probe.address()
+      const port = typeof address === "object" && address !== null ? address.port : 0
+      probe.close(() => resolve(port))
+    })
+  })
+
+describe("FFmpeg provider: set-ups of its own", () => {
+  it.effect("a service that is not running: NetworkError, and not available", () =>
+    Effect.gen(function* () {
+      const port = yield* Effect.promise(closedPort)
+      const provider = yield* FFmpegProvider.make({ url: Effect.succeed(`http://127.0.0.1:${port}`), configured: true }, { outputDir: join(root, "out") })
+      expect(yield* provider.isAvailable).toBe(false)
+      const speech = makeSpeech(root, "down.wav", "Nobody is listening.")
+      const model = yield* provider.audioEnhancer()
+      const error = yield* Effect.flip(model.transform(new Audio({ source: fromFile(speech), mimeType: "audio/wav" }), { format: "mp3" }))
+      expect(error._tag).toBe("NetworkError")
+      expect(error.message).toContain("ECONNREFUSED")
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici))
+  )
+
+  it.effect("a service the runtime cannot start: its ServiceNotRunning comes through", () =>
+    Effect.gen(function* () {
+      const provider = yield* FFmpegProvider.make({
+        url: Effect.fail(new ServiceNotRunning({ provider: "ffmpeg", service: "ffmpeg", message: "ffmpeg: could not start the service" })),
+        configured: false
+      })
+      expect(yield* provider.isAvailable).toBe(false)
+      const model = yield* provider.audioEnhancer()
+      const error = yield* Effect.flip(model.transform(new Audio({ source: fromFile(join(root, "x.wav")), mimeType: "audio/wav" })))
+      expect(error._tag).toBe("ServiceNotRunning")
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici))
+  )
+
+  it.effect("the layer uses FFMPEG_SERVICE_URL when set, without asking the runtime", () =>
+    Effect.gen(function* () {
+      const provider = yield* MediaProvider
+      expect(provider.id).toBe("ffmpeg")
+      expect(yield* provider.isAvailable).toBe(true)
+    }).pipe(
+      Effect.provide(
+        FFmpegProvider.layer.pipe(
+          Layer.provide(
+            Layer.succeed(ServiceRuntime, {
+              mode: "process",
+              ensure: () => Effect.dieMessage("the runtime must not be asked when the URL is configured"),
+              status: (service) => Effect.succeed({ service, running: false, healthy: false }),
+              stop: () => Effect.void
+            })
+          ),
+          Layer.provide(NodeHttpClient.layerUndici),
+          Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map([["FFMPEG_SERVICE_URL", server.url]]))))
+        )
+      )
+    )
+  )
+})

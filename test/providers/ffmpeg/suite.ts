@@ -1,0 +1,316 @@
+/**
+ * The FFmpeg provider's behaviour against a running FFmpeg service at `baseUrl()`: run by
+ * FFmpegProvider.test.ts against a service started in the test process, and runnable against a
+ * separately started one. Media are generated here with the real ffmpeg and flite, and results
+ * are checked with ffprobe and frame grabs.
+ *
+ * `options.workDir` (when the service's work directory is visible) adds the check that nothing
+ * is left in it after each call; `options.maxBodyBytes` is the service's body limit (read from
+ * its /health when not given).
+ */
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Audio, fromBytes, fromFile, fromUrl } from "../../../src/domain/Asset.js"
+import type { CompositionInput } from "../../../src/domain/Composition.js"
+import { Composition } from "../../../src/domain/Composition.js"
+import type { MediaError } from "../../../src/domain/Errors.js"
+import type { EnhancementOptions, MediaProviderService } from "../../../src/domain/MediaProvider.js"
+import * as FFmpegProvider from "../../../src/providers/ffmpeg/FFmpegProvider.js"
+import { Health } from "../../../src/services/ffmpeg/Api.js"
+import * as Schema from "effect/Schema"
+import { frameAt, integratedLoudness, isRed, makeClip, makeNoise, makePng, makeSpeech, pixel, probe } from "../../services/ffmpeg/support.js"
+
+/** What the suite may know about the service beyond its URL. */
+export interface FFmpegSuiteOptions {
+  /** The service's work directory, to check that calls leave nothing behind. */
+  readonly workDir?: () => string
+  /** The service's body limit; read from its /health when absent. */
+  readonly maxBodyBytes?: number
+}
+
+/** The shared behaviour of the FFmpeg provider against the service at `baseUrl()`. */
+export const ffmpegProviderSuite = (label: string, baseUrl: () => string, options: FFmpegSuiteOptions = {}) => {
+  describe(`FFmpeg provider against ${label}`, () => {
+    let root: string
+    let outputDir: string
+    let clips: ReadonlyArray<string>
+    let overlay: string
+    let narration: string
+    let speech: string
+
+    beforeAll(() => {
+      root = mkdtempSync(join(tmpdir(), "automarket-ffmpeg-provider-"))
+      outputDir = join(root, "out")
+      const media = join(root, "media")
+      mkdirSync(media)
+      clips = [
+        makeClip(media, "blue.mp4", "blue", { frequency: 330 }),
+        makeClip(media, "green.mp4", "green", { audio: false }),
+        makeClip(media, "gray.mp4", "gray", { frequency: 550 })
+      ]
+      overlay = makePng(media, "red.png", "red", "160x90")
+      narration = makeSpeech(media, "narration.wav", "Welcome to the automarket composition test.")
+      speech = makeSpeech(media, "speech.wav", "The quick brown fox jumps over the lazy dog.")
+    })
+
+    afterAll(() => {
+      rmSync(root, { recursive: true, force: true })
+    })
+
+    // Built per test: the URL and the output directory are known once the suite has started.
+    const provider = Effect.suspend(() => FFmpegProvider.make({ url: Effect.sync(() => baseUrl()), configured: true }, { outputDir }))
+
+    const withProvider = <A, E>(use: (provider: MediaProviderService) => Effect.Effect<A, E>) =>
+      Effect.flatMap(provider, use).pipe(Effect.provide(NodeHttpClient.layerUndici))
+
+    const compose = (composition: CompositionInput) =>
+      withProvider((p) =>
+        Effect.flatMap(p.videoComposer(), (model) => model.transform(Schema.decodeUnknownSync(Composition)(composition)))
+      )
+
+    const enhance = (input: Audio, enhancement: EnhancementOptions) =>
+      withProvider((p) => Effect.flatMap(p.audioEnhancer(), (model) => model.transform(input, enhancement)))
+
+    const failure = <A>(self: Effect.Effect<A, MediaError>) =>
+      Effect.flatMap(Effect.either(self), (result) =>
+        Either.isLeft(result) ? Effect.succeed(result.left) : Effect.dieMessage("expected the call to fail")
+      )
+
+    /** The service still answers, and (when visible) holds nothing from the call. */
+    const stillServing = Effect.gen(function* () {
+      const available = yield* withProvider((p) => p.isAvailable)
+      expect(available).toBe(true)
+      if (options.workDir !== undefined) expect(readdirSync(options.workDir())).toEqual([])
+    })
+
+    const wavOf = (path: string) => new Audio({ source: fromFile(path), mimeType: "audio/wav" })
+
+    it.effect("lists two free models and reports itself available", () =>
+      withProvider((p) =>
+        Effect.gen(function* () {
+          expect(p.id).toBe("ffmpeg")
+          expect(p.type).toBe("local")
+          expect(p.capabilities).toEqual(["video-composition", "audio-enhancement"])
+          const models = yield* p.models
+          expect(models.map((m) => [m.id, m.capabilities, m.free])).toEqual([
+            ["ffmpeg-composer", ["video-composition"], true],
+            ["ffmpeg-audio", ["audio-enhancement"], true]
+          ])
+          expect(yield* p.isAvailable).toBe(true)
+          expect((yield* p.getHealth).status).toBe("healthy")
+        })
+      )
+    )
+
+    it.effect("composes three clips with a transition, an image overlay top-right and a ducked narration", () =>
+      Effect.gen(function* () {
+        const video = yield* compose({
+          clips: [{ src: clips[0]! }, { src: clips[1]! }, { src: clips[2]! }],
+          layout: { _tag: "concat", transition: { kind: "fade", duration: 0.5 } },
+          overlays: [{ _tag: "image", src: overlay, position: { anchor: "top-right", margin: 10 } }],
+          audio: { mode: "duck", tracks: [{ src: narration, start: 0.25 }] },
+          output: { width: 480, height: 270 }
+        })
+        // 3 clips of 2 s, two 0.5 s overlaps.
+        const expected = 3 * 2 - 2 * 0.5
+        expect(video._tag).toBe("Video")
+        expect(video.mimeType).toBe("video/mp4")
+        expect(video.origin).toEqual({ provider: "ffmpeg", model: "ffmpeg-composer", costUsd: 0 })
+        expect(video.width).toBe(480)
+        expect(video.height).toBe(270)
+        expect(video.source._tag).toBe("File")
+        const path = video.source._tag === "File" ? video.source.path : ""
+        expect(path.startsWith(outputDir)).toBe(true)
+
+        const probed = probe(path)
+        expect(Math.abs(probed.duration - expected)).toBeLessThanOrEqual(0.1)
+        expect(Math.abs((video.duration ?? 0) - expected)).toBeLessThanOrEqual(0.1)
+        expect(probed.streams.map((s) => s.codec_type).sort()).toEqual(["audio", "video"])
+        const stream = probed.streams.find((s) => s.codec_type === "video")
+        expect([stream?.width, stream?.height]).toEqual([480, 270])
+
+        // Mid second clip (green, 1.5 s .. 3.5 s): the red overlay at 310..470 x 10..100, nowhere else.
+        const frame = frameAt(path, 2.5)
+        expect(frame.length).toBe(480 * 270 * 3)
+        for (const [x, y] of [[315, 15], [390, 55], [465, 95]] as const) expect(isRed(pixel(frame, 480, x, y))).toBe(true)
+        for (const [x, y] of [[300, 55], [390, 108], [100, 200], [20, 20], [475, 55]] as const) {
+          const value = pixel(frame, 480, x, y)
+          expect(isRed(value)).toBe(false)
+        }
+        const [r, g, b] = pixel(frame, 480, 100, 200)
+        expect(g).toBeGreaterThan(100)
+        expect(r).toBeLessThan(40)
+        expect(b).toBeLessThan(40)
+        yield* stillServing
+      })
+    )
+
+    it.effect("composes picture-in-picture with a text overlay and mixed audio; paths with '..' are uploaded safely", () =>
+      Effect.gen(function* () {
+        const dotted = join(root, "media", "..", "media", "blue.mp4")
+        const video = yield* compose({
+          clips: [{ src: dotted }, { src: clips[2]! }],
+          layout: { _tag: "picture-in-picture", scale: 0.25, position: { anchor: "bottom-right", margin: 8 } },
+          overlays: [{ _tag: "text", text: "Hello: 'world' %{pts}", start: 0.2, end: 1.8 }],
+          audio: { mode: "mix", tracks: [{ src: speech, volume: 0.5 }] },
+          output: { width: 320, height: 180 }
+        })
+        const path = video.source._tag === "File" ? video.source.path : ""
+        const probed = probe(path)
+        expect(Math.abs(probed.duration - 2)).toBeLessThanOrEqual(0.1)
+        // The inset (gray) sits in the bottom-right corner over the blue main clip.
+        const frame = frameAt(path, 1)
+        const [ir, ig, ib] = pixel(frame, 320, 320 - 8 - 20, 180 - 8 - 10)
+        expect(Math.abs(ir - ig)).toBeLessThan(20)
+        expect(Math.abs(ig - ib)).toBeLessThan(20)
+        const [, , mainBlue] = pixel(frame, 320, 40, 40)
+        expect(mainBlue).toBeGreaterThan(200)
+        yield* stillServing
+      })
+    )
+
+    it.effect("normalises loudness to the target (EBU R128)", () =>
+      Effect.gen(function* () {
+        const before = integratedLoudness(speech)
+        const target = -23
+        // The input is several LU away from the target, so reaching it means something.
+        expect(Math.abs(before - target)).toBeGreaterThan(3)
+        const audio = yield* enhance(wavOf(speech), { loudnessLufs: target })
+        expect(audio.mimeType).toBe("audio/wav")
+        expect(audio.origin).toEqual({ provider: "ffmpeg", model: "ffmpeg-audio", costUsd: 0 })
+        const path = audio.source._tag === "File" ? audio.source.path : ""
+        expect(Math.abs(integratedLoudness(path) - target)).toBeLessThanOrEqual(1)
+        yield* stillServing
+      })
+    )
+
+    it.effect("denoises: steady noise comes out much quieter, speech keeps its level", () =>
+      Effect.gen(function* () {
+        const noise = makeNoise(join(root, "media"), "noise.wav")
+        const quieter = yield* enhance(wavOf(noise), { denoise: true })
+        const noisePath = quieter.source._tag === "File" ? quieter.source.path : ""
+        expect(integratedLoudness(noisePath)).toBeLessThan(integratedLoudness(noise) - 6)
+        const voice = yield* enhance(wavOf(speech), { denoise: true })
+        const voicePath = voice.source._tag === "File" ? voice.source.path : ""
+        expect(Math.abs(integratedLoudness(voicePath) - integratedLoudness(speech))).toBeLessThan(1.5)
+        yield* stillServing
+      })
+    )
+
+    it.effect("converts formats and sample rates, from a file or from bytes", () =>
+      Effect.gen(function* () {
+        const mp3 = yield* enhance(wavOf(speech), { format: "mp3" })
+        expect(mp3.mimeType).toBe("audio/mpeg")
+        const mp3Path = mp3.source._tag === "File" ? mp3.source.path : ""
+        expect(mp3Path.endsWith(".mp3")).toBe(true)
+        expect(probe(mp3Path).streams[0]?.codec_name).toBe("mp3")
+
+        const opus = yield* enhance(new Audio({ source: fromBytes(readFileSync(speech)), mimeType: "audio/wav" }), { format: "opus" })
+        const opusPath = opus.source._tag === "File" ? opus.source.path : ""
+        const probedOpus = probe(opusPath)
+        expect(probedOpus.formatName).toBe("ogg")
+        expect(probedOpus.streams[0]?.codec_name).toBe("opus")
+        expect(opus.sampleRate).toBe(48000)
+
+        const flac = yield* enhance(wavOf(speech), { format: "flac", sampleRate: 22050 })
+        const flacPath = flac.source._tag === "File" ? flac.source.path : ""
+        expect(probe(flacPath).streams[0]).toMatchObject({ codec_name: "flac", sample_rate: "22050" })
+        expect(flac.sampleRate).toBe(22050)
+        expect(Math.abs((flac.duration ?? 0) - probe(speech).duration)).toBeLessThan(0.1)
+        yield* stillServing
+      })
+    )
+
+    it.effect("a missing local file: InvalidInput naming it", () =>
+      Effect.gen(function* () {
+        const missing = join(root, "media", "no-such-clip.mp4")
+        const error = yield* failure(compose({ clips: [{ src: clips[0]! }, { src: missing }] }))
+        expect(error._tag).toBe("InvalidInput")
+        expect(error.message).toContain(missing)
+        const audioError = yield* failure(enhance(wavOf(missing), {}))
+        expect(audioError._tag).toBe("InvalidInput")
+        expect(audioError.message).toContain(missing)
+        yield* stillServing
+      })
+    )
+
+    it.effect("a composition the service cannot render: InvalidInput with the service's reason", () =>
+      Effect.gen(function* () {
+        const error = yield* failure(
+          compose({ clips: [{ src: clips[0]! }, { src: clips[1]! }], layout: { _tag: "concat", transition: { kind: "fade", duration: 3 } } })
+        )
+        expect(error._tag).toBe("InvalidInput")
+        expect(error.message).toContain("HTTP 400")
+        expect(error.message).toContain("too short for a 3 s transition")
+        yield* stillServing
+      })
+    )
+
+    it.effect("a clip that is not media: InvalidInput (415)", () =>
+      Effect.gen(function* () {
+        const notes = join(root, "media", "notes.mp4")
+        writeFileSync(notes, "these are not video frames")
+        const error = yield* failure(compose({ clips: [{ src: notes }] }))
+        expect(error._tag).toBe("InvalidInput")
+        expect(error.message).toContain("HTTP 415")
+        expect(error.message).toContain("is not media ffprobe can read")
+        yield* stillServing
+      })
+    )
+
+    it.effect("an upload over the service's limit: InvalidInput (413)", () =>
+      Effect.gen(function* () {
+        const limit =
+          options.maxBodyBytes ??
+          (yield* Effect.promise(async () => {
+            const health = Schema.decodeUnknownSync(Health)(await (await fetch(`${baseUrl()}/health`)).json())
+            return health.limits?.maxBodyBytes ?? 0
+          }))
+        const big = join(root, "media", "big.mp4")
+        writeFileSync(big, "")
+        truncateSync(big, limit + 1024 * 1024)
+        const error = yield* failure(compose({ clips: [{ src: big }] }))
+        expect(error._tag).toBe("InvalidInput")
+        expect(error.message).toContain("HTTP 413")
+        rmSync(big)
+        yield* stillServing
+      })
+    )
+
+    it.effect("an ffmpeg failure: GenerationFailed carrying ffmpeg's message", () =>
+      Effect.gen(function* () {
+        const error = yield* failure(enhance(wavOf(speech), { format: "opus", sampleRate: 44100 }))
+        expect(error._tag).toBe("GenerationFailed")
+        if (error._tag === "GenerationFailed") {
+          expect(error.providerMessage).toContain("Specified sample rate 44100 is not supported")
+        }
+        yield* stillServing
+      })
+    )
+
+    it.effect("options the service would refuse are refused before sending: InvalidInput", () =>
+      Effect.gen(function* () {
+        const error = yield* failure(enhance(wavOf(speech), { loudnessLufs: 3 }))
+        expect(error._tag).toBe("InvalidInput")
+        const url = yield* failure(enhance(new Audio({ source: fromUrl("ftp://example.invalid/a.wav"), mimeType: "audio/wav" }), {}))
+        expect(url._tag).toBe("InvalidInput")
+        const composition = Schema.decodeUnknownSync(Composition)({ clips: [{ src: clips[0]! }] })
+        const model = yield* failure(withProvider((p) => Effect.flatMap(p.videoComposer("no-such-model"), (m) => m.transform(composition))))
+        expect(model._tag).toBe("ModelNotFound")
+        yield* stillServing
+      })
+    )
+
+    it("wrote every result into the output directory and nothing else there", () => {
+      const written = existsSync(outputDir) ? readdirSync(outputDir) : []
+      expect(written.length).toBeGreaterThan(0)
+      expect(written.every((name) => /^ffmpeg-(composer|audio)-[0-9a-f-]{36}\.(mp4|wav|mp3|opus|flac)$/.test(name))).toBe(true)
+    })
+  })
+}
+
