@@ -26,15 +26,15 @@ import * as ServiceRuntime from "./runtime/ServiceRuntime.js"
 /** What a provider layer may need from `layerWith`: an HTTP client and the local service runtime. */
 export type ProviderLayer = Layer.Layer<MediaProvider, ConfigError.ConfigError, HttpClient.HttpClient | ServiceRuntime.ServiceRuntime>
 
-/** A registry of the given provider layers, with HTTP, the process service runtime and the Node platform. */
+/** A registry of the given provider layers, with the undici HTTP client, the process service runtime and the Node platform (HTTP and platform are offered too). */
 export const layerWith = (
   providers: ReadonlyArray<ProviderLayer>,
   options?: ServiceRuntime.ProcessRuntimeOptions
-): Layer.Layer<ProviderRegistry.ProviderRegistry | NodeContext.NodeContext, ConfigError.ConfigError> => {
+): Layer.Layer<ProviderRegistry.ProviderRegistry | HttpClient.HttpClient | NodeContext.NodeContext, ConfigError.ConfigError> => {
   const services = ServiceRuntime.layerProcess(options).pipe(Layer.provide(NodeHttpClient.layerUndici), Layer.provide(NodeContext.layer))
   return ProviderRegistry.layer(...providers).pipe(
     Layer.provide(services),
-    Layer.provide(NodeHttpClient.layerUndici),
+    Layer.provideMerge(NodeHttpClient.layerUndici),
     Layer.provideMerge(NodeContext.layer)
   )
 }

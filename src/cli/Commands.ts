@@ -15,6 +15,9 @@ import { MediaCapabilities, type MediaCapability } from "../domain/Capability.js
 import { unitCost, type ProviderModel } from "../domain/Model.js"
 import { ProviderRegistry } from "../registry/ProviderRegistry.js"
 import { price, table } from "./Format.js"
+import * as DemoCommand from "./DemoCommand.js"
+import * as MediaCommands from "./MediaCommands.js"
+import * as ServiceCommands from "./ServiceCommands.js"
 
 const json = Options.boolean("json").pipe(Options.withDescription("Print JSON instead of a table"))
 
@@ -124,7 +127,7 @@ export const models = Command.make(
 /** The root command with its subcommands. */
 export const root = Command.make("automarket").pipe(
   Command.withDescription("Every AI media service behind one typed interface"),
-  Command.withSubcommands([providers, models])
+  Command.withSubcommands([providers, models, MediaCommands.speak, MediaCommands.transcribe, MediaCommands.compose, ServiceCommands.serve, DemoCommand.demo])
 )
 
 /** Run the command line on `argv` (as `process.argv`: node, script, arguments...). */

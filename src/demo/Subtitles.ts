@@ -50,3 +50,9 @@ const timestamp = (seconds: number): string => {
 /** SubRip text of the cues. */
 export const toSrt = (list: ReadonlyArray<Cue>): string =>
   list.map((cue, i) => `${i + 1}\n${timestamp(cue.start)} --> ${timestamp(cue.end)}\n${cue.text}\n`).join("\n")
+
+const vttTimestamp = (seconds: number): string => timestamp(seconds).replace(",", ".")
+
+/** WebVTT text of the cues. */
+export const toVtt = (list: ReadonlyArray<Cue>): string =>
+  `WEBVTT\n\n${list.map((cue) => `${vttTimestamp(cue.start)} --> ${vttTimestamp(cue.end)}\n${cue.text}\n`).join("\n")}`

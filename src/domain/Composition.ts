@@ -172,3 +172,19 @@ export const Composition = Schema.Struct({
 export type Composition = typeof Composition.Type
 /** A composition as written by a caller (defaults may be left out). */
 export type CompositionInput = typeof Composition.Encoded
+
+const isRemote = (src: string) => /^https?:\/\//i.test(src)
+
+/** The composition with every relative local `src` made absolute against `base`. */
+export const resolvePaths = (composition: Composition, base: string): Composition => {
+  const resolve = (src: string) => (isRemote(src) || src.startsWith("/") ? src : `${base.replace(/\/+$/, "")}/${src}`)
+  return {
+    ...composition,
+    clips: [
+      { ...composition.clips[0], src: resolve(composition.clips[0].src) },
+      ...composition.clips.slice(1).map((clip) => ({ ...clip, src: resolve(clip.src) }))
+    ],
+    overlays: composition.overlays.map((overlay) => (overlay._tag === "text" ? overlay : { ...overlay, src: resolve(overlay.src) })),
+    audio: { ...composition.audio, tracks: composition.audio.tracks.map((track) => ({ ...track, src: resolve(track.src) })) }
+  }
+}

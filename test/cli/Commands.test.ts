@@ -1,4 +1,5 @@
 import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -31,6 +32,7 @@ const runCli = (...args: Array<string>) =>
     const result = yield* Commands.run(["node", "automarket", ...args]).pipe(
       Effect.provide(layer),
       Effect.provide(NodeContext.layer),
+      Effect.provide(NodeHttpClient.layerUndici),
       Effect.withConsole(io.console),
       Effect.either
     )

@@ -1,0 +1,138 @@
+/**
+ * Commands that do one capability through the registry: `speak`, `transcribe`, `compose`.
+ * They use whichever provider the registry chooses (the local services by default).
+ *
+ * @module
+ */
+import * as Args from "@effect/cli/Args"
+import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { Audio, FileSource, text } from "../domain/Asset.js"
+import * as Composition from "../domain/Composition.js"
+import { InvalidInput } from "../domain/Errors.js"
+import { cues, toSrt, toVtt } from "../demo/Subtitles.js"
+import { ProviderRegistry } from "../registry/ProviderRegistry.js"
+import { save } from "./AssetFiles.js"
+
+const providerOption = Options.text("provider").pipe(
+  Options.withAlias("p"),
+  Options.withDescription("Use only this provider (default: the registry's choice, with fallback)"),
+  Options.optional
+)
+const modelOption = Options.text("model").pipe(Options.withAlias("m"), Options.withDescription("The model to use"), Options.optional)
+
+const routing = (provider: Option.Option<string>, model: Option.Option<string>) => ({
+  ...Option.match(provider, { onNone: () => ({}), onSome: (id) => ({ providers: [id] }) }),
+  ...Option.match(Option.all([provider, model]), { onNone: () => ({}), onSome: ([id, m]) => ({ models: { [id]: m } }) })
+})
+
+const mimeOf = (file: string): string => {
+  const ext = path.extname(file).toLowerCase()
+  const known: Record<string, string> = {
+    ".wav": "audio/wav",
+    ".mp3": "audio/mpeg",
+    ".ogg": "audio/ogg",
+    ".opus": "audio/ogg",
+    ".flac": "audio/flac",
+    ".m4a": "audio/mp4",
+    ".mp4": "video/mp4",
+    ".webm": "video/webm",
+    ".mkv": "video/x-matroska"
+  }
+  return known[ext] ?? "application/octet-stream"
+}
+
+/** `automarket speak "text" --out a.wav`. */
+export const speak = Command.make(
+  "speak",
+  {
+    words: Args.text({ name: "text" }).pipe(Args.withDescription("What to say")),
+    out: Options.file("out").pipe(Options.withAlias("o"), Options.withDefault("speech.wav")),
+    voice: Options.text("voice").pipe(Options.withDescription("A voice of the provider (e.g. slt, rms, awb)"), Options.optional),
+    provider: providerOption,
+    model: modelOption
+  },
+  ({ model, out, provider, voice, words }) =>
+    Effect.gen(function* () {
+      const registry = yield* ProviderRegistry
+      const ext = path.extname(out).slice(1).toLowerCase()
+      const format = ext === "mp3" || ext === "opus" ? ext : "wav"
+      const result = yield* registry.generateDetailed("text-to-speech", text(words), {
+        ...routing(provider, model),
+        options: { format, ...Option.match(voice, { onNone: () => ({}), onSome: (v) => ({ voice: v }) }) }
+      })
+      const written = yield* save(result.output, out)
+      const seconds = result.output.duration !== undefined ? ` (${result.output.duration.toFixed(2)} s)` : ""
+      yield* Console.log(`${written}${seconds} by ${result.provider}/${result.model}`)
+    })
+).pipe(Command.withDescription("Speak a text into an audio file"))
+
+/** `automarket transcribe a.wav [--format txt|json|srt|vtt]`. */
+export const transcribe = Command.make(
+  "transcribe",
+  {
+    file: Args.file({ name: "audio", exists: "yes" }).pipe(Args.withDescription("An audio or video file")),
+    format: Options.choice("format", ["txt", "json", "srt", "vtt"]).pipe(Options.withDefault("txt" as const)),
+    language: Options.text("language").pipe(Options.optional),
+    out: Options.file("out").pipe(Options.withAlias("o"), Options.withDescription("Write here instead of stdout"), Options.optional),
+    provider: providerOption,
+    model: modelOption
+  },
+  ({ file, format, language, model, out, provider }) =>
+    Effect.gen(function* () {
+      const registry = yield* ProviderRegistry
+      const audio = new Audio({ source: new FileSource({ path: path.resolve(file) }), mimeType: mimeOf(file) })
+      const result = yield* registry.generate("speech-to-text", audio, {
+        ...routing(provider, model),
+        options: Option.match(language, { onNone: () => ({}), onSome: (l) => ({ language: l }) })
+      })
+      const segments = result.segments ?? []
+      const rendered =
+        format === "txt"
+          ? `${result.text.trim()}\n`
+          : format === "json"
+            ? `${JSON.stringify({ text: result.text, language: result.language, segments }, null, 2)}\n`
+            : format === "srt"
+              ? toSrt(cues(segments))
+              : toVtt(cues(segments))
+      yield* Option.match(out, {
+        onNone: () => Effect.sync(() => void process.stdout.write(rendered)),
+        onSome: (target) => Effect.sync(() => fs.writeFileSync(target, rendered))
+      })
+    })
+).pipe(Command.withDescription("Transcribe speech to text (txt, json, srt or vtt)"))
+
+/** `automarket compose spec.json --out out.mp4`. */
+export const compose = Command.make(
+  "compose",
+  {
+    spec: Args.file({ name: "spec.json", exists: "yes" }).pipe(Args.withDescription("A composition spec (see Composition in the README)")),
+    out: Options.file("out").pipe(Options.withAlias("o"), Options.withDefault("out.mp4")),
+    provider: providerOption,
+    model: modelOption
+  },
+  ({ model, out, provider, spec }) =>
+    Effect.gen(function* () {
+      const registry = yield* ProviderRegistry
+      const raw = yield* Effect.try({
+        try: () => JSON.parse(fs.readFileSync(spec, "utf8")) as unknown,
+        catch: (error) => new InvalidInput({ provider: "cli", message: `${spec} is not JSON: ${String(error)}`, issues: [] })
+      })
+      // Relative media paths in the spec are relative to the spec file.
+      const base = path.dirname(path.resolve(spec))
+      const composition = yield* Schema.decodeUnknown(Composition.Composition)(raw).pipe(
+        Effect.mapError((error) => new InvalidInput({ provider: "cli", message: `${spec}: ${error.message}`, issues: [error.message] }))
+      )
+      const resolved = Composition.resolvePaths(composition, base)
+      const result = yield* registry.generateDetailed("video-composition", resolved, routing(provider, model))
+      const written = yield* save(result.output, out)
+      const duration = result.output.duration !== undefined ? ` (${result.output.duration.toFixed(2)} s)` : ""
+      yield* Console.log(`${written}${duration} by ${result.provider}/${result.model}`)
+    })
+).pipe(Command.withDescription("Compose videos, images, text and audio from a JSON spec"))

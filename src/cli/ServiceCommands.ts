@@ -1,0 +1,38 @@
+/**
+ * Commands of the local services: `automarket serve ffmpeg|tts|stt` runs one in the foreground.
+ *
+ * @module
+ */
+import * as Args from "@effect/cli/Args"
+import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
+import * as Option from "effect/Option"
+import * as Launcher from "../services/Launcher.js"
+import { defaultServerOptions, ServiceNames } from "../services/ServerOptions.js"
+
+const service = Args.choice(ServiceNames.map((name) => [name, name] as const), { name: "service" }).pipe(
+  Args.withDescription("Which service: ffmpeg (port 8006), tts (Chatterbox API, 8004) or stt (whisper-asr API, 9000)")
+)
+
+/** `automarket serve <service>`: run a local service until Ctrl-C. */
+export const serve = Command.make(
+  "serve",
+  {
+    service,
+    port: Options.integer("port").pipe(Options.withDescription("Port to bind; 0 picks a free one"), Options.optional),
+    host: Options.text("host").pipe(Options.withDescription("Interface to bind"), Options.withDefault("127.0.0.1")),
+    workDir: Options.directory("work-dir").pipe(Options.withDescription("Where uploads and results go (default: a temp dir)"), Options.optional),
+    concurrency: Options.integer("concurrency").pipe(Options.withDescription("Jobs run at once"), Options.optional),
+    maxBodyMb: Options.integer("max-body-mb").pipe(Options.withDescription("Largest request body, in MiB"), Options.optional)
+  },
+  (args) => {
+    const defaults = defaultServerOptions(args.service)
+    return Launcher.serve(args.service, {
+      host: args.host,
+      port: Option.getOrElse(args.port, () => defaults.port),
+      workDir: Option.getOrUndefined(args.workDir),
+      concurrency: Option.getOrElse(args.concurrency, () => defaults.concurrency),
+      maxBodyBytes: Option.match(args.maxBodyMb, { onNone: () => defaults.maxBodyBytes, onSome: (mb) => mb * 1024 * 1024 })
+    })
+  }
+).pipe(Command.withDescription("Run a local service (ffmpeg, tts, stt) in the foreground until Ctrl-C"))
