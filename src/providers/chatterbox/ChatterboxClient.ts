@@ -21,7 +21,7 @@ import { DownloadFailed, InvalidInput, type MediaError } from "../../domain/Erro
 import * as Http from "../../runtime/Http.js"
 import type { RetryPolicy } from "../../runtime/Resilience.js"
 import { CustomTTSRequest, OpenAISpeechRequest, PredefinedVoice, UploadResult } from "../../services/tts/Api.js"
-import { type FilePart, multipartBody } from "../whisper/AudioUpload.js"
+import { type FilePart, multipartBody } from "../../runtime/Multipart.js"
 import { ServiceHealth } from "../whisper/WhisperClient.js"
 
 export { CustomTTSRequest, OpenAISpeechRequest, type OutputFormat, PredefinedVoice, UploadResult } from "../../services/tts/Api.js"

@@ -40,8 +40,8 @@ import type { ProviderModel } from "../../domain/Model.js"
 import * as LocalService from "../../runtime/LocalService.js"
 import * as Provider from "../../runtime/Provider.js"
 import type { ServiceRuntime } from "../../runtime/ServiceRuntime.js"
-import { parseWavHeader } from "../../services/tts/Wav.js"
-import { uploadName } from "../whisper/AudioUpload.js"
+import { parseWavHeader } from "../../services/Wav.js"
+import { uploadName } from "../../runtime/Multipart.js"
 import * as ChatterboxClient from "./ChatterboxClient.js"
 
 /** The environment variable naming a running service (e.g. `http://127.0.0.1:8004`). */

@@ -17,7 +17,7 @@ import type { MediaError } from "../../domain/Errors.js"
 import * as Http from "../../runtime/Http.js"
 import type { RetryPolicy } from "../../runtime/Resilience.js"
 import { type AsrParams, DetectedLanguage } from "../../services/stt/Api.js"
-import { type FilePart, multipartBody } from "./AudioUpload.js"
+import { type FilePart, multipartBody } from "../../runtime/Multipart.js"
 
 export { AsrParams, DetectedLanguage } from "../../services/stt/Api.js"
 

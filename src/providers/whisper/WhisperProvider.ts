@@ -35,7 +35,7 @@ import * as Provider from "../../runtime/Provider.js"
 import type { ServiceRuntime } from "../../runtime/ServiceRuntime.js"
 import type { AsrParams } from "../../services/stt/Api.js"
 import { renderSrt, renderTsv, renderTxt, renderVtt, type TranscriptFormat, TranscriptFormats } from "../../services/stt/Transcript.js"
-import { uploadName } from "./AudioUpload.js"
+import { uploadName } from "../../runtime/Multipart.js"
 import * as WhisperClient from "./WhisperClient.js"
 
 export { type TranscriptFormat, TranscriptFormats } from "../../services/stt/Transcript.js"

@@ -32,7 +32,7 @@ import {
   PayloadTooLarge,
   Unavailable,
   ValidationFailed
-} from "../tts/ServiceKit.js"
+} from "../ServiceKit.js"
 import { TranscriptFormats } from "./Transcript.js"
 
 /**

@@ -47,8 +47,8 @@ import {
   safeBaseName,
   ServiceStartFailed,
   type WorkDir
-} from "../tts/ServiceKit.js"
-import { parseWavHeader } from "../tts/Wav.js"
+} from "../ServiceKit.js"
+import { parseWavHeader } from "../Wav.js"
 import { SttApi } from "./Api.js"
 import { parsePocketsphinx, parseSilences, render, segmentWords, type Transcript, transcriptOf } from "./Transcript.js"
 

@@ -50,7 +50,7 @@ import {
   ServiceStartFailed,
   guard,
   type WorkDir
-} from "./ServiceKit.js"
+} from "../ServiceKit.js"
 import { type FliteVoice, parseVoiceList, resolveVoice, voicesFrom } from "./Voices.js"
 
 /** The engine executables (names looked up on PATH, or paths). */

@@ -3,8 +3,8 @@
  * the names given to uploads without one. (That services parse it is shown by every provider test.)
  */
 import { describe, expect, it } from "@effect/vitest"
-import { fromBytes, fromFile, fromUrl } from "../../../src/domain/Asset.js"
-import { extensionOf, partFrame, uploadName } from "../../../src/providers/whisper/AudioUpload.js"
+import { fromBytes, fromFile, fromUrl } from "../../src/domain/Asset.js"
+import { extensionOf, partFrame, uploadName } from "../../src/runtime/Multipart.js"
 
 const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes)
 

@@ -19,8 +19,8 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { randomUUID } from "node:crypto"
 import * as NodePath from "node:path"
-import type { AssetSource } from "../../domain/Asset.js"
-import { DownloadFailed, InvalidInput, type MediaError } from "../../domain/Errors.js"
+import type { AssetSource } from "../domain/Asset.js"
+import { DownloadFailed, InvalidInput, type MediaError } from "../domain/Errors.js"
 
 /** One file part. */
 export interface FilePart {

@@ -33,8 +33,8 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { randomUUID } from "node:crypto"
 import * as NodePath from "node:path"
-import * as HealthTracker from "../../runtime/HealthTracker.js"
-import type { ServiceName } from "../ServerOptions.js"
+import * as HealthTracker from "../runtime/HealthTracker.js"
+import type { ServiceName } from "./ServerOptions.js"
 
 // ---------------------------------------------------------------------------
 // Error bodies: FastAPI's shapes, one class a status
