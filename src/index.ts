@@ -5,6 +5,7 @@
  * - `ProviderRegistry` (with `Router`): find providers and models for a capability, route with fallback.
  * - `Http`, `Resilience`, `KeyRing`, `ProviderConfig`, `Provider`, `HealthTracker`: what providers are built from.
  * - `ServiceRuntime`, `LocalService`: the local services (FFmpeg, TTS, STT) as child processes.
+ * - `FFmpeg`, `Chatterbox`, `Whisper`: the local providers (each a `layer` and a `make`).
  * - `AutoMarket.layer`: everything wired, configured from the environment.
  *
  * @module
@@ -28,3 +29,6 @@ export * as HealthTracker from "./runtime/HealthTracker.js"
 export * as ServiceRuntime from "./runtime/ServiceRuntime.js"
 export * as LocalService from "./runtime/LocalService.js"
 export * as AutoMarket from "./AutoMarket.js"
+export * as FFmpeg from "./providers/ffmpeg/index.js"
+export * as Chatterbox from "./providers/chatterbox/index.js"
+export * as Whisper from "./providers/whisper/index.js"
