@@ -14,13 +14,27 @@ import * as Schema from "effect/Schema"
 const Seconds = Schema.NonNegative.annotations({ description: "seconds" })
 const Pixels = Schema.Int.pipe(Schema.positive()).annotations({ description: "pixels" })
 
-/** One input video, optionally trimmed to [start, end) in seconds. */
+/**
+ * One input: a video, optionally trimmed to [start, end) in seconds, or a still image (png,
+ * jpeg, webp; recognised by probing the file) shown for `duration` seconds.
+ *
+ * - A video clip plays from `start` (default 0) to `end` (default its end). With `duration`
+ *   (not together with `end`) it lasts exactly that long from `start`: cut when the video is
+ *   longer, its last frame held (and its sound padded with silence) when it is shorter.
+ * - An image clip needs `duration` (it is refused without one) and takes no `start`/`end`: the
+ *   picture is scaled and letterboxed to the output size, at the output frame rate, silent.
+ *
+ * With a concat transition of `t` seconds, neighbouring clips overlap by `t`: clips of
+ * `d1 + t`, `d2 + t` and `d3` seconds make a video of `d1 + d2 + d3` seconds.
+ */
 export const Clip = Schema.Struct({
   src: Schema.NonEmptyString,
   start: Schema.optional(Seconds),
-  end: Schema.optional(Seconds)
+  end: Schema.optional(Seconds),
+  /** Seconds the clip lasts (> 0): required for a still image, a trim (or hold) for a video. */
+  duration: Schema.optional(Schema.Number.pipe(Schema.finite(), Schema.greaterThan(0)).annotations({ description: "seconds" }))
 })
-/** One input video. */
+/** One input: a video or a still image. */
 export type Clip = typeof Clip.Type
 
 /** The kinds of transition between concatenated clips (ffmpeg xfade's names). */
@@ -126,20 +140,42 @@ export const Overlay = Schema.Union(ImageOverlay, VideoOverlay, TextOverlay)
 /** Something drawn over the video. */
 export type Overlay = typeof Overlay.Type
 
+/**
+ * What a track is when the audio mode is `"duck"`: a `"voice"` (narration) lowers every
+ * `"bed"` (music) and the clips' own sound while it is audible. Other modes ignore it.
+ */
+export const AudioRole = Schema.Literal("voice", "bed")
+/** What a track is in a ducked mix. */
+export type AudioRole = typeof AudioRole.Type
+
 /** An audio track added to the video. */
 export const AudioTrack = Schema.Struct({
   src: Schema.NonEmptyString,
   /** Linear gain, 1 = unchanged. */
   volume: Schema.optional(Schema.Number.pipe(Schema.between(0, 4))),
   /** Seconds into the output at which the track starts. */
-  start: Schema.optional(Seconds)
+  start: Schema.optional(Seconds),
+  /**
+   * Only for `mode: "duck"`: whether the track is a voice (ducks) or a bed (is ducked). See
+   * `AudioPlan` for the roles of tracks that leave it out.
+   */
+  role: Schema.optional(AudioRole)
 })
 /** An audio track added to the video. */
 export type AudioTrack = typeof AudioTrack.Type
 
 /**
  * What happens to sound: keep the clips' own audio, replace it with the tracks, mix the tracks
- * in, or duck: the first track (narration) lowers the rest (clips' audio and other tracks) while it speaks.
+ * in, or duck: the voice tracks are mixed on top and, while any of them is audible, lower the
+ * bed tracks and the clips' own sound (a sidechain compressor keyed by the voices).
+ *
+ * Which tracks are voices in `"duck"` mode:
+ * - no track has a `role`: every track but the last is a voice and the last is the bed (so
+ *   narrations with their `start`s followed by one music track just work); a single track is a
+ *   voice that ducks the clips' sound;
+ * - some tracks have a `role`: those keep it; the others are voices when some track is marked
+ *   `"bed"`, and beds otherwise (mark only the music, or only the narrations).
+ * At least one track must be a voice.
  */
 export const AudioPlan = Schema.Struct({
   mode: Schema.Literal("keep", "replace", "mix", "duck"),

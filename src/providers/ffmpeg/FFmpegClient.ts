@@ -13,6 +13,8 @@
  *   objects are not portable across `HttpClient` implementations (undici's client rejects
  *   Node's global one), so the job routes are posted to directly and their answers decoded with
  *   the API's own schemas, while the other routes go through the generated client;
+ * - the generating routes (slides, ambient pads) take no files: they go through the generated
+ *   client with their JSON spec;
  * - results streamed to disk (a temp name, renamed when complete) and then released on the service.
  *
  * @module
@@ -39,6 +41,7 @@ import { DownloadFailed, GenerationFailed, InvalidInput, isMediaError, Malformed
 import { errorFromStatus, errorFromTransport } from "../../runtime/Http.js"
 import { withTimeout } from "../../runtime/Resilience.js"
 import {
+  type AmbientSpec,
   Envelope,
   FailureBody,
   failureStatus,
@@ -48,7 +51,8 @@ import {
   jobPaths,
   MediaInfo,
   type OutputFile,
-  type ServiceFailure
+  type ServiceFailure,
+  type SlideSpec
 } from "../../services/ffmpeg/Api.js"
 
 /** The provider id every error of this client names. */
@@ -83,6 +87,10 @@ export interface FFmpegClient {
   readonly extractFrame: (spec: unknown, files: ReadonlyArray<UploadFile>) => Effect.Effect<JobResult, MediaError>
   readonly filter: (spec: unknown, files: ReadonlyArray<UploadFile>) => Effect.Effect<JobResult, MediaError>
   readonly metadata: (spec: unknown, files: ReadonlyArray<UploadFile>) => Effect.Effect<MediaInfo, MediaError>
+  /** Draw a text slide (PNG). The spec is sent as given: check it against `SlideSpec` first (the models do). */
+  readonly slide: (spec: SlideSpec) => Effect.Effect<JobResult, MediaError>
+  /** Synthesize an ambient pad (wav). The spec is sent as given: check it against `AmbientSpec` first (the models do). */
+  readonly ambient: (spec: AmbientSpec) => Effect.Effect<JobResult, MediaError>
   /** Stream a result into `dest` (written as `dest.part`, renamed when complete). */
   readonly download: (output: OutputFile, dest: string) => Effect.Effect<void, MediaError>
   /** Delete a result on the service. Never fails (the service expires results anyway). */
@@ -238,6 +246,20 @@ export const make = (config: FFmpegClientConfig): Effect.Effect<FFmpegClient, ne
       )
     }
 
+    const slide = (spec: SlideSpec): Effect.Effect<JobResult, MediaError> =>
+      api.image.slide({ payload: spec }).pipe(
+        Effect.map((answer) => answer.data),
+        Effect.mapError(toMediaError),
+        withTimeout(provider, jobTimeout)
+      )
+
+    const ambient = (spec: AmbientSpec): Effect.Effect<JobResult, MediaError> =>
+      api.audio.ambient({ payload: spec }).pipe(
+        Effect.map((answer) => answer.data),
+        Effect.mapError(toMediaError),
+        withTimeout(provider, jobTimeout)
+      )
+
     const release = (output: OutputFile): Effect.Effect<void> =>
       api.outputs.remove({ path: { name: output.name } }).pipe(withTimeout(provider, healthTimeout), Effect.ignore)
 
@@ -250,6 +272,8 @@ export const make = (config: FFmpegClientConfig): Effect.Effect<FFmpegClient, ne
       extractFrame: job(jobPaths.extractFrame, JobResult),
       filter: job(jobPaths.filter, JobResult),
       metadata: job(jobPaths.metadata, MediaInfo),
+      slide,
+      ambient,
       download,
       release
     }

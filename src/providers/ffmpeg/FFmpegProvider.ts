@@ -1,6 +1,8 @@
 /**
- * The FFmpeg provider: the local AutoMarket FFmpeg service as a `MediaProvider` with two free
- * models, `ffmpeg-composer` (video-composition) and `ffmpeg-audio` (audio-enhancement).
+ * The FFmpeg provider: the local AutoMarket FFmpeg service as a `MediaProvider` with four free
+ * models: `ffmpeg-composer` (video-composition), `ffmpeg-audio` (audio-enhancement),
+ * `ffmpeg-slide` (text-to-image: a text slide, not a generated picture) and `ffmpeg-ambient`
+ * (text-to-audio: a synthesized ambient pad, not AI music).
  *
  * The service is found through `LocalService.locate("ffmpeg", "FFMPEG_SERVICE_URL")`: the URL
  * the user configured (their own service or container), or the embedded one `ServiceRuntime`
@@ -25,15 +27,17 @@ import * as LocalService from "../../runtime/LocalService.js"
 import * as Provider from "../../runtime/Provider.js"
 import type { ServiceRuntime } from "../../runtime/ServiceRuntime.js"
 import * as FFmpegClient from "./FFmpegClient.js"
+import * as AmbientSynth from "./models/AmbientSynth.js"
 import * as AudioEnhancer from "./models/AudioEnhancer.js"
 import * as Composer from "./models/Composer.js"
 import { deliverTo } from "./models/Delivery.js"
+import * as SlideRenderer from "./models/SlideRenderer.js"
 
 /** The provider id. */
 export const providerId = FFmpegClient.provider
 
 /** The models the provider offers (all free: the work runs on this machine). */
-export const models: ReadonlyArray<ProviderModel> = [Composer.model, AudioEnhancer.model]
+export const models: ReadonlyArray<ProviderModel> = [Composer.model, AudioEnhancer.model, SlideRenderer.model, AmbientSynth.model]
 
 /** Options of `make`. */
 export interface FFmpegProviderOptions {
@@ -70,10 +74,17 @@ export const make = (
       type: "local",
       configured: true,
       discover: Effect.succeed(models),
-      defaultModels: { "video-composition": Composer.modelId, "audio-enhancement": AudioEnhancer.modelId },
+      defaultModels: {
+        "video-composition": Composer.modelId,
+        "audio-enhancement": AudioEnhancer.modelId,
+        "text-to-image": SlideRenderer.modelId,
+        "text-to-audio": AmbientSynth.modelId
+      },
       transforms: {
         "video-composition": Composer.compose(client, deliver),
-        "audio-enhancement": AudioEnhancer.enhance(client, deliver)
+        "audio-enhancement": AudioEnhancer.enhance(client, deliver),
+        "text-to-image": SlideRenderer.render(client, deliver),
+        "text-to-audio": AmbientSynth.synthesize(client, deliver)
       },
       probe: client.pipe(
         Effect.flatMap((c) => c.health),

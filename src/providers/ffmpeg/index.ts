@@ -4,7 +4,9 @@
  *
  * @module
  */
+export * as AmbientSynth from "./models/AmbientSynth.js"
 export * as AudioEnhancer from "./models/AudioEnhancer.js"
 export * as Composer from "./models/Composer.js"
 export * as FFmpegClient from "./FFmpegClient.js"
 export * as FFmpegProvider from "./FFmpegProvider.js"
+export * as SlideRenderer from "./models/SlideRenderer.js"

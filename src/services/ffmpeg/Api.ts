@@ -15,6 +15,9 @@
  * logo  = (file) logo.png
  * ```
  *
+ * The generating routes (`POST /image/slide`, `POST /audio/ambient`) have no inputs: they take
+ * their spec as a JSON body (`application/json`).
+ *
  * Answers use the envelope `{ success, data?, error? }` (failures add a machine-readable `code`).
  * Results are files kept by the service until fetched with `GET /outputs/:name` and released
  * with `DELETE /outputs/:name` (or until they expire).
@@ -219,6 +222,54 @@ export const FilterSpec = Schema.Struct({
 /** The spec of `POST /video/filter`. */
 export type FilterSpec = typeof FilterSpec.Type
 
+/** A colour as `#rrggbb`. */
+export const HexColour = Schema.String.pipe(Schema.pattern(/^#[0-9a-fA-F]{6}$/)).annotations({ description: "a colour as #rrggbb" })
+
+/** A slide's background: one colour, or a vertical gradient from `top` to `bottom`. */
+export const SlideBackground = Schema.Union(HexColour, Schema.Struct({ top: HexColour, bottom: HexColour }))
+/** A slide's background. */
+export type SlideBackground = typeof SlideBackground.Type
+
+/**
+ * The spec of `POST /image/slide` (a JSON body): a PNG of `width` x `height` (default
+ * 1280x720) with `title` large near the top and `body` word-wrapped below it, centred, in
+ * DejaVu Sans. `text` stands in for `body` when `body` is absent. Text that does not fit is
+ * drawn smaller, then cut with an ellipsis. At least one of them must hold more than spaces.
+ * Background default: a dark blue gradient; `color` (of the text) default `#ffffff`.
+ */
+export const SlideSpec = Schema.Struct({
+  title: Schema.optional(Schema.String.pipe(Schema.maxLength(300))),
+  body: Schema.optional(Schema.String.pipe(Schema.maxLength(4000))),
+  text: Schema.optional(Schema.String.pipe(Schema.maxLength(4000))),
+  width: Schema.optional(Schema.Int.pipe(Schema.between(64, 4096))),
+  height: Schema.optional(Schema.Int.pipe(Schema.between(64, 4096))),
+  background: Schema.optional(SlideBackground),
+  color: Schema.optional(HexColour)
+})
+/** The spec of `POST /image/slide`. */
+export type SlideSpec = typeof SlideSpec.Type
+
+/** The chord pairs `POST /audio/ambient` can play. */
+export const AmbientMood = Schema.Literal("calm", "dark", "bright")
+/** A mood of the ambient pad. */
+export type AmbientMood = typeof AmbientMood.Type
+
+/**
+ * The spec of `POST /audio/ambient` (a JSON body): `duration` seconds (at most 600) of a
+ * synthesized pad (sine partials of two slowly alternating chords, gently modulated, with echo
+ * and fades), 48 kHz stereo wav. Synthesized by a formula, not AI music. `seed` varies key and
+ * motion (same seed, same sound, default 1); `volume` in (0, 1] scales the level, the peak
+ * staying below it (default 0.7: about -25 dBFS mean); `mood` picks the chords (default `calm`).
+ */
+export const AmbientSpec = Schema.Struct({
+  duration: Schema.Number.pipe(Schema.finite(), Schema.greaterThan(0), Schema.lessThanOrEqualTo(600)).annotations({ description: "seconds" }),
+  seed: Schema.optional(Schema.Int.pipe(Schema.between(0, 2147483647))),
+  volume: Schema.optional(Schema.Number.pipe(Schema.greaterThan(0), Schema.lessThanOrEqualTo(1))),
+  mood: Schema.optional(AmbientMood)
+})
+/** The spec of `POST /audio/ambient`. */
+export type AmbientSpec = typeof AmbientSpec.Type
+
 // ---------------------------------------------------------------------------------------------
 // answers
 // ---------------------------------------------------------------------------------------------
@@ -310,6 +361,28 @@ const job = <const Name extends string, A, I>(name: Name, path: HttpApiEndpoint.
     .addError(JobFailed)
     .addError(Unavailable)
 
+// A generating route: JSON spec in, `{ success, data }` out, the same failures as the job routes.
+const generator = <const Name extends string, S, SI, A, I>(
+  name: Name,
+  path: HttpApiEndpoint.PathSegment,
+  spec: Schema.Schema<S, SI>,
+  data: Schema.Schema<A, I>
+) =>
+  HttpApiEndpoint.post(name, path)
+    .setPayload(spec)
+    .addSuccess(Envelope(data))
+    .addError(BadRequest)
+    .addError(PayloadTooLarge)
+    .addError(UnsupportedMedia)
+    .addError(JobFailed)
+    .addError(Unavailable)
+
+/** The paths of the generating routes (JSON bodies). */
+export const generatorPaths = {
+  slide: "/image/slide",
+  ambient: "/audio/ambient"
+} as const
+
 /**
  * The paths of the job routes. Clients that cannot send `FormData` through the generated client
  * (a streamed multipart body works with every `HttpClient`) post to these.
@@ -331,8 +404,13 @@ export class VideoGroup extends HttpApiGroup.make("video")
   .add(job("metadata", jobPaths.metadata, MediaInfo))
   .add(job("extractFrame", jobPaths.extractFrame, JobResult)) {}
 
-/** The audio routes: conversion and enhancement. */
-export class AudioGroup extends HttpApiGroup.make("audio").add(job("convert", jobPaths.convert, JobResult)) {}
+/** The audio routes: conversion and enhancement, and the ambient pad. */
+export class AudioGroup extends HttpApiGroup.make("audio")
+  .add(job("convert", jobPaths.convert, JobResult))
+  .add(generator("ambient", generatorPaths.ambient, AmbientSpec, JobResult)) {}
+
+/** The image routes: text slides. */
+export class ImageGroup extends HttpApiGroup.make("image").add(generator("slide", generatorPaths.slide, SlideSpec, JobResult)) {}
 
 /** Fetching and releasing results. */
 export class OutputsGroup extends HttpApiGroup.make("outputs")
@@ -353,4 +431,4 @@ export class OutputsGroup extends HttpApiGroup.make("outputs")
 export class SystemGroup extends HttpApiGroup.make("system").add(HttpApiEndpoint.get("health", "/health").addSuccess(Health)) {}
 
 /** The AutoMarket FFmpeg service (default port 8006). */
-export class FFmpegApi extends HttpApi.make("ffmpeg").add(VideoGroup).add(AudioGroup).add(OutputsGroup).add(SystemGroup) {}
+export class FFmpegApi extends HttpApi.make("ffmpeg").add(VideoGroup).add(AudioGroup).add(ImageGroup).add(OutputsGroup).add(SystemGroup) {}

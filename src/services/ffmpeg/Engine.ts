@@ -152,11 +152,13 @@ export const parseProbe = (json: string): Option.Option<Probe> => {
     )
     const audio = probe.streams.find((s) => s.codec_type === "audio")
     const format = probe.format?.format_name ?? "unknown"
-    // Still images report no duration (or a single frame's); they are not timed media.
-    const still = /(_pipe|image2)$/.test(format) || format === "image2"
+    // Still images (png_pipe, jpeg_pipe, webp_pipe, image2 ...) report no duration, or a single
+    // frame's; they are not timed media.
+    const still = /(_pipe|image2|image2pipe)$/.test(format)
     const duration = still ? undefined : positive(probe.format?.duration ?? video?.duration ?? audio?.duration)
     return {
       format,
+      still: still && video !== undefined,
       duration,
       size: probe.format?.size,
       bitRate: probe.format?.bit_rate,

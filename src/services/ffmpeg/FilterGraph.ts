@@ -16,18 +16,25 @@
  * - `picture-in-picture`: the first clip fills the frame, the others are insets; as long as the
  *   first clip; only the first clip's sound is kept.
  *
+ * Clips are videos or still images: a still is looped at the output frame rate for the clip's
+ * `duration` (required for stills) and letterboxed like any clip, so it takes part in every
+ * layout and transition. A video's `duration` cuts it, or holds its last frame when longer.
+ *
  * Inputs without an audio stream get silence (`anullsrc`), so every plan has exactly one video
- * and one audio stream.
+ * and one audio stream. In `duck` mode the voice tracks (see `trackRoles`) are mixed into one
+ * key that compresses the beds and the clips' sound, then laid on top.
  *
  * @module
  */
 import * as Either from "effect/Either"
-import type { Anchor, Composition, Layout, Output, Overlay, Position } from "../../domain/Composition.js"
+import type { Anchor, AudioRole, AudioTrack, Composition, Layout, Output, Overlay, Position } from "../../domain/Composition.js"
 
 /** What ffprobe found out about an input. */
 export interface MediaFacts {
   /** Seconds; undefined for still images. */
   readonly duration?: number | undefined
+  /** A single picture (png, jpeg, webp ...), not timed media. */
+  readonly still?: boolean | undefined
   readonly width?: number | undefined
   readonly height?: number | undefined
   readonly hasVideo: boolean
@@ -186,24 +193,40 @@ interface ClipInput {
 
 const describeSrc = (src: string): string => JSON.stringify(src.length > 80 ? `${src.slice(0, 77)}...` : src)
 
-// Each clip becomes an input trimmed with -ss/-t, so the graph sees [0, duration).
+// Each clip becomes an input trimmed with -ss/-t (a still: looped with -loop 1 for its
+// duration), so the graph sees [0, duration); `duration` is the clip's length in the layout.
 const clipInputs = (b: Builder, composition: Composition, inputs: ReadonlyMap<string, InputFile>): Array<ClipInput> => {
   const clips: Array<ClipInput> = []
+  const fps = composition.output.fps
   composition.clips.forEach((clip, index) => {
     const file = inputs.get(clip.src)
     const name = `clip ${index + 1} (${describeSrc(clip.src)})`
     if (file === undefined) return b.issue(`${name}: no input with this name was uploaded`)
     if (!file.facts.hasVideo) return b.issue(`${name}: has no video stream`)
+    if (file.facts.still === true) {
+      if (clip.start !== undefined || clip.end !== undefined) {
+        return b.issue(`${name}: is a still image: it takes "duration", not "start" or "end"`)
+      }
+      if (clip.duration === undefined) return b.issue(`${name}: is a still image: give the clip a "duration" in seconds`)
+      const input = b.input(["-loop", "1", "-framerate", num(fps), "-t", num(clip.duration)], file.path)
+      clips.push({ index, input, duration: clip.duration, facts: { ...file.facts, hasAudio: false } })
+      return
+    }
+    if (clip.end !== undefined && clip.duration !== undefined) return b.issue(`${name}: give "end" or "duration", not both`)
+    const start = clip.start ?? 0
     const sourceDuration = file.facts.duration
     if (sourceDuration === undefined || !(sourceDuration > 0)) {
-      return b.issue(`${name}: has no duration (a still image? use an image overlay)`)
+      if (clip.duration === undefined) return b.issue(`${name}: has no duration ffprobe can tell (give the clip a "duration")`)
+      // Untimed video (a raw stream): read what there is, up to the asked length.
+      const options = [...(start > 0 ? ["-ss", num(start)] : []), "-t", num(clip.duration)]
+      clips.push({ index, input: b.input(options, file.path), duration: clip.duration, facts: file.facts })
+      return
     }
-    const start = clip.start ?? 0
-    const end = Math.min(clip.end ?? sourceDuration, sourceDuration)
     if (clip.end !== undefined && clip.end <= start) return b.issue(`${name}: end (${num(clip.end)}) must be after start (${num(start)})`)
     if (start >= sourceDuration) return b.issue(`${name}: starts at ${num(start)} s but the source lasts ${num(sourceDuration)} s`)
-    const duration = end - start
-    const options = [...(start > 0 ? ["-ss", num(start)] : []), "-t", num(duration)]
+    const available = Math.min(clip.end ?? sourceDuration, sourceDuration) - start
+    const duration = clip.duration ?? available
+    const options = [...(start > 0 ? ["-ss", num(start)] : []), "-t", num(Math.min(duration, available))]
     clips.push({ index, input: b.input(options, file.path), duration, facts: file.facts })
   })
   return clips
@@ -484,10 +507,32 @@ const applyOverlays = (
   return video
 }
 
+/**
+ * The compressor that ducks the bed under the voices. Keyed 6 dB hot with a low threshold and
+ * a high ratio, a narration at a usual level (-15 to -25 dBFS RMS) takes the bed down by 20 dB
+ * or more, so music stays out of the way of the words; the 600 ms release keeps it down across
+ * the pauses between words (and lets it swell back within a second after the voice stops).
+ */
+export const duckingCompressor = "sidechaincompress=threshold=0.02:ratio=20:attack=10:release=600:level_sc=2"
+
+/**
+ * The role of each track in `duck` mode. Without any `role`: every track but the last is a
+ * voice and the last is the bed (a single track is a voice). With some: they keep theirs, and
+ * the others are voices when a track is marked `"bed"`, beds otherwise.
+ */
+export const trackRoles = (tracks: ReadonlyArray<Pick<AudioTrack, "role">>): ReadonlyArray<AudioRole> => {
+  if (tracks.every((track) => track.role === undefined)) {
+    return tracks.map((_, i) => (tracks.length === 1 || i < tracks.length - 1 ? "voice" : "bed"))
+  }
+  const others: AudioRole = tracks.some((track) => track.role === "bed") ? "voice" : "bed"
+  return tracks.map((track) => track.role ?? others)
+}
+
 const applyAudio = (b: Builder, composition: Composition, inputs: ReadonlyMap<string, InputFile>, base: Base): string => {
   const plan = composition.audio
   const total = base.duration
-  const tracks: Array<string> = []
+  const roles = trackRoles(plan.tracks)
+  const tracks: Array<{ readonly label: string; readonly role: AudioRole }> = []
   plan.tracks.forEach((track, i) => {
     const name = `audio track ${i + 1} (${describeSrc(track.src)})`
     const file = inputs.get(track.src)
@@ -497,21 +542,21 @@ const applyAudio = (b: Builder, composition: Composition, inputs: ReadonlyMap<st
     if (start >= total) return b.issue(`${name}: starts at ${num(start)} s but the video lasts ${num(total)} s`)
     const input = b.input([], file.path)
     const delay = Math.round(start * 1000)
-    tracks.push(
-      b.chain(
-        [`${input}:a`],
-        [
-          "asetpts=PTS-STARTPTS",
-          audioFormat,
-          `volume=${num(track.volume ?? 1)}`,
-          ...(delay > 0 ? [`adelay=delays=${delay}:all=1`] : []),
-          "apad",
-          `atrim=duration=${num(total)}`
-        ],
-        b.label("t")
-      )
+    const label = b.chain(
+      [`${input}:a`],
+      [
+        "asetpts=PTS-STARTPTS",
+        audioFormat,
+        `volume=${num(track.volume ?? 1)}`,
+        ...(delay > 0 ? [`adelay=delays=${delay}:all=1`] : []),
+        "apad",
+        `atrim=duration=${num(total)}`
+      ],
+      b.label("t")
     )
+    tracks.push({ label, role: roles[i] ?? "voice" })
   })
+  const labels = tracks.map((track) => track.label)
   let mixed: string
   switch (plan.mode) {
     case "keep": {
@@ -521,25 +566,28 @@ const applyAudio = (b: Builder, composition: Composition, inputs: ReadonlyMap<st
     }
     case "replace": {
       if (plan.tracks.length === 0) b.issue(`audio mode "replace" needs at least one track`)
-      mixed = tracks.length > 0 ? mixLabels(b, tracks, false) : silence(b, total)
+      mixed = labels.length > 0 ? mixLabels(b, labels, false) : silence(b, total)
       break
     }
     case "mix": {
-      mixed = mixLabels(b, [base.audio ?? silence(b, total), ...tracks], false)
+      mixed = mixLabels(b, [base.audio ?? silence(b, total), ...labels], false)
       break
     }
     case "duck": {
-      if (plan.tracks.length === 0) b.issue(`audio mode "duck" needs a first track (the narration) that lowers the rest`)
-      const [narration, ...others] = tracks
-      if (narration === undefined) {
-        mixed = base.audio ?? silence(b, total)
+      if (!roles.includes("voice")) b.issue(`audio mode "duck" needs a voice track (the narration) that lowers the rest`)
+      const voices = tracks.filter((track) => track.role === "voice").map((track) => track.label)
+      const beds = tracks.filter((track) => track.role === "bed").map((track) => track.label)
+      if (voices.length === 0) {
+        mixed = mixLabels(b, [base.audio ?? silence(b, total), ...beds], false)
         break
       }
+      // All voices together key the compressor, so the bed stays down while any of them speaks.
+      const narration = mixLabels(b, voices, false)
       const key = b.label("k")
       const voice = b.label("n")
       b.chains.push(`[${narration}]asplit=2[${key}][${voice}]`)
-      const bed = mixLabels(b, [base.audio ?? silence(b, total), ...others], false)
-      const ducked = b.chain([bed, key], ["sidechaincompress=threshold=0.03:ratio=10:attack=20:release=400"], b.label("a"))
+      const bed = mixLabels(b, [base.audio ?? silence(b, total), ...beds], false)
+      const ducked = b.chain([bed, key], [duckingCompressor], b.label("a"))
       mixed = b.chain([ducked, voice], ["amix=inputs=2:duration=first:normalize=0"], b.label("a"))
       break
     }

@@ -9,6 +9,8 @@
  *   `out-*` files until fetched and deleted, expired (`outputTtl`), or the service stops.
  * - A body over `options.maxBodyBytes` is answered 413 (from Content-Length when present, else
  *   while streaming); the rest of such a body is read and dropped, so the client sees the answer.
+ * - The generating routes (`/image/slide`, `/audio/ambient`) read a small JSON body themselves
+ *   (at most 256 KiB), so a bad one gets the same envelope as every other refusal.
  * - At most `options.concurrency` jobs run at once; the others wait, counted as queued in /health.
  * - When the layer's scope closes, requests in flight are interrupted (their ffmpeg processes are
  *   killed and awaited), they are answered 503, and every file the service wrote is removed.
@@ -41,12 +43,14 @@ import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
-import type * as Stream from "effect/Stream"
+import * as Stream from "effect/Stream"
 import * as Http from "node:http"
 import type { Composition } from "../../domain/Composition.js"
 import * as HealthTracker from "../../runtime/HealthTracker.js"
 import type { ServerOptions } from "../ServerOptions.js"
+import * as Ambient from "./Ambient.js"
 import {
+  AmbientSpec,
   AudioConvertSpec,
   type BadRequest,
   ComposeSpec,
@@ -60,12 +64,14 @@ import {
   NotFound,
   type OutputFile,
   type PayloadTooLarge,
+  SlideSpec,
   Unavailable,
   UnsupportedMedia
 } from "./Api.js"
 import * as Engine from "./Engine.js"
 import { compositionPlan, compositionSources, containers, type InputFile } from "./FilterGraph.js"
 import * as Recipes from "./Recipes.js"
+import * as Slides from "./Slides.js"
 import * as Workspace from "./Workspace.js"
 import { badRequest, internal, tooLarge } from "./Workspace.js"
 
@@ -89,6 +95,8 @@ interface State {
   readonly fetchTimeout: Duration.Duration
   readonly workspace: Workspace.Workspace
   readonly tracker: HealthTracker.HealthTracker
+  /** The font files slides are drawn with (found at start). */
+  readonly fonts: Slides.SlideFonts
   /** Wait for a job slot (counted as queued), then run (counted as active). */
   readonly withSlot: <A, E, R>(job: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
   /** Run a request's work as a fiber the service owns, so shutdown can interrupt it (answered 503). */
@@ -117,6 +125,18 @@ const closeConnections = (server: Http.Server): Effect.Effect<void> => {
   return Effect.zipRight(poll(100), Effect.sync(() => server.closeAllConnections()))
 }
 
+// The first installed set of slide fonts; none found: fontconfig's default sans.
+const findFonts: Effect.Effect<Slides.SlideFonts, never, FileSystem.FileSystem> = Effect.gen(function* () {
+  const fs = yield* FileSystem.FileSystem
+  const exists = (file: string) => fs.exists(file).pipe(Effect.orElseSucceed(() => false))
+  for (const fonts of Slides.defaultFontFiles) {
+    if (fonts.regular !== undefined && (yield* exists(fonts.regular))) {
+      return { regular: fonts.regular, bold: fonts.bold !== undefined && (yield* exists(fonts.bold)) ? fonts.bold : undefined }
+    }
+  }
+  return { regular: undefined, bold: undefined }
+})
+
 const stateLayer = (options: ServerOptions, tuning: ServerTuning, server: Http.Server) =>
   Layer.scoped(
     ServiceState,
@@ -129,6 +149,7 @@ const stateLayer = (options: ServerOptions, tuning: ServerTuning, server: Http.S
         )
       )
       const workspace = yield* Workspace.make(options.workDir)
+      const fonts = yield* findFonts
       const jobs = yield* FiberSet.make<unknown, unknown>()
       const tracker = yield* HealthTracker.make
       const semaphore = yield* Effect.makeSemaphore(Math.max(1, options.concurrency))
@@ -162,6 +183,7 @@ const stateLayer = (options: ServerOptions, tuning: ServerTuning, server: Http.S
         fetchTimeout: Duration.decode(tuning.fetchTimeout ?? "5 minutes"),
         workspace,
         tracker,
+        fonts,
         withSlot,
         owned
       }
@@ -196,10 +218,12 @@ const checkHeaders = (
   return Effect.void
 }
 
+// `what` names where the JSON came from, for messages: the "spec" field, or the request body.
 const decodeSpec = <A, I>(
   schema: Schema.Schema<A, I>,
   text: string | undefined,
-  required: boolean
+  required: boolean,
+  what = `the "spec" field`
 ): Effect.Effect<A, BadRequest> => {
   if (text === undefined && required) {
     return Effect.fail(badRequest(`missing the "spec" field: the job's JSON`))
@@ -209,10 +233,10 @@ const decodeSpec = <A, I>(
   try {
     json = JSON.parse(source)
   } catch (error) {
-    return Effect.fail(badRequest(`the "spec" field is not valid JSON: ${error instanceof Error ? error.message : String(error)}`))
+    return Effect.fail(badRequest(`${what} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`))
   }
   return Schema.decodeUnknown(schema, { errors: "all", onExcessProperty: "error" })(json).pipe(
-    Effect.mapError((error) => badRequest(`the "spec" field is not a valid spec: ${ParseResult.TreeFormatter.formatErrorSync(error)}`))
+    Effect.mapError((error) => badRequest(`${what} is not a valid spec: ${ParseResult.TreeFormatter.formatErrorSync(error)}`))
   )
 }
 
@@ -453,6 +477,100 @@ const metadata = (state: State): JobWork<MetadataSpec, MediaInfo> => (spec, rece
   })
 
 // ---------------------------------------------------------------------------------------------
+// the generating routes (JSON bodies, no inputs)
+// ---------------------------------------------------------------------------------------------
+
+const maxSpecBytes = 256 * 1024
+
+// Read a JSON body of at most `maxSpecBytes` (413 beyond, 415 when it is not JSON).
+const readJson = (request: HttpServerRequest.HttpServerRequest): Effect.Effect<string, BadRequest | PayloadTooLarge | UnsupportedMedia> => {
+  const type = request.headers["content-type"] ?? ""
+  if (!/^application\/json\s*(;|$)/i.test(type)) {
+    return Effect.fail(unsupported(`the request body must be JSON (content-type application/json), not ${JSON.stringify(type)}`))
+  }
+  const declared = Number(request.headers["content-length"])
+  if (Number.isFinite(declared) && declared > maxSpecBytes) {
+    return Effect.fail(tooLarge(`the request body (${declared} bytes) is larger than this route accepts (${maxSpecBytes} bytes)`))
+  }
+  // Stops reading at the limit: an endless chunked body is not buffered.
+  return Effect.suspend(() => {
+    const chunks: Array<Uint8Array> = []
+    let size = 0
+    return request.stream.pipe(
+      Stream.mapError((error) => badRequest(`could not read the request body: ${error.message}`)),
+      Stream.runForEach((chunk) => {
+        size += chunk.length
+        if (size > maxSpecBytes) return Effect.fail(tooLarge(`the request body is larger than this route accepts (${maxSpecBytes} bytes)`))
+        chunks.push(chunk)
+        return Effect.void
+      }),
+      Effect.map(() => Buffer.concat(chunks).toString("utf8"))
+    )
+  })
+}
+
+type GeneratorWork<S> = (spec: S, dir: string) => Effect.Effect<{ readonly output: OutputFile }, JobError, Deps>
+
+/**
+ * A generating route: read and decode the JSON spec (refusals in the service's envelope), run
+ * the work in a fresh job directory, removed when the request ends.
+ */
+const generatorRoute =
+  <S, I>(schema: Schema.Schema<S, I>, work: GeneratorWork<S>) =>
+  ({
+    request
+  }: {
+    readonly request: HttpServerRequest.HttpServerRequest
+  }): Effect.Effect<{ readonly success: true; readonly data: { readonly output: OutputFile } }, JobError, ServiceState | Deps> =>
+    Effect.flatMap(ServiceState, (state) =>
+      state.owned(
+        Effect.scoped(
+          Effect.gen(function* () {
+            const text = yield* readJson(request).pipe(Effect.tapError(() => dropBody(request)))
+            const spec = yield* decodeSpec(schema, text, true, "the request body")
+            const dir = yield* state.workspace.jobDirectory
+            return { success: true as const, data: yield* work(spec, dir) }
+          })
+        )
+      )
+    ).pipe(
+      Effect.catchAllDefect((defect) =>
+        Effect.zipRight(
+          Effect.logError("ffmpeg service: unexpected failure", defect),
+          Effect.fail(internal(`unexpected failure: ${defect instanceof Error ? defect.message : String(defect)}`))
+        )
+      )
+    )
+
+const slide = (state: State): GeneratorWork<SlideSpec> => (spec, dir) =>
+  state.withSlot(
+    Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const path = yield* Path.Path
+      const output = yield* state.workspace.outputPath("png")
+      const plan = yield* Either.match(Slides.slidePlan(spec, output.path, state.fonts), {
+        onLeft: (issue) => Effect.fail(badRequest(issue)),
+        onRight: Effect.succeed
+      })
+      for (const text of plan.textFiles) {
+        yield* fs.writeFileString(path.join(dir, text.name), text.text).pipe(Effect.mapError((e) => internal(e.message)))
+      }
+      yield* render(state, plan.args, dir, output.path)
+      return { output: yield* finish(output.name, output.path, plan.mimeType) }
+    })
+  )
+
+const ambient = (state: State): GeneratorWork<AmbientSpec> => (spec, dir) =>
+  state.withSlot(
+    Effect.gen(function* () {
+      const output = yield* state.workspace.outputPath("wav")
+      const plan = Ambient.ambientPlan(spec, output.path)
+      yield* render(state, plan.args, dir, output.path)
+      return { output: yield* finish(output.name, output.path, plan.mimeType) }
+    })
+  )
+
+// ---------------------------------------------------------------------------------------------
 // route groups
 // ---------------------------------------------------------------------------------------------
 
@@ -474,7 +592,15 @@ const VideoLive = HttpApiBuilder.group(FFmpegApi, "video", (handlers) =>
 )
 
 const AudioLive = HttpApiBuilder.group(FFmpegApi, "audio", (handlers) =>
-  Effect.map(ServiceState, (state) => handlers.handle("convert", jobRoute(AudioConvertSpec, false, convert(state))))
+  Effect.map(ServiceState, (state) =>
+    handlers
+      .handle("convert", jobRoute(AudioConvertSpec, false, convert(state)))
+      .handleRaw("ambient", generatorRoute(AmbientSpec, ambient(state)))
+  )
+)
+
+const ImageLive = HttpApiBuilder.group(FFmpegApi, "image", (handlers) =>
+  Effect.map(ServiceState, (state) => handlers.handleRaw("slide", generatorRoute(SlideSpec, slide(state))))
 )
 
 const contentTypes: Readonly<Record<string, string>> = {
@@ -545,7 +671,7 @@ export const layer = (options: ServerOptions, tuning: ServerTuning = {}): Layer.
   Layer.unwrapEffect(
     Effect.sync(() => {
       const server = Http.createServer()
-      const api = HttpApiBuilder.api(FFmpegApi).pipe(Layer.provide([VideoLive, AudioLive, OutputsLive, SystemLive]))
+      const api = HttpApiBuilder.api(FFmpegApi).pipe(Layer.provide([VideoLive, AudioLive, ImageLive, OutputsLive, SystemLive]))
       const state = stateLayer(options, tuning, server).pipe(Layer.mapError((cause) => new ServeError({ cause })))
       return HttpApiBuilder.serve().pipe(
         Layer.provide(api),

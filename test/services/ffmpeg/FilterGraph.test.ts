@@ -13,7 +13,8 @@ import {
   compositionPlan,
   compositionSources,
   type InputFile,
-  num
+  num,
+  trackRoles
 } from "../../../src/services/ffmpeg/FilterGraph.js"
 
 const video = (path: string, duration = 2, hasAudio = true): InputFile => ({
@@ -27,7 +28,11 @@ const inputs = new Map<string, InputFile>([
   ["c", video("/in/c.mp4")],
   ["silent", video("/in/silent.mp4", 2, false)],
   ["long", video("/in/long.mp4", 6)],
-  ["logo", { path: "/in/logo.png", facts: { width: 160, height: 90, hasVideo: true, hasAudio: false } }],
+  ["logo", { path: "/in/logo.png", facts: { width: 160, height: 90, hasVideo: true, hasAudio: false, still: true } }],
+  ["slide1", { path: "/in/slide1.png", facts: { width: 1280, height: 720, hasVideo: true, hasAudio: false, still: true } }],
+  ["slide2", { path: "/in/slide2.jpg", facts: { width: 640, height: 480, hasVideo: true, hasAudio: false, still: true } }],
+  ["slide3", { path: "/in/slide3.webp", facts: { width: 1280, height: 720, hasVideo: true, hasAudio: false, still: true } }],
+  ["raw", { path: "/in/raw.h264", facts: { width: 320, height: 180, hasVideo: true, hasAudio: false } }],
   ["voice", { path: "/in/voice.wav", facts: { duration: 3, hasVideo: false, hasAudio: true } }],
   ["music", { path: "/in/music.mp3", facts: { duration: 10, hasVideo: false, hasAudio: true } }]
 ])
@@ -126,6 +131,61 @@ describe("FilterGraph: layouts", () => {
   it("picture-in-picture with x/y places the inset at those pixels", () => {
     const p = plan({ clips: [{ src: "a" }, { src: "b" }], layout: { _tag: "picture-in-picture", position: { x: 12, y: 34 } }, output: small })
     expect(p.graph).toContain("overlay=x=12:y=34:eof_action=pass")
+  })
+})
+
+describe("FilterGraph: still images and clip durations", () => {
+  it("an image clip is looped at the output frame rate for its duration, letterboxed, with silence for sound", () => {
+    const p = plan({ clips: [{ src: "slide2", duration: 3 }], output: { ...small, fps: 25 } })
+    expect(p.args.slice(5, 13)).toEqual(["-loop", "1", "-framerate", "25", "-t", "3", "-i", "/in/slide2.jpg"])
+    expect(chains(p)[0]).toBe(
+      "[0:v]setpts=PTS-STARTPTS,fps=25,scale=320:180:force_original_aspect_ratio=decrease,pad=320:180:(ow-iw)/2:(oh-ih)/2:color=black," +
+        "setsar=1,format=yuv420p,tpad=stop_mode=clone:stop_duration=3,trim=duration=3[v0]"
+    )
+    expect(p.graph).toContain("anullsrc=r=48000:cl=stereo,atrim=duration=3[a1]")
+    expect(p.graph).not.toContain("[0:a]")
+    expect(p.duration).toBe(3)
+  })
+
+  it("image clips concatenate with a fade: clips of d1+t, d2+t, d3 make d1+d2+d3 seconds", () => {
+    const [d1, d2, d3, t] = [4, 3, 2.5, 0.5]
+    const p = plan({
+      clips: [
+        { src: "slide1", duration: d1 + t },
+        { src: "slide2", duration: d2 + t },
+        { src: "slide3", duration: d3 }
+      ],
+      layout: { _tag: "concat", transition: { kind: "fade", duration: t } },
+      output: { width: 640, height: 360, fps: 25 }
+    })
+    expect(p.duration).toBe(d1 + d2 + d3)
+    expect(p.args).toEqual(expect.arrayContaining(["-loop", "1", "-framerate", "25", "-t", "4.5", "-i", "/in/slide1.png"]))
+    expect(p.args).toEqual(expect.arrayContaining(["-loop", "1", "-framerate", "25", "-t", "3.5", "-i", "/in/slide2.jpg"]))
+    expect(p.args).toEqual(expect.arrayContaining(["-loop", "1", "-framerate", "25", "-t", "2.5", "-i", "/in/slide3.webp"]))
+    expect(p.graph).toContain("xfade=transition=fade:duration=0.5:offset=4[")
+    expect(p.graph).toContain("xfade=transition=fade:duration=0.5:offset=7[")
+    expect(p.graph.match(/acrossfade=d=0\.5/g)?.length).toBe(2)
+    expect(p.graph).toContain(`trim=duration=${d1 + d2 + d3},setpts=PTS-STARTPTS[vout]`)
+  })
+
+  it("images and videos mix in one concat", () => {
+    const p = plan({ clips: [{ src: "a" }, { src: "logo", duration: 1.5 }], output: small })
+    expect(p.graph).toContain("concat=n=2:v=1:a=1")
+    expect(p.duration).toBe(3.5)
+  })
+
+  it("duration on a video trims it, or holds its last frame (and pads its sound) when longer than the video", () => {
+    const cut = plan({ clips: [{ src: "long", start: 1, duration: 2.5 }], output: small })
+    expect(cut.args.slice(5, 11)).toEqual(["-ss", "1", "-t", "2.5", "-i", "/in/long.mp4"])
+    expect(cut.duration).toBe(2.5)
+    const held = plan({ clips: [{ src: "a", start: 0.5, duration: 4 }], output: small })
+    // Only 1.5 s are read; the clip lasts 4 s.
+    expect(held.args.slice(5, 11)).toEqual(["-ss", "0.5", "-t", "1.5", "-i", "/in/a.mp4"])
+    expect(held.graph).toContain("tpad=stop_mode=clone:stop_duration=4,trim=duration=4[v0]")
+    expect(held.graph).toContain("apad=whole_dur=4,atrim=duration=4")
+    expect(held.duration).toBe(4)
+    const raw = plan({ clips: [{ src: "raw", duration: 2 }], output: small })
+    expect(raw.args.slice(5, 9)).toEqual(["-t", "2", "-i", "/in/raw.h264"])
   })
 })
 
@@ -239,7 +299,7 @@ describe("FilterGraph: audio", () => {
     expect(p.graph).toContain("volume=0.3")
   })
 
-  it("duck: the first track keys a sidechain compressor on the rest, then is mixed on top", () => {
+  it("duck with a narration and a music track: the narration keys a sidechain compressor on the music and the clips' sound, then is mixed on top", () => {
     const p = plan({
       clips: [{ src: "a" }, { src: "b" }],
       audio: { mode: "duck", tracks: [{ src: "voice" }, { src: "music", volume: 0.5 }] },
@@ -249,8 +309,64 @@ describe("FilterGraph: audio", () => {
     expect(split).not.toBeNull()
     const [, , key, voice] = split!
     expect(p.graph).toMatch(new RegExp(`\\[a\\d+\\]\\[t\\d+\\]amix=inputs=2:duration=longest:normalize=0\\[(a\\d+)\\]`))
-    expect(p.graph).toMatch(new RegExp(`\\[a\\d+\\]\\[${key}\\]sidechaincompress=threshold=0\\.03:ratio=10:attack=20:release=400\\[a\\d+\\]`))
+    expect(p.graph).toMatch(new RegExp(`\\[a\\d+\\]\\[${key}\\]sidechaincompress=threshold=0\\.02:ratio=20:attack=10:release=600:level_sc=2\\[a\\d+\\]`))
     expect(p.graph).toMatch(new RegExp(`\\[a\\d+\\]\\[${voice}\\]amix=inputs=2:duration=first:normalize=0\\[a\\d+\\]`))
+  })
+})
+
+describe("FilterGraph: ducking roles", () => {
+  it("without roles every track but the last is a voice; a single track is a voice", () => {
+    expect(trackRoles([{}])).toEqual(["voice"])
+    expect(trackRoles([{}, {}])).toEqual(["voice", "bed"])
+    expect(trackRoles([{}, {}, {}, {}])).toEqual(["voice", "voice", "voice", "bed"])
+    expect(trackRoles([])).toEqual([])
+  })
+
+  it("with roles: marked tracks keep theirs; the rest are voices when a bed is marked, beds otherwise", () => {
+    expect(trackRoles([{ role: "bed" }, {}, {}])).toEqual(["bed", "voice", "voice"])
+    expect(trackRoles([{}, { role: "voice" }, {}])).toEqual(["bed", "voice", "bed"])
+    expect(trackRoles([{ role: "voice" }, { role: "bed" }, {}])).toEqual(["voice", "bed", "voice"])
+    expect(trackRoles([{ role: "bed" }, { role: "bed" }])).toEqual(["bed", "bed"])
+  })
+
+  it("duck with several narrations at their starts and one music track: the narrations together key the compressor", () => {
+    const p = plan({
+      clips: [{ src: "long" }],
+      audio: {
+        mode: "duck",
+        tracks: [{ src: "voice", start: 0.5 }, { src: "voice", start: 3.25 }, { src: "music", volume: 0.25 }]
+      },
+      output: small
+    })
+    expect(p.graph).toContain("adelay=delays=500:all=1")
+    expect(p.graph).toContain("adelay=delays=3250:all=1")
+    const voices = /\[(t\d+)\]\[(t\d+)\]amix=inputs=2:duration=longest:normalize=0\[(a\d+)\]/.exec(p.graph)
+    expect(voices).not.toBeNull()
+    const [, first, second, narration] = voices!
+    expect(p.graph).toMatch(new RegExp(`\\[${first}\\][^;]*\\[${second}\\]`))
+    const split = new RegExp(`\\[${narration}\\]asplit=2\\[(k\\d+)\\]\\[(n\\d+)\\]`).exec(p.graph)
+    expect(split).not.toBeNull()
+    const [, key, voice] = split!
+    const music = /\[(t\d+)\]$/.exec(chains(p).find((chain) => chain.includes("volume=0.25")) ?? "")?.[1]
+    expect(music).toBeDefined()
+    // The bed is the clip's own sound and the music, compressed by the key, with the voices on top.
+    const bed = new RegExp(`\\[(a\\d+)\\]\\[${music}\\]amix=inputs=2:duration=longest:normalize=0\\[(a\\d+)\\]`).exec(p.graph)
+    expect(bed).not.toBeNull()
+    expect(p.graph).toMatch(new RegExp(`\\[${bed![2]}\\]\\[${key}\\]sidechaincompress=threshold=0\\.02:ratio=20:attack=10:release=600:level_sc=2\\[a\\d+\\]`))
+    expect(p.graph).toMatch(new RegExp(`\\[a\\d+\\]\\[${voice}\\]amix=inputs=2:duration=first:normalize=0\\[a\\d+\\]`))
+  })
+
+  it("duck with explicit roles, and without any voice: refused", () => {
+    const p = plan({
+      clips: [{ src: "a" }],
+      audio: { mode: "duck", tracks: [{ src: "music", role: "bed" }, { src: "voice" }] },
+      output: small
+    })
+    // The voice is input 2 (after the clip and the music): it is what is split into the key.
+    expect(p.graph).toMatch(/\[2:a\][^;]*\[(t\d+)\];.*\[\1\]asplit=2/)
+    expect(issues({ clips: [{ src: "a" }], audio: { mode: "duck", tracks: [{ src: "music", role: "bed" }] }, output: small })[0]).toContain(
+      'audio mode "duck" needs a voice track'
+    )
   })
 })
 
@@ -282,7 +398,17 @@ describe("FilterGraph: problems", () => {
   it("reports every problem it finds, naming the piece", () => {
     expect(issues({ clips: [{ src: "nope" }], output: small })).toEqual(['clip 1 ("nope"): no input with this name was uploaded'])
     expect(issues({ clips: [{ src: "voice" }], output: small })[0]).toContain("has no video stream")
-    expect(issues({ clips: [{ src: "logo" }], output: small })[0]).toContain("has no duration")
+    expect(issues({ clips: [{ src: "logo" }], output: small })).toEqual(['clip 1 ("logo"): is a still image: give the clip a "duration" in seconds'])
+    expect(issues({ clips: [{ src: "logo", start: 1, duration: 2 }], output: small })[0]).toContain('is a still image: it takes "duration", not "start" or "end"')
+    expect(issues({ clips: [{ src: "a", end: 1, duration: 1 }], output: small })[0]).toContain('give "end" or "duration", not both')
+    expect(issues({ clips: [{ src: "raw" }], output: small })[0]).toContain('has no duration ffprobe can tell (give the clip a "duration")')
+    expect(
+      issues({
+        clips: [{ src: "slide1", duration: 2 }, { src: "slide2", duration: 0.75 }, { src: "slide3", duration: 2 }],
+        layout: { _tag: "concat", transition: { kind: "fade", duration: 0.5 } },
+        output: small
+      })
+    ).toEqual(["clip 2: lasts 0.75 s, too short for a 0.5 s transition on both ends"])
     expect(issues({ clips: [{ src: "a", start: 3 }], output: small })[0]).toContain("starts at 3 s but the source lasts 2 s")
     expect(
       issues({ clips: [{ src: "a" }, { src: "b" }, { src: "c" }], layout: { _tag: "concat", transition: { kind: "fade", duration: 1.5 } }, output: small })

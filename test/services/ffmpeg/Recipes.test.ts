@@ -116,11 +116,15 @@ describe("Recipes", () => {
     expect(Recipes.outputSampleRate("wav", undefined, 44100, true)).toBe(44100)
   })
 
-  it("reads ffprobe's JSON; still images have no duration; a zero-sized video stream does not count", () => {
+  it("reads ffprobe's JSON; still images are marked and have no duration; a zero-sized video stream does not count", () => {
     const png = Option.getOrThrow(
       parseProbe(JSON.stringify({ streams: [{ codec_type: "video", codec_name: "png", width: 160, height: 90 }], format: { format_name: "png_pipe" } }))
     )
-    expect(png).toMatchObject({ hasVideo: true, hasAudio: false, width: 160, duration: undefined })
+    expect(png).toMatchObject({ hasVideo: true, hasAudio: false, width: 160, duration: undefined, still: true })
+    for (const format of ["jpeg_pipe", "webp_pipe", "image2"]) {
+      const still = parseProbe(JSON.stringify({ streams: [{ codec_type: "video", width: 16, height: 9 }], format: { format_name: format, duration: "0.04" } }))
+      expect(Option.getOrThrow(still)).toMatchObject({ still: true, duration: undefined })
+    }
     const broken = Option.getOrThrow(
       parseProbe(JSON.stringify({ streams: [{ codec_type: "video", codec_name: "png", width: 0, height: 0 }], format: { format_name: "png_pipe" } }))
     )
@@ -136,7 +140,7 @@ describe("Recipes", () => {
         })
       )
     )
-    expect(mp4).toMatchObject({ duration: 2, fps: 29.97, sampleRate: 48000, size: 1234, hasAudio: true })
+    expect(mp4).toMatchObject({ duration: 2, fps: 29.97, sampleRate: 48000, size: 1234, hasAudio: true, still: false })
     expect(Option.isNone(parseProbe("not json"))).toBe(true)
   })
 })

@@ -2,8 +2,9 @@
  * The FFmpeg service started in this process on a free port, spoken to over raw HTTP: the
  * routes and their envelopes, results fetched and released, every kind of bad request (each a
  * clear 4xx/5xx, the service still up after it), uploads that try to leave the work directory,
- * the job queue, inputs by URL, and a shutdown in the middle of a job. After each request the
- * work directory holds nothing but the results not yet released.
+ * the job queue, inputs by URL, a shutdown in the middle of a job, and the generating routes
+ * (slides and ambient pads, JSON bodies). After each request the work directory holds nothing
+ * but the results not yet released.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { execFileSync } from "node:child_process"
@@ -12,7 +13,7 @@ import * as Http from "node:http"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { layer } from "../../../src/services/ffmpeg/Server.js"
-import { makeClip, makePng, makeSpeech, probe, type RunningServer, startServer } from "./support.js"
+import { frameAt, makeClip, makePng, makeSpeech, pixel, probe, type RunningServer, startServer } from "./support.js"
 
 const maxBodyBytes = 2 * 1024 * 1024
 let root: string
@@ -106,6 +107,15 @@ const post = (path: string, parts: ReadonlyArray<Part>, options: { readonly chun
     headers: { "content-type": contentType, ...(options.chunked === true ? {} : { "content-length": String(body.length) }) },
     body,
     ...(options.chunked === true ? { chunked: true } : {})
+  })
+}
+
+const postJson = (path: string, body: unknown, contentType = "application/json") => {
+  const bytes = Buffer.from(typeof body === "string" ? body : JSON.stringify(body))
+  return request(`${server.url}${path}`, {
+    method: "POST",
+    headers: { "content-type": contentType, "content-length": String(bytes.length) },
+    body: bytes
   })
 }
 
@@ -413,3 +423,71 @@ const ffmpegChildren = (): Array<string> => {
     return []
   }
 }
+
+describe("FFmpeg service: slides and ambient pads", () => {
+  /** Fetch a result into the test directory, release it on the service, and return the local path. */
+  const fetchResult = async (output: { readonly name: string; readonly url: string }, local: string) => {
+    const download = await request(`${server.url}${output.url}`)
+    expect(download.status).toBe(200)
+    writeFileSync(join(root, local), download.body)
+    await release(output.name)
+    return join(root, local)
+  }
+
+  it("draws a slide: a PNG of the asked size, the background in the margins, the text inside them", async () => {
+    const words = Array.from({ length: 60 }, (_, i) => ["market", "media", "provider", "service", "typed"][i % 5]).join(" ")
+    const answer = await postJson("/image/slide", { title: "Automarket", body: words, width: 640, height: 360, background: "#204060", color: "#ffffff" })
+    expect(answer.status).toBe(200)
+    const { success, data } = answer.json()
+    expect(success).toBe(true)
+    expect(data.output).toMatchObject({ mimeType: "image/png", width: 640, height: 360 })
+    expect(readdirSync(workDir)).toEqual([data.output.name])
+    const png = await fetchResult(data.output, "slide.png")
+    expect(probe(png).streams[0]).toMatchObject({ codec_name: "png", width: 640, height: 360 })
+    const frame = frameAt(png, 0)
+    // Wrapped to fit: the outer columns are untouched background, the text is in between.
+    let drawn = 0
+    for (let y = 0; y < 360; y++) {
+      for (const x of [0, 5, 10, 15, 624, 629, 634, 639]) expect(pixel(frame, 640, x, y)).toEqual([0x20, 0x40, 0x60])
+      for (let x = 40; x < 600; x++) if (pixel(frame, 640, x, y)[0] > 200) drawn++
+    }
+    expect(drawn).toBeGreaterThan(2000)
+    await stillServing()
+  })
+
+  it("refuses a slide with nothing to draw, bad JSON, a spec off the schema, a body that is not JSON, or too much of it", async () => {
+    const empty = await postJson("/image/slide", { text: "   " })
+    expect(empty.status).toBe(400)
+    expect(empty.json()).toEqual({ success: false, code: "bad-request", error: 'the slide has no text: give "text", "title" or "body"' })
+    const broken = await postJson("/image/slide", '{"text": "unfinished')
+    expect(broken.status).toBe(400)
+    expect(broken.json().error).toContain("the request body is not valid JSON")
+    const small = await postJson("/image/slide", { text: "x", width: 10, colour: "red" })
+    expect(small.status).toBe(400)
+    expect(small.json().error).toContain("the request body is not a valid spec")
+    expect(small.json().error).toMatch(/width[\s\S]*colour|colour[\s\S]*width/)
+    const form = await postJson("/image/slide", "text=x", "application/x-www-form-urlencoded")
+    expect(form.status).toBe(415)
+    expect(form.json()).toMatchObject({ success: false, code: "unsupported-media" })
+    const huge = await postJson("/image/slide", { text: "x".repeat(300 * 1024) })
+    expect(huge.status).toBe(413)
+    expect(huge.json()).toMatchObject({ success: false, code: "payload-too-large" })
+    await stillServing()
+  })
+
+  it("synthesizes an ambient pad: 48 kHz stereo wav of the asked duration", async () => {
+    const answer = await postJson("/audio/ambient", { duration: 3.5, seed: 9, mood: "dark" })
+    expect(answer.status).toBe(200)
+    const output = answer.json().data.output
+    expect(output).toMatchObject({ mimeType: "audio/wav", sampleRate: 48000, channels: 2, audioCodec: "pcm_s16le" })
+    expect(Math.abs(output.duration - 3.5)).toBeLessThan(0.02)
+    const wav = await fetchResult(output, "pad.wav")
+    expect(readFileSync(wav).subarray(0, 4).toString("latin1")).toBe("RIFF")
+    for (const spec of [{ duration: 601 }, { duration: 0 }, { duration: 5, mood: "angry" }, {}]) {
+      const refused = await postJson("/audio/ambient", spec)
+      expect(refused.status).toBe(400)
+      expect(refused.json().code).toBe("bad-request")
+    }
+    await stillServing()
+  })
+})

@@ -128,3 +128,49 @@ export const integratedLoudness = (path: string): number => {
   if (match === null) throw new Error(`no loudness measured for ${path}: ${result.stderr.slice(-500)}`)
   return Number(match[1])
 }
+
+/** A steady sine tone (mono wav). */
+export const makeTone = (dir: string, name: string, frequency: number, seconds: number): string => {
+  const path = join(dir, name)
+  ffmpeg(["-f", "lavfi", "-i", `sine=frequency=${frequency}:duration=${seconds}:sample_rate=48000`, path])
+  return path
+}
+
+const levelOf = (stderr: string, pattern: RegExp, path: string): number => {
+  const match = pattern.exec(stderr)
+  if (match === null) throw new Error(`no level measured for ${path}: ${stderr.slice(-500)}`)
+  return match[1] === "-inf" ? Number.NEGATIVE_INFINITY : Number(match[1])
+}
+
+/**
+ * The RMS level in dBFS of `path`'s sound over [start, start + seconds), after the optional
+ * `filter` (e.g. a band-pass to hear one source in a mix), by ffmpeg's astats.
+ */
+export const rmsLevel = (path: string, start: number, seconds: number, filter?: string): number => {
+  const result = spawnSync(
+    "ffmpeg",
+    [
+      ...["-nostdin", "-hide_banner", "-nostats", "-ss", `${start}`, "-t", `${seconds}`, "-i", path, "-vn", "-af"],
+      `${filter !== undefined ? `${filter},` : ""}astats=measure_perchannel=none:measure_overall=RMS_level`,
+      ...["-f", "null", "-"]
+    ],
+    { encoding: "utf8" }
+  )
+  return levelOf(result.stderr, /RMS level dB:\s*(-?[0-9.]+|-inf)/, path)
+}
+
+/** The mean volume in dBFS of `path` (optionally of [start, start + seconds)), by ffmpeg's volumedetect. */
+export const meanVolume = (path: string, window?: { readonly start: number; readonly seconds: number }): number => {
+  const result = spawnSync(
+    "ffmpeg",
+    [
+      "-nostdin",
+      "-hide_banner",
+      "-nostats",
+      ...(window !== undefined ? ["-ss", `${window.start}`, "-t", `${window.seconds}`] : []),
+      ...["-i", path, "-vn", "-af", "volumedetect", "-f", "null", "-"]
+    ],
+    { encoding: "utf8" }
+  )
+  return levelOf(result.stderr, /mean_volume:\s*(-?[0-9.]+|-inf) dB/, path)
+}

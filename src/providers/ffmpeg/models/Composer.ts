@@ -35,7 +35,7 @@ export const model: ProviderModel = {
   pricing: [],
   free: true,
   description:
-    "Concatenation with transitions, side-by-side, grid and picture-in-picture layouts, image/video/text overlays, audio keep/replace/mix/duck, h264 or vp9 output."
+    "Concatenation of videos and still images (shown for a duration) with transitions, side-by-side, grid and picture-in-picture layouts, image/video/text overlays, audio keep/replace/mix/duck (voices over beds), h264 or vp9 output."
 }
 
 /** Replace every `src` of an (encoded) composition. */
