@@ -3,7 +3,8 @@
  * in its environment variable). Calls use the current key; when a key is refused
  * (InvalidApiKey) it is dropped for good, when it is out of quota (QuotaExceeded) it rests for
  * a cooldown, and the same call is made again at once with the next usable key. When no key
- * is left, the last error is the call's error.
+ * is left, the call fails with the reason the last key was retired (QuotaExceeded or
+ * InvalidApiKey), without sending anything; MissingConfig when no key was configured.
  *
  * @module
  */
@@ -12,7 +13,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
-import { type MediaError, MissingConfig } from "../domain/Errors.js"
+import { InvalidApiKey, type MediaError, MissingConfig, QuotaExceeded } from "../domain/Errors.js"
 
 /** A set of keys for one provider, with the state of each. */
 export interface KeyRing {
@@ -55,6 +56,8 @@ export const make = (
   Effect.gen(function* () {
     const cooldown = Duration.toMillis(Duration.decode(options.quotaCooldown ?? "1 hour"))
     const states = yield* Ref.make<ReadonlyArray<KeyState>>(keys.map(() => ({ _tag: "Ready" })))
+    // Why the last key was retired: when none is left, the call fails with that reason's tag.
+    const lastRetirement = yield* Ref.make<MediaError | undefined>(undefined)
     const current = yield* Ref.make(0)
 
     const isUsable = (state: KeyState, now: number) =>
@@ -82,7 +85,10 @@ export const make = (
           all.map((state, i): KeyState =>
             i !== index ? state : error._tag === "InvalidApiKey" ? { _tag: "Refused" } : { _tag: "Resting", until: now + cooldown }
           )
-        ).pipe(Effect.zipRight(Ref.set(current, (index + 1) % Math.max(1, keys.length))))
+        ).pipe(
+          Effect.zipRight(Ref.set(current, (index + 1) % Math.max(1, keys.length))),
+          Effect.zipRight(Ref.set(lastRetirement, error))
+        )
       )
 
     const missing = new MissingConfig({
@@ -94,10 +100,23 @@ export const make = (
           : `${provider}: none of the ${keys.length} configured keys is usable now (refused or out of quota)`
     })
 
+    // No usable key: say why in the tag of the reason (quota, refused), or MissingConfig when none is configured.
+    const exhausted = (reason: MediaError | undefined): MediaError => {
+      if (keys.length === 0 || reason === undefined) return missing
+      const message = `${provider}: no usable key left (${keys.length} configured): the last one ${reason._tag === "QuotaExceeded" ? "is out of quota (resting)" : "was refused"}: ${reason.message}`
+      return reason._tag === "QuotaExceeded"
+        ? new QuotaExceeded({ provider, message })
+        : reason._tag === "InvalidApiKey"
+          ? new InvalidApiKey({ provider, message })
+          : missing
+    }
+
     const withKey = <A, R>(use: (key: Redacted.Redacted<string>) => Effect.Effect<A, MediaError, R>): Effect.Effect<A, MediaError, R> => {
       const attempt = (tried: number, last: MediaError | undefined): Effect.Effect<A, MediaError, R> =>
         Effect.flatMap(pick, (index) => {
-          if (index === undefined || tried >= keys.length) return Effect.fail(last ?? missing)
+          if (index === undefined || tried >= keys.length) {
+            return last !== undefined ? Effect.fail(last) : Effect.flatMap(Ref.get(lastRetirement), (reason) => Effect.fail(exhausted(reason)))
+          }
           return Effect.catchIf(
             use(keys[index]!),
             (error): error is MediaError => error._tag === "InvalidApiKey" || error._tag === "QuotaExceeded",

@@ -5,6 +5,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import * as TestClock from "effect/TestClock"
 import * as Http from "../../src/runtime/Http.js"
 import * as KeyRing from "../../src/runtime/KeyRing.js"
 import { json, loopback } from "../support/LoopbackServer.js"
@@ -172,9 +173,15 @@ describe("key rotation", () => {
       const result = yield* Effect.either(http.json({ path: "/x", schema: Answer }))
       expect(Either.isLeft(result) && result.left._tag).toBe("QuotaExceeded")
       expect(script.requests.map((r) => r.headers.authorization)).toEqual(["Bearer k1", "Bearer k2"])
+      // Both keys rest: the next call fails at once, with the reason, and sends nothing.
       const again = yield* Effect.either(http.json({ path: "/x", schema: Answer }))
-      expect(Either.isLeft(again) && again.left._tag).toBe("MissingConfig")
+      expect(Either.isLeft(again) && again.left).toMatchObject({ _tag: "QuotaExceeded", provider: "p" })
+      expect(Either.isLeft(again) && again.left.message).toMatch(/no usable key left \(2 configured\)/)
       expect(script.requests).toHaveLength(2)
+      // After the cooldown the keys are tried again.
+      yield* TestClock.adjust("1 hour")
+      yield* Effect.either(http.json({ path: "/x", schema: Answer }))
+      expect(script.requests).toHaveLength(4)
     }))
 
   it.effect("no key configured is MissingConfig naming the setting, and nothing is sent", () =>
