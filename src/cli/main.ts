@@ -1,13 +1,16 @@
 /**
  * The `automarket` executable: the commands of `Commands.ts` over the default providers,
  * with the undici HTTP client and local services run as child processes. Failures print one
- * line on stderr and exit with code 1; Ctrl-C interrupts, which stops every service started.
+ * line on stderr and exit with code 1; Ctrl-C interrupts (exit code 130), which stops every
+ * service started.
  *
  * @module
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as Cause from "effect/Cause"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as AutoMarket from "../AutoMarket.js"
 import * as Commands from "./Commands.js"
 import { describeFailure } from "./Failure.js"
@@ -20,4 +23,8 @@ const program = Effect.suspend(() => Commands.run(process.argv)).pipe(
   })
 )
 
-NodeRuntime.runMain(program, { disableErrorReporting: true })
+// Exit codes: 0 done, 1 failed, 130 interrupted (Ctrl-C), as shells expect.
+NodeRuntime.runMain(program, {
+  disableErrorReporting: true,
+  teardown: (exit, onExit) => onExit(Exit.isSuccess(exit) ? 0 : Cause.isInterruptedOnly(exit.cause) ? 130 : 1)
+})

@@ -11,6 +11,7 @@
  *
  * @module
  */
+import * as Arr from "effect/Array"
 import * as Effect from "effect/Effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -69,21 +70,46 @@ const summarize = <C extends MediaCapability>(step: string, generation: Generati
   fellBackFrom: generation.attempts.flatMap((a) => (a.error === undefined ? [] : [`${a.provider} (${a.error.tag})`]))
 })
 
-const fileOf = (asset: Audio | Image | Video, what: string): Effect.Effect<string, MediaError> =>
-  asset.source._tag === "File"
-    ? Effect.succeed(asset.source.path)
-    : asset.source._tag === "Bytes"
-      ? Effect.sync(() => {
-          const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "automarket-demo-")), what)
-          fs.writeFileSync(file, asset.source._tag === "Bytes" ? asset.source.bytes : new Uint8Array())
-          return file
-        })
-      : Effect.succeed(asset.source.url)
+/** Intermediate files of one run: every asset the steps produced, removed when the run ends. */
+const makeScratch = Effect.acquireRelease(
+  Effect.sync(() => ({ dir: fs.mkdtempSync(path.join(os.tmpdir(), "automarket-demo-")), files: new Set<string>() })),
+  (scratch) =>
+    Effect.sync(() => {
+      for (const file of scratch.files) fs.rmSync(file, { force: true })
+      fs.rmSync(scratch.dir, { recursive: true, force: true })
+    })
+)
+
+/** The local file of an asset (bytes are written to the scratch folder); remembered for removal. */
+const fileOf = (
+  scratch: { readonly dir: string; readonly files: Set<string> },
+  asset: Audio | Image | Video,
+  name: string
+): Effect.Effect<string, MediaError> => {
+  const source = asset.source
+  switch (source._tag) {
+    case "File":
+      return Effect.sync(() => {
+        scratch.files.add(source.path)
+        return source.path
+      })
+    case "Bytes":
+      return Effect.sync(() => {
+        const file = path.join(scratch.dir, name)
+        fs.writeFileSync(file, source.bytes)
+        return file
+      })
+    case "Url":
+      // The composer fetches URLs itself.
+      return Effect.succeed(source.url)
+  }
+}
 
 /** Run the demo. */
 export const run = (options: DemoOptions): Effect.Effect<DemoSummary, MediaError, ProviderRegistry> =>
-  Effect.gen(function* () {
+  Effect.scoped(Effect.gen(function* () {
     const registry = yield* ProviderRegistry
+    const scratch = yield* makeScratch
     const { progress, script } = options
     const width = options.width ?? 1280
     const height = options.height ?? 720
@@ -151,21 +177,25 @@ export const run = (options: DemoOptions): Effect.Effect<DemoSummary, MediaError
       options: { durationSeconds: Math.ceil(total) + 1 }
     })
 
-    const narrationFiles = yield* Effect.forEach(made, ({ narration }, i) => fileOf(narration.output, `narration-${i}.wav`))
-    const pictureFiles = yield* Effect.forEach(made, ({ picture }, i) => fileOf(picture.output, `picture-${i}.png`))
-    const musicFile = yield* fileOf(music.output, "music.wav")
+    const narrationFiles = yield* Effect.forEach(made, ({ narration }, i) => fileOf(scratch, narration.output, `narration-${i}.wav`))
+    const pictureFiles = yield* Effect.forEach(made, ({ picture }, i) => fileOf(scratch, picture.output, `picture-${i}.png`))
+    const musicFile = yield* fileOf(scratch, music.output, "music.wav")
 
+    const clips = pictureFiles.map((src, i) => ({
+      src,
+      duration: Number((slots[i]! + (i < slots.length - 1 ? transition : 0)).toFixed(3))
+    }))
+    if (!Arr.isNonEmptyReadonlyArray(clips)) {
+      return yield* new InvalidInput({ provider: "demo", message: "the script has no scene", issues: ["scenes"] })
+    }
     const spec: CompositionInput = {
-      clips: pictureFiles.map((src, i) => ({
-        src,
-        duration: Number((slots[i]! + (i < slots.length - 1 ? transition : 0)).toFixed(3))
-      })) as unknown as CompositionInput["clips"],
+      clips,
       layout: { _tag: "concat", transition: { kind: "fade", duration: transition } },
       audio: {
         mode: "duck",
         tracks: [
-          ...narrationFiles.map((src, i) => ({ src, start: Number(starts[i]!.toFixed(3)) })),
-          { src: musicFile, volume: 0.25 }
+          ...narrationFiles.map((src, i) => ({ src, start: Number(starts[i]!.toFixed(3)), role: "voice" as const })),
+          { src: musicFile, volume: 0.25, role: "bed" as const }
         ]
       },
       output: { width, height, fps: 25 }
@@ -174,7 +204,7 @@ export const run = (options: DemoOptions): Effect.Effect<DemoSummary, MediaError
       Effect.mapError((error) => new InvalidInput({ provider: "demo", message: `demo composition: ${error.message}`, issues: [error.message] }))
     )
     const composed = yield* step("compose", "video-composition", composition, {})
-    const composedFile = yield* fileOf(composed.output, "composed.mp4")
+    const composedFile = yield* fileOf(scratch, composed.output, "composed.mp4")
 
     const transcript = yield* step(
       "transcribe",
@@ -204,7 +234,7 @@ export const run = (options: DemoOptions): Effect.Effect<DemoSummary, MediaError
       }).pipe(Effect.mapError((error) => new InvalidInput({ provider: "demo", message: `subtitle overlay: ${error.message}`, issues: [error.message] }))),
       {}
     )
-    const finalFile = yield* fileOf(subtitled.output, "subtitled.mp4")
+    const finalFile = yield* fileOf(scratch, subtitled.output, "subtitled.mp4")
 
     // Only complete files take the final names.
     yield* Effect.sync(() => {
@@ -225,4 +255,4 @@ export const run = (options: DemoOptions): Effect.Effect<DemoSummary, MediaError
       summarize("subtitles", subtitled)
     ]
     return { video: out, srt: srtPath, duration: total, lines, totalCostUsd: lines.reduce((sum, l) => sum + l.costUsd, 0) }
-  })
+  }))

@@ -10,8 +10,8 @@ describe("demo script", () => {
     expect(script).not.toBeInstanceOf(ScriptError)
     if (script instanceof ScriptError) return
     expect(script.title).toBe("automarket")
-    expect(script.scenes.map((s) => s.title)).toEqual(["One interface", "Local first", "When things fail"])
-    expect(script.scenes[0]!.narration).toBe("Every media service you use sits behind one typed interface.")
+    expect(script.scenes.map((s) => s.title)).toEqual(["One door", "Local first", "When things fail"])
+    expect(script.scenes[0]!.narration).toBe("Every media service you use is behind one door.")
     expect(script.scenes[0]!.prompt).toMatch(/glowing doorway/)
   })
 
