@@ -1,10 +1,12 @@
 import { describe, expect, it } from "vitest"
 import { spawnSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
 import * as path from "node:path"
 
 const root = path.resolve(import.meta.dirname, "../..")
-const run = (file: string) => {
-  const result = spawnSync(process.execPath, ["--import", "tsx", path.join(root, "scratchpad", file)], {
+const run = (file: string, ...args: Array<string>) => {
+  const result = spawnSync(process.execPath, ["--import", "tsx", path.join(root, "scratchpad", file), ...args], {
     cwd: root,
     encoding: "utf8",
     timeout: 120_000
@@ -28,5 +30,27 @@ describe("scratchpad examples run", () => {
     const { out, status } = run("fallback-plan.ts")
     expect(status).toBe(0)
     expect(out.trim().split("\n")).toEqual(["steady says: what is an ExecutionPlan?", "stopped on InvalidInput"])
+  })
+
+  it("speak-and-transcribe.ts: local text-to-speech, then speech-to-text of it", () => {
+    const { err, out, status } = run("speak-and-transcribe.ts")
+    expect(err).toBe("")
+    expect(status).toBe(0)
+    expect(out).toMatch(/^speech: audio\/wav, \d+\.\d\d s, by chatterbox$/m)
+    expect(out).toMatch(/^transcript: .*coffee is ready$/m)
+    expect(out).toMatch(/^segments: [1-9]\d*$/m)
+  })
+
+  it("compose-slides.ts: slides, an ambient bed, loudness, a composition", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "automarket-scratchpad-"))
+    try {
+      const target = path.join(dir, "slides.mp4")
+      const { out, status } = run("compose-slides.ts", target)
+      expect(status).toBe(0)
+      expect(out).toMatch(/slides\.mp4: 640x360, 4\.\d\d s/)
+      expect(fs.statSync(target).size).toBeGreaterThan(10_000)
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
