@@ -3,12 +3,12 @@ import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import { spawnSync } from "node:child_process"
 import * as path from "node:path"
 import { MissingConfig, NetworkError } from "../../src/domain/Errors.js"
 import * as Commands from "../../src/cli/Commands.js"
 import * as ProviderRegistry from "../../src/registry/ProviderRegistry.js"
 import { capture } from "../support/CaptureConsole.js"
+import { run as runCommand } from "../support/Run.js"
 import { fake, model } from "../support/TestProviders.js"
 
 const registry = Effect.gen(function* () {
@@ -91,28 +91,28 @@ describe("automarket (in-process, test providers)", () => {
 
 describe("automarket (the real executable)", () => {
   const bin = path.resolve(import.meta.dirname, "../../bin/automarket.mjs")
-  const exec = (...args: Array<string>) => spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", timeout: 60_000 })
+  const exec = (...args: Array<string>) => runCommand(process.execPath, [bin, ...args], { timeout: 90_000 })
 
-  it("--help on every command, exit 0", () => {
-    for (const args of [["--help"], ["providers", "--help"], ["models", "--help"]]) {
-      const run = exec(...args)
+  it("--help on every command, exit 0", async () => {
+    for (const args of [["--help"], ["providers", "--help"], ["models", "--help"], ["speak", "--help"], ["transcribe", "--help"], ["compose", "--help"], ["serve", "--help"], ["demo", "--help"]]) {
+      const run = await exec(...args)
       expect(run.status).toBe(0)
       expect(run.stdout).toMatch(/USAGE/)
     }
   })
 
-  it("a failure is one line on stderr and exit code 1", () => {
-    const run = exec("models", "--provider", "nope")
+  it("a failure is one line on stderr and exit code 1", async () => {
+    const run = await exec("models", "--provider", "nope")
     expect(run.status).toBe(1)
     expect(run.stderr.trim().split("\n")).toHaveLength(1)
     expect(run.stderr).toMatch(/^automarket: no provider "nope"/)
   })
 
-  it("providers and models --json run on the default providers", () => {
-    const providers = exec("providers")
+  it("providers and models --json run on the default providers", async () => {
+    const providers = await exec("providers")
     expect(providers.status).toBe(0)
     expect(providers.stdout).toMatch(/^ID\s+TYPE/)
-    const models = exec("models", "--json")
+    const models = await exec("models", "--json")
     expect(models.status).toBe(0)
     expect(Array.isArray(JSON.parse(models.stdout))).toBe(true)
   })

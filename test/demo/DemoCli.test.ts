@@ -3,10 +3,11 @@
  * on stdout; and Ctrl-C (SIGINT) mid-run stops every service it started and leaves no output.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { execFileSync, spawn, spawnSync } from "node:child_process"
+import { execFileSync, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { run as runCommand } from "../support/Run.js"
 
 const bin = path.resolve(import.meta.dirname, "../../bin/automarket.mjs")
 let dir: string
@@ -32,9 +33,9 @@ const alive = (pid: number) => {
 }
 
 describe("automarket demo (the executable)", () => {
-  it("runs a short script: progress lines on stderr, the summary on stdout, the files written", () => {
+  it("runs a short script: progress lines on stderr, the summary on stdout, the files written", async () => {
     fs.writeFileSync(path.join(dir, "short.md"), "# Short\n\n## Hello\nThe weather is nice today.\n")
-    const run = spawnSync(process.execPath, [bin, "demo", "short.md", "--out", "short.mp4"], { cwd: dir, encoding: "utf8", timeout: 180_000 })
+    const run = await runCommand(process.execPath, [bin, "demo", "short.md", "--out", "short.mp4"], { cwd: dir, timeout: 180_000 })
     expect(run.status).toBe(0)
     expect(run.stderr).toMatch(/✓ \[1\/6\] narrate scene 1 "Hello"  \(chatterbox\)/)
     expect(run.stderr).toMatch(/✓ \[6\/6\] burn in the subtitles  \(ffmpeg\)/)
