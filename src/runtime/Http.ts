@@ -18,6 +18,7 @@ import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as ParseResult from "effect/ParseResult"
+import * as Predicate from "effect/Predicate"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import {
@@ -85,10 +86,9 @@ export const providerMessage = (body: string): string => {
 
 const pickMessage = (json: unknown): string | undefined => {
   if (typeof json === "string") return json
-  if (typeof json !== "object" || json === null) return undefined
-  const record = json as Record<string, unknown>
+  if (!Predicate.isRecord(json)) return undefined
   for (const key of ["error", "message", "detail", "title", "msg"]) {
-    const value = record[key]
+    const value = json[key]
     if (typeof value === "string" && value.length > 0) return value
     if (Array.isArray(value)) {
       const parts = value.map(pickMessage).filter((part): part is string => part !== undefined)
