@@ -1,4 +1,5 @@
-import { describe, expect, it } from "vitest"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -28,25 +29,52 @@ describe("scratchpad examples run", () => {
     expect(out.trim().split("\n")).toEqual(["steady says: what is an ExecutionPlan?", "stopped on InvalidInput"])
   })
 
-  it("speak-and-transcribe.ts: local text-to-speech, then speech-to-text of it", async () => {
-    const { err, out, status } = await run("speak-and-transcribe.ts")
-    expect(err).toBe("")
-    expect(status).toBe(0)
-    expect(out).toMatch(/^speech: audio\/wav, \d+\.\d\d s, by chatterbox$/m)
-    expect(out).toMatch(/^transcript: .*coffee is ready$/m)
-    expect(out).toMatch(/^segments: [1-9]\d*$/m)
-  })
+  describe("one capability each, on the local engines", () => {
+    let dir: string
+    beforeAll(() => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), "automarket-scratchpad-"))
+      for (const [name, color] of [["left", "red"], ["right", "blue"]] as const) {
+        execFileSync("ffmpeg", ["-v", "error", "-f", "lavfi", "-i", `color=c=${color}:s=320x180:d=2:r=25`, "-c:v", "libx264", "-pix_fmt", "yuv420p", path.join(dir, `${name}.mp4`)])
+      }
+    })
+    afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
+    const at = (name: string) => path.join(dir, name)
 
-  it("compose-slides.ts: slides, an ambient bed, loudness, a composition", async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "automarket-scratchpad-"))
-    try {
-      const target = path.join(dir, "slides.mp4")
-      const { out, status } = await run("compose-slides.ts", target)
+    it("text-to-speech.ts, then speech-to-text.ts on its output", async () => {
+      const spoken = await run("text-to-speech.ts", at("speech.wav"))
+      expect(spoken.err).toBe("")
+      expect(spoken.status).toBe(0)
+      expect(spoken.out).toMatch(/speech\.wav: audio\/wav, \d+\.\d\d s, by chatterbox\/slt\.wav/)
+      const heard = await run("speech-to-text.ts", at("speech.wav"))
+      expect(heard.status).toBe(0)
+      expect(heard.out).toMatch(/^transcript: .*coffee is ready$/m)
+      expect(heard.out).toMatch(/^\d+\.\d\d-\d+\.\d\d \S/m)
+    })
+
+    it("text-to-image.ts: a local slide of the asked size", async () => {
+      const { out, status } = await run("text-to-image.ts", at("slide.png"))
       expect(status).toBe(0)
-      expect(out).toMatch(/slides\.mp4: 640x360, 4\.\d\d s/)
-      expect(fs.statSync(target).size).toBeGreaterThan(10_000)
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true })
-    }
+      expect(out).toMatch(/slide\.png: image\/png 640x360 by ffmpeg\/ffmpeg-slide/)
+      expect(fs.readFileSync(at("slide.png")).subarray(1, 4).toString()).toBe("PNG")
+    })
+
+    it("text-to-audio.ts: a 4 s bed", async () => {
+      const { out, status } = await run("text-to-audio.ts", at("bed.wav"))
+      expect(status).toBe(0)
+      expect(out).toMatch(/bed\.wav: audio\/wav, 4\.0\d s by ffmpeg\/ffmpeg-ambient/)
+    })
+
+    it("audio-enhancement.ts: denoised, normalised mp3", async () => {
+      execFileSync("flite", ["-voice", "slt", "-t", "A short test sentence.", "-o", at("in.wav")])
+      const { out, status } = await run("audio-enhancement.ts", at("in.wav"), at("enhanced.mp3"))
+      expect(status).toBe(0)
+      expect(out).toMatch(/enhanced\.mp3: audio\/mpeg, \d+\.\d\d s/)
+    })
+
+    it("video-composition.ts: two clips side by side", async () => {
+      const { out, status } = await run("video-composition.ts", at("left.mp4"), at("right.mp4"), at("both.mp4"))
+      expect(status).toBe(0)
+      expect(out).toMatch(/both\.mp4: 640x180, 2\.\d\d s/)
+    })
   })
 })
