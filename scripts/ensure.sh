@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 missing=()
 command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
 command -v flite >/dev/null 2>&1 || missing+=(flite)
-command -v pocketsphinx >/dev/null 2>&1 || missing+=(pocketsphinx)
+command -v pocketsphinx_continuous >/dev/null 2>&1 || missing+=(pocketsphinx)
 [ -d /usr/share/pocketsphinx/model/en-us ] || missing+=(pocketsphinx-en-us)
 command -v sox >/dev/null 2>&1 || missing+=(sox)
 
