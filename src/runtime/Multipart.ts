@@ -35,7 +35,7 @@ export interface FilePart {
 const encoder = new TextEncoder()
 
 /** A file name safe inside a quoted header parameter. */
-const quoted = (name: string): string => name.replace(/[\r\n]/g, " ").replace(/"/g, "%22")
+const quoted = (name: string): string => name.replace(/[\r\n]/g, " ").replace(/"/g, "%22").replace(/\\/g, "%5C")
 
 /** The bytes around the part's content. */
 export const partFrame = (part: Omit<FilePart, "source">, boundary: string): { readonly head: Uint8Array; readonly tail: Uint8Array } => ({
@@ -115,42 +115,83 @@ const download = (
     return path
   })
 
+/** A text field of a form (e.g. a JSON `spec`). */
+export interface FieldPart {
+  readonly field: string
+  readonly value: string
+  readonly contentType?: string
+}
+
+const fieldHead = (part: FieldPart, boundary: string): Uint8Array =>
+  encoder.encode(
+    `--${boundary}\r\nContent-Disposition: form-data; name="${quoted(part.field)}"\r\n` +
+      (part.contentType !== undefined ? `Content-Type: ${part.contentType.replace(/[\r\n]/g, "")}\r\n` : "") +
+      "\r\n"
+  )
+
+/** A file part's content as a re-readable stream and its size. */
+const partContent = (
+  provider: string,
+  source: AssetSource
+): Effect.Effect<{ readonly content: Stream.Stream<Uint8Array, unknown>; readonly size: number }, MediaError, HttpClient.HttpClient | FileSystem.FileSystem | Scope.Scope> =>
+  Effect.gen(function* () {
+    if (source._tag === "Bytes") return { content: Stream.succeed(source.bytes), size: source.bytes.length }
+    if (source._tag === "File") return yield* fileContent(provider, source.path)
+    if (/^data:/i.test(source.url)) {
+      const bytes = yield* decodeDataUrl(provider, source.url)
+      return { content: Stream.succeed(bytes), size: bytes.length }
+    }
+    if (/^https?:\/\//i.test(source.url)) return yield* fileContent(provider, yield* download(provider, source.url))
+    return yield* new InvalidInput({
+      provider,
+      message: `${provider}: unsupported URL ${source.url} (http, https or data)`,
+      issues: [`unsupported URL scheme: ${source.url}`]
+    })
+  })
+
 /**
- * The multipart body for one file part, and where it came from. For a URL source the scope
- * keeps the downloaded copy until the request is done.
+ * A `multipart/form-data` body: the text fields, then the files, each file streamed as the
+ * request is sent (read anew if the request is retried), with the total `Content-Length`. A
+ * local file that cannot be read is an `InvalidInput` naming it; a URL is first downloaded to a
+ * temporary file that the scope keeps until the request is done.
  */
+export const multipartForm = (
+  provider: string,
+  fields: ReadonlyArray<FieldPart>,
+  files: ReadonlyArray<FilePart>
+): Effect.Effect<HttpBody.HttpBody, MediaError, HttpClient.HttpClient | FileSystem.FileSystem | Scope.Scope> =>
+  Effect.gen(function* () {
+    const boundary = `automarket-${randomUUID()}`
+    const crlf = encoder.encode("\r\n")
+    const pieces: Array<Stream.Stream<Uint8Array, unknown>> = []
+    let length = 0
+    const bytes = (chunk: Uint8Array) => {
+      pieces.push(Stream.succeed(chunk))
+      length += chunk.length
+    }
+    for (const field of fields) {
+      bytes(fieldHead(field, boundary))
+      bytes(encoder.encode(field.value))
+      bytes(crlf)
+    }
+    for (const file of files) {
+      const { content, size } = yield* partContent(provider, file.source)
+      bytes(partFrame(file, boundary).head)
+      pieces.push(content)
+      length += size
+      bytes(crlf)
+    }
+    bytes(encoder.encode(`--${boundary}--\r\n`))
+    return HttpBody.stream(
+      pieces.reduce((all, piece) => Stream.concat(all, piece)),
+      `multipart/form-data; boundary=${boundary}`,
+      length
+    )
+  })
+
+/** The multipart body of one file part (whisper's `audio_file`, Chatterbox's reference `files`). */
 export const multipartBody = (
   provider: string,
   part: FilePart
 ): Effect.Effect<HttpBody.HttpBody, MediaError, HttpClient.HttpClient | FileSystem.FileSystem | Scope.Scope> =>
-  Effect.gen(function* () {
-    const source = part.source
-    let content: Stream.Stream<Uint8Array, unknown>
-    let size: number
-    if (source._tag === "Bytes") {
-      content = Stream.succeed(source.bytes)
-      size = source.bytes.length
-    } else if (source._tag === "File") {
-      ;({ content, size } = yield* fileContent(provider, source.path))
-    } else if (/^data:/i.test(source.url)) {
-      const bytes = yield* decodeDataUrl(provider, source.url)
-      content = Stream.succeed(bytes)
-      size = bytes.length
-    } else if (/^https?:\/\//i.test(source.url)) {
-      const path = yield* download(provider, source.url)
-      ;({ content, size } = yield* fileContent(provider, path))
-    } else {
-      return yield* new InvalidInput({
-        provider,
-        message: `${provider}: unsupported URL ${source.url} (http, https or data)`,
-        issues: [`unsupported URL scheme: ${source.url}`]
-      })
-    }
-    const boundary = `automarket-${randomUUID()}`
-    const frame = partFrame(part, boundary)
-    return HttpBody.stream(
-      Stream.concat(Stream.concat(Stream.succeed(frame.head), content), Stream.succeed(frame.tail)),
-      `multipart/form-data; boundary=${boundary}`,
-      frame.head.length + size + frame.tail.length
-    )
-  })
+  multipartForm(provider, [], [part])

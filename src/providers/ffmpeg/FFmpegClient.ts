@@ -19,7 +19,6 @@
  *
  * @module
  */
-import type { PlatformError } from "@effect/platform/Error"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as HttpApiClient from "@effect/platform/HttpApiClient"
 import { HttpApiDecodeError } from "@effect/platform/HttpApiError"
@@ -28,17 +27,19 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
-import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import type * as Duration from "effect/Duration"
+import type * as Scope from "effect/Scope"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as NodePath from "node:path"
-import { DownloadFailed, GenerationFailed, InvalidInput, isMediaError, MalformedResponse, type MediaError } from "../../domain/Errors.js"
+import { DownloadFailed, GenerationFailed, isMediaError, MalformedResponse, type MediaError } from "../../domain/Errors.js"
+import { BytesSource, FileSource } from "../../domain/Asset.js"
 import { errorFromStatus, errorFromTransport } from "../../runtime/Http.js"
+import * as Multipart from "../../runtime/Multipart.js"
 import { withTimeout } from "../../runtime/Resilience.js"
 import {
   type AmbientSpec,
@@ -127,60 +128,25 @@ const toMediaError = (error: ClientFailure): MediaError => {
   return errorFromAnswer(failureStatus(error), {}, JSON.stringify(error), 0)
 }
 
-// A file name inside a quoted header value: no quotes, backslashes or line breaks.
-const headerSafe = (name: string): string => name.replace(/["\\\r\n]/g, "_")
-
 /**
  * The multipart body of a job: the JSON `spec` field, then each file, streamed from disk (or
- * from memory) as the request is sent, with its total length. A local file that cannot be
- * read is an `InvalidInput` naming it.
+ * from memory) as the request is sent, with its total length (built by `runtime/Multipart`). A
+ * local file that cannot be read is an `InvalidInput` naming it.
  */
-export const multipartBody = (spec: unknown, files: ReadonlyArray<UploadFile>): Effect.Effect<HttpBody.HttpBody, MediaError> =>
-  Effect.gen(function* () {
-    const fs = yield* FileSystem.FileSystem
-    const boundary = `automarket-${crypto.randomUUID()}`
-    const encoder = new TextEncoder()
-    const pieces: Array<Stream.Stream<Uint8Array, PlatformError>> = []
-    let length = 0
-    const text = (value: string) => {
-      const bytes = encoder.encode(value)
-      length += bytes.length
-      pieces.push(Stream.succeed(bytes))
-    }
-    text(`--${boundary}\r\nContent-Disposition: form-data; name="spec"\r\nContent-Type: application/json\r\n\r\n`)
-    text(JSON.stringify(spec))
-    text("\r\n")
-    for (const file of files) {
-      text(
-        `--${boundary}\r\nContent-Disposition: form-data; name="${headerSafe(file.key)}"; filename="${headerSafe(file.name)}"\r\n` +
-          "Content-Type: application/octet-stream\r\n\r\n"
-      )
-      if (file.content._tag === "Bytes") {
-        length += file.content.bytes.length
-        pieces.push(Stream.succeed(file.content.bytes))
-      } else {
-        const path = file.content.path
-        const info = yield* fs.stat(path).pipe(
-          Effect.mapError(
-            (error) =>
-              new InvalidInput({
-                provider,
-                message: `${provider}: file not found or not readable: ${path} (${error.message})`,
-                issues: [`file not found or not readable: ${path}`]
-              })
-          )
-        )
-        if (info.type !== "File") {
-          return yield* new InvalidInput({ provider, message: `${provider}: not a file: ${path}`, issues: [`not a file: ${path}`] })
-        }
-        length += Number(info.size)
-        pieces.push(fs.stream(path))
-      }
-      text("\r\n")
-    }
-    text(`--${boundary}--\r\n`)
-    return HttpBody.stream(Stream.concatAll(Chunk.fromIterable(pieces)), `multipart/form-data; boundary=${boundary}`, length)
-  }).pipe(Effect.provide(NodeFileSystem.layer))
+export const multipartBody = (
+  spec: unknown,
+  files: ReadonlyArray<UploadFile>
+): Effect.Effect<HttpBody.HttpBody, MediaError, HttpClient.HttpClient | Scope.Scope> =>
+  Multipart.multipartForm(
+    provider,
+    [{ field: "spec", value: JSON.stringify(spec), contentType: "application/json" }],
+    files.map((file) => ({
+      field: file.key,
+      filename: file.name,
+      contentType: "application/octet-stream",
+      source: file.content._tag === "Bytes" ? new BytesSource({ bytes: file.content.bytes }) : new FileSource({ path: file.content.path })
+    }))
+  ).pipe(Effect.provide(NodeFileSystem.layer))
 
 /** Make a client of the service at `config.baseUrl` over the `HttpClient` in context. */
 export const make = (config: FFmpegClientConfig): Effect.Effect<FFmpegClient, never, HttpClient.HttpClient> =>
@@ -189,8 +155,9 @@ export const make = (config: FFmpegClientConfig): Effect.Effect<FFmpegClient, ne
     const jobTimeout = config.jobTimeout ?? "10 minutes"
     const healthTimeout = config.healthTimeout ?? "3 seconds"
     const fs = yield* Effect.provide(FileSystem.FileSystem, NodeFileSystem.layer)
+    const raw = yield* HttpClient.HttpClient
     // Statuses and transport failures become MediaErrors before the generated client decodes.
-    const http = (yield* HttpClient.HttpClient).pipe(
+    const http = raw.pipe(
       HttpClient.withTracerDisabledWhen(() => true),
       HttpClient.transformResponse((effect) =>
         effect.pipe(
@@ -213,7 +180,7 @@ export const make = (config: FFmpegClientConfig): Effect.Effect<FFmpegClient, ne
       (spec: unknown, files: ReadonlyArray<UploadFile>): Effect.Effect<A, MediaError> => {
         const decode = Schema.decodeUnknown(Envelope(data))
         return Effect.gen(function* () {
-          const body = yield* multipartBody(spec, files)
+          const body = yield* multipartBody(spec, files).pipe(Effect.provideService(HttpClient.HttpClient, raw))
           const response = yield* http.execute(HttpClientRequest.setBody(HttpClientRequest.post(`${baseUrl}${path}`), body))
           const json = yield* response.json.pipe(
             Effect.mapError((error) => new MalformedResponse({ provider, message: `${provider}: answer is not JSON: ${error.message}` }))
