@@ -19,7 +19,17 @@ export interface ServiceLocation {
   readonly url: Effect.Effect<string, MediaError>
   /** True when the URL came from configuration (the user runs the service). */
   readonly configured: boolean
+  /** For a service the runtime starts: whether it runs now (absent when the user runs it). */
+  readonly running?: Effect.Effect<boolean>
 }
+
+/**
+ * Availability without side effects: a service the user runs is probed with `check`; an
+ * embedded one is probed only when it already runs, and otherwise counts as available (it is
+ * started on first use), so asking does not start it.
+ */
+export const probe = (location: ServiceLocation, check: Effect.Effect<boolean>): Effect.Effect<boolean> =>
+  location.running === undefined ? check : Effect.flatMap(location.running, (running) => (running ? check : Effect.succeed(true)))
 
 /** Read `envVar`; when unset, defer to the `ServiceRuntime` to start `service` on first use. */
 export const locate = (
@@ -32,5 +42,9 @@ export const locate = (
       return { url: Effect.succeed(configured.value.replace(/\/+$/, "")), configured: true }
     }
     const runtime = yield* ServiceRuntime
-    return { url: runtime.ensure(service), configured: false }
+    return {
+      url: runtime.ensure(service),
+      configured: false,
+      running: Effect.map(runtime.status(service), (status) => status.running)
+    }
   })

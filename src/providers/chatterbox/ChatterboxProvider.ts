@@ -204,7 +204,10 @@ export const make = (
       configured: true,
       discover,
       transforms: { "text-to-speech": textToSpeech },
-      probe: Effect.flatMap(Effect.either(client), (c) => (c._tag === "Right" ? c.right.probe : Effect.succeed(false)))
+      probe: LocalService.probe(
+        location,
+        Effect.flatMap(Effect.either(client), (c) => (c._tag === "Right" ? c.right.probe : Effect.succeed(false)))
+      )
     })
   })
 

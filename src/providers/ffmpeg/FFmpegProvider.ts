@@ -86,10 +86,13 @@ export const make = (
         "text-to-image": SlideRenderer.render(client, deliver),
         "text-to-audio": AmbientSynth.synthesize(client, deliver)
       },
-      probe: client.pipe(
-        Effect.flatMap((c) => c.health),
-        Effect.map((health) => health.status === "healthy"),
-        Effect.orElseSucceed(() => false)
+      probe: LocalService.probe(
+        location,
+        client.pipe(
+          Effect.flatMap((c) => c.health),
+          Effect.map((health) => health.status === "healthy"),
+          Effect.orElseSucceed(() => false)
+        )
       )
     })
   })

@@ -162,7 +162,10 @@ export const make = (location: LocalService.ServiceLocation): Effect.Effect<Medi
       configured: true,
       discover,
       transforms: { "speech-to-text": speechToText },
-      probe: Effect.flatMap(Effect.either(client), (c) => (c._tag === "Right" ? c.right.probe : Effect.succeed(false)))
+      probe: LocalService.probe(
+        location,
+        Effect.flatMap(Effect.either(client), (c) => (c._tag === "Right" ? c.right.probe : Effect.succeed(false)))
+      )
     })
   })
 
