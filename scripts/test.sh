@@ -17,9 +17,16 @@ status=$?
 
 node -e '
   const fs = require("node:fs")
+  const status = Number(process.argv[2])
   let r
   try { r = JSON.parse(fs.readFileSync(process.argv[1], "utf8")) } catch { console.log("0 passed, 1 failed"); process.exit(0) }
-  const failed = r.numFailedTests + (r.numFailedTestSuites > 0 && r.numFailedTests === 0 ? r.numFailedTestSuites : 0)
-  console.log(`${r.numPassedTests} passed, ${failed} failed` + (r.numPendingTests + r.numTodoTests > 0 ? `, ${r.numPendingTests + r.numTodoTests} skipped` : ""))
-' "$report"
+  let failed = r.numFailedTests + (r.numFailedTestSuites > 0 && r.numFailedTests === 0 ? r.numFailedTestSuites : 0)
+  if (status !== 0 && failed === 0) {
+    // vitest failed the run outside any test (unhandled errors): count it, do not hide it.
+    console.log("vitest exited with " + status + " although no test failed (errors outside tests, see above): counted as one failure")
+    failed = 1
+  }
+  const skipped = r.numPendingTests + r.numTodoTests
+  console.log(`${r.numPassedTests} passed, ${failed} failed` + (skipped > 0 ? `, ${skipped} skipped` : ""))
+' "$report" "$status"
 exit $status

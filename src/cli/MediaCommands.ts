@@ -10,7 +10,6 @@ import * as Options from "@effect/cli/Options"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as Schema from "effect/Schema"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { Audio, FileSource, text } from "../domain/Asset.js"
@@ -126,9 +125,7 @@ export const compose = Command.make(
       })
       // Relative media paths in the spec are relative to the spec file.
       const base = path.dirname(path.resolve(spec))
-      const composition = yield* Schema.decodeUnknown(Composition.Composition)(raw).pipe(
-        Effect.mapError((error) => new InvalidInput({ provider: "cli", message: `${spec}: ${error.message}`, issues: [error.message] }))
-      )
+      const composition = yield* Composition.decode(raw, "cli", spec)
       const resolved = Composition.resolvePaths(composition, base)
       const result = yield* registry.generateDetailed("video-composition", resolved, routing(provider, model))
       const written = yield* save(result.output, out)

@@ -17,13 +17,12 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { Audio, FileSource, type Image, text, type Video } from "../domain/Asset.js"
-import type { CompositionInput } from "../domain/Composition.js"
+import type { MediaCapability } from "../domain/Capability.js"
 import * as Composition from "../domain/Composition.js"
 import { GenerationFailed, InvalidInput, type MediaError } from "../domain/Errors.js"
-import type { MediaCapability } from "../domain/Capability.js"
+import type { InputOf } from "../domain/MediaProvider.js"
 import type { Progress } from "../cli/Progress.js"
 import { type GenerateOptions, type Generation, ProviderRegistry } from "../registry/ProviderRegistry.js"
-import * as Schema from "effect/Schema"
 import type { Script } from "./Script.js"
 import { cues, toSrt } from "./Subtitles.js"
 
@@ -137,7 +136,7 @@ export const run = (options: DemoOptions): Effect.Effect<DemoSummary, MediaError
     const step = <C extends MediaCapability>(
       id: string,
       capability: C,
-      input: Parameters<typeof registry.generateDetailed<C>>[1],
+      input: InputOf<C>,
       generateOptions: GenerateOptions<C>
     ) =>
       progress.step(id, registry.generateDetailed(capability, input, generateOptions), (g) => ({
@@ -188,7 +187,7 @@ export const run = (options: DemoOptions): Effect.Effect<DemoSummary, MediaError
     if (!Arr.isNonEmptyReadonlyArray(clips)) {
       return yield* new InvalidInput({ provider: "demo", message: "the script has no scene", issues: ["scenes"] })
     }
-    const spec: CompositionInput = {
+    const spec: Composition.CompositionInput = {
       clips,
       layout: { _tag: "concat", transition: { kind: "fade", duration: transition } },
       audio: {
@@ -200,9 +199,7 @@ export const run = (options: DemoOptions): Effect.Effect<DemoSummary, MediaError
       },
       output: { width, height, fps: 25 }
     }
-    const composition = yield* Schema.decodeUnknown(Composition.Composition)(spec).pipe(
-      Effect.mapError((error) => new InvalidInput({ provider: "demo", message: `demo composition: ${error.message}`, issues: [error.message] }))
-    )
+    const composition = yield* Composition.decode(spec, "demo", "demo composition")
     const composed = yield* step("compose", "video-composition", composition, {})
     const composedFile = yield* fileOf(scratch, composed.output, "composed.mp4")
 
@@ -217,7 +214,8 @@ export const run = (options: DemoOptions): Effect.Effect<DemoSummary, MediaError
     const subtitled = yield* step(
       "subtitles",
       "video-composition",
-      yield* Schema.decodeUnknown(Composition.Composition)({
+      yield* Composition.decode(
+        {
         clips: [{ src: composedFile }],
         overlays: list.map((cue) => ({
           _tag: "text",
@@ -229,9 +227,12 @@ export const run = (options: DemoOptions): Effect.Effect<DemoSummary, MediaError
           box: "black",
           position: { anchor: "bottom", margin: Math.round(height / 18) }
         })),
-        audio: { mode: "keep" },
-        output: { width, height, fps: 25 }
-      }).pipe(Effect.mapError((error) => new InvalidInput({ provider: "demo", message: `subtitle overlay: ${error.message}`, issues: [error.message] }))),
+          audio: { mode: "keep" },
+          output: { width, height, fps: 25 }
+        },
+        "demo",
+        "subtitle overlay"
+      ),
       {}
     )
     const finalFile = yield* fileOf(scratch, subtitled.output, "subtitled.mp4")

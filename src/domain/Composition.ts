@@ -9,7 +9,9 @@
  *
  * @module
  */
+import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
+import { InvalidInput } from "./Errors.js"
 
 const Seconds = Schema.NonNegative.annotations({ description: "seconds" })
 const Pixels = Schema.Int.pipe(Schema.positive()).annotations({ description: "pixels" })
@@ -224,3 +226,13 @@ export const resolvePaths = (composition: Composition, base: string): Compositio
     audio: { ...composition.audio, tracks: composition.audio.tracks.map((track) => ({ ...track, src: resolve(track.src) })) }
   }
 }
+
+/**
+ * Decode a composition written by a caller (defaults filled in); a spec that does not fit is
+ * `InvalidInput` with the schema's account of what is wrong, `where` naming its origin.
+ */
+export const decode = (input: unknown, provider: string, where: string): Effect.Effect<Composition, InvalidInput> =>
+  Effect.mapError(
+    Schema.decodeUnknown(Composition)(input),
+    (error) => new InvalidInput({ provider, message: `${where}: ${error.message}`, issues: [error.message] })
+  )

@@ -176,29 +176,22 @@ export const make = (initial: ReadonlyArray<MediaProviderService> = []): Effect.
         const chosen = new Map(order.map((choice) => [choice.provider.id, choice.model?.id]))
         const call = Effect.gen(function* () {
           const provider = yield* MediaProvider
-          const modelId = options.models?.[provider.id] ?? chosen.get(provider.id)
-          const model = yield* provider.model(capability, modelId)
-          const output = yield* model.transform(input, options.options).pipe(
+          // The model asked for, then the one the provider resolved (its default when none was asked).
+          let modelId = options.models?.[provider.id] ?? chosen.get(provider.id)
+          return yield* provider.model(capability, modelId).pipe(
+            Effect.flatMap((model) => {
+              modelId = model.id
+              return Effect.map(model.transform(input, options.options), (output) => ({ output, provider: provider.id, model: model.id }))
+            }),
+            // Every failed try is an attempt, whether the model could not be had or it failed.
             Effect.tapError((error) =>
               Ref.update(attempts, (list) => [
                 ...list,
-                { provider: provider.id, model: model.id, error: { tag: error._tag, message: error.message } }
+                { provider: provider.id, model: modelId, error: { tag: error._tag, message: error.message } }
               ])
             )
           )
-          return { output, provider: provider.id, model: model.id }
-        }).pipe(
-          // Failures before the transform (no model, not configured) are attempts too.
-          Effect.tapError((error) =>
-            Effect.flatMap(MediaProvider, (provider) =>
-              Ref.update(attempts, (list) =>
-                list.length > 0 && list[list.length - 1]!.provider === provider.id
-                  ? list
-                  : [...list, { provider: provider.id, model: chosen.get(provider.id), error: { tag: error._tag, message: error.message } }]
-              )
-            )
-          )
-        )
+        })
         const plan = fallbackPlan(
           Context.make(MediaProvider, first.provider),
           ...rest.map((choice) => Context.make(MediaProvider, choice.provider))

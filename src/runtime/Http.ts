@@ -131,7 +131,8 @@ export const errorFromStatus = (failure: StatusFailure): MediaError => {
   }
   if (status === 404) return new ModelNotFound({ provider, message, model: failure.model ?? "unknown" })
   if (status === 408) return new Timeout({ provider, message })
-  if (status === 400 || status === 409 || status === 413 || status === 415 || status === 422 || (status >= 400 && status < 500)) {
+  // Any other 4xx (400, 409, 413, 415, 422 ...) blames the request.
+  if (status >= 400 && status < 500) {
     if (contentPattern.test(said)) return new ContentRejected({ provider, message })
     return new InvalidInput({ provider, message, issues: said === "" ? [] : [said] })
   }

@@ -26,10 +26,14 @@ export interface ServiceLocation {
 /**
  * Availability without side effects: a service the user runs is probed with `check`; an
  * embedded one is probed only when it already runs, and otherwise counts as available (it is
- * started on first use), so asking does not start it.
+ * started on first use), so asking does not start it. A `check` that fails means unavailable.
  */
-export const probe = (location: ServiceLocation, check: Effect.Effect<boolean>): Effect.Effect<boolean> =>
-  location.running === undefined ? check : Effect.flatMap(location.running, (running) => (running ? check : Effect.succeed(true)))
+export const probe = <E>(location: ServiceLocation, check: Effect.Effect<boolean, E>): Effect.Effect<boolean> => {
+  const checked = Effect.orElseSucceed(check, () => false)
+  return location.running === undefined
+    ? checked
+    : Effect.flatMap(location.running, (running) => (running ? checked : Effect.succeed(true)))
+}
 
 /** Read `envVar`; when unset, defer to the `ServiceRuntime` to start `service` on first use. */
 export const locate = (

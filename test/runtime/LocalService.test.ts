@@ -31,6 +31,7 @@ describe("LocalService", () => {
       let checked = 0
       expect(yield* LocalService.probe(location, Effect.sync(() => (checked++, false)))).toBe(false)
       expect(checked).toBe(1)
+      expect(yield* LocalService.probe(location, Effect.fail("connection refused"))).toBe(false)
       expect(started).toEqual([])
     }))
 

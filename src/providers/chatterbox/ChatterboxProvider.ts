@@ -206,7 +206,7 @@ export const make = (
       transforms: { "text-to-speech": textToSpeech },
       probe: LocalService.probe(
         location,
-        Effect.flatMap(Effect.either(client), (c) => (c._tag === "Right" ? c.right.probe : Effect.succeed(false)))
+        Effect.flatMap(client, (c) => c.probe)
       )
     })
   })

@@ -90,8 +90,7 @@ export const make = (
         location,
         client.pipe(
           Effect.flatMap((c) => c.health),
-          Effect.map((health) => health.status === "healthy"),
-          Effect.orElseSucceed(() => false)
+          Effect.map((health) => health.status === "healthy")
         )
       )
     })

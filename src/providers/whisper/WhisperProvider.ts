@@ -164,7 +164,7 @@ export const make = (location: LocalService.ServiceLocation): Effect.Effect<Medi
       transforms: { "speech-to-text": speechToText },
       probe: LocalService.probe(
         location,
-        Effect.flatMap(Effect.either(client), (c) => (c._tag === "Right" ? c.right.probe : Effect.succeed(false)))
+        Effect.flatMap(client, (c) => c.probe)
       )
     })
   })
