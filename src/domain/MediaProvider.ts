@@ -11,6 +11,7 @@
  */
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
+import type * as Stream from "effect/Stream"
 import type { Audio, Image, Text, Video } from "./Asset.js"
 import type { MediaCapability } from "./Capability.js"
 import type { Composition } from "./Composition.js"
@@ -166,6 +167,17 @@ export interface MediaProviderService extends CapabilityFactories {
   readonly getHealth: Effect.Effect<HealthStatus>
   /** The model for a capability: `modelId`, or the provider's default for it. */
   readonly model: <C extends MediaCapability>(capability: C, modelId?: string) => Effect.Effect<CapabilityModel<C>, MediaError>
+  /**
+   * Text generation as a stream of text deltas (server-sent events where the API streams; one
+   * delta holding the whole answer where it does not). `options.model` picks the model.
+   * Fails with CapabilityNotSupported when the provider has no text generation.
+   */
+  readonly streamText: (input: Text, options?: StreamTextOptions) => Stream.Stream<string, MediaError>
+}
+
+/** Options of streamed text generation: the text options and the model to use. */
+export interface StreamTextOptions extends TextOptions {
+  readonly model?: string
 }
 
 /** The service tag of one provider. Fallback plans swap which provider fills it. */

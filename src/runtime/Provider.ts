@@ -7,15 +7,19 @@
  * @module
  */
 import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
+import type { Text } from "../domain/Asset.js"
 import { MediaCapabilities, type MediaCapability } from "../domain/Capability.js"
-import { CapabilityNotSupported, type MediaError, ModelNotFound } from "../domain/Errors.js"
+import { CapabilityNotSupported, type MediaError, ModelNotFound, ProviderUnavailable } from "../domain/Errors.js"
 import type {
   CapabilityModel,
   InputOf,
   MediaProviderService,
   OptionsOf,
   OutputOf,
-  ProviderType
+  ProviderType,
+  StreamTextOptions,
+  TextOptions
 } from "../domain/MediaProvider.js"
 import type { ProviderModel } from "../domain/Model.js"
 import * as HealthTracker from "./HealthTracker.js"
@@ -45,6 +49,11 @@ export interface ProviderSpec {
   /** The model used for a capability when none is named. */
   readonly defaultModels?: { readonly [C in MediaCapability]?: string }
   readonly transforms: Transforms
+  /**
+   * Text generation streamed as deltas. Without it, `streamText` runs the `text-to-text`
+   * transform and emits its whole answer as one delta.
+   */
+  readonly streamText?: (modelId: string, input: Text, options: TextOptions | undefined) => Stream.Stream<string, MediaError>
   /** A cheap reachability check for `isAvailable` (a health endpoint). Default: reachable. */
   readonly probe?: Effect.Effect<boolean>
   readonly circuitBreaker?: Partial<CircuitBreakerOptions>
@@ -100,6 +109,30 @@ export const make = (spec: ProviderSpec): Effect.Effect<MediaProviderService> =>
       ? Effect.succeed(false)
       : Effect.flatMap(breaker.isClosedOrProbing, (closed) => (closed ? (spec.probe ?? Effect.succeed(true)) : Effect.succeed(false)))
 
+    const streamText = (input: Text, options?: StreamTextOptions): Stream.Stream<string, MediaError> => {
+      const { model: modelId, ...textOptions } = options ?? {}
+      const streamed = spec.streamText
+      const run: Effect.Effect<Stream.Stream<string, MediaError>, MediaError> =
+        streamed !== undefined
+          ? !spec.configured
+            ? notConfigured
+            : Effect.map(resolveModelId("text-to-text", modelId), (id) =>
+                breaker.isClosedOrProbing.pipe(
+                  Effect.flatMap((admitted) =>
+                    admitted
+                      ? Effect.succeed(streamed(id, input, textOptions))
+                      : Effect.fail(new ProviderUnavailable({ provider: spec.id, message: `${spec.id}: circuit open` }))
+                  ),
+                  Stream.unwrap,
+                  Stream.tapError((error) => tracker.recordError(error.message))
+                )
+              )
+          : Effect.map(model("text-to-text", modelId), (chosen) =>
+              Stream.fromEffect(Effect.map(chosen.transform(input, textOptions), (answer) => answer.text))
+            )
+      return Stream.unwrap(run)
+    }
+
     return {
       id: spec.id,
       name: spec.name,
@@ -111,6 +144,7 @@ export const make = (spec: ProviderSpec): Effect.Effect<MediaProviderService> =>
       isAvailable,
       getHealth: Effect.flatMap(isAvailable, (available) => tracker.snapshot(available)),
       model,
+      streamText,
       textToText: (id) => model("text-to-text", id),
       textToImage: (id) => model("text-to-image", id),
       imageToImage: (id) => model("image-to-image", id),
