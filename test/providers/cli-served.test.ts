@@ -94,7 +94,9 @@ describe("default registry configured by the service URLs", () => {
       expect(transcript.provider).toBe("whisper")
       expect(wordErrorRate(sentence, transcript.output.text)).toBeLessThanOrEqual(0.25)
       const providers = yield* registry.all
-      expect(yield* Effect.forEach(providers, (p) => p.isAvailable)).toEqual([true, true, true])
+      const local = providers.filter((p) => p.type === "local")
+      expect(local.map((p) => p.id)).toEqual(["ffmpeg", "chatterbox", "whisper"])
+      expect(yield* Effect.forEach(local, (p) => p.isAvailable)).toEqual([true, true, true])
     }).pipe(
       Effect.provide(
         Layer.unwrapEffect(

@@ -1,0 +1,182 @@
+/**
+ * The OpenRouter provider: text generation (whole or streamed) and text-to-image through
+ * OpenRouter's chat completions, with models discovered from `GET /models` (every output
+ * modality) and categorized by the rules in `Categories.ts`.
+ *
+ * - Configuration (`ProviderConfig.remoteProviders.openrouter`): `OPENROUTER_API_KEY` (a
+ *   comma-separated list rotates keys), `OPENROUTER_BASE_URL` (default
+ *   `https://openrouter.ai/api/v1`), `OPENROUTER_TIMEOUT`, `OPENROUTER_RETRIES`. Without a key
+ *   the provider is listed with `configured: false` and every call fails with `MissingConfig`
+ *   naming `OPENROUTER_API_KEY`.
+ * - text-to-text: `system`, `maxTokens`, `temperature`; `extra` fields are merged into the
+ *   request body. `extra.models` (an array of model ids) is OpenRouter's fallback list: when the
+ *   model fails (down, rate-limited, refused), OpenRouter itself tries those, in order; the
+ *   result's `origin.model` is the model that answered. `origin.costUsd` is OpenRouter's own
+ *   `usage.cost` when reported, else tokens x the discovered prices.
+ * - streamText: the same request with `stream: true`; deltas as they arrive, keep-alive comments
+ *   skipped. A stream cut before `[DONE]` fails with `NetworkError`; an error event in the stream
+ *   fails with the tag its code maps to (e.g. 402 -> QuotaExceeded).
+ * - text-to-image: chat with `modalities: ["image", "text"]` on a model whose output modalities
+ *   include `image`; the first of `message.images` (a data: URL, or an http URL, fetched) is the
+ *   `Image`. `width`/`height` are not sent (chat image models choose their size; use
+ *   `extra.image_config` for aspect ratios where the model supports it).
+ * - 402 (insufficient credits) is QuotaExceeded, 429 RateLimited with its Retry-After: both
+ *   decided in `runtime/Http.ts`, retried (429) by its policy.
+ *
+ * OpenRouter also has image (`/images`), speech and transcription endpoints in its spec; this
+ * provider does not use them, so no model is listed for those capabilities.
+ *
+ * @module
+ */
+import type * as HttpClient from "@effect/platform/HttpClient"
+import type * as ConfigError from "effect/ConfigError"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Ref from "effect/Ref"
+import * as Stream from "effect/Stream"
+import { BytesSource, Image, Text } from "../../domain/Asset.js"
+import { InvalidInput, MalformedResponse, type MediaError } from "../../domain/Errors.js"
+import { type ImageOptions, MediaProvider, type MediaProviderService, type TextOptions } from "../../domain/MediaProvider.js"
+import type { ProviderModel } from "../../domain/Model.js"
+import * as Provider from "../../runtime/Provider.js"
+import * as ProviderConfig from "../../runtime/ProviderConfig.js"
+import { textCost } from "../together/Categories.js"
+import { toProviderModel } from "./Categories.js"
+import * as OpenRouterClient from "./OpenRouterClient.js"
+
+/** The models used when the caller names none. */
+export const defaultModels = {
+  "text-to-text": "openrouter/auto",
+  "text-to-image": "google/gemini-2.5-flash-image"
+} as const
+
+/** The OpenRouter provider: a `MediaProviderService` that can also list its free models. */
+export interface OpenRouterProviderService extends MediaProviderService {
+  /** The discovered models whose price is zero (`:free` variants and zero-priced models). */
+  readonly getFreeModels: Effect.Effect<ReadonlyArray<ProviderModel>, MediaError>
+}
+
+const invalid = (message: string): InvalidInput =>
+  new InvalidInput({ provider: OpenRouterClient.providerId, message: `openrouter: ${message}`, issues: [message] })
+
+/** The chat request of a generation; fails with InvalidInput when `extra.models` is not a list of ids. */
+export const chatRequest = (
+  model: string,
+  input: Text,
+  options: TextOptions | ImageOptions | undefined,
+  modalities?: ReadonlyArray<"text" | "image">
+): Effect.Effect<OpenRouterClient.ChatRequest, InvalidInput> => {
+  const extra = options?.extra ?? {}
+  const fallback = extra.models
+  if (fallback !== undefined && !(Array.isArray(fallback) && fallback.every((id) => typeof id === "string"))) {
+    return Effect.fail(invalid("extra.models must be an array of model ids"))
+  }
+  const system = options !== undefined && "system" in options ? options.system : undefined
+  const maxTokens = options !== undefined && "maxTokens" in options ? options.maxTokens : undefined
+  const temperature = options !== undefined && "temperature" in options ? options.temperature : undefined
+  const seed = options !== undefined && "seed" in options ? options.seed : undefined
+  return Effect.succeed({
+    ...extra,
+    model,
+    messages: [...(system !== undefined ? [{ role: "system" as const, content: system }] : []), { role: "user" as const, content: input.text }],
+    ...(maxTokens !== undefined ? { max_tokens: maxTokens } : {}),
+    ...(temperature !== undefined ? { temperature } : {}),
+    ...(seed !== undefined ? { seed } : {}),
+    ...(modalities !== undefined ? { modalities } : {})
+  })
+}
+
+const decodeDataUrl = (url: string): { readonly bytes: Uint8Array; readonly mimeType: string } | undefined => {
+  const match = /^data:([^;,]*)(;base64)?,(.*)$/s.exec(url)
+  if (match === null) return undefined
+  const payload = match[3] ?? ""
+  const bytes = match[2] !== undefined ? Buffer.from(payload, "base64") : Buffer.from(decodeURIComponent(payload), "utf8")
+  return { bytes: new Uint8Array(bytes), mimeType: match[1] !== undefined && match[1] !== "" ? match[1] : "image/png" }
+}
+
+/** Build the provider over a resolved configuration. */
+export const make = (config: ProviderConfig.ProviderConfig): Effect.Effect<OpenRouterProviderService, never, HttpClient.HttpClient> =>
+  Effect.gen(function* () {
+    const settings = ProviderConfig.remoteProviders.openrouter
+    const { http, missing } = yield* ProviderConfig.makeHttp(settings, config)
+    const client = OpenRouterClient.make(http)
+    const provider = OpenRouterClient.providerId
+    const known = yield* Ref.make<ReadonlyMap<string, ProviderModel>>(new Map())
+
+    const discover = client.models.pipe(
+      Effect.map((models) => models.map((model) => toProviderModel(provider, model))),
+      Effect.tap((models) => Ref.set(known, new Map(models.map((model) => [model.id, model]))))
+    )
+
+    const costOf = (model: string, usage: OpenRouterClient.ChatResponse["usage"]) =>
+      Effect.map(Ref.get(known), (map) => {
+        if (usage?.cost !== undefined && usage.cost !== null) return usage.cost
+        return textCost(map.get(model), usage ?? undefined)
+      })
+
+    const textToText: Provider.Transform<"text-to-text"> = (model, input, options) =>
+      Effect.gen(function* () {
+        const answer = yield* client.chat(yield* chatRequest(model, input, options))
+        const content = OpenRouterClient.contentText(answer.choices[0]?.message.content)
+        if (content === undefined) return yield* new MalformedResponse({ provider, message: "openrouter: the completion has no message content" })
+        const served = answer.model ?? model
+        const costUsd = yield* costOf(served, answer.usage)
+        return new Text({ text: content, origin: { provider, model: served, jobId: answer.id, ...(costUsd !== undefined ? { costUsd } : {}) } })
+      })
+
+    const streamText = (model: string, input: Text, options: TextOptions | undefined): Stream.Stream<string, MediaError> =>
+      Stream.unwrap(Effect.map(chatRequest(model, input, options), client.chatStream))
+
+    const textToImage: Provider.Transform<"text-to-image"> = (model, input, options) =>
+      Effect.gen(function* () {
+        const answer = yield* client.chat(yield* chatRequest(model, input, options, ["image", "text"]))
+        const url = answer.choices[0]?.message.images?.[0]?.image_url.url
+        if (url === undefined) {
+          const said = OpenRouterClient.contentText(answer.choices[0]?.message.content)
+          return yield* new MalformedResponse({
+            provider,
+            message: `openrouter: ${model} answered without an image${said !== undefined && said !== "" ? ` (it said: ${said.slice(0, 200)})` : ""}`
+          })
+        }
+        let image: { readonly bytes: Uint8Array; readonly mimeType: string }
+        if (url.startsWith("data:")) {
+          const decoded = decodeDataUrl(url)
+          if (decoded === undefined || decoded.bytes.length === 0) {
+            return yield* new MalformedResponse({ provider, message: "openrouter: the image data URL is malformed" })
+          }
+          image = decoded
+        } else {
+          const fetched = yield* client.download(url)
+          image = { bytes: fetched.bytes, mimeType: fetched.contentType.startsWith("image/") ? fetched.contentType : "image/png" }
+        }
+        const served = answer.model ?? model
+        const costUsd = yield* costOf(served, answer.usage)
+        return new Image({
+          source: new BytesSource({ bytes: image.bytes }),
+          mimeType: image.mimeType,
+          origin: { provider, model: served, jobId: answer.id, ...(costUsd !== undefined ? { costUsd } : {}) }
+        })
+      })
+
+    const service = yield* Provider.make({
+      id: provider,
+      name: settings.name,
+      type: "remote",
+      configured: missing === undefined,
+      ...(missing !== undefined ? { notConfigured: missing } : {}),
+      discover,
+      defaultModels,
+      transforms: { "text-to-text": textToText, "text-to-image": textToImage },
+      streamText
+    })
+    return { ...service, getFreeModels: Effect.map(service.models, (models) => models.filter((model) => model.free)) }
+  })
+
+/** The provider as a layer, configured from the environment with `overrides` on top. */
+export const layerWith = (
+  overrides: ProviderConfig.ProviderOverrides = {}
+): Layer.Layer<MediaProvider, ConfigError.ConfigError, HttpClient.HttpClient> =>
+  Layer.effect(MediaProvider, Effect.flatMap(ProviderConfig.fromEnv(ProviderConfig.remoteProviders.openrouter, overrides), make))
+
+/** The provider as a layer, configured from the environment (`OPENROUTER_API_KEY`, `OPENROUTER_BASE_URL` ...). */
+export const layer: Layer.Layer<MediaProvider, ConfigError.ConfigError, HttpClient.HttpClient> = layerWith()

@@ -1,0 +1,9 @@
+/**
+ * The OpenRouter provider (text, streamed text, text-to-image through chat): the provider, its
+ * typed client and its categorization rules.
+ *
+ * @module
+ */
+export * as Categories from "./Categories.js"
+export * as OpenRouterClient from "./OpenRouterClient.js"
+export { chatRequest, defaultModels, layer, layerWith, make, type OpenRouterProviderService } from "./OpenRouterProvider.js"

@@ -1,0 +1,139 @@
+/**
+ * Which of Together's models can do what, and what they cost, as data: an ordered table of
+ * rules (model `type` and id patterns -> capabilities, first match wins) and the pricing
+ * normalisation from Together's `/models` payload to per-unit `Price`s.
+ *
+ * Only capabilities this provider implements are ever assigned (text-to-text, text-to-image,
+ * text-to-speech, speech-to-text). Embedding, rerank and moderation models, and safety
+ * classifiers that Together types as `chat` (Llama Guard, VirtueGuard ...), get none.
+ *
+ * Pricing, as Together reports it in `pricing`:
+ * - chat, language and code models: `input`/`output` are USD per million tokens: divided by
+ *   10^6 into per-token prices.
+ * - image models: `base` is the USD price of one megapixel of output (Together bills FLUX-style
+ *   models per megapixel; a 1024x1024 image is 1.05 MP).
+ * - audio (text-to-speech) models: `input` is USD per million characters of input text.
+ * - transcribe and other types: the payload does not say the unit: unpriced.
+ * A model whose `input`, `output` and `base` are all zero is free (e.g. the `-Free` variants).
+ * A model without `pricing` is unpriced and not free.
+ *
+ * @module
+ */
+import type { MediaCapability } from "../../domain/Capability.js"
+import type { Price, ProviderModel } from "../../domain/Model.js"
+
+/** The fields of a Together `/models` entry that categorization reads. */
+export interface TogetherModelInfo {
+  readonly id: string
+  readonly type: string
+  readonly display_name?: string | undefined
+  readonly organization?: string | undefined
+  readonly context_length?: number | null | undefined
+  readonly pricing?:
+    | {
+        readonly hourly?: number | undefined
+        readonly input?: number | undefined
+        readonly output?: number | undefined
+        readonly base?: number | undefined
+        readonly finetune?: number | undefined
+      }
+    | undefined
+}
+
+/** One categorization rule: every given condition must hold; the first matching rule decides. */
+export interface CategoryRule {
+  /** Why the rule exists (shown in test names). */
+  readonly name: string
+  /** Together model types the rule applies to; any type when absent. */
+  readonly types?: ReadonlyArray<string>
+  /** The model id must match. */
+  readonly idPattern?: RegExp
+  readonly capabilities: ReadonlyArray<MediaCapability>
+}
+
+/** The rules, in order. */
+export const categoryRules: ReadonlyArray<CategoryRule> = [
+  {
+    name: "safety classifiers typed as chat models do not generate text for users",
+    idPattern: /(^|\/)(llama-?guard|virtue-?guard|shield-?gemma)|guard-\d|-guard\b/i,
+    capabilities: []
+  },
+  { name: "embedding, rerank and moderation models generate nothing", types: ["embedding", "rerank", "moderation"], capabilities: [] },
+  { name: "chat, language and code models generate text", types: ["chat", "language", "code"], capabilities: ["text-to-text"] },
+  { name: "image models generate images from a prompt", types: ["image"], capabilities: ["text-to-image"] },
+  { name: "audio models speak text", types: ["audio"], capabilities: ["text-to-speech"] },
+  { name: "transcribe models transcribe speech", types: ["transcribe"], capabilities: ["speech-to-text"] },
+  { name: "anything else (video, unknown types) is not offered", capabilities: [] }
+]
+
+/** The first rule that matches a model. */
+export const ruleFor = (model: Pick<TogetherModelInfo, "id" | "type">): CategoryRule | undefined =>
+  categoryRules.find(
+    (rule) =>
+      (rule.types === undefined || rule.types.includes(model.type)) &&
+      (rule.idPattern === undefined || rule.idPattern.test(model.id))
+  )
+
+/** The capabilities of a model under the rules. */
+export const capabilitiesOf = (model: Pick<TogetherModelInfo, "id" | "type">): ReadonlyArray<MediaCapability> =>
+  ruleFor(model)?.capabilities ?? []
+
+const perMillion = 1_000_000
+
+/** Whether a model costs nothing: priced, and input, output and base all zero. */
+export const isFree = (model: TogetherModelInfo): boolean => {
+  const p = model.pricing
+  return p !== undefined && (p.input ?? 0) === 0 && (p.output ?? 0) === 0 && (p.base ?? 0) === 0
+}
+
+/** The model's prices per unit (see the module comment); empty when free or unknown. */
+export const pricesOf = (model: TogetherModelInfo): ReadonlyArray<Price> => {
+  const p = model.pricing
+  if (p === undefined || isFree(model)) return []
+  switch (model.type) {
+    case "chat":
+    case "language":
+    case "code":
+    case "embedding":
+    case "rerank":
+    case "moderation":
+      return [
+        { usd: (p.input ?? 0) / perMillion, unit: "token", applies: "input" },
+        { usd: (p.output ?? 0) / perMillion, unit: "token", applies: "output" }
+      ]
+    case "image":
+      return (p.base ?? 0) > 0 ? [{ usd: p.base ?? 0, unit: "megapixel", applies: "output" }] : []
+    case "audio":
+      return (p.input ?? 0) > 0 ? [{ usd: (p.input ?? 0) / perMillion, unit: "character", applies: "input" }] : []
+    default:
+      return []
+  }
+}
+
+/** A `/models` entry as a `ProviderModel` of provider `provider`. */
+export const toProviderModel = (provider: string, model: TogetherModelInfo): ProviderModel => {
+  const contextLength = model.context_length ?? undefined
+  return {
+    id: model.id,
+    provider,
+    name: model.display_name ?? model.id,
+    capabilities: capabilitiesOf(model),
+    pricing: pricesOf(model),
+    free: isFree(model),
+    ...(contextLength !== undefined && contextLength > 0 ? { limits: { contextLength } } : {}),
+    description: `${model.type} model${model.organization !== undefined ? ` by ${model.organization}` : ""}`
+  }
+}
+
+/** The cost of a text generation in USD from its token counts, when the model is priced (0 when free). */
+export const textCost = (
+  model: ProviderModel | undefined,
+  usage: { readonly prompt_tokens: number; readonly completion_tokens: number } | undefined
+): number | undefined => {
+  if (model === undefined || usage === undefined) return undefined
+  if (model.free) return 0
+  const input = model.pricing.find((price) => price.unit === "token" && price.applies === "input")
+  const output = model.pricing.find((price) => price.unit === "token" && price.applies === "output")
+  if (input === undefined || output === undefined) return undefined
+  return usage.prompt_tokens * input.usd + usage.completion_tokens * output.usd
+}

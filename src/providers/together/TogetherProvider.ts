@@ -1,0 +1,235 @@
+/**
+ * The Together AI provider: text generation (whole or streamed), text-to-image, text-to-speech
+ * and speech-to-text over Together's OpenAI-style API, with its models discovered from
+ * `GET /models` and categorized by the rules in `Categories.ts`.
+ *
+ * - Configuration (`ProviderConfig.remoteProviders.together`): `TOGETHER_API_KEY` (a
+ *   comma-separated list rotates keys), `TOGETHER_BASE_URL` (default
+ *   `https://api.together.xyz/v1`), `TOGETHER_TIMEOUT`, `TOGETHER_RETRIES`. Without a key the
+ *   provider is listed with `configured: false` and every call fails with `MissingConfig`
+ *   naming `TOGETHER_API_KEY`.
+ * - text-to-text: `POST /chat/completions` with `system`, `maxTokens`, `temperature`; `extra`
+ *   fields are merged into the request body (e.g. `top_p`, `stop`). The `Text` result's origin
+ *   has the completion id as `jobId` and `costUsd` from the token usage when the model's
+ *   prices are known (from a previous discovery).
+ * - streamText: the same request with `stream: true`; deltas as they arrive. A stream cut
+ *   before `[DONE]` fails with `NetworkError` (see `ServerSentEvents.ts`).
+ * - text-to-image: `POST /images/generations`, `response_format: "base64"` by default
+ *   (`extra.response_format: "url"` asks for a URL, which is then fetched). The `Image` holds the
+ *   bytes; `costUsd` is megapixels x the model's megapixel price when known.
+ * - text-to-speech: `POST /audio/speech`; `voice` (default per model family), `format` wav or
+ *   mp3 (opus is refused with InvalidInput).
+ * - speech-to-text: `POST /audio/transcriptions` as multipart, `verbose_json`, with segments.
+ *
+ * @module
+ */
+import * as HttpClient from "@effect/platform/HttpClient"
+import type * as ConfigError from "effect/ConfigError"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Ref from "effect/Ref"
+import type * as Stream from "effect/Stream"
+import { Audio, BytesSource, Image, Text } from "../../domain/Asset.js"
+import { InvalidInput, MalformedResponse, type MediaError } from "../../domain/Errors.js"
+import {
+  type ImageOptions,
+  MediaProvider,
+  type MediaProviderService,
+  type SpeechOptions,
+  type TextOptions,
+  type TranscriptionOptions
+} from "../../domain/MediaProvider.js"
+import type { ProviderModel } from "../../domain/Model.js"
+import { uploadName } from "../../runtime/Multipart.js"
+import * as Provider from "../../runtime/Provider.js"
+import * as ProviderConfig from "../../runtime/ProviderConfig.js"
+import { textCost, toProviderModel } from "./Categories.js"
+import * as TogetherClient from "./TogetherClient.js"
+
+/** The models used when the caller names none. */
+export const defaultModels = {
+  "text-to-text": "meta-llama/Llama-3.3-70B-Instruct-Turbo",
+  "text-to-image": "black-forest-labs/FLUX.1-schnell",
+  "text-to-speech": "cartesia/sonic",
+  "speech-to-text": "openai/whisper-large-v3"
+} as const
+
+/** The Together provider: a `MediaProviderService` that can also list its free models. */
+export interface TogetherProviderService extends MediaProviderService {
+  /** The discovered models whose price is zero. */
+  readonly getFreeModels: Effect.Effect<ReadonlyArray<ProviderModel>, MediaError>
+}
+
+/** The voice used when none is asked for, by model family. */
+export const defaultVoice = (model: string): string => {
+  if (/kokoro/i.test(model)) return "af_alloy"
+  if (/orpheus/i.test(model)) return "tara"
+  return "helpful woman"
+}
+
+const invalid = (message: string): InvalidInput =>
+  new InvalidInput({ provider: TogetherClient.providerId, message: `together: ${message}`, issues: [message] })
+
+/** The chat request of a text generation. */
+export const chatRequest = (model: string, input: Text, options: TextOptions | undefined): TogetherClient.ChatRequest => ({
+  ...options?.extra,
+  model,
+  messages: [
+    ...(options?.system !== undefined ? [{ role: "system" as const, content: options.system }] : []),
+    { role: "user" as const, content: input.text }
+  ],
+  ...(options?.maxTokens !== undefined ? { max_tokens: options.maxTokens } : {}),
+  ...(options?.temperature !== undefined ? { temperature: options.temperature } : {})
+})
+
+const mimeOfImage = (format: unknown, fallback: string | undefined): string =>
+  format === "png" ? "image/png" : fallback !== undefined && fallback.startsWith("image/") ? fallback : "image/jpeg"
+
+/** Build the provider over a resolved configuration. */
+export const make = (config: ProviderConfig.ProviderConfig): Effect.Effect<TogetherProviderService, never, HttpClient.HttpClient> =>
+  Effect.gen(function* () {
+    const settings = ProviderConfig.remoteProviders.together
+    const { http, missing } = yield* ProviderConfig.makeHttp(settings, config)
+    const client = yield* TogetherClient.make(http)
+    const provider = TogetherClient.providerId
+    // The last discovery, by id: prices for `costUsd`.
+    const known = yield* Ref.make<ReadonlyMap<string, ProviderModel>>(new Map())
+
+    const discover = client.models.pipe(
+      Effect.map((models) => models.map((model) => toProviderModel(provider, model))),
+      Effect.tap((models) => Ref.set(known, new Map(models.map((model) => [model.id, model]))))
+    )
+    const modelInfo = (id: string) => Effect.map(Ref.get(known), (map) => map.get(id))
+
+    const textToText: Provider.Transform<"text-to-text"> = (model, input, options) =>
+      Effect.gen(function* () {
+        const answer = yield* client.chat(chatRequest(model, input, options))
+        const choice = answer.choices[0]
+        const content = choice?.message?.content ?? choice?.text
+        if (content === undefined || content === null) {
+          return yield* new MalformedResponse({ provider, message: "together: the completion has no message content" })
+        }
+        const costUsd = textCost(yield* modelInfo(model), answer.usage ?? undefined)
+        return new Text({ text: content, origin: { provider, model, jobId: answer.id, ...(costUsd !== undefined ? { costUsd } : {}) } })
+      })
+
+    const streamText = (model: string, input: Text, options: TextOptions | undefined): Stream.Stream<string, MediaError> =>
+      client.chatStream(chatRequest(model, input, options))
+
+    const textToImage: Provider.Transform<"text-to-image"> = (model, input, options: ImageOptions | undefined) =>
+      Effect.gen(function* () {
+        const extra = options?.extra ?? {}
+        const responseFormat = extra.response_format === "url" ? "url" : "base64"
+        const answer = yield* client.images({
+          ...extra,
+          model,
+          prompt: input.text,
+          response_format: responseFormat,
+          n: 1,
+          ...(options?.width !== undefined ? { width: options.width } : {}),
+          ...(options?.height !== undefined ? { height: options.height } : {}),
+          ...(options?.steps !== undefined ? { steps: options.steps } : {}),
+          ...(options?.seed !== undefined ? { seed: options.seed } : {}),
+          ...(options?.negativePrompt !== undefined ? { negative_prompt: options.negativePrompt } : {})
+        })
+        const first = answer.data[0]
+        let bytes: Uint8Array
+        let contentType: string | undefined
+        if (first?.b64_json !== undefined) {
+          bytes = new Uint8Array(Buffer.from(first.b64_json, "base64"))
+        } else if (first?.url !== undefined) {
+          const fetched = yield* client.download(first.url)
+          bytes = fetched.bytes
+          contentType = fetched.contentType
+        } else {
+          return yield* new MalformedResponse({ provider, message: "together: the image answer has neither b64_json nor url" })
+        }
+        if (bytes.length === 0) return yield* new MalformedResponse({ provider, message: "together: the image is empty" })
+        const width = options?.width ?? 1024
+        const height = options?.height ?? 1024
+        const info = yield* modelInfo(model)
+        const perMegapixel = info?.pricing.find((price) => price.unit === "megapixel")
+        const costUsd = info?.free === true ? 0 : perMegapixel !== undefined ? (perMegapixel.usd * width * height) / 1_000_000 : undefined
+        return new Image({
+          source: new BytesSource({ bytes }),
+          mimeType: mimeOfImage(extra.output_format, contentType),
+          width,
+          height,
+          origin: { provider, model, ...(answer.id !== undefined ? { jobId: answer.id } : {}), ...(costUsd !== undefined ? { costUsd } : {}) }
+        })
+      })
+
+    const textToSpeech: Provider.Transform<"text-to-speech"> = (model, input, options: SpeechOptions | undefined) =>
+      Effect.gen(function* () {
+        if (options?.format === "opus") return yield* invalid("format opus is not offered (wav or mp3)")
+        if (options?.referenceAudio !== undefined) return yield* invalid("voice cloning from reference audio is not offered")
+        const format = options?.format ?? "wav"
+        const audio = yield* client.speech({
+          ...options?.extra,
+          model,
+          input: input.text,
+          voice: options?.voice ?? defaultVoice(model),
+          response_format: format
+        })
+        if (audio.bytes.length === 0) return yield* new MalformedResponse({ provider, message: "together: the speech answer is empty" })
+        const info = yield* modelInfo(model)
+        const perCharacter = info?.pricing.find((price) => price.unit === "character")
+        const costUsd = info?.free === true ? 0 : perCharacter !== undefined ? perCharacter.usd * input.text.length : undefined
+        return new Audio({
+          source: new BytesSource({ bytes: audio.bytes }),
+          mimeType: audio.contentType.startsWith("audio/") ? audio.contentType : format === "mp3" ? "audio/mpeg" : "audio/wav",
+          origin: { provider, model, ...(costUsd !== undefined ? { costUsd } : {}) }
+        })
+      })
+
+    const speechToText: Provider.Transform<"speech-to-text"> = (model, input, options: TranscriptionOptions | undefined) =>
+      Effect.gen(function* () {
+        const fields: Record<string, string> = {}
+        for (const [key, value] of Object.entries(options?.extra ?? {})) {
+          if (value !== undefined && value !== null) fields[key] = typeof value === "string" ? value : JSON.stringify(value)
+        }
+        const answer = yield* client.transcribe({
+          source: input.source,
+          filename: uploadName(input.source, input.mimeType),
+          contentType: input.mimeType,
+          model,
+          ...(options?.language !== undefined ? { language: options.language } : {}),
+          response_format: "verbose_json",
+          fields
+        })
+        const language = answer.language ?? options?.language
+        return new Text({
+          text: answer.text.trim(),
+          ...(answer.segments !== undefined ? { segments: answer.segments.map((s) => ({ start: s.start, end: s.end, text: s.text.trim() })) } : {}),
+          ...(language !== undefined ? { language } : {}),
+          origin: { provider, model }
+        })
+      })
+
+    const service = yield* Provider.make({
+      id: provider,
+      name: settings.name,
+      type: "remote",
+      configured: missing === undefined,
+      ...(missing !== undefined ? { notConfigured: missing } : {}),
+      discover,
+      defaultModels,
+      transforms: {
+        "text-to-text": textToText,
+        "text-to-image": textToImage,
+        "text-to-speech": textToSpeech,
+        "speech-to-text": speechToText
+      },
+      streamText
+    })
+    return { ...service, getFreeModels: Effect.map(service.models, (models) => models.filter((model) => model.free)) }
+  })
+
+/** The provider as a layer, configured from the environment with `overrides` on top. */
+export const layerWith = (
+  overrides: ProviderConfig.ProviderOverrides = {}
+): Layer.Layer<MediaProvider, ConfigError.ConfigError, HttpClient.HttpClient> =>
+  Layer.effect(MediaProvider, Effect.flatMap(ProviderConfig.fromEnv(ProviderConfig.remoteProviders.together, overrides), make))
+
+/** The provider as a layer, configured from the environment (`TOGETHER_API_KEY`, `TOGETHER_BASE_URL` ...). */
+export const layer: Layer.Layer<MediaProvider, ConfigError.ConfigError, HttpClient.HttpClient> = layerWith()

@@ -1,0 +1,115 @@
+/**
+ * An emulator of OpenRouter's API on 127.0.0.1 (under `/api/v1`, like the real one): models
+ * list (`output_modalities` filter as documented: text by default, `all` for every model), chat
+ * completions, whole or SSE-streamed with `: OPENROUTER PROCESSING` keep-alive comments, image
+ * output through chat (`modalities: ["image", "text"]` -> `message.images` data URLs), and the
+ * `models` fallback list (a model in `state.down` is skipped for the next one of `models`; the
+ * answer's `model` says which served). It checks the bearer key (401 otherwise), records every
+ * request and plays the faults of `Faults.ts`.
+ */
+import * as Effect from "effect/Effect"
+import { readFileSync } from "node:fs"
+import * as path from "node:path"
+import { bearerOf, type EmulatorServer, json, serve, writeSse } from "./Faults.js"
+import { deltasOf, lastUserMessage, tinyPng } from "./Samples.js"
+
+interface FixtureModel {
+  readonly id: string
+  readonly architecture?: { readonly output_modalities?: ReadonlyArray<string> }
+}
+
+/** The realistic `/models` fixture (48 models, `:free` variants and multimodal ones included). */
+export const openRouterModelsFixture: { readonly data: ReadonlyArray<FixtureModel & Record<string, unknown>> } = JSON.parse(
+  readFileSync(path.join(import.meta.dirname, "..", "providers", "openrouter", "fixtures", "models.json"), "utf8")
+)
+
+/** What a test can change while the emulator runs. */
+export interface OpenRouterState {
+  /** The chat answer; default: `Echo: <last user message>`. */
+  reply: string | undefined
+  models: ReadonlyArray<FixtureModel & Record<string, unknown>>
+  /** Accepted keys; empty accepts any non-empty bearer token. */
+  keys: ReadonlyArray<string>
+  /** Models that are down: requests for them fall through to the `models` list, or get 503. */
+  down: ReadonlyArray<string>
+  /** `usage.cost` reported by answers (USD). */
+  cost: number
+}
+
+/** A running OpenRouter emulator. */
+export interface OpenRouterEmulator extends EmulatorServer {
+  /** The base URL to configure (`<url>/api/v1`). */
+  readonly baseUrl: string
+  readonly state: OpenRouterState
+}
+
+/** Start the emulator; stopped with the scope. */
+export const openrouter = (initial: Partial<OpenRouterState> = {}) =>
+  Effect.gen(function* () {
+    const state: OpenRouterState = { reply: undefined, models: openRouterModelsFixture.data, keys: [], down: [], cost: 0.00042, ...initial }
+    let created = 0
+    const server = yield* serve((request, res, play) => {
+      const key = bearerOf(request)
+      const [route = "", query = ""] = request.path.split("?")
+      if (key === undefined || key === "" || (state.keys.length > 0 && !state.keys.includes(key))) {
+        json(res, 401, { error: { code: 401, message: "No auth credentials found" } })
+        return
+      }
+      const body = request.json as Record<string, unknown> | undefined
+      if (request.method === "GET" && route === "/api/v1/models") {
+        const wanted = new URLSearchParams(query).get("output_modalities") ?? "text"
+        const data =
+          wanted === "all"
+            ? state.models
+            : state.models.filter((m) => wanted.split(",").some((w) => m.architecture?.output_modalities?.includes(w) === true))
+        return json(res, 200, { data, total_count: data.length, links: { next: null } })
+      }
+      if (request.method === "POST" && route === "/api/v1/chat/completions") {
+        const asked = typeof body?.model === "string" ? body.model : ""
+        const fallbacks = Array.isArray(body?.models) ? body.models.filter((m): m is string => typeof m === "string") : []
+        const served = [asked, ...fallbacks].find((m) => !state.down.includes(m))
+        if (served === undefined) return json(res, 503, { error: { code: 503, message: `No endpoints available for ${asked}` } })
+        if (!state.models.some((m) => m.id === served)) return json(res, 404, { error: { code: 404, message: `No endpoints found for ${served}.` } })
+        const reply = state.reply ?? `Echo: ${lastUserMessage(body)}`
+        const id = `gen-${++created}`
+        const usage = { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15, cost: state.cost }
+        const wantsImage = Array.isArray(body?.modalities) && body.modalities.includes("image")
+        if (body?.stream === true) {
+          const chunk = (delta: Record<string, unknown>, finish: string | null, extra: Record<string, unknown> = {}) => ({
+            id,
+            provider: "Emulated",
+            model: served,
+            object: "chat.completion.chunk",
+            created: 1740000000,
+            choices: [{ index: 0, delta: { role: "assistant", ...delta }, finish_reason: finish, native_finish_reason: finish }],
+            ...extra
+          })
+          const events = [...deltasOf(reply).map((content) => chunk({ content }, null)), chunk({ content: "" }, "stop", { usage })]
+          return writeSse(res, events, play, { comments: ["OPENROUTER PROCESSING", "OPENROUTER PROCESSING"] })
+        }
+        return json(res, 200, {
+          id,
+          provider: "Emulated",
+          model: served,
+          object: "chat.completion",
+          created: 1740000000,
+          system_fingerprint: null,
+          choices: [
+            {
+              index: 0,
+              finish_reason: "stop",
+              native_finish_reason: "STOP",
+              message: {
+                role: "assistant",
+                content: wantsImage ? "Here is your image." : reply,
+                ...(wantsImage ? { images: [{ type: "image_url", image_url: { url: `data:image/png;base64,${tinyPng.toString("base64")}` } }] } : {})
+              }
+            }
+          ],
+          usage
+        })
+      }
+      return json(res, 404, { error: { code: 404, message: `Not found: ${request.method} ${route}` } })
+    })
+    return { ...server, baseUrl: `${server.url}/api/v1`, state }
+  })

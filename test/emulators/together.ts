@@ -1,0 +1,125 @@
+/**
+ * An emulator of Together AI's API on 127.0.0.1 (under `/v1`, like the real one): models list,
+ * chat completions (whole and SSE-streamed), image generation (base64 or URL, URLs served by the
+ * emulator), text-to-speech (WAV/MP3 bytes) and transcription (multipart, verbose_json). It
+ * checks the bearer key (401 otherwise), records every request, and plays the faults of
+ * `Faults.ts`. State (`reply`, `models`, accepted `keys`) can be changed by a test at any time.
+ */
+import * as Effect from "effect/Effect"
+import { readFileSync } from "node:fs"
+import * as path from "node:path"
+import { bearerOf, type EmulatorServer, json, serve, writeSse } from "./Faults.js"
+import { deltasOf, lastUserMessage, silentWav, tinyPng } from "./Samples.js"
+
+/** The realistic `/models` fixture (53 models of every type). */
+export const togetherModelsFixture: ReadonlyArray<Record<string, unknown>> = JSON.parse(
+  readFileSync(path.join(import.meta.dirname, "..", "providers", "together", "fixtures", "models.json"), "utf8")
+)
+
+/** What a test can change while the emulator runs. */
+export interface TogetherState {
+  /** The chat answer; default: `Echo: <last user message>`. */
+  reply: string | undefined
+  models: ReadonlyArray<Record<string, unknown>>
+  /** Accepted keys; empty accepts any non-empty bearer token. */
+  keys: ReadonlyArray<string>
+  /** Usage reported by chat answers. */
+  usage: { prompt_tokens: number; completion_tokens: number }
+}
+
+/** A running Together emulator. */
+export interface TogetherEmulator extends EmulatorServer {
+  /** The base URL to configure (`<url>/v1`). */
+  readonly baseUrl: string
+  readonly state: TogetherState
+}
+
+/** Start the emulator; stopped with the scope. */
+export const together = (initial: Partial<TogetherState> = {}) =>
+  Effect.gen(function* () {
+    const state: TogetherState = {
+      reply: undefined,
+      models: togetherModelsFixture,
+      keys: [],
+      usage: { prompt_tokens: 12, completion_tokens: 8 },
+      ...initial
+    }
+    let created = 0
+    const server = yield* serve((request, res, play) => {
+      const key = bearerOf(request)
+      const route = request.path.split("?")[0] ?? ""
+      if (route.startsWith("/files/")) {
+        // Result files need no key (like a CDN URL).
+        res.writeHead(200, { "content-type": "image/png" })
+        res.end(tinyPng)
+        return
+      }
+      if (key === undefined || key === "" || (state.keys.length > 0 && !state.keys.includes(key))) {
+        json(res, 401, { error: { message: "Invalid API key provided. You can find your API key at https://api.together.xyz/settings/api-keys.", type: "invalid_request_error", code: "invalid_api_key" } })
+        return
+      }
+      const body = request.json as Record<string, unknown> | undefined
+      const model = typeof body?.model === "string" ? body.model : "unknown"
+      if (request.method === "GET" && route === "/v1/models") return json(res, 200, state.models)
+      if (request.method === "POST" && route === "/v1/chat/completions") {
+        const reply = state.reply ?? `Echo: ${lastUserMessage(body)}`
+        const id = `cmpl-${++created}`
+        if (body?.stream === true) {
+          const deltas = deltasOf(reply)
+          const events = [
+            ...deltas.map((content) => ({
+              id,
+              object: "chat.completion.chunk",
+              created: 1700000000,
+              model,
+              choices: [{ index: 0, delta: { role: "assistant", content }, finish_reason: null }]
+            })),
+            { id, object: "chat.completion.chunk", created: 1700000000, model, choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: "stop" }], usage: { ...state.usage, total_tokens: state.usage.prompt_tokens + state.usage.completion_tokens } }
+          ]
+          return writeSse(res, events, play)
+        }
+        return json(res, 200, {
+          id,
+          object: "chat.completion",
+          created: 1700000000,
+          model,
+          prompt: [],
+          choices: [{ index: 0, finish_reason: "stop", message: { role: "assistant", content: reply } }],
+          usage: { ...state.usage, total_tokens: state.usage.prompt_tokens + state.usage.completion_tokens }
+        })
+      }
+      if (request.method === "POST" && route === "/v1/images/generations") {
+        if (typeof body?.prompt !== "string" || body.prompt === "") return json(res, 400, { error: { message: "prompt is required", type: "invalid_request_error" } })
+        const id = `img-${++created}`
+        const data =
+          body.response_format === "url"
+            ? [{ index: 0, type: "url", url: `${server.url}/files/${id}.png` }]
+            : [{ index: 0, type: "b64_json", b64_json: tinyPng.toString("base64") }]
+        return json(res, 200, { id, model, object: "list", data })
+      }
+      if (request.method === "POST" && route === "/v1/audio/speech") {
+        if (typeof body?.input !== "string" || typeof body.voice !== "string") return json(res, 400, { error: { message: "input and voice are required", type: "invalid_request_error" } })
+        const mp3 = body.response_format === "mp3"
+        res.writeHead(200, { "content-type": mp3 ? "audio/mpeg" : "audio/wav" })
+        res.end(mp3 ? Buffer.from([0xff, 0xfb, 0x90, 0x64, 0, 0, 0, 0]) : silentWav())
+        return
+      }
+      if (request.method === "POST" && route === "/v1/audio/transcriptions") {
+        const form = request.body.toString("latin1")
+        if (!/name="file"; filename="/.test(form)) return json(res, 400, { error: { message: "file is required", type: "invalid_request_error" } })
+        const language = /name="language"\r\n\r\n([^\r]*)/.exec(form)?.[1] ?? "en"
+        return json(res, 200, {
+          task: "transcribe",
+          language,
+          duration: 1.5,
+          text: " Hello from the emulator.",
+          segments: [
+            { id: 0, start: 0, end: 0.7, text: " Hello" },
+            { id: 1, start: 0.7, end: 1.5, text: " from the emulator." }
+          ]
+        })
+      }
+      return json(res, 404, { error: { message: `Unable to access model ${model}. Not found: ${request.method} ${route}`, type: "invalid_request_error", code: "model_not_found" } })
+    })
+    return { ...server, baseUrl: `${server.url}/v1`, state }
+  })

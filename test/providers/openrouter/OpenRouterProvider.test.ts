@@ -1,0 +1,175 @@
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import { describe, expect, it } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
+import * as Stream from "effect/Stream"
+import { Image, text } from "../../../src/domain/Asset.js"
+import * as OpenRouter from "../../../src/providers/openrouter/index.js"
+import * as Together from "../../../src/providers/together/index.js"
+import * as ProviderRegistry from "../../../src/registry/ProviderRegistry.js"
+import type { ProviderConfig } from "../../../src/runtime/ProviderConfig.js"
+import * as Faults from "../../emulators/Faults.js"
+import { openrouter } from "../../emulators/openrouter.js"
+import { tinyPng } from "../../emulators/Samples.js"
+import { together } from "../../emulators/together.js"
+
+const key = "sk-or-v1-secret-0123456789"
+const config = (baseUrl: string, overrides: Partial<ProviderConfig> = {}): ProviderConfig => ({
+  apiKeys: [Redacted.make(key)],
+  baseUrl,
+  timeout: Duration.seconds(5),
+  retries: 2,
+  ...overrides
+})
+const llama = "meta-llama/llama-3.3-70b-instruct"
+
+const setup = (overrides: Partial<ProviderConfig> = {}) =>
+  Effect.gen(function* () {
+    const emulator = yield* openrouter()
+    const provider = yield* OpenRouter.make(config(emulator.baseUrl, overrides))
+    return { emulator, provider }
+  })
+const collect = <A, E>(stream: Stream.Stream<A, E>) => Effect.map(Stream.runCollect(stream), Chunk.toReadonlyArray)
+const chat = (provider: OpenRouter.OpenRouterProviderService, extra?: Record<string, unknown>) =>
+  Effect.flatMap(provider.textToText(llama), (model) => model.transform(text("hi"), extra !== undefined ? { extra } : {}))
+
+describe("OpenRouter against its emulator", () => {
+  it.scopedLive("discovers every output modality; free models are the :free ones", () =>
+    Effect.gen(function* () {
+      const { emulator, provider } = yield* setup()
+      expect((yield* provider.models).length).toBe(48)
+      expect(emulator.requests[0]!.path).toBe("/api/v1/models?output_modalities=all")
+      const images = (yield* provider.getModelsForCapability("text-to-image")).map((m) => m.id)
+      expect(images).toContain("google/gemini-2.5-flash-image")
+      expect(images).not.toContain("openai/gpt-4o")
+      const free = yield* provider.getFreeModels
+      expect(free.length).toBeGreaterThanOrEqual(8)
+      expect(free.every((m) => m.id.endsWith(":free"))).toBe(true)
+      expect(provider.capabilities).toEqual(["text-to-text", "text-to-image"])
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
+  it.scopedLive("generates text; origin carries OpenRouter's usage.cost", () =>
+    Effect.gen(function* () {
+      const { emulator, provider } = yield* setup()
+      const answer = yield* chat(provider)
+      expect(answer.text).toBe("Echo: hi")
+      expect(answer.origin).toMatchObject({ provider: "openrouter", model: llama, costUsd: 0.00042 })
+      expect(emulator.requests[0]!.json).toMatchObject({ model: llama, stream: false, messages: [{ role: "user", content: "hi" }] })
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
+  it.scopedLive("extra.models is sent as OpenRouter's fallback list; origin names the model that served", () =>
+    Effect.gen(function* () {
+      const { emulator, provider } = yield* setup()
+      emulator.state.down = [llama]
+      const answer = yield* chat(provider, { models: ["deepseek/deepseek-chat-v3-0324", "openai/gpt-4o-mini"] })
+      expect(answer.origin?.model).toBe("deepseek/deepseek-chat-v3-0324")
+      expect(emulator.requests[0]!.json).toMatchObject({ models: ["deepseek/deepseek-chat-v3-0324", "openai/gpt-4o-mini"] })
+      expect((yield* Effect.flip(chat(provider, { models: "not-a-list" })))._tag).toBe("InvalidInput")
+      expect(emulator.count()).toBe(1)
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
+  it.scopedLive("streams deltas in order, skipping the : OPENROUTER PROCESSING comments", () =>
+    Effect.gen(function* () {
+      const { emulator, provider } = yield* setup()
+      emulator.state.reply = "Paris is the capital"
+      expect(yield* collect(provider.streamText(text("capital?"), { model: llama }))).toEqual(["Paris ", "is ", "the ", "capital"])
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
+  it.scopedLive("a truncated stream is NetworkError after the deltas it got", () =>
+    Effect.gen(function* () {
+      const { emulator, provider } = yield* setup()
+      emulator.state.reply = "Paris is the capital"
+      emulator.faults.inject(Faults.truncatedStream(3))
+      const seen: Array<string> = []
+      const error = yield* Effect.flip(Stream.runForEach(provider.streamText(text("x"), { model: llama }), (d) => Effect.sync(() => seen.push(d))))
+      expect(error._tag).toBe("NetworkError")
+      expect(seen).toEqual(["Paris ", "is ", "the "])
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
+  it.scopedLive("text-to-image through chat modalities: the data URL becomes the Image's bytes", () =>
+    Effect.gen(function* () {
+      const { emulator, provider } = yield* setup()
+      const model = yield* provider.textToImage()
+      const image = yield* model.transform(text("a lighthouse"))
+      expect(image).toBeInstanceOf(Image)
+      expect(image.mimeType).toBe("image/png")
+      expect(image.source._tag === "Bytes" && Buffer.from(image.source.bytes).equals(tinyPng)).toBe(true)
+      expect(emulator.requests[0]!.json).toMatchObject({ model: "google/gemini-2.5-flash-image", modalities: ["image", "text"] })
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+})
+
+describe("OpenRouter faults", () => {
+  it.scopedLive("401 InvalidApiKey and 402 insufficient credits QuotaExceeded, neither retried", () =>
+    Effect.gen(function* () {
+      const first = yield* setup()
+      first.emulator.faults.inject(Faults.unauthorized("No auth credentials found"))
+      expect((yield* Effect.flip(chat(first.provider)))._tag).toBe("InvalidApiKey")
+      expect(first.emulator.count()).toBe(1)
+      const second = yield* setup()
+      second.emulator.faults.inject(Faults.quota(402, "Insufficient credits. Add more using https://openrouter.ai/credits"))
+      expect((yield* Effect.flip(chat(second.provider)))._tag).toBe("QuotaExceeded")
+      expect(second.emulator.count()).toBe(1)
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
+  it.scopedLive("429 with Retry-After is honoured, then succeeds", () =>
+    Effect.gen(function* () {
+      const { emulator, provider } = yield* setup()
+      emulator.faults.inject(Faults.rateLimited(1, "Rate limit exceeded: free-models-per-min"))
+      expect((yield* chat(provider)).text).toBe("Echo: hi")
+      expect(emulator.count()).toBe(2)
+      expect(emulator.requests[1]!.at - emulator.requests[0]!.at).toBeGreaterThanOrEqual(950)
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
+  it.scopedLive("503 throughout, reset, slow headers, malformed JSON: their tags and request counts", () =>
+    Effect.gen(function* () {
+      const { emulator, provider } = yield* setup({ retries: 1, timeout: Duration.millis(400) })
+      emulator.faults.inject(Faults.serverError(503), { times: 2 })
+      expect((yield* Effect.flip(chat(provider)))._tag).toBe("ProviderUnavailable")
+      expect(emulator.count()).toBe(2)
+      emulator.faults.inject(Faults.reset, { times: 2 })
+      expect((yield* Effect.flip(chat(provider)))._tag).toBe("NetworkError")
+      expect(emulator.count()).toBe(4)
+      emulator.faults.inject(Faults.slowHeaders(1500), { times: 2 })
+      expect((yield* Effect.flip(chat(provider)))._tag).toBe("Timeout")
+      expect(emulator.count()).toBe(6)
+      emulator.faults.inject(Faults.malformedJson)
+      expect((yield* Effect.flip(chat(provider)))._tag).toBe("MalformedResponse")
+      expect(emulator.count()).toBe(7)
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
+  it.scopedLive("a key echoed by the server is scrubbed from the error", () =>
+    Effect.gen(function* () {
+      const { emulator, provider } = yield* setup()
+      emulator.faults.inject(Faults.status(422, (request: Faults.RecordedRequest) => ({ error: { code: 422, message: `got ${request.headers.authorization}` } })))
+      const error = yield* Effect.flip(chat(provider))
+      expect(error._tag).toBe("InvalidInput")
+      expect(JSON.stringify(error)).not.toContain(key)
+      expect(error.message).toContain("[redacted]")
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+})
+
+describe("registry fallback", () => {
+  it.scopedLive("text generation falls back from Together to OpenRouter on QuotaExceeded", () =>
+    Effect.gen(function* () {
+      const tg = yield* together()
+      const or = yield* openrouter()
+      tg.faults.inject(Faults.quota(402, "Credit limit exceeded"), { times: Infinity, route: "/v1/chat/completions" })
+      const togetherProvider = yield* Together.make(config(tg.baseUrl))
+      const openRouterProvider = yield* OpenRouter.make(config(or.baseUrl))
+      const registry = yield* ProviderRegistry.make([togetherProvider, openRouterProvider])
+      const result = yield* registry.generateDetailed("text-to-text", text("hello"), {
+        providers: ["together", "openrouter"],
+        models: { together: "meta-llama/Llama-3.3-70B-Instruct-Turbo", openrouter: llama }
+      })
+      expect(result.provider).toBe("openrouter")
+      expect(result.output.text).toBe("Echo: hello")
+      expect(result.attempts.map((a) => [a.provider, a.error?.tag])).toEqual([
+        ["together", "QuotaExceeded"],
+        ["openrouter", undefined]
+      ])
+      expect(tg.count("/v1/chat/completions")).toBe(1)
+      expect(or.count("/api/v1/chat/completions")).toBe(1)
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+})
