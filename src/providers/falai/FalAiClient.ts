@@ -1,0 +1,210 @@
+/**
+ * The fal.ai client: the queue protocol's wire shapes and calls, and the model listing.
+ *
+ * Queue (`https://queue.fal.run`, `Authorization: Key ...`):
+ * - `POST {base}/{model}` with the model's input -> `{request_id, status_url, response_url, cancel_url}`
+ * - `GET status_url?logs=1` -> `{status: IN_QUEUE | IN_PROGRESS | COMPLETED, queue_position, logs, error}`
+ * - `GET response_url` -> the model's output (`images[].url`, `video.url`, `audio_file.url` ...)
+ * - `PUT cancel_url` -> `{status: CANCELLATION_REQUESTED | ALREADY_COMPLETED | NOT_FOUND}`
+ *
+ * The URLs the submit returns are followed as given (fal drops the model's subpath from them:
+ * `/fal-ai/bytedance/requests/{id}/status` for `fal-ai/bytedance/seedream/v4/text-to-image`);
+ * only when an answer lacks one is it built from the model id. A URL on another origin than the
+ * base URL (the base is a proxy or an emulator) is moved onto the base URL.
+ *
+ * Models (`GET https://api.fal.ai/v1/models`, paginated by `cursor`): `{models: [{endpoint_id,
+ * metadata: {display_name, category, description, status}}], next_cursor, has_more}`.
+ *
+ * @module
+ */
+import * as Effect from "effect/Effect"
+import * as Predicate from "effect/Predicate"
+import * as Schema from "effect/Schema"
+import type { MediaError } from "../../domain/Errors.js"
+import type * as Http from "../../runtime/Http.js"
+import * as Jobs from "../../runtime/Jobs.js"
+
+/** The provider id. */
+export const providerId = "falai"
+
+/** What a submit answers. */
+export const SubmitAnswer = Schema.Struct({
+  request_id: Schema.String,
+  status_url: Schema.optional(Schema.NullOr(Schema.String)),
+  response_url: Schema.optional(Schema.NullOr(Schema.String)),
+  cancel_url: Schema.optional(Schema.NullOr(Schema.String))
+})
+/** What a submit answers. */
+export type SubmitAnswer = typeof SubmitAnswer.Type
+
+/**
+ * A status answer. `logs` is an array of `{message, level, timestamp}` in practice (fal-js), but
+ * the per-model specs type it as an object, so it is read leniently. Failed jobs carry `error`
+ * (and `error_type`), with status `FAILED` or `COMPLETED`.
+ */
+export const QueueStatus = Schema.Struct({
+  status: Schema.String,
+  request_id: Schema.optional(Schema.String),
+  queue_position: Schema.optional(Schema.NullOr(Schema.Number)),
+  logs: Schema.optional(Schema.Unknown),
+  error: Schema.optional(Schema.NullOr(Schema.Unknown)),
+  error_type: Schema.optional(Schema.NullOr(Schema.String))
+})
+/** A status answer. */
+export type QueueStatus = typeof QueueStatus.Type
+
+/** One listed model. */
+export const ListedModel = Schema.Struct({
+  endpoint_id: Schema.String,
+  metadata: Schema.optional(
+    Schema.NullOr(
+      Schema.Struct({
+        display_name: Schema.optional(Schema.NullOr(Schema.String)),
+        category: Schema.optional(Schema.NullOr(Schema.String)),
+        description: Schema.optional(Schema.NullOr(Schema.String)),
+        status: Schema.optional(Schema.NullOr(Schema.String))
+      })
+    )
+  )
+})
+/** One listed model. */
+export type ListedModel = typeof ListedModel.Type
+
+/** A page of the model listing. */
+export const ModelPage = Schema.Struct({
+  models: Schema.Array(ListedModel),
+  next_cursor: Schema.optional(Schema.NullOr(Schema.String)),
+  has_more: Schema.optional(Schema.Boolean)
+})
+
+/** The log lines of a status answer (`logs[].message`), whatever shape `logs` has. */
+export const logsOf = (logs: unknown): ReadonlyArray<string> =>
+  Array.isArray(logs)
+    ? logs.flatMap((entry) =>
+        typeof entry === "string"
+          ? [entry]
+          : Predicate.isRecord(entry) && typeof entry.message === "string"
+            ? [entry.message]
+            : []
+      )
+    : []
+
+/** The provider's error text of a status answer, when it reports one. */
+export const errorOf = (status: QueueStatus): string | undefined => {
+  const error = status.error
+  if (error === undefined || error === null || error === "") return status.status === "FAILED" ? (status.error_type ?? "the job failed") : undefined
+  if (typeof error === "string") return error
+  if (Predicate.isRecord(error) && typeof error.message === "string") return error.message
+  return JSON.stringify(error)
+}
+
+/** A status answer as the job loop's `JobStatus`. */
+export const toJobStatus = (status: QueueStatus): Jobs.JobStatus => {
+  const failure = errorOf(status)
+  if (failure !== undefined) return { _tag: "Failed", message: failure }
+  switch (status.status) {
+    case "IN_QUEUE":
+      return { _tag: "Queued", position: status.queue_position ?? undefined }
+    case "COMPLETED":
+      return { _tag: "Completed", logs: logsOf(status.logs) }
+    case "CANCELLED":
+    case "CANCELED":
+      return { _tag: "Cancelled" }
+    default:
+      // IN_PROGRESS, and any state fal adds later, is treated as running.
+      return { _tag: "Running", logs: logsOf(status.logs) }
+  }
+}
+
+const parseUrl = (value: string | null | undefined): URL | undefined => {
+  if (typeof value !== "string" || !/^https?:\/\//i.test(value)) return undefined
+  try {
+    return new URL(value)
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * A URL fal returned, kept when it is on the base URL's origin; moved onto the base URL when it is
+ * on another (a proxy or emulator stands in: keys go only to the base origin); undefined when it
+ * is no URL at all.
+ */
+export const onBase = (base: string, value: string | null | undefined): string | undefined => {
+  const url = parseUrl(value)
+  const root = parseUrl(base)
+  if (url === undefined || root === undefined) return undefined
+  if (url.origin === root.origin) return url.toString()
+  return `${base.replace(/\/+$/, "")}${url.pathname}${url.search}`
+}
+
+/** The ticket of a submit: the URLs fal returned (see `onBase`), or built from the model id when absent. */
+export const ticketOf = (
+  base: string,
+  model: string,
+  capability: Jobs.JobCapability,
+  answer: SubmitAnswer,
+  submittedAt: Date
+): Jobs.JobTicket => {
+  const root = `${base.replace(/\/+$/, "")}/${model}/requests/${encodeURIComponent(answer.request_id)}`
+  return new Jobs.JobTicket({
+    provider: providerId,
+    model,
+    capability,
+    requestId: answer.request_id,
+    statusUrl: onBase(base, answer.status_url) ?? `${root}/status`,
+    resultUrl: onBase(base, answer.response_url) ?? root,
+    cancelUrl: onBase(base, answer.cancel_url) ?? `${root}/cancel`,
+    submittedAt
+  })
+}
+
+/** The fal.ai calls. */
+export interface FalAiClient {
+  /** Queue a job (never repeated by a retry, see runtime/Jobs.ts). */
+  readonly submit: (model: string, input: Readonly<Record<string, unknown>>) => Effect.Effect<SubmitAnswer, MediaError>
+  /** One status poll (with logs), retried on 429/5xx/transport failures. */
+  readonly status: (ticket: Jobs.JobTicket) => Effect.Effect<QueueStatus, MediaError>
+  /** The finished job's output. */
+  readonly result: (ticket: Jobs.JobTicket) => Effect.Effect<unknown, MediaError>
+  /** Ask fal to cancel the job. */
+  readonly cancel: (ticket: Jobs.JobTicket) => Effect.Effect<void, MediaError>
+  /** Every listed model (up to `maxPages` pages of 100). */
+  readonly listModels: (maxPages?: number) => Effect.Effect<ReadonlyArray<ListedModel>, MediaError>
+}
+
+/** The client over the queue's HTTP client and the platform API's HTTP client. */
+export const make = (queue: Http.ProviderHttp, platform: Http.ProviderHttp): FalAiClient => ({
+  submit: (model, input) =>
+    queue.json({ method: "POST", path: `/${model}`, json: input, model, schema: SubmitAnswer, retry: false }),
+  status: (ticket) =>
+    queue.json({
+      path: ticket.statusUrl,
+      query: { logs: "1" },
+      model: ticket.model,
+      schema: QueueStatus,
+      retry: Jobs.pollRetryPolicy
+    }),
+  result: (ticket) =>
+    queue.json({ path: ticket.resultUrl, model: ticket.model, schema: Schema.Unknown, retry: Jobs.pollRetryPolicy, timeout: "2 minutes" }),
+  cancel: (ticket) =>
+    Effect.asVoid(
+      queue.json({ method: "PUT", path: ticket.cancelUrl, model: ticket.model, schema: Schema.Unknown, retry: { retries: 2 } })
+    ),
+  listModels: (maxPages = 20) =>
+    Effect.gen(function* () {
+      const all: Array<ListedModel> = []
+      let cursor: string | undefined
+      for (let page = 0; page < maxPages; page++) {
+        const answer = yield* platform.json({
+          path: "/models",
+          query: { limit: "100", status: "active", ...(cursor !== undefined ? { cursor } : {}) },
+          schema: ModelPage
+        })
+        all.push(...answer.models)
+        cursor = answer.next_cursor ?? undefined
+        if (cursor === undefined || answer.has_more === false) break
+      }
+      return all
+    })
+})

@@ -1,0 +1,200 @@
+/**
+ * The Replicate client: predictions and discovery, wire shapes in one place.
+ *
+ * - `POST /models/{owner}/{name}/predictions` (official models) or `POST /predictions` with
+ *   `version` (any model version), body `{input}`, header `Prefer: wait=N` (1..60 s): the answer
+ *   holds the prediction, finished when it finished within the wait, else `starting`/`processing`
+ *   with `urls.get` to poll (a wait that ran out is not a failure).
+ * - `GET urls.get` -> the prediction: `status` starting | processing | succeeded | failed |
+ *   canceled | aborted, `logs` (text), `output`, `error`.
+ * - `POST urls.cancel` -> the prediction, canceled.
+ * - Discovery: `GET /collections/{slug}` -> `{name, slug, models: [{owner, name, description ...}]}`,
+ *   `GET /models` -> `{results, next}`.
+ *
+ * @module
+ */
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import type { MediaError } from "../../domain/Errors.js"
+import type * as Http from "../../runtime/Http.js"
+import * as Jobs from "../../runtime/Jobs.js"
+
+/** The provider id. */
+export const providerId = "replicate"
+
+/** A prediction, as far as we read it. */
+export const Prediction = Schema.Struct({
+  id: Schema.String,
+  model: Schema.optional(Schema.String),
+  status: Schema.String,
+  output: Schema.optional(Schema.Unknown),
+  error: Schema.optional(Schema.NullOr(Schema.Unknown)),
+  logs: Schema.optional(Schema.NullOr(Schema.String)),
+  urls: Schema.optional(
+    Schema.Struct({
+      get: Schema.optional(Schema.String),
+      cancel: Schema.optional(Schema.String),
+      stream: Schema.optional(Schema.String),
+      web: Schema.optional(Schema.String)
+    })
+  ),
+  metrics: Schema.optional(Schema.NullOr(Schema.Record({ key: Schema.String, value: Schema.Unknown })))
+})
+/** A prediction. */
+export type Prediction = typeof Prediction.Type
+
+/** A model as listed. */
+export const ListedModel = Schema.Struct({
+  owner: Schema.String,
+  name: Schema.String,
+  description: Schema.optional(Schema.NullOr(Schema.String)),
+  run_count: Schema.optional(Schema.Number),
+  visibility: Schema.optional(Schema.String)
+})
+/** A model as listed. */
+export type ListedModel = typeof ListedModel.Type
+
+/** A collection. */
+export const Collection = Schema.Struct({
+  name: Schema.String,
+  slug: Schema.String,
+  description: Schema.optional(Schema.NullOr(Schema.String)),
+  models: Schema.Array(ListedModel)
+})
+/** A collection. */
+export type Collection = typeof Collection.Type
+
+/** A page of `GET /models`. */
+export const ModelPage = Schema.Struct({
+  results: Schema.Array(ListedModel),
+  next: Schema.optional(Schema.NullOr(Schema.String))
+})
+
+/** Whether a prediction's status is final. */
+export const isFinal = (status: string): boolean => status === "succeeded" || status === "failed" || status === "canceled" || status === "aborted"
+
+/** A prediction as the job loop's `JobStatus`; percent from tqdm-style logs. */
+export const toJobStatus = (prediction: Prediction): Jobs.JobStatus => {
+  const logs = Jobs.logLines(prediction.logs)
+  switch (prediction.status) {
+    case "starting":
+      return { _tag: "Queued" }
+    case "succeeded":
+      return { _tag: "Completed", logs }
+    case "failed":
+      return { _tag: "Failed", message: errorText(prediction.error) ?? "the prediction failed" }
+    case "canceled":
+    case "aborted":
+      return { _tag: "Cancelled", message: errorText(prediction.error) }
+    default:
+      return { _tag: "Running", logs, percent: Jobs.percentFromLogs(logs) }
+  }
+}
+
+const errorText = (error: unknown): string | undefined =>
+  error === undefined || error === null || error === "" ? undefined : typeof error === "string" ? error : JSON.stringify(error)
+
+/** How a model reference is submitted: an official model by name, or a version. */
+export type ModelRef =
+  | { readonly _tag: "Model"; readonly owner: string; readonly name: string }
+  | { readonly _tag: "Version"; readonly version: string }
+
+/** Read `owner/name`, `owner/name:version` or a bare 64-hex version id. Undefined when none of those. */
+export const parseModelRef = (model: string): ModelRef | undefined => {
+  const versioned = /^([\w.-]+)\/([\w.-]+):([0-9a-f]{8,})$/i.exec(model)
+  if (versioned !== null) return { _tag: "Version", version: versioned[3]! }
+  if (/^[0-9a-f]{64}$/i.test(model)) return { _tag: "Version", version: model }
+  const named = /^([\w.-]+)\/([\w.-]+)$/.exec(model)
+  if (named !== null) return { _tag: "Model", owner: named[1]!, name: named[2]! }
+  return undefined
+}
+
+const sameOrigin = (a: string, b: string): boolean => {
+  try {
+    return new URL(a).origin === new URL(b).origin
+  } catch {
+    return false
+  }
+}
+
+/**
+ * The ticket of a created prediction: its `urls.get`/`urls.cancel` when they are on the base
+ * URL's origin, else built from the id on the base URL (a proxy or emulator stands in; keys go
+ * only to the base origin).
+ */
+export const ticketOf = (
+  base: string,
+  model: string,
+  capability: Jobs.JobCapability,
+  prediction: Prediction,
+  submittedAt: Date
+): Jobs.JobTicket => {
+  const root = `${base.replace(/\/+$/, "")}/predictions/${encodeURIComponent(prediction.id)}`
+  const given = prediction.urls
+  const get = given?.get !== undefined && sameOrigin(given.get, base) ? given.get : root
+  const cancel = given?.cancel !== undefined && sameOrigin(given.cancel, base) ? given.cancel : `${root}/cancel`
+  return new Jobs.JobTicket({
+    provider: providerId,
+    model,
+    capability,
+    requestId: prediction.id,
+    statusUrl: get,
+    resultUrl: get,
+    cancelUrl: cancel,
+    submittedAt
+  })
+}
+
+/** The Replicate calls. */
+export interface ReplicateClient {
+  /**
+   * Create a prediction, waiting up to `waitSeconds` (1..60) for it to finish (`Prefer: wait`;
+   * no wait when undefined).
+   * Never repeated by a retry (see runtime/Jobs.ts).
+   */
+  readonly create: (
+    ref: ModelRef,
+    input: Readonly<Record<string, unknown>>,
+    waitSeconds: number | undefined,
+    model: string
+  ) => Effect.Effect<Prediction, MediaError>
+  /** One status poll, retried on 429/5xx/transport failures. */
+  readonly get: (ticket: Jobs.JobTicket) => Effect.Effect<Prediction, MediaError>
+  /** Cancel a prediction. */
+  readonly cancel: (ticket: Jobs.JobTicket) => Effect.Effect<void, MediaError>
+  /** A collection's models. */
+  readonly collection: (slug: string) => Effect.Effect<Collection, MediaError>
+  /** The first `maxPages` pages of public models. */
+  readonly listModels: (maxPages?: number) => Effect.Effect<ReadonlyArray<ListedModel>, MediaError>
+}
+
+/** The client over Replicate's HTTP client. */
+export const make = (http: Http.ProviderHttp): ReplicateClient => ({
+  create: (ref, input, waitSeconds, model) => {
+    const wait = waitSeconds === undefined ? undefined : Math.min(60, Math.max(1, Math.round(waitSeconds)))
+    return http.json({
+      method: "POST",
+      path: ref._tag === "Model" ? `/models/${ref.owner}/${ref.name}/predictions` : "/predictions",
+      json: ref._tag === "Model" ? { input } : { version: ref.version, input },
+      ...(wait !== undefined ? { headers: { prefer: `wait=${wait}` }, timeout: `${wait + 30} seconds` } : {}),
+      model,
+      schema: Prediction,
+      retry: false
+    })
+  },
+  get: (ticket) => http.json({ path: ticket.statusUrl, model: ticket.model, schema: Prediction, retry: Jobs.pollRetryPolicy }),
+  cancel: (ticket) =>
+    Effect.asVoid(http.json({ method: "POST", path: ticket.cancelUrl, model: ticket.model, schema: Schema.Unknown, retry: { retries: 2 } })),
+  collection: (slug) => http.json({ path: `/collections/${encodeURIComponent(slug)}`, schema: Collection }),
+  listModels: (maxPages = 1) =>
+    Effect.gen(function* () {
+      const all: Array<ListedModel> = []
+      let path: string | undefined = "/models"
+      for (let page = 0; page < maxPages && path !== undefined; page++) {
+        const answer: typeof ModelPage.Type = yield* http.json({ path, schema: ModelPage })
+        all.push(...answer.results)
+        path = answer.next ?? undefined
+      }
+      return all
+    })
+})

@@ -1,0 +1,352 @@
+/**
+ * An emulator of fal.ai's queue (and of a file host serving results), as a stateful request
+ * handler that runs either behind a real node:http server on 127.0.0.1 (`serve`) or as an
+ * in-memory `HttpClient` (`clientLayer`, for TestClock tests: no real time, no sockets).
+ *
+ * A job advances one state per status poll: `queueSteps` polls IN_QUEUE (position counting down),
+ * `runSteps` polls IN_PROGRESS (one more log line each, with a tqdm-style percent), then COMPLETED.
+ * Faults: a job that fails (`failWith`), 429s with Retry-After on status polls (`rateLimitPolls`),
+ * answers to the next submits (`submitReplies`), result files that are truncated (`truncateFiles`),
+ * served without Range support (`ranges: false`), of another content type (`fileContentType`) or
+ * of any size (`fileBytes`). Every request is recorded; `count` tells submits, polls, cancels.
+ *
+ * It also exports the parts the Replicate emulator shares: `Reply`, `serve`, `clientLayer`,
+ * `fileReply`.
+ *
+ * Not the shared Faults.ts kit: that one wraps real sockets only, and these emulators must also
+ * run in memory under TestClock; their faults are protocol states (queue, wait, cancel) anyway.
+ */
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as http from "node:http"
+import { DownloadClient } from "../../src/runtime/Download.js"
+import type { AddressInfo } from "node:net"
+
+/** A request as an emulator sees it. */
+export interface EmuRequest {
+  readonly method: string
+  /** Path and query, e.g. `/fal-ai/flux/requests/r1/status?logs=1`. */
+  readonly url: string
+  /** Lower-cased names. */
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: string
+}
+
+/** An emulator's answer: a normal one, a body cut after `cutAt` bytes (socket destroyed), or a reset. */
+export type Reply =
+  | {
+      readonly _tag: "Reply"
+      readonly status: number
+      readonly headers?: Record<string, string>
+      readonly body?: string | Uint8Array
+      /** Real milliseconds to wait before answering (a slow provider). */
+      readonly delayMs?: number
+    }
+  | { readonly _tag: "Truncate"; readonly status: number; readonly headers: Record<string, string>; readonly body: Uint8Array; readonly cutAt: number }
+  | { readonly _tag: "Reset" }
+
+/** A JSON reply. */
+export const jsonReply = (status: number, body: unknown, headers: Record<string, string> = {}): Reply => ({
+  _tag: "Reply",
+  status,
+  headers: { "content-type": "application/json", ...headers },
+  body: JSON.stringify(body)
+})
+
+/** Something that answers requests and knows its own base URL. */
+export interface Emulator {
+  baseUrl: string
+  readonly requests: Array<EmuRequest>
+  readonly handle: (request: EmuRequest) => Reply
+}
+
+/** The content of a result file of `size` bytes: a repeating pattern (checkable, not compressible to nothing). */
+export const fileContent = (size: number): Uint8Array => {
+  const bytes = new Uint8Array(size)
+  for (let i = 0; i < size; i++) bytes[i] = i % 251
+  return bytes
+}
+
+/** File serving options. */
+export interface FileOptions {
+  readonly bytes: number
+  readonly contentType: string
+  readonly ranges: boolean
+  /** Cut this answer's body halfway. */
+  readonly truncate: boolean
+}
+
+/** Serve a file: full (200) or a byte range (206) when `ranges` and asked; cut halfway when `truncate`. */
+export const fileReply = (request: EmuRequest, options: FileOptions): Reply => {
+  const content = fileContent(options.bytes)
+  const base: Record<string, string> = { "content-type": options.contentType, etag: `"f${options.bytes}"` }
+  if (options.ranges) base["accept-ranges"] = "bytes"
+  let status = 200
+  let body = content
+  const range = /^bytes=(\d+)-$/.exec(request.headers["range"] ?? "")
+  if (options.ranges && range !== null) {
+    const start = Number(range[1])
+    if (start >= content.length) return { _tag: "Reply", status: 416, headers: { "content-range": `bytes */${content.length}` } }
+    status = 206
+    body = content.subarray(start)
+    base["content-range"] = `bytes ${start}-${content.length - 1}/${content.length}`
+  }
+  base["content-length"] = String(body.length)
+  if (options.truncate) return { _tag: "Truncate", status, headers: base, body, cutAt: Math.floor(body.length / 2) }
+  return { _tag: "Reply", status, headers: base, body }
+}
+
+/** Run an emulator behind a node:http server on 127.0.0.1 (free port); closed with the scope. Sets `baseUrl`. */
+export const serve = <E extends Emulator>(emulator: E) =>
+  Effect.acquireRelease(
+    Effect.async<http.Server>((resume) => {
+      const server = http.createServer((req, res) => {
+        const chunks: Array<Buffer> = []
+        req.on("data", (chunk: Buffer) => chunks.push(chunk))
+        req.on("end", () => {
+          const headers: Record<string, string> = {}
+          for (const [name, value] of Object.entries(req.headers)) if (typeof value === "string") headers[name] = value
+          const request: EmuRequest = { method: req.method ?? "GET", url: req.url ?? "/", headers, body: Buffer.concat(chunks).toString("utf8") }
+          emulator.requests.push(request)
+          const reply = emulator.handle(request)
+          switch (reply._tag) {
+            case "Reset":
+              req.socket.destroy()
+              return
+            case "Truncate":
+              res.writeHead(reply.status, reply.headers)
+              res.write(Buffer.from(reply.body.subarray(0, reply.cutAt)), () => setTimeout(() => res.socket?.destroy(), 5))
+              return
+            case "Reply":
+              setTimeout(() => {
+                res.writeHead(reply.status, reply.headers ?? {})
+                res.end(reply.body === undefined ? undefined : typeof reply.body === "string" ? reply.body : Buffer.from(reply.body))
+              }, reply.delayMs ?? 0)
+          }
+        })
+      })
+      server.listen(0, "127.0.0.1", () => {
+        emulator.baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+        resume(Effect.succeed(server))
+      })
+    }),
+    (server) =>
+      Effect.async<void>((resume) => {
+        server.closeAllConnections()
+        server.close(() => resume(Effect.void))
+      })
+  ).pipe(Effect.as(emulator))
+
+/**
+ * The emulator as an in-memory `HttpClient` (no sockets; TestClock-friendly), offered both as the
+ * providers' `HttpClient` and as Download's `DownloadClient`. Keeps `baseUrl` as set.
+ */
+export const clientLayer = (emulator: Emulator): Layer.Layer<HttpClient.HttpClient | DownloadClient> => {
+  const client = inMemoryClient(emulator)
+  return Layer.merge(Layer.succeed(HttpClient.HttpClient, client), Layer.succeed(DownloadClient, client))
+}
+
+const inMemoryClient = (emulator: Emulator): HttpClient.HttpClient =>
+    HttpClient.make((request, url) =>
+      Effect.suspend(() => {
+        const body = request.body._tag === "Uint8Array" ? new TextDecoder().decode(request.body.body) : ""
+        const seen: EmuRequest = { method: request.method, url: `${url.pathname}${url.search}`, headers: { ...request.headers }, body }
+        emulator.requests.push(seen)
+        const reply = emulator.handle(seen)
+        if (reply._tag === "Reset") {
+          return Effect.fail(
+            new HttpClientError.RequestError({ request, reason: "Transport", cause: Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }) })
+          )
+        }
+        if (reply._tag === "Truncate") {
+          const part = reply.body.slice(0, reply.cutAt)
+          const stream = new ReadableStream<Uint8Array>({
+            pull(controller) {
+              if (part.length > 0 && !(controller as { sent?: boolean }).sent) {
+                ;(controller as { sent?: boolean }).sent = true
+                controller.enqueue(part)
+              } else controller.error(Object.assign(new Error("terminated"), { code: "UND_ERR_SOCKET" }))
+            }
+          })
+          return Effect.succeed(HttpClientResponse.fromWeb(request, new Response(stream, { status: reply.status, headers: reply.headers })))
+        }
+        const payload = reply.body === undefined ? null : typeof reply.body === "string" ? reply.body : Buffer.from(reply.body)
+        const response = HttpClientResponse.fromWeb(request, new Response(reply.status === 204 ? null : payload, { status: reply.status, headers: reply.headers ?? {} }))
+        return reply.delayMs === undefined
+          ? Effect.succeed(response)
+          : Effect.as(Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, reply.delayMs))), response)
+      })
+    )
+
+/** One emulated fal job. */
+interface FalJob {
+  readonly id: string
+  readonly model: string
+  readonly input: Record<string, unknown>
+  polls: number
+  cancelled: boolean
+  readonly failWith: string | undefined
+}
+
+/** The fal emulator's knobs (all mutable between calls). */
+export interface FalSettings {
+  /** Status polls spent IN_QUEUE. Default 2. */
+  queueSteps: number
+  /** Status polls spent IN_PROGRESS. Default 2. */
+  runSteps: number
+  /** The next job fails with this message. */
+  failWith: string | undefined
+  /** The next N status polls answer 429 with `Retry-After: retryAfterSeconds`. */
+  rateLimitPolls: number
+  retryAfterSeconds: number
+  /** Replies to the next submits instead of accepting them (e.g. a 500). */
+  submitReplies: Array<Reply>
+  /** Result file size in bytes. Default 4096. */
+  fileBytes: number
+  /** Content type of result files; default from the model kind. */
+  fileContentType: string | undefined
+  /** Whether files support Range. Default true. */
+  ranges: boolean
+  /** How many file answers to cut halfway (Infinity: all). Default 0. */
+  truncateFiles: number
+  /** Real milliseconds the submit answer takes. Default 0. */
+  submitDelayMs: number
+  /** The key the emulator accepts (`Authorization: Key <key>`). */
+  key: string
+}
+
+/** The fal emulator. */
+export interface FalEmulator extends Emulator {
+  readonly settings: FalSettings
+  readonly jobs: Map<string, FalJob>
+  /** How many requests of a kind it has seen. */
+  readonly count: (kind: "submit" | "status" | "result" | "cancel" | "file") => number
+}
+
+const kindOfModel = (model: string): "image" | "video" | "audio" | "text" =>
+  /whisper|wizper|speech-to-text/.test(model) ? "text" : /video/.test(model) ? "video" : /audio|music/.test(model) ? "audio" : "image"
+
+/** Make a fal emulator (base URL set by `serve`, or `https://fal.emulator.test` in memory). */
+export const makeFal = (overrides: Partial<FalSettings> = {}): FalEmulator => {
+  const settings: FalSettings = {
+    queueSteps: 2,
+    runSteps: 2,
+    failWith: undefined,
+    rateLimitPolls: 0,
+    retryAfterSeconds: 2,
+    submitReplies: [],
+    fileBytes: 4096,
+    fileContentType: undefined,
+    ranges: true,
+    truncateFiles: 0,
+    submitDelayMs: 0,
+    key: "test-fal-key",
+    ...overrides
+  }
+  const jobs = new Map<string, FalJob>()
+  const requests: Array<EmuRequest> = []
+  let next = 0
+
+  const classify = (request: EmuRequest): "submit" | "status" | "result" | "cancel" | "file" | "models" | "other" => {
+    const path = request.url.split("?")[0]!
+    if (path.startsWith("/files/")) return "file"
+    if (path === "/models" || path === "/v1/models") return "models"
+    if (/\/requests\/[^/]+\/status$/.test(path)) return "status"
+    if (/\/requests\/[^/]+\/cancel$/.test(path)) return "cancel"
+    if (/\/requests\/[^/]+$/.test(path)) return "result"
+    if (request.method === "POST") return "submit"
+    return "other"
+  }
+
+  const emulator: FalEmulator = {
+    baseUrl: "https://fal.emulator.test",
+    requests,
+    settings,
+    jobs,
+    count: (kind) => requests.filter((request) => classify(request) === kind).length,
+    handle: (request) => {
+      const kind = classify(request)
+      const path = request.url.split("?")[0]!
+      if (kind === "file") {
+        const ext = path.split(".").pop() ?? "png"
+        const type =
+          settings.fileContentType ?? ({ png: "image/png", mp4: "video/mp4", wav: "audio/wav" } as Record<string, string>)[ext] ?? "application/octet-stream"
+        const truncate = settings.truncateFiles > 0
+        if (truncate) settings.truncateFiles -= 1
+        return fileReply(request, { bytes: settings.fileBytes, contentType: type, ranges: settings.ranges, truncate })
+      }
+      if (request.headers["authorization"] !== `Key ${settings.key}`) return jsonReply(401, { detail: "Invalid key" })
+      if (kind === "models") {
+        return jsonReply(200, {
+          models: [
+            { endpoint_id: "fal-ai/flux/schnell", metadata: { display_name: "FLUX.1 [schnell]", category: "text-to-image", status: "active" } },
+            { endpoint_id: "fal-ai/emu/listed-video", metadata: { display_name: "Listed video", category: "text-to-video", status: "active" } },
+            { endpoint_id: "fal-ai/emu/trainer", metadata: { display_name: "A trainer", category: "training", status: "active" } }
+          ],
+          next_cursor: null,
+          has_more: false
+        })
+      }
+      if (kind === "submit") {
+        const fault = settings.submitReplies.shift()
+        if (fault !== undefined) return fault
+        const model = path.slice(1)
+        const id = `req-${++next}`
+        const [owner, alias] = model.split("/")
+        const root = `${emulator.baseUrl}/${owner}/${alias}/requests/${id}`
+        jobs.set(id, { id, model, input: JSON.parse(request.body || "{}"), polls: 0, cancelled: false, failWith: settings.failWith })
+        settings.failWith = undefined
+        const accepted = jsonReply(200, { request_id: id, response_url: root, status_url: `${root}/status`, cancel_url: `${root}/cancel`, queue_position: settings.queueSteps })
+        return settings.submitDelayMs > 0 && accepted._tag === "Reply" ? { ...accepted, delayMs: settings.submitDelayMs } : accepted
+      }
+      const id = /\/requests\/([^/]+)/.exec(path)?.[1] ?? ""
+      const job = jobs.get(id)
+      if (job === undefined) return jsonReply(404, { detail: "Request not found" })
+      if (kind === "cancel") {
+        const done = job.polls >= settings.queueSteps + settings.runSteps
+        job.cancelled = true
+        return jsonReply(done ? 400 : 202, { status: done ? "ALREADY_COMPLETED" : "CANCELLATION_REQUESTED" })
+      }
+      if (kind === "status") {
+        if (settings.rateLimitPolls > 0) {
+          settings.rateLimitPolls -= 1
+          return jsonReply(429, { detail: "Too many requests" }, { "retry-after": String(settings.retryAfterSeconds) })
+        }
+        const step = job.polls++
+        const logsOn = /[?&]logs=1/.test(request.url)
+        if (job.cancelled) return jsonReply(200, { status: "COMPLETED", request_id: id, error: "Request was cancelled", error_type: "cancelled" })
+        if (step < settings.queueSteps) return jsonReply(200, { status: "IN_QUEUE", request_id: id, queue_position: settings.queueSteps - step - 1 })
+        const ran = step - settings.queueSteps + 1
+        const logs = Array.from({ length: Math.min(ran, settings.runSteps) }, (_, i) => ({
+          message: `step ${i + 1}/${settings.runSteps} ${Math.round(((i + 1) / settings.runSteps) * 100)}%|###`,
+          level: "INFO",
+          timestamp: "2026-01-01T00:00:00Z"
+        }))
+        if (step < settings.queueSteps + settings.runSteps) {
+          return jsonReply(200, { status: "IN_PROGRESS", request_id: id, logs: logsOn ? logs : null })
+        }
+        if (job.failWith !== undefined) {
+          return jsonReply(200, { status: "FAILED", request_id: id, error: job.failWith, error_type: "runner_error", logs: logsOn ? logs : null })
+        }
+        return jsonReply(200, { status: "COMPLETED", request_id: id, logs: logsOn ? logs : null })
+      }
+      // result
+      if (job.polls <= settings.queueSteps + settings.runSteps) return jsonReply(400, { detail: "Request is still in progress" })
+      const file = `${emulator.baseUrl}/files/${id}`
+      switch (kindOfModel(job.model)) {
+        case "text":
+          return jsonReply(200, { text: "hello from the emulator", chunks: [{ timestamp: [0, 1.5], text: " hello from the emulator" }] })
+        case "video":
+          return jsonReply(200, { video: { url: `${file}.mp4`, content_type: "video/mp4" } })
+        case "audio":
+          return jsonReply(200, { audio_file: { url: `${file}.wav`, content_type: "audio/wav" } })
+        case "image":
+          return jsonReply(200, { images: [{ url: `${file}.png`, content_type: "image/png", width: 64, height: 64 }], seed: 42 })
+      }
+    }
+  }
+  return emulator
+}

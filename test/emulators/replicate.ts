@@ -1,0 +1,206 @@
+/**
+ * An emulator of Replicate's predictions API (and of the file host of its outputs), as a
+ * stateful handler run behind node:http (`serve`) or in memory (`clientLayer`), both from
+ * ./falai.ts.
+ *
+ * A prediction advances one state per `GET /predictions/{id}`: `startingSteps` polls `starting`,
+ * `processingSteps` polls `processing` (logs grow by a tqdm line each: `33%|###`), then
+ * `succeeded` (or `failed` with `failWith`). `Prefer: wait=N` on a create answers the finished
+ * prediction when `finishWithinWait`, else the unfinished one (the wait ran out). Faults: 429s on
+ * polls (`rateLimitPolls`, Retry-After), replies to the next creates (`createReplies`), result
+ * files truncated/without ranges/of another type. Cancel calls are recorded.
+ */
+import { type EmuRequest, type Emulator, fileReply, jsonReply, type Reply } from "./falai.js"
+
+export { clientLayer, serve } from "./falai.js"
+
+interface Prediction {
+  readonly id: string
+  readonly model: string
+  readonly version: string | undefined
+  readonly input: Record<string, unknown>
+  polls: number
+  canceled: boolean
+  readonly failWith: string | undefined
+}
+
+/** The Replicate emulator's knobs. */
+export interface ReplicateSettings {
+  startingSteps: number
+  processingSteps: number
+  /** A create with `Prefer: wait` answers the finished prediction. Default false. */
+  finishWithinWait: boolean
+  failWith: string | undefined
+  rateLimitPolls: number
+  retryAfterSeconds: number
+  createReplies: Array<Reply>
+  fileBytes: number
+  fileContentType: string | undefined
+  ranges: boolean
+  truncateFiles: number
+  token: string
+}
+
+/** The Replicate emulator. */
+export interface ReplicateEmulator extends Emulator {
+  readonly settings: ReplicateSettings
+  readonly predictions: Map<string, Prediction>
+  readonly count: (kind: "create" | "get" | "cancel" | "file" | "collection") => number
+}
+
+const kindOf = (model: string): "image" | "video" | "audio" | "text" =>
+  /whisper/.test(model) ? "text" : /video|wan/.test(model) ? "video" : /music|speech|audio/.test(model) ? "audio" : "image"
+
+/** Make a Replicate emulator (base URL set by `serve`, or `https://replicate.emulator.test` in memory). */
+export const makeReplicate = (overrides: Partial<ReplicateSettings> = {}): ReplicateEmulator => {
+  const settings: ReplicateSettings = {
+    startingSteps: 1,
+    processingSteps: 2,
+    finishWithinWait: false,
+    failWith: undefined,
+    rateLimitPolls: 0,
+    retryAfterSeconds: 2,
+    createReplies: [],
+    fileBytes: 2048,
+    fileContentType: undefined,
+    ranges: true,
+    truncateFiles: 0,
+    token: "r8_test_token",
+    ...overrides
+  }
+  const predictions = new Map<string, Prediction>()
+  const requests: Array<EmuRequest> = []
+  let next = 0
+
+  const classify = (request: EmuRequest) => {
+    const path = request.url.split("?")[0]!
+    if (path.startsWith("/files/")) return "file" as const
+    if (path.startsWith("/collections/")) return "collection" as const
+    if (/^\/predictions\/[^/]+\/cancel$/.test(path)) return "cancel" as const
+    if (/^\/predictions\/[^/]+$/.test(path)) return "get" as const
+    if (request.method === "POST" && (path === "/predictions" || /^\/models\/[^/]+\/[^/]+\/predictions$/.test(path))) return "create" as const
+    if (path === "/models") return "models" as const
+    return "other" as const
+  }
+
+  const view = (p: Prediction) => {
+    const total = settings.startingSteps + settings.processingSteps
+    const done = p.polls >= total
+    const running = Math.max(0, Math.min(p.polls - settings.startingSteps + 1, settings.processingSteps))
+    const logs = Array.from({ length: p.polls >= settings.startingSteps ? running : 0 }, (_, i) => {
+      const pct = Math.round(((i + 1) / (settings.processingSteps + 1)) * 100)
+      return `${pct}%|${"#".repeat(i + 1)}| ${i + 1}/${settings.processingSteps + 1}`
+    }).join("\n")
+    const status = p.canceled
+      ? "canceled"
+      : done
+        ? p.failWith !== undefined
+          ? "failed"
+          : "succeeded"
+        : p.polls < settings.startingSteps
+          ? "starting"
+          : "processing"
+    const base = emulator.baseUrl
+    const file = `${base}/files/${p.id}`
+    // Versioned models have no telling name: an `image` input means image-to-video.
+    const kind = p.version !== undefined && "image" in p.input ? "video" : kindOf(p.model)
+    const output =
+      status !== "succeeded"
+        ? null
+        : kind === "text"
+          ? { transcription: "hello from replicate", segments: [{ start: 0, end: 1.2, text: " hello from replicate" }], detected_language: "en" }
+          : kind === "video"
+            ? `${file}.mp4`
+            : kind === "audio"
+              ? `${file}.wav`
+              : [`${file}.png`]
+    return {
+      id: p.id,
+      model: p.model,
+      version: p.version ?? "hidden",
+      input: p.input,
+      logs,
+      output,
+      data_removed: false,
+      error: status === "failed" ? p.failWith : null,
+      status,
+      created_at: "2026-01-01T00:00:00.000Z",
+      urls: { get: `${base}/predictions/${p.id}`, cancel: `${base}/predictions/${p.id}/cancel`, web: `https://replicate.com/p/${p.id}` }
+    }
+  }
+
+  const emulator: ReplicateEmulator = {
+    baseUrl: "https://replicate.emulator.test",
+    requests,
+    settings,
+    predictions,
+    count: (kind) => requests.filter((request) => classify(request) === kind).length,
+    handle: (request) => {
+      const kind = classify(request)
+      const path = request.url.split("?")[0]!
+      if (kind === "file") {
+        const ext = path.split(".").pop() ?? "png"
+        const type =
+          settings.fileContentType ?? ({ png: "image/png", mp4: "video/mp4", wav: "audio/wav" } as Record<string, string>)[ext] ?? "application/octet-stream"
+        const truncate = settings.truncateFiles > 0
+        if (truncate) settings.truncateFiles -= 1
+        return fileReply(request, { bytes: settings.fileBytes, contentType: type, ranges: settings.ranges, truncate })
+      }
+      if (request.headers["authorization"] !== `Bearer ${settings.token}`) return jsonReply(401, { title: "Unauthenticated", detail: "You did not pass a valid authentication token", status: 401 })
+      if (kind === "collection") {
+        const slug = path.split("/")[2]
+        const models: Record<string, Array<{ owner: string; name: string; description: string }>> = {
+          "text-to-image": [
+            { owner: "black-forest-labs", name: "flux-schnell", description: "fast" },
+            { owner: "emu", name: "pixels", description: "an emulated image model" }
+          ],
+          "speech-to-text": [{ owner: "emu", name: "ears", description: "an emulated transcriber" }]
+        }
+        const found = slug === undefined ? undefined : models[slug]
+        if (found === undefined) return jsonReply(404, { title: "Not found", detail: "Not found.", status: 404 })
+        return jsonReply(200, { name: slug, slug, description: slug, models: found })
+      }
+      if (kind === "create") {
+        const fault = settings.createReplies.shift()
+        if (fault !== undefined) return fault
+        const body = JSON.parse(request.body || "{}") as { input?: Record<string, unknown>; version?: string }
+        const official = /^\/models\/([^/]+)\/([^/]+)\/predictions$/.exec(path)
+        const id = `pred${++next}`
+        const prediction: Prediction = {
+          id,
+          model: official !== null ? `${official[1]}/${official[2]}` : "someone/versioned",
+          version: body.version,
+          input: body.input ?? {},
+          polls: 0,
+          canceled: false,
+          failWith: settings.failWith
+        }
+        settings.failWith = undefined
+        predictions.set(id, prediction)
+        const waited = /^wait/.test(request.headers["prefer"] ?? "")
+        if (waited && settings.finishWithinWait) prediction.polls = settings.startingSteps + settings.processingSteps
+        return jsonReply(201, view(prediction))
+      }
+      if (kind === "models") {
+        return jsonReply(200, { results: [{ owner: "emu", name: "pixels", description: "an emulated image model" }], next: null })
+      }
+      const id = path.split("/")[2] ?? ""
+      const prediction = predictions.get(id)
+      if (prediction === undefined) return jsonReply(404, { title: "Not found", detail: "Not found.", status: 404 })
+      if (kind === "cancel") {
+        prediction.canceled = true
+        return jsonReply(200, view(prediction))
+      }
+      if (kind === "get") {
+        if (settings.rateLimitPolls > 0) {
+          settings.rateLimitPolls -= 1
+          return jsonReply(429, { title: "Request was throttled", detail: "Request was throttled.", status: 429 }, { "retry-after": String(settings.retryAfterSeconds) })
+        }
+        prediction.polls += 1
+        return jsonReply(200, view(prediction))
+      }
+      return jsonReply(404, { detail: "Not found." })
+    }
+  }
+  return emulator
+}
