@@ -148,7 +148,10 @@ export const isRetryable = (error: MediaError): boolean => retryableTags.has(err
 /**
  * Failures that say nothing against the request itself, so another provider may serve it:
  * capacity and transport failures, and this provider's own configuration or catalogue.
- * InvalidInput, ContentRejected, GenerationFailed and Cancelled stop a fallback chain.
+ * InvalidInput, ContentRejected, GenerationFailed and Cancelled stop a fallback chain, and so
+ * does DownloadFailed: a result that could not be fetched was already paid for (resume the
+ * job from its ticket instead of paying another provider), and an input that could not be
+ * fetched would fail on every provider alike.
  */
 export const failoverTags: ReadonlySet<MediaErrorTag> = new Set<MediaErrorTag>([
   "QuotaExceeded",
@@ -161,8 +164,7 @@ export const failoverTags: ReadonlySet<MediaErrorTag> = new Set<MediaErrorTag>([
   "ModelNotFound",
   "CapabilityNotSupported",
   "ServiceNotRunning",
-  "MalformedResponse",
-  "DownloadFailed"
+  "MalformedResponse"
 ])
 
 /** Whether another provider should be tried after this failure. */

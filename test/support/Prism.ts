@@ -15,9 +15,16 @@ export interface Prism {
   readonly url: string
   /** Every log line so far. */
   readonly log: () => ReadonlyArray<string>
-  /** The log lines that report a request or response violation. */
+  /**
+   * The log lines that report a request or response violation: the validator's warnings and
+   * errors (`[VALIDATOR] ⚠ warning Request did not pass the validation rules`,
+   * `[VALIDATOR] ✖ error Violation: ...`), not its "passed the validation rules" lines.
+   */
   readonly violations: () => ReadonlyArray<string>
 }
+
+const isViolation = (line: string): boolean =>
+  /\[VALIDATOR\]\s*(⚠|✖)|did not pass the validation rules|violation/i.test(line)
 
 const root = path.resolve(import.meta.dirname, "..", "..")
 
@@ -69,7 +76,7 @@ export const prism = (specPath: string) =>
                   prism: {
                     url: `http://127.0.0.1:${port}`,
                     log: () => [...lines],
-                    violations: () => lines.filter((entry) => /violation/i.test(entry))
+                    violations: () => lines.filter(isViolation)
                   }
                 })
               )
