@@ -1,7 +1,12 @@
 /**
- * A live display of a multi-step job: each step with its state, the provider doing it and the
- * time it took. On a terminal the block of steps is redrawn in place a few times a second; when
- * the output is not a terminal (a log, CI) each change is one plain line.
+ * Live displays of the command line.
+ *
+ * - `make`: a multi-step job (the demo): each step with its state, the provider doing it and the
+ *   time it took. On a terminal the block of steps is redrawn in place a few times a second.
+ * - `makeJobDisplay`: one long remote job (a queued generation and its download), drawn from the
+ *   `JobEvent`s its provider reports: a progress bar redrawn in place on a terminal.
+ *
+ * When the output is not a terminal (a log, CI) each change is one plain line.
  *
  * @module
  */
@@ -10,6 +15,7 @@ import * as Effect from "effect/Effect"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
+import type { JobEvent } from "../domain/Progress.js"
 
 /** The state of one step. */
 export type StepState = "pending" | "running" | "done" | "failed"
@@ -124,4 +130,132 @@ export const make = (output: ProgressOutput): Effect.Effect<Progress, never, Sco
       )
 
     return { plan, step, steps: Ref.get(steps) }
+  })
+
+/** A progress bar of `width` cells for `fraction` (clamped to 0..1), e.g. `[#####-----]`. */
+export const bar = (fraction: number, width = 20): string => {
+  const done = Math.round(Math.min(1, Math.max(0, fraction)) * width)
+  return `[${"#".repeat(done)}${"-".repeat(width - done)}]`
+}
+
+/** A byte count for people: `512 B`, `1.5 KB`, `12.0 MB`. */
+export const bytes = (n: number): string => {
+  if (n < 1024) return `${n} B`
+  const units = ["KB", "MB", "GB", "TB"]
+  let value = n / 1024
+  let unit = 0
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024
+    unit++
+  }
+  return `${value.toFixed(1)} ${units[unit]}`
+}
+
+/** How far a job is, 0..1, when its event says. */
+export const fractionOf = (event: JobEvent): number | undefined => {
+  switch (event._tag) {
+    case "Running":
+      return event.percent !== undefined ? event.percent / 100 : undefined
+    case "Downloading":
+      return event.total !== undefined && event.total > 0 ? event.received / event.total : undefined
+    case "Completed":
+      return 1
+    default:
+      return undefined
+  }
+}
+
+/** One event as a line of text (without the bar or the log lines). */
+export const describeJob = (event: JobEvent): string => {
+  const who = `${event.provider} ${event.model}:`
+  switch (event._tag) {
+    case "Submitted":
+      return `${who} submitted (job ${event.jobId})`
+    case "Queued":
+      return `${who} queued${event.position !== undefined ? ` (position ${event.position})` : ""}`
+    case "Running":
+      return `${who} running${event.percent !== undefined ? ` ${Math.round(event.percent)}%` : ""}`
+    case "Downloading": {
+      const fraction = fractionOf(event)
+      return event.total !== undefined
+        ? `${who} downloading ${bytes(event.received)} of ${bytes(event.total)}${fraction !== undefined ? ` (${Math.round(fraction * 100)}%)` : ""}`
+        : `${who} downloading ${bytes(event.received)}`
+    }
+    case "Completed":
+      return `${who} completed`
+  }
+}
+
+interface JobLineState {
+  /** Whether a live line is on screen (to be ended when done). */
+  readonly drawn: boolean
+  readonly lastTag: string | undefined
+  readonly lastLine: string | undefined
+  readonly lastDrawAt: number
+  /** Quarters of a download already printed (plain mode). */
+  readonly quarter: number
+}
+
+/** The display of one job. */
+export interface JobDisplay {
+  /** Show an event (pass it to `Progress.listen` of src/domain/Progress.ts). */
+  readonly onEvent: (event: JobEvent) => Effect.Effect<void>
+}
+
+/**
+ * Make a job display. On a live output the line with the bar is redrawn in place (at most every
+ * `redrawMillis`, default 100, unless the job changes state) and log lines scroll above it; the
+ * line is ended when the scope closes. Otherwise each state change, each new log line and each
+ * quarter of a download is one plain line; repeats (a queue poll with the same position) are
+ * not printed.
+ */
+export const makeJobDisplay = (
+  output: ProgressOutput,
+  options: { readonly redrawMillis?: number } = {}
+): Effect.Effect<JobDisplay, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const redrawMillis = options.redrawMillis ?? 100
+    const state = yield* Ref.make<JobLineState>({ drawn: false, lastTag: undefined, lastLine: undefined, lastDrawAt: Number.NEGATIVE_INFINITY, quarter: -1 })
+
+    if (output.live) {
+      yield* Effect.addFinalizer(() => Effect.flatMap(Ref.get(state), (s) => (s.drawn ? Effect.sync(() => output.write("\n")) : Effect.void)))
+    }
+
+    const logsOf = (event: JobEvent): ReadonlyArray<string> => (event._tag === "Running" ? event.logs : [])
+
+    const live = (event: JobEvent, now: number) =>
+      Ref.modify(state, (s): [string | undefined, JobLineState] => {
+        const logs = logsOf(event)
+        const fraction = fractionOf(event)
+        const line = `${fraction !== undefined ? `${bar(fraction)} ` : ""}${describeJob(event)}`
+        const due = event._tag !== s.lastTag || logs.length > 0 || now - s.lastDrawAt >= redrawMillis
+        if (!due || (line === s.lastLine && logs.length === 0)) return [undefined, s]
+        const text = `${logs.map((log) => `\r\x1b[2K${log}\n`).join("")}\r\x1b[2K${line}`
+        return [text, { ...s, drawn: true, lastTag: event._tag, lastLine: line, lastDrawAt: now }]
+      })
+
+    const plain = (event: JobEvent) =>
+      Ref.modify(state, (s): [string | undefined, JobLineState] => {
+        const logs = logsOf(event).map((log) => `${event.provider} ${event.model}: ${log}\n`)
+        const line = describeJob(event)
+        if (event._tag === "Downloading") {
+          // A line when the download starts and at each quarter, not one a chunk.
+          const fraction = fractionOf(event)
+          const quarter = fraction !== undefined ? Math.floor(fraction * 4) : 0
+          if (s.lastTag === "Downloading" && quarter <= s.quarter) return [undefined, s]
+          return [`${line}\n`, { ...s, lastTag: event._tag, lastLine: line, quarter }]
+        }
+        const repeat = line === s.lastLine
+        const text = `${logs.join("")}${repeat ? "" : `${line}\n`}`
+        return [text === "" ? undefined : text, { ...s, lastTag: event._tag, lastLine: line, quarter: -1 }]
+      })
+
+    const onEvent = (event: JobEvent) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        Effect.flatMap(output.live ? live(event, now) : plain(event), (text) =>
+          text === undefined ? Effect.void : Effect.sync(() => output.write(text))
+        )
+      )
+
+    return { onEvent }
   })

@@ -2,7 +2,8 @@
  * The `ProviderRegistry`: every configured provider in one place. It answers which providers
  * and models can do a capability, which are available now, which is best under the caller's
  * preferences, and runs a capability call with fallback across providers (an `ExecutionPlan`
- * whose steps are the providers, in the router's order).
+ * whose steps are the providers, in the router's order). Streamed text generation falls back
+ * the same way, but only before the first delta: text already shown cannot be taken back.
  *
  * @module
  */
@@ -11,8 +12,10 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
+import * as Stream from "effect/Stream"
+import type { Text } from "../domain/Asset.js"
 import type { MediaCapability } from "../domain/Capability.js"
-import { CapabilityNotSupported, type MediaError } from "../domain/Errors.js"
+import { CapabilityNotSupported, isFailover, type MediaError } from "../domain/Errors.js"
 import {
   MediaProvider,
   type MediaProviderService,
@@ -84,6 +87,13 @@ export interface ProviderRegistryService {
     input: InputOf<C>,
     options?: GenerateOptions<C>
   ) => Effect.Effect<Generation<C>, MediaError>
+  /**
+   * Text generation as a stream of deltas, from the providers that have text-to-text, in the
+   * order `generate` would try them. A failure that allows fallback (see `isFailover`) moves to
+   * the next provider only while nothing has been emitted; after the first delta, any error
+   * ends the stream.
+   */
+  readonly streamText: (input: Text, options?: GenerateOptions<"text-to-text">) => Stream.Stream<string, MediaError>
 }
 
 /** The service tag of the registry. */
@@ -153,24 +163,23 @@ export const make = (initial: ReadonlyArray<MediaProviderService> = []): Effect.
     const findBest = (capability: MediaCapability, options?: RouteOptions) =>
       Effect.map(candidates(capability, options), (list) => Option.fromNullable(list[0]))
 
+    // Unavailable providers (unconfigured, circuit open) are tried only when no available one is
+    // left, so that the error then says why (e.g. which key to set).
+    const tryOrder = (capability: MediaCapability, options: RouteOptions) =>
+      Effect.flatMap(candidates(capability, options), (listed) =>
+        Effect.map(Effect.filter(listed, (choice) => choice.provider.isAvailable), (ready) => (ready.length > 0 ? ready : listed))
+      )
+
     const generateDetailed = <C extends MediaCapability>(
       capability: C,
       input: InputOf<C>,
       options: GenerateOptions<C> = {}
     ): Effect.Effect<Generation<C>, MediaError> =>
       Effect.gen(function* () {
-        const listed = yield* candidates(capability, options)
-        // Unavailable providers (unconfigured, circuit open) are tried only when no available one is
-        // left, so that the error then says why (e.g. which key to set).
-        const ready = yield* Effect.filter(listed, (choice) => choice.provider.isAvailable)
-        const order = ready.length > 0 ? ready : listed
+        const order = yield* tryOrder(capability, options)
         const [first, ...rest] = order
         if (first === undefined) {
-          return yield* new CapabilityNotSupported({
-            provider: "registry",
-            capability,
-            message: `no provider can do ${capability}${options.exclude !== undefined || options.maxCost !== undefined ? " under the given constraints" : ""}`
-          })
+          return yield* new CapabilityNotSupported({ provider: "registry", capability, message: noProvider(capability, options) })
         }
         const attempts = yield* Ref.make<ReadonlyArray<Attempt>>([])
         const chosen = new Map(order.map((choice) => [choice.provider.id, choice.model?.id]))
@@ -204,8 +213,45 @@ export const make = (initial: ReadonlyArray<MediaProviderService> = []): Effect.
     const generate = <C extends MediaCapability>(capability: C, input: InputOf<C>, options?: GenerateOptions<C>) =>
       Effect.map(generateDetailed(capability, input, options), (generation) => generation.output)
 
-    return { register, get, all, forCapability, available, modelsFor, candidates, findBest, generate, generateDetailed }
+    const streamText = (input: Text, options: GenerateOptions<"text-to-text"> = {}): Stream.Stream<string, MediaError> =>
+      Stream.unwrap(
+        Effect.gen(function* () {
+          const order = yield* tryOrder("text-to-text", options)
+          if (order.length === 0) {
+            return Stream.fail(
+              new CapabilityNotSupported({ provider: "registry", capability: "text-to-text", message: noProvider("text-to-text", options) })
+            )
+          }
+          const from = (index: number): Stream.Stream<string, MediaError> => {
+            const choice = order[index]!
+            const modelId = options.models?.[choice.provider.id] ?? choice.model?.id
+            return Stream.unwrap(
+              Effect.map(Ref.make(false), (emitted) =>
+                choice.provider
+                  .streamText(input, { ...options.options, ...(modelId !== undefined ? { model: modelId } : {}) })
+                  .pipe(
+                    // An empty delta shows nothing, so it does not commit the stream to this provider.
+                    Stream.tap((delta) => (delta.length > 0 ? Ref.set(emitted, true) : Effect.void)),
+                    Stream.catchAll((error) =>
+                      Stream.unwrap(
+                        Effect.map(Ref.get(emitted), (started) =>
+                          !started && isFailover(error) && index + 1 < order.length ? from(index + 1) : Stream.fail(error)
+                        )
+                      )
+                    )
+                  )
+              )
+            )
+          }
+          return from(0)
+        })
+      )
+
+    return { register, get, all, forCapability, available, modelsFor, candidates, findBest, generate, generateDetailed, streamText }
   })
+
+const noProvider = (capability: MediaCapability, options: RouteOptions): string =>
+  `no provider can do ${capability}${options.exclude !== undefined || options.maxCost !== undefined ? " under the given constraints" : ""}`
 
 const dedupe = (list: ReadonlyArray<MediaProviderService>): ReadonlyArray<MediaProviderService> => {
   const seen = new Map<string, MediaProviderService>()

@@ -2,11 +2,13 @@
  * Building a `MediaProviderService` from a provider's own parts. A provider says what it is,
  * how it discovers models, and how each capability runs; `make` adds what every provider has
  * in common: model lookup with defaults, the capability factories, health counters, the
- * circuit breaker, and a typed error for missing configuration or capabilities.
+ * circuit breaker, a typed error for missing configuration or capabilities, and the model
+ * catalog cache (when a `Catalog` is in the context where the provider is made).
  *
  * @module
  */
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type { Text } from "../domain/Asset.js"
 import { MediaCapabilities, type MediaCapability } from "../domain/Capability.js"
@@ -22,6 +24,7 @@ import type {
   TextOptions
 } from "../domain/MediaProvider.js"
 import type { ProviderModel } from "../domain/Model.js"
+import { Catalog } from "./Catalog.js"
 import * as HealthTracker from "./HealthTracker.js"
 import { type CircuitBreakerOptions, makeCircuitBreaker } from "./Resilience.js"
 
@@ -46,6 +49,17 @@ export interface ProviderSpec {
   readonly notConfigured?: MediaError
   /** Model discovery. */
   readonly discover: Effect.Effect<ReadonlyArray<ProviderModel>, MediaError>
+  /**
+   * Where the provider's API is (its base URL). The catalog keys cached models by provider id
+   * and this, so that an emulator's or proxy's models never mix with the real API's.
+   */
+  readonly baseUrl?: string
+  /**
+   * Whether discovered models go through the `Catalog` (when one is in the context). Default:
+   * remote providers that give their `baseUrl` yes (discovery is an API call); local ones, and
+   * remote ones without a `baseUrl` (whose cache could not be told apart from an emulator's), no.
+   */
+  readonly cacheModels?: boolean
   /** The model used for a capability when none is named. */
   readonly defaultModels?: { readonly [C in MediaCapability]?: string }
   readonly transforms: Transforms
@@ -59,10 +73,15 @@ export interface ProviderSpec {
   readonly circuitBreaker?: Partial<CircuitBreakerOptions>
 }
 
-/** Build a provider service from its spec. */
+/**
+ * Build a provider service from its spec. When a `Catalog` is in the context, `models` of a
+ * configured provider that caches (see `ProviderSpec.cacheModels`) goes through it, keyed by
+ * the provider id and `baseUrl`.
+ */
 export const make = (spec: ProviderSpec): Effect.Effect<MediaProviderService> =>
   Effect.gen(function* () {
     const tracker = yield* HealthTracker.make
+    const catalog = yield* Effect.serviceOption(Catalog)
     const breaker = yield* makeCircuitBreaker(spec.id, spec.circuitBreaker)
     const capabilities = MediaCapabilities.filter((capability) => spec.transforms[capability] !== undefined)
     const notConfigured: Effect.Effect<never, MediaError> =
@@ -70,9 +89,19 @@ export const make = (spec: ProviderSpec): Effect.Effect<MediaProviderService> =>
         ? Effect.fail(spec.notConfigured)
         : Effect.fail(new CapabilityNotSupported({ provider: spec.id, capability: "any", message: `${spec.id}: not configured` }))
 
-    const models = spec.configured
-      ? Effect.tapError(spec.discover, (error) => tracker.recordError(error.message))
-      : notConfigured
+    const discover = Effect.tapError(spec.discover, (error) => tracker.recordError(error.message))
+    const cacheModels = spec.cacheModels ?? (spec.type === "remote" && spec.baseUrl !== undefined)
+    const models: Effect.Effect<ReadonlyArray<ProviderModel>, MediaError> = !spec.configured
+      ? notConfigured
+      : cacheModels && Option.isSome(catalog)
+        ? yield* catalog.value.cached({
+            provider: spec.id,
+            source: spec.baseUrl ?? "",
+            discover,
+            // Serving a cached list because discovery failed: the provider is degraded.
+            onFallback: (error) => tracker.recordError(`${error.message} (serving the cached model list)`)
+          })
+        : discover
 
     const getModelsForCapability = (capability: MediaCapability) =>
       Effect.map(models, (all) => all.filter((model) => model.capabilities.includes(capability)))

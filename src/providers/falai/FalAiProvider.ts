@@ -188,6 +188,7 @@ export const makeWithJobs = (
       id: FalAiClient.providerId,
       name: settings.name,
       type: "remote",
+      baseUrl: config.baseUrl,
       configured: missing === undefined,
       ...(missing !== undefined ? { notConfigured: missing } : {}),
       discover,

@@ -162,6 +162,7 @@ export const make = (config: ProviderConfig.ProviderConfig): Effect.Effect<OpenR
       id: provider,
       name: settings.name,
       type: "remote",
+      baseUrl: config.baseUrl,
       configured: missing === undefined,
       ...(missing !== undefined ? { notConfigured: missing } : {}),
       discover,

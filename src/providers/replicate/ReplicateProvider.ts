@@ -201,6 +201,7 @@ export const makeWithJobs = (
       id: provider,
       name: settings.name,
       type: "remote",
+      baseUrl: config.baseUrl,
       configured: missing === undefined,
       ...(missing !== undefined ? { notConfigured: missing } : {}),
       discover,

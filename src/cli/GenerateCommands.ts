@@ -1,0 +1,320 @@
+/**
+ * `automarket generate text|image|video|audio|speech "prompt"`: one generation through the
+ * registry (the router's choice with fallback, or the `--provider` given).
+ *
+ * Text goes to stdout, streamed delta by delta with `--stream`. Media is saved to `--out`
+ * (atomically: complete files only), with the job's progress (queued, running, downloading) on
+ * stderr: a bar redrawn in place on a terminal, plain lines otherwise. Ctrl-C interrupts the
+ * generation, which cancels the provider's remote job, and the executable exits with 130.
+ *
+ * @module
+ */
+import * as Args from "@effect/cli/Args"
+import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import * as path from "node:path"
+import { type Audio, type Image, text, type Video } from "../domain/Asset.js"
+import type { MediaCapability } from "../domain/Capability.js"
+import { CapabilityNotSupported, type MediaError } from "../domain/Errors.js"
+import type { OptionsOf } from "../domain/MediaProvider.js"
+import * as JobProgress from "../domain/Progress.js"
+import { type GenerateOptions, ProviderRegistry } from "../registry/ProviderRegistry.js"
+import * as Download from "../runtime/Download.js"
+import { save } from "./AssetFiles.js"
+import * as Progress from "./Progress.js"
+
+/** Where the generate commands write: stdout for results, stderr for progress. */
+export interface CliOutputService {
+  /** Write result text (resolves when the text is handed to the stream, so deltas keep their order). */
+  readonly stdout: (text: string) => Effect.Effect<void>
+  /** The progress display's output (live when stderr is a terminal). */
+  readonly progress: Progress.ProgressOutput
+}
+
+/** The output of the generate commands; the process's stdout and stderr when absent (tests provide one). */
+export class CliOutput extends Context.Tag("automarket/cli/CliOutput")<CliOutput, CliOutputService>() {}
+
+const processOutput: CliOutputService = {
+  stdout: (chunk) => Effect.async<void>((resume) => void process.stdout.write(chunk, () => resume(Effect.void))),
+  progress: { live: process.stderr.isTTY === true, write: (chunk) => void process.stderr.write(chunk) }
+}
+
+const output: Effect.Effect<CliOutputService> = Effect.map(Effect.serviceOption(CliOutput), Option.getOrElse(() => processOutput))
+
+/** A `--provider` that names no registered provider. */
+export class UnknownProvider extends Data.TaggedError("UnknownProvider")<{
+  readonly id: string
+  readonly known: ReadonlyArray<string>
+}> {
+  override get message(): string {
+    return `no provider "${this.id}" (known: ${this.known.join(", ") || "none"})`
+  }
+}
+
+const promptArg = Args.text({ name: "prompt" }).pipe(Args.withDescription("What to generate"))
+const providerOption = Options.text("provider").pipe(
+  Options.withAlias("p"),
+  Options.withDescription("Use only this provider (default: the registry's choice, with fallback)"),
+  Options.optional
+)
+const modelOption = Options.text("model").pipe(Options.withAlias("m"), Options.withDescription("The model to use"), Options.optional)
+const outOption = (example: string) =>
+  Options.file("out").pipe(
+    Options.withAlias("o"),
+    Options.withDescription(`The file to write (default: ${example}, the extension from the result's type)`),
+    Options.optional
+  )
+const integerOption = (name: string, description: string) =>
+  Options.integer(name).pipe(Options.withDescription(description), Options.optional)
+
+/** `f(value)` when the option is set, else nothing: builds option objects field by field. */
+const when = <V, R extends object>(option: Option.Option<V>, f: (value: V) => R): R | {} =>
+  Option.match(option, { onNone: () => ({}), onSome: f })
+
+/**
+ * The routing of a call: the provider pinned by `--provider` (checked to exist and to offer the
+ * capability, so the error says so) and the model of `--model`.
+ */
+const routing = <C extends MediaCapability>(
+  capability: C,
+  provider: Option.Option<string>,
+  model: Option.Option<string>
+): Effect.Effect<GenerateOptions<C>, UnknownProvider | MediaError, ProviderRegistry> =>
+  Effect.gen(function* () {
+    if (Option.isNone(provider)) return {}
+    const registry = yield* ProviderRegistry
+    const found = yield* registry.get(provider.value)
+    if (Option.isNone(found)) {
+      return yield* new UnknownProvider({ id: provider.value, known: (yield* registry.all).map((p) => p.id) })
+    }
+    if (!found.value.capabilities.includes(capability)) {
+      return yield* new CapabilityNotSupported({
+        provider: provider.value,
+        capability,
+        message: `${provider.value} does not offer ${capability} (it offers ${found.value.capabilities.join(", ") || "nothing"})`
+      })
+    }
+    return {
+      providers: [provider.value],
+      ...Option.match(model, { onNone: () => ({}), onSome: (m) => ({ models: { [provider.value]: m } }) })
+    }
+  }).pipe(
+    // --model without --provider: the providers that have that model.
+    Effect.flatMap((options) =>
+      Option.isSome(model) && Option.isNone(provider) ? withModelForAll(capability, options, model.value) : Effect.succeed(options)
+    )
+  )
+
+/**
+ * `--model` without `--provider`: the providers whose discovered models include it, in the
+ * router's order; when none lists it (discovery incomplete), every provider is asked for it.
+ */
+const withModelForAll = <C extends MediaCapability>(capability: C, options: GenerateOptions<C>, model: string) =>
+  Effect.flatMap(ProviderRegistry, (registry) =>
+    Effect.zipWith(registry.modelsFor(capability), registry.forCapability(capability), (listed, providers): GenerateOptions<C> => {
+      const owners = [...new Set(listed.filter((m) => m.id === model).map((m) => m.provider))]
+      const chosen = owners.length > 0 ? owners : providers.map((p) => p.id)
+      return {
+        ...options,
+        ...(owners.length > 0 ? { providers: owners } : {}),
+        models: Object.fromEntries(chosen.map((id) => [id, model]))
+      }
+    })
+  )
+
+/** The file extension of a mime type (`Download.extensionOf`, parameters ignored), `bin` when unknown. */
+export const extensionOf = (mimeType: string): string => Download.extensionOf(Download.mediaTypeOf(mimeType)) ?? "bin"
+
+/**
+ * Write an asset to `target`, atomically. A URL result (https, data, or loopback http when
+ * allowed) is streamed to disk by `Download` (size cap, content type checked, resumed,
+ * `Downloading` progress events); a file or bytes are copied by `AssetFiles.save`.
+ */
+const saveAsset = (
+  asset: Image | Video | Audio,
+  target: string,
+  family: string
+): Effect.Effect<string, MediaError, HttpClient.HttpClient> => {
+  const source = asset.source
+  if (source._tag !== "Url") return save(asset, target)
+  return Effect.map(
+    Download.download({
+      url: source.url,
+      to: target,
+      expect: [`${family === "speech" ? "audio" : family}/*`],
+      ...(asset.origin !== undefined ? { provider: asset.origin.provider, model: asset.origin.model } : {})
+    }),
+    (done) => done.path
+  )
+}
+
+type MediaCapabilityOf = "text-to-image" | "text-to-video" | "text-to-audio" | "text-to-speech"
+
+/**
+ * Run a media generation with its progress on stderr, then save the result: to `out`, else to
+ * `<stem>.<extension of its type>`. Prints the path and who made it.
+ */
+const generateMedia = <C extends MediaCapabilityOf>(
+  capability: C,
+  prompt: string,
+  options: OptionsOf<C>,
+  route: { readonly provider: Option.Option<string>; readonly model: Option.Option<string> },
+  out: Option.Option<string>,
+  stem: string
+): Effect.Effect<void, UnknownProvider | MediaError, ProviderRegistry | HttpClient.HttpClient> =>
+  Effect.gen(function* () {
+    const registry = yield* ProviderRegistry
+    const io = yield* output
+    const routed = yield* routing(capability, route.provider, route.model)
+    const { result, written } = yield* Effect.scoped(
+      Effect.gen(function* () {
+        // The display ends its line when this scope closes, before the result is printed.
+        const display = yield* Progress.makeJobDisplay(io.progress)
+        const result = yield* JobProgress.listen(registry.generateDetailed(capability, text(prompt), { ...routed, options }), display.onEvent)
+        const asset: Image | Video | Audio = result.output
+        const target = Option.getOrElse(out, () => `${stem}.${extensionOf(asset.mimeType)}`)
+        const written = yield* JobProgress.listen(saveAsset(asset, target, stem), display.onEvent)
+        return { result, written }
+      })
+    )
+    const fellBack = result.attempts.filter((attempt) => attempt.error !== undefined)
+    const note = fellBack.length > 0 ? ` (after ${fellBack.map((a) => `${a.provider}: ${a.error?.tag}`).join(", ")})` : ""
+    yield* io.stdout(`${written} by ${result.provider}/${result.model}${note}\n`)
+  })
+
+/** `automarket generate text "prompt" [--stream] [--max-tokens N] [--system S]`. */
+export const generateText = Command.make(
+  "text",
+  {
+    prompt: promptArg,
+    provider: providerOption,
+    model: modelOption,
+    stream: Options.boolean("stream").pipe(Options.withAlias("s"), Options.withDescription("Write the answer as it arrives")),
+    maxTokens: integerOption("max-tokens", "At most this many tokens in the answer"),
+    system: Options.text("system").pipe(Options.withDescription("A system prompt"), Options.optional),
+    temperature: Options.float("temperature").pipe(Options.withDescription("Sampling temperature"), Options.optional)
+  },
+  ({ maxTokens, model, prompt, provider, stream, system, temperature }) =>
+    Effect.gen(function* () {
+      const registry = yield* ProviderRegistry
+      const io = yield* output
+      const routed = yield* routing("text-to-text", provider, model)
+      const options = { ...routed, options: {
+          ...when(maxTokens, (maxTokens) => ({ maxTokens })),
+          ...when(system, (system) => ({ system })),
+          ...when(temperature, (temperature) => ({ temperature }))
+        } }
+      if (!stream) {
+        const result = yield* registry.generateDetailed("text-to-text", text(prompt), options)
+        const answer = result.output.text
+        return yield* io.stdout(answer.endsWith("\n") ? answer : `${answer}\n`)
+      }
+      // Each delta is written as it arrives; the answer ends with a newline either way.
+      const last = yield* registry.streamText(text(prompt), options).pipe(
+        Stream.filter((delta) => delta.length > 0),
+        Stream.runFoldEffect("", (_, delta) => Effect.as(io.stdout(delta), delta))
+      )
+      if (!last.endsWith("\n")) yield* io.stdout("\n")
+    })
+).pipe(Command.withDescription("Generate text (text-to-text); --stream writes it as it arrives"))
+
+/** `automarket generate image "prompt" [--out file.png] [--width W --height H]`. */
+export const generateImage = Command.make(
+  "image",
+  {
+    prompt: promptArg,
+    provider: providerOption,
+    model: modelOption,
+    out: outOption("image.png"),
+    width: integerOption("width", "Width in pixels"),
+    height: integerOption("height", "Height in pixels"),
+    seed: integerOption("seed", "Random seed, for repeatable results"),
+    negative: Options.text("negative-prompt").pipe(Options.withDescription("What the image should not show"), Options.optional)
+  },
+  ({ height, model, negative, out, prompt, provider, seed, width }) =>
+    generateMedia(
+      "text-to-image",
+      prompt,
+      {
+        ...when(width, (width) => ({ width })),
+        ...when(height, (height) => ({ height })),
+        ...when(seed, (seed) => ({ seed })),
+        ...when(negative, (negativePrompt) => ({ negativePrompt }))
+      },
+      { provider, model },
+      out,
+      "image"
+    )
+).pipe(Command.withDescription("Generate an image (text-to-image) into --out"))
+
+/** `automarket generate video "prompt" [--out clip.mp4] [--duration S] [--width W --height H]`. */
+export const generateVideo = Command.make(
+  "video",
+  {
+    prompt: promptArg,
+    provider: providerOption,
+    model: modelOption,
+    out: outOption("video.mp4"),
+    duration: integerOption("duration", "Length in seconds"),
+    width: integerOption("width", "Width in pixels"),
+    height: integerOption("height", "Height in pixels"),
+    seed: integerOption("seed", "Random seed")
+  },
+  ({ duration, height, model, out, prompt, provider, seed, width }) =>
+    generateMedia(
+      "text-to-video",
+      prompt,
+      {
+        ...when(duration, (durationSeconds) => ({ durationSeconds })),
+        ...when(width, (width) => ({ width })),
+        ...when(height, (height) => ({ height })),
+        ...when(seed, (seed) => ({ seed }))
+      },
+      { provider, model },
+      out,
+      "video"
+    )
+).pipe(Command.withDescription("Generate a video (text-to-video) into --out"))
+
+/** `automarket generate audio "prompt" [--out sound.wav] [--duration S]`: music and sound effects. */
+export const generateAudio = Command.make(
+  "audio",
+  {
+    prompt: promptArg,
+    provider: providerOption,
+    model: modelOption,
+    out: outOption("audio.wav"),
+    duration: integerOption("duration", "Length in seconds")
+  },
+  ({ duration, model, out, prompt, provider }) =>
+    generateMedia("text-to-audio", prompt, when(duration, (durationSeconds) => ({ durationSeconds })), { provider, model }, out, "audio")
+).pipe(Command.withDescription("Generate music or sound (text-to-audio) into --out"))
+
+/** `automarket generate speech "text" [--out speech.wav|.mp3|.opus] [--voice V]`. */
+export const generateSpeech = Command.make(
+  "speech",
+  {
+    prompt: Args.text({ name: "text" }).pipe(Args.withDescription("What to say")),
+    provider: providerOption,
+    model: modelOption,
+    out: outOption("speech.wav"),
+    voice: Options.text("voice").pipe(Options.withDescription("A voice of the provider"), Options.optional)
+  },
+  ({ model, out, prompt, provider, voice }) => {
+    const ext = Option.match(out, { onNone: () => "wav", onSome: (file) => path.extname(file).slice(1).toLowerCase() })
+    const format = ext === "mp3" || ext === "opus" ? ext : "wav"
+    return generateMedia("text-to-speech", prompt, { format, ...when(voice, (voice) => ({ voice })) }, { provider, model }, out, "speech")
+  }
+).pipe(Command.withDescription("Speak a text (text-to-speech) into --out"))
+
+/** `automarket generate <kind>`: the generate commands. */
+export const generate = Command.make("generate").pipe(
+  Command.withDescription("Generate text, an image, a video, audio or speech from a prompt"),
+  Command.withSubcommands([generateText, generateImage, generateVideo, generateAudio, generateSpeech])
+)
