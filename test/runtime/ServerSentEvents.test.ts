@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as Chunk from "effect/Chunk"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
@@ -9,7 +10,7 @@ import * as Http from "../../src/runtime/Http.js"
 import { dataPayloads, foldLine, sseEvents } from "../../src/runtime/ServerSentEvents.js"
 import { loopback } from "../support/LoopbackServer.js"
 
-const payloadsFrom = (chunks: ReadonlyArray<string>, options: { readonly stallAfter?: boolean; readonly idle?: string } = {}) =>
+const payloadsFrom = (chunks: ReadonlyArray<string>, options: { readonly stallAfter?: boolean; readonly idle?: Duration.DurationInput } = {}) =>
   Effect.gen(function* () {
     const server = yield* loopback((_req, res) => {
       res.writeHead(200, { "content-type": "text/event-stream" })
