@@ -12,6 +12,15 @@ npx tsc --noEmit -p tsconfig.json || { echo "0 passed, 1 failed"; exit 1; }
 
 report=$(mktemp -t automarket-vitest-XXXXXX.json)
 trap 'rm -f "$report"' EXIT
+
+# Docker: a private engine (installed and started when missing) and the service images, for
+# test/docker; stopped at the end when started here. If it cannot start, the Docker tests fail.
+export DOCKER_HOST=unix:///tmp/am-docker/docker.sock
+if docker_state=$(bash scripts/docker-env.sh up | tee /dev/stderr | tail -1); then
+  [ "$docker_state" != started ] || trap 'rm -f "$report"; bash scripts/docker-env.sh down' EXIT
+else
+  echo "docker: the engine or the images could not be set up (see above): the Docker tests will fail" >&2
+fi
 npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@"
 status=$?
 

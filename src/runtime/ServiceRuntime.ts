@@ -1,7 +1,8 @@
 /**
  * Starting, finding and stopping the local services (FFmpeg, TTS, STT). In process mode (the
  * embedded default) a service runs as a child process of ours on a free loopback port, started
- * on first use and stopped when the layer's scope closes.
+ * on first use and stopped when the layer's scope closes. Docker mode (`makeDocker`,
+ * `layerDocker`, implemented in `DockerRuntime.ts`) runs each service as a container instead.
  *
  * @module
  */
@@ -250,3 +251,6 @@ export const layerProcess = (
   options?: ProcessRuntimeOptions
 ): Layer.Layer<ServiceRuntime, never, CommandExecutor.CommandExecutor | HttpClient.HttpClient> =>
   Layer.scoped(ServiceRuntime, makeProcess(options))
+
+// Docker mode lives in its own module (dockerode); offered from here too, beside process mode.
+export { type DockerRuntimeOptions, layerDocker, makeDocker } from "./DockerRuntime.js"
