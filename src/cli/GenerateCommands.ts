@@ -18,6 +18,7 @@ import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import * as fs from "node:fs"
 import * as path from "node:path"
 import { type Audio, type Image, text, type Video } from "../domain/Asset.js"
 import type { MediaCapability } from "../domain/Capability.js"
@@ -45,7 +46,8 @@ const processOutput: CliOutputService = {
   progress: { live: process.stderr.isTTY === true, write: (chunk) => void process.stderr.write(chunk) }
 }
 
-const output: Effect.Effect<CliOutputService> = Effect.map(Effect.serviceOption(CliOutput), Option.getOrElse(() => processOutput))
+/** The output in use: the `CliOutput` given, else the process's stdout and stderr. */
+export const output: Effect.Effect<CliOutputService> = Effect.map(Effect.serviceOption(CliOutput), Option.getOrElse(() => processOutput))
 
 /** A `--provider` that names no registered provider. */
 export class UnknownProvider extends Data.TaggedError("UnknownProvider")<{
@@ -70,6 +72,12 @@ const outOption = (example: string) =>
     Options.withDescription(`The file to write (default: ${example}, the extension from the result's type)`),
     Options.optional
   )
+const ticketOption = Options.file("ticket").pipe(
+  Options.withDescription(
+    "Write the job's ticket (JSON) here when the provider accepts it, so `automarket jobs resume|cancel FILE` can follow it from another process (queued providers: falai, replicate)"
+  ),
+  Options.optional
+)
 const integerOption = (name: string, description: string) =>
   Options.integer(name).pipe(Options.withDescription(description), Options.optional)
 
@@ -156,6 +164,39 @@ const saveAsset = (
 
 type MediaCapabilityOf = "text-to-image" | "text-to-video" | "text-to-audio" | "text-to-speech"
 
+/** Write a file whole or not at all (a temp file renamed into place). */
+export const writeAtomically = (file: string, content: string): void => {
+  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`)
+  try {
+    fs.writeFileSync(temp, content)
+    fs.renameSync(temp, file)
+  } catch (error) {
+    fs.rmSync(temp, { force: true })
+    throw error
+  }
+}
+
+/**
+ * Listen to job events, and keep the ticket of a submitted job in `file` when one is asked for.
+ * A ticket that cannot be written is reported on the progress output; the job goes on (failing
+ * would cancel a job the user may still want).
+ */
+const keepingTicket = (
+  file: Option.Option<string>,
+  io: CliOutputService,
+  onEvent: (event: JobProgress.JobEvent) => Effect.Effect<void>
+) =>
+  (event: JobProgress.JobEvent): Effect.Effect<void> => {
+    if (Option.isNone(file) || event._tag !== "Submitted" || event.ticket === undefined) return onEvent(event)
+    const ticket = event.ticket
+    const kept = Effect.try(() => writeAtomically(file.value, `${ticket}\n`)).pipe(
+      Effect.catchAll((error) =>
+        Effect.sync(() => io.progress.write(`automarket: cannot write the ticket to ${file.value}: ${String(error.error)}\n`))
+      )
+    )
+    return Effect.zipRight(kept, onEvent(event))
+  }
+
 /**
  * Run a media generation with its progress on stderr, then save the result: to `out`, else to
  * `<stem>.<extension of its type>`. Prints the path and who made it.
@@ -166,7 +207,8 @@ const generateMedia = <C extends MediaCapabilityOf>(
   options: OptionsOf<C>,
   route: { readonly provider: Option.Option<string>; readonly model: Option.Option<string> },
   out: Option.Option<string>,
-  stem: string
+  stem: string,
+  ticket: Option.Option<string> = Option.none()
 ): Effect.Effect<void, UnknownProvider | MediaError, ProviderRegistry | HttpClient.HttpClient> =>
   Effect.gen(function* () {
     const registry = yield* ProviderRegistry
@@ -176,7 +218,10 @@ const generateMedia = <C extends MediaCapabilityOf>(
       Effect.gen(function* () {
         // The display ends its line when this scope closes, before the result is printed.
         const display = yield* Progress.makeJobDisplay(io.progress)
-        const result = yield* JobProgress.listen(registry.generateDetailed(capability, text(prompt), { ...routed, options }), display.onEvent)
+        const result = yield* JobProgress.listen(
+          registry.generateDetailed(capability, text(prompt), { ...routed, options }),
+          keepingTicket(ticket, io, display.onEvent)
+        )
         const asset: Image | Video | Audio = result.output
         const target = Option.getOrElse(out, () => `${stem}.${extensionOf(asset.mimeType)}`)
         const written = yield* JobProgress.listen(saveAsset(asset, target, stem), display.onEvent)
@@ -232,12 +277,13 @@ export const generateImage = Command.make(
     provider: providerOption,
     model: modelOption,
     out: outOption("image.png"),
+    ticket: ticketOption,
     width: integerOption("width", "Width in pixels"),
     height: integerOption("height", "Height in pixels"),
     seed: integerOption("seed", "Random seed, for repeatable results"),
     negative: Options.text("negative-prompt").pipe(Options.withDescription("What the image should not show"), Options.optional)
   },
-  ({ height, model, negative, out, prompt, provider, seed, width }) =>
+  ({ height, model, negative, out, prompt, provider, seed, ticket, width }) =>
     generateMedia(
       "text-to-image",
       prompt,
@@ -249,7 +295,8 @@ export const generateImage = Command.make(
       },
       { provider, model },
       out,
-      "image"
+      "image",
+      ticket
     )
 ).pipe(Command.withDescription("Generate an image (text-to-image) into --out"))
 
@@ -261,12 +308,13 @@ export const generateVideo = Command.make(
     provider: providerOption,
     model: modelOption,
     out: outOption("video.mp4"),
+    ticket: ticketOption,
     duration: integerOption("duration", "Length in seconds"),
     width: integerOption("width", "Width in pixels"),
     height: integerOption("height", "Height in pixels"),
     seed: integerOption("seed", "Random seed")
   },
-  ({ duration, height, model, out, prompt, provider, seed, width }) =>
+  ({ duration, height, model, out, prompt, provider, seed, ticket, width }) =>
     generateMedia(
       "text-to-video",
       prompt,
@@ -278,7 +326,8 @@ export const generateVideo = Command.make(
       },
       { provider, model },
       out,
-      "video"
+      "video",
+      ticket
     )
 ).pipe(Command.withDescription("Generate a video (text-to-video) into --out"))
 
@@ -290,10 +339,19 @@ export const generateAudio = Command.make(
     provider: providerOption,
     model: modelOption,
     out: outOption("audio.wav"),
+    ticket: ticketOption,
     duration: integerOption("duration", "Length in seconds")
   },
-  ({ duration, model, out, prompt, provider }) =>
-    generateMedia("text-to-audio", prompt, when(duration, (durationSeconds) => ({ durationSeconds })), { provider, model }, out, "audio")
+  ({ duration, model, out, prompt, provider, ticket }) =>
+    generateMedia(
+      "text-to-audio",
+      prompt,
+      when(duration, (durationSeconds) => ({ durationSeconds })),
+      { provider, model },
+      out,
+      "audio",
+      ticket
+    )
 ).pipe(Command.withDescription("Generate music or sound (text-to-audio) into --out"))
 
 /** `automarket generate speech "text" [--out speech.wav|.mp3|.opus] [--voice V]`. */
@@ -304,12 +362,13 @@ export const generateSpeech = Command.make(
     provider: providerOption,
     model: modelOption,
     out: outOption("speech.wav"),
+    ticket: ticketOption,
     voice: Options.text("voice").pipe(Options.withDescription("A voice of the provider"), Options.optional)
   },
-  ({ model, out, prompt, provider, voice }) => {
+  ({ model, out, prompt, provider, ticket, voice }) => {
     const ext = Option.match(out, { onNone: () => "wav", onSome: (file) => path.extname(file).slice(1).toLowerCase() })
     const format = ext === "mp3" || ext === "opus" ? ext : "wav"
-    return generateMedia("text-to-speech", prompt, { format, ...when(voice, (voice) => ({ voice })) }, { provider, model }, out, "speech")
+    return generateMedia("text-to-speech", prompt, { format, ...when(voice, (voice) => ({ voice })) }, { provider, model }, out, "speech", ticket)
   }
 ).pipe(Command.withDescription("Speak a text (text-to-speech) into --out"))
 

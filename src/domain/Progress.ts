@@ -17,8 +17,12 @@ import * as Stream from "effect/Stream"
 
 /** What happened to a job. Every event names the provider and model it concerns. */
 export type JobEvent = Data.TaggedEnum<{
-  /** The provider accepted the job; `jobId` is its request id. */
-  Submitted: { readonly provider: string; readonly model: string; readonly jobId: string }
+  /**
+   * The provider accepted the job; `jobId` is its request id. `ticket`, for jobs that can be
+   * resumed, is the job's ticket as JSON (`Jobs.encodeTicket`): keep it, and another process
+   * can follow the job without submitting it again.
+   */
+  Submitted: { readonly provider: string; readonly model: string; readonly jobId: string; readonly ticket?: string | undefined }
   /** Waiting in the provider's queue; `position` when the provider says. */
   Queued: { readonly provider: string; readonly model: string; readonly position?: number | undefined }
   /** Running; new log lines since the last event, and percent done (0..100) when known. */

@@ -291,9 +291,11 @@ export const submitAndRun = <S, A>(
     })
   )
 
-/** Report that the provider accepted a job (the `Submitted` progress event). */
+/** Report that the provider accepted a job (the `Submitted` progress event, carrying the ticket as JSON). */
 export const reportSubmitted = (ticket: JobTicket): Effect.Effect<void> =>
-  Progress.report(Progress.JobEvent.Submitted({ provider: ticket.provider, model: ticket.model, jobId: ticket.requestId }))
+  Progress.report(
+    Progress.JobEvent.Submitted({ provider: ticket.provider, model: ticket.model, jobId: ticket.requestId, ticket: encodeTicket(ticket) })
+  )
 
 /** Bound a job's run by `timeout`: when exceeded the run is interrupted (cancelling the job) and fails with Timeout. */
 export const withJobTimeout =
