@@ -6,6 +6,9 @@
  * - `Http`, `Resilience`, `KeyRing`, `ProviderConfig`, `Provider`, `HealthTracker`: what providers are built from.
  * - `ServiceRuntime`, `LocalService`: the local services (FFmpeg, TTS, STT) as child processes.
  * - `FFmpeg`, `Chatterbox`, `Whisper`: the local providers (each a `layer` and a `make`).
+ * - `Together`, `OpenRouter`: remote providers (each a `layer`, `layerWith(overrides)` and a `make`).
+ * - `FalAi`, `Replicate`: queued remote providers (`layer`, `make`, and a job API: `FalAiJobs`/`ReplicateJobs` with `submit`/`resume`/`cancel`);
+ *   `Jobs` (JobTicket, polling, cancel-once), `Download` (streamed, capped, resumable result downloads).
  * - `AutoMarket.layer`: everything wired, configured from the environment.
  *
  * @module
@@ -21,14 +24,23 @@ export type * from "./domain/MediaProvider.js"
 export * as ProviderRegistry from "./registry/ProviderRegistry.js"
 export * as Router from "./registry/Router.js"
 export * as Http from "./runtime/Http.js"
+export * as ServerSentEvents from "./runtime/ServerSentEvents.js"
 export * as Resilience from "./runtime/Resilience.js"
 export * as KeyRing from "./runtime/KeyRing.js"
 export * as ProviderConfig from "./runtime/ProviderConfig.js"
 export * as Provider from "./runtime/Provider.js"
+export * as Catalog from "./runtime/Catalog.js"
 export * as HealthTracker from "./runtime/HealthTracker.js"
 export * as ServiceRuntime from "./runtime/ServiceRuntime.js"
 export * as LocalService from "./runtime/LocalService.js"
+export * as Download from "./runtime/Download.js"
+export * as Jobs from "./runtime/Jobs.js"
+export * as DockerRuntime from "./runtime/DockerRuntime.js"
 export * as AutoMarket from "./AutoMarket.js"
 export * as FFmpeg from "./providers/ffmpeg/index.js"
 export * as Chatterbox from "./providers/chatterbox/index.js"
 export * as Whisper from "./providers/whisper/index.js"
+export * as Together from "./providers/together/index.js"
+export * as OpenRouter from "./providers/openrouter/index.js"
+export * as FalAi from "./providers/falai/index.js"
+export * as Replicate from "./providers/replicate/index.js"

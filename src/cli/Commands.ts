@@ -8,16 +8,20 @@
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as Console from "effect/Console"
-import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { MediaCapabilities, type MediaCapability } from "../domain/Capability.js"
 import { unitCost, type ProviderModel } from "../domain/Model.js"
 import { ProviderRegistry } from "../registry/ProviderRegistry.js"
+import { Catalog } from "../runtime/Catalog.js"
 import { price, table } from "./Format.js"
 import * as DemoCommand from "./DemoCommand.js"
+import * as GenerateCommands from "./GenerateCommands.js"
+import { UnknownProvider } from "./GenerateCommands.js"
+import * as JobsCommands from "./JobsCommands.js"
 import * as MediaCommands from "./MediaCommands.js"
 import * as ServiceCommands from "./ServiceCommands.js"
+import * as ServicesCommands from "./ServicesCommands.js"
 
 const json = Options.boolean("json").pipe(Options.withDescription("Print JSON instead of a table"))
 
@@ -68,12 +72,16 @@ const providerOption = Options.text("provider").pipe(
   Options.optional
 )
 const freeOption = Options.boolean("free").pipe(Options.withDescription("Only free models"))
+const refreshOption = Options.boolean("refresh").pipe(
+  Options.withDescription("Discover the models again instead of using the cached catalog")
+)
 
 /** The models matching the filters, across providers; providers whose discovery fails are left out. */
 const listModels = (filters: {
   readonly capability: Option.Option<MediaCapability>
   readonly provider: Option.Option<string>
   readonly free: boolean
+  readonly refresh: boolean
 }) =>
   Effect.gen(function* () {
     const registry = yield* ProviderRegistry
@@ -81,6 +89,20 @@ const listModels = (filters: {
     const chosen = Option.match(filters.provider, { onNone: () => all, onSome: (id) => all.filter((p) => p.id === id) })
     if (Option.isSome(filters.provider) && chosen.length === 0) {
       return yield* new UnknownProvider({ id: filters.provider.value, known: all.map((p) => p.id) })
+    }
+    const catalog = yield* Effect.serviceOption(Catalog)
+    if (filters.refresh && Option.isSome(catalog)) {
+      // Discover again; a provider that cannot be reached keeps (and shows) its cached catalog.
+      yield* Effect.forEach(
+        chosen.filter((provider) => provider.configured),
+        (provider) =>
+          catalog.value.refresh(provider.id).pipe(
+            Effect.catchAll((error) =>
+              Console.error(`automarket: ${provider.id}: refresh failed, showing the cached models if any: ${error.message}`)
+            )
+          ),
+        { concurrency: "unbounded", discard: true }
+      )
     }
     const lists = yield* Effect.forEach(
       chosen,
@@ -96,15 +118,8 @@ const listModels = (filters: {
     return lists.flat().filter((model) => !filters.free || model.free)
   })
 
-/** A `--provider` that names no registered provider. */
-export class UnknownProvider extends Data.TaggedError("UnknownProvider")<{
-  readonly id: string
-  readonly known: ReadonlyArray<string>
-}> {
-  override get message(): string {
-    return `no provider "${this.id}" (known: ${this.known.join(", ") || "none"})`
-  }
-}
+/** A `--provider` that names no registered provider (shared with the generate commands). */
+export { UnknownProvider }
 
 const modelRow = (model: ProviderModel): Array<string> => {
   const unit = model.pricing.find((p) => p.usd === unitCost(model))?.unit
@@ -114,7 +129,7 @@ const modelRow = (model: ProviderModel): Array<string> => {
 /** `automarket models`: the discovered models, filtered by capability, provider and price. */
 export const models = Command.make(
   "models",
-  { capability: capabilityOption, provider: providerOption, free: freeOption, json },
+  { capability: capabilityOption, provider: providerOption, free: freeOption, refresh: refreshOption, json },
   ({ json, ...filters }) =>
     Effect.gen(function* () {
       const found = yield* listModels(filters)
@@ -122,12 +137,12 @@ export const models = Command.make(
       if (found.length === 0) return yield* Console.log("no models match")
       yield* Console.log(table(["PROVIDER", "MODEL", "CAPABILITIES", "PRICE"], found.map(modelRow)))
     })
-).pipe(Command.withDescription("List models across providers: --capability, --provider, --free, --json"))
+).pipe(Command.withDescription("List models across providers: --capability, --provider, --free, --refresh, --json"))
 
 /** The root command with its subcommands. */
 export const root = Command.make("automarket").pipe(
   Command.withDescription("Every AI media service behind one typed interface"),
-  Command.withSubcommands([providers, models, MediaCommands.speak, MediaCommands.transcribe, MediaCommands.compose, ServiceCommands.serve, DemoCommand.demo])
+  Command.withSubcommands([providers, models, MediaCommands.speak, MediaCommands.transcribe, MediaCommands.compose, GenerateCommands.generate, JobsCommands.jobs, ServiceCommands.serve, ServicesCommands.services, DemoCommand.demo])
 )
 
 /** Run the command line on `argv` (as `process.argv`: node, script, arguments...). */
