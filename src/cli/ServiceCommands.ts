@@ -7,7 +7,7 @@ import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as Option from "effect/Option"
-import * as Launcher from "../services/Launcher.js"
+import * as Effect from "effect/Effect"
 import { defaultServerOptions, ServiceNames } from "../services/ServerOptions.js"
 
 const service = Args.choice(ServiceNames.map((name) => [name, name] as const), { name: "service" }).pipe(
@@ -27,12 +27,15 @@ export const serve = Command.make(
   },
   (args) => {
     const defaults = defaultServerOptions(args.service)
-    return Launcher.serve(args.service, {
-      host: args.host,
-      port: Option.getOrElse(args.port, () => defaults.port),
-      workDir: Option.getOrUndefined(args.workDir),
-      concurrency: Option.getOrElse(args.concurrency, () => defaults.concurrency),
-      maxBodyBytes: Option.match(args.maxBodyMb, { onNone: () => defaults.maxBodyBytes, onSome: (mb) => mb * 1024 * 1024 })
-    })
+    // The servers are loaded only by this command (start-up time of every other command).
+    return Effect.flatMap(Effect.promise(() => import("../services/Launcher.js")), (Launcher) =>
+      Launcher.serve(args.service, {
+        host: args.host,
+        port: Option.getOrElse(args.port, () => defaults.port),
+        workDir: Option.getOrUndefined(args.workDir),
+        concurrency: Option.getOrElse(args.concurrency, () => defaults.concurrency),
+        maxBodyBytes: Option.match(args.maxBodyMb, { onNone: () => defaults.maxBodyBytes, onSome: (mb) => mb * 1024 * 1024 })
+      })
+    )
   }
 ).pipe(Command.withDescription("Run a local service (ffmpeg, tts, stt) in the foreground until Ctrl-C"))

@@ -11,12 +11,19 @@ import * as Cause from "effect/Cause"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as AutoMarket from "../AutoMarket.js"
+import * as Layer from "effect/Layer"
 import * as Commands from "./Commands.js"
 import { describeFailure } from "./Failure.js"
 
+// The providers (and the services and clients they import) are loaded only when a command runs:
+// `--help`, `--version` and `--completions` print and exit without them, so they start fast.
+const builtinOnly = process.argv.slice(2).some((arg) => arg === "--help" || arg === "-h" || arg === "--version" || arg === "--completions")
+const layer = builtinOnly
+  ? Layer.unwrapEffect(Effect.map(Effect.promise(() => import("./BuiltinLayer.js")), (m) => m.layer))
+  : Layer.unwrapEffect(Effect.map(Effect.promise(() => import("../AutoMarket.js")), (m) => m.layer))
+
 const program = Effect.suspend(() => Commands.run(process.argv)).pipe(
-  Effect.provide(AutoMarket.layer),
+  Effect.provide(layer),
   Effect.tapErrorCause((cause) => {
     const line = describeFailure(cause)
     return line === undefined ? Effect.void : Console.error(`automarket: ${line}`)

@@ -20,6 +20,7 @@ import * as Effect from "effect/Effect"
 import * as ParseResult from "effect/ParseResult"
 import * as Predicate from "effect/Predicate"
 import * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import {
   ContentRejected,
@@ -35,7 +36,8 @@ import {
   Timeout
 } from "../domain/Errors.js"
 import type { KeyRing } from "./KeyRing.js"
-import { type RetryPolicy, retrySchedule, withRetry, withTimeout } from "./Resilience.js"
+import { type RetryPolicy, retrySchedule, withTimeout } from "./Resilience.js"
+import { fastPathOf, type LeanPath, type LeanResponse } from "./UndiciClient.js"
 
 /** Response headers, lower-cased names. */
 export type Headers = Readonly<Record<string, string | undefined>>
@@ -140,9 +142,12 @@ export const errorFromStatus = (failure: StatusFailure): MediaError => {
 }
 
 /** Map a transport failure (refused, reset, DNS, bad URL) to `NetworkError`. */
-export const errorFromTransport = (provider: string, error: HttpClientError.HttpClientError): MediaError => {
-  const cause = error.cause instanceof Error ? describeCause(error.cause) : ""
-  return new NetworkError({ provider, message: `${provider}: ${error.reason.toLowerCase()} error${cause === "" ? "" : `: ${cause}`}` })
+export const errorFromTransport = (provider: string, error: HttpClientError.HttpClientError): MediaError =>
+  transportError(provider, error.reason, error.cause)
+
+const transportError = (provider: string, reason: string, cause: unknown): MediaError => {
+  const described = cause instanceof Error ? describeCause(cause) : ""
+  return new NetworkError({ provider, message: `${provider}: ${reason.toLowerCase()} error${described === "" ? "" : `: ${described}`}` })
 }
 
 const describeCause = (cause: Error): string => {
@@ -220,16 +225,25 @@ export interface ProviderHttp {
 const notSubmitted = (error: MediaError): boolean =>
   error._tag === "RateLimited" || (error._tag === "NetworkError" && /ECONNREFUSED/.test(error.message))
 
-/** Make a provider's HTTP client over the `HttpClient` in context. */
+/**
+ * Make a provider's HTTP client over the `HttpClient` in context.
+ *
+ * When that client is `UndiciClient`'s (unwrapped), whole-body JSON exchanges to the provider's
+ * own base URL take its lean path: the same request, headers, auth, timeout, retries and error
+ * mapping, without the general client's per-request objects. Everything else (bodies other than
+ * JSON, queries, absolute URLs, `send`) goes through the `HttpClient`.
+ */
 export const make = (config: ProviderHttpConfig): Effect.Effect<ProviderHttp, never, HttpClient.HttpClient> =>
   Effect.gen(function* () {
-    const client = (yield* HttpClient.HttpClient).pipe(HttpClient.withTracerDisabledWhen(() => true))
+    const given = yield* HttpClient.HttpClient
+    const client = given.pipe(HttpClient.withTracerDisabledWhen(() => true))
     const provider = config.provider
     const base = config.baseUrl.replace(/\/+$/, "")
     const origin = safeOrigin(base)
     const auth = config.auth ?? bearer
     const secrets = config.secrets ?? []
     const timeout = config.timeout ?? "30 seconds"
+    const lean = leanTarget(fastPathOf(given), base)
 
     const urlOf = (path: string) => (/^https?:\/\//i.test(path) ? path : `${base}${path.startsWith("/") ? "" : "/"}${path}`)
 
@@ -248,13 +262,13 @@ export const make = (config: ProviderHttpConfig): Effect.Effect<ProviderHttp, ne
       return request
     }
 
+    const statusError = (status: number, headers: Headers, body: string, now: number, model: string | undefined) =>
+      errorFromStatus({ provider, status, headers, body: scrub(body, secrets), now, model })
+
     const failed = (response: HttpClientResponse.HttpClientResponse, model: string | undefined) =>
       Effect.flatMap(
         Effect.zip(Effect.orElseSucceed(response.text, () => ""), Clock.currentTimeMillis),
-        ([body, now]) =>
-          Effect.fail(
-            errorFromStatus({ provider, status: response.status, headers: response.headers, body: scrub(body, secrets), now, model })
-          )
+        ([body, now]) => Effect.fail(statusError(response.status, response.headers, body, now, model))
       )
 
     // One attempt with one key: status checked, body handled by `read`.
@@ -269,37 +283,110 @@ export const make = (config: ProviderHttpConfig): Effect.Effect<ProviderHttp, ne
         withTimeout(provider, options.timeout ?? timeout)
       )
 
+    // The same attempt on the lean path (see `leanPathOf` for which requests take it).
+    const leanAttempt = <A>(
+      target: LeanTarget,
+      path: string,
+      options: RequestOptions,
+      key: Redacted.Redacted<string> | undefined,
+      readText: (text: string) => Effect.Effect<A, MediaError>
+    ): Effect.Effect<A, MediaError> =>
+      Effect.clockWith((clock) => {
+        const headers: Record<string, string> = {}
+        if (config.headers !== undefined) for (const name in config.headers) headers[name.toLowerCase()] = config.headers[name]!
+        if (options.headers !== undefined) for (const name in options.headers) headers[name.toLowerCase()] = options.headers[name]!
+        if (key !== undefined) {
+          const [name, value] = auth(Redacted.value(key))
+          headers[name.toLowerCase()] = value
+        }
+        let body: string | undefined
+        if (options.json !== undefined) {
+          body = JSON.stringify(options.json)
+          headers["content-type"] = "application/json"
+          headers["content-length"] = String(Buffer.byteLength(body))
+        }
+        const request = { method: options.method ?? "GET", origin: target.origin, path: target.prefix + path, headers, body }
+        const handle = (response: LeanResponse): Effect.Effect<A, MediaError> =>
+          response.status >= 200 && response.status < 300
+            ? response.bodyError !== undefined
+              ? // The answer broke off after its status: a transport failure, as on the general path.
+                Effect.fail(transportError(provider, "Transport", response.bodyError))
+              : readText(response.text)
+            : Effect.fail(statusError(response.status, response.headers, response.text, clock.unsafeCurrentTimeMillis(), options.model))
+        const budget = Duration.decode(options.timeout ?? timeout)
+        const millis = Duration.toMillis(budget)
+        if (!isLiveClock(clock) || !(millis <= maxTimer)) {
+          // A test clock (or a budget no timer holds): time the attempt with Effect, as the general path does.
+          return withTimeout(provider, budget)(Effect.flatMap(exchange(target.path, request, undefined), handle))
+        }
+        const timedOut = () => new Timeout({ provider, after: budget, message: `${provider}: no answer within ${Duration.format(budget)}` })
+        return Effect.flatMap(exchange(target.path, request, { millis, timedOut }), handle)
+      })
+
+    // One lean exchange as an effect: interruption cancels it; with `timer`, a live timer bounds it.
+    const exchange = (
+      path: LeanPath,
+      request: Parameters<LeanPath["exchange"]>[0],
+      timer: { readonly millis: number; readonly timedOut: () => MediaError } | undefined
+    ): Effect.Effect<LeanResponse, MediaError> =>
+      Effect.async<LeanResponse, MediaError>((resume) => {
+        let handle: ReturnType<typeof setTimeout> | undefined
+        const cancel = path.exchange(request, (outcome) => {
+          if (handle !== undefined) clearTimeout(handle)
+          resume(outcome._tag === "Response" ? Effect.succeed(outcome.response) : Effect.fail(transportError(provider, "Transport", outcome.cause)))
+        })
+        if (timer !== undefined) {
+          handle = setTimeout(() => {
+            cancel()
+            resume(Effect.fail(timer.timedOut()))
+          }, timer.millis)
+        }
+        return Effect.sync(() => {
+          if (handle !== undefined) clearTimeout(handle)
+          cancel()
+        })
+      })
+
     const withKeys = <A>(run: (key: Redacted.Redacted<string> | undefined) => Effect.Effect<A, MediaError>) =>
       config.keys === undefined ? run(undefined) : config.keys.withKey(run)
 
+    const defaultSchedule = retrySchedule(config.retry)
+    const unsubmittedSchedule = Schedule.whileInput(defaultSchedule, notSubmitted)
     const retried = <A>(options: RequestOptions, once: Effect.Effect<A, MediaError>): Effect.Effect<A, MediaError> => {
-      if (options.retry === false) return Effect.retry(once, { schedule: retrySchedule(config.retry), while: notSubmitted })
-      return withRetry({ ...config.retry, ...options.retry })(once)
+      const schedule =
+        options.retry === false ? unsubmittedSchedule : options.retry === undefined ? defaultSchedule : retrySchedule({ ...config.retry, ...options.retry })
+      return retryAfterFailure(once, schedule)
     }
 
-    const decode = <A, I>(schema: Schema.Schema<A, I>) => {
+    const decodeText = <A, I>(schema: Schema.Schema<A, I>) => {
       const decodeUnknown = Schema.decodeUnknown(schema)
-      return (response: HttpClientResponse.HttpClientResponse): Effect.Effect<A, MediaError> =>
-        Effect.flatMap(Effect.orElseSucceed(response.text, () => ""), (text) => {
-          let json: unknown
-          try {
-            json = text === "" ? undefined : JSON.parse(text)
-          } catch {
-            return Effect.fail(new MalformedResponse({ provider, message: `${provider}: answer is not JSON: ${truncate(scrub(text, secrets))}` }))
-          }
-          return Effect.mapError(
-            decodeUnknown(json),
-            (error) =>
-              new MalformedResponse({
-                provider,
-                message: `${provider}: answer does not have the expected shape: ${truncate(ParseResult.TreeFormatter.formatErrorSync(error))}`
-              })
-          )
-        })
+      return (text: string): Effect.Effect<A, MediaError> => {
+        let json: unknown
+        try {
+          json = text === "" ? undefined : JSON.parse(text)
+        } catch {
+          return Effect.fail(new MalformedResponse({ provider, message: `${provider}: answer is not JSON: ${truncate(scrub(text, secrets))}` }))
+        }
+        return Effect.mapError(
+          decodeUnknown(json),
+          (error) =>
+            new MalformedResponse({
+              provider,
+              message: `${provider}: answer does not have the expected shape: ${truncate(ParseResult.TreeFormatter.formatErrorSync(error))}`
+            })
+        )
+      }
     }
 
     const json = <A, I>(options: JsonRequestOptions<A, I>): Effect.Effect<A, MediaError> => {
-      const read = decode(options.schema)
+      const readText = decodeText(options.schema)
+      const leanPath = lean !== undefined ? leanPathOf(options) : undefined
+      if (lean !== undefined && leanPath !== undefined) {
+        return retried(options, withKeys((key) => leanAttempt(lean, leanPath, options, key, readText)))
+      }
+      // A body that breaks off after a 2xx status is a transport failure (NetworkError), not an empty answer.
+      const read = (response: HttpClientResponse.HttpClientResponse) =>
+        Effect.flatMap(Effect.mapError(response.text, (error) => errorFromTransport(provider, error)), readText)
       return retried(options, withKeys((key) => attempt(options, key, read)))
     }
 
@@ -308,6 +395,68 @@ export const make = (config: ProviderHttpConfig): Effect.Effect<ProviderHttp, ne
 
     return { provider, baseUrl: base, json, send }
   })
+
+/**
+ * `Effect.retry(once, schedule)`, with the schedule's driver made only after a first failure
+ * (most calls succeed at once): the first error is fed to the driver as `Effect.retry` would.
+ */
+const retryAfterFailure = <A>(
+  once: Effect.Effect<A, MediaError>,
+  schedule: Schedule.Schedule<unknown, MediaError>
+): Effect.Effect<A, MediaError> =>
+  Effect.catchAll(once, (first) => {
+    let pending: MediaError | undefined = first
+    const again = Effect.suspend(() => {
+      if (pending === undefined) return once
+      const error = pending
+      pending = undefined
+      return Effect.fail(error)
+    })
+    return Effect.retry(again, schedule)
+  })
+
+// The largest delay setTimeout holds.
+const maxTimer = 2_147_483_647
+
+const LiveClock = Clock.make().constructor
+const isLiveClock = (clock: Clock.Clock): boolean => clock.constructor === LiveClock
+
+/** Where lean requests go: the base URL's origin, and its path as a prefix. */
+interface LeanTarget {
+  readonly path: LeanPath
+  readonly origin: string
+  readonly prefix: string
+}
+
+const leanTarget = (path: LeanPath | undefined, base: string): LeanTarget | undefined => {
+  if (path === undefined) return undefined
+  let url: URL
+  try {
+    url = new URL(base)
+  } catch {
+    return undefined
+  }
+  if ((url.protocol !== "http:" && url.protocol !== "https:") || url.search !== "" || url.hash !== "" || url.username !== "" || url.password !== "") {
+    return undefined
+  }
+  // Only when the base reads back as itself, so that base + path is the URL the general path would request.
+  const prefix = url.pathname === "/" ? "" : url.pathname
+  if (`${url.origin}${prefix}` !== base) return undefined
+  return { path, origin: url.origin, prefix }
+}
+
+// A relative path of plain characters (no query, fragment, dot segments, or anything URL parsing
+// would rewrite), so that appending it to the base is exactly what the general path sends.
+const plainPath = /^[A-Za-z0-9\-_~!$&'()*+,;=:@%/.]*$/
+const dotSegment = /(^|\/)\.\.?(\/|$)/
+
+/** The path a request takes on the lean path (relative to the base), or undefined when it must take the general path. */
+const leanPathOf = (options: RequestOptions): string | undefined => {
+  if (options.query !== undefined || options.body !== undefined) return undefined
+  const path = options.path
+  if (/^https?:\/\//i.test(path) || !plainPath.test(path) || dotSegment.test(path) || path.includes("%")) return undefined
+  return path.startsWith("/") ? path : `/${path}`
+}
 
 const truncate = (text: string): string => (text.length > maxMessage ? `${text.slice(0, maxMessage)}...` : text)
 

@@ -96,6 +96,19 @@ describe("over a real loopback server", () => {
       expect(server.seen).toHaveLength(1)
     }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
 
+  it.scopedLive("a body cut off after a 200 is NetworkError (retried), not an empty answer", () =>
+    Effect.gen(function* () {
+      const server = yield* loopback((_, res) => {
+        res.writeHead(200, { "content-type": "application/json", "content-length": "100" })
+        res.write('{"id": ')
+        setTimeout(() => res.socket?.destroy(), 20)
+      })
+      const http = yield* client(server.url)
+      const result = yield* Effect.either(http.json({ path: "/x", schema: Answer }))
+      expect(Either.isLeft(result) && result.left._tag).toBe("NetworkError")
+      expect(server.seen).toHaveLength(3)
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
   it.scopedLive("a body of the wrong shape is MalformedResponse naming the field", () =>
     Effect.gen(function* () {
       const server = yield* loopback((_, res) => json(res, 200, { id: 42 }))

@@ -1,0 +1,105 @@
+// Composition: 4 clips of 720p, 10 s (made once with ffmpeg's test sources) concatenated by the
+// FFmpeg service (`automarket serve ffmpeg`, a separate process, through the provider's typed
+// client: upload, probe, ffmpeg, download of the result) vs the same ffmpeg command run directly
+// (the argument list the service's FilterGraph makes for that composition). Prints one JSON line:
+// { service: [s, ...], direct: [s, ...], clips, args }.
+//
+//   node bench/.build/compose.mjs <repeats> <workDir>
+import { spawn, spawnSync } from "node:child_process"
+import { existsSync, mkdirSync, rmSync, statSync } from "node:fs"
+import path from "node:path"
+import { fileURLToPath } from "node:url"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as Schema from "effect/Schema"
+import { httpClientLayer } from "../src/AutoMarket.js"
+import { Composition } from "../src/domain/Composition.js"
+import * as FFmpegClient from "../src/providers/ffmpeg/FFmpegClient.js"
+import { compositionPlan, type InputFile } from "../src/services/ffmpeg/FilterGraph.js"
+import { announcePrefix } from "../src/services/ServerOptions.js"
+
+const [repeatsArg = "3", workDir = "bench/.build/compose"] = process.argv.slice(2)
+const repeats = Number(repeatsArg)
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..")
+mkdirSync(workDir, { recursive: true })
+
+// The clips: 1280x720, 30 fps, 10 s, h264 + aac, each a different test pattern and tone.
+const clips = [0, 1, 2, 3].map((i) => path.resolve(workDir, `clip${i}.mp4`))
+clips.forEach((clip, i) => {
+  if (existsSync(clip) && statSync(clip).size > 0) return
+  const made = spawnSync("ffmpeg", [
+    "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
+    "-f", "lavfi", "-i", `testsrc2=size=1280x720:rate=30:duration=10`,
+    "-f", "lavfi", "-i", `sine=frequency=${220 * (i + 1)}:sample_rate=48000:duration=10`,
+    "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", clip
+  ])
+  if (made.status !== 0) throw new Error(`ffmpeg could not make ${clip}: ${made.stderr}`)
+})
+
+const spec = { clips: clips.map((_, i) => ({ src: `clip${i}` })), output: { width: 1280, height: 720 } }
+const composition = Schema.decodeUnknownSync(Composition)(spec)
+const inputs = new Map<string, InputFile>(
+  clips.map((clip, i) => [`clip${i}`, { path: clip, facts: { duration: 10, width: 1280, height: 720, hasVideo: true, hasAudio: true } }])
+)
+const directOut = path.resolve(workDir, "direct.mp4")
+const plan = compositionPlan(composition, inputs, directOut)
+if (Either.isLeft(plan)) throw new Error(`no plan: ${plan.left.join("; ")}`)
+const args = plan.right.args
+
+const timeDirect = () => {
+  const start = performance.now()
+  const run = spawnSync("ffmpeg", [...args], { cwd: workDir })
+  if (run.status !== 0) throw new Error(`ffmpeg failed: ${run.stderr}`)
+  return (performance.now() - start) / 1000
+}
+
+// The service, as a user runs it.
+const service = spawn(process.execPath, [path.join(root, "bin", "automarket.mjs"), "serve", "ffmpeg", "--port", "0"], {
+  stdio: ["ignore", "pipe", "inherit"]
+})
+const port = await new Promise<number>((resolve, reject) => {
+  let buffered = ""
+  service.stdout.on("data", (chunk: Buffer) => {
+    buffered += chunk.toString()
+    const line = buffered.split("\n").find((l) => l.startsWith(announcePrefix))
+    if (line !== undefined) resolve(JSON.parse(line.slice(announcePrefix.length)).port)
+  })
+  service.on("exit", (code) => reject(new Error(`the FFmpeg service exited (${code})`)))
+})
+
+const runtime = ManagedRuntime.make(httpClientLayer)
+const client = await runtime.runPromise(FFmpegClient.make({ baseUrl: `http://127.0.0.1:${port}` }))
+const files = clips.map((clip, i) => ({ key: `clip${i}`, name: `clip${i}.mp4`, content: { _tag: "Path" as const, path: clip } }))
+const serviceOut = path.resolve(workDir, "service.mp4")
+
+const timeService = async () => {
+  const start = performance.now()
+  await runtime.runPromise(
+    Effect.gen(function* () {
+      const job = yield* client.compose(spec, files)
+      yield* client.download(job.output, serviceOut)
+      yield* client.release(job.output)
+    })
+  )
+  return (performance.now() - start) / 1000
+}
+
+const direct: Array<number> = []
+const served: Array<number> = []
+for (let i = 0; i < repeats; i++) {
+  // Alternate which goes first, so that neither always runs on a warmer machine.
+  if (i % 2 === 0) {
+    direct.push(timeDirect())
+    served.push(await timeService())
+  } else {
+    served.push(await timeService())
+    direct.push(timeDirect())
+  }
+}
+await runtime.dispose()
+service.kill("SIGTERM")
+rmSync(directOut, { force: true })
+rmSync(serviceOut, { force: true })
+process.stdout.write(JSON.stringify({ service: served, direct, clips: clips.length, args: args.length }) + "\n")
+process.exit(0)

@@ -1,0 +1,426 @@
+// `npm run bench`: every benchmark of issue 7, side by side in one run, written to
+// bench/RESULTS.md. Each figure is the median of repeated runs with min-max; ratios are against
+// the baseline of each table. Nothing here is a fixed number: every figure comes from this run.
+//
+// Settings (environment): BENCH_REQUESTS (per client, concurrency and repeat; default 5000),
+// BENCH_REPEATS (default 3), BENCH_COMPOSE_REPEATS (default 2), BENCH_DOWNLOAD_MB (default 1024),
+// BENCH_ONLY (comma list of sections: calls,fallback,startup,compose,download,discovery).
+//
+// Layout: the emulators run in their own processes (bench/server.mjs); when `taskset` exists the
+// emulator is pinned to CPU 0 and the measured client to CPU 1, so they do not share a core or an
+// event loop.
+import { execFileSync, spawn, spawnSync } from "node:child_process"
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
+import os from "node:os"
+import path from "node:path"
+import { fileURLToPath } from "node:url"
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+const root = path.resolve(here, "..")
+const buildDir = path.join(here, ".build")
+const env = (name, fallback) => (process.env[name] !== undefined && process.env[name] !== "" ? process.env[name] : fallback)
+const requests = Number(env("BENCH_REQUESTS", "5000"))
+const repeats = Number(env("BENCH_REPEATS", "3"))
+const composeRepeats = Number(env("BENCH_COMPOSE_REPEATS", "2"))
+const downloadMb = Number(env("BENCH_DOWNLOAD_MB", "1024"))
+const only = env("BENCH_ONLY", "calls,fallback,startup,compose,download,discovery").split(",")
+const warmup = Math.min(1000, Math.max(200, Math.round(requests / 10)))
+const started = performance.now()
+const log = (line) => process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}\n`)
+
+const hasTaskset = spawnSync("taskset", ["-c", "0", "true"]).status === 0
+const pinned = (cpu, command, args) => (hasTaskset && os.cpus().length >= 2 ? ["taskset", ["-c", String(cpu), command, ...args]] : [command, args])
+
+// ---------------------------------------------------------------------------------------------
+// statistics and formatting
+// ---------------------------------------------------------------------------------------------
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = Math.floor(s.length / 2)
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2
+}
+const fmt = (x, digits) => {
+  if (x === undefined || Number.isNaN(x)) return "n/a"
+  const d = digits ?? (Math.abs(x) >= 100 ? 0 : Math.abs(x) >= 10 ? 1 : 2)
+  return x.toLocaleString("en-US", { minimumFractionDigits: d, maximumFractionDigits: d })
+}
+/** "median (min-max)" of a list. */
+const spread = (xs, digits) => (xs.length === 0 ? "n/a" : `${fmt(median(xs), digits)} (${fmt(Math.min(...xs), digits)}–${fmt(Math.max(...xs), digits)})`)
+const ratio = (x, base) => (x === undefined || base === undefined || base === 0 ? "n/a" : `${(x / base).toFixed(2)}×`)
+
+// ---------------------------------------------------------------------------------------------
+// helpers
+// ---------------------------------------------------------------------------------------------
+/** Start an emulator process; resolves with its first stdout line (JSON) and the child. */
+const startServer = (role) =>
+  new Promise((resolve, reject) => {
+    const [command, args] = pinned(0, process.execPath, [path.join(here, "server.mjs"), "--role", role])
+    const child = spawn(command, args, { stdio: ["ignore", "pipe", "inherit"] })
+    let buffered = ""
+    child.stdout.on("data", (chunk) => {
+      buffered += chunk
+      const line = buffered.split("\n")[0]
+      if (buffered.includes("\n")) resolve({ child, info: JSON.parse(line) })
+    })
+    child.on("exit", (code) => reject(new Error(`emulator ${role} exited with ${code}`)))
+  })
+
+const stop = (child) => {
+  child.removeAllListeners("exit")
+  child.kill("SIGTERM")
+}
+
+/** Run a node script (pinned to CPU 1) and parse its last stdout line as JSON. */
+const runJson = (script, args, options = {}) => {
+  const [command, argv] = pinned(1, process.execPath, [script, ...args])
+  const run = spawnSync(command, argv, { encoding: "utf8", maxBuffer: 64 << 20, timeout: options.timeout ?? 600_000, env: { ...process.env, ...options.env } })
+  if (run.status !== 0) throw new Error(`${path.basename(script)} ${args.join(" ")} failed (${run.status ?? run.signal}): ${run.stderr.slice(-2000)}`)
+  const lines = run.stdout.trim().split("\n")
+  return JSON.parse(lines[lines.length - 1])
+}
+
+const wallMs = (command, args, options = {}) => {
+  const start = process.hrtime.bigint()
+  const run = spawnSync(command, args, { stdio: ["ignore", "ignore", "pipe"], encoding: "utf8", ...options })
+  const ms = Number(process.hrtime.bigint() - start) / 1e6
+  if (run.status !== 0) throw new Error(`${command} ${args.join(" ")} failed (${run.status}): ${run.stderr?.slice(-1000)}`)
+  return ms
+}
+
+const machine = () => {
+  const cpus = os.cpus()
+  let distro = `${os.type()} ${os.release()}`
+  try {
+    const release = readFileSync("/etc/os-release", "utf8")
+    const pretty = /^PRETTY_NAME="?([^"\n]*)"?/m.exec(release)
+    if (pretty) distro = `${pretty[1]} (kernel ${os.release()})`
+  } catch {}
+  return {
+    cpu: cpus[0]?.model ?? "unknown",
+    cores: cpus.length,
+    memory: `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
+    node: process.version,
+    os: distro,
+    load: os.loadavg().map((x) => x.toFixed(2)).join(", ")
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// build: the CLI bundle and the benchmark programs (TypeScript bundled once, run as plain ESM)
+// ---------------------------------------------------------------------------------------------
+const build = async () => {
+  mkdirSync(buildDir, { recursive: true })
+  const { build: buildCli } = await import(path.join(root, "scripts", "build.mjs"))
+  await buildCli()
+  const esbuild = await import("esbuild")
+  const entries = ["chat.ts", "fallback.ts", "compose.ts", "discovery.ts"].map((f) => path.join(here, f)).filter((f) => existsSync(f))
+  await esbuild.build({
+    entryPoints: entries,
+    outdir: buildDir,
+    outExtension: { ".js": ".mjs" },
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    packages: "external",
+    logLevel: "warning"
+  })
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. per-call overhead
+// ---------------------------------------------------------------------------------------------
+const clients = [
+  ["undici", "(a) raw undici Pool `request()`"],
+  ["transform", "(b) automarket provider `transform` (text-to-text)"],
+  ["registry", "(c) automarket `ProviderRegistry.generate`, fallback configured"],
+  ["openai", "(d) openai SDK"],
+  ["ai", "(e) Vercel AI SDK `generateText`"]
+]
+const concurrencies = [1, 64]
+
+const calls = async () => {
+  const { child, info } = await startServer("chat")
+  const baseUrl = `http://127.0.0.1:${info.port}/v1`
+  const results = {}
+  try {
+    for (let r = 0; r < repeats; r++) {
+      // Round-robin, so that a noisy moment hits every client alike.
+      for (const c of concurrencies) {
+        for (const [client] of clients) {
+          log(`calls: repeat ${r + 1}/${repeats}, ${client}, concurrency ${c}`)
+          const result = runJson(path.join(buildDir, "chat.mjs"), [client, String(c), String(requests), String(warmup), baseUrl])
+          ;(results[`${client}/${c}`] ??= []).push(result)
+        }
+      }
+    }
+  } finally {
+    stop(child)
+  }
+  return results
+}
+
+const callsSection = (results) => {
+  const rps = (client, c) => (results[`${client}/${c}`] ?? []).map((x) => x.rps)
+  const field = (client, c, name) => (results[`${client}/${c}`] ?? []).map((x) => x[name])
+  const cpuPerK = (client, c) => (results[`${client}/${c}`] ?? []).map((x) => (x.cpuMs / x.requests) * 1000)
+  const lines = []
+  lines.push(`## 1. Per-call overhead\n`)
+  lines.push(
+    `${fmt(requests, 0)} chat completions per client, concurrency and repeat (after ${fmt(warmup, 0)} unmeasured), ${repeats} repeats, against one node:http emulator in its own process (fixed ~600-byte answer, no delay)${hasTaskset ? "; emulator pinned to CPU 0, client to CPU 1" : ""}. Latency in ms. "CPU/1k": the client process's user+system CPU per 1,000 calls. Ratios: median req/s over raw undici's median.\n`
+  )
+  for (const c of concurrencies) {
+    lines.push(`### concurrency ${c}\n`)
+    lines.push(`| client | req/s | × raw undici | p50 ms | p99 ms | CPU/1k ms |`)
+    lines.push(`|---|---|---|---|---|---|`)
+    const base = median(rps("undici", c))
+    for (const [client, label] of clients) {
+      const xs = rps(client, c)
+      lines.push(
+        `| ${label} | ${spread(xs, 0)} | ${ratio(median(xs), base)} | ${spread(field(client, c, "p50"), 2)} | ${spread(field(client, c, "p99"), 2)} | ${spread(cpuPerK(client, c), 0)} |`
+      )
+    }
+    lines.push("")
+  }
+  return lines.join("\n")
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6. fallback
+// ---------------------------------------------------------------------------------------------
+const fallback = async () => {
+  const { child, info } = await startServer("fallback")
+  const [first, second] = info.ports
+  try {
+    const all = []
+    for (let r = 0; r < repeats; r++) {
+      log(`fallback: repeat ${r + 1}/${repeats}`)
+      const result = runJson(path.join(buildDir, "fallback.mjs"), [
+        "100",
+        `http://127.0.0.1:${first}/v1`,
+        `http://127.0.0.1:${second}/v1`,
+        `http://127.0.0.1:${first}/gaps`
+      ])
+      all.push(result.gaps)
+    }
+    return all
+  } finally {
+    stop(child)
+  }
+}
+
+const fallbackSection = (runs) => {
+  const medians = runs.map(median)
+  const p99s = runs.map((gaps) => [...gaps].sort((a, b) => a - b)[Math.floor(gaps.length * 0.99)])
+  const mins = runs.map((gaps) => Math.min(...gaps))
+  return [
+    `## 6. Fallback\n`,
+    `Time from the end of the first provider's 402 (quota) answer to the arrival of the second provider's request, both measured in the emulator process (two loopback servers); ${runs[0]?.length ?? 0} calls a repeat, ${runs.length} repeats, fresh providers each call (a retired key would otherwise skip the network).\n`,
+    `| | median of a repeat | p99 of a repeat | fastest |`,
+    `|---|---|---|---|`,
+    `| QuotaExceeded → next provider's request, ms | ${spread(medians, 2)} | ${spread(p99s, 2)} | ${spread(mins, 2)} |`,
+    ``
+  ].join("\n")
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. start-up
+// ---------------------------------------------------------------------------------------------
+const startup = () => {
+  const bin = path.join(root, "bin", "automarket.mjs")
+  const runs = 10
+  const cases = [
+    ["`node -e 0`", process.execPath, ["-e", "0"]],
+    ["`automarket --help`", process.execPath, [bin, "--help"]],
+    ["`automarket models --json` (warm cache)", process.execPath, [bin, "models", "--json"]]
+  ]
+  const results = []
+  for (const [label, command, args] of cases) {
+    log(`startup: ${label}`)
+    try {
+      wallMs(command, args, { timeout: 120_000 }) // warm: the bundle is built, the catalog cached, the files in the page cache
+      const times = Array.from({ length: runs }, () => wallMs(command, args, { timeout: 120_000 }))
+      results.push({ label, times })
+    } catch (error) {
+      results.push({ label, error: String(error.message ?? error).split("\n")[0] })
+    }
+  }
+  return results
+}
+
+const startupSection = (results) => {
+  const base = results[0]?.times !== undefined ? median(results[0].times) : undefined
+  const lines = [
+    `## 5. Start-up\n`,
+    `Wall time of the whole command (bin/automarket.mjs: source mtime scan, then the esbuild bundle dist/automarket.mjs), 10 runs after one warm-up run. Goal: under 400 ms.\n`,
+    `| command | wall ms | × \`node -e 0\` | over \`node -e 0\`, ms |`,
+    `|---|---|---|---|`
+  ]
+  for (const r of results) {
+    if (r.error !== undefined) lines.push(`| ${r.label} | not measured: ${r.error.replace(/\|/g, "\\|")} | | |`)
+    else lines.push(`| ${r.label} | ${spread(r.times, 0)} | ${ratio(median(r.times), base)} | ${fmt(median(r.times) - base, 0)} |`)
+  }
+  lines.push("")
+  return lines.join("\n")
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. composition
+// ---------------------------------------------------------------------------------------------
+const compose = () => {
+  if (spawnSync("ffmpeg", ["-version"]).status !== 0) return { error: "ffmpeg not installed" }
+  log(`compose: ${composeRepeats} repeats of service vs direct (4 clips, 720p, 10 s)`)
+  try {
+    return runJson(path.join(buildDir, "compose.mjs"), [String(composeRepeats), path.join(buildDir, "compose")], { timeout: 900_000 })
+  } catch (error) {
+    return { error: String(error.message ?? error).split("\n")[0] }
+  }
+}
+
+const composeSection = (r) => {
+  const lines = [`## 4. Composition\n`]
+  if (r.error !== undefined) return lines.concat([`Not measured: ${r.error}\n`]).join("\n")
+  lines.push(
+    `4 clips (1280×720, 30 fps, 10 s, h264+aac) concatenated to one 720p mp4. Service: \`automarket serve ffmpeg\` in its own process, called through the provider's typed client (upload of the clips, probe, ffmpeg, download of the result). Direct: the same ffmpeg arguments (${r.args} of them, from the service's FilterGraph.compositionPlan) run by hand. ${r.service.length} repeats each, alternating which goes first. Goal: ≤ 1.1×.\n`
+  )
+  lines.push(`| | seconds | × direct |`, `|---|---|---|`)
+  lines.push(`| ffmpeg run directly | ${spread(r.direct, 2)} | 1.00× |`)
+  lines.push(`| FFmpeg service (upload + compose + download) | ${spread(r.service, 2)} | ${ratio(median(r.service), median(r.direct))} |`)
+  lines.push("")
+  return lines.join("\n")
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. downloads
+// ---------------------------------------------------------------------------------------------
+const downloadHelpers = () => ["download.mjs", "download.ts", "download.sh"].map((f) => path.join(here, f)).filter((f) => existsSync(f))
+
+const download = async () => {
+  const hasCurl = spawnSync("curl", ["--version"]).status === 0
+  const { child, info } = await startServer("download")
+  const bytes = downloadMb * 2 ** 20
+  const url = `http://127.0.0.1:${info.port}/bytes/${bytes}`
+  const dest = path.join(buildDir, "download.bin")
+  const result = { bytes, curl: [], automarket: undefined, helper: downloadHelpers()[0] }
+  try {
+    for (let r = 0; r < repeats && hasCurl; r++) {
+      log(`download: curl ${r + 1}/${repeats}`)
+      const ms = wallMs(...pinned(1, "curl", ["-sS", "-o", dest, url]))
+      if (statSync(dest).size !== bytes) throw new Error("curl wrote a short file")
+      result.curl.push(bytes / 2 ** 20 / (ms / 1000))
+    }
+    if (result.helper !== undefined) {
+      // The helper of src/runtime/Download.ts's author: `[bytes] [url]` -> one JSON line with
+      // { bytes, seconds, mibPerSecond, rssGrowthMb, ... } (see the helper itself).
+      const runs = []
+      for (let r = 0; r < repeats; r++) {
+        log(`download: automarket ${r + 1}/${repeats}`)
+        const helper = result.helper
+        const script = helper.endsWith(".ts") ? [process.execPath, ["--import", "tsx", helper]] : helper.endsWith(".sh") ? ["bash", [helper]] : [process.execPath, [helper]]
+        const [command, args] = pinned(1, script[0], [...script[1], String(bytes), url])
+        const run = spawnSync(command, args, { encoding: "utf8", timeout: 600_000 })
+        if (run.status !== 0) throw new Error(`${path.basename(helper)} failed: ${run.stderr.slice(-500)}`)
+        const lines = run.stdout.trim().split("\n")
+        runs.push(JSON.parse(lines[lines.length - 1]))
+      }
+      result.automarket = runs
+    }
+  } catch (error) {
+    result.error = String(error.message ?? error).split("\n")[0]
+  } finally {
+    stop(child)
+    rmSync(dest, { force: true })
+  }
+  return result
+}
+
+const downloadSection = (r) => {
+  const lines = [
+    `## 3. Downloads\n`,
+    `${fmt(r.bytes / 2 ** 20, 0)} MiB streamed from a loopback emulator to a file on disk, ${repeats} repeats. Goal: ≥ 0.8× curl, RSS growth < 64 MB.\n`,
+    `| | MiB/s | × curl | peak RSS growth |`,
+    `|---|---|---|---|`,
+    `| \`curl -o\` | ${spread(r.curl, 0)} | 1.00× | |`
+  ]
+  if (r.automarket !== undefined) {
+    const mibs = r.automarket.map((x) => x.bytes / 2 ** 20 / x.seconds)
+    const rss = r.automarket.map((x) => x.rssGrowthMb)
+    lines.push(`| automarket \`Download\` (${path.basename(r.helper)}) | ${spread(mibs, 0)} | ${ratio(median(mibs), median(r.curl))} | ${spread(rss, 1)} MB |`)
+  } else {
+    lines.push(`| automarket \`Download\` | not measured | | |`)
+    if (r.helper === undefined) lines.push(``, `Not measured: src/runtime/Download.ts and its bench/download.* helper do not exist yet in this tree; run.mjs calls the helper as soon as it appears.`)
+  }
+  if (r.error !== undefined) lines.push(``, `Error: ${r.error}`)
+  lines.push("")
+  return lines.join("\n")
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. discovery
+// ---------------------------------------------------------------------------------------------
+const discovery = () => {
+  const script = path.join(buildDir, "discovery.mjs")
+  if (!existsSync(script)) return { error: "bench/discovery.ts not present" }
+  log(`discovery: ${repeats} repeats`)
+  try {
+    return runJson(script, [String(repeats)], { timeout: 300_000 })
+  } catch (error) {
+    return { error: String(error.message ?? error).split("\n")[0] }
+  }
+}
+
+const discoverySection = (r) => {
+  const lines = [`## 2. Discovery\n`]
+  if (r.error !== undefined) {
+    lines.push(`Not measured: ${r.error}. (The catalog, src/runtime/Catalog.ts, and the remote providers' discovery were being written while this benchmark was.)\n`)
+    return lines.join("\n")
+  }
+  lines.push(r.description ?? "", "")
+  lines.push(`| | ms | |`, `|---|---|---|`)
+  lines.push(`| cold (network, ${r.models} models from ${r.providers} emulated providers) | ${spread(r.cold, 1)} | slowest provider alone: ${spread(r.slowest, 1)} ms |`)
+  lines.push(`| warm (cache) | ${spread(r.warm, 2)} | goal < 10 ms |`)
+  lines.push("")
+  return lines.join("\n")
+}
+
+// ---------------------------------------------------------------------------------------------
+// main
+// ---------------------------------------------------------------------------------------------
+log(`building the CLI bundle and the benchmark programs`)
+await build()
+const sections = {}
+const date = new Date()
+const at = machine()
+if (only.includes("calls")) sections.calls = callsSection(await calls())
+if (only.includes("discovery")) sections.discovery = discoverySection(discovery())
+if (only.includes("download")) sections.download = downloadSection(await download())
+if (only.includes("compose")) sections.compose = composeSection(compose())
+if (only.includes("startup")) sections.startup = startupSection(startup())
+if (only.includes("fallback")) sections.fallback = fallbackSection(await fallback())
+
+const total = (performance.now() - started) / 1000
+const commit = (() => {
+  try {
+    return execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim()
+  } catch {
+    return "unknown"
+  }
+})()
+const report = [
+  `# Benchmarks\n`,
+  `Written by \`npm run bench\` (bench/run.mjs) on ${date.toISOString()}, in ${fmt(total, 0)} s. Every figure is the median of the repeats, with min–max in parentheses; nothing here is typed in by hand.\n`,
+  `| machine | |`,
+  `|---|---|`,
+  `| CPU | ${at.cpu} |`,
+  `| cores | ${at.cores} |`,
+  `| memory | ${at.memory} |`,
+  `| Node | ${at.node} |`,
+  `| OS | ${at.os} |`,
+  `| load average at start (1, 5, 15 min) | ${at.load} |`,
+  `| commit | ${commit} (working tree may differ) |`,
+  ``,
+  `Settings: BENCH_REQUESTS=${requests}, BENCH_REPEATS=${repeats}, BENCH_COMPOSE_REPEATS=${composeRepeats}, BENCH_DOWNLOAD_MB=${downloadMb}.\n`,
+  ...["calls", "discovery", "download", "compose", "startup", "fallback"].filter((k) => sections[k] !== undefined).map((k) => sections[k])
+].join("\n")
+writeFileSync(path.join(here, "RESULTS.md"), report)
+log(`wrote bench/RESULTS.md`)
