@@ -76,7 +76,10 @@ const refreshOption = Options.boolean("refresh").pipe(
   Options.withDescription("Discover the models again instead of using the cached catalog")
 )
 
-/** The models matching the filters, across providers; providers whose discovery fails are left out. */
+/**
+ * The models matching the filters, across the configured providers (or the one named); a
+ * provider whose discovery fails is left out with one line on stderr.
+ */
 const listModels = (filters: {
   readonly capability: Option.Option<MediaCapability>
   readonly provider: Option.Option<string>
@@ -104,14 +107,23 @@ const listModels = (filters: {
         { concurrency: "unbounded", discard: true }
       )
     }
+    // A provider without its key has no models to show: left out quietly unless asked for by
+    // name (`providers` says which are not configured, and with which setting).
+    const listed = Option.isSome(filters.provider) ? chosen : chosen.filter((provider) => provider.configured)
     const lists = yield* Effect.forEach(
-      chosen,
+      listed,
       (provider) =>
         Option.match(filters.capability, {
           onNone: () => provider.models,
           onSome: (capability) => provider.getModelsForCapability(capability)
         }).pipe(
-          Effect.catchAll((error) => Effect.as(Console.error(`automarket: ${provider.id}: ${error.message}`), []))
+          Effect.catchAll((error) =>
+            Effect.as(
+              // Provider errors already name their provider.
+              Console.error(`automarket: ${error.message.startsWith(`${provider.id}:`) ? "" : `${provider.id}: `}${error.message}`),
+              []
+            )
+          )
         ),
       { concurrency: "unbounded" }
     )

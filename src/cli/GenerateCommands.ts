@@ -26,7 +26,7 @@ import { CapabilityNotSupported, type MediaError } from "../domain/Errors.js"
 import type { OptionsOf } from "../domain/MediaProvider.js"
 import * as JobProgress from "../domain/Progress.js"
 import { type GenerateOptions, ProviderRegistry } from "../registry/ProviderRegistry.js"
-import * as Download from "../runtime/Download.js"
+import * as MediaTypes from "../runtime/MediaTypes.js"
 import { save } from "./AssetFiles.js"
 import * as Progress from "./Progress.js"
 
@@ -136,8 +136,8 @@ const withModelForAll = <C extends MediaCapability>(capability: C, options: Gene
     })
   )
 
-/** The file extension of a mime type (`Download.extensionOf`, parameters ignored), `bin` when unknown. */
-export const extensionOf = (mimeType: string): string => Download.extensionOf(Download.mediaTypeOf(mimeType)) ?? "bin"
+/** The file extension of a mime type (`MediaTypes.extensionOf`, parameters ignored), `bin` when unknown. */
+export const extensionOf = (mimeType: string): string => MediaTypes.extensionOf(MediaTypes.mediaTypeOf(mimeType)) ?? "bin"
 
 /**
  * Write an asset to `target`, atomically. A URL result (https, data, or loopback http when
@@ -151,7 +151,9 @@ const saveAsset = (
 ): Effect.Effect<string, MediaError, HttpClient.HttpClient> => {
   const source = asset.source
   if (source._tag !== "Url") return save(asset, target)
-  return Effect.map(
+  // Loaded here, not at start-up: the downloader brings its HTTP client (start-up time of every command).
+  return Effect.flatMap(Effect.promise(() => import("../runtime/Download.js")), (Download) =>
+    Effect.map(
     Download.download({
       url: source.url,
       to: target,
@@ -159,7 +161,7 @@ const saveAsset = (
       ...(asset.origin !== undefined ? { provider: asset.origin.provider, model: asset.origin.model } : {})
     }),
     (done) => done.path
-  )
+  ))
 }
 
 type MediaCapabilityOf = "text-to-image" | "text-to-video" | "text-to-audio" | "text-to-speech"

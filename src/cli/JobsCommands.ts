@@ -17,8 +17,6 @@ import * as Option from "effect/Option"
 import * as fs from "node:fs"
 import { InvalidInput, type MediaError } from "../domain/Errors.js"
 import * as JobProgress from "../domain/Progress.js"
-import * as FalAi from "../providers/falai/index.js"
-import * as Replicate from "../providers/replicate/index.js"
 import * as Jobs from "../runtime/Jobs.js"
 import { save } from "./AssetFiles.js"
 import { extensionOf, output } from "./GenerateCommands.js"
@@ -29,10 +27,15 @@ export const jobClientFor = (
   ticket: Jobs.JobTicket
 ): Effect.Effect<Jobs.JobClient, MediaError | ConfigError.ConfigError, HttpClient.HttpClient> => {
   switch (ticket.provider) {
+    // The providers are loaded only by these commands (start-up time of every other command).
     case "falai":
-      return Effect.map(FalAi.makeWithJobs(), (made) => made.jobs)
+      return Effect.flatMap(Effect.promise(() => import("../providers/falai/index.js")), (FalAi) =>
+        Effect.map(FalAi.makeWithJobs(), (made) => made.jobs)
+      )
     case "replicate":
-      return Effect.map(Replicate.makeWithJobs(), (made) => made.jobs)
+      return Effect.flatMap(Effect.promise(() => import("../providers/replicate/index.js")), (Replicate) =>
+        Effect.map(Replicate.makeWithJobs(), (made) => made.jobs)
+      )
     default:
       return Effect.fail(
         new InvalidInput({

@@ -21,6 +21,12 @@ export interface ServiceLocation {
   readonly configured: boolean
   /** For a service the runtime starts: whether it runs now (absent when the user runs it). */
   readonly running?: Effect.Effect<boolean>
+  /**
+   * What the model catalog keys this service's models by: the configured URL, or
+   * `embedded:<service>` for the one the runtime starts (its port changes from run to run, its
+   * models do not). Absent: the provider's models are not cached.
+   */
+  readonly catalogKey?: string
 }
 
 /**
@@ -43,12 +49,14 @@ export const locate = (
   Effect.gen(function* () {
     const configured = yield* Config.option(Config.nonEmptyString(envVar))
     if (Option.isSome(configured)) {
-      return { url: Effect.succeed(configured.value.replace(/\/+$/, "")), configured: true }
+      const url = configured.value.replace(/\/+$/, "")
+      return { url: Effect.succeed(url), configured: true, catalogKey: url }
     }
     const runtime = yield* ServiceRuntime
     return {
       url: runtime.ensure(service),
       configured: false,
-      running: Effect.map(runtime.status(service), (status) => status.running)
+      running: Effect.map(runtime.status(service), (status) => status.running),
+      catalogKey: `embedded:${service}`
     }
   })

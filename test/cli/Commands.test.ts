@@ -59,14 +59,17 @@ describe("automarket (in-process, test providers)", () => {
       expect(rows.find((r) => r.id === "falai")).toMatchObject({ configured: false, health: { status: "unhealthy" } })
     }))
 
-  it.effect("models --json lists discovered models; a failing provider is reported on stderr, not fatal", () =>
+  it.effect("models --json lists discovered models; a failing provider is reported on stderr, not fatal; unconfigured ones are left out quietly", () =>
     Effect.gen(function* () {
       const { err, out, result } = yield* runCli("models", "--json")
       expect(Either.isRight(result)).toBe(true)
       const models = JSON.parse(out.join("\n")) as Array<{ id: string; provider: string }>
       expect(models.map((m) => m.id)).toEqual(["meta-llama/Llama-3-8b", "black-forest-labs/FLUX.1-schnell-Free"])
-      expect(err.join("\n")).toMatch(/falai: no API key configured/)
       expect(err.join("\n")).toMatch(/local: down/)
+      expect(err.join("\n")).not.toMatch(/falai/)
+      // Named, the unconfigured provider says what is missing.
+      const named = yield* runCli("models", "--provider", "falai")
+      expect(named.err.join("\n")).toMatch(/automarket: falai: no API key configured/)
     }))
 
   it.effect("models filters by capability, provider and price", () =>

@@ -203,6 +203,9 @@ export const make = (
       type: "local",
       configured: true,
       discover,
+      // Cached in the model catalog (when one is given) under the service's URL, or its
+      // embedded name: listing models then needs no running service.
+      ...(location.catalogKey !== undefined ? { cacheModels: true, baseUrl: location.catalogKey } : {}),
       transforms: { "text-to-speech": textToSpeech },
       probe: LocalService.probe(
         location,

@@ -161,6 +161,9 @@ export const make = (location: LocalService.ServiceLocation): Effect.Effect<Medi
       type: "local",
       configured: true,
       discover,
+      // Cached in the model catalog (when one is given) under the service's URL, or its
+      // embedded name: listing models then needs no running service.
+      ...(location.catalogKey !== undefined ? { cacheModels: true, baseUrl: location.catalogKey } : {}),
       transforms: { "speech-to-text": speechToText },
       probe: LocalService.probe(
         location,
