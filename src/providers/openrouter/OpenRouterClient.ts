@@ -16,8 +16,7 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type { MediaError } from "../../domain/Errors.js"
 import type * as Http from "../../runtime/Http.js"
-import { dataPayloads, decodePayloads } from "../../runtime/ServerSentEvents.js"
-import { type AudioBytes, ChatChunk, deltasOf, readBytes } from "../together/TogetherClient.js"
+import { type AudioBytes, readBytes, streamChat } from "../together/TogetherClient.js"
 
 /** The provider id used in errors and models. */
 export const providerId = "openrouter"
@@ -152,19 +151,7 @@ export const make = (http: Http.ProviderHttp): OpenRouterClient => {
       ...(request.modalities?.includes("image") === true ? { timeout: "5 minutes" } : {})
     })
 
-  const chatStream = (request: ChatRequest): Stream.Stream<string, MediaError> =>
-    Stream.unwrap(
-      Effect.map(
-        http.send({
-          method: "POST",
-          path: "/chat/completions",
-          json: { ...request, stream: true },
-          headers: { accept: "text/event-stream" },
-          model: request.model
-        }),
-        (response) => dataPayloads(provider, response).pipe(decodePayloads(provider, ChatChunk), deltasOf(provider, Date.now))
-      )
-    )
+  const chatStream = (request: ChatRequest): Stream.Stream<string, MediaError> => streamChat(http, request)
 
   const download = (url: string) => Effect.flatMap(http.send({ path: url, timeout: "2 minutes" }), readBytes(provider))
 

@@ -235,6 +235,25 @@ export const readBytes =
     )
 
 /**
+ * `POST /chat/completions` with `stream: true`, as the text deltas of its server-sent events
+ * (the OpenAI-style streaming both Together and OpenRouter speak).
+ */
+export const streamChat = (http: Http.ProviderHttp, request: { readonly model: string }): Stream.Stream<string, MediaError> =>
+  Stream.unwrap(
+    Effect.map(
+      http.send({
+        method: "POST",
+        path: "/chat/completions",
+        json: { ...request, stream: true },
+        headers: { accept: "text/event-stream" },
+        model: request.model
+      }),
+      (response) =>
+        dataPayloads(http.provider, response).pipe(decodePayloads(http.provider, ChatChunk), deltasOf(http.provider, Date.now))
+    )
+  )
+
+/**
  * Fail the stream on an error event (mapped as its `code` would be as an HTTP status, 500 when
  * it has none), otherwise emit the chunk's text delta (empty deltas are dropped).
  */
@@ -268,19 +287,7 @@ export const make = (http: Http.ProviderHttp): Effect.Effect<TogetherClient, nev
     const chat = (request: ChatRequest) =>
       http.json({ method: "POST", path: "/chat/completions", json: { ...request, stream: false }, schema: ChatResponse, model: request.model })
 
-    const chatStream = (request: ChatRequest): Stream.Stream<string, MediaError> =>
-      Stream.unwrap(
-        Effect.map(
-          http.send({
-            method: "POST",
-            path: "/chat/completions",
-            json: { ...request, stream: true },
-            headers: { accept: "text/event-stream" },
-            model: request.model
-          }),
-          (response) => dataPayloads(provider, response).pipe(decodePayloads(provider, ChatChunk), deltasOf(provider, Date.now))
-        )
-      )
+    const chatStream = (request: ChatRequest): Stream.Stream<string, MediaError> => streamChat(http, request)
 
     const images = (request: ImageRequest) =>
       http.json({ method: "POST", path: "/images/generations", json: request, schema: ImageResponse, model: request.model, timeout: "5 minutes" })
