@@ -234,8 +234,8 @@ describe("Catalog on the file system", () => {
       const dir = yield* tempDir
       const p = yield* scripted("together")
       expect(ids(yield* Effect.flatMap(Catalog.Catalog, (c) => c.models(p.source)).pipe(Effect.provide(onDisk(dir))))).toEqual(["together-v1"])
-      const stored = JSON.parse(fs.readFileSync(fileOf(dir, "together", p.source.source), "utf8")) as { provider: string; models: Array<{ id: string }> }
-      expect(stored).toMatchObject({ version: 1, provider: "together", source: p.source.source, models: [{ id: "together-v1" }] })
+      const stored = Option.getOrThrow(Catalog.decodeEntry(fs.readFileSync(fileOf(dir, "together", p.source.source), "utf8")))
+      expect(stored).toMatchObject({ version: 2, provider: "together", source: p.source.source, models: [{ id: "together-v1" }] })
       expect(ids(yield* Effect.flatMap(Catalog.Catalog, (c) => c.models(p.source)).pipe(Effect.provide(onDisk(dir))))).toEqual(["together-v1"])
       expect(yield* Ref.get(p.calls)).toBe(1)
     }))
@@ -246,15 +246,28 @@ describe("Catalog on the file system", () => {
       const p = yield* scripted("together")
       const file = fileOf(dir, "together", p.source.source)
       fs.mkdirSync(path.dirname(file), { recursive: true })
-      for (const garbage of ["{not json", JSON.stringify({ version: 1, provider: "together", models: "nope" }), JSON.stringify({ version: 99 })]) {
-        fs.writeFileSync(file, garbage)
+      // A valid entry whose models were altered after it was sealed (the checksum no longer holds).
+      const sealed = Option.getOrThrow(
+        Catalog.encodeEntry({ version: 2, provider: "together", source: p.source.source, fetchedAt: 0, models: [] })
+      )
+      const tampered = sealed.replace(/\n\[\]$/, '\n[{"id":"x"}]')
+      expect(tampered).not.toBe(sealed)
+      const garbage = [
+        "{not json",
+        JSON.stringify({ version: 1, provider: "together", models: "nope" }),
+        JSON.stringify({ version: 99 }),
+        tampered,
+        sealed.slice(0, sealed.length - 1)
+      ]
+      for (const bad of garbage) {
+        fs.writeFileSync(file, bad)
         const models = yield* Effect.flatMap(Catalog.Catalog, (c) => c.models(p.source)).pipe(Effect.provide(onDisk(dir)))
         expect(models).toHaveLength(1)
-        const rebuilt = JSON.parse(fs.readFileSync(file, "utf8")) as { version: number; models: Array<{ id: string }> }
-        expect(rebuilt.version).toBe(1)
+        const rebuilt = Option.getOrThrow(Catalog.decodeEntry(fs.readFileSync(file, "utf8")))
+        expect(rebuilt.version).toBe(2)
         expect(rebuilt.models.map((m) => m.id)).toEqual(ids(models))
       }
-      expect(yield* Ref.get(p.calls)).toBe(3)
+      expect(yield* Ref.get(p.calls)).toBe(garbage.length)
     }))
 
   it.scoped("nothing is created on disk until a list is stored; values are written whole (no temporary file left)", () =>
