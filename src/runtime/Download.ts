@@ -49,6 +49,7 @@
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as Chunk from "effect/Chunk"
 import * as Config from "effect/Config"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
@@ -341,19 +342,26 @@ const fetchToFile = (
 
               const body = response.body.pipe(
                 Stream.timeoutFail(() => "stalled: no data", idle),
-                // Each chunk is written before the next is pulled: memory stays flat.
-                Stream.runForEach((chunk) => {
-                  if (written + chunk.length > maxBytes) {
+                // The network reads ahead (at most `readAhead` chunks) while the disk writes what
+                // came before, in batches of `writeBatch` chunks, one call each: the two overlap
+                // and memory stays bounded (about 3 MiB with undici's 64 KiB chunks).
+                Stream.buffer({ capacity: readAhead }),
+                Stream.rechunk(writeBatch),
+                Stream.runForEachChunk((chunks) => {
+                  const buffers = Chunk.toReadonlyArray(chunks)
+                  let size = 0
+                  for (const buffer of buffers) size += buffer.length
+                  if (written + size > maxBytes) {
                     return Effect.fail(new Fatal(fail(`too large: more than ${maxBytes} bytes received`)))
                   }
                   const at = written
                   return Effect.flatMap(
                     Effect.tryPromise({
-                      try: () => handle.write(chunk, 0, chunk.length, at),
+                      try: () => handle.writev(buffers as Array<NodeJS.ArrayBufferView>, at),
                       catch: (e) => new Fatal(fail(`write error: ${String(e)}`))
                     }),
                     () => {
-                      written += chunk.length
+                      written += size
                       return reportProgress(false)
                     }
                   )
@@ -398,6 +406,10 @@ const fetchToFile = (
       (handle) => Effect.promise(() => handle.close().catch(() => undefined))
     )
   })
+
+// Chunks read ahead of the disk, and chunks written by one call.
+const readAhead = 32
+const writeBatch = 16
 
 const lengthOf = (raw: string | undefined): number | undefined => {
   if (raw === undefined) return undefined
