@@ -122,11 +122,30 @@ const keysOf = (value: NonNullable<ProviderOverrides["apiKey"]>): ReadonlyArray<
   return list.flatMap((key) => KeyRing.splitKeys(typeof key === "string" ? Redacted.make(key) : key))
 }
 
-/** A remote provider's HTTP client from its configuration: key rotation, scrubbing, timeout, retries. */
+/**
+ * The part of a `Provider.make` spec every remote provider derives from its configuration:
+ * remote, its base URL (the catalog's key), and whether it is configured (else the
+ * MissingConfig its calls fail with). Spread it into the spec.
+ */
+export interface RemoteSpec {
+  readonly type: "remote"
+  readonly baseUrl: string
+  readonly configured: boolean
+  readonly notConfigured?: MissingConfig
+}
+
+/**
+ * A remote provider's HTTP client from its configuration (key rotation, scrubbing, timeout,
+ * retries), what is missing from it, and the spec fields that follow from it.
+ */
 export const makeHttp = (
   settings: RemoteProviderSettings,
   config: ProviderConfig
-): Effect.Effect<{ readonly http: Http.ProviderHttp; readonly missing: MissingConfig | undefined }, never, HttpClient.HttpClient> =>
+): Effect.Effect<
+  { readonly http: Http.ProviderHttp; readonly missing: MissingConfig | undefined; readonly remote: RemoteSpec },
+  never,
+  HttpClient.HttpClient
+> =>
   Effect.gen(function* () {
     const keys = yield* KeyRing.make(settings.id, config.apiKeys, { setting: settings.keyVars.join(" or ") })
     const http = yield* Http.make({
@@ -146,5 +165,11 @@ export const makeHttp = (
             message: `${settings.id}: no API key configured (set ${settings.keyVars.join(" or ")})`
           })
         : undefined
-    return { http, missing }
+    const remote: RemoteSpec = {
+      type: "remote",
+      baseUrl: config.baseUrl,
+      configured: missing === undefined,
+      ...(missing !== undefined ? { notConfigured: missing } : {})
+    }
+    return { http, missing, remote }
   })

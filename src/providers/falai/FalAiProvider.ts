@@ -78,7 +78,7 @@ export const makeWithJobs = (
       (yield* Config.option(Config.nonEmptyString("FALAI_PLATFORM_URL"))).pipe(
         Option.getOrElse(() => (config.baseUrl.replace(/\/+$/, "") === publicQueueUrl ? publicPlatformUrl : config.baseUrl))
       )
-    const { http: queue, missing } = yield* ProviderConfig.makeHttp(settings, config)
+    const { http: queue, missing, remote } = yield* ProviderConfig.makeHttp(settings, config)
     const { http: platform } = yield* ProviderConfig.makeHttp(settings, { ...config, baseUrl: platformUrl })
     const client = FalAiClient.make(queue, platform)
     // Downloads use Download's own undici transport unless a DownloadClient is given (tests).
@@ -187,10 +187,7 @@ export const makeWithJobs = (
     const provider = yield* Provider.make({
       id: FalAiClient.providerId,
       name: settings.name,
-      type: "remote",
-      baseUrl: config.baseUrl,
-      configured: missing === undefined,
-      ...(missing !== undefined ? { notConfigured: missing } : {}),
+      ...remote,
       discover,
       defaultModels: FalAiModels.defaultModels,
       transforms: {

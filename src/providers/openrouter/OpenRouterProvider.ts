@@ -98,7 +98,7 @@ const decodeDataUrl = (url: string): { readonly bytes: Uint8Array; readonly mime
 export const make = (config: ProviderConfig.ProviderConfig): Effect.Effect<OpenRouterProviderService, never, HttpClient.HttpClient> =>
   Effect.gen(function* () {
     const settings = ProviderConfig.remoteProviders.openrouter
-    const { http, missing } = yield* ProviderConfig.makeHttp(settings, config)
+    const { http, remote } = yield* ProviderConfig.makeHttp(settings, config)
     const client = OpenRouterClient.make(http)
     const provider = OpenRouterClient.providerId
     const known = yield* Ref.make<ReadonlyMap<string, ProviderModel>>(new Map())
@@ -161,10 +161,7 @@ export const make = (config: ProviderConfig.ProviderConfig): Effect.Effect<OpenR
     const service = yield* Provider.make({
       id: provider,
       name: settings.name,
-      type: "remote",
-      baseUrl: config.baseUrl,
-      configured: missing === undefined,
-      ...(missing !== undefined ? { notConfigured: missing } : {}),
+      ...remote,
       discover,
       defaultModels,
       transforms: { "text-to-text": textToText, "text-to-image": textToImage },

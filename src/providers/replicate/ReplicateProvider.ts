@@ -69,7 +69,7 @@ export const makeWithJobs = (
   Effect.gen(function* () {
     const settings = ProviderConfig.remoteProviders.replicate
     const config = yield* ProviderConfig.fromEnv(settings, options.config)
-    const { http, missing } = yield* ProviderConfig.makeHttp(settings, config)
+    const { http, missing, remote } = yield* ProviderConfig.makeHttp(settings, config)
     const client = ReplicateClient.make(http)
     // Downloads use Download's own undici transport unless a DownloadClient is given (tests).
     const downloadClient = yield* Effect.serviceOption(Download.DownloadClient)
@@ -200,10 +200,7 @@ export const makeWithJobs = (
     const service = yield* Provider.make({
       id: provider,
       name: settings.name,
-      type: "remote",
-      baseUrl: config.baseUrl,
-      configured: missing === undefined,
-      ...(missing !== undefined ? { notConfigured: missing } : {}),
+      ...remote,
       discover,
       defaultModels: ReplicateModels.defaultModels,
       transforms: {

@@ -89,7 +89,7 @@ const mimeOfImage = (format: unknown, fallback: string | undefined): string =>
 export const make = (config: ProviderConfig.ProviderConfig): Effect.Effect<TogetherProviderService, never, HttpClient.HttpClient> =>
   Effect.gen(function* () {
     const settings = ProviderConfig.remoteProviders.together
-    const { http, missing } = yield* ProviderConfig.makeHttp(settings, config)
+    const { http, remote } = yield* ProviderConfig.makeHttp(settings, config)
     const client = yield* TogetherClient.make(http)
     const provider = TogetherClient.providerId
     // The last discovery, by id: prices for `costUsd`.
@@ -209,10 +209,7 @@ export const make = (config: ProviderConfig.ProviderConfig): Effect.Effect<Toget
     const service = yield* Provider.make({
       id: provider,
       name: settings.name,
-      type: "remote",
-      baseUrl: config.baseUrl,
-      configured: missing === undefined,
-      ...(missing !== undefined ? { notConfigured: missing } : {}),
+      ...remote,
       discover,
       defaultModels,
       transforms: {
