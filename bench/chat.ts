@@ -12,10 +12,10 @@ import * as ManagedRuntime from "effect/ManagedRuntime"
 import { writeFileSync } from "node:fs"
 import { Session } from "node:inspector"
 import { Pool } from "undici"
-import { httpClientLayer } from "../src/AutoMarket.js"
+import { httpClientLayer } from "../src/registry/AutoMarket.js"
 import * as Asset from "../src/domain/Asset.js"
 import * as ProviderRegistry from "../src/registry/ProviderRegistry.js"
-import * as Catalog from "../src/runtime/Catalog.js"
+import * as Catalog from "../src/provider/Catalog.js"
 import * as Providers from "./support/Providers.js"
 
 const [client = "undici", concurrencyArg = "1", requestsArg = "1000", warmupArg = "200", baseUrl = "http://127.0.0.1:8080/v1"] =

@@ -13,11 +13,11 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Schema from "effect/Schema"
-import { httpClientLayer } from "../src/AutoMarket.js"
+import { httpClientLayer } from "../src/registry/AutoMarket.js"
 import { Composition } from "../src/domain/Composition.js"
 import * as FFmpegClient from "../src/providers/ffmpeg/FFmpegClient.js"
 import { compositionPlan, type InputFile } from "../src/services/ffmpeg/FilterGraph.js"
-import { announcePrefix } from "../src/services/ServerOptions.js"
+import { announcePrefix } from "../src/services/kit/ServerOptions.js"
 
 const [repeatsArg = "3", workDir = "bench/.build/compose"] = process.argv.slice(2)
 const repeats = Number(repeatsArg)

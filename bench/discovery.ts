@@ -16,8 +16,8 @@ import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
-import { httpClientLayer } from "../src/AutoMarket.js"
-import * as Catalog from "../src/runtime/Catalog.js"
+import { httpClientLayer } from "../src/registry/AutoMarket.js"
+import * as Catalog from "../src/provider/Catalog.js"
 import * as Providers from "./support/Providers.js"
 
 const repeats = Number(process.argv[2] ?? "3")

@@ -18,7 +18,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { createInterface } from "node:readline"
 import { fileURLToPath } from "node:url"
-import * as Download from "../src/runtime/Download.js"
+import * as Download from "../src/http/Download.js"
 
 /** What one run measured. */
 export interface DownloadBenchResult {

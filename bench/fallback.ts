@@ -9,7 +9,7 @@
 //   node bench/.build/fallback.mjs <calls> <firstBaseUrl> <secondBaseUrl> <gapsUrl>
 import * as Effect from "effect/Effect"
 import * as ManagedRuntime from "effect/ManagedRuntime"
-import { httpClientLayer } from "../src/AutoMarket.js"
+import { httpClientLayer } from "../src/registry/AutoMarket.js"
 import * as Asset from "../src/domain/Asset.js"
 import * as ProviderRegistry from "../src/registry/ProviderRegistry.js"
 import * as Providers from "./support/Providers.js"

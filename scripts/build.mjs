@@ -8,7 +8,7 @@
 // its ssh2/cpu-features), loaded from node_modules as usual.
 //
 // `import.meta.url` in a source file is rewritten to that file's own URL, computed relative to
-// the bundle, so paths next to sources (src/demo/default-script.md, the package root that
+// the bundle, so paths next to sources (src/cli/demo/default-script.md, the package root that
 // ServiceRuntime finds from it) resolve from dist/ exactly as from src/.
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs"
 import path from "node:path"

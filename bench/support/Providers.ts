@@ -13,7 +13,7 @@ import * as Redacted from "effect/Redacted"
 import type { MediaProviderService } from "../../src/domain/MediaProvider.js"
 import * as OpenRouter from "../../src/providers/openrouter/OpenRouterProvider.js"
 import * as Together from "../../src/providers/together/TogetherProvider.js"
-import type * as ProviderConfig from "../../src/runtime/ProviderConfig.js"
+import type * as ProviderConfig from "../../src/provider/ProviderConfig.js"
 
 const configOf = (baseUrl: string): ProviderConfig.ProviderConfig => ({
   apiKeys: [Redacted.make("bench-key-0123456789")],

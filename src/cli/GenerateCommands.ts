@@ -26,7 +26,7 @@ import { CapabilityNotSupported, type MediaError } from "../domain/Errors.js"
 import type { OptionsOf } from "../domain/MediaProvider.js"
 import * as JobProgress from "../domain/Progress.js"
 import { type GenerateOptions, ProviderRegistry } from "../registry/ProviderRegistry.js"
-import * as MediaTypes from "../runtime/MediaTypes.js"
+import * as MediaTypes from "../media/MediaTypes.js"
 import { save } from "./AssetFiles.js"
 import * as Progress from "./Progress.js"
 
@@ -152,7 +152,7 @@ const saveAsset = (
   const source = asset.source
   if (source._tag !== "Url") return save(asset, target)
   // Loaded here, not at start-up: the downloader brings its HTTP client (start-up time of every command).
-  return Effect.flatMap(Effect.promise(() => import("../runtime/Download.js")), (Download) =>
+  return Effect.flatMap(Effect.promise(() => import("../http/Download.js")), (Download) =>
     Effect.map(
     Download.download({
       url: source.url,

@@ -15,7 +15,7 @@ import * as path from "node:path"
 import { Audio, FileSource, text } from "../domain/Asset.js"
 import * as Composition from "../domain/Composition.js"
 import { InvalidInput } from "../domain/Errors.js"
-import { cues, toSrt, toVtt } from "../demo/Subtitles.js"
+import { cues, toSrt, toVtt } from "../media/Subtitles.js"
 import { ProviderRegistry } from "../registry/ProviderRegistry.js"
 import { save } from "./AssetFiles.js"
 

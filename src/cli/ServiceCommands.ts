@@ -8,7 +8,7 @@ import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as Option from "effect/Option"
 import * as Effect from "effect/Effect"
-import { defaultServerOptions, ServiceNames } from "../services/ServerOptions.js"
+import { defaultServerOptions, ServiceNames } from "../services/kit/ServerOptions.js"
 
 const service = Args.choice(ServiceNames.map((name) => [name, name] as const), { name: "service" }).pipe(
   Args.withDescription("Which service: ffmpeg (port 8006), tts (Chatterbox API, 8004) or stt (whisper-asr API, 9000)")

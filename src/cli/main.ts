@@ -20,7 +20,7 @@ import { describeFailure } from "./Failure.js"
 const builtinOnly = process.argv.slice(2).some((arg) => arg === "--help" || arg === "-h" || arg === "--version" || arg === "--completions")
 const layer = builtinOnly
   ? Layer.unwrapEffect(Effect.map(Effect.promise(() => import("./BuiltinLayer.js")), (m) => m.layer))
-  : Layer.unwrapEffect(Effect.map(Effect.promise(() => import("../AutoMarket.js")), (m) => m.layer))
+  : Layer.unwrapEffect(Effect.map(Effect.promise(() => import("../registry/AutoMarket.js")), (m) => m.layer))
 
 const program = Effect.suspend(() => Commands.run(process.argv)).pipe(
   Effect.provide(layer),

@@ -24,7 +24,7 @@ import {
   type OutputOf
 } from "../domain/MediaProvider.js"
 import type { ProviderModel } from "../domain/Model.js"
-import { fallbackPlan } from "../runtime/Resilience.js"
+import { fallbackPlan } from "../resilience/Resilience.js"
 import { type Candidate, rankModels, route, type RouteOptions } from "./Router.js"
 
 /** The best provider and model for a capability. */

@@ -11,7 +11,7 @@ import * as Layer from "effect/Layer"
 import * as FfmpegServer from "./ffmpeg/Server.js"
 import * as SttServer from "./stt/Server.js"
 import * as TtsServer from "./tts/Server.js"
-import { announce, type ServerOptions, type ServiceName } from "./ServerOptions.js"
+import { announce, type ServerOptions, type ServiceName } from "./kit/ServerOptions.js"
 
 /** A service's server layer. */
 export const serverLayer = (service: ServiceName, options: ServerOptions): Layer.Layer<HttpServer.HttpServer, unknown> => {

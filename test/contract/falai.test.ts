@@ -19,7 +19,7 @@ import * as path from "node:path"
 import { afterAll } from "vitest"
 import { text } from "../../src/domain/Asset.js"
 import * as FalAi from "../../src/providers/falai/index.js"
-import * as ProviderConfig from "../../src/runtime/ProviderConfig.js"
+import * as ProviderConfig from "../../src/provider/ProviderConfig.js"
 import { prism, spec } from "../support/Prism.js"
 
 const model = "fal-ai/bytedance/seedream/v4/text-to-image"

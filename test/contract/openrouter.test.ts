@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs"
 import YAML from "yaml"
 import { text } from "../../src/domain/Asset.js"
 import * as OpenRouter from "../../src/providers/openrouter/index.js"
-import * as ProviderConfig from "../../src/runtime/ProviderConfig.js"
+import * as ProviderConfig from "../../src/provider/ProviderConfig.js"
 import { prism, spec } from "../support/Prism.js"
 
 describe("OpenRouter client against a Prism mock of its OpenAPI spec", () => {

@@ -5,7 +5,7 @@ import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import { Audio, BytesSource, text } from "../../src/domain/Asset.js"
 import * as Together from "../../src/providers/together/index.js"
-import * as ProviderConfig from "../../src/runtime/ProviderConfig.js"
+import * as ProviderConfig from "../../src/provider/ProviderConfig.js"
 import { silentWav } from "../emulators/Samples.js"
 import { prism, spec } from "../support/Prism.js"
 

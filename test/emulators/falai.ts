@@ -22,7 +22,7 @@ import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as http from "node:http"
-import { DownloadClient } from "../../src/runtime/Download.js"
+import { DownloadClient } from "../../src/http/Download.js"
 import type { AddressInfo } from "node:net"
 
 /** A request as an emulator sees it. */

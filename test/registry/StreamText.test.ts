@@ -11,7 +11,7 @@ import { text, Text } from "../../src/domain/Asset.js"
 import { InvalidInput, type MediaError, MissingConfig, NetworkError, QuotaExceeded } from "../../src/domain/Errors.js"
 import type { MediaProviderService } from "../../src/domain/MediaProvider.js"
 import * as ProviderRegistry from "../../src/registry/ProviderRegistry.js"
-import * as Provider from "../../src/runtime/Provider.js"
+import * as Provider from "../../src/provider/Provider.js"
 import { model } from "../support/TestProviders.js"
 
 interface Streamer {

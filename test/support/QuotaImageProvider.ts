@@ -11,9 +11,9 @@ import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import { fromUrl, Image } from "../../src/domain/Asset.js"
 import type { MediaProviderService } from "../../src/domain/MediaProvider.js"
-import * as Http from "../../src/runtime/Http.js"
-import * as KeyRing from "../../src/runtime/KeyRing.js"
-import * as Provider from "../../src/runtime/Provider.js"
+import * as Http from "../../src/http/Http.js"
+import * as KeyRing from "../../src/http/KeyRing.js"
+import * as Provider from "../../src/provider/Provider.js"
 import { json, loopback } from "./LoopbackServer.js"
 
 /** Start the emulator and build the provider over it; `requests` counts generation calls. */

@@ -7,7 +7,7 @@ import { fromBytes, Image, Text } from "../../src/domain/Asset.js"
 import type { MediaError } from "../../src/domain/Errors.js"
 import type { MediaProviderService, ProviderType } from "../../src/domain/MediaProvider.js"
 import type { ProviderModel } from "../../src/domain/Model.js"
-import * as Provider from "../../src/runtime/Provider.js"
+import * as Provider from "../../src/provider/Provider.js"
 
 /** A scripted provider and its call log. */
 export interface FakeProvider {

@@ -38,9 +38,9 @@ import * as Stream from "effect/Stream"
 import * as NodePath from "node:path"
 import { DownloadFailed, GenerationFailed, isMediaError, MalformedResponse, type MediaError } from "../../domain/Errors.js"
 import { BytesSource, FileSource } from "../../domain/Asset.js"
-import { errorFromStatus, errorFromTransport } from "../../runtime/Http.js"
-import * as Multipart from "../../runtime/Multipart.js"
-import { withTimeout } from "../../runtime/Resilience.js"
+import { errorFromStatus, errorFromTransport } from "../../http/Http.js"
+import * as Multipart from "../../http/Multipart.js"
+import { withTimeout } from "../../resilience/Resilience.js"
 import {
   type AmbientSpec,
   Envelope,

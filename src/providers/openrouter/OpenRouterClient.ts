@@ -15,7 +15,7 @@ import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type { MediaError } from "../../domain/Errors.js"
-import type * as Http from "../../runtime/Http.js"
+import type * as Http from "../../http/Http.js"
 import { type AudioBytes, readBytes, streamChat } from "../together/TogetherClient.js"
 
 /** The provider id used in errors and models. */

@@ -16,8 +16,8 @@
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import type { MediaError } from "../../domain/Errors.js"
-import type * as Http from "../../runtime/Http.js"
-import * as Jobs from "../../runtime/Jobs.js"
+import type * as Http from "../../http/Http.js"
+import * as Jobs from "../../jobs/Jobs.js"
 
 /** The provider id. */
 export const providerId = "replicate"

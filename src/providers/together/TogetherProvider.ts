@@ -40,9 +40,9 @@ import {
   type TranscriptionOptions
 } from "../../domain/MediaProvider.js"
 import type { ProviderModel } from "../../domain/Model.js"
-import { uploadName } from "../../runtime/Multipart.js"
-import * as Provider from "../../runtime/Provider.js"
-import * as ProviderConfig from "../../runtime/ProviderConfig.js"
+import { uploadName } from "../../http/Multipart.js"
+import * as Provider from "../../provider/Provider.js"
+import * as ProviderConfig from "../../provider/ProviderConfig.js"
 import { textCost, toProviderModel } from "./Categories.js"
 import * as TogetherClient from "./TogetherClient.js"
 

@@ -14,10 +14,10 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import type { MediaError } from "../../domain/Errors.js"
-import * as Http from "../../runtime/Http.js"
-import type { RetryPolicy } from "../../runtime/Resilience.js"
+import * as Http from "../../http/Http.js"
+import type { RetryPolicy } from "../../resilience/Resilience.js"
 import { type AsrParams, DetectedLanguage } from "../../services/stt/Api.js"
-import { type FilePart, multipartBody } from "../../runtime/Multipart.js"
+import { type FilePart, multipartBody } from "../../http/Multipart.js"
 
 export { AsrParams, DetectedLanguage } from "../../services/stt/Api.js"
 

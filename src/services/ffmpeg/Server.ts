@@ -46,8 +46,8 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Http from "node:http"
 import type { Composition } from "../../domain/Composition.js"
-import * as HealthTracker from "../../runtime/HealthTracker.js"
-import type { ServerOptions } from "../ServerOptions.js"
+import * as HealthTracker from "../../resilience/HealthTracker.js"
+import type { ServerOptions } from "../kit/ServerOptions.js"
 import * as Ambient from "./Ambient.js"
 import {
   AmbientSpec,

@@ -32,7 +32,7 @@ import {
   PayloadTooLarge,
   Unavailable,
   ValidationFailed
-} from "../ServiceKit.js"
+} from "../kit/ServiceKit.js"
 import { TranscriptFormats } from "./Transcript.js"
 
 /**

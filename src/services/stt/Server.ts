@@ -34,7 +34,7 @@ import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as Http from "node:http"
 import * as NodePath from "node:path"
-import type { ServerOptions } from "../ServerOptions.js"
+import type { ServerOptions } from "../kit/ServerOptions.js"
 import {
   BadRequest,
   EngineFailed,
@@ -47,8 +47,8 @@ import {
   safeBaseName,
   ServiceStartFailed,
   type WorkDir
-} from "../ServiceKit.js"
-import { parseWavHeader } from "../Wav.js"
+} from "../kit/ServiceKit.js"
+import { parseWavHeader } from "../../media/Wav.js"
 import { SttApi } from "./Api.js"
 import { parsePocketsphinx, parseSilences, render, segmentWords, type Transcript, transcriptOf } from "./Transcript.js"
 

@@ -29,7 +29,7 @@ import {
   PayloadTooLarge,
   Unavailable,
   ValidationFailed
-} from "../ServiceKit.js"
+} from "../kit/ServiceKit.js"
 
 /** The audio formats both speech routes can answer with. */
 export const OutputFormat = Schema.Literal("wav", "opus", "mp3")

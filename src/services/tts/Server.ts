@@ -34,7 +34,7 @@ import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as Http from "node:http"
 import * as NodePath from "node:path"
-import type { ServerOptions } from "../ServerOptions.js"
+import type { ServerOptions } from "../kit/ServerOptions.js"
 import { contentTypeOf, type OutputFormat, TtsApi, UploadRejected } from "./Api.js"
 import {
   BadRequest,
@@ -50,7 +50,7 @@ import {
   ServiceStartFailed,
   guard,
   type WorkDir
-} from "../ServiceKit.js"
+} from "../kit/ServiceKit.js"
 import { type FliteVoice, parseVoiceList, resolveVoice, voicesFrom } from "./Voices.js"
 
 /** The engine executables (names looked up on PATH, or paths). */

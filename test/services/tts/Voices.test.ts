@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { parseVoiceList, resolveVoice, voicesFrom } from "../../../src/services/tts/Voices.js"
-import { parseWavHeader } from "../../../src/services/Wav.js"
+import { parseWavHeader } from "../../../src/media/Wav.js"
 
 describe("Voices", () => {
   const voices = voicesFrom(parseVoiceList("Voices available: kal awb_time kal16 awb rms slt \n"))

@@ -1,0 +1,458 @@
+/**
+ * Streaming download of a result file (a generated image, video or sound) to disk.
+ *
+ * What `download` guarantees:
+ * - **Never whole in memory**: the body is pulled chunk by chunk (@effect/platform-node's undici
+ *   client on its own agent) and each chunk is written before the next is read, so memory stays
+ *   flat whatever the size (bench/download.ts measures a 1 GiB file). A `DownloadClient` in
+ *   context (an `HttpClient`) replaces that client: tests use it for in-memory emulators.
+ * - **Atomic**: bytes go to a hidden temp file in the target's directory
+ *   (`.<name>.<random>.part`), renamed onto `to` only when complete. A failed, interrupted or
+ *   truncated download removes the temp file: `to` is either the whole file or untouched.
+ * - **Bounded**: `maxBytes` (default 2 GiB) caps both the announced `content-length` (refused
+ *   before reading) and the bytes actually received (stopped as soon as they exceed it).
+ * - **Checked**: `expect` lists the acceptable content types (`"image/*"`, `"video/mp4"` ...); an
+ *   answer of another type fails before anything is written. A generic type
+ *   (`application/octet-stream`, `binary/octet-stream`) or none is accepted: it says nothing.
+ * - **Resumable**: when the connection drops mid-body (or the body ends short of its
+ *   `content-length`), the next attempt asks for the rest with `Range: bytes=N-` (and `If-Range`
+ *   with the ETag or Last-Modified) if the server announced `Accept-Ranges: bytes`; a `206` with the
+ *   matching `Content-Range` continues the file, anything else restarts it from zero. Up to
+ *   `attempts` attempts (default 4), 5xx answers included.
+ * - **Secure by default**: only `https:` URLs (and `data:` URLs, decoded locally). Plain `http:` is
+ *   allowed only for loopback hosts (127.0.0.0/8, `::1`, `localhost`) and only when
+ *   `allowLoopbackHttp` is set or the environment has `AUTOMARKET_ALLOW_LOOPBACK_HTTP=1` (tests,
+ *   local emulators). Redirects are followed (up to 5).
+ * - **Observable**: `Progress.JobEvent.Downloading` events (bytes so far, total when known) are
+ *   reported to the `ProgressReporter` in context, at most about once per percent (or per MiB when
+ *   the size is unknown), plus the first and the last.
+ *
+ * Every failure is a `DownloadFailed` naming the provider and the URL (without its query string,
+ * which may hold a signature); its `message` starts with what went wrong: `too large`,
+ * `unexpected content type`, `refused`, `HTTP <status>`, `truncated`, `connection lost`, `connection failed`, `stalled`,
+ * `write error` (the last attempt's reason when the attempts ran out).
+ *
+ * ```ts
+ * const file = yield* Download.download({
+ *   url: "https://v3.fal.media/files/abc/out.png",
+ *   to: "/tmp/out.png",
+ *   expect: ["image/*"],
+ *   maxBytes: 50 * 1024 * 1024,
+ *   provider: "falai",
+ *   model: "fal-ai/flux-pro"
+ * })
+ * // file: { path: "/tmp/out.png", bytes: 123456, contentType: "image/png", resumed: 0 }
+ * ```
+ *
+ * @module
+ */
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as Chunk from "effect/Chunk"
+import * as Config from "effect/Config"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Stream from "effect/Stream"
+import { randomUUID } from "node:crypto"
+import * as fs from "node:fs/promises"
+import * as path from "node:path"
+import * as Undici from "undici"
+import { DownloadFailed } from "../domain/Errors.js"
+import * as Progress from "../domain/Progress.js"
+import { extensionOf, mediaTypeOf, mediaTypeOfExtension } from "../media/MediaTypes.js"
+
+export { extensionOf, mediaTypeOf, mediaTypeOfExtension }
+
+/** The environment switch that allows plain-http downloads from loopback hosts (`1`/`true`). */
+export const allowLoopbackHttpVar = "AUTOMARKET_ALLOW_LOOPBACK_HTTP"
+
+/** Default size cap: 2 GiB. */
+export const defaultMaxBytes = 2 * 1024 * 1024 * 1024
+
+/** What to download, where, and under which rules. */
+export interface DownloadOptions {
+  /** The result's URL: `https:` (or `http:` to a loopback host when allowed, or `data:`). */
+  readonly url: string
+  /** The final path. Its directory is created if needed; an existing file is replaced. */
+  readonly to: string
+  /** Acceptable content types: exact (`"image/png"`) or a family (`"image/*"`). Default: any. */
+  readonly expect?: ReadonlyArray<string>
+  /** Largest accepted size in bytes. Default `defaultMaxBytes` (2 GiB). */
+  readonly maxBytes?: number
+  /** Attempts in all, resumptions and restarts included. Default 4. */
+  readonly attempts?: number
+  /** Longest wait for the answer's headers or for the next chunk. Default 60 s. */
+  readonly idleTimeout?: Duration.DurationInput
+  /** Allow `http:` to loopback hosts. Default: the `AUTOMARKET_ALLOW_LOOPBACK_HTTP` environment variable. */
+  readonly allowLoopbackHttp?: boolean
+  /** Extra request headers (e.g. an authorization the file host needs). */
+  readonly headers?: Readonly<Record<string, string>>
+  /** The provider the file comes from, named in errors and progress events. Default `"download"`. */
+  readonly provider?: string
+  /** The model that made the file, named in progress events. Default `""`. */
+  readonly model?: string
+}
+
+/** A completed download. */
+export interface Downloaded {
+  /** Where the file is (the `to` path). */
+  readonly path: string
+  /** Its size in bytes. */
+  readonly bytes: number
+  /** The content type the server announced (parameters stripped), when it did. */
+  readonly contentType: string | undefined
+  /** How many times the transfer continued from a byte offset after a dropped connection. */
+  readonly resumed: number
+}
+
+/**
+ * An `HttpClient` that downloads go through instead of Download's own undici client: for tests
+ * (an in-memory emulator) or a proxying client. Absent (the default), downloads use their own
+ * undici agent, so a caller needs no `HttpClient` to download.
+ */
+export class DownloadClient extends Context.Tag("automarket/DownloadClient")<DownloadClient, HttpClient.HttpClient>() {}
+
+/** Whether `host` (a URL's hostname) is a loopback address. */
+export const isLoopbackHost = (host: string): boolean => {
+  const h = host.replace(/^\[|\]$/g, "").toLowerCase()
+  return h === "localhost" || h === "::1" || /^127(\.\d{1,3}){3}$/.test(h)
+}
+
+/**
+ * Whether a URL may be fetched: `https:` and `data:` always, `http:` only to loopback hosts and
+ * only when `allowLoopbackHttp`. Returns the reason when refused.
+ */
+export const checkUrl = (url: string, allowLoopbackHttp: boolean): { readonly ok: true } | { readonly ok: false; readonly reason: string } => {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    return { ok: false, reason: "not a valid URL" }
+  }
+  if (parsed.protocol === "https:" || parsed.protocol === "data:") return { ok: true }
+  if (parsed.protocol === "http:") {
+    if (!isLoopbackHost(parsed.hostname)) return { ok: false, reason: "plain http is refused (https only)" }
+    if (!allowLoopbackHttp) return { ok: false, reason: `plain http to a loopback host needs ${allowLoopbackHttpVar}=1` }
+    return { ok: true }
+  }
+  return { ok: false, reason: `scheme ${parsed.protocol} is not allowed (https only)` }
+}
+
+const genericTypes: ReadonlySet<string> = new Set(["application/octet-stream", "binary/octet-stream", "application/binary"])
+
+/**
+ * Whether a content type is acceptable under `expect` (exact types or `family/*`). No `expect`,
+ * no content type, or a generic binary type is accepted.
+ */
+export const contentTypeAccepted = (contentType: string | undefined, expect: ReadonlyArray<string> | undefined): boolean => {
+  if (expect === undefined || expect.length === 0) return true
+  if (contentType === undefined || genericTypes.has(contentType)) return true
+  return expect.some((pattern) => {
+    const p = pattern.toLowerCase()
+    return p.endsWith("/*") ? contentType.startsWith(p.slice(0, -1)) : contentType === p
+  })
+}
+
+/** A `Content-Range: bytes start-end/total` header, parsed. */
+export const parseContentRange = (
+  header: string | undefined
+): { readonly start: number; readonly end: number; readonly total: number | undefined } | undefined => {
+  const match = header === undefined ? null : /^bytes\s+(\d+)-(\d+)\/(\d+|\*)$/i.exec(header.trim())
+  if (match === null) return undefined
+  return { start: Number(match[1]), end: Number(match[2]), total: match[3] === "*" ? undefined : Number(match[3]) }
+}
+
+
+/** The URL as it may appear in an error: without query or fragment (they may carry signatures). */
+export const displayUrl = (url: string): string => {
+  if (url.startsWith("data:")) return `${url.slice(0, 30)}...`
+  try {
+    const parsed = new URL(url)
+    return `${parsed.origin}${parsed.pathname}`
+  } catch {
+    return url.slice(0, 100)
+  }
+}
+
+// Why an attempt ended early: `retry` may continue (from `written` when the server allows ranges).
+type AttemptEnd =
+  | { readonly _tag: "Done" }
+  | { readonly _tag: "Retry"; readonly reason: string; readonly restart: boolean }
+
+class Fatal {
+  readonly _tag = "Fatal"
+  constructor(readonly error: DownloadFailed) {}
+}
+
+/**
+ * Stream `options.url` to `options.to`. See the module comment for the rules. Fails only with
+ * `DownloadFailed`; interruption stops the transfer and removes the temp file.
+ */
+export const download = (options: DownloadOptions): Effect.Effect<Downloaded, DownloadFailed> =>
+  Effect.gen(function* () {
+    const provider = options.provider ?? "download"
+    const model = options.model ?? ""
+    const shown = displayUrl(options.url)
+    const fail = (message: string) => new DownloadFailed({ provider, url: shown, message: `${provider}: ${message} (${shown})` })
+    const allowHttp =
+      options.allowLoopbackHttp ??
+      (yield* Config.boolean(allowLoopbackHttpVar).pipe(Config.withDefault(false), Effect.orElseSucceed(() => false)))
+    const allowed = checkUrl(options.url, allowHttp)
+    if (!allowed.ok) return yield* Effect.fail(fail(`refused: ${allowed.reason}`))
+
+    const maxBytes = options.maxBytes ?? defaultMaxBytes
+    const target = path.resolve(options.to)
+    const dir = path.dirname(target)
+    const temp = path.join(dir, `.${path.basename(target)}.${randomUUID().slice(0, 8)}.part`)
+    yield* Effect.tryPromise({ try: () => fs.mkdir(dir, { recursive: true }), catch: (e) => fail(`write error: ${String(e)}`) })
+
+    const transfer: Effect.Effect<Downloaded, DownloadFailed> = options.url.startsWith("data:")
+      ? writeDataUrl(options, temp, maxBytes, fail)
+      : fetchToFile(options, temp, maxBytes, fail, provider, model)
+
+    return yield* transfer.pipe(
+      Effect.flatMap((done) =>
+        Effect.as(
+          Effect.tryPromise({ try: () => fs.rename(temp, target), catch: (e) => fail(`write error: ${String(e)}`) }),
+          { ...done, path: target }
+        )
+      ),
+      Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : Effect.promise(() => fs.rm(temp, { force: true }).catch(() => undefined))))
+    )
+  })
+
+const writeDataUrl = (
+  options: DownloadOptions,
+  temp: string,
+  maxBytes: number,
+  fail: (message: string) => DownloadFailed
+): Effect.Effect<Downloaded, DownloadFailed> =>
+  Effect.gen(function* () {
+    const match = /^data:([^;,]*)((?:;[^;,]*)*?)(;base64)?,(.*)$/s.exec(options.url)
+    if (match === null) return yield* Effect.fail(fail("refused: malformed data URL"))
+    const contentType = mediaTypeOf(match[1])
+    if (!contentTypeAccepted(contentType, options.expect)) {
+      return yield* Effect.fail(fail(`unexpected content type ${contentType} (expected ${options.expect?.join(" or ")})`))
+    }
+    const payload = match[4] ?? ""
+    const bytes = match[3] !== undefined ? Buffer.from(payload, "base64") : Buffer.from(decodeURIComponent(payload), "utf8")
+    if (bytes.length > maxBytes) return yield* Effect.fail(fail(`too large: ${bytes.length} bytes, the cap is ${maxBytes}`))
+    yield* Effect.tryPromise({ try: () => fs.writeFile(temp, bytes), catch: (e) => fail(`write error: ${String(e)}`) })
+    return { path: temp, bytes: bytes.length, contentType, resumed: 0 }
+  })
+
+const fetchToFile = (
+  options: DownloadOptions,
+  temp: string,
+  maxBytes: number,
+  fail: (message: string) => DownloadFailed,
+  provider: string,
+  model: string
+): Effect.Effect<Downloaded, DownloadFailed> =>
+  Effect.gen(function* () {
+    const override = yield* Effect.serviceOption(DownloadClient)
+    const fetch: Fetch = fetchWith(HttpClient.followRedirects(override._tag === "Some" ? override.value : defaultClient, 5))
+    const attempts = Math.max(1, options.attempts ?? 4)
+    const idle = Duration.decode(options.idleTimeout ?? "60 seconds")
+
+    return yield* Effect.acquireUseRelease(
+      Effect.tryPromise({ try: () => fs.open(temp, "w"), catch: (e) => fail(`write error: ${String(e)}`) }),
+      (handle) =>
+        Effect.gen(function* () {
+          let written = 0
+          let total: number | undefined
+          let contentType: string | undefined
+          let validator: string | undefined
+          let rangesAllowed = false
+          let resumed = 0
+          let lastReported = -1
+          const step = () => Math.max(1024 * 1024, total !== undefined ? Math.floor(total / 100) : 0)
+          const reportProgress = (force: boolean) => {
+            if (!force && written - lastReported < step()) return Effect.void
+            lastReported = written
+            return Progress.report(Progress.JobEvent.Downloading({ provider, model, received: written, total }))
+          }
+
+          const attempt = (index: number): Effect.Effect<AttemptEnd, Fatal> =>
+            Effect.gen(function* () {
+              const resuming = written > 0 && rangesAllowed
+              if (written > 0 && !resuming) {
+                yield* Effect.tryPromise({ try: () => handle.truncate(0), catch: (e) => new Fatal(fail(`write error: ${String(e)}`)) })
+                written = 0
+              }
+              const headers: Record<string, string> = { ...options.headers }
+              if (resuming) {
+                headers["range"] = `bytes=${written}-`
+                if (validator !== undefined) headers["if-range"] = validator
+              }
+              const answer = yield* fetch(options.url, headers).pipe(
+                Effect.timeoutFail({ duration: idle, onTimeout: () => "stalled: no answer" }),
+                Effect.either
+              )
+              if (answer._tag === "Left") return { _tag: "Retry", reason: answer.left, restart: false } as const
+              const response = answer.right
+              const status = response.status
+              if (status >= 500 || status === 429 || status === 408) {
+                yield* response.discard
+                return { _tag: "Retry", reason: `HTTP ${status}`, restart: false } as const
+              }
+              if (status === 416 && resuming && total !== undefined && written === total) {
+                yield* response.discard
+                return { _tag: "Done" } as const
+              }
+              if (status !== 200 && status !== 206) {
+                yield* response.discard
+                return yield* Effect.fail(new Fatal(fail(`HTTP ${status}`)))
+              }
+              const type = mediaTypeOf(response.header("content-type"))
+              if (!contentTypeAccepted(type, options.expect)) {
+                yield* response.discard
+                return yield* Effect.fail(new Fatal(fail(`unexpected content type ${type} (expected ${options.expect?.join(" or ")})`)))
+              }
+              contentType = type ?? contentType
+              rangesAllowed = rangesAllowed || (response.header("accept-ranges") ?? "").toLowerCase().includes("bytes")
+              validator = response.header("etag") ?? response.header("last-modified") ?? validator
+              const length = lengthOf(response.header("content-length"))
+              if (status === 206) {
+                const range = parseContentRange(response.header("content-range"))
+                if (!resuming || range === undefined || range.start !== written) {
+                  yield* response.discard
+                  // Not the part asked for: start again from zero, without a range.
+                  rangesAllowed = false
+                  return { _tag: "Retry", reason: "unusable partial answer", restart: true } as const
+                }
+                resumed += 1
+                total = range.total ?? (length !== undefined ? written + length : total)
+              } else {
+                if (written > 0) {
+                  // The server ignored the range: the whole file again.
+                  yield* Effect.tryPromise({ try: () => handle.truncate(0), catch: (e) => new Fatal(fail(`write error: ${String(e)}`)) })
+                  written = 0
+                }
+                total = length
+              }
+              if (total !== undefined && total > maxBytes) {
+                yield* response.discard
+                return yield* Effect.fail(new Fatal(fail(`too large: ${total} bytes announced, the cap is ${maxBytes}`)))
+              }
+              if (index === 0 || lastReported < 0) yield* reportProgress(true)
+
+              const body = response.body.pipe(
+                Stream.timeoutFail(() => "stalled: no data", idle),
+                // The network reads ahead (at most `readAhead` chunks) while the disk writes what
+                // came before, in batches of `writeBatch` chunks, one call each: the two overlap
+                // and memory stays bounded (about 3 MiB with undici's 64 KiB chunks).
+                Stream.buffer({ capacity: readAhead }),
+                Stream.rechunk(writeBatch),
+                Stream.runForEachChunk((chunks) => {
+                  const buffers = Chunk.toReadonlyArray(chunks)
+                  let size = 0
+                  for (const buffer of buffers) size += buffer.length
+                  if (written + size > maxBytes) {
+                    return Effect.fail(new Fatal(fail(`too large: more than ${maxBytes} bytes received`)))
+                  }
+                  const at = written
+                  return Effect.flatMap(
+                    Effect.tryPromise({
+                      try: () => handle.writev(buffers as Array<NodeJS.ArrayBufferView>, at),
+                      catch: (e) => new Fatal(fail(`write error: ${String(e)}`))
+                    }),
+                    () => {
+                      written += size
+                      return reportProgress(false)
+                    }
+                  )
+                }),
+                Effect.either
+              )
+              const ended = yield* body
+              if (ended._tag === "Left") {
+                if (ended.left instanceof Fatal) return yield* Effect.fail(ended.left)
+                return { _tag: "Retry", reason: ended.left, restart: false } as const
+              }
+              if (total !== undefined && written < total) {
+                return { _tag: "Retry", reason: `truncated: ${written} of ${total} bytes`, restart: false } as const
+              }
+              return { _tag: "Done" } as const
+            })
+
+          const loop = (index: number, reasons: ReadonlyArray<string>): Effect.Effect<void, Fatal> =>
+            Effect.flatMap(attempt(index), (end) => {
+              if (end._tag === "Done") return Effect.void
+              const seen = [...reasons, end.reason]
+              if (index + 1 >= attempts) {
+                return Effect.fail(new Fatal(fail(`${end.reason} (gave up after ${attempts} attempt${attempts === 1 ? "" : "s"}: ${seen.join("; ")})`)))
+              }
+              if (end.restart) {
+                return Effect.flatMap(
+                  Effect.tryPromise({ try: () => handle.truncate(0), catch: (e) => new Fatal(fail(`write error: ${String(e)}`)) }),
+                  () => {
+                    written = 0
+                    return loop(index + 1, seen)
+                  }
+                )
+              }
+              // A short pause before the next attempt: a struggling server gets a moment.
+              return Effect.zipRight(Effect.sleep(Duration.millis(Math.min(2000, 100 * 2 ** index))), loop(index + 1, seen))
+            })
+
+          yield* Effect.mapError(loop(0, []), (fatal) => fatal.error)
+          yield* reportProgress(true)
+          return { path: temp, bytes: written, contentType, resumed }
+        }),
+      (handle) => Effect.promise(() => handle.close().catch(() => undefined))
+    )
+  })
+
+// Chunks read ahead of the disk, and chunks written by one call.
+const readAhead = 32
+const writeBatch = 16
+
+const lengthOf = (raw: string | undefined): number | undefined => {
+  if (raw === undefined) return undefined
+  const n = Number(raw)
+  return Number.isSafeInteger(n) && n >= 0 ? n : undefined
+}
+
+// One answer as the transfer loop reads it. Failures are reasons (strings) the loop may retry on.
+interface Answer {
+  readonly status: number
+  readonly header: (name: string) => string | undefined
+  /** The body, chunk by chunk; fails with "connection lost: ..." when the transfer breaks. */
+  readonly body: Stream.Stream<Uint8Array, string>
+  /** Drop the body unread (frees the connection). */
+  readonly discard: Effect.Effect<void>
+}
+
+type Fetch = (url: string, headers: Readonly<Record<string, string>>) => Effect.Effect<Answer, string>
+
+// The default transport: @effect/platform-node's undici client on its own agent, redirects followed.
+const defaultClient: HttpClient.HttpClient = NodeHttpClient.makeUndici(new Undici.Agent())
+
+// A transport over an HttpClient (the `DownloadClient` override).
+const fetchWith =
+  (client: HttpClient.HttpClient): Fetch =>
+  (url, headers) =>
+    client.execute(HttpClientRequest.setHeaders(HttpClientRequest.get(url), headers)).pipe(
+      Effect.mapError((error) => `connection failed: ${describe(error.cause)}`),
+      Effect.map(
+        (response): Answer => ({
+          status: response.status,
+          header: (name) => response.headers[name],
+          body: Stream.mapError(response.stream, (error) => `connection lost: ${describe(error.cause)}`),
+          discard: Effect.ignore(response.text)
+        })
+      )
+    )
+
+const describe = (cause: unknown): string => {
+  if (cause instanceof Error) {
+    const code = "code" in cause ? cause.code : undefined
+    const inner = cause.cause instanceof Error ? ` (${describe(cause.cause)})` : ""
+    return `${typeof code === "string" ? `${code} ` : ""}${cause.message}${inner}`
+  }
+  return cause === undefined ? "unknown" : String(cause)
+}

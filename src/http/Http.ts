@@ -1,0 +1,469 @@
+/**
+ * The HTTP runtime every remote provider shares. It adds the base URL and the auth header
+ * (with key rotation), bounds each attempt with a timeout, retries retryable failures under the
+ * resilience policy, decodes bodies with Schema, and turns every HTTP status, transport failure
+ * and bad body into a `MediaError`, in one place: `errorFromStatus` and `errorFromTransport`.
+ *
+ * Keys stay `Redacted` until the moment the header is set, are sent only to the provider's own
+ * origin, and are scrubbed out of any provider text copied into an error.
+ *
+ * @module
+ */
+import * as HttpBody from "@effect/platform/HttpBody"
+import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as ParseResult from "effect/ParseResult"
+import * as Predicate from "effect/Predicate"
+import * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
+import {
+  ContentRejected,
+  InvalidApiKey,
+  InvalidInput,
+  MalformedResponse,
+  type MediaError,
+  ModelNotFound,
+  NetworkError,
+  ProviderUnavailable,
+  QuotaExceeded,
+  RateLimited,
+  Timeout
+} from "../domain/Errors.js"
+import type { KeyRing } from "./KeyRing.js"
+import { type RetryPolicy, retrySchedule, withTimeout } from "../resilience/Resilience.js"
+import { fastPathOf, type LeanPath, type LeanResponse } from "./UndiciHttpClient.js"
+
+/** Response headers, lower-cased names. */
+export type Headers = Readonly<Record<string, string | undefined>>
+
+/**
+ * The wait a response asks for: `retry-after-ms` (milliseconds), else `retry-after` as
+ * seconds or as an HTTP date (relative to `now`). Undefined when absent or unreadable.
+ */
+export const parseRetryAfter = (headers: Headers, now: number): Duration.Duration | undefined => {
+  const ms = headers["retry-after-ms"]
+  if (ms !== undefined && ms.trim() !== "") {
+    const value = Number(ms)
+    if (Number.isFinite(value) && value >= 0) return Duration.millis(value)
+  }
+  const raw = headers["retry-after"]?.trim()
+  if (raw === undefined || raw === "") return undefined
+  if (/^\d+(\.\d+)?$/.test(raw)) return Duration.millis(Number(raw) * 1000)
+  const date = Date.parse(raw)
+  if (Number.isNaN(date)) return undefined
+  return Duration.millis(Math.max(0, date - now))
+}
+
+/** Replace every occurrence of each secret in `text` with `[redacted]`. */
+export const scrub = (text: string, secrets: ReadonlyArray<Redacted.Redacted<string>>): string => {
+  let out = text
+  for (const secret of secrets) {
+    const value = Redacted.value(secret)
+    if (value.length >= 4) out = out.split(value).join("[redacted]")
+  }
+  return out
+}
+
+const maxMessage = 500
+
+/** The human part of an error body: `error.message`, `message`, `detail`, `error`, or the text itself. */
+export const providerMessage = (body: string): string => {
+  const trimmed = body.trim()
+  let found: string | undefined
+  try {
+    const json: unknown = JSON.parse(trimmed)
+    found = pickMessage(json)
+  } catch {
+    found = undefined
+  }
+  const text = (found ?? trimmed).replace(/\s+/g, " ")
+  return text.length > maxMessage ? `${text.slice(0, maxMessage)}...` : text
+}
+
+const pickMessage = (json: unknown): string | undefined => {
+  if (typeof json === "string") return json
+  if (!Predicate.isRecord(json)) return undefined
+  for (const key of ["error", "message", "detail", "title", "msg"]) {
+    const value = json[key]
+    if (typeof value === "string" && value.length > 0) return value
+    if (Array.isArray(value)) {
+      const parts = value.map(pickMessage).filter((part): part is string => part !== undefined)
+      if (parts.length > 0) return parts.join("; ")
+    }
+    if (typeof value === "object" && value !== null) {
+      const nested = pickMessage(value)
+      if (nested !== undefined) return nested
+    }
+  }
+  return undefined
+}
+
+const quotaPattern = /quota|insufficient|credit|billing|balance|payment|exceeded your current|spend limit/i
+const contentPattern = /content[ _-]?(policy|filter|moderation)|nsfw|safety|flagged|moderation|inappropriate/i
+
+/** What is known about a failed HTTP answer. */
+export interface StatusFailure {
+  readonly provider: string
+  readonly status: number
+  readonly headers: Headers
+  readonly body: string
+  /** Epoch milliseconds, for Retry-After dates. */
+  readonly now: number
+  /** The model the request was for, named in ModelNotFound. */
+  readonly model?: string | undefined
+}
+
+/** Map an HTTP error status and body to the `MediaError` it means. The one place this is decided. */
+export const errorFromStatus = (failure: StatusFailure): MediaError => {
+  const { body, provider, status } = failure
+  const said = providerMessage(body)
+  const message = `${provider}: HTTP ${status}${said === "" ? "" : `: ${said}`}`
+  if (status === 401 || status === 403) return new InvalidApiKey({ provider, message })
+  if (status === 402) return new QuotaExceeded({ provider, message })
+  if (status === 429) {
+    if (quotaPattern.test(said)) return new QuotaExceeded({ provider, message })
+    const retryAfter = parseRetryAfter(failure.headers, failure.now)
+    return new RateLimited({ provider, message, ...(retryAfter !== undefined ? { retryAfter } : {}) })
+  }
+  if (status === 404) return new ModelNotFound({ provider, message, model: failure.model ?? "unknown" })
+  if (status === 408) return new Timeout({ provider, message })
+  // Any other 4xx (400, 409, 413, 415, 422 ...) blames the request.
+  if (status >= 400 && status < 500) {
+    if (contentPattern.test(said)) return new ContentRejected({ provider, message })
+    return new InvalidInput({ provider, message, issues: said === "" ? [] : [said] })
+  }
+  return new ProviderUnavailable({ provider, message, status })
+}
+
+/** Map a transport failure (refused, reset, DNS, bad URL) to `NetworkError`. */
+export const errorFromTransport = (provider: string, error: HttpClientError.HttpClientError): MediaError =>
+  transportError(provider, error.reason, error.cause)
+
+const transportError = (provider: string, reason: string, cause: unknown): MediaError => {
+  const described = cause instanceof Error ? describeCause(cause) : ""
+  return new NetworkError({ provider, message: `${provider}: ${reason.toLowerCase()} error${described === "" ? "" : `: ${described}`}` })
+}
+
+const describeCause = (cause: Error): string => {
+  const code = (cause as { code?: unknown }).code
+  const inner = cause.cause instanceof Error ? describeCause(cause.cause) : ""
+  const own = typeof code === "string" ? `${code} ${cause.message}` : cause.message
+  return inner !== "" && !own.includes(inner) ? `${own} (${inner})` : own
+}
+
+/** How the key is sent. Default: `Authorization: Bearer KEY`. */
+export type AuthScheme = (key: string) => readonly [name: string, value: string]
+
+/** `Authorization: Bearer KEY`. */
+export const bearer: AuthScheme = (key) => ["authorization", `Bearer ${key}`]
+
+/** How a provider's HTTP client is set up. */
+export interface ProviderHttpConfig {
+  readonly provider: string
+  /** Prepended to relative paths, e.g. `https://api.together.xyz/v1`. */
+  readonly baseUrl: string
+  /** Keys to authenticate with; undefined for services that need none. */
+  readonly keys?: KeyRing | undefined
+  /** All secrets to scrub from error text (the key ring's keys). */
+  readonly secrets?: ReadonlyArray<Redacted.Redacted<string>>
+  readonly auth?: AuthScheme
+  /** Budget of each attempt. Default 30 s. */
+  readonly timeout?: Duration.DurationInput
+  /** Retry policy of each call. Default: `defaultRetryPolicy`. */
+  readonly retry?: Partial<RetryPolicy>
+  /** Headers on every request. */
+  readonly headers?: Readonly<Record<string, string>>
+}
+
+/** One request. */
+export interface RequestOptions {
+  readonly method?: "GET" | "POST" | "PUT" | "PATCH" | "DELETE"
+  /** Relative to the base URL, or absolute (auth is only sent to the base URL's origin). */
+  readonly path: string
+  readonly query?: Readonly<Record<string, string>>
+  /** A JSON body. */
+  readonly json?: unknown
+  /** Any other body (multipart forms, bytes). */
+  readonly body?: HttpBody.HttpBody
+  readonly headers?: Readonly<Record<string, string>>
+  /** The model the request is for: named in ModelNotFound on 404. */
+  readonly model?: string
+  /** This request's budget per attempt (long-running calls set their own). */
+  readonly timeout?: Duration.DurationInput
+  /**
+   * This request's retry policy; `false` for requests that must not be repeated (a submit
+   * that creates a paid job): those are still retried on 429 and refused connections, where the
+   * provider certainly did not take the request.
+   */
+  readonly retry?: Partial<RetryPolicy> | false
+}
+
+/** A request whose JSON answer is decoded with a schema. */
+export interface JsonRequestOptions<A, I> extends RequestOptions {
+  readonly schema: Schema.Schema<A, I>
+}
+
+/** A provider's HTTP client. */
+export interface ProviderHttp {
+  readonly provider: string
+  readonly baseUrl: string
+  /** Send a request and decode its JSON answer. */
+  readonly json: <A, I>(options: JsonRequestOptions<A, I>) => Effect.Effect<A, MediaError>
+  /**
+   * Send a request and return the response once its status is known to be 2xx (its body
+   * unread: for streams and downloads). Not retried after the status arrived.
+   */
+  readonly send: (options: RequestOptions) => Effect.Effect<HttpClientResponse.HttpClientResponse, MediaError>
+}
+
+const notSubmitted = (error: MediaError): boolean =>
+  error._tag === "RateLimited" || (error._tag === "NetworkError" && /ECONNREFUSED/.test(error.message))
+
+/**
+ * Make a provider's HTTP client over the `HttpClient` in context.
+ *
+ * When that client is `UndiciClient`'s (unwrapped), whole-body JSON exchanges to the provider's
+ * own base URL take its lean path: the same request, headers, auth, timeout, retries and error
+ * mapping, without the general client's per-request objects. Everything else (bodies other than
+ * JSON, queries, absolute URLs, `send`) goes through the `HttpClient`.
+ */
+export const make = (config: ProviderHttpConfig): Effect.Effect<ProviderHttp, never, HttpClient.HttpClient> =>
+  Effect.gen(function* () {
+    const given = yield* HttpClient.HttpClient
+    const client = given.pipe(HttpClient.withTracerDisabledWhen(() => true))
+    const provider = config.provider
+    const base = config.baseUrl.replace(/\/+$/, "")
+    const origin = safeOrigin(base)
+    const auth = config.auth ?? bearer
+    const secrets = config.secrets ?? []
+    const timeout = config.timeout ?? "30 seconds"
+    const lean = leanTarget(fastPathOf(given), base)
+
+    const urlOf = (path: string) => (/^https?:\/\//i.test(path) ? path : `${base}${path.startsWith("/") ? "" : "/"}${path}`)
+
+    const build = (options: RequestOptions, key: Redacted.Redacted<string> | undefined) => {
+      const url = urlOf(options.path)
+      let request = HttpClientRequest.make(options.method ?? "GET")(url)
+      if (config.headers !== undefined) request = HttpClientRequest.setHeaders(request, config.headers)
+      if (options.headers !== undefined) request = HttpClientRequest.setHeaders(request, options.headers)
+      if (options.query !== undefined) request = HttpClientRequest.setUrlParams(request, options.query)
+      if (key !== undefined && safeOrigin(url) === origin) {
+        const [name, value] = auth(Redacted.value(key))
+        request = HttpClientRequest.setHeader(request, name, value)
+      }
+      if (options.json !== undefined) request = HttpClientRequest.setBody(request, HttpBody.unsafeJson(options.json))
+      else if (options.body !== undefined) request = HttpClientRequest.setBody(request, options.body)
+      return request
+    }
+
+    const statusError = (status: number, headers: Headers, body: string, now: number, model: string | undefined) =>
+      errorFromStatus({ provider, status, headers, body: scrub(body, secrets), now, model })
+
+    const failed = (response: HttpClientResponse.HttpClientResponse, model: string | undefined) =>
+      Effect.flatMap(
+        Effect.zip(Effect.orElseSucceed(response.text, () => ""), Clock.currentTimeMillis),
+        ([body, now]) => Effect.fail(statusError(response.status, response.headers, body, now, model))
+      )
+
+    // One attempt with one key: status checked, body handled by `read`.
+    const attempt = <A>(
+      options: RequestOptions,
+      key: Redacted.Redacted<string> | undefined,
+      read: (response: HttpClientResponse.HttpClientResponse) => Effect.Effect<A, MediaError>
+    ): Effect.Effect<A, MediaError> =>
+      client.execute(build(options, key)).pipe(
+        Effect.mapError((error) => errorFromTransport(provider, error)),
+        Effect.flatMap((response) => (response.status >= 200 && response.status < 300 ? read(response) : failed(response, options.model))),
+        withTimeout(provider, options.timeout ?? timeout)
+      )
+
+    // The same attempt on the lean path (see `leanPathOf` for which requests take it).
+    const leanAttempt = <A>(
+      target: LeanTarget,
+      path: string,
+      options: RequestOptions,
+      key: Redacted.Redacted<string> | undefined,
+      readText: (text: string) => Effect.Effect<A, MediaError>
+    ): Effect.Effect<A, MediaError> =>
+      Effect.clockWith((clock) => {
+        const headers: Record<string, string> = {}
+        if (config.headers !== undefined) for (const name in config.headers) headers[name.toLowerCase()] = config.headers[name]!
+        if (options.headers !== undefined) for (const name in options.headers) headers[name.toLowerCase()] = options.headers[name]!
+        if (key !== undefined) {
+          const [name, value] = auth(Redacted.value(key))
+          headers[name.toLowerCase()] = value
+        }
+        let body: string | undefined
+        if (options.json !== undefined) {
+          body = JSON.stringify(options.json)
+          headers["content-type"] = "application/json"
+          headers["content-length"] = String(Buffer.byteLength(body))
+        }
+        const request = { method: options.method ?? "GET", origin: target.origin, path: target.prefix + path, headers, body }
+        const handle = (response: LeanResponse): Effect.Effect<A, MediaError> =>
+          response.status >= 200 && response.status < 300
+            ? response.bodyError !== undefined
+              ? // The answer broke off after its status: a transport failure, as on the general path.
+                Effect.fail(transportError(provider, "Transport", response.bodyError))
+              : readText(response.text)
+            : Effect.fail(statusError(response.status, response.headers, response.text, clock.unsafeCurrentTimeMillis(), options.model))
+        const budget = Duration.decode(options.timeout ?? timeout)
+        const millis = Duration.toMillis(budget)
+        if (!isLiveClock(clock) || !(millis <= maxTimer)) {
+          // A test clock (or a budget no timer holds): time the attempt with Effect, as the general path does.
+          return withTimeout(provider, budget)(Effect.flatMap(exchange(target.path, request, undefined), handle))
+        }
+        const timedOut = () => new Timeout({ provider, after: budget, message: `${provider}: no answer within ${Duration.format(budget)}` })
+        return Effect.flatMap(exchange(target.path, request, { millis, timedOut }), handle)
+      })
+
+    // One lean exchange as an effect: interruption cancels it; with `timer`, a live timer bounds it.
+    const exchange = (
+      path: LeanPath,
+      request: Parameters<LeanPath["exchange"]>[0],
+      timer: { readonly millis: number; readonly timedOut: () => MediaError } | undefined
+    ): Effect.Effect<LeanResponse, MediaError> =>
+      Effect.async<LeanResponse, MediaError>((resume) => {
+        let handle: ReturnType<typeof setTimeout> | undefined
+        const cancel = path.exchange(request, (outcome) => {
+          if (handle !== undefined) clearTimeout(handle)
+          resume(outcome._tag === "Response" ? Effect.succeed(outcome.response) : Effect.fail(transportError(provider, "Transport", outcome.cause)))
+        })
+        if (timer !== undefined) {
+          handle = setTimeout(() => {
+            cancel()
+            resume(Effect.fail(timer.timedOut()))
+          }, timer.millis)
+        }
+        return Effect.sync(() => {
+          if (handle !== undefined) clearTimeout(handle)
+          cancel()
+        })
+      })
+
+    const withKeys = <A>(run: (key: Redacted.Redacted<string> | undefined) => Effect.Effect<A, MediaError>) =>
+      config.keys === undefined ? run(undefined) : config.keys.withKey(run)
+
+    const defaultSchedule = retrySchedule(config.retry)
+    const unsubmittedSchedule = Schedule.whileInput(defaultSchedule, notSubmitted)
+    const retried = <A>(options: RequestOptions, once: Effect.Effect<A, MediaError>): Effect.Effect<A, MediaError> => {
+      const schedule =
+        options.retry === false ? unsubmittedSchedule : options.retry === undefined ? defaultSchedule : retrySchedule({ ...config.retry, ...options.retry })
+      return retryAfterFailure(once, schedule)
+    }
+
+    const decodeText = <A, I>(schema: Schema.Schema<A, I>) => {
+      const decodeUnknown = Schema.decodeUnknown(schema)
+      return (text: string): Effect.Effect<A, MediaError> => {
+        let json: unknown
+        try {
+          json = text === "" ? undefined : JSON.parse(text)
+        } catch {
+          return Effect.fail(new MalformedResponse({ provider, message: `${provider}: answer is not JSON: ${truncate(scrub(text, secrets))}` }))
+        }
+        return Effect.mapError(
+          decodeUnknown(json),
+          (error) =>
+            new MalformedResponse({
+              provider,
+              message: `${provider}: answer does not have the expected shape: ${truncate(ParseResult.TreeFormatter.formatErrorSync(error))}`
+            })
+        )
+      }
+    }
+
+    const json = <A, I>(options: JsonRequestOptions<A, I>): Effect.Effect<A, MediaError> => {
+      const readText = decodeText(options.schema)
+      const leanPath = lean !== undefined ? leanPathOf(options) : undefined
+      if (lean !== undefined && leanPath !== undefined) {
+        return retried(options, withKeys((key) => leanAttempt(lean, leanPath, options, key, readText)))
+      }
+      // A body that breaks off after a 2xx status is a transport failure (NetworkError), not an empty answer.
+      const read = (response: HttpClientResponse.HttpClientResponse) =>
+        Effect.flatMap(Effect.mapError(response.text, (error) => errorFromTransport(provider, error)), readText)
+      return retried(options, withKeys((key) => attempt(options, key, read)))
+    }
+
+    const send = (options: RequestOptions): Effect.Effect<HttpClientResponse.HttpClientResponse, MediaError> =>
+      retried(options, withKeys((key) => attempt(options, key, Effect.succeed)))
+
+    return { provider, baseUrl: base, json, send }
+  })
+
+/**
+ * `Effect.retry(once, schedule)`, with the schedule's driver made only after a first failure
+ * (most calls succeed at once): the first error is fed to the driver as `Effect.retry` would.
+ */
+const retryAfterFailure = <A>(
+  once: Effect.Effect<A, MediaError>,
+  schedule: Schedule.Schedule<unknown, MediaError>
+): Effect.Effect<A, MediaError> =>
+  Effect.catchAll(once, (first) => {
+    let pending: MediaError | undefined = first
+    const again = Effect.suspend(() => {
+      if (pending === undefined) return once
+      const error = pending
+      pending = undefined
+      return Effect.fail(error)
+    })
+    return Effect.retry(again, schedule)
+  })
+
+// The largest delay setTimeout holds.
+const maxTimer = 2_147_483_647
+
+const LiveClock = Clock.make().constructor
+const isLiveClock = (clock: Clock.Clock): boolean => clock.constructor === LiveClock
+
+/** Where lean requests go: the base URL's origin, and its path as a prefix. */
+interface LeanTarget {
+  readonly path: LeanPath
+  readonly origin: string
+  readonly prefix: string
+}
+
+const leanTarget = (path: LeanPath | undefined, base: string): LeanTarget | undefined => {
+  if (path === undefined) return undefined
+  let url: URL
+  try {
+    url = new URL(base)
+  } catch {
+    return undefined
+  }
+  if ((url.protocol !== "http:" && url.protocol !== "https:") || url.search !== "" || url.hash !== "" || url.username !== "" || url.password !== "") {
+    return undefined
+  }
+  // Only when the base reads back as itself, so that base + path is the URL the general path would request.
+  const prefix = url.pathname === "/" ? "" : url.pathname
+  if (`${url.origin}${prefix}` !== base) return undefined
+  return { path, origin: url.origin, prefix }
+}
+
+// A relative path of plain characters (no query, fragment, dot segments, or anything URL parsing
+// would rewrite), so that appending it to the base is exactly what the general path sends.
+const plainPath = /^[A-Za-z0-9\-_~!$&'()*+,;=:@%/.]*$/
+const dotSegment = /(^|\/)\.\.?(\/|$)/
+
+/** The path a request takes on the lean path (relative to the base), or undefined when it must take the general path. */
+const leanPathOf = (options: RequestOptions): string | undefined => {
+  if (options.query !== undefined || options.body !== undefined) return undefined
+  const path = options.path
+  if (/^https?:\/\//i.test(path) || !plainPath.test(path) || dotSegment.test(path) || path.includes("%")) return undefined
+  return path.startsWith("/") ? path : `/${path}`
+}
+
+const truncate = (text: string): string => (text.length > maxMessage ? `${text.slice(0, maxMessage)}...` : text)
+
+const safeOrigin = (url: string): string | undefined => {
+  try {
+    return new URL(url).origin
+  } catch {
+    return undefined
+  }
+}

@@ -1,0 +1,188 @@
+/**
+ * Building a `MediaProviderService` from a provider's own parts. A provider says what it is,
+ * how it discovers models, and how each capability runs; `make` adds what every provider has
+ * in common: model lookup with defaults, the capability factories, health counters, the
+ * circuit breaker, a typed error for missing configuration or capabilities, and the model
+ * catalog cache (when a `Catalog` is in the context where the provider is made).
+ *
+ * @module
+ */
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import type { Text } from "../domain/Asset.js"
+import { MediaCapabilities, type MediaCapability } from "../domain/Capability.js"
+import { CapabilityNotSupported, type MediaError, ModelNotFound, ProviderUnavailable } from "../domain/Errors.js"
+import type {
+  CapabilityModel,
+  InputOf,
+  MediaProviderService,
+  OptionsOf,
+  OutputOf,
+  ProviderType,
+  StreamTextOptions,
+  TextOptions
+} from "../domain/MediaProvider.js"
+import type { ProviderModel } from "../domain/Model.js"
+import { Catalog } from "./Catalog.js"
+import * as HealthTracker from "../resilience/HealthTracker.js"
+import { type CircuitBreakerOptions, makeCircuitBreaker } from "../resilience/Resilience.js"
+
+/** How one capability runs for a given model id. */
+export type Transform<C extends MediaCapability> = (
+  modelId: string,
+  input: InputOf<C>,
+  options: OptionsOf<C> | undefined
+) => Effect.Effect<OutputOf<C>, MediaError>
+
+/** The capabilities a provider implements, each with how it runs. */
+export type Transforms = { readonly [C in MediaCapability]?: Transform<C> }
+
+/** What a provider supplies to `make`. */
+export interface ProviderSpec {
+  readonly id: string
+  readonly name: string
+  readonly type: ProviderType
+  /** Whether keys/URLs are configured; when false every call fails with `notConfigured`. */
+  readonly configured: boolean
+  /** The error calls fail with when not configured (usually MissingConfig naming the setting). */
+  readonly notConfigured?: MediaError
+  /** Model discovery. */
+  readonly discover: Effect.Effect<ReadonlyArray<ProviderModel>, MediaError>
+  /**
+   * Where the provider's API is (its base URL). The catalog keys cached models by provider id
+   * and this, so that an emulator's or proxy's models never mix with the real API's.
+   */
+  readonly baseUrl?: string
+  /**
+   * Whether discovered models go through the `Catalog` (when one is in the context). Default:
+   * remote providers that give their `baseUrl` yes (discovery is an API call); local ones, and
+   * remote ones without a `baseUrl` (whose cache could not be told apart from an emulator's), no.
+   */
+  readonly cacheModels?: boolean
+  /** The model used for a capability when none is named. */
+  readonly defaultModels?: { readonly [C in MediaCapability]?: string }
+  readonly transforms: Transforms
+  /**
+   * Text generation streamed as deltas. Without it, `streamText` runs the `text-to-text`
+   * transform and emits its whole answer as one delta.
+   */
+  readonly streamText?: (modelId: string, input: Text, options: TextOptions | undefined) => Stream.Stream<string, MediaError>
+  /** A cheap reachability check for `isAvailable` (a health endpoint). Default: reachable. */
+  readonly probe?: Effect.Effect<boolean>
+  readonly circuitBreaker?: Partial<CircuitBreakerOptions>
+}
+
+/**
+ * Build a provider service from its spec. When a `Catalog` is in the context, `models` of a
+ * configured provider that caches (see `ProviderSpec.cacheModels`) goes through it, keyed by
+ * the provider id and `baseUrl`.
+ */
+export const make = (spec: ProviderSpec): Effect.Effect<MediaProviderService> =>
+  Effect.gen(function* () {
+    const tracker = yield* HealthTracker.make
+    const catalog = yield* Effect.serviceOption(Catalog)
+    const breaker = yield* makeCircuitBreaker(spec.id, spec.circuitBreaker)
+    const capabilities = MediaCapabilities.filter((capability) => spec.transforms[capability] !== undefined)
+    const notConfigured: Effect.Effect<never, MediaError> =
+      spec.notConfigured !== undefined
+        ? Effect.fail(spec.notConfigured)
+        : Effect.fail(new CapabilityNotSupported({ provider: spec.id, capability: "any", message: `${spec.id}: not configured` }))
+
+    const discover = Effect.tapError(spec.discover, (error) => tracker.recordError(error.message))
+    const cacheModels = spec.cacheModels ?? (spec.type === "remote" && spec.baseUrl !== undefined)
+    const models: Effect.Effect<ReadonlyArray<ProviderModel>, MediaError> = !spec.configured
+      ? notConfigured
+      : cacheModels && Option.isSome(catalog)
+        ? yield* catalog.value.cached({
+            provider: spec.id,
+            source: spec.baseUrl ?? "",
+            discover,
+            // Serving a cached list because discovery failed: the provider is degraded.
+            onFallback: (error) => tracker.recordError(`${error.message} (serving the cached model list)`)
+          })
+        : discover
+
+    const getModelsForCapability = (capability: MediaCapability) =>
+      Effect.map(models, (all) => all.filter((model) => model.capabilities.includes(capability)))
+
+    const resolveModelId = (capability: MediaCapability, modelId: string | undefined): Effect.Effect<string, MediaError> => {
+      if (modelId !== undefined) return Effect.succeed(modelId)
+      const preset = spec.defaultModels?.[capability]
+      if (preset !== undefined) return Effect.succeed(preset)
+      return Effect.flatMap(getModelsForCapability(capability), (found) =>
+        found.length > 0
+          ? Effect.succeed(found[0]!.id)
+          : Effect.fail(new ModelNotFound({ provider: spec.id, model: `(any ${capability})`, message: `${spec.id}: no model for ${capability}` }))
+      )
+    }
+
+    const model = <C extends MediaCapability>(capability: C, modelId?: string): Effect.Effect<CapabilityModel<C>, MediaError> => {
+      const run: Transform<C> | undefined = spec.transforms[capability]
+      if (run === undefined) {
+        return Effect.fail(
+          new CapabilityNotSupported({ provider: spec.id, capability, message: `${spec.id} does not offer ${capability}` })
+        )
+      }
+      if (!spec.configured) return notConfigured
+      return Effect.map(resolveModelId(capability, modelId), (id) => ({
+        id,
+        provider: spec.id,
+        capability,
+        transform: (input: InputOf<C>, options?: OptionsOf<C>) =>
+          tracker.track(breaker.protect(run(id, input, options)))
+      }))
+    }
+
+    const isAvailable: Effect.Effect<boolean> = !spec.configured
+      ? Effect.succeed(false)
+      : Effect.flatMap(breaker.isClosedOrProbing, (closed) => (closed ? (spec.probe ?? Effect.succeed(true)) : Effect.succeed(false)))
+
+    const streamText = (input: Text, options?: StreamTextOptions): Stream.Stream<string, MediaError> => {
+      const { model: modelId, ...textOptions } = options ?? {}
+      const streamed = spec.streamText
+      const run: Effect.Effect<Stream.Stream<string, MediaError>, MediaError> =
+        streamed !== undefined
+          ? !spec.configured
+            ? notConfigured
+            : Effect.map(resolveModelId("text-to-text", modelId), (id) =>
+                breaker.isClosedOrProbing.pipe(
+                  Effect.flatMap((admitted) =>
+                    admitted
+                      ? Effect.succeed(streamed(id, input, textOptions))
+                      : Effect.fail(new ProviderUnavailable({ provider: spec.id, message: `${spec.id}: circuit open` }))
+                  ),
+                  Stream.unwrap,
+                  Stream.tapError((error) => tracker.recordError(error.message))
+                )
+              )
+          : Effect.map(model("text-to-text", modelId), (chosen) =>
+              Stream.fromEffect(Effect.map(chosen.transform(input, textOptions), (answer) => answer.text))
+            )
+      return Stream.unwrap(run)
+    }
+
+    return {
+      id: spec.id,
+      name: spec.name,
+      type: spec.type,
+      capabilities,
+      configured: spec.configured,
+      models,
+      getModelsForCapability,
+      isAvailable,
+      getHealth: Effect.flatMap(isAvailable, (available) => tracker.snapshot(available)),
+      model,
+      streamText,
+      textToText: (id) => model("text-to-text", id),
+      textToImage: (id) => model("text-to-image", id),
+      imageToImage: (id) => model("image-to-image", id),
+      textToVideo: (id) => model("text-to-video", id),
+      imageToVideo: (id) => model("image-to-video", id),
+      textToAudio: (id) => model("text-to-audio", id),
+      textToSpeech: (id) => model("text-to-speech", id),
+      speechToText: (id) => model("speech-to-text", id),
+      videoComposer: (id) => model("video-composition", id),
+      audioEnhancer: (id) => model("audio-enhancement", id)
+    }
+  })

@@ -1,0 +1,175 @@
+/**
+ * Configuration of the remote providers, programmatic or from the environment (`Config`):
+ * API keys (`Redacted`, possibly a comma-separated list for rotation), base URL (so any
+ * emulator or proxy can stand in), per-request timeout and retry count.
+ *
+ * | provider   | key                                  | base URL            | timeout / retries                       |
+ * |------------|--------------------------------------|---------------------|-----------------------------------------|
+ * | falai      | FALAI_API_KEY (or FAL_KEY)           | FALAI_BASE_URL      | FALAI_TIMEOUT / FALAI_RETRIES           |
+ * | together   | TOGETHER_API_KEY                     | TOGETHER_BASE_URL   | TOGETHER_TIMEOUT / TOGETHER_RETRIES     |
+ * | openrouter | OPENROUTER_API_KEY                   | OPENROUTER_BASE_URL | OPENROUTER_TIMEOUT / OPENROUTER_RETRIES |
+ * | replicate  | REPLICATE_API_TOKEN                  | REPLICATE_BASE_URL  | REPLICATE_TIMEOUT / REPLICATE_RETRIES   |
+ *
+ * @module
+ */
+import type * as HttpClient from "@effect/platform/HttpClient"
+import * as Config from "effect/Config"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import { MissingConfig } from "../domain/Errors.js"
+import * as Http from "../http/Http.js"
+import * as KeyRing from "../http/KeyRing.js"
+
+/** Where one remote provider's settings come from. */
+export interface RemoteProviderSettings {
+  readonly id: string
+  readonly name: string
+  /** Key variables, first found wins. */
+  readonly keyVars: readonly [string, ...Array<string>]
+  readonly baseUrlVar: string
+  readonly defaultBaseUrl: string
+  /** Prefix of `<PREFIX>_TIMEOUT` and `<PREFIX>_RETRIES`. */
+  readonly prefix: string
+  readonly auth?: Http.AuthScheme
+}
+
+/** The remote providers' settings: one table, one place. */
+export const remoteProviders = {
+  falai: {
+    id: "falai",
+    name: "fal.ai",
+    keyVars: ["FALAI_API_KEY", "FAL_KEY"],
+    baseUrlVar: "FALAI_BASE_URL",
+    defaultBaseUrl: "https://queue.fal.run",
+    prefix: "FALAI",
+    auth: (key: string) => ["authorization", `Key ${key}`] as const
+  },
+  together: {
+    id: "together",
+    name: "Together AI",
+    keyVars: ["TOGETHER_API_KEY"],
+    baseUrlVar: "TOGETHER_BASE_URL",
+    defaultBaseUrl: "https://api.together.xyz/v1",
+    prefix: "TOGETHER"
+  },
+  openrouter: {
+    id: "openrouter",
+    name: "OpenRouter",
+    keyVars: ["OPENROUTER_API_KEY"],
+    baseUrlVar: "OPENROUTER_BASE_URL",
+    defaultBaseUrl: "https://openrouter.ai/api/v1",
+    prefix: "OPENROUTER"
+  },
+  replicate: {
+    id: "replicate",
+    name: "Replicate",
+    keyVars: ["REPLICATE_API_TOKEN"],
+    baseUrlVar: "REPLICATE_BASE_URL",
+    defaultBaseUrl: "https://api.replicate.com/v1",
+    prefix: "REPLICATE",
+    auth: (key: string) => ["authorization", `Bearer ${key}`] as const
+  }
+} as const satisfies Record<string, RemoteProviderSettings>
+
+/** A remote provider's resolved configuration. */
+export interface ProviderConfig {
+  /** The keys, in rotation order; empty when none is configured. */
+  readonly apiKeys: ReadonlyArray<Redacted.Redacted<string>>
+  readonly baseUrl: string
+  /** Budget of each request attempt. */
+  readonly timeout: Duration.Duration
+  /** Retries of a retryable failure. */
+  readonly retries: number
+}
+
+/** Programmatic settings; each overrides the environment. A key may be a comma-separated list. */
+export interface ProviderOverrides {
+  readonly apiKey?: string | Redacted.Redacted<string> | ReadonlyArray<string | Redacted.Redacted<string>>
+  readonly baseUrl?: string
+  readonly timeout?: Duration.DurationInput
+  readonly retries?: number
+}
+
+const durationFromEnv = (name: string) =>
+  Config.orElse(Config.duration(name), () => Config.map(Config.number(name), (ms) => Duration.millis(ms)))
+
+/** Read a provider's configuration from the environment, with overrides on top. */
+export const fromEnv = (settings: RemoteProviderSettings, overrides: ProviderOverrides = {}): Config.Config<ProviderConfig> => {
+  const [first, ...others] = settings.keyVars
+  const keyConfig = others.reduce(
+    (acc, name) => Config.orElse(acc, () => Config.redacted(name)),
+    Config.redacted(first)
+  )
+  return Config.all({
+    key: Config.option(keyConfig),
+    baseUrl: Config.withDefault(Config.nonEmptyString(settings.baseUrlVar), settings.defaultBaseUrl),
+    timeout: Config.withDefault(durationFromEnv(`${settings.prefix}_TIMEOUT`), Duration.seconds(30)),
+    retries: Config.withDefault(Config.integer(`${settings.prefix}_RETRIES`), 3)
+  }).pipe(
+    Config.map(({ baseUrl, key, retries, timeout }) => ({
+      apiKeys: overrides.apiKey !== undefined ? keysOf(overrides.apiKey) : Option.match(key, { onNone: () => [], onSome: KeyRing.splitKeys }),
+      baseUrl: overrides.baseUrl ?? baseUrl,
+      timeout: overrides.timeout !== undefined ? Duration.decode(overrides.timeout) : timeout,
+      retries: overrides.retries ?? retries
+    }))
+  )
+}
+
+const keysOf = (value: NonNullable<ProviderOverrides["apiKey"]>): ReadonlyArray<Redacted.Redacted<string>> => {
+  const list = typeof value === "string" || Redacted.isRedacted(value) ? [value] : value
+  return list.flatMap((key) => KeyRing.splitKeys(typeof key === "string" ? Redacted.make(key) : key))
+}
+
+/**
+ * The part of a `Provider.make` spec every remote provider derives from its configuration:
+ * remote, its base URL (the catalog's key), and whether it is configured (else the
+ * MissingConfig its calls fail with). Spread it into the spec.
+ */
+export interface RemoteSpec {
+  readonly type: "remote"
+  readonly baseUrl: string
+  readonly configured: boolean
+  readonly notConfigured?: MissingConfig
+}
+
+/**
+ * A remote provider's HTTP client from its configuration (key rotation, scrubbing, timeout,
+ * retries), what is missing from it, and the spec fields that follow from it.
+ */
+export const makeHttp = (
+  settings: RemoteProviderSettings,
+  config: ProviderConfig
+): Effect.Effect<
+  { readonly http: Http.ProviderHttp; readonly missing: MissingConfig | undefined; readonly remote: RemoteSpec },
+  never,
+  HttpClient.HttpClient
+> =>
+  Effect.gen(function* () {
+    const keys = yield* KeyRing.make(settings.id, config.apiKeys, { setting: settings.keyVars.join(" or ") })
+    const http = yield* Http.make({
+      provider: settings.id,
+      baseUrl: config.baseUrl,
+      keys,
+      secrets: config.apiKeys,
+      timeout: config.timeout,
+      retry: { retries: config.retries },
+      ...(settings.auth !== undefined ? { auth: settings.auth } : {})
+    })
+    const missing =
+      config.apiKeys.length === 0
+        ? new MissingConfig({
+            provider: settings.id,
+            setting: settings.keyVars.join(" or "),
+            message: `${settings.id}: no API key configured (set ${settings.keyVars.join(" or ")})`
+          })
+        : undefined
+    const remote: RemoteSpec = {
+      type: "remote",
+      baseUrl: config.baseUrl,
+      configured: missing === undefined,
+      ...(missing !== undefined ? { notConfigured: missing } : {})
+    }
+    return { http, missing, remote }
+  })

@@ -1,0 +1,102 @@
+/**
+ * The one-line setup: a `ProviderRegistry` of every provider (or the ones given), over the
+ * undici HTTP client, with local services run as child processes (the default) or as Docker
+ * containers (`AUTOMARKET_SERVICE_RUNTIME=docker`, or `{ runtime: "docker" }`), stopped when the
+ * layer's scope closes.
+ *
+ * ```ts
+ * const program = Effect.gen(function* () {
+ *   const registry = yield* ProviderRegistry
+ *   return yield* registry.generate("text-to-speech", Asset.text("Hello"))
+ * })
+ * Effect.runPromise(Effect.scoped(program.pipe(Effect.provide(AutoMarket.layer))))
+ * ```
+ *
+ * @module
+ */
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import type { MediaProvider } from "../domain/MediaProvider.js"
+import { defaultProviders } from "./DefaultProviders.js"
+import * as ProviderRegistry from "./ProviderRegistry.js"
+import * as Catalog from "../provider/Catalog.js"
+import * as DockerRuntime from "../local/DockerRuntime.js"
+import * as ProcessRuntime from "../local/ProcessRuntime.js"
+import type * as ServiceRuntime from "../local/ServiceRuntime.js"
+import * as UndiciClient from "../http/UndiciHttpClient.js"
+
+/** What a provider layer may need from `layerWith`: an HTTP client and the local service runtime. */
+export type ProviderLayer = Layer.Layer<MediaProvider, ConfigError.ConfigError, HttpClient.HttpClient | ServiceRuntime.ServiceRuntime>
+
+/** How `layerWith` runs the local services: process mode's options, and which runtime. */
+export interface RuntimeOptions extends ProcessRuntime.ProcessRuntimeOptions {
+  /** `process` (child processes) or `docker` (containers). Default: `AUTOMARKET_SERVICE_RUNTIME`, else `process`. */
+  readonly runtime?: "process" | "docker"
+  /** Options of Docker mode. */
+  readonly docker?: DockerRuntime.DockerRuntimeOptions
+  /** Where and for how long discovered models are cached (default: the environment, see `Catalog`). */
+  readonly catalog?: Catalog.CatalogOptions
+}
+
+/** The service runtime chosen by `options.runtime`, else by `AUTOMARKET_SERVICE_RUNTIME` (`process` when unset). */
+export const serviceRuntimeLayer = (
+  options: RuntimeOptions = {}
+): Layer.Layer<ServiceRuntime.ServiceRuntime, ConfigError.ConfigError> =>
+  Layer.unwrapEffect(
+    Effect.map(
+      options.runtime !== undefined
+        ? Effect.succeed(options.runtime)
+        : Config.literal("process", "docker")("AUTOMARKET_SERVICE_RUNTIME").pipe(Config.withDefault("process" as const)),
+      (mode) =>
+        mode === "docker"
+          ? Layer.unwrapEffect(
+              Effect.map(dockerLimits, (limits) =>
+                DockerRuntime.layerDocker({ ...limits, ...options.docker }).pipe(Layer.provide(NodeHttpClient.layerUndici))
+              )
+            )
+          : ProcessRuntime.layerProcess(options).pipe(Layer.provide(NodeHttpClient.layerUndici), Layer.provide(NodeContext.layer))
+    )
+  )
+
+/** Container limits from `AUTOMARKET_DOCKER_MEMORY_MB` and `AUTOMARKET_DOCKER_CPUS`, when set. */
+const dockerLimits = Effect.map(
+  Config.all({
+    memoryMb: Config.option(Config.integer("AUTOMARKET_DOCKER_MEMORY_MB").pipe(Config.validate({ message: "must be > 0", validation: (n) => n > 0 }))),
+    cpus: Config.option(Config.number("AUTOMARKET_DOCKER_CPUS").pipe(Config.validate({ message: "must be > 0", validation: (n) => n > 0 })))
+  }),
+  ({ memoryMb, cpus }): DockerRuntime.DockerRuntimeOptions => ({
+    ...Option.match(memoryMb, { onNone: () => ({}), onSome: (mb) => ({ memoryBytes: mb * 1024 * 1024 }) }),
+    ...Option.match(cpus, { onNone: () => ({}), onSome: (n) => ({ cpus: n }) })
+  })
+)
+
+/**
+ * The HTTP client every provider and service client of `layer`/`layerWith` uses (offered in their
+ * output too). One place, so that benchmarks and custom setups use the same one.
+ */
+export const httpClientLayer: Layer.Layer<HttpClient.HttpClient> = UndiciClient.layer
+
+/** A registry of the given provider layers, with the undici HTTP client, the service runtime (process mode unless Docker is chosen), the model catalog cache and the Node platform (catalog, HTTP and platform are offered too). */
+export const layerWith = (
+  providers: ReadonlyArray<ProviderLayer>,
+  options?: RuntimeOptions
+): Layer.Layer<
+  ProviderRegistry.ProviderRegistry | Catalog.Catalog | HttpClient.HttpClient | NodeContext.NodeContext,
+  ConfigError.ConfigError
+> =>
+  ProviderRegistry.layer(...providers).pipe(
+    Layer.provide(serviceRuntimeLayer(options)),
+    // Remote providers' model lists are cached on disk (offered too, for `refresh`).
+    Layer.provideMerge(Catalog.layer(options?.catalog)),
+    Layer.provideMerge(httpClientLayer),
+    Layer.provideMerge(NodeContext.layer)
+  )
+
+/** A registry of every provider this package has, configured from the environment. */
+export const layer = layerWith(defaultProviders)

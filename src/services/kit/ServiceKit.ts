@@ -1,0 +1,530 @@
+/**
+ * What the local text-to-speech and speech-to-text services share (the STT service imports it
+ * from here): FastAPI-shaped error bodies (`{"detail": ...}`, the shape both real services
+ * answer with), the request guard (body-size limit, malformed bodies, validation errors as
+ * FastAPI's 422), the work directory with one sub-directory a request, the bounded job queue
+ * whose waiting and running jobs `/health` reports, the engine runner (argument arrays through
+ * `@effect/platform` `Command`, never a shell) and the multipart upload receiver that never
+ * trusts a client's file name.
+ *
+ * @module
+ */
+import * as Command from "@effect/platform/Command"
+import type * as CommandExecutor from "@effect/platform/CommandExecutor"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as HttpApiError from "@effect/platform/HttpApiError"
+import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
+import type * as HttpApp from "@effect/platform/HttpApp"
+import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
+import * as HttpServerError from "@effect/platform/HttpServerError"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as Multipart from "@effect/platform/Multipart"
+import * as Cause from "effect/Cause"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as FiberSet from "effect/FiberSet"
+import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import { randomUUID } from "node:crypto"
+import * as NodePath from "node:path"
+import * as HealthTracker from "../../resilience/HealthTracker.js"
+import type { ServiceName } from "./ServerOptions.js"
+
+// ---------------------------------------------------------------------------
+// Error bodies: FastAPI's shapes, one class a status
+// ---------------------------------------------------------------------------
+
+/**
+ * An error with FastAPI's body, `{"detail": ...}`. The classes are tagged so that handlers can
+ * `yield*` them and so that each status is told apart when encoding (bodies alike in shape
+ * would otherwise be ambiguous); the tag stays out of the body.
+ */
+const fastApiBody = <Tag extends string, Detail, Self>(
+  errorClass: Schema.Schema<Self, { readonly _tag: Tag; readonly detail: Detail }>,
+  tag: Tag,
+  detail: Schema.Schema<Detail>,
+  status: number,
+  description: string
+) =>
+  Schema.transform(Schema.Struct({ detail }), errorClass, {
+    strict: true,
+    decode: (body) => ({ _tag: tag, detail: body.detail }),
+    encode: (error) => ({ detail: error.detail })
+  }).annotations(HttpApiSchema.annotations({ status, description }))
+
+/** 400: the request is understood but cannot be served as asked (e.g. voice cloning, undecodable audio). */
+export class BadRequest extends Schema.TaggedError<BadRequest>()("BadRequest", { detail: Schema.String }) {
+  /** The error as an `HttpApi` error schema: status 400, body `{"detail": string}`. */
+  static readonly body = fastApiBody(BadRequest, "BadRequest", Schema.String, 400, "Invalid request")
+}
+
+/** 404: a named thing (a voice) does not exist. */
+export class NotFound extends Schema.TaggedError<NotFound>()("NotFound", { detail: Schema.String }) {
+  /** The error as an `HttpApi` error schema: status 404, body `{"detail": string}`. */
+  static readonly body = fastApiBody(NotFound, "NotFound", Schema.String, 404, "Not found")
+}
+
+/** 413: the request body is larger than the service accepts. */
+export class PayloadTooLarge extends Schema.TaggedError<PayloadTooLarge>()("PayloadTooLarge", { detail: Schema.String }) {
+  /** The error as an `HttpApi` error schema: status 413, body `{"detail": string}`. */
+  static readonly body = fastApiBody(PayloadTooLarge, "PayloadTooLarge", Schema.String, 413, "Request body too large")
+}
+
+/** One problem with a request, as FastAPI reports it: where (`loc`), what (`msg`), which kind (`type`). */
+export const ValidationIssue = Schema.Struct({
+  loc: Schema.Array(Schema.Union(Schema.String, Schema.Number)),
+  msg: Schema.String,
+  type: Schema.String
+})
+/** One problem with a request. */
+export type ValidationIssue = typeof ValidationIssue.Type
+
+/** 422: the request does not match the schema (FastAPI's `HTTPValidationError`). */
+export class ValidationFailed extends Schema.TaggedError<ValidationFailed>()("ValidationFailed", {
+  detail: Schema.Array(ValidationIssue)
+}) {
+  /** The error as an `HttpApi` error schema: status 422, body `{"detail": [{loc, msg, type}]}`. */
+  static readonly body = fastApiBody(ValidationFailed, "ValidationFailed", Schema.Array(ValidationIssue), 422, "Validation Error")
+}
+
+/** 500: the engine ran and failed. */
+export class EngineFailed extends Schema.TaggedError<EngineFailed>()("EngineFailed", { detail: Schema.String }) {
+  /** The error as an `HttpApi` error schema: status 500, body `{"detail": string}`. */
+  static readonly body = fastApiBody(EngineFailed, "EngineFailed", Schema.String, 500, "Internal error")
+}
+
+/** 503: the service cannot take the job (it is shutting down). */
+export class Unavailable extends Schema.TaggedError<Unavailable>()("Unavailable", { detail: Schema.String }) {
+  /** The error as an `HttpApi` error schema: status 503, body `{"detail": string}`. */
+  static readonly body = fastApiBody(Unavailable, "Unavailable", Schema.String, 503, "Service unavailable")
+}
+
+/** Every error body a handler of these services answers with. */
+export type ServiceError = BadRequest | NotFound | PayloadTooLarge | ValidationFailed | EngineFailed | Unavailable
+
+/** A 422 about one field. */
+export const invalid = (loc: ReadonlyArray<string | number>, msg: string, type = "value_error"): ValidationFailed =>
+  new ValidationFailed({ detail: [{ loc, msg, type }] })
+
+/** Why a service could not start (its engine is missing, its work directory cannot be made). */
+export class ServiceStartFailed extends Schema.TaggedError<ServiceStartFailed>()("ServiceStartFailed", {
+  service: Schema.String,
+  message: Schema.String
+}) {}
+
+// ---------------------------------------------------------------------------
+// The request guard
+// ---------------------------------------------------------------------------
+
+const jsonResponse = (status: number, body: unknown) => HttpServerResponse.unsafeJson(body, { status })
+
+/** The message of a 413, naming the limit. */
+export const tooLargeMessage = (maxBodyBytes: number): string =>
+  `request body is larger than this service accepts (${maxBodyBytes} bytes)`
+
+const messageOf = (u: unknown): string => (u instanceof Error ? u.message : String(u))
+
+const expected = /^Expected (.*), actual (.*)$/s
+
+/**
+ * FastAPI-style issues from a decode error. The alternatives of a union (a literal list, an
+ * optional field) come as one issue each; those at the same place are merged into one
+ * `Expected a | b | c, actual x`, leaving out the absent-value alternatives.
+ */
+const issuesOf = (error: HttpApiError.HttpApiDecodeError): ReadonlyArray<ValidationIssue> => {
+  const byPlace = new Map<string, Array<HttpApiError.HttpApiDecodeError["issues"][number]>>()
+  for (const issue of error.issues) {
+    const key = JSON.stringify(issue.path)
+    byPlace.set(key, [...(byPlace.get(key) ?? []), issue])
+  }
+  return [...byPlace.values()].map((group) => {
+    const first = group[0]!
+    const loc = first.path.map((part) => (typeof part === "number" ? part : String(part)))
+    const parts = group.map((issue) => expected.exec(issue.message))
+    if (group.length > 1 && parts.every((m) => m !== null)) {
+      const options = parts.map((m) => m![1]!).filter((o) => o !== "undefined" && o !== "null")
+      return { loc, msg: `Expected ${options.join(" | ")}, actual ${parts[0]![2]}`, type: first._tag }
+    }
+    return { loc, msg: group.map((issue) => issue.message).join("; "), type: first._tag }
+  })
+}
+
+/**
+ * The middleware both services install on their `HttpApi`: refuses a declared body larger than
+ * `maxBodyBytes` with 413 before reading it, caps bodies without a length at the same size, and
+ * turns what the HTTP layer fails with into FastAPI's answers: schema mismatches into 422 with
+ * `detail: [{loc, msg, type}]`, malformed JSON into 422 `json_invalid`, an over-long body into
+ * 413, an unknown route into 404 `{"detail":"Not Found"}`. Everything else passes through.
+ *
+ * Multipart bodies are only read on `multipartPaths` (by `receiveFile`, which counts them and
+ * keeps them in the work directory); elsewhere they are refused with 422 before being read, so
+ * the platform never stores an upload the service did not ask for.
+ */
+export const guard =
+  (maxBodyBytes: number, multipartPaths: ReadonlyArray<string> = []) =>
+  (app: HttpApp.Default): HttpApp.Default =>
+    Effect.gen(function* () {
+      const request = yield* HttpServerRequest.HttpServerRequest
+      const declared = request.headers["content-length"]
+      if (declared !== undefined && Number(declared) > maxBodyBytes) {
+        return jsonResponse(413, { detail: tooLargeMessage(maxBodyBytes) })
+      }
+      const multipart = (request.headers["content-type"] ?? "").toLowerCase().includes("multipart/")
+      if (multipart && !multipartPaths.includes(request.url.split("?")[0] ?? "")) {
+        return jsonResponse(422, { detail: [{ loc: ["body"], msg: "expected a JSON body, not multipart/form-data", type: "json_invalid" }] })
+      }
+      // Multipart bodies are counted by `receiveFile`, which reads on past the limit so that the
+      // client gets its 413; the platform's limit would abort the parse and reset the connection.
+      return yield* app.pipe(
+        HttpIncomingMessage.withMaxBodySize(multipart ? Option.none() : Option.some(maxBodyBytes)),
+        Effect.catchAllCause((cause) => {
+          if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause)
+          const error = Cause.squash(cause)
+          if (error instanceof HttpApiError.HttpApiDecodeError) {
+            return Effect.succeed(jsonResponse(422, { detail: issuesOf(error) }))
+          }
+          if (HttpServerError.isServerError(error)) {
+            if (error._tag === "RouteNotFound") return Effect.succeed(jsonResponse(404, { detail: "Not Found" }))
+            if (error._tag === "RequestError") {
+              const reason = messageOf(error.cause)
+              if (/maxBytes exceeded/.test(reason)) {
+                return Effect.succeed(jsonResponse(413, { detail: tooLargeMessage(maxBodyBytes) }))
+              }
+              return Effect.succeed(
+                jsonResponse(422, {
+                  detail: [{ loc: ["body"], msg: `JSON decode error: ${reason}`, type: "json_invalid" }]
+                })
+              )
+            }
+          }
+          return Effect.failCause(cause)
+        })
+      )
+    })
+
+// ---------------------------------------------------------------------------
+// Work directory
+// ---------------------------------------------------------------------------
+
+/** Where a service writes: one root, one fresh sub-directory a request. */
+export interface WorkDir {
+  readonly root: string
+  /** A fresh directory for one request, removed with everything in it when the scope closes. */
+  readonly scoped: Effect.Effect<string, Unavailable, Scope.Scope>
+}
+
+/**
+ * The work directory: `configured` (created if missing; only what the service made in it is
+ * removed at shutdown) or a fresh temp directory (removed whole at shutdown).
+ */
+export const makeWorkDir = (
+  service: ServiceName,
+  configured: string | undefined
+): Effect.Effect<WorkDir, ServiceStartFailed, FileSystem.FileSystem | Scope.Scope> =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const failed = (error: unknown) =>
+      new ServiceStartFailed({ service, message: `${service}: cannot create the work directory: ${messageOf(error)}` })
+    const root =
+      configured !== undefined
+        ? yield* fs.makeDirectory(configured, { recursive: true }).pipe(Effect.as(NodePath.resolve(configured)), Effect.mapError(failed))
+        : yield* fs.makeTempDirectory({ prefix: `automarket-${service}-` }).pipe(Effect.mapError(failed))
+    const live = yield* Ref.make<ReadonlySet<string>>(new Set())
+    yield* Effect.addFinalizer(() =>
+      configured === undefined
+        ? Effect.ignore(fs.remove(root, { recursive: true, force: true }))
+        : Effect.flatMap(Ref.get(live), (dirs) =>
+            Effect.forEach(dirs, (dir) => Effect.ignore(fs.remove(dir, { recursive: true, force: true })), { discard: true })
+          )
+    )
+    const scoped = Effect.acquireRelease(
+      Effect.gen(function* () {
+        const dir = NodePath.join(root, `job-${randomUUID()}`)
+        yield* fs.makeDirectory(dir).pipe(
+          Effect.mapError((error) => new Unavailable({ detail: `${service}: cannot create a job directory: ${messageOf(error)}` }))
+        )
+        yield* Ref.update(live, (dirs) => new Set([...dirs, dir]))
+        return dir
+      }),
+      (dir) =>
+        Effect.zipRight(
+          Effect.ignore(fs.remove(dir, { recursive: true, force: true })),
+          Ref.update(live, (dirs) => new Set([...dirs].filter((d) => d !== dir)))
+        )
+    )
+    return { root, scoped }
+  })
+
+// ---------------------------------------------------------------------------
+// Job queue
+// ---------------------------------------------------------------------------
+
+/** What `/health` answers: the service is up, how long, and how busy. */
+export const HealthResponse = Schema.Struct({
+  status: Schema.Literal("healthy"),
+  service: Schema.String,
+  /** Milliseconds since the service started. */
+  uptime: Schema.Number,
+  activeJobs: Schema.Number,
+  queuedJobs: Schema.Number,
+  /** The engine behind the API, e.g. `flite` or `pocketsphinx-en-us`. */
+  engine: Schema.String
+})
+/** What `/health` answers. */
+export type HealthResponse = typeof HealthResponse.Type
+
+/** Runs engine jobs at most `concurrency` at a time, counting waiting and running ones. */
+export interface JobQueue {
+  /**
+   * Run `work` when a slot is free. Jobs run in a fiber set owned by the service: when the
+   * service's scope closes, running jobs are interrupted (their engine processes killed) and
+   * their requests answered 503. A request that goes away interrupts its job.
+   */
+  readonly run: <A, E, R>(work: Effect.Effect<A, E, R>) => Effect.Effect<A, E | Unavailable, R>
+  /** The `/health` answer. */
+  readonly health: Effect.Effect<HealthResponse>
+}
+
+/** A job queue of `concurrency` slots; closed with its scope. */
+export const makeJobQueue = (
+  service: ServiceName,
+  engine: string,
+  concurrency: number
+): Effect.Effect<JobQueue, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const tracker = yield* HealthTracker.make
+    const semaphore = yield* Effect.makeSemaphore(Math.max(1, Math.floor(concurrency)))
+    const jobs = yield* FiberSet.make<unknown, unknown>()
+    const shuttingDown = new Unavailable({ detail: `${service}: the service is shutting down` })
+
+    const slotted = <A, E, R>(work: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.flatMap(restore(tracker.queued(semaphore.take(1))), () =>
+          restore(tracker.track(work)).pipe(Effect.ensuring(semaphore.release(1)))
+        )
+      )
+
+    const run = <A, E, R>(work: Effect.Effect<A, E, R>): Effect.Effect<A, E | Unavailable, R> =>
+      Effect.acquireUseRelease(
+        // Forked inside the (uninterruptible) acquire: the job must be made interruptible again.
+        FiberSet.run(jobs, Effect.interruptible(slotted(work))),
+        (fiber) =>
+          Effect.flatMap(Fiber.await(fiber), (exit): Effect.Effect<A, E | Unavailable> => {
+            if (Exit.isSuccess(exit)) return Effect.succeed(exit.value)
+            return Cause.isInterruptedOnly(exit.cause) ? Effect.fail(shuttingDown) : Effect.failCause(exit.cause)
+          }),
+        (fiber) => Fiber.interrupt(fiber)
+      )
+
+    const health = Effect.map(tracker.snapshot(true), (snapshot) => ({
+      status: "healthy" as const,
+      service,
+      uptime: snapshot.uptime,
+      activeJobs: snapshot.activeJobs,
+      queuedJobs: snapshot.queuedJobs,
+      engine
+    }))
+
+    return { run, health }
+  })
+
+// ---------------------------------------------------------------------------
+// Engines
+// ---------------------------------------------------------------------------
+
+/** An engine process could not be started or exited with an error. */
+export class EngineError extends Data.TaggedError("EngineError")<{
+  readonly engine: string
+  readonly message: string
+  /** The exit code when the process ran and failed; absent when it could not be started. */
+  readonly exitCode?: number
+}> {}
+
+/** What an engine printed. */
+export interface EngineOutput {
+  readonly stdout: string
+  readonly stderr: string
+}
+
+const tail = (text: string, max = 600): string => {
+  const trimmed = text.trim()
+  return trimmed.length > max ? `...${trimmed.slice(trimmed.length - max)}` : trimmed
+}
+
+/**
+ * Run an engine to completion with an argument array (no shell). Its process is killed when the
+ * calling fiber is interrupted. A non-zero exit fails with the end of what it wrote to stderr.
+ */
+export const runEngine = (
+  engine: string,
+  command: Command.Command
+): Effect.Effect<EngineOutput, EngineError, CommandExecutor.CommandExecutor> =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const process = yield* Command.start(command)
+      const [stdout, stderr, exitCode] = yield* Effect.all(
+        [
+          Stream.mkString(Stream.decodeText(process.stdout)),
+          Stream.mkString(Stream.decodeText(process.stderr)),
+          process.exitCode
+        ],
+        { concurrency: "unbounded" }
+      )
+      if (exitCode !== 0) {
+        return yield* new EngineError({
+          engine,
+          exitCode,
+          message: `${engine} exited with code ${exitCode}${stderr.trim() === "" ? "" : `: ${tail(stderr)}`}`
+        })
+      }
+      return { stdout, stderr }
+    })
+  ).pipe(
+    Effect.catchTag("SystemError", "BadArgument", (error) =>
+      Effect.fail(new EngineError({ engine, message: `${engine} could not be run: ${error.message}` }))
+    )
+  )
+
+/** Whether an engine can be started at all (`args` should make it exit quickly). */
+export const checkEngine = (
+  service: ServiceName,
+  engine: string,
+  command: Command.Command
+): Effect.Effect<EngineOutput, ServiceStartFailed, CommandExecutor.CommandExecutor> =>
+  Effect.mapError(runEngine(engine, command), (error) => new ServiceStartFailed({ service, message: `${service}: ${error.message}` }))
+
+// ---------------------------------------------------------------------------
+// Uploads
+// ---------------------------------------------------------------------------
+
+class UploadNotStored extends Data.TaggedError("UploadNotStored")<{ readonly message: string }> {}
+
+/** An uploaded file, saved under a name the service chose. */
+export interface ReceivedFile {
+  readonly path: string
+  /** The client's file name, reduced to a safe base name (for headers only; never used as a path). */
+  readonly name: string
+  readonly contentType: string
+  readonly size: number
+}
+
+/**
+ * A client-supplied file name reduced to something safe to echo in a header: the last path
+ * segment, without its extension, only letters, digits, `.`, `_` and `-`, at most 64 characters.
+ */
+export const safeBaseName = (name: string, fallback = "audio"): string => {
+  const last = name.split(/[\\/]/).pop() ?? ""
+  const stem = last.replace(/\.[^.]*$/, "")
+  const cleaned = stem.replace(/[^A-Za-z0-9._-]/g, "_").replace(/^[._]+/, "").slice(0, 64)
+  return cleaned === "" ? fallback : cleaned
+}
+
+const multipartFailure = (error: Multipart.MultipartError, maxBytes: number): BadRequest | PayloadTooLarge =>
+  error.reason === "FileTooLarge" || error.reason === "FieldTooLarge" || error.reason === "BodyTooLarge"
+    ? new PayloadTooLarge({ detail: tooLargeMessage(maxBytes) })
+    : new BadRequest({ detail: `malformed multipart/form-data body (${error.reason}): ${messageOf(error.cause)}` })
+
+/**
+ * Save the file part named `field` of a multipart stream to `path` (a name the service chose: the
+ * client's file name is never used as a path). Other parts are read and dropped. Fails with 413
+ * when the file exceeds `maxBytes` (the rest of the body is still read, so the client gets the
+ * answer instead of a reset connection), and with FastAPI's 422 when the field is missing.
+ */
+export const receiveFile = (
+  parts: Stream.Stream<Multipart.Part, Multipart.MultipartError>,
+  options: { readonly field: string; readonly path: string; readonly maxBytes: number }
+): Effect.Effect<ReceivedFile, BadRequest | PayloadTooLarge | ValidationFailed | EngineFailed, FileSystem.FileSystem> =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    let found: { name: string; contentType: string } | undefined
+    let size = 0
+    let tooLarge = false
+    // Reading on after the limit keeps the connection usable for the 413; past this, give up.
+    const drainLimit = Math.max(options.maxBytes * 4, 64 * 1024 * 1024)
+    let drained = 0
+    const bodyTooLarge = () => new Multipart.MultipartError({ reason: "BodyTooLarge", cause: "body too large" })
+    const drain = (content: Stream.Stream<Uint8Array, Multipart.MultipartError>) =>
+      Stream.runForEach(content, (chunk): Effect.Effect<void, Multipart.MultipartError> => {
+        drained += chunk.length
+        return drained > drainLimit ? Effect.fail(bodyTooLarge()) : Effect.void
+      })
+
+    const save = (part: Multipart.File): Effect.Effect<void, Multipart.MultipartError | UploadNotStored> =>
+      Effect.scoped(
+        Effect.gen(function* () {
+          const file = yield* fs.open(options.path, { flag: "w" }).pipe(
+            Effect.mapError((error) => new UploadNotStored({ message: error.message }))
+          )
+          yield* Stream.runForEach(part.content, (chunk): Effect.Effect<void, Multipart.MultipartError | UploadNotStored> => {
+            if (tooLarge) {
+              drained += chunk.length
+              return drained > drainLimit ? Effect.fail(bodyTooLarge()) : Effect.void
+            }
+            size += chunk.length
+            if (size > options.maxBytes) {
+              tooLarge = true
+              return Effect.void
+            }
+            return Effect.mapError(file.writeAll(chunk), (error) => new UploadNotStored({ message: error.message }))
+          })
+        })
+      )
+
+    yield* Stream.runForEach(parts, (part): Effect.Effect<void, Multipart.MultipartError | UploadNotStored> => {
+      if (!Multipart.isFile(part)) return Effect.void
+      if (part.key === options.field && found === undefined) {
+        found = { name: part.name, contentType: part.contentType }
+        return save(part)
+      }
+      return drain(part.content)
+    }).pipe(
+      // The parser throws (a defect) on a body that is not multipart at all.
+      Effect.catchAllDefect((defect) =>
+        Effect.fail(new Multipart.MultipartError({ reason: "Parse", cause: `expected a multipart/form-data body with a file in "${options.field}" (${messageOf(defect)})` }))
+      ),
+      Effect.mapError((error) =>
+        error._tag === "UploadNotStored"
+          ? new EngineFailed({ detail: `the upload could not be stored: ${error.message}` })
+          : multipartFailure(error, options.maxBytes)
+      )
+    )
+    if (tooLarge) {
+      yield* Effect.ignore(fs.remove(options.path, { force: true }))
+      return yield* Effect.fail(new PayloadTooLarge({ detail: tooLargeMessage(options.maxBytes) }))
+    }
+    if (found === undefined) {
+      return yield* Effect.fail(invalid(["body", options.field], "Field required", "missing"))
+    }
+    return { path: options.path, name: found.name, contentType: found.contentType, size }
+  })
+
+/** Read a multipart stream to its end, returning the file names of its file parts (contents dropped). */
+export const drainFiles = (
+  parts: Stream.Stream<Multipart.Part, Multipart.MultipartError>,
+  maxBytes: number
+): Effect.Effect<ReadonlyArray<string>, BadRequest | PayloadTooLarge> => {
+  let total = 0
+  const names: Array<string> = []
+  return Stream.runForEach(parts, (part) => {
+    if (!Multipart.isFile(part)) return Effect.void
+    names.push(part.name)
+    return Stream.runForEach(part.content, (chunk) => {
+      total += chunk.length
+      return total > maxBytes
+        ? Effect.fail(new Multipart.MultipartError({ reason: "BodyTooLarge", cause: "body too large" }))
+        : Effect.void
+    })
+  }).pipe(
+    Effect.catchAllDefect((defect) =>
+      Effect.fail(new Multipart.MultipartError({ reason: "Parse", cause: `expected a multipart/form-data body (${messageOf(defect)})` }))
+    ),
+    Effect.mapError((error) => multipartFailure(error, maxBytes)),
+    Effect.as(names)
+  )
+}

@@ -1,0 +1,206 @@
+/**
+ * Download against real loopback servers (undici client): a file streams to disk with progress;
+ * a truncated body resumes with Range where the server allows it, restarts where it does not, and
+ * fails with DownloadFailed leaving no file when every attempt is cut; the size cap, the content
+ * type check and the https-only rule refuse before writing; an interrupted download leaves nothing.
+ */
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { afterAll } from "vitest"
+import * as Progress from "../../src/domain/Progress.js"
+import * as Download from "../../src/http/Download.js"
+import { fileContent, makeFal, serve } from "../emulators/falai.js"
+import { loopback } from "../support/LoopbackServer.js"
+import { env, errorOf } from "../providers/falai/drive.js"
+
+const root = fs.mkdtempSync(path.join(os.tmpdir(), "automarket-download-"))
+afterAll(() => fs.rmSync(root, { recursive: true, force: true }))
+let n = 0
+const freshDir = () => {
+  const dir = path.join(root, `case-${++n}`)
+  fs.mkdirSync(dir)
+  return dir
+}
+
+const run = <A, E>(effect: Effect.Effect<A, E, import("@effect/platform/HttpClient").HttpClient>) =>
+  Effect.exit(Effect.provide(effect, NodeHttpClient.layerUndici))
+
+describe("Download (loopback servers)", () => {
+  it.scopedLive("streams a file to disk with Downloading progress and no temp file left", () =>
+    Effect.gen(function* () {
+      const files = yield* serve(makeFal({ fileBytes: 3 * 1024 * 1024 + 17 }))
+      const dir = freshDir()
+      const events: Array<Progress.JobEvent> = []
+      const exit = yield* run(
+        Progress.listen(
+          Download.download({ url: `${files.baseUrl}/files/a.png`, to: path.join(dir, "out.png"), expect: ["image/*"], allowLoopbackHttp: true, provider: "t", model: "m" }),
+          (event) => Effect.sync(() => void events.push(event))
+        )
+      )
+      expect(Exit.isSuccess(exit) && exit.value).toMatchObject({ bytes: 3 * 1024 * 1024 + 17, contentType: "image/png", resumed: 0 })
+      expect(Buffer.compare(fs.readFileSync(path.join(dir, "out.png")), Buffer.from(fileContent(3 * 1024 * 1024 + 17)))).toBe(0)
+      expect(fs.readdirSync(dir)).toEqual(["out.png"])
+      expect(events[0]).toMatchObject({ _tag: "Downloading", received: 0, total: 3 * 1024 * 1024 + 17 })
+      expect(events.at(-1)).toMatchObject({ _tag: "Downloading", received: 3 * 1024 * 1024 + 17 })
+      expect(events.length).toBeGreaterThanOrEqual(3)
+      expect(events.length).toBeLessThanOrEqual(110)
+    }))
+
+  it.scopedLive("a body truncated on every attempt fails with DownloadFailed and leaves no file", () =>
+    Effect.gen(function* () {
+      const fal = makeFal({ fileBytes: 200_000, truncateFiles: Infinity })
+      const files = yield* serve(fal)
+      const dir = freshDir()
+      const exit = yield* run(Download.download({ url: `${files.baseUrl}/files/a.png`, to: path.join(dir, "out.png"), allowLoopbackHttp: true, attempts: 3 }))
+      const error = errorOf(exit)
+      expect(error).toMatchObject({ _tag: "DownloadFailed", url: `${files.baseUrl}/files/a.png` })
+      expect(error?.message).toMatch(/connection lost|truncated/)
+      expect(fs.readdirSync(dir)).toEqual([])
+      expect(fal.count("file")).toBe(3)
+    }))
+
+  it.scopedLive("a dropped connection resumes from the bytes written when the server allows ranges", () =>
+    Effect.gen(function* () {
+      const fal = makeFal({ fileBytes: 500_000, truncateFiles: 1, ranges: true })
+      const files = yield* serve(fal)
+      const dir = freshDir()
+      const exit = yield* run(Download.download({ url: `${files.baseUrl}/files/a.png`, to: path.join(dir, "out.png"), allowLoopbackHttp: true }))
+      expect(Exit.isSuccess(exit) && exit.value).toMatchObject({ bytes: 500_000, resumed: 1 })
+      const fileRequests = fal.requests.filter((request) => request.url.startsWith("/files/"))
+      expect(fileRequests).toHaveLength(2)
+      expect(fileRequests[0]!.headers["range"]).toBeUndefined()
+      const range = /^bytes=(\d+)-$/.exec(fileRequests[1]!.headers["range"] ?? "")
+      expect(range).not.toBeNull()
+      expect(Number(range![1])).toBeGreaterThan(0)
+      expect(fileRequests[1]!.headers["if-range"]).toBe('"f500000"')
+      expect(Buffer.compare(fs.readFileSync(path.join(dir, "out.png")), Buffer.from(fileContent(500_000)))).toBe(0)
+    }))
+
+  it.scopedLive("without Accept-Ranges a dropped connection restarts from zero", () =>
+    Effect.gen(function* () {
+      const fal = makeFal({ fileBytes: 300_000, truncateFiles: 1, ranges: false })
+      const files = yield* serve(fal)
+      const dir = freshDir()
+      const exit = yield* run(Download.download({ url: `${files.baseUrl}/files/a.png`, to: path.join(dir, "out.png"), allowLoopbackHttp: true }))
+      expect(Exit.isSuccess(exit) && exit.value).toMatchObject({ bytes: 300_000, resumed: 0 })
+      const fileRequests = fal.requests.filter((request) => request.url.startsWith("/files/"))
+      expect(fileRequests.map((request) => request.headers["range"])).toEqual([undefined, undefined])
+      expect(Buffer.compare(fs.readFileSync(path.join(dir, "out.png")), Buffer.from(fileContent(300_000)))).toBe(0)
+    }))
+
+  it.scopedLive("a file over the size cap is refused from its content-length, before writing", () =>
+    Effect.gen(function* () {
+      const files = yield* serve(makeFal({ fileBytes: 100_000 }))
+      const dir = freshDir()
+      const exit = yield* run(Download.download({ url: `${files.baseUrl}/files/a.png`, to: path.join(dir, "out.png"), allowLoopbackHttp: true, maxBytes: 99_999 }))
+      expect(errorOf(exit)?.message).toMatch(/too large: 100000 bytes announced, the cap is 99999/)
+      expect(fs.readdirSync(dir)).toEqual([])
+    }))
+
+  it.scopedLive("a body without content-length is stopped as soon as it passes the cap", () =>
+    Effect.gen(function* () {
+      const server = yield* loopback((_req, res) => {
+        res.writeHead(200, { "content-type": "video/mp4" })
+        const chunk = Buffer.alloc(64 * 1024, 1)
+        let sent = 0
+        const pump = () => {
+          while (sent < 64 && res.write(chunk)) sent++
+          if (sent < 64) res.once("drain", pump)
+          else res.end()
+        }
+        pump()
+      })
+      const dir = freshDir()
+      const exit = yield* run(Download.download({ url: `${server.url}/v.mp4`, to: path.join(dir, "v.mp4"), allowLoopbackHttp: true, maxBytes: 1024 * 1024 }))
+      expect(errorOf(exit)?.message).toMatch(/too large: more than 1048576 bytes received/)
+      expect(fs.readdirSync(dir)).toEqual([])
+    }))
+
+  it.scopedLive("a content type other than the expected one is refused and nothing is written", () =>
+    Effect.gen(function* () {
+      const files = yield* serve(makeFal({ fileContentType: "text/html; charset=utf-8" }))
+      const dir = freshDir()
+      const exit = yield* run(Download.download({ url: `${files.baseUrl}/files/a.png`, to: path.join(dir, "out.png"), allowLoopbackHttp: true, expect: ["image/*"] }))
+      expect(errorOf(exit)?.message).toMatch(/unexpected content type text\/html \(expected image\/\*\)/)
+      expect(fs.readdirSync(dir)).toEqual([])
+    }))
+
+  it.scopedLive("plain http is refused unless to a loopback host with the allowance (option or environment)", () =>
+    Effect.gen(function* () {
+      const fal = makeFal()
+      const files = yield* serve(fal)
+      const dir = freshDir()
+      const remote = yield* run(Download.download({ url: "http://example.com/a.png", to: path.join(dir, "a.png"), allowLoopbackHttp: true }))
+      expect(errorOf(remote)?.message).toMatch(/refused: plain http is refused \(https only\)/)
+      const noAllowance = yield* run(Download.download({ url: `${files.baseUrl}/files/a.png`, to: path.join(dir, "a.png") }).pipe(Effect.withConfigProvider(env({}))))
+      expect(errorOf(noAllowance)?.message).toMatch(/needs AUTOMARKET_ALLOW_LOOPBACK_HTTP=1/)
+      const ftp = yield* run(Download.download({ url: "ftp://127.0.0.1/a.png", to: path.join(dir, "a.png"), allowLoopbackHttp: true }))
+      expect(errorOf(ftp)?.message).toMatch(/scheme ftp: is not allowed/)
+      expect(fal.count("file")).toBe(0)
+      const fromEnv = yield* run(
+        Download.download({ url: `${files.baseUrl}/files/a.png`, to: path.join(dir, "a.png") }).pipe(
+          Effect.withConfigProvider(env({ AUTOMARKET_ALLOW_LOOPBACK_HTTP: "1" }))
+        )
+      )
+      expect(Exit.isSuccess(fromEnv)).toBe(true)
+      expect(fs.readdirSync(dir)).toEqual(["a.png"])
+    }))
+
+  it.scopedLive("an interrupted download leaves no file and no temp file", () =>
+    Effect.gen(function* () {
+      const server = yield* loopback((_req, res) => {
+        res.writeHead(200, { "content-type": "video/mp4", "content-length": String(10 * 1024 * 1024) })
+        res.write(Buffer.alloc(256 * 1024, 7))
+        // ... and never more: the client waits for the rest.
+      })
+      const dir = freshDir()
+      const fiber = yield* Effect.fork(run(Download.download({ url: `${server.url}/v.mp4`, to: path.join(dir, "v.mp4"), allowLoopbackHttp: true })))
+      for (let i = 0; i < 100 && fs.readdirSync(dir).length === 0; i++) yield* Effect.sleep("10 millis")
+      expect(fs.readdirSync(dir).some((file) => file.endsWith(".part"))).toBe(true)
+      yield* Fiber.interrupt(fiber)
+      expect(fs.readdirSync(dir)).toEqual([])
+    }))
+
+  it.scopedLive("an HTTP error status is DownloadFailed naming it", () =>
+    Effect.gen(function* () {
+      const server = yield* loopback((_req, res) => {
+        res.writeHead(404, { "content-type": "text/plain" })
+        res.end("gone")
+      })
+      const dir = freshDir()
+      const exit = yield* run(Download.download({ url: `${server.url}/x.png?signature=secret`, to: path.join(dir, "x.png"), allowLoopbackHttp: true }))
+      const error = errorOf(exit)
+      expect(error?.message).toMatch(/HTTP 404/)
+      expect(error?.message).not.toContain("secret")
+      expect(fs.readdirSync(dir)).toEqual([])
+    }))
+
+  it.effect("a data: URL is decoded to the file", () =>
+    Effect.gen(function* () {
+      const dir = freshDir()
+      const exit = yield* run(
+        Download.download({ url: `data:image/png;base64,${Buffer.from("PNGDATA").toString("base64")}`, to: path.join(dir, "d.png"), expect: ["image/*"] })
+      )
+      expect(Exit.isSuccess(exit) && exit.value).toMatchObject({ bytes: 7, contentType: "image/png" })
+      expect(fs.readFileSync(path.join(dir, "d.png"), "utf8")).toBe("PNGDATA")
+    }))
+
+  it("pure rules: loopback hosts, content types, ranges", () => {
+    expect(Download.isLoopbackHost("127.0.0.1")).toBe(true)
+    expect(Download.isLoopbackHost("[::1]")).toBe(true)
+    expect(Download.isLoopbackHost("localhost")).toBe(true)
+    expect(Download.isLoopbackHost("127.0.0.1.example.com")).toBe(false)
+    expect(Download.contentTypeAccepted("image/png", ["image/*"])).toBe(true)
+    expect(Download.contentTypeAccepted("application/octet-stream", ["image/*"])).toBe(true)
+    expect(Download.contentTypeAccepted("video/mp4", ["image/*", "audio/wav"])).toBe(false)
+    expect(Download.parseContentRange("bytes 100-199/200")).toEqual({ start: 100, end: 199, total: 200 })
+    expect(Download.parseContentRange("bytes 0-9/*")).toEqual({ start: 0, end: 9, total: undefined })
+    expect(Download.displayUrl("https://cdn.example/f/a.png?X-Amz-Signature=abc")).toBe("https://cdn.example/f/a.png")
+  })
+})

@@ -1,0 +1,209 @@
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import { describe, expect, it } from "@effect/vitest"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import * as TestClock from "effect/TestClock"
+import * as Http from "../../src/http/Http.js"
+import * as KeyRing from "../../src/http/KeyRing.js"
+import { json, loopback } from "../support/LoopbackServer.js"
+import { scripted } from "../support/ScriptedHttp.js"
+
+const now = Date.UTC(2026, 10, 29, 12, 0, 0)
+const tagOf = (status: number, body = "", headers: Http.Headers = {}) =>
+  Http.errorFromStatus({ provider: "p", status, headers, body, now, model: "m" })
+
+describe("status -> error", () => {
+  it("maps each status class to its tag", () => {
+    expect(tagOf(401)._tag).toBe("InvalidApiKey")
+    expect(tagOf(403)._tag).toBe("InvalidApiKey")
+    expect(tagOf(402)._tag).toBe("QuotaExceeded")
+    expect(tagOf(429, JSON.stringify({ error: { message: "You exceeded your current quota" } }))._tag).toBe("QuotaExceeded")
+    expect(tagOf(429, JSON.stringify({ error: "Insufficient credits" }))._tag).toBe("QuotaExceeded")
+    expect(tagOf(429, "too many requests")._tag).toBe("RateLimited")
+    expect(tagOf(404)).toMatchObject({ _tag: "ModelNotFound", model: "m" })
+    expect(tagOf(408)._tag).toBe("Timeout")
+    expect(tagOf(400, JSON.stringify({ detail: [{ msg: "prompt is required" }] }))).toMatchObject({
+      _tag: "InvalidInput",
+      issues: ["prompt is required"]
+    })
+    expect(tagOf(422)._tag).toBe("InvalidInput")
+    expect(tagOf(400, JSON.stringify({ error: { message: "Flagged by content policy" } }))._tag).toBe("ContentRejected")
+    expect(tagOf(500)).toMatchObject({ _tag: "ProviderUnavailable", status: 500 })
+    expect(tagOf(503)).toMatchObject({ _tag: "ProviderUnavailable", status: 503 })
+  })
+
+  it("puts the provider's own words in the message", () => {
+    expect(tagOf(400, JSON.stringify({ error: { message: "width must be a multiple of 8" } })).message).toBe(
+      "p: HTTP 400: width must be a multiple of 8"
+    )
+  })
+})
+
+describe("Retry-After", () => {
+  it("reads seconds, HTTP dates and retry-after-ms", () => {
+    expect(Http.parseRetryAfter({ "retry-after": "7" }, now)).toEqual(Duration.seconds(7))
+    expect(Http.parseRetryAfter({ "retry-after": "1.5" }, now)).toEqual(Duration.millis(1500))
+    expect(Http.parseRetryAfter({ "retry-after": new Date(now + 42_000).toUTCString() }, now)).toEqual(Duration.seconds(42))
+    expect(Http.parseRetryAfter({ "retry-after": new Date(now - 5_000).toUTCString() }, now)).toEqual(Duration.zero)
+    expect(Http.parseRetryAfter({ "retry-after-ms": "250", "retry-after": "9" }, now)).toEqual(Duration.millis(250))
+    expect(Http.parseRetryAfter({ "retry-after": "soon" }, now)).toBeUndefined()
+    expect(Http.parseRetryAfter({}, now)).toBeUndefined()
+  })
+
+  it("a 429's Retry-After ends up on RateLimited", () => {
+    expect(tagOf(429, "", { "retry-after": "7" })).toMatchObject({ _tag: "RateLimited", retryAfter: Duration.seconds(7) })
+  })
+})
+
+const Answer = Schema.Struct({ id: Schema.String })
+
+describe("over a real loopback server", () => {
+  const client = (url: string, extra: Partial<Http.ProviderHttpConfig> = {}) =>
+    Http.make({ provider: "p", baseUrl: url, retry: { retries: 2, base: "10 millis", jitter: false }, ...extra })
+
+  it.scopedLive("decodes a good answer and sends the bearer key", () =>
+    Effect.gen(function* () {
+      const server = yield* loopback((_, res) => json(res, 200, { id: "abc" }))
+      const keys = yield* KeyRing.make("p", [Redacted.make("sk-test-1")], { setting: "P_KEY" })
+      const http = yield* client(server.url, { keys })
+      expect(yield* http.json({ method: "POST", path: "/v1/things", json: { a: 1 }, schema: Answer })).toEqual({ id: "abc" })
+      expect(server.seen[0]).toMatchObject({ method: "POST", path: "/v1/things", body: '{"a":1}' })
+      expect(server.seen[0]!.headers.authorization).toBe("Bearer sk-test-1")
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
+  it.scopedLive("never sends the key to another origin", () =>
+    Effect.gen(function* () {
+      const api = yield* loopback((_, res) => json(res, 200, { id: "api" }))
+      const other = yield* loopback((_, res) => json(res, 200, { id: "elsewhere" }))
+      const keys = yield* KeyRing.make("p", [Redacted.make("sk-test-1")], { setting: "P_KEY" })
+      const http = yield* client(api.url, { keys })
+      yield* http.json({ path: `${other.url}/result.json`, schema: Answer })
+      expect(other.seen[0]!.headers.authorization).toBeUndefined()
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
+  it.scopedLive("a malformed body is MalformedResponse, not retried", () =>
+    Effect.gen(function* () {
+      const server = yield* loopback((_, res) => {
+        res.writeHead(200, { "content-type": "application/json" })
+        res.end('{"id": "abc"')
+      })
+      const http = yield* client(server.url)
+      const result = yield* Effect.either(http.json({ path: "/x", schema: Answer }))
+      expect(Either.isLeft(result) && result.left._tag).toBe("MalformedResponse")
+      expect(server.seen).toHaveLength(1)
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
+  it.scopedLive("a body cut off after a 200 is NetworkError (retried), not an empty answer", () =>
+    Effect.gen(function* () {
+      const server = yield* loopback((_, res) => {
+        res.writeHead(200, { "content-type": "application/json", "content-length": "100" })
+        res.write('{"id": ')
+        setTimeout(() => res.socket?.destroy(), 20)
+      })
+      const http = yield* client(server.url)
+      const result = yield* Effect.either(http.json({ path: "/x", schema: Answer }))
+      expect(Either.isLeft(result) && result.left._tag).toBe("NetworkError")
+      expect(server.seen).toHaveLength(3)
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
+  it.scopedLive("a body of the wrong shape is MalformedResponse naming the field", () =>
+    Effect.gen(function* () {
+      const server = yield* loopback((_, res) => json(res, 200, { id: 42 }))
+      const http = yield* client(server.url)
+      const result = yield* Effect.either(http.json({ path: "/x", schema: Answer }))
+      expect(Either.isLeft(result) && result.left).toMatchObject({ _tag: "MalformedResponse" })
+      expect(Either.isLeft(result) && result.left.message).toMatch(/id/)
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
+  it.scopedLive("a reset connection is NetworkError after the retries", () =>
+    Effect.gen(function* () {
+      const server = yield* loopback((req) => req.socket.destroy())
+      const http = yield* client(server.url)
+      const result = yield* Effect.either(http.json({ path: "/x", schema: Answer }))
+      expect(Either.isLeft(result) && result.left._tag).toBe("NetworkError")
+      expect(server.seen).toHaveLength(3)
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
+  it.scopedLive("503 then 200 succeeds on the retry", () =>
+    Effect.gen(function* () {
+      const server = yield* loopback((_, res, __, i) => (i === 0 ? json(res, 503, { error: "overloaded" }) : json(res, 200, { id: "ok" })))
+      const http = yield* client(server.url)
+      expect(yield* http.json({ path: "/x", schema: Answer })).toEqual({ id: "ok" })
+      expect(server.seen).toHaveLength(2)
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
+  it.scopedLive("slow headers hit the per-attempt timeout as Timeout", () =>
+    Effect.gen(function* () {
+      const server = yield* loopback((_, res) => {
+        setTimeout(() => json(res, 200, { id: "late" }), 2_000)
+      })
+      const http = yield* client(server.url, { timeout: "150 millis", retry: { retries: 1, base: "10 millis", jitter: false } })
+      const result = yield* Effect.either(http.json({ path: "/x", schema: Answer }))
+      expect(Either.isLeft(result) && result.left).toMatchObject({ _tag: "Timeout" })
+      expect(server.seen).toHaveLength(2)
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
+  it.scopedLive("a refused connection is NetworkError", () =>
+    Effect.gen(function* () {
+      const http = yield* client("http://127.0.0.1:9", { retry: { retries: 0 } })
+      const result = yield* Effect.either(http.json({ path: "/x", schema: Answer }))
+      expect(Either.isLeft(result) && result.left).toMatchObject({ _tag: "NetworkError" })
+      expect(Either.isLeft(result) && result.left.message).toMatch(/ECONNREFUSED/)
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
+  it.scopedLive("a request marked not-to-repeat is not sent again after a 503", () =>
+    Effect.gen(function* () {
+      const server = yield* loopback((_, res) => json(res, 503, { error: "busy" }))
+      const http = yield* client(server.url)
+      const result = yield* Effect.either(http.json({ method: "POST", path: "/jobs", json: {}, schema: Answer, retry: false }))
+      expect(Either.isLeft(result) && result.left._tag).toBe("ProviderUnavailable")
+      expect(server.seen).toHaveLength(1)
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+})
+
+describe("key rotation", () => {
+  it.effect("skips a key that got InvalidApiKey, now and on later calls", () =>
+    Effect.gen(function* () {
+      const script = scripted((request) =>
+        request.headers.authorization === "Bearer k1" ? { status: 401, body: { error: "invalid key" } } : { status: 200, body: { id: "ok" } }
+      )
+      const keys = yield* KeyRing.make("p", KeyRing.splitKeys(Redacted.make("k1, k2,k3")), { setting: "P_KEY" })
+      const http = yield* Http.make({ provider: "p", baseUrl: "https://api.example.test", keys }).pipe(Effect.provide(script.layer))
+      yield* http.json({ path: "/x", schema: Answer })
+      yield* http.json({ path: "/x", schema: Answer })
+      expect(script.requests.map((r) => r.headers.authorization)).toEqual(["Bearer k1", "Bearer k2", "Bearer k2"])
+      expect(yield* keys.usable).toEqual([1, 2])
+    }))
+
+  it.effect("moves on when a key is out of quota, and fails with the last error when all are", () =>
+    Effect.gen(function* () {
+      const script = scripted(() => ({ status: 402, body: { error: "Insufficient balance" } }))
+      const keys = yield* KeyRing.make("p", KeyRing.splitKeys(Redacted.make("k1,k2")), { setting: "P_KEY" })
+      const http = yield* Http.make({ provider: "p", baseUrl: "https://api.example.test", keys }).pipe(Effect.provide(script.layer))
+      const result = yield* Effect.either(http.json({ path: "/x", schema: Answer }))
+      expect(Either.isLeft(result) && result.left._tag).toBe("QuotaExceeded")
+      expect(script.requests.map((r) => r.headers.authorization)).toEqual(["Bearer k1", "Bearer k2"])
+      // Both keys rest: the next call fails at once, with the reason, and sends nothing.
+      const again = yield* Effect.either(http.json({ path: "/x", schema: Answer }))
+      expect(Either.isLeft(again) && again.left).toMatchObject({ _tag: "QuotaExceeded", provider: "p" })
+      expect(Either.isLeft(again) && again.left.message).toMatch(/no usable key left \(2 configured\)/)
+      expect(script.requests).toHaveLength(2)
+      // After the cooldown the keys are tried again.
+      yield* TestClock.adjust("1 hour")
+      yield* Effect.either(http.json({ path: "/x", schema: Answer }))
+      expect(script.requests).toHaveLength(4)
+    }))
+
+  it.effect("no key configured is MissingConfig naming the setting, and nothing is sent", () =>
+    Effect.gen(function* () {
+      const script = scripted(() => ({ status: 200, body: { id: "ok" } }))
+      const keys = yield* KeyRing.make("p", [], { setting: "P_API_KEY" })
+      const http = yield* Http.make({ provider: "p", baseUrl: "https://api.example.test", keys }).pipe(Effect.provide(script.layer))
+      const result = yield* Effect.either(http.json({ path: "/x", schema: Answer }))
+      expect(Either.isLeft(result) && result.left).toMatchObject({ _tag: "MissingConfig", setting: "P_API_KEY" })
+      expect(script.requests).toHaveLength(0)
+    }))
+})

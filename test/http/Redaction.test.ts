@@ -1,0 +1,131 @@
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import { describe, expect, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
+import * as ConfigProvider from "effect/ConfigProvider"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
+import * as Schema from "effect/Schema"
+import * as Tracer from "effect/Tracer"
+import { inspect } from "node:util"
+import { text, Text } from "../../src/domain/Asset.js"
+import { describeFailure } from "../../src/cli/Failure.js"
+import * as ProviderRegistry from "../../src/registry/ProviderRegistry.js"
+import * as Provider from "../../src/provider/Provider.js"
+import * as ProviderConfig from "../../src/provider/ProviderConfig.js"
+import { json, loopback } from "../support/LoopbackServer.js"
+
+const KEY_1 = "sk-live-SECRETKEY-1234567890"
+const KEY_2 = "sk-live-OTHERKEY-0987654321"
+
+/** A remote provider wired like the real ones: config from env, keys rotated, errors mapped by the runtime. */
+const echoingProvider = (baseUrl: string) =>
+  Effect.gen(function* () {
+    const config = yield* ProviderConfig.fromEnv(ProviderConfig.remoteProviders.together)
+    yield* Effect.logDebug("configured", config)
+    const { http } = yield* ProviderConfig.makeHttp(ProviderConfig.remoteProviders.together, { ...config, baseUrl })
+    return yield* Provider.make({
+      id: "together",
+      name: "Together",
+      type: "remote",
+      configured: config.apiKeys.length > 0,
+      discover: Effect.succeed([]),
+      defaultModels: { "text-to-text": "m" },
+      transforms: {
+        "text-to-text": (model, input) =>
+          http
+            .json({ method: "POST", path: "/chat/completions", json: { model, prompt: input.text }, schema: Schema.Struct({ text: Schema.String }) })
+            .pipe(Effect.map((answer) => new Text({ text: answer.text })))
+      }
+    })
+  }).pipe(
+    Effect.withConfigProvider(
+      ConfigProvider.fromMap(new Map([["TOGETHER_API_KEY", `${KEY_1},${KEY_2}`], ["TOGETHER_RETRIES", "2"], ["TOGETHER_TIMEOUT", "200"]]))
+    )
+  )
+
+describe("secrets", () => {
+  it.scopedLive("no key appears in any log line, span, error or CLI message of a failing run", () =>
+    Effect.gen(function* () {
+      // The worst server: it echoes the credentials it got in every error, in the body and a header.
+      const server = yield* loopback((req, res, _, i) => {
+        const auth = req.headers.authorization ?? ""
+        if (auth.includes(KEY_1)) return json(res, 401, { error: { message: `Invalid API key provided: ${auth}` } })
+        if (i % 3 === 0) return json(res, 503, { error: `overloaded, your key ${auth} is fine` }, { "x-debug-key": auth })
+        if (i % 3 === 1) return req.socket.destroy()
+        setTimeout(() => json(res, 200, { text: "late" }), 1_000)
+      })
+
+      const logs: Array<string> = []
+      const spans: Array<string> = []
+      const logger = Logger.make(({ annotations, cause, message }) => {
+        logs.push(inspect(message, { depth: 10 }), Cause.pretty(cause), inspect(annotations, { depth: 10 }))
+      })
+      const tracer = Tracer.make({
+        span: (name, parent, context, links, startTime, kind, options) => {
+          spans.push(name, inspect(options?.attributes ?? {}, { depth: 10 }))
+          return new (class implements Tracer.Span {
+            readonly _tag = "Span"
+            readonly spanId = String(spans.length)
+            readonly traceId = "t"
+            readonly sampled = true
+            readonly name = name
+            readonly parent = parent
+            readonly context = context
+            readonly links = [...links]
+            readonly kind = kind
+            status: Tracer.SpanStatus = { _tag: "Started", startTime }
+            readonly attributes = new Map<string, unknown>()
+            attribute(key: string, value: unknown) {
+              spans.push(`${key}=${inspect(value, { depth: 10 })}`)
+            }
+            event(eventName: string, _: bigint, attributes?: Record<string, unknown>) {
+              spans.push(eventName, inspect(attributes ?? {}, { depth: 10 }))
+            }
+            addLinks() {}
+            end(endTime: bigint, exit: Exit.Exit<unknown, unknown>) {
+              this.status = { _tag: "Ended", startTime, endTime, exit }
+              spans.push(inspect(exit, { depth: 10 }))
+            }
+          })()
+        },
+        context: (f) => f()
+      })
+
+      const provider = yield* echoingProvider(server.url)
+      const registry = yield* ProviderRegistry.make([provider])
+      const exit = yield* registry.generateDetailed("text-to-text", text("hello")).pipe(
+        Effect.withSpan("app.generate", { attributes: { prompt: "hello" } }),
+        Effect.tapErrorCause((cause) => Effect.logError("generation failed", cause)),
+        Effect.exit,
+        Effect.provide(Logger.replace(Logger.defaultLogger, logger)),
+        Logger.withMinimumLogLevel(LogLevel.All),
+        Effect.withTracer(tracer)
+      )
+
+      expect(Exit.isFailure(exit)).toBe(true)
+      // The server really did get (and echo) both keys, so a leak would show.
+      expect(server.seen.some((s) => s.headers.authorization === `Bearer ${KEY_1}`)).toBe(true)
+      expect(server.seen.some((s) => s.headers.authorization === `Bearer ${KEY_2}`)).toBe(true)
+
+      expect(spans).toContain("app.generate")
+      expect(logs.join("\n")).toMatch(/generation failed/)
+      const rendered: Array<string> = [...logs, ...spans]
+      if (Exit.isFailure(exit)) {
+        const cause = exit.cause
+        rendered.push(Cause.pretty(cause), inspect(cause, { depth: 10 }), describeFailure(cause) ?? "")
+        for (const error of Cause.failures(cause)) {
+          rendered.push(String(error), error.message, JSON.stringify(error), inspect(error, { depth: 10 }))
+        }
+      }
+      rendered.push(inspect(yield* provider.getHealth, { depth: 10 }))
+      const all = rendered.join("\n")
+      expect(all.length).toBeGreaterThan(200)
+      expect(all).toMatch(/\[redacted\]|<redacted>/)
+      expect(all).not.toContain(KEY_1)
+      expect(all).not.toContain(KEY_2)
+      expect(all).not.toContain("SECRETKEY")
+      expect(all).not.toContain("OTHERKEY")
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+})
