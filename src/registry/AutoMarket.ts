@@ -22,8 +22,8 @@ import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import type { MediaProvider } from "../domain/MediaProvider.js"
-import { defaultProviders } from "./DefaultProviders.js"
+import type { ProviderLayer } from "../providers/Manifest.js"
+import { defaultProviders } from "./Providers.js"
 import * as ProviderRegistry from "./ProviderRegistry.js"
 import * as Catalog from "../provider/Catalog.js"
 import * as DockerRuntime from "../local/DockerRuntime.js"
@@ -32,7 +32,7 @@ import type * as ServiceRuntime from "../local/ServiceRuntime.js"
 import * as UndiciClient from "../http/UndiciHttpClient.js"
 
 /** What a provider layer may need from `layerWith`: an HTTP client and the local service runtime. */
-export type ProviderLayer = Layer.Layer<MediaProvider, ConfigError.ConfigError, HttpClient.HttpClient | ServiceRuntime.ServiceRuntime>
+export type { ProviderLayer }
 
 /** How `layerWith` runs the local services: process mode's options, and which runtime. */
 export interface RuntimeOptions extends ProcessRuntime.ProcessRuntimeOptions {

@@ -6,3 +6,4 @@
  */
 export * as ChatterboxClient from "./ChatterboxClient.js"
 export { type ChatterboxOptions, envVar, layer, make, mimeTypes } from "./ChatterboxProvider.js"
+export { manifest } from "./manifest.js"

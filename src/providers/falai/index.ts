@@ -18,3 +18,4 @@ export {
   publicPlatformUrl,
   publicQueueUrl
 } from "./FalAiProvider.js"
+export { manifest } from "./manifest.js"

@@ -7,3 +7,4 @@
 export * as Categories from "./Categories.js"
 export * as OpenRouterClient from "./OpenRouterClient.js"
 export { chatRequest, defaultModels, layer, layerWith, make, type OpenRouterProviderService } from "./OpenRouterProvider.js"
+export { manifest } from "./manifest.js"

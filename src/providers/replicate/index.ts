@@ -8,3 +8,4 @@
 export * as ReplicateClient from "./ReplicateClient.js"
 export * as ReplicateModels from "./ReplicateModels.js"
 export { jobsLayer, layer, layerWith, make, makeWithJobs, ReplicateJobs, type ReplicateOptions } from "./ReplicateProvider.js"
+export { manifest } from "./manifest.js"

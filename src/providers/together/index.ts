@@ -7,3 +7,4 @@
 export * as Categories from "./Categories.js"
 export * as TogetherClient from "./TogetherClient.js"
 export { chatRequest, defaultModels, defaultVoice, layer, layerWith, make, type TogetherProviderService } from "./TogetherProvider.js"
+export { manifest } from "./manifest.js"

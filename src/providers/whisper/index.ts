@@ -6,3 +6,4 @@
  */
 export * as WhisperClient from "./WhisperClient.js"
 export { envVar, genericModelId, layer, make, renderTranscript, type TranscriptFormat, TranscriptFormats } from "./WhisperProvider.js"
+export { manifest } from "./manifest.js"

@@ -1,0 +1,16 @@
+/**
+ * The Chatterbox provider as the registry and the command line see it.
+ *
+ * @module
+ */
+import type { ProviderManifest } from "../Manifest.js"
+import { envVar, layer } from "./ChatterboxProvider.js"
+
+/** Chatterbox: text-to-speech on a Chatterbox TTS server (ours, over flite, unless one is configured). */
+export const manifest: ProviderManifest = {
+  id: "chatterbox",
+  name: "Chatterbox TTS",
+  type: "local",
+  settings: [envVar],
+  layer
+}

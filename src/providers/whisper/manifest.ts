@@ -1,0 +1,16 @@
+/**
+ * The Whisper provider as the registry and the command line see it.
+ *
+ * @module
+ */
+import type { ProviderManifest } from "../Manifest.js"
+import { envVar, layer } from "./WhisperProvider.js"
+
+/** Whisper: speech-to-text on a whisper-asr-webservice (ours, over pocketsphinx, unless one is configured). */
+export const manifest: ProviderManifest = {
+  id: "whisper",
+  name: "Whisper ASR",
+  type: "local",
+  settings: [envVar],
+  layer
+}
