@@ -252,7 +252,7 @@ const startupSection = (results) => {
   const base = results[0]?.times !== undefined ? median(results[0].times) : undefined
   const lines = [
     `## 5. Start-up\n`,
-    `Wall time of the whole command (bin/automarket.mjs: source mtime scan, then the esbuild bundle dist/automarket.mjs), 10 runs after one warm-up run. Goal: under 400 ms.\n`,
+    `Wall time of the whole command (bin/automarket.mjs: source mtime scan, then the esbuild bundle dist/cli-bundle/automarket.mjs), 10 runs after one warm-up run. Goal: under 400 ms.\n`,
     `| command | wall ms | × \`node -e 0\` | over \`node -e 0\`, ms |`,
     `|---|---|---|---|`
   ]

@@ -1,11 +1,13 @@
 #!/usr/bin/env node
-// The `automarket` command. Runs the bundled CLI (dist/automarket.mjs, see scripts/build.mjs)
-// when it is at least as new as every file under src/; in a clone with esbuild installed a
-// missing or stale bundle is rebuilt on the spot; otherwise the TypeScript sources run through
-// tsx's loader (slower to start).
-import { readdirSync, statSync } from "node:fs"
+// The `automarket` command: the bundled CLI, dist/cli-bundle/automarket.mjs (scripts/build.mjs).
+// - Installed package (no scripts/ beside bin/): the prebuilt bundle, directly.
+// - A clone of the repository: the bundle when it is at least as new as every file under src/;
+//   otherwise it is rebuilt on the spot (esbuild, a dev dependency) and, if that fails, the
+//   TypeScript sources run through tsx's loader (slower to start).
+import { existsSync, readdirSync, statSync } from "node:fs"
 
-const bundle = new URL("../dist/automarket.mjs", import.meta.url)
+const bundle = new URL("../dist/cli-bundle/automarket.mjs", import.meta.url)
+const clone = existsSync(new URL("../scripts/build.mjs", import.meta.url)) && existsSync(new URL("../src/cli/main.ts", import.meta.url))
 
 const mtimeOf = (url) => {
   try {
@@ -27,16 +29,19 @@ const newestSource = () => {
   return newest
 }
 
-const builtAt = mtimeOf(bundle)
-let useBundle = builtAt !== undefined && builtAt >= newestSource()
-if (!useBundle) {
-  try {
-    const { build } = await import("../scripts/build.mjs")
-    await build()
-    useBundle = true
-  } catch (error) {
-    // No esbuild (an install without dev dependencies) or a failed build: run the sources.
-    if (process.env.AUTOMARKET_DEBUG) console.error(`automarket: bundle not built: ${error}`)
+let useBundle = true
+if (clone) {
+  const builtAt = mtimeOf(bundle)
+  useBundle = builtAt !== undefined && builtAt >= newestSource()
+  if (!useBundle) {
+    try {
+      const { build } = await import("../scripts/build.mjs")
+      await build()
+      useBundle = true
+    } catch (error) {
+      // No esbuild (dev dependencies not installed) or a failed build: run the sources.
+      if (process.env.AUTOMARKET_DEBUG) console.error(`automarket: bundle not built: ${error}`)
+    }
   }
 }
 

@@ -1,23 +1,38 @@
-// Bundle the CLI: src/cli/main.ts -> dist/automarket.mjs (plus the chunks it imports lazily),
-// ESM for Node 20 (esbuild, tree-shaken), so that `automarket` starts without compiling TypeScript or resolving hundreds of
-// modules. bin/automarket.mjs runs the bundle when it is up to date and calls `build` when not.
+// The build. Two outputs in dist/, kept apart:
 //
-//   node scripts/build.mjs        (npm run build)
+// - the library: `tsc -p tsconfig.build.json` emits ESM JavaScript, .d.ts and declaration maps
+//   to dist/, mirroring src/ (dist/index.js is the package's `exports["."]`);
+// - the CLI bundle: src/cli/main.ts -> dist/cli-bundle/automarket.mjs (plus the chunks it imports
+//   lazily), ESM for Node 20 (esbuild, tree-shaken), so that `automarket` starts without
+//   compiling TypeScript or resolving hundreds of modules. bin/automarket.mjs runs it; in a clone
+//   it calls `build` first when the bundle is older than src/.
 //
-// Kept external: packages with native or optional parts that a bundle cannot hold (dockerode and
-// its ssh2/cpu-features), loaded from node_modules as usual.
+//   node scripts/build.mjs          (npm run build, and prepack) the library and the bundle
+//   node scripts/build.mjs --cli    the bundle only (scripts/docker-images.sh)
 //
-// `import.meta.url` in a source file is rewritten to that file's own URL, computed relative to
-// the bundle, so paths next to sources (src/cli/demo/default-script.md, the package root that
-// ServiceRuntime finds from it) resolve from dist/ exactly as from src/.
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs"
+// Kept out of the bundle: packages with native or optional parts that a bundle cannot hold
+// (dockerode and its ssh2/cpu-features), loaded from node_modules as usual.
+//
+// `import.meta.url` in a source file is rewritten to the URL that file would have inside
+// dist/cli-bundle/ (src/cli/demo/DemoCommand.ts -> dist/cli-bundle/cli/demo/DemoCommand.js), and the
+// data files of src/ (src/cli/demo/default-script.md ...) are copied there, so that paths next
+// to sources resolve within the bundle's folder, in a clone and in the installed package alike;
+// the package root (ServiceRuntime's `packageRoot`) is found above it.
+import { execFileSync } from "node:child_process"
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs"
+import { createRequire } from "node:module"
 import path from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
+const srcDir = path.join(root, "src")
+const distDir = path.join(root, "dist")
 
-/** The bundle's path. */
-export const bundlePath = path.join(root, "dist", "automarket.mjs")
+/** The folder of the CLI bundle (entry, chunks, data files). */
+export const bundleDir = path.join(distDir, "cli-bundle")
+
+/** The bundle's entry. */
+export const bundlePath = path.join(bundleDir, "automarket.mjs")
 
 /** Packages left out of the bundle (native or optional dependencies). */
 export const external = ["dockerode", "ssh2", "cpu-features", "bufferutil", "utf-8-validate"]
@@ -49,33 +64,45 @@ const lazyDockerode = {
   }
 }
 
+/** A file of src/ as the path of its stand-in inside the bundle's folder, relative to it (`cli/demo/DemoCommand.js`). */
+const insideBundle = (sourceFile) => path.relative(srcDir, sourceFile).replace(/\.ts$/, ".js").split(path.sep).join("/")
+
 const sourceUrls = {
   name: "source-import-meta-url",
   setup(build) {
-    build.onLoad({ filter: /[\\/]src[\\/].*\.ts$/ }, (args) => {
+    build.onLoad({ filter: /\.ts$/ }, (args) => {
+      if (!args.path.startsWith(srcDir + path.sep)) return undefined
       const text = readFileSync(args.path, "utf8")
       if (!text.includes("import.meta.url")) return { contents: text, loader: "ts" }
-      const relative = path.relative(path.dirname(bundlePath), args.path).split(path.sep).join("/")
-      const own = `new URL(${JSON.stringify(relative)}, import.meta.url).href`
+      const own = `new URL(${JSON.stringify(insideBundle(args.path))}, import.meta.url).href`
       return { contents: text.replaceAll("import.meta.url", own), loader: "ts" }
     })
   }
 }
 
+/** The data files of src/ that code finds next to itself: everything but TypeScript and the Dockerfiles. */
+const dataFiles = () =>
+  readdirSync(srcDir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile() && !entry.name.endsWith(".ts") && entry.name !== "Dockerfile")
+    .map((entry) => path.join(entry.parentPath ?? entry.path, entry.name))
+
+const isChunk = (file) => file.startsWith("automarket-chunk-") && file.endsWith(".mjs")
+
 /**
- * Build the bundle: the entry dist/automarket.mjs and its lazily imported chunks
- * (dist/automarket-chunk-*.mjs, beside it, so that the rewritten `import.meta.url`s hold for
- * them too). Written into a temporary folder and moved into place chunks first, entry last (one
- * rename), so a concurrent reader never sees half a build. Returns the entry's path.
+ * Build the bundle: the entry dist/cli-bundle/automarket.mjs, its lazily imported chunks
+ * (dist/cli-bundle/automarket-chunk-*.mjs, beside it, so that the rewritten `import.meta.url`s
+ * hold for them too) and the data files. Written into a temporary folder and moved into place
+ * data and chunks first, entry last (one rename), so a concurrent reader never sees half a build.
+ * Chunks of earlier builds are removed once no process started then can still want them (10
+ * minutes), or at once with `{ prune: true }` (the full build, what ships). Returns the entry's path.
  */
-export const build = async () => {
+export const build = async ({ prune = false } = {}) => {
   const esbuild = await import("esbuild")
-  const dist = path.dirname(bundlePath)
-  const temporary = path.join(dist, `.build-${process.pid}`)
+  const temporary = path.join(bundleDir, `.build-${process.pid}`)
   mkdirSync(temporary, { recursive: true })
   try {
     await esbuild.build({
-      entryPoints: { automarket: path.join(root, "src", "cli", "main.ts") },
+      entryPoints: { automarket: path.join(srcDir, "cli", "main.ts") },
       outdir: temporary,
       outExtension: { ".js": ".mjs" },
       chunkNames: "automarket-chunk-[hash]",
@@ -93,15 +120,21 @@ export const build = async () => {
       legalComments: "none",
       logLevel: "warning"
     })
-    const built = readdirSync(temporary)
-    for (const file of built) if (file !== "automarket.mjs") renameSync(path.join(temporary, file), path.join(dist, file))
+    for (const [index, file] of dataFiles().entries()) {
+      const target = path.join(bundleDir, insideBundle(file))
+      const staged = path.join(temporary, `data-${index}`)
+      copyFileSync(file, staged)
+      mkdirSync(path.dirname(target), { recursive: true })
+      renameSync(staged, target)
+    }
+    const built = readdirSync(temporary).filter(isChunk)
+    for (const file of built) renameSync(path.join(temporary, file), path.join(bundleDir, file))
     renameSync(path.join(temporary, "automarket.mjs"), bundlePath)
-    // Chunks of earlier builds: removed once no process started then can still want them.
     const now = Date.now()
-    for (const file of readdirSync(dist)) {
-      if (!file.startsWith("automarket-chunk-") || built.includes(file)) continue
-      const stale = path.join(dist, file)
-      if (now - statSync(stale).mtimeMs > 10 * 60_000) rmSync(stale, { force: true })
+    for (const file of readdirSync(bundleDir)) {
+      if (!isChunk(file) || built.includes(file)) continue
+      const stale = path.join(bundleDir, file)
+      if (prune || now - statSync(stale).mtimeMs > 10 * 60_000) rmSync(stale, { force: true })
     }
   } finally {
     rmSync(temporary, { recursive: true, force: true })
@@ -109,8 +142,28 @@ export const build = async () => {
   return bundlePath
 }
 
+/**
+ * Build the library: whatever an earlier build left in dist/ is removed (except the bundle's
+ * folder, which a running CLI may be reading), then tsc emits dist/ from tsconfig.build.json.
+ */
+export const buildLibrary = () => {
+  mkdirSync(distDir, { recursive: true })
+  for (const entry of readdirSync(distDir)) {
+    if (entry !== path.basename(bundleDir)) rmSync(path.join(distDir, entry), { recursive: true, force: true })
+  }
+  const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc")
+  execFileSync(process.execPath, [tsc, "-p", path.join(root, "tsconfig.build.json")], { cwd: root, stdio: ["ignore", 2, 2] })
+}
+
+// Progress goes to stderr, so that `npm pack --json` (which runs this as prepack) keeps a clean stdout.
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  const started = performance.now()
-  await build()
-  console.log(`built ${path.relative(root, bundlePath)} in ${Math.round(performance.now() - started)} ms`)
+  const cliOnly = process.argv.includes("--cli")
+  let started = performance.now()
+  if (!cliOnly) {
+    buildLibrary()
+    console.error(`built the library (dist/) in ${Math.round(performance.now() - started)} ms`)
+    started = performance.now()
+  }
+  await build({ prune: !cliOnly })
+  console.error(`built ${path.relative(root, bundlePath)} in ${Math.round(performance.now() - started)} ms`)
 }

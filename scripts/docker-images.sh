@@ -75,7 +75,7 @@ SOURCES
 fi
 base_id=$("$docker" image inspect --format '{{.Id}}' "$base")
 
-# 2. The build context: what a service runs (bin, dist, src, tsconfig, package.json) and the
+# 2. The build context: what a service runs (bin, dist/cli-bundle, src, tsconfig, package.json) and the
 #    production node_modules only (hard links, so it is quick), not the dev tools.
 context=""
 make_context() {
@@ -83,9 +83,11 @@ make_context() {
   context=$(mktemp -d /tmp/automarket-context-XXXXXX)
   trap 'rm -rf "$context" "$context".build-*.log' EXIT
   cp -al bin src package.json tsconfig.json .dockerignore "$context/"
-  # The CLI bundle (scripts/build.mjs): a service starts from it in about a second, where the
-  # sources through tsx take several. An empty dist/ when it cannot be built (bin/ then uses tsx).
-  if node scripts/build.mjs >/dev/null 2>&1 && [ -f dist/automarket.mjs ]; then cp -al dist "$context/"; else mkdir -p "$context/dist"; fi
+  # The CLI bundle (scripts/build.mjs --cli): what a service runs (bin/ runs it directly when there
+  # is no scripts/ folder, as in the images; tsx is a dev dependency, not in the images).
+  node scripts/build.mjs --cli >/dev/null 2>&1 && [ -f dist/cli-bundle/automarket.mjs ] ||
+    { echo "docker-images: the CLI bundle could not be built (node scripts/build.mjs --cli)" >&2; exit 1; }
+  mkdir -p "$context/dist" && cp -al dist/cli-bundle "$context/dist/"
   npm ls --omit=dev --all --parseable 2>/dev/null | sed -n "s#^$root/node_modules/#node_modules/#p" | sort -u |
     while read -r dir; do mkdir -p "$context/$(dirname "$dir")"; [ -e "$context/$dir" ] || cp -al "$dir" "$context/$dir"; done
 }
