@@ -32,15 +32,15 @@ import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Ref from "effect/Ref"
 import * as Stream from "effect/Stream"
 import { BytesSource, Image, Text } from "../../domain/Asset.js"
 import { InvalidInput, MalformedResponse, type MediaError } from "../../domain/Errors.js"
-import { type ImageOptions, MediaProvider, type MediaProviderService, type TextOptions } from "../../domain/MediaProvider.js"
-import type { ProviderModel } from "../../domain/Model.js"
+import { type ImageOptions, MediaProvider, type TextOptions } from "../../domain/MediaProvider.js"
 import * as Provider from "../../provider/Provider.js"
 import * as ProviderConfig from "../../provider/ProviderConfig.js"
-import { textCost } from "../together/Categories.js"
+import { textCost } from "../openai-compatible/Categories.js"
+import * as Chat from "../openai-compatible/Chat.js"
+import * as Discovery from "../openai-compatible/Discovery.js"
 import { toProviderModel } from "./Categories.js"
 import * as OpenRouterClient from "./OpenRouterClient.js"
 
@@ -50,11 +50,8 @@ export const defaultModels = {
   "text-to-image": "google/gemini-2.5-flash-image"
 } as const
 
-/** The OpenRouter provider: a `MediaProviderService` that can also list its free models. */
-export interface OpenRouterProviderService extends MediaProviderService {
-  /** The discovered models whose price is zero (`:free` variants and zero-priced models). */
-  readonly getFreeModels: Effect.Effect<ReadonlyArray<ProviderModel>, MediaError>
-}
+/** The OpenRouter provider: a `MediaProviderService` that can also list its free models (`:free` variants and zero-priced models). */
+export type OpenRouterProviderService = Discovery.WithFreeModels
 
 const invalid = (message: string): InvalidInput =>
   new InvalidInput({ provider: OpenRouterClient.providerId, message: `openrouter: ${message}`, issues: [message] })
@@ -76,11 +73,7 @@ export const chatRequest = (
   const temperature = options !== undefined && "temperature" in options ? options.temperature : undefined
   const seed = options !== undefined && "seed" in options ? options.seed : undefined
   return Effect.succeed({
-    ...extra,
-    model,
-    messages: [...(system !== undefined ? [{ role: "system" as const, content: system }] : []), { role: "user" as const, content: input.text }],
-    ...(maxTokens !== undefined ? { max_tokens: maxTokens } : {}),
-    ...(temperature !== undefined ? { temperature } : {}),
+    ...Chat.chatRequest(model, input.text, { system, maxTokens, temperature, extra }),
     ...(seed !== undefined ? { seed } : {}),
     ...(modalities !== undefined ? { modalities } : {})
   })
@@ -101,18 +94,15 @@ export const make = (config: ProviderConfig.ProviderConfig): Effect.Effect<OpenR
     const { http, remote } = yield* ProviderConfig.makeHttp(settings, config)
     const client = OpenRouterClient.make(http)
     const provider = OpenRouterClient.providerId
-    const known = yield* Ref.make<ReadonlyMap<string, ProviderModel>>(new Map())
-
-    const discover = client.models.pipe(
-      Effect.map((models) => models.map((model) => toProviderModel(provider, model))),
-      Effect.tap((models) => Ref.set(known, new Map(models.map((model) => [model.id, model]))))
+    const { discover, known } = yield* Discovery.make(
+      Effect.map(client.models, (models) => models.map((model) => toProviderModel(provider, model)))
     )
 
+    // OpenRouter's own figure when it reports one, else tokens x the discovered prices.
     const costOf = (model: string, usage: OpenRouterClient.ChatResponse["usage"]) =>
-      Effect.map(Ref.get(known), (map) => {
-        if (usage?.cost !== undefined && usage.cost !== null) return usage.cost
-        return textCost(map.get(model), usage ?? undefined)
-      })
+      usage?.cost !== undefined && usage.cost !== null
+        ? Effect.succeed(usage.cost)
+        : Effect.map(known(model), (info) => textCost(info, usage ?? undefined))
 
     const textToText: Provider.Transform<"text-to-text"> = (model, input, options) =>
       Effect.gen(function* () {
@@ -167,7 +157,7 @@ export const make = (config: ProviderConfig.ProviderConfig): Effect.Effect<OpenR
       transforms: { "text-to-text": textToText, "text-to-image": textToImage },
       streamText
     })
-    return { ...service, getFreeModels: Effect.map(service.models, (models) => models.filter((model) => model.free)) }
+    return Discovery.withFreeModels(service)
   })
 
 /** The provider as a layer, configured from the environment with `overrides` on top. */

@@ -27,23 +27,17 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Ref from "effect/Ref"
 import type * as Stream from "effect/Stream"
 import { Audio, BytesSource, Image, Text } from "../../domain/Asset.js"
 import { InvalidInput, MalformedResponse, type MediaError } from "../../domain/Errors.js"
-import {
-  type ImageOptions,
-  MediaProvider,
-  type MediaProviderService,
-  type SpeechOptions,
-  type TextOptions,
-  type TranscriptionOptions
-} from "../../domain/MediaProvider.js"
-import type { ProviderModel } from "../../domain/Model.js"
+import { type ImageOptions, MediaProvider, type SpeechOptions, type TextOptions, type TranscriptionOptions } from "../../domain/MediaProvider.js"
 import { uploadName } from "../../http/Multipart.js"
 import * as Provider from "../../provider/Provider.js"
 import * as ProviderConfig from "../../provider/ProviderConfig.js"
-import { textCost, toProviderModel } from "./Categories.js"
+import { textCost } from "../openai-compatible/Categories.js"
+import * as Chat from "../openai-compatible/Chat.js"
+import * as Discovery from "../openai-compatible/Discovery.js"
+import { toProviderModel } from "./Categories.js"
 import * as TogetherClient from "./TogetherClient.js"
 
 /** The models used when the caller names none. */
@@ -55,10 +49,7 @@ export const defaultModels = {
 } as const
 
 /** The Together provider: a `MediaProviderService` that can also list its free models. */
-export interface TogetherProviderService extends MediaProviderService {
-  /** The discovered models whose price is zero. */
-  readonly getFreeModels: Effect.Effect<ReadonlyArray<ProviderModel>, MediaError>
-}
+export type TogetherProviderService = Discovery.WithFreeModels
 
 /** The voice used when none is asked for, by model family. */
 export const defaultVoice = (model: string): string => {
@@ -71,16 +62,8 @@ const invalid = (message: string): InvalidInput =>
   new InvalidInput({ provider: TogetherClient.providerId, message: `together: ${message}`, issues: [message] })
 
 /** The chat request of a text generation. */
-export const chatRequest = (model: string, input: Text, options: TextOptions | undefined): TogetherClient.ChatRequest => ({
-  ...options?.extra,
-  model,
-  messages: [
-    ...(options?.system !== undefined ? [{ role: "system" as const, content: options.system }] : []),
-    { role: "user" as const, content: input.text }
-  ],
-  ...(options?.maxTokens !== undefined ? { max_tokens: options.maxTokens } : {}),
-  ...(options?.temperature !== undefined ? { temperature: options.temperature } : {})
-})
+export const chatRequest = (model: string, input: Text, options: TextOptions | undefined): Chat.ChatRequest =>
+  Chat.chatRequest(model, input.text, options)
 
 const mimeOfImage = (format: unknown, fallback: string | undefined): string =>
   format === "png" ? "image/png" : fallback !== undefined && fallback.startsWith("image/") ? fallback : "image/jpeg"
@@ -93,13 +76,9 @@ export const make = (config: ProviderConfig.ProviderConfig): Effect.Effect<Toget
     const client = yield* TogetherClient.make(http)
     const provider = TogetherClient.providerId
     // The last discovery, by id: prices for `costUsd`.
-    const known = yield* Ref.make<ReadonlyMap<string, ProviderModel>>(new Map())
-
-    const discover = client.models.pipe(
-      Effect.map((models) => models.map((model) => toProviderModel(provider, model))),
-      Effect.tap((models) => Ref.set(known, new Map(models.map((model) => [model.id, model]))))
+    const { discover, known: modelInfo } = yield* Discovery.make(
+      Effect.map(client.models, (models) => models.map((model) => toProviderModel(provider, model)))
     )
-    const modelInfo = (id: string) => Effect.map(Ref.get(known), (map) => map.get(id))
 
     const textToText: Provider.Transform<"text-to-text"> = (model, input, options) =>
       Effect.gen(function* () {
@@ -220,7 +199,7 @@ export const make = (config: ProviderConfig.ProviderConfig): Effect.Effect<Toget
       },
       streamText
     })
-    return { ...service, getFreeModels: Effect.map(service.models, (models) => models.filter((model) => model.free)) }
+    return Discovery.withFreeModels(service)
   })
 
 /** The provider as a layer, configured from the environment with `overrides` on top. */
