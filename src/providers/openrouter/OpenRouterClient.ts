@@ -18,9 +18,6 @@ import type { MediaError } from "../../domain/Errors.js"
 import type * as Http from "../../http/Http.js"
 import * as Chat from "../openai-compatible/Chat.js"
 
-/** The provider id used in errors and models. */
-export const providerId = "openrouter"
-
 /** One entry of `GET /models` (the fields read here; the rest is ignored). */
 export const OpenRouterModel = Schema.Struct({
   id: Schema.String,

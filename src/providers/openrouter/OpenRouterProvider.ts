@@ -3,7 +3,7 @@
  * OpenRouter's chat completions, with models discovered from `GET /models` (every output
  * modality) and categorized by the rules in `Categories.ts`.
  *
- * - Configuration (`ProviderConfig.remoteProviders.openrouter`): `OPENROUTER_API_KEY` (a
+ * - Configuration (`OpenRouterConfig.ts`): `OPENROUTER_API_KEY` (a
  *   comma-separated list rotates keys), `OPENROUTER_BASE_URL` (default
  *   `https://openrouter.ai/api/v1`), `OPENROUTER_TIMEOUT`, `OPENROUTER_RETRIES`. Without a key
  *   the provider is listed with `configured: false` and every call fails with `MissingConfig`
@@ -43,6 +43,7 @@ import * as Chat from "../openai-compatible/Chat.js"
 import * as Discovery from "../openai-compatible/Discovery.js"
 import { toProviderModel } from "./Categories.js"
 import * as OpenRouterClient from "./OpenRouterClient.js"
+import * as OpenRouterConfig from "./OpenRouterConfig.js"
 
 /** The models used when the caller names none. */
 export const defaultModels = {
@@ -54,7 +55,7 @@ export const defaultModels = {
 export type OpenRouterProviderService = Discovery.WithFreeModels
 
 const invalid = (message: string): InvalidInput =>
-  new InvalidInput({ provider: OpenRouterClient.providerId, message: `openrouter: ${message}`, issues: [message] })
+  new InvalidInput({ provider: OpenRouterConfig.settings.id, message: `openrouter: ${message}`, issues: [message] })
 
 /** The chat request of a generation; fails with InvalidInput when `extra.models` is not a list of ids. */
 export const chatRequest = (
@@ -90,10 +91,10 @@ const decodeDataUrl = (url: string): { readonly bytes: Uint8Array; readonly mime
 /** Build the provider over a resolved configuration. */
 export const make = (config: ProviderConfig.ProviderConfig): Effect.Effect<OpenRouterProviderService, never, HttpClient.HttpClient> =>
   Effect.gen(function* () {
-    const settings = ProviderConfig.remoteProviders.openrouter
+    const { settings } = OpenRouterConfig
     const { http, remote } = yield* ProviderConfig.makeHttp(settings, config)
     const client = OpenRouterClient.make(http)
-    const provider = OpenRouterClient.providerId
+    const provider = settings.id
     const { discover, known } = yield* Discovery.make(
       Effect.map(client.models, (models) => models.map((model) => toProviderModel(provider, model)))
     )
@@ -164,7 +165,7 @@ export const make = (config: ProviderConfig.ProviderConfig): Effect.Effect<OpenR
 export const layerWith = (
   overrides: ProviderConfig.ProviderOverrides = {}
 ): Layer.Layer<MediaProvider, ConfigError.ConfigError, HttpClient.HttpClient> =>
-  Layer.effect(MediaProvider, Effect.flatMap(ProviderConfig.fromEnv(ProviderConfig.remoteProviders.openrouter, overrides), make))
+  Layer.effect(MediaProvider, Effect.flatMap(OpenRouterConfig.config(overrides), make))
 
 /** The provider as a layer, configured from the environment (`OPENROUTER_API_KEY`, `OPENROUTER_BASE_URL` ...). */
 export const layer: Layer.Layer<MediaProvider, ConfigError.ConfigError, HttpClient.HttpClient> = layerWith()

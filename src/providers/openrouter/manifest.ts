@@ -4,13 +4,14 @@
  * @module
  */
 import type { ProviderManifest } from "../Manifest.js"
+import { settings, variables } from "./OpenRouterConfig.js"
 import { layer } from "./OpenRouterProvider.js"
 
 /** OpenRouter: text (and images from chat models) across many upstream providers. */
 export const manifest: ProviderManifest = {
-  id: "openrouter",
-  name: "OpenRouter",
+  id: settings.id,
+  name: settings.name,
   type: "remote",
-  settings: ["OPENROUTER_API_KEY", "OPENROUTER_BASE_URL", "OPENROUTER_TIMEOUT", "OPENROUTER_RETRIES"],
+  settings: variables,
   layer
 }

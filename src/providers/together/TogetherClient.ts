@@ -22,9 +22,6 @@ import { multipartForm } from "../../http/Multipart.js"
 import { type Bytes, readBytes } from "../openai-compatible/Bytes.js"
 import * as Chat from "../openai-compatible/Chat.js"
 
-/** The provider id used in errors and models. */
-export const providerId = "together"
-
 const optionalNumber = Schema.optional(Schema.NullOr(Schema.Number))
 
 /** Prices of a model as `/models` reports them (see Categories.ts for the units). */

@@ -3,7 +3,7 @@
  * and speech-to-text over Together's OpenAI-style API, with its models discovered from
  * `GET /models` and categorized by the rules in `Categories.ts`.
  *
- * - Configuration (`ProviderConfig.remoteProviders.together`): `TOGETHER_API_KEY` (a
+ * - Configuration (`TogetherConfig.ts`): `TOGETHER_API_KEY` (a
  *   comma-separated list rotates keys), `TOGETHER_BASE_URL` (default
  *   `https://api.together.xyz/v1`), `TOGETHER_TIMEOUT`, `TOGETHER_RETRIES`. Without a key the
  *   provider is listed with `configured: false` and every call fails with `MissingConfig`
@@ -39,6 +39,7 @@ import * as Chat from "../openai-compatible/Chat.js"
 import * as Discovery from "../openai-compatible/Discovery.js"
 import { toProviderModel } from "./Categories.js"
 import * as TogetherClient from "./TogetherClient.js"
+import * as TogetherConfig from "./TogetherConfig.js"
 
 /** The models used when the caller names none. */
 export const defaultModels = {
@@ -59,7 +60,7 @@ export const defaultVoice = (model: string): string => {
 }
 
 const invalid = (message: string): InvalidInput =>
-  new InvalidInput({ provider: TogetherClient.providerId, message: `together: ${message}`, issues: [message] })
+  new InvalidInput({ provider: TogetherConfig.settings.id, message: `together: ${message}`, issues: [message] })
 
 /** The chat request of a text generation. */
 export const chatRequest = (model: string, input: Text, options: TextOptions | undefined): Chat.ChatRequest =>
@@ -71,10 +72,10 @@ const mimeOfImage = (format: unknown, fallback: string | undefined): string =>
 /** Build the provider over a resolved configuration. */
 export const make = (config: ProviderConfig.ProviderConfig): Effect.Effect<TogetherProviderService, never, HttpClient.HttpClient> =>
   Effect.gen(function* () {
-    const settings = ProviderConfig.remoteProviders.together
+    const { settings } = TogetherConfig
     const { http, remote } = yield* ProviderConfig.makeHttp(settings, config)
     const client = yield* TogetherClient.make(http)
-    const provider = TogetherClient.providerId
+    const provider = settings.id
     // The last discovery, by id: prices for `costUsd`.
     const { discover, known: modelInfo } = yield* Discovery.make(
       Effect.map(client.models, (models) => models.map((model) => toProviderModel(provider, model)))
@@ -206,7 +207,7 @@ export const make = (config: ProviderConfig.ProviderConfig): Effect.Effect<Toget
 export const layerWith = (
   overrides: ProviderConfig.ProviderOverrides = {}
 ): Layer.Layer<MediaProvider, ConfigError.ConfigError, HttpClient.HttpClient> =>
-  Layer.effect(MediaProvider, Effect.flatMap(ProviderConfig.fromEnv(ProviderConfig.remoteProviders.together, overrides), make))
+  Layer.effect(MediaProvider, Effect.flatMap(TogetherConfig.config(overrides), make))
 
 /** The provider as a layer, configured from the environment (`TOGETHER_API_KEY`, `TOGETHER_BASE_URL` ...). */
 export const layer: Layer.Layer<MediaProvider, ConfigError.ConfigError, HttpClient.HttpClient> = layerWith()

@@ -4,13 +4,14 @@
  * @module
  */
 import type { ProviderManifest } from "../Manifest.js"
+import { settings, variables } from "./TogetherConfig.js"
 import { layer } from "./TogetherProvider.js"
 
 /** Together AI: text, images, speech and transcription over an OpenAI-style API. */
 export const manifest: ProviderManifest = {
-  id: "together",
-  name: "Together AI",
+  id: settings.id,
+  name: settings.name,
   type: "remote",
-  settings: ["TOGETHER_API_KEY", "TOGETHER_BASE_URL", "TOGETHER_TIMEOUT", "TOGETHER_RETRIES"],
+  settings: variables,
   layer
 }
