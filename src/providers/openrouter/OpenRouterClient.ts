@@ -12,11 +12,18 @@
  *
  * @module
  */
+import type * as HttpClient from "@effect/platform/HttpClient"
+import type * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import type { MediaError } from "../../domain/Errors.js"
 import type * as Http from "../../http/Http.js"
+import * as ProviderConfig from "../../provider/ProviderConfig.js"
 import * as Chat from "../openai-compatible/Chat.js"
+import * as OpenRouterConfig from "./OpenRouterConfig.js"
 
 /** One entry of `GET /models` (the fields read here; the rest is ignored). */
 export const OpenRouterModel = Schema.Struct({
@@ -101,13 +108,16 @@ export const contentText = (content: typeof Content.Type | undefined): string | 
 }
 
 /** The calls of OpenRouter's API. */
-export interface OpenRouterClient extends Chat.ChatCalls<ChatRequest, ChatResponse> {
+export interface Service extends Chat.ChatCalls<ChatRequest, ChatResponse> {
   /** `GET /models?output_modalities=all`. */
   readonly models: Effect.Effect<ReadonlyArray<OpenRouterModel>, MediaError>
 }
 
+/** OpenRouter's API client, as a service. */
+export class OpenRouterClient extends Context.Tag("automarket/OpenRouterClient")<OpenRouterClient, Service>() {}
+
 /** A client over a provider HTTP client (from `ProviderConfig.makeHttp`). */
-export const make = (http: Http.ProviderHttp): OpenRouterClient => ({
+export const make = (http: Http.ProviderHttp): Service => ({
   ...Chat.chatCalls(http, {
     response: ChatResponse,
     // A chat that draws images takes far longer than one that writes text.
@@ -115,3 +125,15 @@ export const make = (http: Http.ProviderHttp): OpenRouterClient => ({
   }),
   models: Effect.map(http.json({ path: "/models", query: { output_modalities: "all" }, schema: OpenRouterModelList }), (list) => list.data)
 })
+
+/** The client as a layer, over a resolved configuration (keys rotated, timeout and retries as configured). */
+export const layer = (config: ProviderConfig.ProviderConfig): Layer.Layer<OpenRouterClient, never, HttpClient.HttpClient> =>
+  Layer.effect(
+    OpenRouterClient,
+    Effect.map(ProviderConfig.makeHttp(OpenRouterConfig.settings, config), ({ http }) => make(http))
+  )
+
+/** The client as a layer, configured by `config`: by default from the environment (`OPENROUTER_API_KEY` ...). */
+export const layerConfig = (
+  config: Config.Config<ProviderConfig.ProviderConfig> = OpenRouterConfig.config()
+): Layer.Layer<OpenRouterClient, ConfigError.ConfigError, HttpClient.HttpClient> => Layer.unwrapEffect(Effect.map(config, layer))

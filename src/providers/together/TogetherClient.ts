@@ -13,14 +13,20 @@
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as NodeContext from "@effect/platform-node/NodeContext"
+import type * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import type { AssetSource } from "../../domain/Asset.js"
 import type { MediaError } from "../../domain/Errors.js"
 import type * as Http from "../../http/Http.js"
 import { multipartForm } from "../../http/Multipart.js"
+import * as ProviderConfig from "../../provider/ProviderConfig.js"
 import { type Bytes, readBytes } from "../openai-compatible/Bytes.js"
 import * as Chat from "../openai-compatible/Chat.js"
+import * as TogetherConfig from "./TogetherConfig.js"
 
 const optionalNumber = Schema.optional(Schema.NullOr(Schema.Number))
 
@@ -141,7 +147,7 @@ export interface TranscriptionRequest {
 }
 
 /** The calls of Together's API. */
-export interface TogetherClient extends Chat.ChatCalls<Chat.ChatRequest, ChatResponse> {
+export interface Service extends Chat.ChatCalls<Chat.ChatRequest, ChatResponse> {
   /** `GET /models`. */
   readonly models: Effect.Effect<ReadonlyArray<TogetherModel>, MediaError>
   /** `POST /images/generations`. */
@@ -152,8 +158,11 @@ export interface TogetherClient extends Chat.ChatCalls<Chat.ChatRequest, ChatRes
   readonly transcribe: (request: TranscriptionRequest) => Effect.Effect<TranscriptionResponse, MediaError>
 }
 
+/** Together's API client, as a service. */
+export class TogetherClient extends Context.Tag("automarket/TogetherClient")<TogetherClient, Service>() {}
+
 /** A client over a provider HTTP client (from `ProviderConfig.makeHttp`). */
-export const make = (http: Http.ProviderHttp): Effect.Effect<TogetherClient, never, HttpClient.HttpClient> =>
+export const make = (http: Http.ProviderHttp): Effect.Effect<Service, never, HttpClient.HttpClient> =>
   Effect.gen(function* () {
     const httpClient = yield* HttpClient.HttpClient
     const provider = http.provider
@@ -196,3 +205,15 @@ export const make = (http: Http.ProviderHttp): Effect.Effect<TogetherClient, nev
       transcribe
     }
   })
+
+/** The client as a layer, over a resolved configuration (keys rotated, timeout and retries as configured). */
+export const layer = (config: ProviderConfig.ProviderConfig): Layer.Layer<TogetherClient, never, HttpClient.HttpClient> =>
+  Layer.effect(
+    TogetherClient,
+    Effect.flatMap(ProviderConfig.makeHttp(TogetherConfig.settings, config), ({ http }) => make(http))
+  )
+
+/** The client as a layer, configured by `config`: by default from the environment (`TOGETHER_API_KEY` ...). */
+export const layerConfig = (
+  config: Config.Config<ProviderConfig.ProviderConfig> = TogetherConfig.config()
+): Layer.Layer<TogetherClient, ConfigError.ConfigError, HttpClient.HttpClient> => Layer.unwrapEffect(Effect.map(config, layer))
