@@ -29,7 +29,6 @@
  * @module
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
-import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
@@ -162,10 +161,7 @@ export const make = (config: ProviderConfig.ProviderConfig): Effect.Effect<OpenR
   })
 
 /** The provider as a layer, configured from the environment with `overrides` on top. */
-export const layerWith = (
-  overrides: ProviderConfig.ProviderOverrides = {}
-): Layer.Layer<MediaProvider, ConfigError.ConfigError, HttpClient.HttpClient> =>
-  Layer.effect(MediaProvider, Effect.flatMap(OpenRouterConfig.config(overrides), make))
+export const layerWith = (overrides: ProviderConfig.ProviderOverrides = {}) => Layer.effect(MediaProvider, Effect.flatMap(OpenRouterConfig.config(overrides), make))
 
 /** The provider as a layer, configured from the environment (`OPENROUTER_API_KEY`, `OPENROUTER_BASE_URL` ...). */
-export const layer: Layer.Layer<MediaProvider, ConfigError.ConfigError, HttpClient.HttpClient> = layerWith()
+export const layer = layerWith()

@@ -23,9 +23,6 @@ export const settings = {
   auth: bearer
 } as const satisfies ProviderConfig.RemoteProviderSettings
 
-/** The environment variables it reads, the key first. */
-export const variables: ReadonlyArray<string> = ProviderConfig.variables(settings)
-
 /** Together's configuration from the environment, with `overrides` on top. */
 export const config = (overrides: ProviderConfig.ProviderOverrides = {}): Config.Config<ProviderConfig.ProviderConfig> =>
   ProviderConfig.fromEnv(settings, overrides)

@@ -24,7 +24,6 @@
  * @module
  */
 import * as HttpClient from "@effect/platform/HttpClient"
-import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Stream from "effect/Stream"
@@ -204,10 +203,7 @@ export const make = (config: ProviderConfig.ProviderConfig): Effect.Effect<Toget
   })
 
 /** The provider as a layer, configured from the environment with `overrides` on top. */
-export const layerWith = (
-  overrides: ProviderConfig.ProviderOverrides = {}
-): Layer.Layer<MediaProvider, ConfigError.ConfigError, HttpClient.HttpClient> =>
-  Layer.effect(MediaProvider, Effect.flatMap(TogetherConfig.config(overrides), make))
+export const layerWith = (overrides: ProviderConfig.ProviderOverrides = {}) => Layer.effect(MediaProvider, Effect.flatMap(TogetherConfig.config(overrides), make))
 
 /** The provider as a layer, configured from the environment (`TOGETHER_API_KEY`, `TOGETHER_BASE_URL` ...). */
-export const layer: Layer.Layer<MediaProvider, ConfigError.ConfigError, HttpClient.HttpClient> = layerWith()
+export const layer = layerWith()

@@ -3,15 +3,9 @@
  *
  * @module
  */
-import type { ProviderManifest } from "../Manifest.js"
-import { settings, variables } from "./TogetherConfig.js"
+import { type ProviderManifest, remote } from "../Manifest.js"
+import { settings } from "./TogetherConfig.js"
 import { layer } from "./TogetherProvider.js"
 
 /** Together AI: text, images, speech and transcription over an OpenAI-style API. */
-export const manifest: ProviderManifest = {
-  id: settings.id,
-  name: settings.name,
-  type: "remote",
-  settings: variables,
-  layer
-}
+export const manifest: ProviderManifest = remote(settings, layer)

@@ -9,9 +9,9 @@ import * as OpenRouterConfig from "../../../src/providers/openrouter/OpenRouterC
 const withEnv = (env: Record<string, string>) => Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env))))
 
 describe("OpenRouterConfig", () => {
-  it("names the variables it reads, the key first, and the manifest lists exactly those", () => {
-    expect(OpenRouterConfig.variables).toEqual(["OPENROUTER_API_KEY", "OPENROUTER_BASE_URL", "OPENROUTER_TIMEOUT", "OPENROUTER_RETRIES"])
-    expect(manifest).toMatchObject({ id: OpenRouterConfig.settings.id, name: OpenRouterConfig.settings.name, settings: OpenRouterConfig.variables })
+  it("the manifest names the provider and the variables it reads, the key first", () => {
+    expect(manifest).toMatchObject({ id: OpenRouterConfig.settings.id, name: OpenRouterConfig.settings.name, type: "remote" })
+    expect(manifest.settings).toEqual(["OPENROUTER_API_KEY", "OPENROUTER_BASE_URL", "OPENROUTER_TIMEOUT", "OPENROUTER_RETRIES"])
   })
 
   it("sends the key as a Bearer token", () => {

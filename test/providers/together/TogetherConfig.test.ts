@@ -9,9 +9,9 @@ import * as TogetherConfig from "../../../src/providers/together/TogetherConfig.
 const withEnv = (env: Record<string, string>) => Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env))))
 
 describe("TogetherConfig", () => {
-  it("names the variables it reads, the key first, and the manifest lists exactly those", () => {
-    expect(TogetherConfig.variables).toEqual(["TOGETHER_API_KEY", "TOGETHER_BASE_URL", "TOGETHER_TIMEOUT", "TOGETHER_RETRIES"])
-    expect(manifest).toMatchObject({ id: TogetherConfig.settings.id, name: TogetherConfig.settings.name, settings: TogetherConfig.variables })
+  it("the manifest names the provider and the variables it reads, the key first", () => {
+    expect(manifest).toMatchObject({ id: TogetherConfig.settings.id, name: TogetherConfig.settings.name, type: "remote" })
+    expect(manifest.settings).toEqual(["TOGETHER_API_KEY", "TOGETHER_BASE_URL", "TOGETHER_TIMEOUT", "TOGETHER_RETRIES"])
   })
 
   it("sends the key as a Bearer token", () => {
