@@ -3,8 +3,8 @@
  * OpenRouter's chat completions, with models discovered from `GET /models` (every output
  * modality) and categorized by the rules in `Categories.ts`.
  *
- * - Configuration (`OpenRouterConfig.ts`): `OPENROUTER_API_KEY` (a
- *   comma-separated list rotates keys), `OPENROUTER_BASE_URL` (default
+ * - Configuration (`OpenRouterConfig.ts`): `OPENROUTER_API_KEY` (a comma-separated list
+ *   rotates keys), `OPENROUTER_BASE_URL` (default
  *   `https://openrouter.ai/api/v1`), `OPENROUTER_TIMEOUT`, `OPENROUTER_RETRIES`. Without a key
  *   the provider is listed with `configured: false` and every call fails with `MissingConfig`
  *   naming `OPENROUTER_API_KEY`.
@@ -21,7 +21,7 @@
  *   `Image`. `width`/`height` are not sent (chat image models choose their size; use
  *   `extra.image_config` for aspect ratios where the model supports it).
  * - 402 (insufficient credits) is QuotaExceeded, 429 RateLimited with its Retry-After: both
- *   decided in `runtime/Http.ts`, retried (429) by its policy.
+ *   decided in `http/Http.ts`, retried (429) by its policy.
  *
  * OpenRouter also has image (`/images`), speech and transcription endpoints in its spec; this
  * provider does not use them, so no model is listed for those capabilities.

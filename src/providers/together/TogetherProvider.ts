@@ -3,8 +3,8 @@
  * and speech-to-text over Together's OpenAI-style API, with its models discovered from
  * `GET /models` and categorized by the rules in `Categories.ts`.
  *
- * - Configuration (`TogetherConfig.ts`): `TOGETHER_API_KEY` (a
- *   comma-separated list rotates keys), `TOGETHER_BASE_URL` (default
+ * - Configuration (`TogetherConfig.ts`): `TOGETHER_API_KEY` (a comma-separated list rotates
+ *   keys), `TOGETHER_BASE_URL` (default
  *   `https://api.together.xyz/v1`), `TOGETHER_TIMEOUT`, `TOGETHER_RETRIES`. Without a key the
  *   provider is listed with `configured: false` and every call fails with `MissingConfig`
  *   naming `TOGETHER_API_KEY`.
