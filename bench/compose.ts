@@ -69,7 +69,7 @@ const port = await new Promise<number>((resolve, reject) => {
 })
 
 const runtime = ManagedRuntime.make(httpClientLayer)
-const client = await runtime.runPromise(FFmpegClient.make({ baseUrl: `http://127.0.0.1:${port}` }))
+const client = await runtime.runPromise(FFmpegClient.make({ url: Effect.succeed(`http://127.0.0.1:${port}`), configured: true }))
 const files = clips.map((clip, i) => ({ key: `clip${i}`, name: `clip${i}.mp4`, content: { _tag: "Path" as const, path: clip } }))
 const serviceOut = path.resolve(workDir, "service.mp4")
 

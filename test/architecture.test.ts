@@ -73,10 +73,7 @@ const rank = (file: string): number => {
  */
 const pending: ReadonlySet<string> = new Set([
   "services/ffmpeg/Server.ts -> resilience/HealthTracker.ts",
-  "services/kit/ServiceKit.ts -> resilience/HealthTracker.ts",
-  "providers/chatterbox/ChatterboxClient.ts -> providers/whisper/WhisperClient.ts",
-  "providers/openrouter/OpenRouterClient.ts -> providers/together/TogetherClient.ts",
-  "providers/openrouter/OpenRouterProvider.ts -> providers/together/Categories.ts"
+  "services/kit/ServiceKit.ts -> resilience/HealthTracker.ts"
 ])
 
 const files = sourceFiles(src)

@@ -6,9 +6,10 @@
  * | provider   | key                                  | base URL            | timeout / retries                       |
  * |------------|--------------------------------------|---------------------|-----------------------------------------|
  * | falai      | FALAI_API_KEY (or FAL_KEY)           | FALAI_BASE_URL      | FALAI_TIMEOUT / FALAI_RETRIES           |
- * | together   | TOGETHER_API_KEY                     | TOGETHER_BASE_URL   | TOGETHER_TIMEOUT / TOGETHER_RETRIES     |
- * | openrouter | OPENROUTER_API_KEY                   | OPENROUTER_BASE_URL | OPENROUTER_TIMEOUT / OPENROUTER_RETRIES |
  * | replicate  | REPLICATE_API_TOKEN                  | REPLICATE_BASE_URL  | REPLICATE_TIMEOUT / REPLICATE_RETRIES   |
+ *
+ * Together and OpenRouter declare theirs in their own folders (`TogetherConfig.settings`,
+ * `OpenRouterConfig.settings`), read by the same `fromEnv`.
  *
  * @module
  */
@@ -46,22 +47,6 @@ export const remoteProviders = {
     prefix: "FALAI",
     auth: (key: string) => ["authorization", `Key ${key}`] as const
   },
-  together: {
-    id: "together",
-    name: "Together AI",
-    keyVars: ["TOGETHER_API_KEY"],
-    baseUrlVar: "TOGETHER_BASE_URL",
-    defaultBaseUrl: "https://api.together.xyz/v1",
-    prefix: "TOGETHER"
-  },
-  openrouter: {
-    id: "openrouter",
-    name: "OpenRouter",
-    keyVars: ["OPENROUTER_API_KEY"],
-    baseUrlVar: "OPENROUTER_BASE_URL",
-    defaultBaseUrl: "https://openrouter.ai/api/v1",
-    prefix: "OPENROUTER"
-  },
   replicate: {
     id: "replicate",
     name: "Replicate",
@@ -91,6 +76,14 @@ export interface ProviderOverrides {
   readonly timeout?: Duration.DurationInput
   readonly retries?: number
 }
+
+/** The environment variables `fromEnv` reads for `settings`: the keys first, then base URL, timeout and retries. */
+export const variables = (settings: RemoteProviderSettings): ReadonlyArray<string> => [
+  ...settings.keyVars,
+  settings.baseUrlVar,
+  `${settings.prefix}_TIMEOUT`,
+  `${settings.prefix}_RETRIES`
+]
 
 const durationFromEnv = (name: string) =>
   Config.orElse(Config.duration(name), () => Config.map(Config.number(name), (ms) => Duration.millis(ms)))

@@ -16,6 +16,7 @@ import type * as Layer from "effect/Layer"
 import type { MediaProvider } from "../domain/MediaProvider.js"
 import type { JobClient } from "../jobs/Jobs.js"
 import type { ServiceRuntime } from "../local/ServiceRuntime.js"
+import * as ProviderConfig from "../provider/ProviderConfig.js"
 
 /** A provider's layer as the registry takes it: configured from the environment. */
 export type ProviderLayer = Layer.Layer<MediaProvider, ConfigError.ConfigError, HttpClient.HttpClient | ServiceRuntime>
@@ -38,3 +39,15 @@ export interface ProviderManifest {
    */
   readonly jobs?: Effect.Effect<JobClient, ConfigError.ConfigError, HttpClient.HttpClient>
 }
+
+/**
+ * The manifest of a remote provider configured by `ProviderConfig.fromEnv(settings)`: its id,
+ * name and the variables it reads follow from the settings.
+ */
+export const remote = (settings: ProviderConfig.RemoteProviderSettings, layer: ProviderLayer): ProviderManifest => ({
+  id: settings.id,
+  name: settings.name,
+  type: "remote",
+  settings: ProviderConfig.variables(settings),
+  layer
+})

@@ -18,7 +18,7 @@ describe("OpenRouter client against a Prism mock of its OpenAPI spec", () => {
       Effect.gen(function* () {
         const mock = yield* prism(spec("openrouter/in.openapi.yaml"))
         const config = { apiKeys: [Redacted.make("contract-key-123")], baseUrl: mock.url, timeout: Duration.seconds(20), retries: 0 }
-        const { http } = yield* ProviderConfig.makeHttp(ProviderConfig.remoteProviders.openrouter, config)
+        const { http } = yield* ProviderConfig.makeHttp(OpenRouter.OpenRouterConfig.settings, config)
         const client = OpenRouter.OpenRouterClient.make(http)
         const provider = yield* OpenRouter.make(config)
         expect(provider.configured).toBe(true)

@@ -12,7 +12,7 @@ import { prism, spec } from "../support/Prism.js"
 const clientAt = (url: string) =>
   Effect.gen(function* () {
     const config = { apiKeys: [Redacted.make("contract-key-123")], baseUrl: url, timeout: Duration.seconds(20), retries: 0 }
-    const { http } = yield* ProviderConfig.makeHttp(ProviderConfig.remoteProviders.together, config)
+    const { http } = yield* ProviderConfig.makeHttp(Together.TogetherConfig.settings, config)
     const client = yield* Together.TogetherClient.make(http)
     const provider = yield* Together.make(config)
     return { client, provider }

@@ -14,6 +14,7 @@ import { describeFailure } from "../../src/cli/Failure.js"
 import * as ProviderRegistry from "../../src/registry/ProviderRegistry.js"
 import * as Provider from "../../src/provider/Provider.js"
 import * as ProviderConfig from "../../src/provider/ProviderConfig.js"
+import * as TogetherConfig from "../../src/providers/together/TogetherConfig.js"
 import { json, loopback } from "../support/LoopbackServer.js"
 
 const KEY_1 = "sk-live-SECRETKEY-1234567890"
@@ -22,9 +23,9 @@ const KEY_2 = "sk-live-OTHERKEY-0987654321"
 /** A remote provider wired like the real ones: config from env, keys rotated, errors mapped by the runtime. */
 const echoingProvider = (baseUrl: string) =>
   Effect.gen(function* () {
-    const config = yield* ProviderConfig.fromEnv(ProviderConfig.remoteProviders.together)
+    const config = yield* ProviderConfig.fromEnv(TogetherConfig.settings)
     yield* Effect.logDebug("configured", config)
-    const { http } = yield* ProviderConfig.makeHttp(ProviderConfig.remoteProviders.together, { ...config, baseUrl })
+    const { http } = yield* ProviderConfig.makeHttp(TogetherConfig.settings, { ...config, baseUrl })
     return yield* Provider.make({
       id: "together",
       name: "Together",

@@ -1,10 +1,11 @@
 /**
  * The typed client of Chatterbox TTS Server's API (our TTS service or the real container): the
  * wire shapes (from the service's `HttpApi` definition in `services/tts/Api.ts`, one definition
- * for both sides) and the calls, over the shared HTTP runtime (`runtime/Http.ts`), which turns
- * every status and transport failure into a `MediaError`. Synthesized audio is streamed to a
- * file (written beside its destination, renamed into place when complete), never held whole in
- * memory.
+ * for both sides) and the calls, over the shared HTTP runtime (`http/Http.ts`), which turns
+ * every status and transport failure into a `MediaError`. The service is the one at a
+ * `ServiceLocation`, asked on each call (`local/ServiceClient.ts`). Synthesized audio is
+ * streamed to a file (written beside its destination, renamed into place when complete), never
+ * held whole in memory.
  *
  * @module
  */
@@ -12,23 +13,26 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as NodeContext from "@effect/platform-node/NodeContext"
-import type * as Duration from "effect/Duration"
+import type * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { DownloadFailed, InvalidInput, type MediaError } from "../../domain/Errors.js"
 import * as Http from "../../http/Http.js"
-import type { RetryPolicy } from "../../resilience/Resilience.js"
-import { CustomTTSRequest, OpenAISpeechRequest, PredefinedVoice, UploadResult } from "../../services/tts/Api.js"
 import { type FilePart, multipartBody } from "../../http/Multipart.js"
-import { ServiceHealth } from "../whisper/WhisperClient.js"
+import type * as LocalService from "../../local/LocalService.js"
+import * as ServiceClient from "../../local/ServiceClient.js"
+import type { ServiceRuntime } from "../../local/ServiceRuntime.js"
+import { CustomTTSRequest, OpenAISpeechRequest, PredefinedVoice, UploadResult } from "../../services/tts/Api.js"
+import * as ChatterboxConfig from "./ChatterboxConfig.js"
 
+export { ServiceHealth } from "../../local/ServiceClient.js"
 export { CustomTTSRequest, OpenAISpeechRequest, type OutputFormat, PredefinedVoice, UploadResult } from "../../services/tts/Api.js"
-export { ServiceHealth } from "../whisper/WhisperClient.js"
 
-/** The provider id used in errors. */
-export const providerId = "chatterbox"
+const providerId = ChatterboxConfig.providerId
 
 /** A synthesized file on disk. */
 export interface SavedAudio {
@@ -41,17 +45,11 @@ export interface SavedAudio {
 /** A reference recording to upload for cloning. */
 export type ReferenceFile = Omit<FilePart, "field">
 
-/** How the client is set up. */
-export interface ChatterboxClientOptions {
-  /** Budget of one synthesis. Default 5 minutes. */
-  readonly timeout?: Duration.DurationInput
-  /** Retry policy of transient failures. Default: 2 retries from 250 ms. */
-  readonly retry?: Partial<RetryPolicy>
-}
+/** How the client is set up: `timeout` is the budget of one synthesis, default 5 minutes. */
+export type ChatterboxClientOptions = ServiceClient.ServiceClientOptions
 
 /** The calls of Chatterbox TTS Server. */
-export interface ChatterboxClient {
-  readonly baseUrl: string
+export interface Service {
   /** `GET /get_predefined_voices`. */
   readonly voices: Effect.Effect<ReadonlyArray<PredefinedVoice>, MediaError>
   /** `POST /tts`, the audio streamed to `destination`. */
@@ -61,7 +59,7 @@ export interface ChatterboxClient {
   /** `POST /upload_reference` with one file (for `voice_mode: "clone"`). */
   readonly uploadReference: (file: ReferenceFile) => Effect.Effect<UploadResult, MediaError>
   /** `GET /health` of our service (the real server has no such route: ModelNotFound there). */
-  readonly health: Effect.Effect<ServiceHealth, MediaError>
+  readonly health: Effect.Effect<ServiceClient.ServiceHealth, MediaError>
   /**
    * Whether the service answers: `GET /health`, or, where that route does not exist (the real
    * server), `GET /get_predefined_voices`. Never fails.
@@ -91,22 +89,25 @@ const save = (response: HttpClientResponse.HttpClientResponse, destination: stri
     return { path: destination, bytes: Number(info.size), contentType: response.headers["content-type"] ?? "application/octet-stream" }
   }).pipe(Effect.provide(NodeContext.layer))
 
-/** A client of the service at `baseUrl`. */
-export const make = (baseUrl: string, options: ChatterboxClientOptions = {}): Effect.Effect<ChatterboxClient, never, HttpClient.HttpClient> =>
+/** Chatterbox TTS Server's client, as a service. */
+export class ChatterboxClient extends Context.Tag("automarket/ChatterboxClient")<ChatterboxClient, Service>() {}
+
+/** A client of the service at `location`. */
+export const make = (
+  location: LocalService.ServiceLocation,
+  options: ChatterboxClientOptions = {}
+): Effect.Effect<Service, never, HttpClient.HttpClient> =>
   Effect.gen(function* () {
     const httpClient = yield* HttpClient.HttpClient
-    const http = yield* Http.make({
-      provider: providerId,
-      baseUrl,
-      timeout: options.timeout ?? "5 minutes",
-      retry: { retries: 2, base: "250 millis", ...options.retry }
-    })
+    const service = yield* ServiceClient.httpAt(providerId, location, { ...options, timeout: options.timeout ?? ChatterboxConfig.defaultTimeout })
 
-    const voices = http.json({ path: "/get_predefined_voices", schema: Schema.Array(PredefinedVoice), timeout: "30 seconds" })
+    const voices = Effect.flatMap(service, (http) =>
+      http.json({ path: "/get_predefined_voices", schema: Schema.Array(PredefinedVoice), timeout: "30 seconds" })
+    )
 
     const synthesize = <A, I>(path: string, schema: Schema.Schema<A, I>, model: string) => (request: A, destination: string) =>
       Effect.flatMap(encodeRequest(schema, request), (json) =>
-        Effect.flatMap(http.send({ method: "POST", path, json, model }), (response) => save(response, destination))
+        Effect.flatMap(service, (http) => Effect.flatMap(http.send({ method: "POST", path, json, model }), (response) => save(response, destination)))
       )
 
     const tts = (request: CustomTTSRequest, destination: string) =>
@@ -116,23 +117,31 @@ export const make = (baseUrl: string, options: ChatterboxClientOptions = {}): Ef
       synthesize("/v1/audio/speech", OpenAISpeechRequest, request.voice)(request, destination)
 
     const uploadReference = (file: ReferenceFile) =>
-      Effect.scoped(
-        Effect.flatMap(multipartBody(providerId, { field: "files", ...file }), (body) =>
-          http.json({ method: "POST", path: "/upload_reference", body, schema: UploadResult })
-        )
-      ).pipe(Effect.provide(NodeContext.layer), Effect.provideService(HttpClient.HttpClient, httpClient))
-
-    const health = http.json({ path: "/health", schema: ServiceHealth, timeout: "5 seconds", retry: { retries: 0 } })
-
-    const answers = (path: string) =>
-      http.send({ path, timeout: "5 seconds", retry: { retries: 0 } }).pipe(
-        Effect.as(true),
-        Effect.catchAll((error) => Effect.succeed(error._tag === "ModelNotFound" ? ("missing" as const) : false))
+      Effect.flatMap(service, (http) =>
+        Effect.scoped(
+          Effect.flatMap(multipartBody(providerId, { field: "files", ...file }), (body) =>
+            http.json({ method: "POST", path: "/upload_reference", body, schema: UploadResult })
+          )
+        ).pipe(Effect.provide(NodeContext.layer), Effect.provideService(HttpClient.HttpClient, httpClient))
       )
 
-    const probe = Effect.flatMap(answers("/health"), (found) =>
-      found === "missing" ? Effect.map(answers("/get_predefined_voices"), (ok) => ok === true) : Effect.succeed(found)
-    )
-
-    return { baseUrl: http.baseUrl, voices, tts, speech, uploadReference, health, probe }
+    return {
+      voices,
+      tts,
+      speech,
+      uploadReference,
+      health: Effect.flatMap(service, ServiceClient.health),
+      // The real server has no /health; every Chatterbox server lists its voices.
+      probe: Effect.flatMap(service, (http) => ServiceClient.probe(http, "/get_predefined_voices")).pipe(Effect.orElseSucceed(() => false))
+    }
   })
+
+/** The client of the service at `location`, as a layer. */
+export const layer = (location: LocalService.ServiceLocation, options: ChatterboxClientOptions = {}): Layer.Layer<ChatterboxClient, never, HttpClient.HttpClient> =>
+  Layer.effect(ChatterboxClient, make(location, options))
+
+/** The client as a layer: the service at `CHATTERBOX_DOCKER_URL`, or the embedded TTS service started on first use. */
+export const layerConfig = (
+  options: ChatterboxClientOptions = {}
+): Layer.Layer<ChatterboxClient, ConfigError.ConfigError, HttpClient.HttpClient | ServiceRuntime> =>
+  Layer.effect(ChatterboxClient, Effect.flatMap(ChatterboxConfig.location, (location) => make(location, options)))

@@ -22,30 +22,26 @@
  */
 import * as Command from "@effect/platform/Command"
 import * as FileSystem from "@effect/platform/FileSystem"
-import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
-import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import { randomUUID } from "node:crypto"
-import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
 import { Audio, fromFile, type Text } from "../../domain/Asset.js"
 import { DownloadFailed, InvalidInput, type MediaError } from "../../domain/Errors.js"
 import { MediaProvider, type MediaProviderService, type SpeechOptions } from "../../domain/MediaProvider.js"
 import type { ProviderModel } from "../../domain/Model.js"
-import * as LocalService from "../../local/LocalService.js"
+import type * as LocalService from "../../local/LocalService.js"
 import * as Provider from "../../provider/Provider.js"
 import type { ServiceRuntime } from "../../local/ServiceRuntime.js"
 import { parseWavHeader } from "../../media/Wav.js"
 import { uploadName } from "../../http/Multipart.js"
+import * as LocalProvider from "../LocalProvider.js"
 import * as ChatterboxClient from "./ChatterboxClient.js"
-
-/** The environment variable naming a running service (e.g. `http://127.0.0.1:8004`). */
-export const envVar = "CHATTERBOX_DOCKER_URL"
+import * as ChatterboxConfig from "./ChatterboxConfig.js"
 
 /** How the provider is set up. */
 export interface ChatterboxOptions {
@@ -57,7 +53,7 @@ export interface ChatterboxOptions {
 /** The media type of each output format as an asset carries it. */
 export const mimeTypes = { wav: "audio/wav", mp3: "audio/mpeg", opus: "audio/ogg" } as const
 
-const providerId = ChatterboxClient.providerId
+const providerId = ChatterboxConfig.providerId
 
 const invalid = (message: string): InvalidInput => new InvalidInput({ provider: providerId, message: `${providerId}: ${message}`, issues: [message] })
 
@@ -115,34 +111,23 @@ export const make = (
   options: ChatterboxOptions = {}
 ): Effect.Effect<MediaProviderService, never, HttpClient.HttpClient> =>
   Effect.gen(function* () {
-    const httpClient = yield* HttpClient.HttpClient
-    const outputDir = options.outputDir ?? NodePath.join(NodeOs.tmpdir(), "automarket", "chatterbox")
-    const client: Effect.Effect<ChatterboxClient.ChatterboxClient, MediaError> = Effect.flatMap(location.url, (url) =>
-      Effect.provideService(ChatterboxClient.make(url, options.client), HttpClient.HttpClient, httpClient)
-    )
-    const cache = yield* Ref.make(Option.none<ReadonlyArray<ProviderModel>>())
+    const outputDir = options.outputDir ?? ChatterboxConfig.defaultOutputDir()
+    const client = yield* ChatterboxClient.make(location, options.client)
 
-    const discover: Effect.Effect<ReadonlyArray<ProviderModel>, MediaError> = Effect.flatMap(Ref.get(cache), (cached) =>
-      Option.isSome(cached)
-        ? Effect.succeed(cached.value)
-        : Effect.flatMap(client, (c) =>
-            c.voices.pipe(
-              Effect.map((voices) =>
-                voices.map(
-                  (voice): ProviderModel => ({
-                    id: voice.filename,
-                    provider: providerId,
-                    name: voice.display_name,
-                    capabilities: ["text-to-speech"],
-                    pricing: [],
-                    free: true,
-                    description: `Chatterbox TTS Server voice ${voice.display_name}`
-                  })
-                )
-              ),
-              Effect.tap((models) => Ref.set(cache, Option.some(models)))
-            )
-          )
+    const discover = yield* LocalProvider.discoverOnce(
+      Effect.map(client.voices, (voices) =>
+        voices.map(
+          (voice): ProviderModel => ({
+            id: voice.filename,
+            provider: providerId,
+            name: voice.display_name,
+            capabilities: ["text-to-speech"],
+            pricing: [],
+            free: true,
+            description: `Chatterbox TTS Server voice ${voice.display_name}`
+          })
+        )
+      )
     )
 
     /** A voice file name: as given when it has an extension, else looked up among the listed voices. */
@@ -164,7 +149,6 @@ export const make = (
         const speed = speech?.speed ?? 1
         if (!(speed >= 0.25 && speed <= 4)) return yield* invalid(`speed must be between 0.25 and 4, not ${speed}`)
         const extra = yield* extraOf(speech)
-        const c = yield* client
         const fs = yield* FileSystem.FileSystem
         yield* fs.makeDirectory(outputDir, { recursive: true }).pipe(
           Effect.mapError((error) => new DownloadFailed({ provider: providerId, message: `${providerId}: cannot create ${outputDir}: ${error.message}` }))
@@ -174,7 +158,7 @@ export const make = (
         const reference = speech?.referenceAudio
         let saved: ChatterboxClient.SavedAudio
         if (reference !== undefined) {
-          const uploaded = yield* c.uploadReference({
+          const uploaded = yield* client.uploadReference({
             source: reference.source,
             filename: uploadName(reference.source, reference.mimeType),
             contentType: reference.mimeType
@@ -183,10 +167,10 @@ export const make = (
           if (stored === undefined) {
             return yield* invalid(`the reference audio was not accepted: ${uploaded.errors.map((e) => e.error).join("; ") || uploaded.message}`)
           }
-          saved = yield* c.tts({ ...common, voice_mode: "clone", reference_audio_filename: stored }, destination)
+          saved = yield* client.tts({ ...common, voice_mode: "clone", reference_audio_filename: stored }, destination)
         } else {
           const voice = yield* voiceFile(speech?.voice ?? modelId)
-          saved = yield* c.tts({ ...common, voice_mode: "predefined", predefined_voice_id: voice }, destination)
+          saved = yield* client.tts({ ...common, voice_mode: "predefined", predefined_voice_id: voice }, destination)
         }
         const measured = yield* measure(saved.path)
         return new Audio({
@@ -200,22 +184,14 @@ export const make = (
     return yield* Provider.make({
       id: providerId,
       name: "Chatterbox TTS (text-to-speech)",
-      type: "local",
-      configured: true,
+      ...LocalProvider.spec(location, client.probe),
       discover,
-      // Cached in the model catalog (when one is given) under the service's URL, or its
-      // embedded name: listing models then needs no running service.
-      ...(location.catalogKey !== undefined ? { cacheModels: true, baseUrl: location.catalogKey } : {}),
-      transforms: { "text-to-speech": textToSpeech },
-      probe: LocalService.probe(
-        location,
-        Effect.flatMap(client, (c) => c.probe)
-      )
+      transforms: { "text-to-speech": textToSpeech }
     })
   })
 
 /** The provider as a layer: the service at `CHATTERBOX_DOCKER_URL`, or the embedded TTS service started on first use. */
 export const layer: Layer.Layer<MediaProvider, ConfigError.ConfigError, HttpClient.HttpClient | ServiceRuntime> = Layer.effect(
   MediaProvider,
-  Effect.flatMap(LocalService.locate("tts", envVar), (location) => make(location))
+  Effect.flatMap(ChatterboxConfig.location, (location) => make(location))
 )

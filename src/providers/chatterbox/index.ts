@@ -5,5 +5,7 @@
  * @module
  */
 export * as ChatterboxClient from "./ChatterboxClient.js"
-export { type ChatterboxOptions, envVar, layer, make, mimeTypes } from "./ChatterboxProvider.js"
+export * as ChatterboxConfig from "./ChatterboxConfig.js"
+export { envVar } from "./ChatterboxConfig.js"
+export { type ChatterboxOptions, layer, make, mimeTypes } from "./ChatterboxProvider.js"
 export { manifest } from "./manifest.js"

@@ -4,11 +4,12 @@
  * @module
  */
 import type { ProviderManifest } from "../Manifest.js"
-import { envVar, layer } from "./ChatterboxProvider.js"
+import { envVar, providerId } from "./ChatterboxConfig.js"
+import { layer } from "./ChatterboxProvider.js"
 
 /** Chatterbox: text-to-speech on a Chatterbox TTS server (ours, over flite, unless one is configured). */
 export const manifest: ProviderManifest = {
-  id: "chatterbox",
+  id: providerId,
   name: "Chatterbox TTS",
   type: "local",
   settings: [envVar],

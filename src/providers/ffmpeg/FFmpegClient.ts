@@ -4,7 +4,9 @@
  * and releasing results, the API's paths and answer schemas for the job routes. It adds what a
  * provider needs around it:
  *
- * - every failure as a `MediaError`: statuses through `errorFromStatus` (runtime/Http.ts), refined
+ * - the service at a `ServiceLocation`, asked on every call (an embedded service starts on the
+ *   first), with one generated client for each URL it answers (`local/ServiceClient.ts`);
+ * - every failure as a `MediaError`: statuses through `errorFromStatus` (http/Http.ts), refined
  *   here only where the service says more: a failure with code `ffmpeg-failed` is a
  *   `GenerationFailed` carrying the service's message (ffmpeg's last stderr lines);
  * - uploads as a multipart body written by hand and streamed from disk (never read into memory),
@@ -28,18 +30,24 @@ import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as Clock from "effect/Clock"
+import type * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
-import type * as Scope from "effect/Scope"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as NodePath from "node:path"
 import { DownloadFailed, GenerationFailed, isMediaError, MalformedResponse, type MediaError } from "../../domain/Errors.js"
 import { BytesSource, FileSource } from "../../domain/Asset.js"
 import { errorFromStatus, errorFromTransport } from "../../http/Http.js"
 import * as Multipart from "../../http/Multipart.js"
+import type * as LocalService from "../../local/LocalService.js"
+import * as ServiceClient from "../../local/ServiceClient.js"
+import type { ServiceRuntime } from "../../local/ServiceRuntime.js"
 import { withTimeout } from "../../resilience/Resilience.js"
 import {
   type AmbientSpec,
@@ -55,18 +63,16 @@ import {
   type ServiceFailure,
   type SlideSpec
 } from "../../services/ffmpeg/Api.js"
+import * as FFmpegConfig from "./FFmpegConfig.js"
 
-/** The provider id every error of this client names. */
-export const provider = "ffmpeg"
+const provider = FFmpegConfig.providerId
 
 /** How the client is set up. */
-export interface FFmpegClientConfig {
-  /** The service's base URL, e.g. `http://127.0.0.1:8006`. */
-  readonly baseUrl: string
+export interface FFmpegClientOptions {
   /** Budget of one job (upload, ffmpeg run, answer). Default 10 minutes. */
-  readonly jobTimeout?: Duration.DurationInput
+  readonly jobTimeout?: Duration.DurationInput | undefined
   /** Budget of a health check. Default 3 seconds. */
-  readonly healthTimeout?: Duration.DurationInput
+  readonly healthTimeout?: Duration.DurationInput | undefined
 }
 
 /** A file to upload under a form key. */
@@ -79,8 +85,7 @@ export interface UploadFile {
 }
 
 /** The FFmpeg service, typed. Every failure is a `MediaError`. */
-export interface FFmpegClient {
-  readonly baseUrl: string
+export interface Service {
   readonly health: Effect.Effect<Health, MediaError>
   readonly compose: (spec: unknown, files: ReadonlyArray<UploadFile>) => Effect.Effect<JobResult, MediaError>
   readonly convertAudio: (spec: unknown, files: ReadonlyArray<UploadFile>) => Effect.Effect<JobResult, MediaError>
@@ -130,7 +135,7 @@ const toMediaError = (error: ClientFailure): MediaError => {
 
 /**
  * The multipart body of a job: the JSON `spec` field, then each file, streamed from disk (or
- * from memory) as the request is sent, with its total length (built by `runtime/Multipart`). A
+ * from memory) as the request is sent, with its total length (built by `http/Multipart`). A
  * local file that cannot be read is an `InvalidInput` naming it.
  */
 export const multipartBody = (
@@ -148,12 +153,18 @@ export const multipartBody = (
     }))
   ).pipe(Effect.provide(NodeFileSystem.layer))
 
-/** Make a client of the service at `config.baseUrl` over the `HttpClient` in context. */
-export const make = (config: FFmpegClientConfig): Effect.Effect<FFmpegClient, never, HttpClient.HttpClient> =>
+/** The FFmpeg service's client, as a service. */
+export class FFmpegClient extends Context.Tag("automarket/FFmpegClient")<FFmpegClient, Service>() {}
+
+/**
+ * Make a client of the service at `location` over the `HttpClient` in context. The location is
+ * asked on every call (an embedded service starts on the first); the budgets count from when it
+ * answered.
+ */
+export const make = (location: LocalService.ServiceLocation, options: FFmpegClientOptions = {}): Effect.Effect<Service, never, HttpClient.HttpClient> =>
   Effect.gen(function* () {
-    const baseUrl = config.baseUrl.replace(/\/+$/, "")
-    const jobTimeout = config.jobTimeout ?? "10 minutes"
-    const healthTimeout = config.healthTimeout ?? "3 seconds"
+    const jobTimeout = options.jobTimeout ?? FFmpegConfig.defaultJobTimeout
+    const healthTimeout = options.healthTimeout ?? FFmpegConfig.defaultHealthTimeout
     const fs = yield* Effect.provide(FileSystem.FileSystem, NodeFileSystem.layer)
     const raw = yield* HttpClient.HttpClient
     // Statuses and transport failures become MediaErrors before the generated client decodes.
@@ -172,66 +183,76 @@ export const make = (config: FFmpegClientConfig): Effect.Effect<FFmpegClient, ne
         )
       )
     )
-    const api = yield* HttpApiClient.makeWith(FFmpegApi, { httpClient: http, baseUrl })
+    // The generated client of the service's current URL.
+    const service = yield* ServiceClient.perUrl(location, (url) => {
+      const baseUrl = url.replace(/\/+$/, "")
+      return Effect.map(HttpApiClient.makeWith(FFmpegApi, { httpClient: http, baseUrl }), (api) => ({ baseUrl, api }))
+    })
 
     // A job route: the streamed multipart body posted, the envelope decoded with the API's schema.
     const job =
       <A, I>(path: string, data: Schema.Schema<A, I>) =>
       (spec: unknown, files: ReadonlyArray<UploadFile>): Effect.Effect<A, MediaError> => {
         const decode = Schema.decodeUnknown(Envelope(data))
-        return Effect.gen(function* () {
-          const body = yield* multipartBody(spec, files).pipe(Effect.provideService(HttpClient.HttpClient, raw))
-          const response = yield* http.execute(HttpClientRequest.setBody(HttpClientRequest.post(`${baseUrl}${path}`), body))
-          const json = yield* response.json.pipe(
-            Effect.mapError((error) => new MalformedResponse({ provider, message: `${provider}: answer is not JSON: ${error.message}` }))
-          )
-          const answer = yield* decode(json).pipe(Effect.mapError(toMediaError))
-          return answer.data
-        }).pipe(Effect.scoped, withTimeout(provider, jobTimeout))
+        return Effect.flatMap(service, ({ baseUrl }) =>
+          Effect.gen(function* () {
+            const body = yield* multipartBody(spec, files).pipe(Effect.provideService(HttpClient.HttpClient, raw))
+            const response = yield* http.execute(HttpClientRequest.setBody(HttpClientRequest.post(`${baseUrl}${path}`), body))
+            const json = yield* response.json.pipe(
+              Effect.mapError((error) => new MalformedResponse({ provider, message: `${provider}: answer is not JSON: ${error.message}` }))
+            )
+            const answer = yield* decode(json).pipe(Effect.mapError(toMediaError))
+            return answer.data
+          }).pipe(Effect.scoped, withTimeout(provider, jobTimeout))
+        )
       }
 
-    const health = api.system.health().pipe(Effect.mapError(toMediaError), withTimeout(provider, healthTimeout))
+    const health = Effect.flatMap(service, ({ api }) => api.system.health().pipe(Effect.mapError(toMediaError), withTimeout(provider, healthTimeout)))
 
-    const download = (output: OutputFile, dest: string): Effect.Effect<void, MediaError> => {
-      // Built from the name (not the answer's `url`), so a result is only ever fetched from this service.
-      const url = `${baseUrl}/outputs/${encodeURIComponent(output.name)}`
-      const part = `${dest}.part`
-      const failed = (message: string) => new DownloadFailed({ provider, url, message: `${provider}: cannot fetch the result: ${message}` })
-      return http.execute(HttpClientRequest.get(url)).pipe(
-        Effect.flatMap((response) =>
-          response.stream.pipe(
-            Stream.mapError((error) => errorFromTransport(provider, error)),
-            Stream.run(fs.sink(part))
-          )
-        ),
-        Effect.zipRight(fs.rename(part, dest)),
-        Effect.mapError((error) => failed(error.message)),
-        Effect.scoped,
-        Effect.tapError(() => fs.remove(part).pipe(Effect.ignore)),
-        Effect.onInterrupt(() => fs.remove(part).pipe(Effect.ignore)),
-        withTimeout(provider, jobTimeout)
-      )
-    }
+    const download = (output: OutputFile, dest: string): Effect.Effect<void, MediaError> =>
+      Effect.flatMap(service, ({ baseUrl }) => {
+        // Built from the name (not the answer's `url`), so a result is only ever fetched from this service.
+        const url = `${baseUrl}/outputs/${encodeURIComponent(output.name)}`
+        const part = `${dest}.part`
+        const failed = (message: string) => new DownloadFailed({ provider, url, message: `${provider}: cannot fetch the result: ${message}` })
+        return http.execute(HttpClientRequest.get(url)).pipe(
+          Effect.flatMap((response) =>
+            response.stream.pipe(
+              Stream.mapError((error) => errorFromTransport(provider, error)),
+              Stream.run(fs.sink(part))
+            )
+          ),
+          Effect.zipRight(fs.rename(part, dest)),
+          Effect.mapError((error) => failed(error.message)),
+          Effect.scoped,
+          Effect.tapError(() => fs.remove(part).pipe(Effect.ignore)),
+          Effect.onInterrupt(() => fs.remove(part).pipe(Effect.ignore)),
+          withTimeout(provider, jobTimeout)
+        )
+      })
 
-    const slide = (spec: SlideSpec): Effect.Effect<JobResult, MediaError> =>
-      api.image.slide({ payload: spec }).pipe(
-        Effect.map((answer) => answer.data),
-        Effect.mapError(toMediaError),
-        withTimeout(provider, jobTimeout)
+    // A generating route: its JSON spec through the generated client.
+    const generate = (
+      call: (api: Effect.Effect.Success<typeof service>["api"]) => Effect.Effect<{ readonly data: JobResult }, ClientFailure>
+    ): Effect.Effect<JobResult, MediaError> =>
+      Effect.flatMap(service, ({ api }) =>
+        call(api).pipe(
+          Effect.map((answer) => answer.data),
+          Effect.mapError(toMediaError),
+          withTimeout(provider, jobTimeout)
+        )
       )
 
-    const ambient = (spec: AmbientSpec): Effect.Effect<JobResult, MediaError> =>
-      api.audio.ambient({ payload: spec }).pipe(
-        Effect.map((answer) => answer.data),
-        Effect.mapError(toMediaError),
-        withTimeout(provider, jobTimeout)
-      )
+    const slide = (spec: SlideSpec) => generate((api) => api.image.slide({ payload: spec }))
+
+    const ambient = (spec: AmbientSpec) => generate((api) => api.audio.ambient({ payload: spec }))
 
     const release = (output: OutputFile): Effect.Effect<void> =>
-      api.outputs.remove({ path: { name: output.name } }).pipe(withTimeout(provider, healthTimeout), Effect.ignore)
+      Effect.flatMap(service, ({ api }) => api.outputs.remove({ path: { name: output.name } }).pipe(withTimeout(provider, healthTimeout))).pipe(
+        Effect.ignore
+      )
 
     return {
-      baseUrl,
       health,
       compose: job(jobPaths.compose, JobResult),
       convertAudio: job(jobPaths.convert, JobResult),
@@ -245,6 +266,16 @@ export const make = (config: FFmpegClientConfig): Effect.Effect<FFmpegClient, ne
       release
     }
   })
+
+/** The client of the service at `location`, as a layer. */
+export const layer = (location: LocalService.ServiceLocation, options: FFmpegClientOptions = {}): Layer.Layer<FFmpegClient, never, HttpClient.HttpClient> =>
+  Layer.effect(FFmpegClient, make(location, options))
+
+/** The client as a layer: the service at `FFMPEG_SERVICE_URL`, or the embedded FFmpeg service started on first use. */
+export const layerConfig = (
+  options: FFmpegClientOptions = {}
+): Layer.Layer<FFmpegClient, ConfigError.ConfigError, HttpClient.HttpClient | ServiceRuntime> =>
+  Layer.effect(FFmpegClient, Effect.flatMap(FFmpegConfig.location, (location) => make(location, options)))
 
 /** A file name for an upload of `path` (its base name; the service only looks at the extension). */
 export const uploadName = (path: string): string => NodePath.basename(path) || "input"

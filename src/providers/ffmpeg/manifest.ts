@@ -4,13 +4,14 @@
  * @module
  */
 import type { ProviderManifest } from "../Manifest.js"
+import { envVar, providerId } from "./FFmpegConfig.js"
 import { layer } from "./FFmpegProvider.js"
 
 /** FFmpeg: video composition, audio enhancement, slides and ambient beds on our FFmpeg service. */
 export const manifest: ProviderManifest = {
-  id: "ffmpeg",
+  id: providerId,
   name: "FFmpeg",
   type: "local",
-  settings: ["FFMPEG_SERVICE_URL"],
+  settings: [envVar],
   layer
 }

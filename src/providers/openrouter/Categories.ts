@@ -18,6 +18,7 @@
  */
 import type { MediaCapability } from "../../domain/Capability.js"
 import type { Price, ProviderModel } from "../../domain/Model.js"
+import * as Rules from "../openai-compatible/Categories.js"
 
 /** The fields of an OpenRouter `/models` entry that categorization reads. */
 export interface OpenRouterModelInfo {
@@ -37,16 +38,11 @@ export interface OpenRouterModelInfo {
 }
 
 /** One categorization rule: every given condition must hold; the first matching rule decides. */
-export interface CategoryRule {
-  /** Why the rule exists (shown in test names). */
-  readonly name: string
+export interface CategoryRule extends Rules.CategoryRule {
   /** Every one of these must be among the input modalities. */
   readonly inputs?: ReadonlyArray<string>
   /** Every one of these must be among the output modalities. */
   readonly outputs?: ReadonlyArray<string>
-  /** The model id must match. */
-  readonly idPattern?: RegExp
-  readonly capabilities: ReadonlyArray<MediaCapability>
 }
 
 /** The rules, in order. */
@@ -76,11 +72,10 @@ export const modalitiesOf = (model: OpenRouterModelInfo): { readonly inputs: Rea
 /** The first rule that matches a model. */
 export const ruleFor = (model: OpenRouterModelInfo): CategoryRule | undefined => {
   const { inputs, outputs } = modalitiesOf(model)
-  return categoryRules.find(
-    (rule) =>
-      (rule.idPattern === undefined || rule.idPattern.test(model.id)) &&
-      (rule.inputs ?? []).every((m) => inputs.includes(m)) &&
-      (rule.outputs ?? []).every((m) => outputs.includes(m))
+  return Rules.firstMatching(
+    categoryRules,
+    model.id,
+    (rule) => (rule.inputs ?? []).every((m) => inputs.includes(m)) && (rule.outputs ?? []).every((m) => outputs.includes(m))
   )
 }
 
@@ -122,21 +117,14 @@ export const pricesOf = (model: OpenRouterModelInfo): ReadonlyArray<Price> => {
 }
 
 /** A `/models` entry as a `ProviderModel` of provider `provider`. */
-export const toProviderModel = (provider: string, model: OpenRouterModelInfo): ProviderModel => {
-  const contextLength = model.context_length ?? undefined
-  const maxOutputTokens = model.top_provider?.max_completion_tokens ?? undefined
-  const limits = {
-    ...(contextLength !== undefined && contextLength > 0 ? { contextLength } : {}),
-    ...(maxOutputTokens !== undefined && maxOutputTokens > 0 ? { maxOutputTokens } : {})
-  }
-  return {
+export const toProviderModel = (provider: string, model: OpenRouterModelInfo): ProviderModel =>
+  Rules.providerModel(provider, {
     id: model.id,
-    provider,
     name: model.name ?? model.id,
     capabilities: capabilitiesOf(model),
     pricing: pricesOf(model),
     free: isFree(model),
-    ...(Object.keys(limits).length > 0 ? { limits } : {}),
+    contextLength: model.context_length,
+    maxOutputTokens: model.top_provider?.max_completion_tokens,
     ...(model.description !== undefined ? { description: model.description.slice(0, 300) } : {})
-  }
-}
+  })

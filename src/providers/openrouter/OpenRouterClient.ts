@@ -1,25 +1,29 @@
 /**
  * The typed client of OpenRouter's API (https://openrouter.ai/api/v1, spec vendored at
  * test/contract/specs/openrouter/in.openapi.yaml): the wire shapes and the calls, over the shared
- * HTTP runtime (`runtime/Http.ts`: key, retries with Retry-After, status -> `MediaError`; a 402
+ * HTTP runtime (`http/Http.ts`: key, retries with Retry-After, status -> `MediaError`; a 402
  * "insufficient credits" is QuotaExceeded, a plain 429 RateLimited).
  *
  * Calls: `GET /models?output_modalities=all` (every model, not only text ones),
  * `POST /chat/completions` (whole, or streamed as SSE text deltas; OpenRouter's
  * `: OPENROUTER PROCESSING` comment lines are skipped, and an error event inside the stream
- * fails it with the tag its `code` maps to), and `download` of a result URL.
+ * fails it with the tag its `code` maps to: the OpenAI-style part, from
+ * `openai-compatible/Chat.ts`), and `download` of a result URL.
  *
  * @module
  */
+import type * as HttpClient from "@effect/platform/HttpClient"
+import type * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
-import * as Stream from "effect/Stream"
 import type { MediaError } from "../../domain/Errors.js"
 import type * as Http from "../../http/Http.js"
-import { type AudioBytes, readBytes, streamChat } from "../together/TogetherClient.js"
-
-/** The provider id used in errors and models. */
-export const providerId = "openrouter"
+import * as ProviderConfig from "../../provider/ProviderConfig.js"
+import * as Chat from "../openai-compatible/Chat.js"
+import * as OpenRouterConfig from "./OpenRouterConfig.js"
 
 /** One entry of `GET /models` (the fields read here; the rest is ignored). */
 export const OpenRouterModel = Schema.Struct({
@@ -59,30 +63,17 @@ export const OpenRouterModelList = Schema.Struct({
   total_count: Schema.optional(Schema.Number)
 })
 
-/** One message of a chat. */
-export interface ChatMessage {
-  readonly role: "system" | "user" | "assistant"
-  readonly content: string
-}
-
-/** The body of `POST /chat/completions` (the fields this client sets; `extra` adds any other). */
-export interface ChatRequest {
-  readonly model: string
-  readonly messages: ReadonlyArray<ChatMessage>
+/** The body of `POST /chat/completions`, with OpenRouter's own fields. */
+export interface ChatRequest extends Chat.ChatRequest {
   /** Models to try, in order, when `model` fails (OpenRouter's own fallback routing). */
   readonly models?: ReadonlyArray<string>
-  readonly max_tokens?: number
-  readonly temperature?: number
   /** `["image", "text"]` for image generation. */
   readonly modalities?: ReadonlyArray<"text" | "image" | "audio">
-  readonly [extra: string]: unknown
 }
 
 /** Token counts, and OpenRouter's own cost figure in USD when it reports one. */
 export const Usage = Schema.Struct({
-  prompt_tokens: Schema.Number,
-  completion_tokens: Schema.Number,
-  total_tokens: Schema.optional(Schema.Number),
+  ...Chat.Usage.fields,
   cost: Schema.optional(Schema.NullOr(Schema.Number))
 })
 
@@ -93,23 +84,19 @@ const Content = Schema.Union(
   Schema.Null
 )
 
-/** The answer of `POST /chat/completions`. */
-export const ChatResponse = Schema.Struct({
-  id: Schema.String,
-  model: Schema.optional(Schema.String),
-  choices: Schema.Array(
-    Schema.Struct({
-      index: Schema.optional(Schema.Number),
-      finish_reason: Schema.optional(Schema.NullOr(Schema.String)),
-      message: Schema.Struct({
-        role: Schema.optional(Schema.String),
-        content: Schema.optional(Content),
-        images: Schema.optional(Schema.Array(Schema.Struct({ image_url: Schema.Struct({ url: Schema.String }) })))
-      })
+/** The answer of `POST /chat/completions`: generated images come in `message.images`. */
+export const ChatResponse = Chat.ChatResponse(
+  Schema.Struct({
+    index: Schema.optional(Schema.Number),
+    finish_reason: Schema.optional(Schema.NullOr(Schema.String)),
+    message: Schema.Struct({
+      role: Schema.optional(Schema.String),
+      content: Schema.optional(Content),
+      images: Schema.optional(Schema.Array(Schema.Struct({ image_url: Schema.Struct({ url: Schema.String }) })))
     })
-  ),
-  usage: Schema.optional(Schema.NullOr(Usage))
-})
+  }),
+  Usage
+)
 /** The answer of `POST /chat/completions`. */
 export type ChatResponse = typeof ChatResponse.Type
 
@@ -121,39 +108,32 @@ export const contentText = (content: typeof Content.Type | undefined): string | 
 }
 
 /** The calls of OpenRouter's API. */
-export interface OpenRouterClient {
-  readonly baseUrl: string
+export interface Service extends Chat.ChatCalls<ChatRequest, ChatResponse> {
   /** `GET /models?output_modalities=all`. */
   readonly models: Effect.Effect<ReadonlyArray<OpenRouterModel>, MediaError>
-  /** `POST /chat/completions`. */
-  readonly chat: (request: ChatRequest) => Effect.Effect<ChatResponse, MediaError>
-  /** `POST /chat/completions` with `stream: true`: the text deltas, in order. */
-  readonly chatStream: (request: ChatRequest) => Stream.Stream<string, MediaError>
-  /** Fetch a result URL's bytes (the key is only sent to the API's own origin). */
-  readonly download: (url: string) => Effect.Effect<AudioBytes, MediaError>
 }
+
+/** OpenRouter's API client, as a service. */
+export class OpenRouterClient extends Context.Tag("automarket/OpenRouterClient")<OpenRouterClient, Service>() {}
 
 /** A client over a provider HTTP client (from `ProviderConfig.makeHttp`). */
-export const make = (http: Http.ProviderHttp): OpenRouterClient => {
-  const provider = http.provider
-  const models = Effect.map(
-    http.json({ path: "/models", query: { output_modalities: "all" }, schema: OpenRouterModelList }),
-    (list) => list.data
+export const make = (http: Http.ProviderHttp): Service => ({
+  ...Chat.chatCalls(http, {
+    response: ChatResponse,
+    // A chat that draws images takes far longer than one that writes text.
+    timeoutOf: (request: ChatRequest) => (request.modalities?.includes("image") === true ? "5 minutes" : undefined)
+  }),
+  models: Effect.map(http.json({ path: "/models", query: { output_modalities: "all" }, schema: OpenRouterModelList }), (list) => list.data)
+})
+
+/** The client as a layer, over a resolved configuration (keys rotated, timeout and retries as configured). */
+export const layer = (config: ProviderConfig.ProviderConfig): Layer.Layer<OpenRouterClient, never, HttpClient.HttpClient> =>
+  Layer.effect(
+    OpenRouterClient,
+    Effect.map(ProviderConfig.makeHttp(OpenRouterConfig.settings, config), ({ http }) => make(http))
   )
 
-  const chat = (request: ChatRequest) =>
-    http.json({
-      method: "POST",
-      path: "/chat/completions",
-      json: { ...request, stream: false },
-      schema: ChatResponse,
-      model: request.model,
-      ...(request.modalities?.includes("image") === true ? { timeout: "5 minutes" } : {})
-    })
-
-  const chatStream = (request: ChatRequest): Stream.Stream<string, MediaError> => streamChat(http, request)
-
-  const download = (url: string) => Effect.flatMap(http.send({ path: url, timeout: "2 minutes" }), readBytes(provider))
-
-  return { baseUrl: http.baseUrl, models, chat, chatStream, download }
-}
+/** The client as a layer, configured by `config`: by default from the environment (`OPENROUTER_API_KEY` ...). */
+export const layerConfig = (
+  config: Config.Config<ProviderConfig.ProviderConfig> = OpenRouterConfig.config()
+): Layer.Layer<OpenRouterClient, ConfigError.ConfigError, HttpClient.HttpClient> => Layer.unwrapEffect(Effect.map(config, layer))

@@ -3,8 +3,8 @@
  * OpenRouter's chat completions, with models discovered from `GET /models` (every output
  * modality) and categorized by the rules in `Categories.ts`.
  *
- * - Configuration (`ProviderConfig.remoteProviders.openrouter`): `OPENROUTER_API_KEY` (a
- *   comma-separated list rotates keys), `OPENROUTER_BASE_URL` (default
+ * - Configuration (`OpenRouterConfig.ts`): `OPENROUTER_API_KEY` (a comma-separated list
+ *   rotates keys), `OPENROUTER_BASE_URL` (default
  *   `https://openrouter.ai/api/v1`), `OPENROUTER_TIMEOUT`, `OPENROUTER_RETRIES`. Without a key
  *   the provider is listed with `configured: false` and every call fails with `MissingConfig`
  *   naming `OPENROUTER_API_KEY`.
@@ -21,7 +21,7 @@
  *   `Image`. `width`/`height` are not sent (chat image models choose their size; use
  *   `extra.image_config` for aspect ratios where the model supports it).
  * - 402 (insufficient credits) is QuotaExceeded, 429 RateLimited with its Retry-After: both
- *   decided in `runtime/Http.ts`, retried (429) by its policy.
+ *   decided in `http/Http.ts`, retried (429) by its policy.
  *
  * OpenRouter also has image (`/images`), speech and transcription endpoints in its spec; this
  * provider does not use them, so no model is listed for those capabilities.
@@ -29,20 +29,20 @@
  * @module
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
-import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Ref from "effect/Ref"
 import * as Stream from "effect/Stream"
 import { BytesSource, Image, Text } from "../../domain/Asset.js"
 import { InvalidInput, MalformedResponse, type MediaError } from "../../domain/Errors.js"
-import { type ImageOptions, MediaProvider, type MediaProviderService, type TextOptions } from "../../domain/MediaProvider.js"
-import type { ProviderModel } from "../../domain/Model.js"
+import { type ImageOptions, MediaProvider, type TextOptions } from "../../domain/MediaProvider.js"
 import * as Provider from "../../provider/Provider.js"
 import * as ProviderConfig from "../../provider/ProviderConfig.js"
-import { textCost } from "../together/Categories.js"
+import { textCost } from "../openai-compatible/Categories.js"
+import * as Chat from "../openai-compatible/Chat.js"
+import * as Discovery from "../openai-compatible/Discovery.js"
 import { toProviderModel } from "./Categories.js"
 import * as OpenRouterClient from "./OpenRouterClient.js"
+import * as OpenRouterConfig from "./OpenRouterConfig.js"
 
 /** The models used when the caller names none. */
 export const defaultModels = {
@@ -50,14 +50,11 @@ export const defaultModels = {
   "text-to-image": "google/gemini-2.5-flash-image"
 } as const
 
-/** The OpenRouter provider: a `MediaProviderService` that can also list its free models. */
-export interface OpenRouterProviderService extends MediaProviderService {
-  /** The discovered models whose price is zero (`:free` variants and zero-priced models). */
-  readonly getFreeModels: Effect.Effect<ReadonlyArray<ProviderModel>, MediaError>
-}
+/** The OpenRouter provider: a `MediaProviderService` that can also list its free models (`:free` variants and zero-priced models). */
+export type OpenRouterProviderService = Discovery.WithFreeModels
 
 const invalid = (message: string): InvalidInput =>
-  new InvalidInput({ provider: OpenRouterClient.providerId, message: `openrouter: ${message}`, issues: [message] })
+  new InvalidInput({ provider: OpenRouterConfig.settings.id, message: `openrouter: ${message}`, issues: [message] })
 
 /** The chat request of a generation; fails with InvalidInput when `extra.models` is not a list of ids. */
 export const chatRequest = (
@@ -76,11 +73,7 @@ export const chatRequest = (
   const temperature = options !== undefined && "temperature" in options ? options.temperature : undefined
   const seed = options !== undefined && "seed" in options ? options.seed : undefined
   return Effect.succeed({
-    ...extra,
-    model,
-    messages: [...(system !== undefined ? [{ role: "system" as const, content: system }] : []), { role: "user" as const, content: input.text }],
-    ...(maxTokens !== undefined ? { max_tokens: maxTokens } : {}),
-    ...(temperature !== undefined ? { temperature } : {}),
+    ...Chat.chatRequest(model, input.text, { system, maxTokens, temperature, extra }),
     ...(seed !== undefined ? { seed } : {}),
     ...(modalities !== undefined ? { modalities } : {})
   })
@@ -97,22 +90,19 @@ const decodeDataUrl = (url: string): { readonly bytes: Uint8Array; readonly mime
 /** Build the provider over a resolved configuration. */
 export const make = (config: ProviderConfig.ProviderConfig): Effect.Effect<OpenRouterProviderService, never, HttpClient.HttpClient> =>
   Effect.gen(function* () {
-    const settings = ProviderConfig.remoteProviders.openrouter
+    const { settings } = OpenRouterConfig
     const { http, remote } = yield* ProviderConfig.makeHttp(settings, config)
     const client = OpenRouterClient.make(http)
-    const provider = OpenRouterClient.providerId
-    const known = yield* Ref.make<ReadonlyMap<string, ProviderModel>>(new Map())
-
-    const discover = client.models.pipe(
-      Effect.map((models) => models.map((model) => toProviderModel(provider, model))),
-      Effect.tap((models) => Ref.set(known, new Map(models.map((model) => [model.id, model]))))
+    const provider = settings.id
+    const { discover, known } = yield* Discovery.make(
+      Effect.map(client.models, (models) => models.map((model) => toProviderModel(provider, model)))
     )
 
+    // OpenRouter's own figure when it reports one, else tokens x the discovered prices.
     const costOf = (model: string, usage: OpenRouterClient.ChatResponse["usage"]) =>
-      Effect.map(Ref.get(known), (map) => {
-        if (usage?.cost !== undefined && usage.cost !== null) return usage.cost
-        return textCost(map.get(model), usage ?? undefined)
-      })
+      usage?.cost !== undefined && usage.cost !== null
+        ? Effect.succeed(usage.cost)
+        : Effect.map(known(model), (info) => textCost(info, usage ?? undefined))
 
     const textToText: Provider.Transform<"text-to-text"> = (model, input, options) =>
       Effect.gen(function* () {
@@ -167,14 +157,11 @@ export const make = (config: ProviderConfig.ProviderConfig): Effect.Effect<OpenR
       transforms: { "text-to-text": textToText, "text-to-image": textToImage },
       streamText
     })
-    return { ...service, getFreeModels: Effect.map(service.models, (models) => models.filter((model) => model.free)) }
+    return Discovery.withFreeModels(service)
   })
 
 /** The provider as a layer, configured from the environment with `overrides` on top. */
-export const layerWith = (
-  overrides: ProviderConfig.ProviderOverrides = {}
-): Layer.Layer<MediaProvider, ConfigError.ConfigError, HttpClient.HttpClient> =>
-  Layer.effect(MediaProvider, Effect.flatMap(ProviderConfig.fromEnv(ProviderConfig.remoteProviders.openrouter, overrides), make))
+export const layerWith = (overrides: ProviderConfig.ProviderOverrides = {}) => Layer.effect(MediaProvider, Effect.flatMap(OpenRouterConfig.config(overrides), make))
 
 /** The provider as a layer, configured from the environment (`OPENROUTER_API_KEY`, `OPENROUTER_BASE_URL` ...). */
-export const layer: Layer.Layer<MediaProvider, ConfigError.ConfigError, HttpClient.HttpClient> = layerWith()
+export const layer = layerWith()

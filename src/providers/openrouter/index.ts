@@ -6,5 +6,6 @@
  */
 export * as Categories from "./Categories.js"
 export * as OpenRouterClient from "./OpenRouterClient.js"
+export * as OpenRouterConfig from "./OpenRouterConfig.js"
 export { chatRequest, defaultModels, layer, layerWith, make, type OpenRouterProviderService } from "./OpenRouterProvider.js"
 export { manifest } from "./manifest.js"

@@ -3,14 +3,9 @@
  *
  * @module
  */
-import type { ProviderManifest } from "../Manifest.js"
+import { type ProviderManifest, remote } from "../Manifest.js"
+import { settings } from "./OpenRouterConfig.js"
 import { layer } from "./OpenRouterProvider.js"
 
 /** OpenRouter: text (and images from chat models) across many upstream providers. */
-export const manifest: ProviderManifest = {
-  id: "openrouter",
-  name: "OpenRouter",
-  type: "remote",
-  settings: ["OPENROUTER_API_KEY", "OPENROUTER_BASE_URL", "OPENROUTER_TIMEOUT", "OPENROUTER_RETRIES"],
-  layer
-}
+export const manifest: ProviderManifest = remote(settings, layer)

@@ -21,6 +21,7 @@
  */
 import type { MediaCapability } from "../../domain/Capability.js"
 import type { Price, ProviderModel } from "../../domain/Model.js"
+import * as Rules from "../openai-compatible/Categories.js"
 
 /** The fields of a Together `/models` entry that categorization reads. */
 export interface TogetherModelInfo {
@@ -41,14 +42,9 @@ export interface TogetherModelInfo {
 }
 
 /** One categorization rule: every given condition must hold; the first matching rule decides. */
-export interface CategoryRule {
-  /** Why the rule exists (shown in test names). */
-  readonly name: string
+export interface CategoryRule extends Rules.CategoryRule {
   /** Together model types the rule applies to; any type when absent. */
   readonly types?: ReadonlyArray<string>
-  /** The model id must match. */
-  readonly idPattern?: RegExp
-  readonly capabilities: ReadonlyArray<MediaCapability>
 }
 
 /** The rules, in order. */
@@ -68,11 +64,7 @@ export const categoryRules: ReadonlyArray<CategoryRule> = [
 
 /** The first rule that matches a model. */
 export const ruleFor = (model: Pick<TogetherModelInfo, "id" | "type">): CategoryRule | undefined =>
-  categoryRules.find(
-    (rule) =>
-      (rule.types === undefined || rule.types.includes(model.type)) &&
-      (rule.idPattern === undefined || rule.idPattern.test(model.id))
-  )
+  Rules.firstMatching(categoryRules, model.id, (rule) => rule.types === undefined || rule.types.includes(model.type))
 
 /** The capabilities of a model under the rules. */
 export const capabilitiesOf = (model: Pick<TogetherModelInfo, "id" | "type">): ReadonlyArray<MediaCapability> =>
@@ -111,29 +103,13 @@ export const pricesOf = (model: TogetherModelInfo): ReadonlyArray<Price> => {
 }
 
 /** A `/models` entry as a `ProviderModel` of provider `provider`. */
-export const toProviderModel = (provider: string, model: TogetherModelInfo): ProviderModel => {
-  const contextLength = model.context_length ?? undefined
-  return {
+export const toProviderModel = (provider: string, model: TogetherModelInfo): ProviderModel =>
+  Rules.providerModel(provider, {
     id: model.id,
-    provider,
     name: model.display_name ?? model.id,
     capabilities: capabilitiesOf(model),
     pricing: pricesOf(model),
     free: isFree(model),
-    ...(contextLength !== undefined && contextLength > 0 ? { limits: { contextLength } } : {}),
+    contextLength: model.context_length,
     description: `${model.type} model${model.organization !== undefined ? ` by ${model.organization}` : ""}`
-  }
-}
-
-/** The cost of a text generation in USD from its token counts, when the model is priced (0 when free). */
-export const textCost = (
-  model: ProviderModel | undefined,
-  usage: { readonly prompt_tokens: number; readonly completion_tokens: number } | undefined
-): number | undefined => {
-  if (model === undefined || usage === undefined) return undefined
-  if (model.free) return 0
-  const input = model.pricing.find((price) => price.unit === "token" && price.applies === "input")
-  const output = model.pricing.find((price) => price.unit === "token" && price.applies === "output")
-  if (input === undefined || output === undefined) return undefined
-  return usage.prompt_tokens * input.usd + usage.completion_tokens * output.usd
-}
+  })

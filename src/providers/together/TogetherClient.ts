@@ -1,29 +1,32 @@
 /**
  * The typed client of Together AI's API (https://api.together.xyz/v1, spec vendored at
  * test/contract/specs/together/openapi.yaml): the wire shapes and the calls, over the shared HTTP
- * runtime (`runtime/Http.ts`), which adds the key, retries, and turns every status and transport
+ * runtime (`http/Http.ts`), which adds the key, retries, and turns every status and transport
  * failure into a `MediaError`.
  *
- * Calls: `GET /models`, `POST /chat/completions` (whole, or streamed as SSE text deltas),
- * `POST /images/generations`, `POST /audio/speech` (audio bytes), `POST /audio/transcriptions`
- * (multipart upload), and `download` of a result URL (no key sent to other origins).
+ * Calls: `GET /models`, `POST /chat/completions` (whole, or streamed as SSE text deltas: the
+ * OpenAI-style part, from `openai-compatible/Chat.ts`), `POST /images/generations`,
+ * `POST /audio/speech` (audio bytes), `POST /audio/transcriptions` (multipart upload), and
+ * `download` of a result URL (no key sent to other origins).
  *
  * @module
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as NodeContext from "@effect/platform-node/NodeContext"
+import type * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
-import * as Stream from "effect/Stream"
 import type { AssetSource } from "../../domain/Asset.js"
-import { type MediaError, NetworkError } from "../../domain/Errors.js"
+import type { MediaError } from "../../domain/Errors.js"
 import type * as Http from "../../http/Http.js"
-import { errorFromStatus } from "../../http/Http.js"
 import { multipartForm } from "../../http/Multipart.js"
-import { dataPayloads, decodePayloads } from "../../http/ServerSentEvents.js"
-
-/** The provider id used in errors and models. */
-export const providerId = "together"
+import * as ProviderConfig from "../../provider/ProviderConfig.js"
+import { type Bytes, readBytes } from "../openai-compatible/Bytes.js"
+import * as Chat from "../openai-compatible/Chat.js"
+import * as TogetherConfig from "./TogetherConfig.js"
 
 const optionalNumber = Schema.optional(Schema.NullOr(Schema.Number))
 
@@ -62,74 +65,20 @@ export const TogetherModelList = Schema.Union(
   })
 )
 
-/** One message of a chat. */
-export interface ChatMessage {
-  readonly role: "system" | "user" | "assistant"
-  readonly content: string
-}
-
-/** The body of `POST /chat/completions` (the fields this client sets; `extra` adds any other). */
-export interface ChatRequest {
-  readonly model: string
-  readonly messages: ReadonlyArray<ChatMessage>
-  readonly max_tokens?: number
-  readonly temperature?: number
-  readonly [extra: string]: unknown
-}
-
-/** Token counts of a generation. */
-export const Usage = Schema.Struct({
-  prompt_tokens: Schema.Number,
-  completion_tokens: Schema.Number,
-  total_tokens: Schema.optional(Schema.Number)
-})
-/** Token counts of a generation. */
-export type Usage = typeof Usage.Type
-
-/** The answer of `POST /chat/completions`. */
-export const ChatResponse = Schema.Struct({
-  id: Schema.String,
-  model: Schema.optional(Schema.String),
-  choices: Schema.Array(
-    Schema.Struct({
-      index: Schema.optional(Schema.Number),
-      finish_reason: Schema.optional(Schema.NullOr(Schema.String)),
-      message: Schema.optional(
-        Schema.Struct({ role: Schema.optional(Schema.String), content: Schema.optional(Schema.NullOr(Schema.String)) })
-      ),
-      text: Schema.optional(Schema.String)
-    })
-  ),
-  usage: Schema.optional(Schema.NullOr(Usage))
-})
+/** The answer of `POST /chat/completions`: a choice's `message`, or `text` from older models. */
+export const ChatResponse = Chat.ChatResponse(
+  Schema.Struct({
+    index: Schema.optional(Schema.Number),
+    finish_reason: Schema.optional(Schema.NullOr(Schema.String)),
+    message: Schema.optional(
+      Schema.Struct({ role: Schema.optional(Schema.String), content: Schema.optional(Schema.NullOr(Schema.String)) })
+    ),
+    text: Schema.optional(Schema.String)
+  }),
+  Chat.Usage
+)
 /** The answer of `POST /chat/completions`. */
 export type ChatResponse = typeof ChatResponse.Type
-
-/** An error event inside a stream (the API reports failures after the 200 this way). */
-export const StreamError = Schema.Struct({
-  message: Schema.optional(Schema.String),
-  code: Schema.optional(Schema.Union(Schema.Number, Schema.String, Schema.Null)),
-  type: Schema.optional(Schema.String)
-})
-
-/** One streamed chunk: `choices[0].delta.content` is the next piece of text. */
-export const ChatChunk = Schema.Struct({
-  id: Schema.optional(Schema.String),
-  choices: Schema.optionalWith(
-    Schema.Array(
-      Schema.Struct({
-        index: Schema.optional(Schema.Number),
-        delta: Schema.optional(Schema.Struct({ content: Schema.optional(Schema.NullOr(Schema.String)) })),
-        finish_reason: Schema.optional(Schema.NullOr(Schema.String))
-      })
-    ),
-    { default: () => [] }
-  ),
-  usage: Schema.optional(Schema.NullOr(Usage)),
-  error: Schema.optional(StreamError)
-})
-/** One streamed chunk. */
-export type ChatChunk = typeof ChatChunk.Type
 
 /** The body of `POST /images/generations`. */
 export interface ImageRequest {
@@ -173,12 +122,6 @@ export interface SpeechRequest {
   readonly [extra: string]: unknown
 }
 
-/** Audio bytes and their type. */
-export interface AudioBytes {
-  readonly bytes: Uint8Array
-  readonly contentType: string
-}
-
 /** The answer of `POST /audio/transcriptions` (`json` or `verbose_json`). */
 export const TranscriptionResponse = Schema.Struct({
   text: Schema.String,
@@ -204,90 +147,27 @@ export interface TranscriptionRequest {
 }
 
 /** The calls of Together's API. */
-export interface TogetherClient {
-  readonly baseUrl: string
+export interface Service extends Chat.ChatCalls<Chat.ChatRequest, ChatResponse> {
   /** `GET /models`. */
   readonly models: Effect.Effect<ReadonlyArray<TogetherModel>, MediaError>
-  /** `POST /chat/completions`. */
-  readonly chat: (request: ChatRequest) => Effect.Effect<ChatResponse, MediaError>
-  /** `POST /chat/completions` with `stream: true`: the text deltas, in order. */
-  readonly chatStream: (request: ChatRequest) => Stream.Stream<string, MediaError>
   /** `POST /images/generations`. */
   readonly images: (request: ImageRequest) => Effect.Effect<ImageResponse, MediaError>
   /** `POST /audio/speech`: the audio. */
-  readonly speech: (request: SpeechRequest) => Effect.Effect<AudioBytes, MediaError>
+  readonly speech: (request: SpeechRequest) => Effect.Effect<Bytes, MediaError>
   /** `POST /audio/transcriptions` (multipart). */
   readonly transcribe: (request: TranscriptionRequest) => Effect.Effect<TranscriptionResponse, MediaError>
-  /** Fetch a result URL's bytes (the key is only sent to the API's own origin). */
-  readonly download: (url: string) => Effect.Effect<AudioBytes, MediaError>
 }
 
-/** Read a whole response body as bytes; a broken body is a NetworkError. */
-export const readBytes =
-  (provider: string) =>
-  (response: { readonly arrayBuffer: Effect.Effect<ArrayBuffer, unknown>; readonly headers: Http.Headers }): Effect.Effect<AudioBytes, MediaError> =>
-    Effect.map(
-      Effect.mapError(
-        response.arrayBuffer,
-        () => new NetworkError({ provider, message: `${provider}: the answer's body broke off while being read` })
-      ),
-      (buffer) => ({ bytes: new Uint8Array(buffer), contentType: response.headers["content-type"] ?? "application/octet-stream" })
-    )
-
-/**
- * `POST /chat/completions` with `stream: true`, as the text deltas of its server-sent events
- * (the OpenAI-style streaming both Together and OpenRouter speak).
- */
-export const streamChat = (http: Http.ProviderHttp, request: { readonly model: string }): Stream.Stream<string, MediaError> =>
-  Stream.unwrap(
-    Effect.map(
-      http.send({
-        method: "POST",
-        path: "/chat/completions",
-        json: { ...request, stream: true },
-        headers: { accept: "text/event-stream" },
-        model: request.model
-      }),
-      (response) =>
-        dataPayloads(http.provider, response).pipe(decodePayloads(http.provider, ChatChunk), deltasOf(http.provider, Date.now))
-    )
-  )
-
-/**
- * Fail the stream on an error event (mapped as its `code` would be as an HTTP status, 500 when
- * it has none), otherwise emit the chunk's text delta (empty deltas are dropped).
- */
-export const deltasOf = (provider: string, now: () => number) => (chunks: Stream.Stream<ChatChunk, MediaError>): Stream.Stream<string, MediaError> =>
-  Stream.mapConcatEffect(chunks, (chunk) => {
-    if (chunk.error !== undefined) {
-      const code = typeof chunk.error.code === "number" ? chunk.error.code : Number(chunk.error.code)
-      return Effect.fail(
-        errorFromStatus({
-          provider,
-          status: Number.isInteger(code) && code >= 400 && code < 600 ? code : 500,
-          headers: {},
-          body: JSON.stringify({ error: { message: chunk.error.message ?? "error in stream" } }),
-          now: now()
-        })
-      )
-    }
-    const content = chunk.choices[0]?.delta?.content
-    return Effect.succeed(content === undefined || content === null || content === "" ? [] : [content])
-  })
+/** Together's API client, as a service. */
+export class TogetherClient extends Context.Tag("automarket/TogetherClient")<TogetherClient, Service>() {}
 
 /** A client over a provider HTTP client (from `ProviderConfig.makeHttp`). */
-export const make = (http: Http.ProviderHttp): Effect.Effect<TogetherClient, never, HttpClient.HttpClient> =>
+export const make = (http: Http.ProviderHttp): Effect.Effect<Service, never, HttpClient.HttpClient> =>
   Effect.gen(function* () {
     const httpClient = yield* HttpClient.HttpClient
     const provider = http.provider
-    const bytes = readBytes(provider)
 
     const models = http.json({ path: "/models", schema: TogetherModelList })
-
-    const chat = (request: ChatRequest) =>
-      http.json({ method: "POST", path: "/chat/completions", json: { ...request, stream: false }, schema: ChatResponse, model: request.model })
-
-    const chatStream = (request: ChatRequest): Stream.Stream<string, MediaError> => streamChat(http, request)
 
     const images = (request: ImageRequest) =>
       http.json({ method: "POST", path: "/images/generations", json: request, schema: ImageResponse, model: request.model, timeout: "5 minutes" })
@@ -295,7 +175,7 @@ export const make = (http: Http.ProviderHttp): Effect.Effect<TogetherClient, nev
     const speech = (request: SpeechRequest) =>
       Effect.flatMap(
         http.send({ method: "POST", path: "/audio/speech", json: { ...request, stream: false }, model: request.model, timeout: "5 minutes" }),
-        bytes
+        readBytes(provider)
       )
 
     const transcribe = (request: TranscriptionRequest) =>
@@ -316,9 +196,24 @@ export const make = (http: Http.ProviderHttp): Effect.Effect<TogetherClient, nev
         )
       ).pipe(Effect.provide(NodeContext.layer), Effect.provideService(HttpClient.HttpClient, httpClient))
 
-    const download = (url: string) =>
-      // Together's CDN refuses a blank User-Agent.
-      Effect.flatMap(http.send({ path: url, headers: { "user-agent": "automarket" }, timeout: "2 minutes" }), bytes)
-
-    return { baseUrl: http.baseUrl, models, chat, chatStream, images, speech, transcribe, download }
+    return {
+      // Together's CDN refuses a blank User-Agent, so result downloads name one.
+      ...Chat.chatCalls(http, { response: ChatResponse, downloadHeaders: { "user-agent": "automarket" } }),
+      models,
+      images,
+      speech,
+      transcribe
+    }
   })
+
+/** The client as a layer, over a resolved configuration (keys rotated, timeout and retries as configured). */
+export const layer = (config: ProviderConfig.ProviderConfig): Layer.Layer<TogetherClient, never, HttpClient.HttpClient> =>
+  Layer.effect(
+    TogetherClient,
+    Effect.flatMap(ProviderConfig.makeHttp(TogetherConfig.settings, config), ({ http }) => make(http))
+  )
+
+/** The client as a layer, configured by `config`: by default from the environment (`TOGETHER_API_KEY` ...). */
+export const layerConfig = (
+  config: Config.Config<ProviderConfig.ProviderConfig> = TogetherConfig.config()
+): Layer.Layer<TogetherClient, ConfigError.ConfigError, HttpClient.HttpClient> => Layer.unwrapEffect(Effect.map(config, layer))

@@ -3,8 +3,8 @@
  * and speech-to-text over Together's OpenAI-style API, with its models discovered from
  * `GET /models` and categorized by the rules in `Categories.ts`.
  *
- * - Configuration (`ProviderConfig.remoteProviders.together`): `TOGETHER_API_KEY` (a
- *   comma-separated list rotates keys), `TOGETHER_BASE_URL` (default
+ * - Configuration (`TogetherConfig.ts`): `TOGETHER_API_KEY` (a comma-separated list rotates
+ *   keys), `TOGETHER_BASE_URL` (default
  *   `https://api.together.xyz/v1`), `TOGETHER_TIMEOUT`, `TOGETHER_RETRIES`. Without a key the
  *   provider is listed with `configured: false` and every call fails with `MissingConfig`
  *   naming `TOGETHER_API_KEY`.
@@ -24,27 +24,21 @@
  * @module
  */
 import * as HttpClient from "@effect/platform/HttpClient"
-import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Ref from "effect/Ref"
 import type * as Stream from "effect/Stream"
 import { Audio, BytesSource, Image, Text } from "../../domain/Asset.js"
 import { InvalidInput, MalformedResponse, type MediaError } from "../../domain/Errors.js"
-import {
-  type ImageOptions,
-  MediaProvider,
-  type MediaProviderService,
-  type SpeechOptions,
-  type TextOptions,
-  type TranscriptionOptions
-} from "../../domain/MediaProvider.js"
-import type { ProviderModel } from "../../domain/Model.js"
+import { type ImageOptions, MediaProvider, type SpeechOptions, type TextOptions, type TranscriptionOptions } from "../../domain/MediaProvider.js"
 import { uploadName } from "../../http/Multipart.js"
 import * as Provider from "../../provider/Provider.js"
 import * as ProviderConfig from "../../provider/ProviderConfig.js"
-import { textCost, toProviderModel } from "./Categories.js"
+import { textCost } from "../openai-compatible/Categories.js"
+import * as Chat from "../openai-compatible/Chat.js"
+import * as Discovery from "../openai-compatible/Discovery.js"
+import { toProviderModel } from "./Categories.js"
 import * as TogetherClient from "./TogetherClient.js"
+import * as TogetherConfig from "./TogetherConfig.js"
 
 /** The models used when the caller names none. */
 export const defaultModels = {
@@ -55,10 +49,7 @@ export const defaultModels = {
 } as const
 
 /** The Together provider: a `MediaProviderService` that can also list its free models. */
-export interface TogetherProviderService extends MediaProviderService {
-  /** The discovered models whose price is zero. */
-  readonly getFreeModels: Effect.Effect<ReadonlyArray<ProviderModel>, MediaError>
-}
+export type TogetherProviderService = Discovery.WithFreeModels
 
 /** The voice used when none is asked for, by model family. */
 export const defaultVoice = (model: string): string => {
@@ -68,19 +59,11 @@ export const defaultVoice = (model: string): string => {
 }
 
 const invalid = (message: string): InvalidInput =>
-  new InvalidInput({ provider: TogetherClient.providerId, message: `together: ${message}`, issues: [message] })
+  new InvalidInput({ provider: TogetherConfig.settings.id, message: `together: ${message}`, issues: [message] })
 
 /** The chat request of a text generation. */
-export const chatRequest = (model: string, input: Text, options: TextOptions | undefined): TogetherClient.ChatRequest => ({
-  ...options?.extra,
-  model,
-  messages: [
-    ...(options?.system !== undefined ? [{ role: "system" as const, content: options.system }] : []),
-    { role: "user" as const, content: input.text }
-  ],
-  ...(options?.maxTokens !== undefined ? { max_tokens: options.maxTokens } : {}),
-  ...(options?.temperature !== undefined ? { temperature: options.temperature } : {})
-})
+export const chatRequest = (model: string, input: Text, options: TextOptions | undefined): Chat.ChatRequest =>
+  Chat.chatRequest(model, input.text, options)
 
 const mimeOfImage = (format: unknown, fallback: string | undefined): string =>
   format === "png" ? "image/png" : fallback !== undefined && fallback.startsWith("image/") ? fallback : "image/jpeg"
@@ -88,18 +71,14 @@ const mimeOfImage = (format: unknown, fallback: string | undefined): string =>
 /** Build the provider over a resolved configuration. */
 export const make = (config: ProviderConfig.ProviderConfig): Effect.Effect<TogetherProviderService, never, HttpClient.HttpClient> =>
   Effect.gen(function* () {
-    const settings = ProviderConfig.remoteProviders.together
+    const { settings } = TogetherConfig
     const { http, remote } = yield* ProviderConfig.makeHttp(settings, config)
     const client = yield* TogetherClient.make(http)
-    const provider = TogetherClient.providerId
+    const provider = settings.id
     // The last discovery, by id: prices for `costUsd`.
-    const known = yield* Ref.make<ReadonlyMap<string, ProviderModel>>(new Map())
-
-    const discover = client.models.pipe(
-      Effect.map((models) => models.map((model) => toProviderModel(provider, model))),
-      Effect.tap((models) => Ref.set(known, new Map(models.map((model) => [model.id, model]))))
+    const { discover, known: modelInfo } = yield* Discovery.make(
+      Effect.map(client.models, (models) => models.map((model) => toProviderModel(provider, model)))
     )
-    const modelInfo = (id: string) => Effect.map(Ref.get(known), (map) => map.get(id))
 
     const textToText: Provider.Transform<"text-to-text"> = (model, input, options) =>
       Effect.gen(function* () {
@@ -220,14 +199,11 @@ export const make = (config: ProviderConfig.ProviderConfig): Effect.Effect<Toget
       },
       streamText
     })
-    return { ...service, getFreeModels: Effect.map(service.models, (models) => models.filter((model) => model.free)) }
+    return Discovery.withFreeModels(service)
   })
 
 /** The provider as a layer, configured from the environment with `overrides` on top. */
-export const layerWith = (
-  overrides: ProviderConfig.ProviderOverrides = {}
-): Layer.Layer<MediaProvider, ConfigError.ConfigError, HttpClient.HttpClient> =>
-  Layer.effect(MediaProvider, Effect.flatMap(ProviderConfig.fromEnv(ProviderConfig.remoteProviders.together, overrides), make))
+export const layerWith = (overrides: ProviderConfig.ProviderOverrides = {}) => Layer.effect(MediaProvider, Effect.flatMap(TogetherConfig.config(overrides), make))
 
 /** The provider as a layer, configured from the environment (`TOGETHER_API_KEY`, `TOGETHER_BASE_URL` ...). */
-export const layer: Layer.Layer<MediaProvider, ConfigError.ConfigError, HttpClient.HttpClient> = layerWith()
+export const layer = layerWith()

@@ -6,5 +6,6 @@
  */
 export * as Categories from "./Categories.js"
 export * as TogetherClient from "./TogetherClient.js"
+export * as TogetherConfig from "./TogetherConfig.js"
 export { chatRequest, defaultModels, defaultVoice, layer, layerWith, make, type TogetherProviderService } from "./TogetherProvider.js"
 export { manifest } from "./manifest.js"

@@ -20,28 +20,25 @@
  *
  * @module
  */
-import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
-import * as Ref from "effect/Ref"
 import type * as ConfigError from "effect/ConfigError"
 import { type Audio, Text } from "../../domain/Asset.js"
-import { InvalidInput, type MediaError } from "../../domain/Errors.js"
+import { InvalidInput } from "../../domain/Errors.js"
 import { MediaProvider, type MediaProviderService, type TranscriptionOptions } from "../../domain/MediaProvider.js"
 import type { ProviderModel } from "../../domain/Model.js"
-import * as LocalService from "../../local/LocalService.js"
+import type * as LocalService from "../../local/LocalService.js"
 import * as Provider from "../../provider/Provider.js"
 import type { ServiceRuntime } from "../../local/ServiceRuntime.js"
 import type { AsrParams } from "../../services/stt/Api.js"
 import { renderSrt, renderTsv, renderTxt, renderVtt, type TranscriptFormat, TranscriptFormats } from "../../services/stt/Transcript.js"
 import { uploadName } from "../../http/Multipart.js"
+import * as LocalProvider from "../LocalProvider.js"
 import * as WhisperClient from "./WhisperClient.js"
+import * as WhisperConfig from "./WhisperConfig.js"
 
 export { type TranscriptFormat, TranscriptFormats } from "../../services/stt/Transcript.js"
-
-/** The environment variable naming a running service (e.g. `http://127.0.0.1:9000`). */
-export const envVar = "WHISPER_SERVICE_URL"
 
 /** The model id used when the service does not name its engine. */
 export const genericModelId = "whisper"
@@ -69,8 +66,10 @@ export const renderTranscript = (transcript: Text, format: TranscriptFormat): st
   }
 }
 
+const providerId = WhisperConfig.providerId
+
 const invalid = (message: string): InvalidInput =>
-  new InvalidInput({ provider: WhisperClient.providerId, message: `whisper: ${message}`, issues: [message] })
+  new InvalidInput({ provider: providerId, message: `whisper: ${message}`, issues: [message] })
 
 type TranscriptionParams = Omit<AsrParams, "output">
 
@@ -97,15 +96,11 @@ const paramsOf = (options: TranscriptionOptions | undefined): Effect.Effect<Tran
 /** The provider, talking to the service at `location`. */
 export const make = (location: LocalService.ServiceLocation): Effect.Effect<MediaProviderService, never, HttpClient.HttpClient> =>
   Effect.gen(function* () {
-    const httpClient = yield* HttpClient.HttpClient
-    const client: Effect.Effect<WhisperClient.WhisperClient, MediaError> = Effect.flatMap(location.url, (url) =>
-      Effect.provideService(WhisperClient.make(url), HttpClient.HttpClient, httpClient)
-    )
-    const cache = yield* Ref.make(Option.none<ReadonlyArray<ProviderModel>>())
+    const client = yield* WhisperClient.make(location)
 
     const modelOf = (id: string, description: string): ProviderModel => ({
       id,
-      provider: WhisperClient.providerId,
+      provider: providerId,
       name: id,
       capabilities: ["speech-to-text"],
       pricing: [],
@@ -113,22 +108,17 @@ export const make = (location: LocalService.ServiceLocation): Effect.Effect<Medi
       description
     })
 
-    const discover: Effect.Effect<ReadonlyArray<ProviderModel>, MediaError> = Effect.flatMap(Ref.get(cache), (cached) =>
-      Option.isSome(cached)
-        ? Effect.succeed(cached.value)
-        : Effect.flatMap(client, (c) =>
-            c.health.pipe(
-              Effect.map((health) =>
-                health.engine !== undefined
-                  ? [modelOf(health.engine, `speech-to-text by ${health.engine} behind whisper-asr-webservice's API`)]
-                  : [modelOf(genericModelId, "whisper-asr-webservice (model chosen by the service)")]
-              ),
-              Effect.catchTag("ModelNotFound", () =>
-                Effect.succeed([modelOf(genericModelId, "whisper-asr-webservice (model chosen by the service)")])
-              ),
-              Effect.tap((models) => Ref.set(cache, Option.some(models)))
-            )
-          )
+    const generic = () => [modelOf(genericModelId, "whisper-asr-webservice (model chosen by the service)")]
+    const discover = yield* LocalProvider.discoverOnce(
+      client.health.pipe(
+        Effect.map((health) =>
+          health.engine !== undefined
+            ? [modelOf(health.engine, `speech-to-text by ${health.engine} behind whisper-asr-webservice's API`)]
+            : generic()
+        ),
+        // The real container has no /health, and does not say which model it runs.
+        Effect.catchTag("ModelNotFound", () => Effect.succeed(generic()))
+      )
     )
 
     const speechToText: Provider.Transform<"speech-to-text"> = (modelId: string, input: Audio, options: TranscriptionOptions | undefined) =>
@@ -138,8 +128,7 @@ export const make = (location: LocalService.ServiceLocation): Effect.Effect<Medi
           return yield* invalid(`extra.format must be one of ${TranscriptFormats.join(", ")}, not ${JSON.stringify(format)}`)
         }
         const params = yield* paramsOf(options)
-        const c = yield* client
-        const result = yield* c.transcribe(
+        const result = yield* client.transcribe(
           { source: input.source, filename: uploadName(input.source, input.mimeType), contentType: input.mimeType },
           params
         )
@@ -149,31 +138,23 @@ export const make = (location: LocalService.ServiceLocation): Effect.Effect<Medi
           text: result.text.trim(),
           segments,
           ...(language !== undefined ? { language } : {}),
-          origin: { provider: WhisperClient.providerId, model: modelId, costUsd: 0 }
+          origin: { provider: providerId, model: modelId, costUsd: 0 }
         })
         if (format === undefined) return plain
         return new Text({ ...plain, text: format === "json" ? JSON.stringify(result) : renderTranscript(plain, format) })
       })
 
     return yield* Provider.make({
-      id: WhisperClient.providerId,
+      id: providerId,
       name: "Whisper ASR (speech-to-text)",
-      type: "local",
-      configured: true,
+      ...LocalProvider.spec(location, client.probe),
       discover,
-      // Cached in the model catalog (when one is given) under the service's URL, or its
-      // embedded name: listing models then needs no running service.
-      ...(location.catalogKey !== undefined ? { cacheModels: true, baseUrl: location.catalogKey } : {}),
-      transforms: { "speech-to-text": speechToText },
-      probe: LocalService.probe(
-        location,
-        Effect.flatMap(client, (c) => c.probe)
-      )
+      transforms: { "speech-to-text": speechToText }
     })
   })
 
 /** The provider as a layer: the service at `WHISPER_SERVICE_URL`, or the embedded STT service started on first use. */
 export const layer: Layer.Layer<MediaProvider, ConfigError.ConfigError, HttpClient.HttpClient | ServiceRuntime> = Layer.effect(
   MediaProvider,
-  Effect.flatMap(LocalService.locate("stt", envVar), make)
+  Effect.flatMap(WhisperConfig.location, make)
 )

@@ -5,5 +5,7 @@
  * @module
  */
 export * as WhisperClient from "./WhisperClient.js"
-export { envVar, genericModelId, layer, make, renderTranscript, type TranscriptFormat, TranscriptFormats } from "./WhisperProvider.js"
+export * as WhisperConfig from "./WhisperConfig.js"
+export { envVar } from "./WhisperConfig.js"
+export { genericModelId, layer, make, renderTranscript, type TranscriptFormat, TranscriptFormats } from "./WhisperProvider.js"
 export { manifest } from "./manifest.js"

@@ -4,11 +4,12 @@
  * @module
  */
 import type { ProviderManifest } from "../Manifest.js"
-import { envVar, layer } from "./WhisperProvider.js"
+import { envVar, providerId } from "./WhisperConfig.js"
+import { layer } from "./WhisperProvider.js"
 
 /** Whisper: speech-to-text on a whisper-asr-webservice (ours, over pocketsphinx, unless one is configured). */
 export const manifest: ProviderManifest = {
-  id: "whisper",
+  id: providerId,
   name: "Whisper ASR",
   type: "local",
   settings: [envVar],

@@ -6,7 +6,9 @@
  */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { expect, layer as withLayer } from "@effect/vitest"
+import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { mkdtempSync, rmSync } from "node:fs"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
@@ -14,6 +16,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll } from "vitest"
 import { text } from "../../../src/domain/Asset.js"
+import { ServiceRuntime } from "../../../src/local/ServiceRuntime.js"
 import * as Chatterbox from "../../../src/providers/chatterbox/index.js"
 import { layer } from "../../../src/services/tts/Server.js"
 import { failingFlite } from "../../support/fakeEngines.js"
@@ -39,6 +42,14 @@ afterAll(async () => {
 
 chatterboxProviderSuite("in-process service", () => server.url)
 
+/** A runtime that must not be asked: the service is configured by URL. */
+const unusedRuntime = ServiceRuntime.of({
+  mode: "process",
+  ensure: (service) => Effect.die(`${service} should not be started`),
+  status: (service) => Effect.succeed({ service, running: false, healthy: false }),
+  stop: () => Effect.void
+})
+
 const providerAt = (url: string) =>
   Chatterbox.make({ url: Effect.succeed(url), configured: true }, { outputDir: join(root, "out"), client: { retry: { retries: 0 } } })
 
@@ -61,6 +72,19 @@ withLayer(NodeHttpClient.layerUndici, { excludeTestServices: true })("Chatterbox
       const p = yield* providerAt(failing.url)
       expect(yield* p.isAvailable).toBe(true)
     })
+  )
+
+  it.effect("the client as a service: layerConfig finds the service at CHATTERBOX_DOCKER_URL and lists its voices", () =>
+    Effect.gen(function* () {
+      const client = yield* Chatterbox.ChatterboxClient.ChatterboxClient
+      expect((yield* client.voices).map((voice) => voice.filename)).toContain("slt.wav")
+      expect(yield* client.health).toMatchObject({ status: "healthy", engine: "flite" })
+      expect(yield* client.probe).toBe(true)
+    }).pipe(
+      Effect.provide(Chatterbox.ChatterboxClient.layerConfig()),
+      Effect.provide(Layer.succeed(ServiceRuntime, unusedRuntime)),
+      Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["CHATTERBOX_DOCKER_URL", server.url]])))
+    )
   )
 
   it.effect("a service that does not answer is NetworkError, and the provider is not available", () =>

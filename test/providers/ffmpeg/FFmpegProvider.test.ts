@@ -16,6 +16,7 @@ import { join } from "node:path"
 import { Audio, fromFile } from "../../../src/domain/Asset.js"
 import { ServiceNotRunning } from "../../../src/domain/Errors.js"
 import { MediaProvider } from "../../../src/domain/MediaProvider.js"
+import * as FFmpegClient from "../../../src/providers/ffmpeg/FFmpegClient.js"
 import * as FFmpegProvider from "../../../src/providers/ffmpeg/FFmpegProvider.js"
 import { ServiceRuntime } from "../../../src/local/ServiceRuntime.js"
 import { layer } from "../../../src/services/ffmpeg/Server.js"
@@ -86,6 +87,27 @@ describe("FFmpeg provider: set-ups of its own", () => {
     }).pipe(
       Effect.provide(
         FFmpegProvider.layer.pipe(
+          Layer.provide(
+            Layer.succeed(ServiceRuntime, {
+              mode: "process",
+              ensure: () => Effect.dieMessage("the runtime must not be asked when the URL is configured"),
+              status: (service) => Effect.succeed({ service, running: false, healthy: false }),
+              stop: () => Effect.void
+            })
+          ),
+          Layer.provide(NodeHttpClient.layerUndici),
+          Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map([["FFMPEG_SERVICE_URL", server.url]]))))
+        )
+      )
+    )
+  )
+  it.effect("the client as a service: layerConfig reaches the service at FFMPEG_SERVICE_URL without asking the runtime", () =>
+    Effect.gen(function* () {
+      const client = yield* FFmpegClient.FFmpegClient
+      expect(yield* client.health).toMatchObject({ status: "healthy", service: "ffmpeg" })
+    }).pipe(
+      Effect.provide(
+        FFmpegClient.layerConfig().pipe(
           Layer.provide(
             Layer.succeed(ServiceRuntime, {
               mode: "process",

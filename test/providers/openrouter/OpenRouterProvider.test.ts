@@ -173,3 +173,22 @@ describe("registry fallback", () => {
       expect(or.count("/api/v1/chat/completions")).toBe(1)
     }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
 })
+
+describe("OpenRouterClient as a service", () => {
+  it.scopedLive("layerConfig builds the client from the configuration; without a key its calls fail MissingConfig", () =>
+    Effect.gen(function* () {
+      const emulator = yield* openrouter()
+      const configured = OpenRouter.OpenRouterConfig.config({ apiKey: key, baseUrl: emulator.baseUrl })
+      const models = yield* Effect.flatMap(OpenRouter.OpenRouterClient.OpenRouterClient, (client) => client.models).pipe(
+        Effect.provide(OpenRouter.OpenRouterClient.layerConfig(configured))
+      )
+      expect(models.length).toBe(48)
+      expect(emulator.requests[0]!.headers.authorization).toBe(`Bearer ${key}`)
+      const keyless = yield* Effect.flatMap(OpenRouter.OpenRouterClient.OpenRouterClient, (client) => client.models).pipe(
+        Effect.provide(OpenRouter.OpenRouterClient.layer(config(emulator.baseUrl, { apiKeys: [] }))),
+        Effect.flip
+      )
+      expect(keyless).toMatchObject({ _tag: "MissingConfig", setting: "OPENROUTER_API_KEY" })
+      expect(emulator.requests.length).toBe(1)
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+})

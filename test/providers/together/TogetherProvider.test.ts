@@ -257,3 +257,22 @@ describe("Together faults", () => {
       expect(emulator.count()).toBe(0)
     }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
 })
+
+describe("TogetherClient as a service", () => {
+  it.scopedLive("layerConfig builds the client from the configuration; without a key its calls fail MissingConfig", () =>
+    Effect.gen(function* () {
+      const emulator = yield* together()
+      const configured = Together.TogetherConfig.config({ apiKey: key, baseUrl: emulator.baseUrl })
+      const models = yield* Effect.flatMap(Together.TogetherClient.TogetherClient, (client) => client.models).pipe(
+        Effect.provide(Together.TogetherClient.layerConfig(configured))
+      )
+      expect(models.length).toBe(53)
+      expect(emulator.requests[0]!.headers.authorization).toBe(`Bearer ${key}`)
+      const keyless = yield* Effect.flatMap(Together.TogetherClient.TogetherClient, (client) => client.models).pipe(
+        Effect.provide(Together.TogetherClient.layer(config(emulator.baseUrl, { apiKeys: [] }))),
+        Effect.flip
+      )
+      expect(keyless).toMatchObject({ _tag: "MissingConfig", setting: "TOGETHER_API_KEY" })
+      expect(emulator.requests.length).toBe(1)
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+})

@@ -6,7 +6,9 @@
  */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { expect, layer as withLayer } from "@effect/vitest"
+import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
@@ -14,6 +16,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll } from "vitest"
 import { Audio, fromBytes, fromUrl } from "../../../src/domain/Asset.js"
+import { ServiceRuntime } from "../../../src/local/ServiceRuntime.js"
 import * as Whisper from "../../../src/providers/whisper/index.js"
 import { layer } from "../../../src/services/stt/Server.js"
 import { failingPocketsphinx } from "../../support/fakeEngines.js"
@@ -63,6 +66,14 @@ afterAll(async () => {
 
 whisperProviderSuite("in-process service", () => server.url)
 
+/** A runtime that must not be asked: the service is configured by URL. */
+const unusedRuntime = ServiceRuntime.of({
+  mode: "process",
+  ensure: (service) => Effect.die(`${service} should not be started`),
+  status: (service) => Effect.succeed({ service, running: false, healthy: false }),
+  stop: () => Effect.void
+})
+
 const providerAt = (url: string) => Whisper.make({ url: Effect.succeed(url), configured: true })
 const defaultModelAt = (url: string) => Effect.flatMap(providerAt(url), (p) => p.speechToText())
 
@@ -96,6 +107,18 @@ withLayer(NodeHttpClient.layerUndici, { excludeTestServices: true })("Whisper pr
       expect(error.message).toMatch(/HTTP 500.*simulated recogniser crash/)
       expect(yield* Effect.flatMap(providerAt(failing.url), (p) => p.isAvailable)).toBe(true)
     })
+  )
+
+  it.effect("the client as a service: layerConfig finds the service at WHISPER_SERVICE_URL and names its engine", () =>
+    Effect.gen(function* () {
+      const client = yield* Whisper.WhisperClient.WhisperClient
+      expect(yield* client.health).toMatchObject({ status: "healthy", engine: "pocketsphinx-en-us" })
+      expect(yield* client.probe).toBe(true)
+    }).pipe(
+      Effect.provide(Whisper.WhisperClient.layerConfig()),
+      Effect.provide(Layer.succeed(ServiceRuntime, unusedRuntime)),
+      Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["WHISPER_SERVICE_URL", server.url]])))
+    )
   )
 
   it.effect("a service that does not answer is NetworkError, and the provider is not available", () =>

@@ -22,7 +22,8 @@ import { InvalidInput, type MediaError, ModelNotFound } from "../../../domain/Er
 import type { AudioOptions } from "../../../domain/MediaProvider.js"
 import type { ProviderModel } from "../../../domain/Model.js"
 import { type AmbientMood, AmbientSpec } from "../../../services/ffmpeg/Api.js"
-import { type FFmpegClient, provider } from "../FFmpegClient.js"
+import type * as FFmpegClient from "../FFmpegClient.js"
+import { providerId as provider } from "../FFmpegConfig.js"
 import type { Deliver } from "./Delivery.js"
 
 /** The model id. */
@@ -97,15 +98,12 @@ export const ambientSpecOf = (input: Text, options: AudioOptions | undefined): E
 
 /** Synthesize one pad. */
 export const synthesize =
-  (client: Effect.Effect<FFmpegClient, MediaError>, deliver: Deliver) =>
+  (client: FFmpegClient.Service, deliver: Deliver) =>
   (id: string, input: Text, options: AudioOptions | undefined): Effect.Effect<Audio, MediaError> =>
     Effect.gen(function* () {
       if (id !== modelId) return yield* new ModelNotFound({ provider, model: id, message: `${provider}: no model ${JSON.stringify(id)} for text-to-audio` })
       const spec = yield* ambientSpecOf(input, options)
-      const service = yield* client
-      const result = yield* service.ambient(spec)
-      const output = result.output
-      const path = yield* deliver(service, output, id)
+      const { output, path } = yield* deliver(client.ambient(spec), id)
       return new Audio({
         source: new FileSource({ path }),
         mimeType: "audio/wav",

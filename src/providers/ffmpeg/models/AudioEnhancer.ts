@@ -16,7 +16,8 @@ import { InvalidInput, type MediaError, ModelNotFound } from "../../../domain/Er
 import type { EnhancementOptions } from "../../../domain/MediaProvider.js"
 import type { ProviderModel } from "../../../domain/Model.js"
 import { type AudioFormat, AudioConvertSpec } from "../../../services/ffmpeg/Api.js"
-import { type FFmpegClient, provider, type UploadFile, uploadName } from "../FFmpegClient.js"
+import * as FFmpegClient from "../FFmpegClient.js"
+import { providerId as provider } from "../FFmpegConfig.js"
 import type { Deliver } from "./Delivery.js"
 
 /** The model id. */
@@ -56,12 +57,12 @@ const dataUrlBytes = (url: string): Uint8Array | undefined => {
 }
 
 /** Where the input comes from: an upload, or a URL for the service to fetch. */
-const inputOf = (input: Audio): Either.Either<{ readonly files: ReadonlyArray<UploadFile>; readonly src?: string }, InvalidInput> => {
+const inputOf = (input: Audio): Either.Either<{ readonly files: ReadonlyArray<FFmpegClient.UploadFile>; readonly src?: string }, InvalidInput> => {
   const name = `audio.${extensions[formatOf(input.mimeType) ?? "wav"]}`
   switch (input.source._tag) {
     case "File": {
       const path = NodePath.resolve(/^file:/i.test(input.source.path) ? fileURLToPath(input.source.path) : input.source.path)
-      return Either.right({ files: [{ key: "audio", content: { _tag: "Path", path }, name: uploadName(path) }] })
+      return Either.right({ files: [{ key: "audio", content: { _tag: "Path", path }, name: FFmpegClient.uploadName(path) }] })
     }
     case "Bytes":
       return Either.right({ files: [{ key: "audio", content: { _tag: "Bytes", bytes: input.source.bytes }, name }] })
@@ -77,7 +78,7 @@ const inputOf = (input: Audio): Either.Either<{ readonly files: ReadonlyArray<Up
 
 /** Enhance and convert one audio asset. */
 export const enhance =
-  (client: Effect.Effect<FFmpegClient, MediaError>, deliver: Deliver) =>
+  (client: FFmpegClient.Service, deliver: Deliver) =>
   (id: string, input: Audio, options: EnhancementOptions | undefined): Effect.Effect<Audio, MediaError> =>
     Effect.gen(function* () {
       if (id !== modelId) return yield* new ModelNotFound({ provider, model: id, message: `${provider}: no model ${JSON.stringify(id)} for audio-enhancement` })
@@ -96,10 +97,7 @@ export const enhance =
           onRight: Effect.succeed
         }
       )
-      const service = yield* client
-      const result = yield* service.convertAudio(spec, source.files)
-      const output = result.output
-      const path = yield* deliver(service, output, id)
+      const { output, path } = yield* deliver(client.convertAudio(spec, source.files), id)
       return new Audio({
         source: new FileSource({ path }),
         mimeType: output.mimeType,

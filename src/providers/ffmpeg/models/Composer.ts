@@ -20,7 +20,8 @@ import { InvalidInput, type MediaError, ModelNotFound } from "../../../domain/Er
 import type { CompositionOptions } from "../../../domain/MediaProvider.js"
 import type { ProviderModel } from "../../../domain/Model.js"
 import { compositionSources } from "../../../services/ffmpeg/FilterGraph.js"
-import { type FFmpegClient, provider, type UploadFile, uploadName } from "../FFmpegClient.js"
+import * as FFmpegClient from "../FFmpegClient.js"
+import { providerId as provider } from "../FFmpegConfig.js"
 import type { Deliver } from "./Delivery.js"
 
 /** The model id. */
@@ -64,7 +65,7 @@ const invalid = (message: string, issues: ReadonlyArray<string>) => new InvalidI
 
 /** Render a composition: upload its local files, run the job, download the result. */
 export const compose =
-  (client: Effect.Effect<FFmpegClient, MediaError>, deliver: Deliver) =>
+  (client: FFmpegClient.Service, deliver: Deliver) =>
   (id: string, input: Composition, _options: CompositionOptions | undefined): Effect.Effect<Video, MediaError> =>
     Effect.gen(function* () {
       if (id !== modelId) return yield* new ModelNotFound({ provider, model: id, message: `${provider}: no model ${JSON.stringify(id)} for video-composition` })
@@ -74,7 +75,7 @@ export const compose =
       })
       const fs = yield* FileSystem.FileSystem
       const keys = new Map<string, string>()
-      const files: Array<UploadFile> = []
+      const files: Array<FFmpegClient.UploadFile> = []
       for (const src of compositionSources(encoded)) {
         if (isUrl(src)) continue
         let path: string
@@ -87,13 +88,10 @@ export const compose =
         if (info.type !== "File") return yield* invalid(`not a file: ${src}`, [`not a file: ${path}`])
         const key = `in${files.length}`
         keys.set(src, key)
-        files.push({ key, content: { _tag: "Path", path }, name: uploadName(path) })
+        files.push({ key, content: { _tag: "Path", path }, name: FFmpegClient.uploadName(path) })
       }
       const spec = rewriteSources(encoded, (src) => keys.get(src) ?? src)
-      const service = yield* client
-      const result = yield* service.compose(spec, files)
-      const output = result.output
-      const path = yield* deliver(service, output, id)
+      const { output, path } = yield* deliver(client.compose(spec, files), id)
       return new Video({
         source: new FileSource({ path }),
         mimeType: output.mimeType,

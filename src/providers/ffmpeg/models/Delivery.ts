@@ -1,7 +1,7 @@
 /**
- * Bringing a result home: stream the service's output file into the provider's output
- * directory (under a fresh name), then release it on the service, whether the download worked
- * or not.
+ * Bringing a result home: run the job, stream the service's output file into the provider's
+ * output directory (under a fresh name), then release it on the service, whether the download
+ * worked or not.
  *
  * @module
  */
@@ -10,25 +10,34 @@ import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as Effect from "effect/Effect"
 import * as NodePath from "node:path"
 import { DownloadFailed, type MediaError } from "../../../domain/Errors.js"
-import type { OutputFile } from "../../../services/ffmpeg/Api.js"
-import { type FFmpegClient, provider } from "../FFmpegClient.js"
+import type { JobResult, OutputFile } from "../../../services/ffmpeg/Api.js"
+import type * as FFmpegClient from "../FFmpegClient.js"
+import { providerId as provider } from "../FFmpegConfig.js"
 
-/** Download `output` into `outputDir` as `<modelId>-<uuid>.<ext>`; the local path. */
-export type Deliver = (client: FFmpegClient, output: OutputFile, modelId: string) => Effect.Effect<string, MediaError>
+/** A job's result on the service, and where it now is on this machine. */
+export interface Delivered {
+  readonly output: OutputFile
+  readonly path: string
+}
 
-/** A `Deliver` writing into `outputDir` (created when missing). */
+/** Run `job` and download its output as `<modelId>-<uuid>.<ext>`. */
+export type Deliver = (job: Effect.Effect<JobResult, MediaError>, modelId: string) => Effect.Effect<Delivered, MediaError>
+
+/** A `Deliver` that fetches results from `client` into `outputDir` (created when missing). */
 export const deliverTo =
-  (outputDir: string): Deliver =>
-  (client, output, modelId) =>
-    Effect.gen(function* () {
-      const fs = yield* FileSystem.FileSystem
-      yield* fs.makeDirectory(outputDir, { recursive: true }).pipe(
-        Effect.mapError(
-          (error) => new DownloadFailed({ provider, message: `${provider}: cannot create the output directory ${outputDir}: ${error.message}` })
+  (client: FFmpegClient.Service, outputDir: string): Deliver =>
+  (job, modelId) =>
+    Effect.flatMap(job, ({ output }) =>
+      Effect.gen(function* () {
+        const fs = yield* FileSystem.FileSystem
+        yield* fs.makeDirectory(outputDir, { recursive: true }).pipe(
+          Effect.mapError(
+            (error) => new DownloadFailed({ provider, message: `${provider}: cannot create the output directory ${outputDir}: ${error.message}` })
+          )
         )
-      )
-      const extension = NodePath.extname(output.name).replace(/[^.a-z0-9]/g, "")
-      const dest = NodePath.join(outputDir, `${modelId}-${crypto.randomUUID()}${extension}`)
-      yield* client.download(output, dest)
-      return dest
-    }).pipe(Effect.ensuring(client.release(output)), Effect.provide(NodeFileSystem.layer))
+        const extension = NodePath.extname(output.name).replace(/[^.a-z0-9]/g, "")
+        const path = NodePath.join(outputDir, `${modelId}-${crypto.randomUUID()}${extension}`)
+        yield* client.download(output, path)
+        return { output, path }
+      }).pipe(Effect.ensuring(client.release(output)), Effect.provide(NodeFileSystem.layer))
+    )

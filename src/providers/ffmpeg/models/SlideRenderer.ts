@@ -27,7 +27,8 @@ import { InvalidInput, type MediaError, ModelNotFound } from "../../../domain/Er
 import type { ImageOptions } from "../../../domain/MediaProvider.js"
 import type { ProviderModel } from "../../../domain/Model.js"
 import { HexColour, SlideBackground, SlideSpec } from "../../../services/ffmpeg/Api.js"
-import { type FFmpegClient, provider } from "../FFmpegClient.js"
+import type * as FFmpegClient from "../FFmpegClient.js"
+import { providerId as provider } from "../FFmpegConfig.js"
 import type { Deliver } from "./Delivery.js"
 
 /** The model id. */
@@ -90,15 +91,12 @@ export const slideSpecOf = (input: Text, options: ImageOptions | undefined): Eit
 
 /** Draw one slide. */
 export const render =
-  (client: Effect.Effect<FFmpegClient, MediaError>, deliver: Deliver) =>
+  (client: FFmpegClient.Service, deliver: Deliver) =>
   (id: string, input: Text, options: ImageOptions | undefined): Effect.Effect<Image, MediaError> =>
     Effect.gen(function* () {
       if (id !== modelId) return yield* new ModelNotFound({ provider, model: id, message: `${provider}: no model ${JSON.stringify(id)} for text-to-image` })
       const spec = yield* slideSpecOf(input, options)
-      const service = yield* client
-      const result = yield* service.slide(spec)
-      const output = result.output
-      const path = yield* deliver(service, output, id)
+      const { output, path } = yield* deliver(client.slide(spec), id)
       return new Image({
         source: new FileSource({ path }),
         mimeType: "image/png",
