@@ -15,7 +15,7 @@ import * as path from "node:path"
 import { Audio, FileSource, text } from "../domain/Asset.js"
 import * as Composition from "../domain/Composition.js"
 import { InvalidInput } from "../domain/Errors.js"
-import { cues, toSrt, toVtt } from "../media/Subtitles.js"
+import { cues, renderSrt, renderVtt } from "../media/Subtitles.js"
 import { ProviderRegistry } from "../registry/ProviderRegistry.js"
 import { save } from "./AssetFiles.js"
 
@@ -98,8 +98,8 @@ export const transcribe = Command.make(
           : format === "json"
             ? `${JSON.stringify({ text: result.text, language: result.language, segments }, null, 2)}\n`
             : format === "srt"
-              ? toSrt(cues(segments))
-              : toVtt(cues(segments))
+              ? renderSrt(cues(segments))
+              : renderVtt(cues(segments))
       yield* Option.match(out, {
         onNone: () => Effect.sync(() => void process.stdout.write(rendered)),
         onSome: (target) => Effect.sync(() => fs.writeFileSync(target, rendered))

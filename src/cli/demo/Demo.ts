@@ -24,7 +24,7 @@ import type { InputOf } from "../../domain/MediaProvider.js"
 import type { Progress } from "../Progress.js"
 import { type GenerateOptions, type Generation, ProviderRegistry } from "../../registry/ProviderRegistry.js"
 import type { Script } from "./Script.js"
-import { cues, toSrt } from "../../media/Subtitles.js"
+import { cues, renderSrt } from "../../media/Subtitles.js"
 
 /** How the demo runs. */
 export interface DemoOptions {
@@ -243,7 +243,7 @@ export const run = (options: DemoOptions): Effect.Effect<DemoSummary, MediaError
       const tmpVideo = `${out}.part`
       const tmpSrt = `${srtPath}.part`
       fs.copyFileSync(finalFile, tmpVideo)
-      fs.writeFileSync(tmpSrt, toSrt(list))
+      fs.writeFileSync(tmpSrt, renderSrt(list))
       fs.renameSync(tmpVideo, out)
       fs.renameSync(tmpSrt, srtPath)
     })
