@@ -13,12 +13,9 @@ import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import type * as HttpClient from "@effect/platform/HttpClient"
-import * as Context from "effect/Context"
-import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import * as fs from "node:fs"
 import * as path from "node:path"
 import { type Audio, type Image, text, type Video } from "../domain/Asset.js"
 import type { MediaCapability } from "../domain/Capability.js"
@@ -26,38 +23,10 @@ import { CapabilityNotSupported, type MediaError } from "../domain/Errors.js"
 import type { OptionsOf } from "../domain/MediaProvider.js"
 import * as JobProgress from "../domain/Progress.js"
 import { type GenerateOptions, ProviderRegistry } from "../registry/ProviderRegistry.js"
-import * as MediaTypes from "../media/MediaTypes.js"
-import { save } from "./AssetFiles.js"
+import { extensionOf, saveDownloading } from "./AssetFiles.js"
+import { UnknownProvider } from "./Errors.js"
+import { type CliOutputService, output, writeFile } from "./Output.js"
 import * as Progress from "./Progress.js"
-
-/** Where the generate commands write: stdout for results, stderr for progress. */
-export interface CliOutputService {
-  /** Write result text (resolves when the text is handed to the stream, so deltas keep their order). */
-  readonly stdout: (text: string) => Effect.Effect<void>
-  /** The progress display's output (live when stderr is a terminal). */
-  readonly progress: Progress.ProgressOutput
-}
-
-/** The output of the generate commands; the process's stdout and stderr when absent (tests provide one). */
-export class CliOutput extends Context.Tag("automarket/cli/CliOutput")<CliOutput, CliOutputService>() {}
-
-const processOutput: CliOutputService = {
-  stdout: (chunk) => Effect.async<void>((resume) => void process.stdout.write(chunk, () => resume(Effect.void))),
-  progress: { live: process.stderr.isTTY === true, write: (chunk) => void process.stderr.write(chunk) }
-}
-
-/** The output in use: the `CliOutput` given, else the process's stdout and stderr. */
-export const output: Effect.Effect<CliOutputService> = Effect.map(Effect.serviceOption(CliOutput), Option.getOrElse(() => processOutput))
-
-/** A `--provider` that names no registered provider. */
-export class UnknownProvider extends Data.TaggedError("UnknownProvider")<{
-  readonly id: string
-  readonly known: ReadonlyArray<string>
-}> {
-  override get message(): string {
-    return `no provider "${this.id}" (known: ${this.known.join(", ") || "none"})`
-  }
-}
 
 const promptArg = Args.text({ name: "prompt" }).pipe(Args.withDescription("What to generate"))
 const providerOption = Options.text("provider").pipe(
@@ -136,47 +105,7 @@ const withModelForAll = <C extends MediaCapability>(capability: C, options: Gene
     })
   )
 
-/** The file extension of a mime type (`MediaTypes.extensionOf`, parameters ignored), `bin` when unknown. */
-export const extensionOf = (mimeType: string): string => MediaTypes.extensionOf(MediaTypes.mediaTypeOf(mimeType)) ?? "bin"
-
-/**
- * Write an asset to `target`, atomically. A URL result (https, data, or loopback http when
- * allowed) is streamed to disk by `Download` (size cap, content type checked, resumed,
- * `Downloading` progress events); a file or bytes are copied by `AssetFiles.save`.
- */
-const saveAsset = (
-  asset: Image | Video | Audio,
-  target: string,
-  family: string
-): Effect.Effect<string, MediaError, HttpClient.HttpClient> => {
-  const source = asset.source
-  if (source._tag !== "Url") return save(asset, target)
-  // Loaded here, not at start-up: the downloader brings its HTTP client (start-up time of every command).
-  return Effect.flatMap(Effect.promise(() => import("../http/Download.js")), (Download) =>
-    Effect.map(
-    Download.download({
-      url: source.url,
-      to: target,
-      expect: [`${family === "speech" ? "audio" : family}/*`],
-      ...(asset.origin !== undefined ? { provider: asset.origin.provider, model: asset.origin.model } : {})
-    }),
-    (done) => done.path
-  ))
-}
-
 type MediaCapabilityOf = "text-to-image" | "text-to-video" | "text-to-audio" | "text-to-speech"
-
-/** Write a file whole or not at all (a temp file renamed into place). */
-export const writeAtomically = (file: string, content: string): void => {
-  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`)
-  try {
-    fs.writeFileSync(temp, content)
-    fs.renameSync(temp, file)
-  } catch (error) {
-    fs.rmSync(temp, { force: true })
-    throw error
-  }
-}
 
 /**
  * Listen to job events, and keep the ticket of a submitted job in `file` when one is asked for.
@@ -191,9 +120,9 @@ const keepingTicket = (
   (event: JobProgress.JobEvent): Effect.Effect<void> => {
     if (Option.isNone(file) || event._tag !== "Submitted" || event.ticket === undefined) return onEvent(event)
     const ticket = event.ticket
-    const kept = Effect.try(() => writeAtomically(file.value, `${ticket}\n`)).pipe(
+    const kept = writeFile(file.value, `${ticket}\n`).pipe(
       Effect.catchAll((error) =>
-        Effect.sync(() => io.progress.write(`automarket: cannot write the ticket to ${file.value}: ${String(error.error)}\n`))
+        Effect.sync(() => io.progress.write(`automarket: cannot write the ticket to ${file.value}: ${String(error.cause)}\n`))
       )
     )
     return Effect.zipRight(kept, onEvent(event))
@@ -226,7 +155,7 @@ const generateMedia = <C extends MediaCapabilityOf>(
         )
         const asset: Image | Video | Audio = result.output
         const target = Option.getOrElse(out, () => `${stem}.${extensionOf(asset.mimeType)}`)
-        const written = yield* JobProgress.listen(saveAsset(asset, target, stem), display.onEvent)
+        const written = yield* JobProgress.listen(saveDownloading(asset, target), display.onEvent)
         return { result, written }
       })
     )

@@ -18,8 +18,8 @@ import * as fs from "node:fs"
 import { InvalidInput, type MediaError } from "../domain/Errors.js"
 import * as JobProgress from "../domain/Progress.js"
 import * as Jobs from "../jobs/Jobs.js"
-import { save } from "./AssetFiles.js"
-import { extensionOf, output } from "./GenerateCommands.js"
+import { extensionOf, save } from "./AssetFiles.js"
+import { output } from "./Output.js"
 import * as Progress from "./Progress.js"
 
 /** The job API of the provider that issued a ticket; InvalidInput for a provider without one. */

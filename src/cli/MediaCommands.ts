@@ -18,6 +18,7 @@ import { InvalidInput } from "../domain/Errors.js"
 import { cues, renderSrt, renderVtt } from "../media/Subtitles.js"
 import { ProviderRegistry } from "../registry/ProviderRegistry.js"
 import { save } from "./AssetFiles.js"
+import { writeFile } from "./Output.js"
 
 const providerOption = Options.text("provider").pipe(
   Options.withAlias("p"),
@@ -102,7 +103,7 @@ export const transcribe = Command.make(
               : renderVtt(cues(segments))
       yield* Option.match(out, {
         onNone: () => Effect.sync(() => void process.stdout.write(rendered)),
-        onSome: (target) => Effect.sync(() => fs.writeFileSync(target, rendered))
+        onSome: (target) => writeFile(target, rendered)
       })
     })
 ).pipe(Command.withDescription("Transcribe speech to text (txt, json, srt or vtt)"))

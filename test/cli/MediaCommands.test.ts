@@ -94,5 +94,6 @@ describe("automarket speak / transcribe / compose", () => {
     expect(missing.stderr).toMatch(/nowhere\.mp4/)
     expect(fs.existsSync(path.join(dir, "never.mp4"))).toBe(false)
     expect(fs.existsSync(path.join(dir, "never.mp4.part"))).toBe(false)
+    expect(fs.readdirSync(dir).filter((file) => file.includes("never.mp4"))).toEqual([])
   })
 })
