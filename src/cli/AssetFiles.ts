@@ -11,6 +11,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import type { Audio, Image, Video } from "../domain/Asset.js"
 import { DownloadFailed, type MediaError } from "../domain/Errors.js"
+import type { SpeechOptions } from "../domain/MediaProvider.js"
 import * as MediaTypes from "../media/MediaTypes.js"
 import type { WriteFailed } from "./Errors.js"
 import { attempt, writeAtomically } from "./Output.js"
@@ -78,3 +79,9 @@ export const saveDownloading = (
 
 /** The file extension of an asset's mime type (`MediaTypes.extensionOf`, parameters ignored), `bin` when unknown. */
 export const extensionOf = (mimeType: string): string => MediaTypes.extensionOf(MediaTypes.mediaTypeOf(mimeType)) ?? "bin"
+
+/** The speech format an output file's name asks for: `mp3` or `opus` by its extension, else `wav`. */
+export const speechFormatOf = (file: string): NonNullable<SpeechOptions["format"]> => {
+  const ext = path.extname(file).slice(1).toLowerCase()
+  return ext === "mp3" || ext === "opus" ? ext : "wav"
+}

@@ -16,25 +16,18 @@ import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import * as path from "node:path"
-import { type Audio, type Image, text, type Video } from "../domain/Asset.js"
-import type { MediaCapability } from "../domain/Capability.js"
-import { CapabilityNotSupported, type MediaError } from "../domain/Errors.js"
-import type { OptionsOf } from "../domain/MediaProvider.js"
-import * as JobProgress from "../domain/Progress.js"
-import { type GenerateOptions, ProviderRegistry } from "../registry/ProviderRegistry.js"
-import { extensionOf, saveDownloading } from "./AssetFiles.js"
-import { UnknownProvider } from "./Errors.js"
-import { type CliOutputService, output, writeFile } from "./Output.js"
-import * as Progress from "./Progress.js"
+import { type Audio, type Image, text, type Video } from "../../domain/Asset.js"
+import type { MediaError } from "../../domain/Errors.js"
+import type { OptionsOf } from "../../domain/MediaProvider.js"
+import * as JobProgress from "../../domain/Progress.js"
+import { ProviderRegistry } from "../../registry/ProviderRegistry.js"
+import { extensionOf, saveDownloading, speechFormatOf } from "../AssetFiles.js"
+import { UnknownProvider } from "../Errors.js"
+import { type CliOutputService, output, writeFile } from "../Output.js"
+import * as Progress from "../Progress.js"
+import { checked, modelOption, providerOption } from "../ProviderChoice.js"
 
 const promptArg = Args.text({ name: "prompt" }).pipe(Args.withDescription("What to generate"))
-const providerOption = Options.text("provider").pipe(
-  Options.withAlias("p"),
-  Options.withDescription("Use only this provider (default: the registry's choice, with fallback)"),
-  Options.optional
-)
-const modelOption = Options.text("model").pipe(Options.withAlias("m"), Options.withDescription("The model to use"), Options.optional)
 const outOption = (example: string) =>
   Options.file("out").pipe(
     Options.withAlias("o"),
@@ -53,57 +46,6 @@ const integerOption = (name: string, description: string) =>
 /** `f(value)` when the option is set, else nothing: builds option objects field by field. */
 const when = <V, R extends object>(option: Option.Option<V>, f: (value: V) => R): R | {} =>
   Option.match(option, { onNone: () => ({}), onSome: f })
-
-/**
- * The routing of a call: the provider pinned by `--provider` (checked to exist and to offer the
- * capability, so the error says so) and the model of `--model`.
- */
-const routing = <C extends MediaCapability>(
-  capability: C,
-  provider: Option.Option<string>,
-  model: Option.Option<string>
-): Effect.Effect<GenerateOptions<C>, UnknownProvider | MediaError, ProviderRegistry> =>
-  Effect.gen(function* () {
-    if (Option.isNone(provider)) return {}
-    const registry = yield* ProviderRegistry
-    const found = yield* registry.get(provider.value)
-    if (Option.isNone(found)) {
-      return yield* new UnknownProvider({ id: provider.value, known: (yield* registry.all).map((p) => p.id) })
-    }
-    if (!found.value.capabilities.includes(capability)) {
-      return yield* new CapabilityNotSupported({
-        provider: provider.value,
-        capability,
-        message: `${provider.value} does not offer ${capability} (it offers ${found.value.capabilities.join(", ") || "nothing"})`
-      })
-    }
-    return {
-      providers: [provider.value],
-      ...Option.match(model, { onNone: () => ({}), onSome: (m) => ({ models: { [provider.value]: m } }) })
-    }
-  }).pipe(
-    // --model without --provider: the providers that have that model.
-    Effect.flatMap((options) =>
-      Option.isSome(model) && Option.isNone(provider) ? withModelForAll(capability, options, model.value) : Effect.succeed(options)
-    )
-  )
-
-/**
- * `--model` without `--provider`: the providers whose discovered models include it, in the
- * router's order; when none lists it (discovery incomplete), every provider is asked for it.
- */
-const withModelForAll = <C extends MediaCapability>(capability: C, options: GenerateOptions<C>, model: string) =>
-  Effect.flatMap(ProviderRegistry, (registry) =>
-    Effect.zipWith(registry.modelsFor(capability), registry.forCapability(capability), (listed, providers): GenerateOptions<C> => {
-      const owners = [...new Set(listed.filter((m) => m.id === model).map((m) => m.provider))]
-      const chosen = owners.length > 0 ? owners : providers.map((p) => p.id)
-      return {
-        ...options,
-        ...(owners.length > 0 ? { providers: owners } : {}),
-        models: Object.fromEntries(chosen.map((id) => [id, model]))
-      }
-    })
-  )
 
 type MediaCapabilityOf = "text-to-image" | "text-to-video" | "text-to-audio" | "text-to-speech"
 
@@ -144,7 +86,7 @@ const generateMedia = <C extends MediaCapabilityOf>(
   Effect.gen(function* () {
     const registry = yield* ProviderRegistry
     const io = yield* output
-    const routed = yield* routing(capability, route.provider, route.model)
+    const routed = yield* checked(capability, route.provider, route.model)
     const { result, written } = yield* Effect.scoped(
       Effect.gen(function* () {
         // The display ends its line when this scope closes, before the result is printed.
@@ -180,7 +122,7 @@ export const generateText = Command.make(
     Effect.gen(function* () {
       const registry = yield* ProviderRegistry
       const io = yield* output
-      const routed = yield* routing("text-to-text", provider, model)
+      const routed = yield* checked("text-to-text", provider, model)
       const options = { ...routed, options: {
           ...when(maxTokens, (maxTokens) => ({ maxTokens })),
           ...when(system, (system) => ({ system })),
@@ -297,8 +239,7 @@ export const generateSpeech = Command.make(
     voice: Options.text("voice").pipe(Options.withDescription("A voice of the provider"), Options.optional)
   },
   ({ model, out, prompt, provider, ticket, voice }) => {
-    const ext = Option.match(out, { onNone: () => "wav", onSome: (file) => path.extname(file).slice(1).toLowerCase() })
-    const format = ext === "mp3" || ext === "opus" ? ext : "wav"
+    const format = Option.match(out, { onNone: () => "wav" as const, onSome: speechFormatOf })
     return generateMedia("text-to-speech", prompt, { format, ...when(voice, (voice) => ({ voice })) }, { provider, model }, out, "speech", ticket)
   }
 ).pipe(Command.withDescription("Speak a text (text-to-speech) into --out"))

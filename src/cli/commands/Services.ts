@@ -13,9 +13,9 @@ import Docker from "dockerode"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as DockerRuntime from "../local/DockerRuntime.js"
-import { type ServiceName, ServiceNames } from "../services/kit/ServerOptions.js"
-import { table } from "./Format.js"
+import * as DockerRuntime from "../../local/DockerRuntime.js"
+import { type ServiceName, ServiceNames } from "../../services/kit/ServerOptions.js"
+import { table } from "../Format.js"
 
 const name = Args.choice(ServiceNames.map((service) => [service, service] as const), { name: "name" }).pipe(
   Args.withDescription("One service (ffmpeg, tts, stt); all three when absent"),
