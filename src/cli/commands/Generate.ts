@@ -16,9 +16,10 @@ import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import { type Audio, type Image, text, type Video } from "../../domain/Asset.js"
+import { type Audio, type Image, type Text, text, type Video } from "../../domain/Asset.js"
+import type { MediaCapability } from "../../domain/Capability.js"
 import type { MediaError } from "../../domain/Errors.js"
-import type { OptionsOf } from "../../domain/MediaProvider.js"
+import type { InputOf, OptionsOf, OutputOf } from "../../domain/MediaProvider.js"
 import * as JobProgress from "../../domain/Progress.js"
 import { ProviderRegistry } from "../../registry/ProviderRegistry.js"
 import { extensionOf, saveDownloading, speechFormatOf } from "../AssetFiles.js"
@@ -47,7 +48,22 @@ const integerOption = (name: string, description: string) =>
 const when = <V, R extends object>(option: Option.Option<V>, f: (value: V) => R): R | {} =>
   Option.match(option, { onNone: () => ({}), onSome: f })
 
-type MediaCapabilityOf = "text-to-image" | "text-to-video" | "text-to-audio" | "text-to-speech"
+/**
+ * The capabilities `generate` makes a file with: a text prompt in, an image, a video or audio
+ * out. Read off the domain's table of what each capability takes and gives (`CapabilityIO`).
+ */
+type MediaFromText = {
+  [C in MediaCapability]: InputOf<C> extends Text ? (OutputOf<C> extends Image | Video | Audio ? C : never) : never
+}[MediaCapability]
+
+/** What every `generate <medium>` command is asked: the prompt, who makes it, where it goes. */
+interface MediaRequest {
+  readonly prompt: string
+  readonly provider: Option.Option<string>
+  readonly model: Option.Option<string>
+  readonly out: Option.Option<string>
+  readonly ticket: Option.Option<string>
+}
 
 /**
  * Listen to job events, and keep the ticket of a submitted job in `file` when one is asked for.
@@ -71,32 +87,29 @@ const keepingTicket = (
   }
 
 /**
- * Run a media generation with its progress on stderr, then save the result: to `out`, else to
+ * Run a media generation with its progress on stderr, then save the result: to `--out`, else to
  * `<stem>.<extension of its type>`. Prints the path and who made it.
  */
-const generateMedia = <C extends MediaCapabilityOf>(
+const generateMedia = <C extends MediaFromText>(
   capability: C,
-  prompt: string,
+  request: MediaRequest,
   options: OptionsOf<C>,
-  route: { readonly provider: Option.Option<string>; readonly model: Option.Option<string> },
-  out: Option.Option<string>,
-  stem: string,
-  ticket: Option.Option<string> = Option.none()
+  stem: string
 ): Effect.Effect<void, UnknownProvider | MediaError, ProviderRegistry | HttpClient.HttpClient> =>
   Effect.gen(function* () {
     const registry = yield* ProviderRegistry
     const io = yield* output
-    const routed = yield* checked(capability, route.provider, route.model)
+    const routed = yield* checked(capability, request.provider, request.model)
     const { result, written } = yield* Effect.scoped(
       Effect.gen(function* () {
         // The display ends its line when this scope closes, before the result is printed.
         const display = yield* Progress.makeJobDisplay(io.progress)
         const result = yield* JobProgress.listen(
-          registry.generateDetailed(capability, text(prompt), { ...routed, options }),
-          keepingTicket(ticket, io, display.onEvent)
+          registry.generateDetailed(capability, text(request.prompt), { ...routed, options }),
+          keepingTicket(request.ticket, io, display.onEvent)
         )
         const asset: Image | Video | Audio = result.output
-        const target = Option.getOrElse(out, () => `${stem}.${extensionOf(asset.mimeType)}`)
+        const target = Option.getOrElse(request.out, () => `${stem}.${extensionOf(asset.mimeType)}`)
         const written = yield* JobProgress.listen(saveDownloading(asset, target), display.onEvent)
         return { result, written }
       })
@@ -142,107 +155,109 @@ export const generateText = Command.make(
     })
 ).pipe(Command.withDescription("Generate text (text-to-text); --stream writes it as it arrives"))
 
+/**
+ * A `generate <medium>` command: the prompt, `--provider`, `--model`, `--out` and `--ticket`,
+ * then its own options (`own`), which `optionsOf` turns into the capability's options (it is
+ * given `--out` too: its name can choose a format). The result is saved to `--out`, else to
+ * `<stem>.<extension of its type>`.
+ */
+const mediaCommand = <Name extends string, C extends MediaFromText, Own>(spec: {
+  readonly name: Name
+  readonly capability: C
+  readonly description: string
+  /** The default file name without its extension, e.g. `image`. */
+  readonly stem: string
+  /** The usual extension of the result, for `--help`. */
+  readonly extension: string
+  readonly prompt?: Args.Args<string>
+  readonly own: Options.Options<Own>
+  readonly optionsOf: (own: Own, out: Option.Option<string>) => OptionsOf<C>
+}) => {
+  // The command's own options become the generation to run, so the parsed command holds no
+  // type of its capability's (the @effect/cli config types do not resolve over a type parameter).
+  const generation = Options.map(spec.own, (own) => (request: MediaRequest) =>
+    generateMedia(spec.capability, request, spec.optionsOf(own, request.out), spec.stem)
+  )
+  return Command.make(
+    spec.name,
+    {
+      prompt: spec.prompt ?? promptArg,
+      provider: providerOption,
+      model: modelOption,
+      out: outOption(`${spec.stem}.${spec.extension}`),
+      ticket: ticketOption,
+      generation
+    },
+    ({ generation, ...request }) => generation(request)
+  ).pipe(Command.withDescription(spec.description))
+}
+
+const durationOption = integerOption("duration", "Length in seconds")
+
+/** `--width`, `--height` and `--seed`: the frame of a picture, as images and videos take it. */
+const frameOptions = (seedDescription: string) => ({
+  width: integerOption("width", "Width in pixels"),
+  height: integerOption("height", "Height in pixels"),
+  seed: integerOption("seed", seedDescription)
+})
+
+/** The frame options that are set. */
+const frameOf = (frame: { readonly width: Option.Option<number>; readonly height: Option.Option<number>; readonly seed: Option.Option<number> }) => ({
+  ...when(frame.width, (width) => ({ width })),
+  ...when(frame.height, (height) => ({ height })),
+  ...when(frame.seed, (seed) => ({ seed }))
+})
+
 /** `automarket generate image "prompt" [--out file.png] [--width W --height H]`. */
-export const generateImage = Command.make(
-  "image",
-  {
-    prompt: promptArg,
-    provider: providerOption,
-    model: modelOption,
-    out: outOption("image.png"),
-    ticket: ticketOption,
-    width: integerOption("width", "Width in pixels"),
-    height: integerOption("height", "Height in pixels"),
-    seed: integerOption("seed", "Random seed, for repeatable results"),
+export const generateImage = mediaCommand({
+  name: "image",
+  capability: "text-to-image",
+  description: "Generate an image (text-to-image) into --out",
+  stem: "image",
+  extension: "png",
+  own: Options.all({
+    ...frameOptions("Random seed, for repeatable results"),
     negative: Options.text("negative-prompt").pipe(Options.withDescription("What the image should not show"), Options.optional)
-  },
-  ({ height, model, negative, out, prompt, provider, seed, ticket, width }) =>
-    generateMedia(
-      "text-to-image",
-      prompt,
-      {
-        ...when(width, (width) => ({ width })),
-        ...when(height, (height) => ({ height })),
-        ...when(seed, (seed) => ({ seed })),
-        ...when(negative, (negativePrompt) => ({ negativePrompt }))
-      },
-      { provider, model },
-      out,
-      "image",
-      ticket
-    )
-).pipe(Command.withDescription("Generate an image (text-to-image) into --out"))
+  }),
+  optionsOf: (own) => ({ ...frameOf(own), ...when(own.negative, (negativePrompt) => ({ negativePrompt })) })
+})
 
 /** `automarket generate video "prompt" [--out clip.mp4] [--duration S] [--width W --height H]`. */
-export const generateVideo = Command.make(
-  "video",
-  {
-    prompt: promptArg,
-    provider: providerOption,
-    model: modelOption,
-    out: outOption("video.mp4"),
-    ticket: ticketOption,
-    duration: integerOption("duration", "Length in seconds"),
-    width: integerOption("width", "Width in pixels"),
-    height: integerOption("height", "Height in pixels"),
-    seed: integerOption("seed", "Random seed")
-  },
-  ({ duration, height, model, out, prompt, provider, seed, ticket, width }) =>
-    generateMedia(
-      "text-to-video",
-      prompt,
-      {
-        ...when(duration, (durationSeconds) => ({ durationSeconds })),
-        ...when(width, (width) => ({ width })),
-        ...when(height, (height) => ({ height })),
-        ...when(seed, (seed) => ({ seed }))
-      },
-      { provider, model },
-      out,
-      "video",
-      ticket
-    )
-).pipe(Command.withDescription("Generate a video (text-to-video) into --out"))
+export const generateVideo = mediaCommand({
+  name: "video",
+  capability: "text-to-video",
+  description: "Generate a video (text-to-video) into --out",
+  stem: "video",
+  extension: "mp4",
+  own: Options.all({ duration: durationOption, ...frameOptions("Random seed") }),
+  optionsOf: (own) => ({ ...when(own.duration, (durationSeconds) => ({ durationSeconds })), ...frameOf(own) })
+})
 
 /** `automarket generate audio "prompt" [--out sound.wav] [--duration S]`: music and sound effects. */
-export const generateAudio = Command.make(
-  "audio",
-  {
-    prompt: promptArg,
-    provider: providerOption,
-    model: modelOption,
-    out: outOption("audio.wav"),
-    ticket: ticketOption,
-    duration: integerOption("duration", "Length in seconds")
-  },
-  ({ duration, model, out, prompt, provider, ticket }) =>
-    generateMedia(
-      "text-to-audio",
-      prompt,
-      when(duration, (durationSeconds) => ({ durationSeconds })),
-      { provider, model },
-      out,
-      "audio",
-      ticket
-    )
-).pipe(Command.withDescription("Generate music or sound (text-to-audio) into --out"))
+export const generateAudio = mediaCommand({
+  name: "audio",
+  capability: "text-to-audio",
+  description: "Generate music or sound (text-to-audio) into --out",
+  stem: "audio",
+  extension: "wav",
+  own: Options.all({ duration: durationOption }),
+  optionsOf: ({ duration }) => when(duration, (durationSeconds) => ({ durationSeconds }))
+})
 
 /** `automarket generate speech "text" [--out speech.wav|.mp3|.opus] [--voice V]`. */
-export const generateSpeech = Command.make(
-  "speech",
-  {
-    prompt: Args.text({ name: "text" }).pipe(Args.withDescription("What to say")),
-    provider: providerOption,
-    model: modelOption,
-    out: outOption("speech.wav"),
-    ticket: ticketOption,
-    voice: Options.text("voice").pipe(Options.withDescription("A voice of the provider"), Options.optional)
-  },
-  ({ model, out, prompt, provider, ticket, voice }) => {
-    const format = Option.match(out, { onNone: () => "wav" as const, onSome: speechFormatOf })
-    return generateMedia("text-to-speech", prompt, { format, ...when(voice, (voice) => ({ voice })) }, { provider, model }, out, "speech", ticket)
-  }
-).pipe(Command.withDescription("Speak a text (text-to-speech) into --out"))
+export const generateSpeech = mediaCommand({
+  name: "speech",
+  capability: "text-to-speech",
+  description: "Speak a text (text-to-speech) into --out",
+  stem: "speech",
+  extension: "wav",
+  prompt: Args.text({ name: "text" }).pipe(Args.withDescription("What to say")),
+  own: Options.all({ voice: Options.text("voice").pipe(Options.withDescription("A voice of the provider"), Options.optional) }),
+  optionsOf: ({ voice }, out) => ({
+    format: Option.match(out, { onNone: () => "wav" as const, onSome: speechFormatOf }),
+    ...when(voice, (voice) => ({ voice }))
+  })
+})
 
 /** `automarket generate <kind>`: the generate commands. */
 export const generate = Command.make("generate").pipe(
