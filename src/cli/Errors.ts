@@ -1,6 +1,6 @@
 /**
  * The command line's own failures, beside the `MediaError`s of the library: a `--provider` that
- * names no provider, and a file that cannot be written. Like every error here they are data with
+ * names no provider, options that do not go together, and a file that cannot be written. Like every error here they are data with
  * a tag and a `message` that reads as the one line `main.ts` prints.
  *
  * @module
@@ -16,6 +16,11 @@ export class UnknownProvider extends Schema.TaggedError<UnknownProvider>()("Unkn
     return `no provider "${this.id}" (known: ${this.known.join(", ") || "none"})`
   }
 }
+
+/** Options that each parse but do not go together (`services up --port` without a service). */
+export class InvalidOptions extends Schema.TaggedError<InvalidOptions>()("InvalidOptions", {
+  message: Schema.String
+}) {}
 
 /** A file of the command line's output (a result, a ticket, subtitles) that could not be written. */
 export class WriteFailed extends Schema.TaggedError<WriteFailed>()("WriteFailed", {

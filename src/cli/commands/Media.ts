@@ -21,6 +21,7 @@ import { save, speechFormatOf } from "../AssetFiles.js"
 import { writeFile } from "../Output.js"
 import { asGiven, modelOption, providerOption } from "../ProviderChoice.js"
 
+/** The media type of an input file by its extension, as the provider is told; octet-stream when unknown. */
 const mimeOf = (file: string): string => {
   const ext = path.extname(file).toLowerCase()
   const known: Record<string, string> = {
