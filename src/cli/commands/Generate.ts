@@ -57,7 +57,7 @@ type MediaFromText = {
 }[MediaCapability]
 
 /** What every `generate <medium>` command is asked: the prompt, who makes it, where it goes. */
-interface MediaRequest {
+export interface MediaRequest {
   readonly prompt: string
   readonly provider: Option.Option<string>
   readonly model: Option.Option<string>
