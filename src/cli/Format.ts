@@ -1,6 +1,6 @@
 /**
  * Plain-text output of the command line: aligned tables that read well on a terminal and in a
- * log, and the one-line form of an error.
+ * log, and prices as short figures. (The one-line form of an error is `Failure.ts`.)
  *
  * @module
  */

@@ -1,17 +1,19 @@
 /**
- * Subtitles from timed transcript segments: cues no longer than two short lines, written as
- * SubRip (.srt).
+ * Subtitles and plain transcripts from timed text segments, written byte for byte as whisper's
+ * writers write them: the one renderer of SubRip, WebVTT, TSV and plain text, used by the STT
+ * service (its `/asr` answers), the command line (`transcribe --format srt|vtt`) and the demo
+ * (the `.srt` beside its video).
+ *
+ * - `cues` splits long segments into cues short enough to read (two short lines at most);
+ * - `renderSrt` writes `HH:MM:SS,mmm` times, `renderVtt` `MM:SS.mmm` (hours only when non-zero),
+ *   `renderTsv` integer milliseconds, `renderTxt` one segment a line.
  *
  * @module
  */
 import type { TextSegment } from "../domain/Asset.js"
 
-/** One subtitle cue, in seconds. */
-export interface Cue {
-  readonly start: number
-  readonly end: number
-  readonly text: string
-}
+/** One subtitle cue: a timed piece of text short enough to read at once. Times in seconds. */
+export type Cue = TextSegment
 
 /**
  * Split segments into cues of at most `maxChars` characters, sharing each segment's time in
@@ -38,21 +40,44 @@ export const cues = (segments: ReadonlyArray<TextSegment>, maxChars = 42): Reado
     })
   })
 
-const timestamp = (seconds: number): string => {
-  const ms = Math.max(0, Math.round(seconds * 1000))
-  const h = Math.floor(ms / 3_600_000)
-  const m = Math.floor((ms % 3_600_000) / 60_000)
-  const s = Math.floor((ms % 60_000) / 1000)
+/**
+ * A time as whisper's writers print it: `[HH:]MM:SS<marker>mmm`, hours always in SRT, only when
+ * non-zero in VTT; negative times are clamped to zero.
+ */
+export const formatTimestamp = (seconds: number, alwaysIncludeHours: boolean, decimalMarker: "." | ","): string => {
+  let ms = Math.round(Math.max(0, seconds) * 1000)
+  const hours = Math.floor(ms / 3_600_000)
+  ms -= hours * 3_600_000
+  const minutes = Math.floor(ms / 60_000)
+  ms -= minutes * 60_000
+  const secs = Math.floor(ms / 1000)
+  ms -= secs * 1000
   const pad = (n: number, width = 2) => String(n).padStart(width, "0")
-  return `${pad(h)}:${pad(m)}:${pad(s)},${pad(ms % 1000, 3)}`
+  const hoursMarker = alwaysIncludeHours || hours > 0 ? `${pad(hours)}:` : ""
+  return `${hoursMarker}${pad(minutes)}:${pad(secs)}${decimalMarker}${pad(ms, 3)}`
 }
 
-/** SubRip text of the cues. */
-export const toSrt = (list: ReadonlyArray<Cue>): string =>
-  list.map((cue, i) => `${i + 1}\n${timestamp(cue.start)} --> ${timestamp(cue.end)}\n${cue.text}\n`).join("\n")
+// An arrow inside a cue's text would read as a timing line.
+const cueText = (segment: Pick<TextSegment, "text">) => segment.text.trim().replace(/-->/g, "->")
 
-const vttTimestamp = (seconds: number): string => timestamp(seconds).replace(",", ".")
+/** The plain transcript: one segment a line. */
+export const renderTxt = (segments: ReadonlyArray<Pick<TextSegment, "text">>): string =>
+  segments.map((s) => `${s.text.trim()}\n`).join("")
 
-/** WebVTT text of the cues. */
-export const toVtt = (list: ReadonlyArray<Cue>): string =>
-  `WEBVTT\n\n${list.map((cue) => `${vttTimestamp(cue.start)} --> ${vttTimestamp(cue.end)}\n${cue.text}\n`).join("\n")}`
+/** SubRip (.srt): numbered cues, each followed by a blank line. */
+export const renderSrt = (segments: ReadonlyArray<TextSegment>): string =>
+  segments
+    .map((s, i) => `${i + 1}\n${formatTimestamp(s.start, true, ",")} --> ${formatTimestamp(s.end, true, ",")}\n${cueText(s)}\n\n`)
+    .join("")
+
+/** WebVTT (.vtt): the `WEBVTT` header, then the cues, each followed by a blank line. */
+export const renderVtt = (segments: ReadonlyArray<TextSegment>): string =>
+  `WEBVTT\n\n${segments
+    .map((s) => `${formatTimestamp(s.start, false, ".")} --> ${formatTimestamp(s.end, false, ".")}\n${cueText(s)}\n\n`)
+    .join("")}`
+
+/** Tab-separated `start`, `end` (integer milliseconds) and `text`, under a header line. */
+export const renderTsv = (segments: ReadonlyArray<TextSegment>): string =>
+  `start\tend\ttext\n${segments
+    .map((s) => `${Math.round(1000 * s.start)}\t${Math.round(1000 * s.end)}\t${s.text.trim().replace(/\t/g, " ")}\n`)
+    .join("")}`

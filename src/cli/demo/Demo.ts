@@ -21,10 +21,12 @@ import type { MediaCapability } from "../../domain/Capability.js"
 import * as Composition from "../../domain/Composition.js"
 import { GenerationFailed, InvalidInput, type MediaError } from "../../domain/Errors.js"
 import type { InputOf } from "../../domain/MediaProvider.js"
+import type { WriteFailed } from "../Errors.js"
+import { copyFile, writeFile } from "../Output.js"
 import type { Progress } from "../Progress.js"
 import { type GenerateOptions, type Generation, ProviderRegistry } from "../../registry/ProviderRegistry.js"
 import type { Script } from "./Script.js"
-import { cues, toSrt } from "../../media/Subtitles.js"
+import { cues, renderSrt } from "../../media/Subtitles.js"
 
 /** How the demo runs. */
 export interface DemoOptions {
@@ -105,7 +107,7 @@ const fileOf = (
 }
 
 /** Run the demo. */
-export const run = (options: DemoOptions): Effect.Effect<DemoSummary, MediaError, ProviderRegistry> =>
+export const run = (options: DemoOptions): Effect.Effect<DemoSummary, MediaError | WriteFailed, ProviderRegistry> =>
   Effect.scoped(Effect.gen(function* () {
     const registry = yield* ProviderRegistry
     const scratch = yield* makeScratch
@@ -238,15 +240,8 @@ export const run = (options: DemoOptions): Effect.Effect<DemoSummary, MediaError
     const finalFile = yield* fileOf(scratch, subtitled.output, "subtitled.mp4")
 
     // Only complete files take the final names.
-    yield* Effect.sync(() => {
-      fs.mkdirSync(path.dirname(out), { recursive: true })
-      const tmpVideo = `${out}.part`
-      const tmpSrt = `${srtPath}.part`
-      fs.copyFileSync(finalFile, tmpVideo)
-      fs.writeFileSync(tmpSrt, toSrt(list))
-      fs.renameSync(tmpVideo, out)
-      fs.renameSync(tmpSrt, srtPath)
-    })
+    yield* copyFile(out, finalFile)
+    yield* writeFile(srtPath, renderSrt(list))
 
     const lines: Array<SummaryLine> = [
       ...made.flatMap(({ narration, picture }, i) => [summarize(`narration ${i + 1}`, narration), summarize(`picture ${i + 1}`, picture)]),

@@ -6,6 +6,10 @@
  * @module
  */
 import * as Schema from "effect/Schema"
+import { fileURLToPath } from "node:url"
+
+/** The script shipped with the package (beside this module, in the bundle as in the sources). */
+export const defaultScriptPath = fileURLToPath(new URL("./default-script.md", import.meta.url))
 
 /** One scene: a heading, what is said, and what is shown. */
 export interface Scene {

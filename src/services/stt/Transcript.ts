@@ -1,7 +1,7 @@
 /**
  * Transcripts as whisper-asr-webservice writes them, from the words a recogniser heard: pure
- * functions, shared by the STT service (which renders each `/asr` answer with them) and by the
- * Whisper provider (which renders subtitles from any transcript with timed segments).
+ * functions, used by the STT service (which renders each `/asr` answer with them); the Whisper
+ * provider shares the list of output formats.
  *
  * - `parsePocketsphinx` reads `pocketsphinx_continuous -time yes` output (a hypothesis line per
  *   utterance, then `word start end posterior` lines) into timed tokens;
@@ -9,11 +9,15 @@
  * - `segmentWords` groups words into sentence-like segments, cut at pauses (silences in the
  *   audio between two words, the recogniser's `<sil>` tokens, utterance ends, gaps between word
  *   timings) and at a maximum length;
- * - `render` writes `txt`, `json`, `srt`, `vtt` or `tsv` exactly as whisper's writers do
- *   (timestamps `HH:MM:SS,mmm` in SRT, `MM:SS.mmm` in VTT, integer milliseconds in TSV).
+ * - `render` writes `txt`, `json`, `srt`, `vtt` or `tsv` exactly as whisper's writers do: the
+ *   JSON here, the others with the one renderer of `media/Subtitles.ts`.
  *
  * @module
  */
+import { renderSrt, renderTsv, renderTxt, renderVtt } from "../../media/Subtitles.js"
+
+// The Whisper provider renders from here; its home is media/Subtitles.ts, to import from there.
+export { renderSrt, renderTsv, renderTxt, renderVtt } from "../../media/Subtitles.js"
 
 /** A recognised token with its time span in seconds (fillers included: `<s>`, `<sil>`, `[NOISE]`...). */
 export interface Token {
@@ -194,50 +198,6 @@ export const transcriptOf = (segments: ReadonlyArray<Segment>, language = "en"):
   segments,
   language
 })
-
-/**
- * A timestamp as whisper's writers print it: `[HH:]MM:SS<marker>mmm`; hours always in SRT,
- * only when non-zero in VTT.
- */
-export const formatTimestamp = (seconds: number, alwaysIncludeHours: boolean, decimalMarker: "." | ","): string => {
-  let ms = Math.round(Math.max(0, seconds) * 1000)
-  const hours = Math.floor(ms / 3_600_000)
-  ms -= hours * 3_600_000
-  const minutes = Math.floor(ms / 60_000)
-  ms -= minutes * 60_000
-  const secs = Math.floor(ms / 1000)
-  ms -= secs * 1000
-  const pad = (n: number, width = 2) => String(n).padStart(width, "0")
-  const hoursMarker = alwaysIncludeHours || hours > 0 ? `${pad(hours)}:` : ""
-  return `${hoursMarker}${pad(minutes)}:${pad(secs)}${decimalMarker}${pad(ms, 3)}`
-}
-
-const cueText = (segment: { readonly text: string }) => segment.text.trim().replace(/-->/g, "->")
-
-/** The plain transcript: one segment a line. */
-export const renderTxt = (segments: ReadonlyArray<{ readonly text: string }>): string =>
-  segments.map((s) => `${s.text.trim()}\n`).join("")
-
-/** SubRip subtitles. */
-export const renderSrt = (segments: ReadonlyArray<Pick<Segment, "start" | "end" | "text">>): string =>
-  segments
-    .map(
-      (s, i) =>
-        `${i + 1}\n${formatTimestamp(s.start, true, ",")} --> ${formatTimestamp(s.end, true, ",")}\n${cueText(s)}\n\n`
-    )
-    .join("")
-
-/** WebVTT subtitles. */
-export const renderVtt = (segments: ReadonlyArray<Pick<Segment, "start" | "end" | "text">>): string =>
-  `WEBVTT\n\n${segments
-    .map((s) => `${formatTimestamp(s.start, false, ".")} --> ${formatTimestamp(s.end, false, ".")}\n${cueText(s)}\n\n`)
-    .join("")}`
-
-/** Tab-separated `start`, `end` (integer milliseconds) and `text`. */
-export const renderTsv = (segments: ReadonlyArray<Pick<Segment, "start" | "end" | "text">>): string =>
-  `start\tend\ttext\n${segments
-    .map((s) => `${Math.round(1000 * s.start)}\t${Math.round(1000 * s.end)}\t${s.text.trim().replace(/\t/g, " ")}\n`)
-    .join("")}`
 
 const meanLogProbability = (words: ReadonlyArray<TimedWord>): number =>
   words.length === 0

@@ -2,7 +2,6 @@ import { describe, expect, it } from "vitest"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { parse, ScriptError } from "../../../src/cli/demo/Script.js"
-import { cues, toSrt } from "../../../src/media/Subtitles.js"
 
 describe("demo script", () => {
   it("parses the default script into scenes with narration and prompts", () => {
@@ -23,18 +22,5 @@ describe("demo script", () => {
   it("rejects a script without scenes or with a silent scene", () => {
     expect(parse("just text")).toBeInstanceOf(ScriptError)
     expect(parse("## Empty\n> only a prompt\n")).toMatchObject({ message: 'scene "Empty" has no narration' })
-  })
-})
-
-describe("subtitles", () => {
-  it("splits long segments into timed cues and writes SubRip", () => {
-    const list = cues([{ start: 1, end: 5, text: "every media service you use sits behind one typed interface" }], 30)
-    expect(list.map((c) => c.text)).toEqual(["every media service you use", "sits behind one typed", "interface"])
-    expect(list[0]!.start).toBe(1)
-    expect(list[list.length - 1]!.end).toBeCloseTo(5)
-    for (let i = 1; i < list.length; i++) expect(list[i]!.start).toBeCloseTo(list[i - 1]!.end)
-    expect(toSrt([{ start: 0, end: 1.5, text: "hi" }, { start: 61.25, end: 3723.004, text: "there" }])).toBe(
-      "1\n00:00:00,000 --> 00:00:01,500\nhi\n\n2\n00:01:01,250 --> 01:02:03,004\nthere\n"
-    )
   })
 })

@@ -4,7 +4,6 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import {
-  formatTimestamp,
   parsePocketsphinx,
   parseSilences,
   render,
@@ -77,13 +76,6 @@ describe("Transcript", () => {
     expect(segmentWords(tokens, undefined, { maxWords: 4 }).map((s) => s.words.length)).toEqual([4, 4, 2])
     expect(segmentWords(tokens, undefined, { maxDuration: 3 }).map((s) => s.words.length)).toEqual([3, 3, 3, 1])
     expect(segmentWords(tokens, 8.5).at(-1)?.end).toBe(8.5)
-  })
-
-  it("formats timestamps as whisper does", () => {
-    expect(formatTimestamp(3.5, true, ",")).toBe("00:00:03,500")
-    expect(formatTimestamp(3.5, false, ".")).toBe("00:03.500")
-    expect(formatTimestamp(3723.0456, false, ".")).toBe("01:02:03.046")
-    expect(formatTimestamp(59.9996, true, ",")).toBe("00:01:00,000")
   })
 
   it("writes txt, srt, vtt, tsv and json exactly", () => {

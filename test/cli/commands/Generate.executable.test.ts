@@ -13,9 +13,9 @@ import type { AddressInfo } from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
-import { run } from "../support/Run.js"
+import { run } from "../../support/Run.js"
 
-const bin = path.resolve(import.meta.dirname, "../../bin/automarket.mjs")
+const bin = path.resolve(import.meta.dirname, "../../../bin/automarket.mjs")
 
 const models = [
   { id: "meta-llama/Llama-3.3-70B-Instruct-Turbo-Free", object: "model", type: "chat", display_name: "Llama 3.3 70B Free", context_length: 131072, pricing: { input: 0, output: 0, hourly: 0, base: 0, finetune: 0 } },

@@ -8,7 +8,7 @@ import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as Option from "effect/Option"
 import * as Effect from "effect/Effect"
-import { defaultServerOptions, ServiceNames } from "../services/kit/ServerOptions.js"
+import { defaultServerOptions, ServiceNames } from "../../services/kit/ServerOptions.js"
 
 const service = Args.choice(ServiceNames.map((name) => [name, name] as const), { name: "service" }).pipe(
   Args.withDescription("Which service: ffmpeg (port 8006), tts (Chatterbox API, 8004) or stt (whisper-asr API, 9000)")
@@ -28,7 +28,7 @@ export const serve = Command.make(
   (args) => {
     const defaults = defaultServerOptions(args.service)
     // The servers are loaded only by this command (start-up time of every other command).
-    return Effect.flatMap(Effect.promise(() => import("../services/Launcher.js")), (Launcher) =>
+    return Effect.flatMap(Effect.promise(() => import("../../services/Launcher.js")), (Launcher) =>
       Launcher.serve(args.service, {
         host: args.host,
         port: Option.getOrElse(args.port, () => defaults.port),

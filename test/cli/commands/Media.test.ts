@@ -7,11 +7,11 @@ import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { probeFile } from "../support/media.js"
-import { run } from "../support/Run.js"
-import { wordErrorRate } from "../support/wer.js"
+import { probeFile } from "../../support/media.js"
+import { run } from "../../support/Run.js"
+import { wordErrorRate } from "../../support/wer.js"
 
-const bin = path.resolve(import.meta.dirname, "../../bin/automarket.mjs")
+const bin = path.resolve(import.meta.dirname, "../../../bin/automarket.mjs")
 let dir: string
 
 const exec = (...args: Array<string>) => run(process.execPath, [bin, ...args], { timeout: 120_000, cwd: dir })
@@ -94,5 +94,6 @@ describe("automarket speak / transcribe / compose", () => {
     expect(missing.stderr).toMatch(/nowhere\.mp4/)
     expect(fs.existsSync(path.join(dir, "never.mp4"))).toBe(false)
     expect(fs.existsSync(path.join(dir, "never.mp4.part"))).toBe(false)
+    expect(fs.readdirSync(dir).filter((file) => file.includes("never.mp4"))).toEqual([])
   })
 })

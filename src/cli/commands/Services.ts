@@ -13,9 +13,10 @@ import Docker from "dockerode"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as DockerRuntime from "../local/DockerRuntime.js"
-import { type ServiceName, ServiceNames } from "../services/kit/ServerOptions.js"
-import { table } from "./Format.js"
+import * as DockerRuntime from "../../local/DockerRuntime.js"
+import { type ServiceName, ServiceNames } from "../../services/kit/ServerOptions.js"
+import { InvalidOptions } from "../Errors.js"
+import { table } from "../Format.js"
 
 const name = Args.choice(ServiceNames.map((service) => [service, service] as const), { name: "name" }).pipe(
   Args.withDescription("One service (ffmpeg, tts, stt); all three when absent"),
@@ -38,7 +39,7 @@ export const up = Command.make(
   ({ cpus, memoryMb, name, port, timeout }) =>
     Effect.scoped(
       Effect.gen(function* () {
-        if (Option.isSome(port) && Option.isNone(name)) return yield* Effect.fail(new Error("--port needs a service name"))
+        if (Option.isSome(port) && Option.isNone(name)) return yield* new InvalidOptions({ message: "--port needs a service name" })
         const runtime = yield* DockerRuntime.makeDocker({
           keep: true,
           startTimeout: `${timeout} seconds`,

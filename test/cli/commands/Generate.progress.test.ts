@@ -6,8 +6,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as TestClock from "effect/TestClock"
-import * as Progress from "../../src/cli/Progress.js"
-import { JobEvent } from "../../src/domain/Progress.js"
+import * as Progress from "../../../src/cli/Progress.js"
+import { JobEvent } from "../../../src/domain/Progress.js"
 
 const who = { provider: "falai", model: "fal-ai/flux-pro" }
 

@@ -11,14 +11,10 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as fs from "node:fs"
-import { fileURLToPath } from "node:url"
-import * as Demo from "./Demo.js"
-import { parse, ScriptError } from "./Script.js"
+import * as Demo from "../demo/Demo.js"
+import { defaultScriptPath, parse, ScriptError } from "../demo/Script.js"
 import { price, table } from "../Format.js"
 import * as Progress from "../Progress.js"
-
-/** The script shipped with the package. */
-export const defaultScriptPath = fileURLToPath(new URL("./default-script.md", import.meta.url))
 
 /** The summary as text: one row a step, then the total. */
 export const formatSummary = (summary: Demo.DemoSummary): string =>

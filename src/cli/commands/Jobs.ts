@@ -15,12 +15,12 @@ import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as fs from "node:fs"
-import { InvalidInput, type MediaError } from "../domain/Errors.js"
-import * as JobProgress from "../domain/Progress.js"
-import * as Jobs from "../jobs/Jobs.js"
-import { save } from "./AssetFiles.js"
-import { extensionOf, output } from "./GenerateCommands.js"
-import * as Progress from "./Progress.js"
+import { InvalidInput, type MediaError } from "../../domain/Errors.js"
+import * as JobProgress from "../../domain/Progress.js"
+import * as Jobs from "../../jobs/Jobs.js"
+import { extensionOf, save } from "../AssetFiles.js"
+import { output } from "../Output.js"
+import * as Progress from "../Progress.js"
 
 /** The job API of the provider that issued a ticket; InvalidInput for a provider without one. */
 export const jobClientFor = (
@@ -29,11 +29,11 @@ export const jobClientFor = (
   switch (ticket.provider) {
     // The providers are loaded only by these commands (start-up time of every other command).
     case "falai":
-      return Effect.flatMap(Effect.promise(() => import("../providers/falai/index.js")), (FalAi) =>
+      return Effect.flatMap(Effect.promise(() => import("../../providers/falai/index.js")), (FalAi) =>
         Effect.map(FalAi.makeWithJobs(), (made) => made.jobs)
       )
     case "replicate":
-      return Effect.flatMap(Effect.promise(() => import("../providers/replicate/index.js")), (Replicate) =>
+      return Effect.flatMap(Effect.promise(() => import("../../providers/replicate/index.js")), (Replicate) =>
         Effect.map(Replicate.makeWithJobs(), (made) => made.jobs)
       )
     default:

@@ -10,10 +10,10 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll } from "vitest"
-import { fileContent, makeFal, serve } from "../emulators/falai.js"
-import { run } from "../support/Run.js"
+import { fileContent, makeFal, serve } from "../../emulators/falai.js"
+import { run } from "../../support/Run.js"
 
-const bin = path.resolve(import.meta.dirname, "../../bin/automarket.mjs")
+const bin = path.resolve(import.meta.dirname, "../../../bin/automarket.mjs")
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "automarket-generate-jobs-"))
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
 

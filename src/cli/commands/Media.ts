@@ -12,25 +12,16 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { Audio, FileSource, text } from "../domain/Asset.js"
-import * as Composition from "../domain/Composition.js"
-import { InvalidInput } from "../domain/Errors.js"
-import { cues, toSrt, toVtt } from "../media/Subtitles.js"
-import { ProviderRegistry } from "../registry/ProviderRegistry.js"
-import { save } from "./AssetFiles.js"
+import { Audio, FileSource, text } from "../../domain/Asset.js"
+import * as Composition from "../../domain/Composition.js"
+import { InvalidInput } from "../../domain/Errors.js"
+import { cues, renderSrt, renderVtt } from "../../media/Subtitles.js"
+import { ProviderRegistry } from "../../registry/ProviderRegistry.js"
+import { save, speechFormatOf } from "../AssetFiles.js"
+import { writeFile } from "../Output.js"
+import { asGiven, modelOption, providerOption } from "../ProviderChoice.js"
 
-const providerOption = Options.text("provider").pipe(
-  Options.withAlias("p"),
-  Options.withDescription("Use only this provider (default: the registry's choice, with fallback)"),
-  Options.optional
-)
-const modelOption = Options.text("model").pipe(Options.withAlias("m"), Options.withDescription("The model to use"), Options.optional)
-
-const routing = (provider: Option.Option<string>, model: Option.Option<string>) => ({
-  ...Option.match(provider, { onNone: () => ({}), onSome: (id) => ({ providers: [id] }) }),
-  ...Option.match(Option.all([provider, model]), { onNone: () => ({}), onSome: ([id, m]) => ({ models: { [id]: m } }) })
-})
-
+/** The media type of an input file by its extension, as the provider is told; octet-stream when unknown. */
 const mimeOf = (file: string): string => {
   const ext = path.extname(file).toLowerCase()
   const known: Record<string, string> = {
@@ -60,10 +51,9 @@ export const speak = Command.make(
   ({ model, out, provider, voice, words }) =>
     Effect.gen(function* () {
       const registry = yield* ProviderRegistry
-      const ext = path.extname(out).slice(1).toLowerCase()
-      const format = ext === "mp3" || ext === "opus" ? ext : "wav"
+      const format = speechFormatOf(out)
       const result = yield* registry.generateDetailed("text-to-speech", text(words), {
-        ...routing(provider, model),
+        ...asGiven(provider, model),
         options: { format, ...Option.match(voice, { onNone: () => ({}), onSome: (v) => ({ voice: v }) }) }
       })
       const written = yield* save(result.output, out)
@@ -88,7 +78,7 @@ export const transcribe = Command.make(
       const registry = yield* ProviderRegistry
       const audio = new Audio({ source: new FileSource({ path: path.resolve(file) }), mimeType: mimeOf(file) })
       const result = yield* registry.generate("speech-to-text", audio, {
-        ...routing(provider, model),
+        ...asGiven(provider, model),
         options: Option.match(language, { onNone: () => ({}), onSome: (l) => ({ language: l }) })
       })
       const segments = result.segments ?? []
@@ -98,11 +88,11 @@ export const transcribe = Command.make(
           : format === "json"
             ? `${JSON.stringify({ text: result.text, language: result.language, segments }, null, 2)}\n`
             : format === "srt"
-              ? toSrt(cues(segments))
-              : toVtt(cues(segments))
+              ? renderSrt(cues(segments))
+              : renderVtt(cues(segments))
       yield* Option.match(out, {
         onNone: () => Effect.sync(() => void process.stdout.write(rendered)),
-        onSome: (target) => Effect.sync(() => fs.writeFileSync(target, rendered))
+        onSome: (target) => writeFile(target, rendered)
       })
     })
 ).pipe(Command.withDescription("Transcribe speech to text (txt, json, srt or vtt)"))
@@ -127,7 +117,7 @@ export const compose = Command.make(
       const base = path.dirname(path.resolve(spec))
       const composition = yield* Composition.decode(raw, "cli", spec)
       const resolved = Composition.resolvePaths(composition, base)
-      const result = yield* registry.generateDetailed("video-composition", resolved, routing(provider, model))
+      const result = yield* registry.generateDetailed("video-composition", resolved, asGiven(provider, model))
       const written = yield* save(result.output, out)
       const duration = result.output.duration !== undefined ? ` (${result.output.duration.toFixed(2)} s)` : ""
       yield* Console.log(`${written}${duration} by ${result.provider}/${result.model}`)

@@ -1,0 +1,40 @@
+/**
+ * The command line's own failures, beside the `MediaError`s of the library: a `--provider` that
+ * names no provider, options that do not go together, and a file that cannot be written. Like every error here they are data with
+ * a tag and a `message` that reads as the one line `main.ts` prints.
+ *
+ * @module
+ */
+import * as Schema from "effect/Schema"
+
+/** A `--provider` that names no registered provider. */
+export class UnknownProvider extends Schema.TaggedError<UnknownProvider>()("UnknownProvider", {
+  id: Schema.String,
+  known: Schema.Array(Schema.String)
+}) {
+  override get message(): string {
+    return `no provider "${this.id}" (known: ${this.known.join(", ") || "none"})`
+  }
+}
+
+/** Options that each parse but do not go together (`services up --port` without a service). */
+export class InvalidOptions extends Schema.TaggedError<InvalidOptions>()("InvalidOptions", {
+  message: Schema.String
+}) {}
+
+/** A file of the command line's output (a result, a ticket, subtitles) that could not be written. */
+export class WriteFailed extends Schema.TaggedError<WriteFailed>()("WriteFailed", {
+  /** The file asked for. */
+  path: Schema.String,
+  /** What the file system threw. */
+  cause: Schema.Defect
+}) {
+  /** The reason alone, as the file system said it (`EACCES: permission denied, ...`). */
+  get reason(): string {
+    return this.cause instanceof Error ? this.cause.message : String(this.cause)
+  }
+
+  override get message(): string {
+    return `cannot write ${this.path}: ${this.reason}`
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * How a command that generates something picks who does it: the `--provider` and `--model`
+ * options, and the `GenerateOptions` they become. Without `--provider` the registry chooses
+ * (the router's order, with fallback).
+ *
+ * Two readings of the options, kept apart on purpose: `asGiven` passes them to the registry as
+ * they are (`speak`, `transcribe`, `compose`: the registry says when a provider cannot serve),
+ * while `checked` looks the provider up first, so that `generate` can name the providers that
+ * exist or the capabilities the one named has, and finds the providers of a `--model` given alone.
+ *
+ * @module
+ */
+import * as Options from "@effect/cli/Options"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import type { MediaCapability } from "../domain/Capability.js"
+import { CapabilityNotSupported, type MediaError } from "../domain/Errors.js"
+import { type GenerateOptions, ProviderRegistry } from "../registry/ProviderRegistry.js"
+import { UnknownProvider } from "./Errors.js"
+
+/** `--provider ID` (`-p`): use only this provider. */
+export const providerOption = Options.text("provider").pipe(
+  Options.withAlias("p"),
+  Options.withDescription("Use only this provider (default: the registry's choice, with fallback)"),
+  Options.optional
+)
+
+/** `--model ID` (`-m`): the model to use. */
+export const modelOption = Options.text("model").pipe(Options.withAlias("m"), Options.withDescription("The model to use"), Options.optional)
+
+/** The provider named, with its model when one is named too, as the registry takes them, unchecked. */
+export const asGiven = <C extends MediaCapability>(provider: Option.Option<string>, model: Option.Option<string>): GenerateOptions<C> => ({
+  ...Option.match(provider, { onNone: () => ({}), onSome: (id) => ({ providers: [id] }) }),
+  ...Option.match(Option.all([provider, model]), { onNone: () => ({}), onSome: ([id, m]) => ({ models: { [id]: m } }) })
+})
+
+/**
+ * The routing of a call: the provider pinned by `--provider` (checked to exist and to offer the
+ * capability, so the error says so) and the model of `--model`.
+ */
+export const checked = <C extends MediaCapability>(
+  capability: C,
+  provider: Option.Option<string>,
+  model: Option.Option<string>
+): Effect.Effect<GenerateOptions<C>, UnknownProvider | MediaError, ProviderRegistry> =>
+  Effect.gen(function* () {
+    if (Option.isNone(provider)) return {}
+    const registry = yield* ProviderRegistry
+    const found = yield* registry.get(provider.value)
+    if (Option.isNone(found)) {
+      return yield* new UnknownProvider({ id: provider.value, known: (yield* registry.all).map((p) => p.id) })
+    }
+    if (!found.value.capabilities.includes(capability)) {
+      return yield* new CapabilityNotSupported({
+        provider: provider.value,
+        capability,
+        message: `${provider.value} does not offer ${capability} (it offers ${found.value.capabilities.join(", ") || "nothing"})`
+      })
+    }
+    return {
+      providers: [provider.value],
+      ...Option.match(model, { onNone: () => ({}), onSome: (m) => ({ models: { [provider.value]: m } }) })
+    }
+  }).pipe(
+    // --model without --provider: the providers that have that model.
+    Effect.flatMap((options) =>
+      Option.isSome(model) && Option.isNone(provider) ? withModelForAll(capability, options, model.value) : Effect.succeed(options)
+    )
+  )
+
+/**
+ * `--model` without `--provider`: the providers whose discovered models include it, in the
+ * router's order; when none lists it (discovery incomplete), every provider is asked for it.
+ */
+const withModelForAll = <C extends MediaCapability>(capability: C, options: GenerateOptions<C>, model: string) =>
+  Effect.flatMap(ProviderRegistry, (registry) =>
+    Effect.zipWith(registry.modelsFor(capability), registry.forCapability(capability), (listed, providers): GenerateOptions<C> => {
+      const owners = [...new Set(listed.filter((m) => m.id === model).map((m) => m.provider))]
+      const chosen = owners.length > 0 ? owners : providers.map((p) => p.id)
+      return {
+        ...options,
+        ...(owners.length > 0 ? { providers: owners } : {}),
+        models: Object.fromEntries(chosen.map((id) => [id, model]))
+      }
+    })
+  )

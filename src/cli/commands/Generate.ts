@@ -1,0 +1,266 @@
+/**
+ * `automarket generate text|image|video|audio|speech "prompt"`: one generation through the
+ * registry (the router's choice with fallback, or the `--provider` given).
+ *
+ * Text goes to stdout, streamed delta by delta with `--stream`. Media is saved to `--out`
+ * (atomically: complete files only), with the job's progress (queued, running, downloading) on
+ * stderr: a bar redrawn in place on a terminal, plain lines otherwise. Ctrl-C interrupts the
+ * generation, which cancels the provider's remote job, and the executable exits with 130.
+ *
+ * @module
+ */
+import * as Args from "@effect/cli/Args"
+import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import { type Audio, type Image, type Text, text, type Video } from "../../domain/Asset.js"
+import type { MediaCapability } from "../../domain/Capability.js"
+import type { MediaError } from "../../domain/Errors.js"
+import type { InputOf, OptionsOf, OutputOf } from "../../domain/MediaProvider.js"
+import * as JobProgress from "../../domain/Progress.js"
+import { ProviderRegistry } from "../../registry/ProviderRegistry.js"
+import { extensionOf, saveDownloading, speechFormatOf } from "../AssetFiles.js"
+import { UnknownProvider } from "../Errors.js"
+import { type CliOutputService, output, writeFile } from "../Output.js"
+import * as Progress from "../Progress.js"
+import { checked, modelOption, providerOption } from "../ProviderChoice.js"
+
+const promptArg = Args.text({ name: "prompt" }).pipe(Args.withDescription("What to generate"))
+const outOption = (example: string) =>
+  Options.file("out").pipe(
+    Options.withAlias("o"),
+    Options.withDescription(`The file to write (default: ${example}, the extension from the result's type)`),
+    Options.optional
+  )
+const ticketOption = Options.file("ticket").pipe(
+  Options.withDescription(
+    "Write the job's ticket (JSON) here when the provider accepts it, so `automarket jobs resume|cancel FILE` can follow it from another process (queued providers: falai, replicate)"
+  ),
+  Options.optional
+)
+const integerOption = (name: string, description: string) =>
+  Options.integer(name).pipe(Options.withDescription(description), Options.optional)
+
+/** `f(value)` when the option is set, else nothing: builds option objects field by field. */
+const when = <V, R extends object>(option: Option.Option<V>, f: (value: V) => R): R | {} =>
+  Option.match(option, { onNone: () => ({}), onSome: f })
+
+/**
+ * The capabilities `generate` makes a file with: a text prompt in, an image, a video or audio
+ * out. Read off the domain's table of what each capability takes and gives (`CapabilityIO`).
+ */
+type MediaFromText = {
+  [C in MediaCapability]: InputOf<C> extends Text ? (OutputOf<C> extends Image | Video | Audio ? C : never) : never
+}[MediaCapability]
+
+/** What every `generate <medium>` command is asked: the prompt, who makes it, where it goes. */
+export interface MediaRequest {
+  readonly prompt: string
+  readonly provider: Option.Option<string>
+  readonly model: Option.Option<string>
+  readonly out: Option.Option<string>
+  readonly ticket: Option.Option<string>
+}
+
+/**
+ * Listen to job events, and keep the ticket of a submitted job in `file` when one is asked for.
+ * A ticket that cannot be written is reported on the progress output; the job goes on (failing
+ * would cancel a job the user may still want).
+ */
+const keepingTicket = (
+  file: Option.Option<string>,
+  io: CliOutputService,
+  onEvent: (event: JobProgress.JobEvent) => Effect.Effect<void>
+) =>
+  (event: JobProgress.JobEvent): Effect.Effect<void> => {
+    if (Option.isNone(file) || event._tag !== "Submitted" || event.ticket === undefined) return onEvent(event)
+    const ticket = event.ticket
+    const kept = writeFile(file.value, `${ticket}\n`).pipe(
+      Effect.catchAll((error) =>
+        Effect.sync(() => io.progress.write(`automarket: cannot write the ticket to ${file.value}: ${String(error.cause)}\n`))
+      )
+    )
+    return Effect.zipRight(kept, onEvent(event))
+  }
+
+/**
+ * Run a media generation with its progress on stderr, then save the result: to `--out`, else to
+ * `<stem>.<extension of its type>`. Prints the path and who made it.
+ */
+const generateMedia = <C extends MediaFromText>(
+  capability: C,
+  request: MediaRequest,
+  options: OptionsOf<C>,
+  stem: string
+): Effect.Effect<void, UnknownProvider | MediaError, ProviderRegistry | HttpClient.HttpClient> =>
+  Effect.gen(function* () {
+    const registry = yield* ProviderRegistry
+    const io = yield* output
+    const routed = yield* checked(capability, request.provider, request.model)
+    const { result, written } = yield* Effect.scoped(
+      Effect.gen(function* () {
+        // The display ends its line when this scope closes, before the result is printed.
+        const display = yield* Progress.makeJobDisplay(io.progress)
+        const result = yield* JobProgress.listen(
+          registry.generateDetailed(capability, text(request.prompt), { ...routed, options }),
+          keepingTicket(request.ticket, io, display.onEvent)
+        )
+        const asset: Image | Video | Audio = result.output
+        const target = Option.getOrElse(request.out, () => `${stem}.${extensionOf(asset.mimeType)}`)
+        const written = yield* JobProgress.listen(saveDownloading(asset, target), display.onEvent)
+        return { result, written }
+      })
+    )
+    const fellBack = result.attempts.filter((attempt) => attempt.error !== undefined)
+    const note = fellBack.length > 0 ? ` (after ${fellBack.map((a) => `${a.provider}: ${a.error?.tag}`).join(", ")})` : ""
+    yield* io.stdout(`${written} by ${result.provider}/${result.model}${note}\n`)
+  })
+
+/** `automarket generate text "prompt" [--stream] [--max-tokens N] [--system S]`. */
+export const generateText = Command.make(
+  "text",
+  {
+    prompt: promptArg,
+    provider: providerOption,
+    model: modelOption,
+    stream: Options.boolean("stream").pipe(Options.withAlias("s"), Options.withDescription("Write the answer as it arrives")),
+    maxTokens: integerOption("max-tokens", "At most this many tokens in the answer"),
+    system: Options.text("system").pipe(Options.withDescription("A system prompt"), Options.optional),
+    temperature: Options.float("temperature").pipe(Options.withDescription("Sampling temperature"), Options.optional)
+  },
+  ({ maxTokens, model, prompt, provider, stream, system, temperature }) =>
+    Effect.gen(function* () {
+      const registry = yield* ProviderRegistry
+      const io = yield* output
+      const routed = yield* checked("text-to-text", provider, model)
+      const options = { ...routed, options: {
+          ...when(maxTokens, (maxTokens) => ({ maxTokens })),
+          ...when(system, (system) => ({ system })),
+          ...when(temperature, (temperature) => ({ temperature }))
+        } }
+      if (!stream) {
+        const result = yield* registry.generateDetailed("text-to-text", text(prompt), options)
+        const answer = result.output.text
+        return yield* io.stdout(answer.endsWith("\n") ? answer : `${answer}\n`)
+      }
+      // Each delta is written as it arrives; the answer ends with a newline either way.
+      const last = yield* registry.streamText(text(prompt), options).pipe(
+        Stream.filter((delta) => delta.length > 0),
+        Stream.runFoldEffect("", (_, delta) => Effect.as(io.stdout(delta), delta))
+      )
+      if (!last.endsWith("\n")) yield* io.stdout("\n")
+    })
+).pipe(Command.withDescription("Generate text (text-to-text); --stream writes it as it arrives"))
+
+/**
+ * A `generate <medium>` command: the prompt, `--provider`, `--model`, `--out` and `--ticket`,
+ * then its own options (`own`), which `optionsOf` turns into the capability's options (it is
+ * given `--out` too: its name can choose a format). The result is saved to `--out`, else to
+ * `<stem>.<extension of its type>`.
+ */
+const mediaCommand = <Name extends string, C extends MediaFromText, Own>(spec: {
+  readonly name: Name
+  readonly capability: C
+  readonly description: string
+  /** The default file name without its extension, e.g. `image`. */
+  readonly stem: string
+  /** The usual extension of the result, for `--help`. */
+  readonly extension: string
+  readonly prompt?: Args.Args<string>
+  readonly own: Options.Options<Own>
+  readonly optionsOf: (own: Own, out: Option.Option<string>) => OptionsOf<C>
+}) => {
+  // The command's own options become the generation to run, so the parsed command holds no
+  // type of its capability's (the @effect/cli config types do not resolve over a type parameter).
+  const generation = Options.map(spec.own, (own) => (request: MediaRequest) =>
+    generateMedia(spec.capability, request, spec.optionsOf(own, request.out), spec.stem)
+  )
+  return Command.make(
+    spec.name,
+    {
+      prompt: spec.prompt ?? promptArg,
+      provider: providerOption,
+      model: modelOption,
+      out: outOption(`${spec.stem}.${spec.extension}`),
+      ticket: ticketOption,
+      generation
+    },
+    ({ generation, ...request }) => generation(request)
+  ).pipe(Command.withDescription(spec.description))
+}
+
+const durationOption = integerOption("duration", "Length in seconds")
+
+/** `--width`, `--height` and `--seed`: the frame of a picture, as images and videos take it. */
+const frameOptions = (seedDescription: string) => ({
+  width: integerOption("width", "Width in pixels"),
+  height: integerOption("height", "Height in pixels"),
+  seed: integerOption("seed", seedDescription)
+})
+
+/** The frame options that are set. */
+const frameOf = (frame: { readonly width: Option.Option<number>; readonly height: Option.Option<number>; readonly seed: Option.Option<number> }) => ({
+  ...when(frame.width, (width) => ({ width })),
+  ...when(frame.height, (height) => ({ height })),
+  ...when(frame.seed, (seed) => ({ seed }))
+})
+
+/** `automarket generate image "prompt" [--out file.png] [--width W --height H]`. */
+export const generateImage = mediaCommand({
+  name: "image",
+  capability: "text-to-image",
+  description: "Generate an image (text-to-image) into --out",
+  stem: "image",
+  extension: "png",
+  own: Options.all({
+    ...frameOptions("Random seed, for repeatable results"),
+    negative: Options.text("negative-prompt").pipe(Options.withDescription("What the image should not show"), Options.optional)
+  }),
+  optionsOf: (own) => ({ ...frameOf(own), ...when(own.negative, (negativePrompt) => ({ negativePrompt })) })
+})
+
+/** `automarket generate video "prompt" [--out clip.mp4] [--duration S] [--width W --height H]`. */
+export const generateVideo = mediaCommand({
+  name: "video",
+  capability: "text-to-video",
+  description: "Generate a video (text-to-video) into --out",
+  stem: "video",
+  extension: "mp4",
+  own: Options.all({ duration: durationOption, ...frameOptions("Random seed") }),
+  optionsOf: (own) => ({ ...when(own.duration, (durationSeconds) => ({ durationSeconds })), ...frameOf(own) })
+})
+
+/** `automarket generate audio "prompt" [--out sound.wav] [--duration S]`: music and sound effects. */
+export const generateAudio = mediaCommand({
+  name: "audio",
+  capability: "text-to-audio",
+  description: "Generate music or sound (text-to-audio) into --out",
+  stem: "audio",
+  extension: "wav",
+  own: Options.all({ duration: durationOption }),
+  optionsOf: ({ duration }) => when(duration, (durationSeconds) => ({ durationSeconds }))
+})
+
+/** `automarket generate speech "text" [--out speech.wav|.mp3|.opus] [--voice V]`. */
+export const generateSpeech = mediaCommand({
+  name: "speech",
+  capability: "text-to-speech",
+  description: "Speak a text (text-to-speech) into --out",
+  stem: "speech",
+  extension: "wav",
+  prompt: Args.text({ name: "text" }).pipe(Args.withDescription("What to say")),
+  own: Options.all({ voice: Options.text("voice").pipe(Options.withDescription("A voice of the provider"), Options.optional) }),
+  optionsOf: ({ voice }, out) => ({
+    format: Option.match(out, { onNone: () => "wav" as const, onSome: speechFormatOf }),
+    ...when(voice, (voice) => ({ voice }))
+  })
+})
+
+/** `automarket generate <kind>`: the generate commands. */
+export const generate = Command.make("generate").pipe(
+  Command.withDescription("Generate text, an image, a video, audio or speech from a prompt"),
+  Command.withSubcommands([generateText, generateImage, generateVideo, generateAudio, generateSpeech])
+)
