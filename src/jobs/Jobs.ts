@@ -32,24 +32,14 @@ import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import { type Asset, type AssetSource, Audio, FileSource, Image, type Origin, Text, Video } from "../domain/Asset.js"
+import { JobCapability } from "../domain/Capability.js"
 import { Cancelled, GenerationFailed, InvalidInput, MalformedResponse, type MediaError, Timeout } from "../domain/Errors.js"
 import type { InputOf, OptionsOf, OutputOf } from "../domain/MediaProvider.js"
 import * as Progress from "../domain/Progress.js"
 import * as Download from "../http/Download.js"
 import type { RetryPolicy } from "../resilience/Resilience.js"
 
-/** The capabilities whose jobs the queued providers run. */
-export const JobCapability = Schema.Literal(
-  "text-to-image",
-  "image-to-image",
-  "text-to-video",
-  "image-to-video",
-  "text-to-audio",
-  "text-to-speech",
-  "speech-to-text"
-)
-/** The capabilities whose jobs the queued providers run. */
-export type JobCapability = typeof JobCapability.Type
+export { JobCapability } from "../domain/Capability.js"
 
 /**
  * A submitted job: enough to follow, fetch, cancel or resume it from any process. The URLs are
