@@ -9,7 +9,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import { FalAiClient, FalAiModels } from "../../src/providers/falai/index.js"
 import { ReplicateClient, ReplicateModels } from "../../src/providers/replicate/index.js"
-import * as Jobs from "../../src/jobs/Jobs.js"
+import * as Jobs from "../../src/jobs/index.js"
 
 const ticket = new Jobs.JobTicket({
   provider: "falai",

@@ -22,7 +22,7 @@ import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import type { MediaError } from "../../domain/Errors.js"
 import type * as Http from "../../http/Http.js"
-import * as Jobs from "../../jobs/Jobs.js"
+import * as Jobs from "../../jobs/index.js"
 
 /** The provider id. */
 export const providerId = "falai"

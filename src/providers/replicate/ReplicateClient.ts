@@ -17,7 +17,7 @@ import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import type { MediaError } from "../../domain/Errors.js"
 import type * as Http from "../../http/Http.js"
-import * as Jobs from "../../jobs/Jobs.js"
+import * as Jobs from "../../jobs/index.js"
 
 /** The provider id. */
 export const providerId = "replicate"

@@ -13,7 +13,7 @@ import * as Predicate from "effect/Predicate"
 import type { Text } from "../../domain/Asset.js"
 import type { AudioOptions, ImageOptions, SpeechOptions, TranscriptionOptions, VideoOptions } from "../../domain/MediaProvider.js"
 import type { Price, ProviderModel } from "../../domain/Model.js"
-import type * as Jobs from "../../jobs/Jobs.js"
+import type * as Jobs from "../../jobs/index.js"
 import type { ListedModel } from "./ReplicateClient.js"
 import { providerId } from "./ReplicateClient.js"
 

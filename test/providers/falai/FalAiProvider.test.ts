@@ -16,7 +16,7 @@ import * as path from "node:path"
 import { afterAll } from "vitest"
 import { Audio, FileSource, Image, text } from "../../../src/domain/Asset.js"
 import * as FalAi from "../../../src/providers/falai/index.js"
-import * as Jobs from "../../../src/jobs/Jobs.js"
+import * as Jobs from "../../../src/jobs/index.js"
 import { clientLayer, jsonReply, makeFal } from "../../emulators/falai.js"
 import { driveUntil, env, errorOf, realPause, runWithEvents, valueOf } from "./drive.js"
 
