@@ -2,6 +2,11 @@
  * Following a submitted job: poll its status on a schedule until it reaches a final state,
  * reporting what changed as progress events.
  *
+ * The decision is a pure step (`advance`): from what the loop remembers (`FollowState`) and one
+ * poll's answer, the events to report and either the next state or how the job ended. `follow`
+ * only runs that step between the waits of its `Schedule`, so what is reported when can be tested
+ * without a clock, and the loop itself holds no mutable state.
+ *
  * @module
  */
 import * as Effect from "effect/Effect"
@@ -12,6 +17,90 @@ import { type JobStatus, percentFromLogs } from "./JobStatus.js"
 import type { JobControl } from "./Run.js"
 import { defaultPollSchedule } from "./Settings.js"
 import type { JobTicket } from "./Ticket.js"
+
+/** What the loop remembers between polls, so that it reports only what changed. */
+export interface FollowState {
+  /** The state the previous poll answered, none before the first. */
+  readonly previous: "Queued" | "Running" | undefined
+  /** How many log lines were already reported. */
+  readonly seenLogs: number
+  /** The queue position the last `Queued` answer gave. */
+  readonly position: number | undefined
+  /** The percent the last `Running` answer gave (or its logs told). */
+  readonly percent: number | undefined
+}
+
+/** The state before the first poll. */
+export const initialState: FollowState = { previous: undefined, seenLogs: 0, position: undefined, percent: undefined }
+
+/** What one poll means: the events to report, and whether to poll again or how the job ended. */
+export type FollowStep =
+  | { readonly _tag: "Continue"; readonly events: ReadonlyArray<Progress.JobEvent>; readonly state: FollowState }
+  | { readonly _tag: "Completed"; readonly events: ReadonlyArray<Progress.JobEvent> }
+  | { readonly _tag: "Failed"; readonly error: GenerationFailed | Cancelled }
+
+/**
+ * One poll's answer, given what the loop remembers: `Queued` is reported when the job enters the
+ * queue or its position changes, `Running` when it starts running, has new log lines or a new
+ * percent, and a completed job reports its last unseen lines (at 100 %) and `Completed`. A failed
+ * job ends with GenerationFailed carrying the provider's message, one cancelled elsewhere with
+ * Cancelled.
+ */
+export const advance = (ticket: JobTicket, state: FollowState, status: JobStatus): FollowStep => {
+  const { model, provider } = ticket
+  switch (status._tag) {
+    case "Queued": {
+      const changed = state.previous !== "Queued" || status.position !== state.position
+      return {
+        _tag: "Continue",
+        events: changed ? [Progress.JobEvent.Queued({ provider, model, position: status.position })] : [],
+        state: { ...state, previous: "Queued", position: status.position }
+      }
+    }
+    case "Running": {
+      const fresh = unseen(status.logs, state.seenLogs)
+      const percent = status.percent ?? percentFromLogs(status.logs)
+      const changed = state.previous !== "Running" || fresh.length > 0 || percent !== state.percent
+      return {
+        _tag: "Continue",
+        events: changed ? [Progress.JobEvent.Running({ provider, model, logs: fresh, percent })] : [],
+        state: { ...state, previous: "Running", seenLogs: status.logs.length, percent }
+      }
+    }
+    case "Completed": {
+      const fresh = unseen(status.logs ?? [], state.seenLogs)
+      return {
+        _tag: "Completed",
+        events: [
+          ...(fresh.length > 0 ? [Progress.JobEvent.Running({ provider, model, logs: fresh, percent: 100 })] : []),
+          Progress.JobEvent.Completed({ provider, model })
+        ]
+      }
+    }
+    case "Failed":
+      return {
+        _tag: "Failed",
+        error: new GenerationFailed({
+          provider,
+          jobId: ticket.requestId,
+          providerMessage: status.message,
+          message: `${provider}: job ${ticket.requestId} (${model}) failed: ${status.message}`
+        })
+      }
+    case "Cancelled":
+      return {
+        _tag: "Failed",
+        error: new Cancelled({
+          provider,
+          jobId: ticket.requestId,
+          message: `${provider}: job ${ticket.requestId} (${model}) was cancelled${status.message !== undefined ? `: ${status.message}` : ""}`
+        })
+      }
+  }
+}
+
+// The lines after the `seen` first ones: none when the provider answered fewer than were seen.
+const unseen = (logs: ReadonlyArray<string>, seen: number): ReadonlyArray<string> => logs.slice(Math.min(seen, logs.length))
 
 /** How to follow one job. */
 export interface FollowOptions {
@@ -25,72 +114,31 @@ export interface FollowOptions {
 }
 
 /**
- * Poll a job until it reaches a final state, reporting `Queued` (when the position changes),
- * `Running` (with new log lines and percent when known) and `Completed` progress events.
- * Fails with GenerationFailed (with the provider's message) for a failed job, Cancelled for a job
- * cancelled elsewhere. Cancelling is `guarded`'s and `submitAndRun`'s job (`cancelUnlessFinished`).
+ * Poll a job until it reaches a final state, reporting the events `advance` decides, waiting
+ * between polls as `schedule` says. The job is marked finished in `control` as soon as a poll
+ * answers a final state, before anything is reported. Fails with GenerationFailed (with the
+ * provider's message) for a failed job, Cancelled for a job cancelled elsewhere. Cancelling is
+ * `guarded`'s and `submitAndRun`'s job (`cancelUnlessFinished`).
  */
-export const follow = (options: FollowOptions): Effect.Effect<void, MediaError> => {
-  const { control, ticket } = options
-  const provider = ticket.provider
-  const model = ticket.model
-  return Effect.gen(function* () {
-    const driver = yield* Schedule.driver(options.schedule ?? defaultPollSchedule)
-    let seenLogs = 0
-    let lastTag: string | undefined
-    let lastPosition: number | undefined
-    let lastPercent: number | undefined
-    for (;;) {
-      const status = yield* options.status
-      switch (status._tag) {
-        case "Queued": {
-          if (lastTag !== "Queued" || status.position !== lastPosition) {
-            yield* Progress.report(Progress.JobEvent.Queued({ provider, model, position: status.position }))
-          }
-          lastPosition = status.position
-          break
+export const follow = (options: FollowOptions): Effect.Effect<void, MediaError> =>
+  Effect.flatMap(Schedule.driver(options.schedule ?? defaultPollSchedule), (driver) => {
+    const poll = (state: FollowState): Effect.Effect<void, MediaError> =>
+      Effect.flatMap(options.status, (status) => {
+        const step = advance(options.ticket, state, status)
+        switch (step._tag) {
+          case "Continue":
+            // A schedule that ends before the job does would leave a paid job unfollowed: a defect, not a failure to handle.
+            return reportAll(step.events).pipe(
+              Effect.zipRight(Effect.orDie(driver.next(status))),
+              Effect.zipRight(Effect.suspend(() => poll(step.state)))
+            )
+          case "Completed":
+            return Effect.zipRight(options.control.finish, reportAll(step.events))
+          case "Failed":
+            return Effect.zipRight(options.control.finish, Effect.fail(step.error))
         }
-        case "Running": {
-          const fresh = status.logs.slice(Math.min(seenLogs, status.logs.length))
-          seenLogs = status.logs.length
-          const percent = status.percent ?? percentFromLogs(status.logs)
-          if (lastTag !== "Running" || fresh.length > 0 || percent !== lastPercent) {
-            yield* Progress.report(Progress.JobEvent.Running({ provider, model, logs: fresh, percent }))
-          }
-          lastPercent = percent
-          break
-        }
-        case "Completed": {
-          control.finished = true
-          const fresh = (status.logs ?? []).slice(Math.min(seenLogs, status.logs?.length ?? 0))
-          if (fresh.length > 0) yield* Progress.report(Progress.JobEvent.Running({ provider, model, logs: fresh, percent: 100 }))
-          yield* Progress.report(Progress.JobEvent.Completed({ provider, model }))
-          return
-        }
-        case "Failed": {
-          control.finished = true
-          return yield* Effect.fail(
-            new GenerationFailed({
-              provider,
-              jobId: ticket.requestId,
-              providerMessage: status.message,
-              message: `${provider}: job ${ticket.requestId} (${model}) failed: ${status.message}`
-            })
-          )
-        }
-        case "Cancelled": {
-          control.finished = true
-          return yield* Effect.fail(
-            new Cancelled({
-              provider,
-              jobId: ticket.requestId,
-              message: `${provider}: job ${ticket.requestId} (${model}) was cancelled${status.message !== undefined ? `: ${status.message}` : ""}`
-            })
-          )
-        }
-      }
-      lastTag = status._tag
-      yield* Effect.orDie(driver.next(undefined))
-    }
+      })
+    return poll(initialState)
   })
-}
+
+const reportAll = (events: ReadonlyArray<Progress.JobEvent>): Effect.Effect<void> => Effect.forEach(events, Progress.report, { discard: true })

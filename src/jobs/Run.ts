@@ -22,22 +22,32 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Ref from "effect/Ref"
 import { type MediaError, Timeout } from "../domain/Errors.js"
 import * as Progress from "../domain/Progress.js"
 import { defaultJobTimeout } from "./Settings.js"
 import { encodeTicket, type JobTicket } from "./Ticket.js"
 
 /**
- * The shared state of one job run: whether the job reached a final state (then there is nothing
- * left to cancel) and whether the cancel call was sent (it is sent at most once).
+ * The shared state of one job run, between the loop that follows the job and the guard that
+ * cancels it: whether the job reached a final state (then there is nothing left to cancel) and
+ * whether the cancel call was sent (it is sent at most once).
  */
 export interface JobControl {
-  finished: boolean
-  cancelSent: boolean
+  /** Mark the job as having reached a final state: from now on nothing cancels it. */
+  readonly finish: Effect.Effect<void>
+  /** Whether to send the cancel call now: true once, and only while the job is not finished. */
+  readonly claimCancel: Effect.Effect<boolean>
 }
 
-/** A fresh `JobControl`. */
-export const makeControl = (): JobControl => ({ finished: false, cancelSent: false })
+/** A fresh `JobControl`: not finished, no cancel sent. */
+export const makeControl: Effect.Effect<JobControl> = Effect.map(
+  Ref.make({ finished: false, cancelSent: false }),
+  (state): JobControl => ({
+    finish: Ref.update(state, (now) => ({ ...now, finished: true })),
+    claimCancel: Ref.modify(state, (now) => (now.finished || now.cancelSent ? [false, now] : [true, { ...now, cancelSent: true }]))
+  })
+)
 
 /**
  * When `self` ends without success (interrupted, timed out, or unable to follow the job any
@@ -48,15 +58,17 @@ export const cancelUnlessFinished =
   (ticket: JobTicket, control: JobControl, cancel: Effect.Effect<void, MediaError>) =>
   <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
     Effect.onExit(self, (exit) =>
-      Effect.suspend(() => {
-        if (Exit.isSuccess(exit) || control.finished || control.cancelSent) return Effect.void
-        control.cancelSent = true
-        return cancel.pipe(
-          Effect.timeout("15 seconds"),
-          Effect.tapErrorCause((cause) => Effect.logWarning(`${ticket.provider}: cancelling job ${ticket.requestId} failed`, cause)),
-          Effect.ignore
-        )
-      })
+      Exit.isSuccess(exit)
+        ? Effect.void
+        : Effect.flatMap(control.claimCancel, (claimed) =>
+            claimed
+              ? cancel.pipe(
+                  Effect.timeout("15 seconds"),
+                  Effect.tapErrorCause((cause) => Effect.logWarning(`${ticket.provider}: cancelling job ${ticket.requestId} failed`, cause)),
+                  Effect.ignore
+                )
+              : Effect.void
+          )
     )
 
 /**
@@ -71,10 +83,12 @@ export const guarded = <A>(
   run: (control: JobControl) => Effect.Effect<A, MediaError>,
   timeout: Duration.DurationInput = defaultJobTimeout
 ): Effect.Effect<A, MediaError> =>
-  Effect.suspend(() => {
-    const control = makeControl()
-    return cancelUnlessFinished(ticket, control, cancel)(withJobTimeout(ticket, timeout)(run(control)))
-  })
+  // The guard is in place before the run can be interrupted.
+  Effect.uninterruptibleMask((restore) =>
+    Effect.flatMap(makeControl, (control) =>
+      cancelUnlessFinished(ticket, control, cancel)(restore(withJobTimeout(ticket, timeout)(run(control))))
+    )
+  )
 
 /**
  * Submit a job and run it to its result: `submit` (whose answer holds the ticket, see
@@ -92,9 +106,8 @@ export const submitAndRun = <S, A>(
   timeout: Duration.DurationInput = defaultJobTimeout
 ): Effect.Effect<A, MediaError> =>
   Effect.uninterruptibleMask((restore) =>
-    Effect.flatMap(submit, (submitted) => {
+    Effect.flatMap(Effect.zip(submit, makeControl), ([submitted, control]) => {
       const ticket = ticketOf(submitted)
-      const control = makeControl()
       return cancelUnlessFinished(ticket, control, cancel(submitted))(
         restore(Effect.zipRight(reportSubmitted(ticket), withJobTimeout(ticket, timeout)(run(submitted, control))))
       )
