@@ -102,11 +102,15 @@ export const advance = (ticket: JobTicket, state: FollowState, status: JobStatus
 // The lines after the `seen` first ones: none when the provider answered fewer than were seen.
 const unseen = (logs: ReadonlyArray<string>, seen: number): ReadonlyArray<string> => logs.slice(Math.min(seen, logs.length))
 
-/** How to follow one job. */
-export interface FollowOptions {
+/** How to follow one job, whose status answers are `A` (the provider's own shape). */
+export interface FollowOptions<A> {
   readonly ticket: JobTicket
   /** One status poll (retried inside as the provider's client sees fit, see `pollRetryPolicy`). */
-  readonly status: Effect.Effect<JobStatus, MediaError>
+  readonly poll: Effect.Effect<A, MediaError>
+  /** What an answer says about the job. */
+  readonly statusOf: (answer: A) => JobStatus
+  /** An answer already in hand (a submit that waited for the job): it stands for the first poll. */
+  readonly initial?: A | undefined
   /** Marked finished when the job reaches a final state. */
   readonly control: JobControl
   /** The wait between polls. Default `defaultPollSchedule`. */
@@ -115,30 +119,30 @@ export interface FollowOptions {
 
 /**
  * Poll a job until it reaches a final state, reporting the events `advance` decides, waiting
- * between polls as `schedule` says. The job is marked finished in `control` as soon as a poll
- * answers a final state, before anything is reported. Fails with GenerationFailed (with the
- * provider's message) for a failed job, Cancelled for a job cancelled elsewhere. Cancelling is
- * `guarded`'s and `submitAndRun`'s job (`cancelUnlessFinished`).
+ * between polls as `schedule` says; the answer that said the job completed. The job is marked
+ * finished in `control` as soon as an answer is final, before anything is reported. Fails with
+ * GenerationFailed (with the provider's message) for a failed job, Cancelled for a job
+ * cancelled elsewhere. Cancelling is `guarded`'s and `submitAndRun`'s job (`cancelUnlessFinished`).
  */
-export const follow = (options: FollowOptions): Effect.Effect<void, MediaError> =>
+export const follow = <A>(options: FollowOptions<A>): Effect.Effect<A, MediaError> =>
   Effect.flatMap(Schedule.driver(options.schedule ?? defaultPollSchedule), (driver) => {
-    const poll = (state: FollowState): Effect.Effect<void, MediaError> =>
-      Effect.flatMap(options.status, (status) => {
-        const step = advance(options.ticket, state, status)
+    const loop = (state: FollowState, answer: Effect.Effect<A, MediaError>): Effect.Effect<A, MediaError> =>
+      Effect.flatMap(answer, (answered) => {
+        const step = advance(options.ticket, state, options.statusOf(answered))
         switch (step._tag) {
           case "Continue":
             // A schedule that ends before the job does would leave a paid job unfollowed: a defect, not a failure to handle.
             return reportAll(step.events).pipe(
-              Effect.zipRight(Effect.orDie(driver.next(status))),
-              Effect.zipRight(Effect.suspend(() => poll(step.state)))
+              Effect.zipRight(Effect.orDie(driver.next(answered))),
+              Effect.zipRight(Effect.suspend(() => loop(step.state, options.poll)))
             )
           case "Completed":
-            return Effect.zipRight(options.control.finish, reportAll(step.events))
+            return options.control.finish.pipe(Effect.zipRight(reportAll(step.events)), Effect.as(answered))
           case "Failed":
             return Effect.zipRight(options.control.finish, Effect.fail(step.error))
         }
       })
-    return poll(initialState)
+    return loop(initialState, options.initial !== undefined ? Effect.succeed(options.initial) : options.poll)
   })
 
 const reportAll = (events: ReadonlyArray<Progress.JobEvent>): Effect.Effect<void> => Effect.forEach(events, Progress.report, { discard: true })

@@ -1,7 +1,7 @@
 /**
  * A job's inputs as a remote model takes them: an asset (an image to edit, a recording to
  * transcribe) as a URL the model can fetch, a local file or bytes inlined as a `data:` URI up to
- * a size a request body can carry.
+ * a size a request body can carry; and the input object without the options left unset.
  *
  * @module
  */
@@ -52,3 +52,7 @@ export const inputUrlOf = (
       )
   }
 }
+
+/** An input object without its undefined fields: an option left unset is not sent (the model's default applies). */
+export const definedFields = (entries: Readonly<Record<string, unknown>>): Readonly<Record<string, unknown>> =>
+  Object.fromEntries(Object.entries(entries).filter(([, value]) => value !== undefined))

@@ -12,6 +12,7 @@ import { Audio, FileSource, Image, type Origin, Text, Video } from "../domain/As
 import type { JobCapability } from "../domain/Capability.js"
 import { MalformedResponse, type MediaError } from "../domain/Errors.js"
 import type { OutputOf } from "../domain/MediaProvider.js"
+import type { ProviderModel } from "../domain/Model.js"
 import * as Download from "../http/Download.js"
 import type { JobTicket } from "./Ticket.js"
 
@@ -43,6 +44,16 @@ export interface ResultMedia {
   readonly width?: number | undefined
   readonly height?: number | undefined
   readonly duration?: number | undefined
+}
+
+/**
+ * The cost of one result of `model` (recorded in the result's origin), when its first price is
+ * per image or per request; undefined for other units (per second, per megapixel: the cost
+ * depends on the result) and for models without a price.
+ */
+export const costPerResult = (model: ProviderModel | undefined): number | undefined => {
+  const first = model?.pricing[0]
+  return first !== undefined && (first.unit === "image" || first.unit === "request") ? first.usd : undefined
 }
 
 const defaultExtension = { image: "png", video: "mp4", audio: "wav" } as const

@@ -44,3 +44,22 @@ export const downloadDir: Effect.Effect<string> = Config.string(downloadDirVar).
   Config.withDefault(path.join(os.tmpdir(), "automarket")),
   Effect.orElseSucceed(() => path.join(os.tmpdir(), "automarket"))
 )
+
+/** A queued provider's job settings; each overrides the environment or the default. */
+export interface JobSettings {
+  /** The wait between status polls. Default: `AUTOMARKET_POLL_INTERVAL`, else `defaultPollSchedule`. */
+  readonly pollSchedule?: Schedule.Schedule<unknown>
+  /** Where results are downloaded. Default: `AUTOMARKET_DOWNLOAD_DIR`, else `<tmp>/automarket`. */
+  readonly downloadDir?: string
+  /** Budget of a whole job. Default 30 minutes (`defaultJobTimeout`). */
+  readonly jobTimeout?: Duration.DurationInput
+  /** Largest result file. Default: Download's 2 GiB. */
+  readonly maxDownloadBytes?: number
+}
+
+/** The poll schedule and download directory of `settings`, from the environment where they are unset. */
+export const resolve = (settings: JobSettings): Effect.Effect<{ readonly schedule: Schedule.Schedule<unknown>; readonly dir: string }> =>
+  Effect.all({
+    schedule: settings.pollSchedule !== undefined ? Effect.succeed(settings.pollSchedule) : pollScheduleFromEnv,
+    dir: settings.downloadDir !== undefined ? Effect.succeed(settings.downloadDir) : downloadDir
+  })

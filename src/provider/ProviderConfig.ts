@@ -5,10 +5,12 @@
  *
  * | provider   | key                                  | base URL            | timeout / retries                       |
  * |------------|--------------------------------------|---------------------|-----------------------------------------|
- * | falai      | FALAI_API_KEY (or FAL_KEY)           | FALAI_BASE_URL      | FALAI_TIMEOUT / FALAI_RETRIES           |
  * | together   | TOGETHER_API_KEY                     | TOGETHER_BASE_URL   | TOGETHER_TIMEOUT / TOGETHER_RETRIES     |
  * | openrouter | OPENROUTER_API_KEY                   | OPENROUTER_BASE_URL | OPENROUTER_TIMEOUT / OPENROUTER_RETRIES |
  * | replicate  | REPLICATE_API_TOKEN                  | REPLICATE_BASE_URL  | REPLICATE_TIMEOUT / REPLICATE_RETRIES   |
+ *
+ * fal.ai's settings are in its own folder (`providers/falai/FalAiConfig.ts`), read with the
+ * helpers here.
  *
  * @module
  */
@@ -37,15 +39,6 @@ export interface RemoteProviderSettings {
 
 /** The remote providers' settings: one table, one place. */
 export const remoteProviders = {
-  falai: {
-    id: "falai",
-    name: "fal.ai",
-    keyVars: ["FALAI_API_KEY", "FAL_KEY"],
-    baseUrlVar: "FALAI_BASE_URL",
-    defaultBaseUrl: "https://queue.fal.run",
-    prefix: "FALAI",
-    auth: (key: string) => ["authorization", `Key ${key}`] as const
-  },
   together: {
     id: "together",
     name: "Together AI",
@@ -136,18 +129,21 @@ export interface RemoteSpec {
 
 /**
  * A remote provider's HTTP client from its configuration (key rotation, scrubbing, timeout,
- * retries), what is missing from it, and the spec fields that follow from it.
+ * retries), its key ring, what is missing from it, and the spec fields that follow from it.
+ * A provider with several endpoints passes the first one's `keys` to the others, so that a key
+ * retired on one endpoint is not tried again on another.
  */
 export const makeHttp = (
   settings: RemoteProviderSettings,
-  config: ProviderConfig
+  config: ProviderConfig,
+  sharedKeys?: KeyRing.KeyRing
 ): Effect.Effect<
-  { readonly http: Http.ProviderHttp; readonly missing: MissingConfig | undefined; readonly remote: RemoteSpec },
+  { readonly http: Http.ProviderHttp; readonly keys: KeyRing.KeyRing; readonly missing: MissingConfig | undefined; readonly remote: RemoteSpec },
   never,
   HttpClient.HttpClient
 > =>
   Effect.gen(function* () {
-    const keys = yield* KeyRing.make(settings.id, config.apiKeys, { setting: settings.keyVars.join(" or ") })
+    const keys = sharedKeys ?? (yield* KeyRing.make(settings.id, config.apiKeys, { setting: settings.keyVars.join(" or ") }))
     const http = yield* Http.make({
       provider: settings.id,
       baseUrl: config.baseUrl,
@@ -171,5 +167,5 @@ export const makeHttp = (
       configured: missing === undefined,
       ...(missing !== undefined ? { notConfigured: missing } : {})
     }
-    return { http, missing, remote }
+    return { http, keys, missing, remote }
   })

@@ -99,6 +99,8 @@ describe("advance", () => {
   })
 })
 
+const statusOf = (answer: JobStatus): JobStatus => answer
+
 /** A status poll answering `answers` in turn (the last one for ever), counting its calls. */
 const scripted = (answers: ReadonlyArray<JobStatus>) => {
   let polls = 0
@@ -118,7 +120,7 @@ describe("follow", () => {
       const control = yield* makeControl
       const events: Array<Progress.JobEvent> = []
       const fiber = yield* Effect.fork(
-        Progress.listen(follow({ ticket, control, status: script.status, schedule: Schedule.spaced("1 second") }), (event) =>
+        Progress.listen(follow({ ticket, control, poll: script.status, statusOf, schedule: Schedule.spaced("1 second") }), (event) =>
           Effect.sync(() => void events.push(event))
         )
       )
@@ -136,11 +138,26 @@ describe("follow", () => {
       expect(script.polls()).toBe(4)
     }))
 
+  it.effect("an answer in hand stands for the first poll, and the answer that completed the job is returned", () =>
+    Effect.gen(function* () {
+      const script = scripted([{ _tag: "Completed", logs: ["done"] }])
+      const control = yield* makeControl
+      const running: JobStatus = { _tag: "Running", logs: [] }
+      const fiber = yield* Effect.fork(follow({ ticket, control, poll: script.status, statusOf, initial: running, schedule: Schedule.spaced("1 second") }))
+      yield* TestClock.adjust("1 second")
+      expect(yield* Fiber.join(fiber)).toEqual({ _tag: "Completed", logs: ["done"] })
+      expect(script.polls()).toBe(1)
+
+      const finished = yield* follow({ ticket, control: yield* makeControl, poll: script.status, statusOf, initial: { _tag: "Completed" } })
+      expect(finished).toEqual({ _tag: "Completed" })
+      expect(script.polls()).toBe(1)
+    }))
+
   it.effect("a failed job fails the loop and is marked finished", () =>
     Effect.gen(function* () {
       const script = scripted([{ _tag: "Running", logs: [] }, { _tag: "Failed", message: "boom" }])
       const control = yield* makeControl
-      const fiber = yield* Effect.fork(follow({ ticket, control, status: script.status, schedule: Schedule.spaced("1 second") }))
+      const fiber = yield* Effect.fork(follow({ ticket, control, poll: script.status, statusOf, schedule: Schedule.spaced("1 second") }))
       yield* TestClock.adjust("1 second")
       const error = yield* Effect.flip(Fiber.join(fiber))
       expect(error).toMatchObject({ _tag: "GenerationFailed", providerMessage: "boom" })
@@ -151,7 +168,7 @@ describe("follow", () => {
     Effect.gen(function* () {
       const control = yield* makeControl
       const status = Effect.fail(new NetworkError({ provider: "emu", message: "emu: connection reset" }))
-      const error = yield* Effect.flip(follow({ ticket, control, status }))
+      const error = yield* Effect.flip(follow({ ticket, control, poll: status, statusOf }))
       expect(error._tag).toBe("NetworkError")
       expect(yield* control.claimCancel).toBe(true)
     }))
@@ -161,7 +178,7 @@ describe("follow", () => {
       const at: Array<number> = []
       const status = Effect.as(Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => void at.push(now))), { _tag: "Queued" } as const)
       const control = yield* makeControl
-      const fiber = yield* Effect.fork(follow({ ticket, control, status }))
+      const fiber = yield* Effect.fork(follow({ ticket, control, poll: status, statusOf }))
       yield* TestClock.adjust("2 minutes")
       yield* Fiber.interrupt(fiber)
       const waits = at.slice(1).map((time, i) => time - at[i]!)

@@ -35,6 +35,7 @@ import { InvalidInput, type MediaError } from "../../domain/Errors.js"
 import { type InputOf, MediaProvider, type MediaProviderService, type OptionsOf, type OutputOf } from "../../domain/MediaProvider.js"
 import type { ProviderModel } from "../../domain/Model.js"
 import * as Download from "../../http/Download.js"
+import { follow } from "../../jobs/Follow.js"
 import * as Jobs from "../../jobs/index.js"
 import * as Provider from "../../provider/Provider.js"
 import * as ProviderConfig from "../../provider/ProviderConfig.js"
@@ -139,23 +140,9 @@ export const makeWithJobs = (
       control: Jobs.JobControl,
       initial: ReplicateClient.Prediction | undefined
     ): Effect.Effect<OutputOf<C>, MediaError> =>
-      Effect.suspend(() => {
-        let primed = initial
-        let last: ReplicateClient.Prediction | undefined
-        const status = Effect.suspend(() => {
-          const first = primed
-          primed = undefined
-          return first !== undefined ? Effect.succeed(first) : client.get(ticket)
-        }).pipe(
-          Effect.tap((prediction) => {
-            last = prediction
-          }),
-          Effect.map(ReplicateClient.toJobStatus)
-        )
-        return Jobs.follow({ ticket, control, status, schedule }).pipe(
-          Effect.flatMap(() => (last === undefined ? Effect.fail(Jobs.malformedResult(ticket, "no status")) : readers[capability](ticket, last.output)))
-        )
-      })
+      follow({ ticket, control, poll: client.get(ticket), statusOf: ReplicateClient.toJobStatus, initial, schedule }).pipe(
+        Effect.flatMap((prediction) => readers[capability](ticket, prediction.output))
+      )
 
     const transform =
       <C extends Jobs.JobCapability>(capability: C): Provider.Transform<C> =>
