@@ -7,10 +7,9 @@
  * |------------|--------------------------------------|---------------------|-----------------------------------------|
  * | together   | TOGETHER_API_KEY                     | TOGETHER_BASE_URL   | TOGETHER_TIMEOUT / TOGETHER_RETRIES     |
  * | openrouter | OPENROUTER_API_KEY                   | OPENROUTER_BASE_URL | OPENROUTER_TIMEOUT / OPENROUTER_RETRIES |
- * | replicate  | REPLICATE_API_TOKEN                  | REPLICATE_BASE_URL  | REPLICATE_TIMEOUT / REPLICATE_RETRIES   |
  *
- * fal.ai's settings are in its own folder (`providers/falai/FalAiConfig.ts`), read with the
- * helpers here.
+ * fal.ai's and Replicate's settings are in their own folders (`providers/falai/FalAiConfig.ts`,
+ * `providers/replicate/ReplicateConfig.ts`), read with the helpers here.
  *
  * @module
  */
@@ -54,15 +53,6 @@ export const remoteProviders = {
     baseUrlVar: "OPENROUTER_BASE_URL",
     defaultBaseUrl: "https://openrouter.ai/api/v1",
     prefix: "OPENROUTER"
-  },
-  replicate: {
-    id: "replicate",
-    name: "Replicate",
-    keyVars: ["REPLICATE_API_TOKEN"],
-    baseUrlVar: "REPLICATE_BASE_URL",
-    defaultBaseUrl: "https://api.replicate.com/v1",
-    prefix: "REPLICATE",
-    auth: (key: string) => ["authorization", `Bearer ${key}`] as const
   }
 } as const satisfies Record<string, RemoteProviderSettings>
 

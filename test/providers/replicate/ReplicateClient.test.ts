@@ -1,9 +1,9 @@
 /**
- * Replicate's wire rules as pure functions: statuses and model references (moved beside the
- * Replicate client with its reshaping).
+ * Replicate's wire rules and output rules as pure functions: model references, statuses to job
+ * states (percent from logs), the first file of an output, and transcripts of Whisper's shapes.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { ReplicateClient, ReplicateModels } from "../../src/providers/replicate/index.js"
+import { Outputs, ReplicateClient } from "../../../src/providers/replicate/index.js"
 
 describe("Replicate wire rules", () => {
   it("model references: official, versioned, bare version", () => {
@@ -22,10 +22,10 @@ describe("Replicate wire rules", () => {
   })
 
   it("outputs: the first file URL of a string, list or object; transcripts of whisper shapes", () => {
-    expect(ReplicateModels.firstFileUrl(["https://r/a.png", "https://r/b.png"])).toBe("https://r/a.png")
-    expect(ReplicateModels.firstFileUrl({ audio_out: "https://r/a.wav" })).toBe("https://r/a.wav")
-    expect(ReplicateModels.firstFileUrl("just text")).toBeUndefined()
-    expect(ReplicateModels.transcriptOf({ transcription: " hi ", segments: [{ start: 0, end: 1, text: " hi" }] })).toEqual({
+    expect(Outputs.firstFileUrl(["https://r/a.png", "https://r/b.png"])).toBe("https://r/a.png")
+    expect(Outputs.firstFileUrl({ audio_out: "https://r/a.wav" })).toBe("https://r/a.wav")
+    expect(Outputs.firstFileUrl("just text")).toBeUndefined()
+    expect(Outputs.transcriptOf({ transcription: " hi ", segments: [{ start: 0, end: 1, text: " hi" }] })).toEqual({
       text: "hi",
       segments: [{ start: 0, end: 1, text: "hi" }]
     })
