@@ -187,24 +187,22 @@ export const make = (config: FalAiConfig.FalAiConfig): Effect.Effect<FalAiClient
     const { http: queue, keys, remote } = yield* ProviderConfig.makeHttp(FalAiConfig.settings, config)
     const { http: platform } = yield* ProviderConfig.makeHttp(FalAiConfig.settings, { ...config, baseUrl: config.platformUrl }, keys)
 
-    const listModels = (maxPages = 20): Effect.Effect<ReadonlyArray<ListedModel>, MediaError> => {
-      const pages = (cursor: string | undefined, page: number, found: ReadonlyArray<ListedModel>): Effect.Effect<ReadonlyArray<ListedModel>, MediaError> =>
-        page >= maxPages
-          ? Effect.succeed(found)
-          : Effect.flatMap(
-              platform.json({
-                path: "/models",
-                query: { limit: "100", status: "active", ...(cursor !== undefined ? { cursor } : {}) },
-                schema: ModelPage
-              }),
-              (answer) => {
-                const all = [...found, ...answer.models]
-                const next = answer.next_cursor ?? undefined
-                return next === undefined || answer.has_more === false ? Effect.succeed(all) : pages(next, page + 1, all)
-              }
-            )
-      return pages(undefined, 0, [])
-    }
+    const listModels = (maxPages = 20): Effect.Effect<ReadonlyArray<ListedModel>, MediaError> =>
+      Effect.gen(function* () {
+        const all: Array<ListedModel> = []
+        let cursor: string | undefined
+        for (let page = 0; page < maxPages; page++) {
+          const answer = yield* platform.json({
+            path: "/models",
+            query: { limit: "100", status: "active", ...(cursor !== undefined ? { cursor } : {}) },
+            schema: ModelPage
+          })
+          all.push(...answer.models)
+          cursor = answer.next_cursor ?? undefined
+          if (cursor === undefined || answer.has_more === false) break
+        }
+        return all
+      })
 
     return FalAiClient.of({
       remote,

@@ -178,13 +178,17 @@ export const make = (config: ReplicateConfig.ReplicateConfig): Effect.Effect<Rep
   Effect.gen(function* () {
     const { http, remote } = yield* ProviderConfig.makeHttp(ReplicateConfig.settings, config)
 
-    const listModels = (maxPages = 1): Effect.Effect<ReadonlyArray<ListedModel>, MediaError> => {
-      const pages = (path: string | undefined, page: number, found: ReadonlyArray<ListedModel>): Effect.Effect<ReadonlyArray<ListedModel>, MediaError> =>
-        page >= maxPages || path === undefined
-          ? Effect.succeed(found)
-          : Effect.flatMap(http.json({ path, schema: ModelPage }), (answer) => pages(answer.next ?? undefined, page + 1, [...found, ...answer.results]))
-      return pages("/models", 0, [])
-    }
+    const listModels = (maxPages = 1): Effect.Effect<ReadonlyArray<ListedModel>, MediaError> =>
+      Effect.gen(function* () {
+        const all: Array<ListedModel> = []
+        let path: string | undefined = "/models"
+        for (let page = 0; page < maxPages && path !== undefined; page++) {
+          const answer: typeof ModelPage.Type = yield* http.json({ path, schema: ModelPage })
+          all.push(...answer.results)
+          path = answer.next ?? undefined
+        }
+        return all
+      })
 
     return ReplicateClient.of({
       remote,
