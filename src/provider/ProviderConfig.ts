@@ -3,13 +3,9 @@
  * API keys (`Redacted`, possibly a comma-separated list for rotation), base URL (so any
  * emulator or proxy can stand in), per-request timeout and retry count.
  *
- * | provider   | key                                  | base URL            | timeout / retries                       |
- * |------------|--------------------------------------|---------------------|-----------------------------------------|
- * | falai      | FALAI_API_KEY (or FAL_KEY)           | FALAI_BASE_URL      | FALAI_TIMEOUT / FALAI_RETRIES           |
- * | replicate  | REPLICATE_API_TOKEN                  | REPLICATE_BASE_URL  | REPLICATE_TIMEOUT / REPLICATE_RETRIES   |
- *
- * Together and OpenRouter declare theirs in their own folders (`TogetherConfig.settings`,
- * `OpenRouterConfig.settings`), read by the same `fromEnv`.
+ * Each provider declares its own settings (`RemoteProviderSettings`: key variables, base URL
+ * variable and default, the `<PREFIX>_TIMEOUT`/`<PREFIX>_RETRIES` prefix, auth scheme) in its
+ * folder (`providers/<name>/<Name>Config.ts`); the helpers here read them the same way for all.
  *
  * @module
  */
@@ -35,28 +31,6 @@ export interface RemoteProviderSettings {
   readonly prefix: string
   readonly auth?: Http.AuthScheme
 }
-
-/** The remote providers' settings: one table, one place. */
-export const remoteProviders = {
-  falai: {
-    id: "falai",
-    name: "fal.ai",
-    keyVars: ["FALAI_API_KEY", "FAL_KEY"],
-    baseUrlVar: "FALAI_BASE_URL",
-    defaultBaseUrl: "https://queue.fal.run",
-    prefix: "FALAI",
-    auth: (key: string) => ["authorization", `Key ${key}`] as const
-  },
-  replicate: {
-    id: "replicate",
-    name: "Replicate",
-    keyVars: ["REPLICATE_API_TOKEN"],
-    baseUrlVar: "REPLICATE_BASE_URL",
-    defaultBaseUrl: "https://api.replicate.com/v1",
-    prefix: "REPLICATE",
-    auth: (key: string) => ["authorization", `Bearer ${key}`] as const
-  }
-} as const satisfies Record<string, RemoteProviderSettings>
 
 /** A remote provider's resolved configuration. */
 export interface ProviderConfig {
@@ -129,18 +103,21 @@ export interface RemoteSpec {
 
 /**
  * A remote provider's HTTP client from its configuration (key rotation, scrubbing, timeout,
- * retries), what is missing from it, and the spec fields that follow from it.
+ * retries), its key ring, what is missing from it, and the spec fields that follow from it.
+ * A provider with several endpoints passes the first one's `keys` to the others, so that a key
+ * retired on one endpoint is not tried again on another.
  */
 export const makeHttp = (
   settings: RemoteProviderSettings,
-  config: ProviderConfig
+  config: ProviderConfig,
+  sharedKeys?: KeyRing.KeyRing
 ): Effect.Effect<
-  { readonly http: Http.ProviderHttp; readonly missing: MissingConfig | undefined; readonly remote: RemoteSpec },
+  { readonly http: Http.ProviderHttp; readonly keys: KeyRing.KeyRing; readonly missing: MissingConfig | undefined; readonly remote: RemoteSpec },
   never,
   HttpClient.HttpClient
 > =>
   Effect.gen(function* () {
-    const keys = yield* KeyRing.make(settings.id, config.apiKeys, { setting: settings.keyVars.join(" or ") })
+    const keys = sharedKeys ?? (yield* KeyRing.make(settings.id, config.apiKeys, { setting: settings.keyVars.join(" or ") }))
     const http = yield* Http.make({
       provider: settings.id,
       baseUrl: config.baseUrl,
@@ -164,5 +141,5 @@ export const makeHttp = (
       configured: missing === undefined,
       ...(missing !== undefined ? { notConfigured: missing } : {})
     }
-    return { http, missing, remote }
+    return { http, keys, missing, remote }
   })

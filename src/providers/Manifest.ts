@@ -14,7 +14,7 @@ import type * as ConfigError from "effect/ConfigError"
 import type * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import type { MediaProvider } from "../domain/MediaProvider.js"
-import type { JobClient } from "../jobs/Jobs.js"
+import type { JobClient } from "../jobs/JobClient.js"
 import type { ServiceRuntime } from "../local/ServiceRuntime.js"
 import * as ProviderConfig from "../provider/ProviderConfig.js"
 

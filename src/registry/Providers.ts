@@ -21,5 +21,8 @@ export const manifests: ReadonlyArray<ProviderManifest> = [ffmpeg, chatterbox, w
 /** Every provider's layer, in the registry's default order. */
 export const defaultProviders: ReadonlyArray<ProviderLayer> = manifests.map((manifest) => manifest.layer)
 
+/** The manifests of the providers that run queued jobs: their tickets can be resumed and cancelled. */
+export const queuedProviders: ReadonlyArray<ProviderManifest> = manifests.filter((manifest) => manifest.jobs !== undefined)
+
 /** The manifest of a provider id, if this package has it. */
 export const manifestOf = (id: string): ProviderManifest | undefined => manifests.find((manifest) => manifest.id === id)

@@ -19,7 +19,6 @@ import * as path from "node:path"
 import { afterAll } from "vitest"
 import { text } from "../../src/domain/Asset.js"
 import * as FalAi from "../../src/providers/falai/index.js"
-import * as ProviderConfig from "../../src/provider/ProviderConfig.js"
 import { prism, spec } from "../support/Prism.js"
 
 const model = "fal-ai/bytedance/seedream/v4/text-to-image"
@@ -41,13 +40,12 @@ describe("fal.ai client vs the fal queue spec (Prism)", () => {
       expect(ticket).toMatchObject({ provider: "falai", model, capability: "text-to-image", requestId: "string" })
       expect(ticket.statusUrl).toBe(`${mock.url}/${model}/requests/string/status`)
 
-      const config = yield* ProviderConfig.fromEnv(ProviderConfig.remoteProviders.falai).pipe(Effect.withConfigProvider(vars))
-      const { http } = yield* ProviderConfig.makeHttp(ProviderConfig.remoteProviders.falai, config)
-      const client = FalAi.FalAiClient.make(http, http)
+      const config = yield* FalAi.FalAiConfig.fromEnv().pipe(Effect.withConfigProvider(vars))
+      const client = yield* FalAi.FalAiClient.make(config)
       const status = yield* client.status(ticket)
       expect(FalAi.FalAiClient.toJobStatus(status)).toEqual({ _tag: "Queued", position: 0 })
       const output = yield* client.result(ticket)
-      expect(FalAi.FalAiModels.resultMedia(output, "image")?.url).toMatch(/^https:\/\//)
+      expect(FalAi.Outputs.resultMedia(output, "image")?.url).toMatch(/^https:\/\//)
       yield* client.cancel(ticket)
 
       const log = mock.log().join("\n")

@@ -42,9 +42,8 @@ describe("Replicate client vs Replicate's OpenAPI spec (Prism)", () => {
       )
       expect(versioned.provider).toBe("replicate")
 
-      const config = yield* ProviderConfig.fromEnv(ProviderConfig.remoteProviders.replicate).pipe(Effect.withConfigProvider(vars))
-      const { http } = yield* ProviderConfig.makeHttp(ProviderConfig.remoteProviders.replicate, config)
-      const client = Replicate.ReplicateClient.make(http)
+      const config = yield* Replicate.ReplicateConfig.fromEnv().pipe(Effect.withConfigProvider(vars))
+      const client = yield* Replicate.ReplicateClient.make(config)
       const prediction = yield* client.get(ticket)
       expect(typeof prediction.status).toBe("string")
       yield* client.cancel(ticket)
@@ -61,6 +60,7 @@ describe("Replicate client vs Replicate's OpenAPI spec (Prism)", () => {
       expect(mock.violations()).toEqual([])
 
       // Negative control: a create without `input` breaks the spec; Prism reports it (422).
+      const { http } = yield* ProviderConfig.makeHttp(Replicate.ReplicateConfig.settings, config)
       const bad = yield* Effect.exit(http.json({ method: "POST", path: "/predictions", json: { version: "abc" }, schema: Schema.Unknown, retry: false }))
       expect(Exit.isFailure(bad)).toBe(true)
       expect(mock.violations().length).toBeGreaterThan(0)

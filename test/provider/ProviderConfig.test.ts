@@ -5,10 +5,10 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Redacted from "effect/Redacted"
 import * as ProviderConfig from "../../src/provider/ProviderConfig.js"
+import { settings as falai } from "../../src/providers/falai/FalAiConfig.js"
 import { settings as together } from "../../src/providers/together/TogetherConfig.js"
 
 const withEnv = (env: Record<string, string>) => Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env))))
-const { falai } = ProviderConfig.remoteProviders
 
 describe("ProviderConfig", () => {
   it.effect("reads keys, base URL, timeout and retries from the environment", () =>

@@ -17,35 +17,34 @@ import * as Option from "effect/Option"
 import * as fs from "node:fs"
 import { InvalidInput, type MediaError } from "../../domain/Errors.js"
 import * as JobProgress from "../../domain/Progress.js"
-import * as Jobs from "../../jobs/Jobs.js"
+import * as Jobs from "../../jobs/index.js"
 import { extensionOf, save } from "../AssetFiles.js"
 import { output } from "../Output.js"
 import * as Progress from "../Progress.js"
 
-/** The job API of the provider that issued a ticket; InvalidInput for a provider without one. */
+/**
+ * The job API of the provider that issued a ticket, from its manifest; InvalidInput naming the
+ * providers that have one when the ticket's provider is unknown or runs no queued jobs.
+ */
 export const jobClientFor = (
   ticket: Jobs.JobTicket
-): Effect.Effect<Jobs.JobClient, MediaError | ConfigError.ConfigError, HttpClient.HttpClient> => {
-  switch (ticket.provider) {
+): Effect.Effect<Jobs.JobClient, MediaError | ConfigError.ConfigError, HttpClient.HttpClient> =>
+  Effect.gen(function* () {
     // The providers are loaded only by these commands (start-up time of every other command).
-    case "falai":
-      return Effect.flatMap(Effect.promise(() => import("../../providers/falai/index.js")), (FalAi) =>
-        Effect.map(FalAi.makeWithJobs(), (made) => made.jobs)
-      )
-    case "replicate":
-      return Effect.flatMap(Effect.promise(() => import("../../providers/replicate/index.js")), (Replicate) =>
-        Effect.map(Replicate.makeWithJobs(), (made) => made.jobs)
-      )
-    default:
-      return Effect.fail(
+    const { manifestOf, queuedProviders } = yield* Effect.promise(() => import("../../registry/Providers.js"))
+    const jobs = manifestOf(ticket.provider)?.jobs
+    if (jobs === undefined) {
+      const queued = queuedProviders.map((manifest) => manifest.id).join(", ")
+      return yield* Effect.fail(
         new InvalidInput({
           provider: "jobs",
-          message: `jobs: tickets of provider "${ticket.provider}" cannot be resumed (queued providers: falai, replicate)`,
+          message: `jobs: tickets of provider "${ticket.provider}" cannot be resumed (queued providers: ${queued})`,
           issues: [`provider: ${ticket.provider}`]
         })
       )
-  }
-}
+    }
+    return yield* jobs
+  })
 
 /** Read and decode a ticket file; InvalidInput when it is missing or not a ticket. */
 export const readTicket = (file: string): Effect.Effect<Jobs.JobTicket, InvalidInput> =>

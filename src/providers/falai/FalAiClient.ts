@@ -15,17 +15,26 @@
  * Models (`GET https://api.fal.ai/v1/models`, paginated by `cursor`): `{models: [{endpoint_id,
  * metadata: {display_name, category, description, status}}], next_cursor, has_more}`.
  *
+ * The queue and the listing are two HTTP clients over one key ring: a key fal refused (or found
+ * out of quota) on one is not tried again on the other.
+ *
  * @module
  */
+import type * as HttpClient from "@effect/platform/HttpClient"
+import type * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
+import type { JobCapability } from "../../domain/Capability.js"
 import type { MediaError } from "../../domain/Errors.js"
-import type * as Http from "../../http/Http.js"
-import * as Jobs from "../../jobs/Jobs.js"
-
-/** The provider id. */
-export const providerId = "falai"
+import type { JobStatus } from "../../jobs/JobStatus.js"
+import { pollRetryPolicy } from "../../jobs/Settings.js"
+import { JobTicket } from "../../jobs/Ticket.js"
+import * as ProviderConfig from "../../provider/ProviderConfig.js"
+import * as FalAiConfig from "./FalAiConfig.js"
 
 /** What a submit answers. */
 export const SubmitAnswer = Schema.Struct({
@@ -99,7 +108,7 @@ export const errorOf = (status: QueueStatus): string | undefined => {
 }
 
 /** A status answer as the job loop's `JobStatus`. */
-export const toJobStatus = (status: QueueStatus): Jobs.JobStatus => {
+export const toJobStatus = (status: QueueStatus): JobStatus => {
   const failure = errorOf(status)
   if (failure !== undefined) return { _tag: "Failed", message: failure }
   switch (status.status) {
@@ -139,16 +148,10 @@ export const onBase = (base: string, value: string | null | undefined): string |
 }
 
 /** The ticket of a submit: the URLs fal returned (see `onBase`), or built from the model id when absent. */
-export const ticketOf = (
-  base: string,
-  model: string,
-  capability: Jobs.JobCapability,
-  answer: SubmitAnswer,
-  submittedAt: Date
-): Jobs.JobTicket => {
+export const ticketOf = (base: string, model: string, capability: JobCapability, answer: SubmitAnswer, submittedAt: Date): JobTicket => {
   const root = `${base.replace(/\/+$/, "")}/${model}/requests/${encodeURIComponent(answer.request_id)}`
-  return new Jobs.JobTicket({
-    provider: providerId,
+  return new JobTicket({
+    provider: FalAiConfig.settings.id,
     model,
     capability,
     requestId: answer.request_id,
@@ -159,52 +162,65 @@ export const ticketOf = (
   })
 }
 
-/** The fal.ai calls. */
-export interface FalAiClient {
-  /** Queue a job (never repeated by a retry, see runtime/Jobs.ts). */
+/** The fal.ai calls, and what the provider needs to know of the configuration behind them. */
+export interface FalAiClientService {
+  /** The queue's base URL (tickets are built on it), and whether a key is configured. */
+  readonly remote: ProviderConfig.RemoteSpec
+  /** Queue a job (never repeated by a retry, see jobs/Run.ts). */
   readonly submit: (model: string, input: Readonly<Record<string, unknown>>) => Effect.Effect<SubmitAnswer, MediaError>
   /** One status poll (with logs), retried on 429/5xx/transport failures. */
-  readonly status: (ticket: Jobs.JobTicket) => Effect.Effect<QueueStatus, MediaError>
+  readonly status: (ticket: JobTicket) => Effect.Effect<QueueStatus, MediaError>
   /** The finished job's output. */
-  readonly result: (ticket: Jobs.JobTicket) => Effect.Effect<unknown, MediaError>
+  readonly result: (ticket: JobTicket) => Effect.Effect<unknown, MediaError>
   /** Ask fal to cancel the job. */
-  readonly cancel: (ticket: Jobs.JobTicket) => Effect.Effect<void, MediaError>
+  readonly cancel: (ticket: JobTicket) => Effect.Effect<void, MediaError>
   /** Every listed model (up to `maxPages` pages of 100). */
   readonly listModels: (maxPages?: number) => Effect.Effect<ReadonlyArray<ListedModel>, MediaError>
 }
 
-/** The client over the queue's HTTP client and the platform API's HTTP client. */
-export const make = (queue: Http.ProviderHttp, platform: Http.ProviderHttp): FalAiClient => ({
-  submit: (model, input) =>
-    queue.json({ method: "POST", path: `/${model}`, json: input, model, schema: SubmitAnswer, retry: false }),
-  status: (ticket) =>
-    queue.json({
-      path: ticket.statusUrl,
-      query: { logs: "1" },
-      model: ticket.model,
-      schema: QueueStatus,
-      retry: Jobs.pollRetryPolicy
-    }),
-  result: (ticket) =>
-    queue.json({ path: ticket.resultUrl, model: ticket.model, schema: Schema.Unknown, retry: Jobs.pollRetryPolicy, timeout: "2 minutes" }),
-  cancel: (ticket) =>
-    Effect.asVoid(
-      queue.json({ method: "PUT", path: ticket.cancelUrl, model: ticket.model, schema: Schema.Unknown, retry: { retries: 2 } })
-    ),
-  listModels: (maxPages = 20) =>
-    Effect.gen(function* () {
-      const all: Array<ListedModel> = []
-      let cursor: string | undefined
-      for (let page = 0; page < maxPages; page++) {
-        const answer = yield* platform.json({
-          path: "/models",
-          query: { limit: "100", status: "active", ...(cursor !== undefined ? { cursor } : {}) },
-          schema: ModelPage
-        })
-        all.push(...answer.models)
-        cursor = answer.next_cursor ?? undefined
-        if (cursor === undefined || answer.has_more === false) break
-      }
-      return all
+/** The fal.ai client. */
+export class FalAiClient extends Context.Tag("automarket/FalAiClient")<FalAiClient, FalAiClientService>() {}
+
+/** The client over `HttpClient` with `config`: the queue and the model listing share one key ring. */
+export const make = (config: FalAiConfig.FalAiConfig): Effect.Effect<FalAiClientService, never, HttpClient.HttpClient> =>
+  Effect.gen(function* () {
+    const { http: queue, keys, remote } = yield* ProviderConfig.makeHttp(FalAiConfig.settings, config)
+    const { http: platform } = yield* ProviderConfig.makeHttp(FalAiConfig.settings, { ...config, baseUrl: config.platformUrl }, keys)
+
+    const listModels = (maxPages = 20): Effect.Effect<ReadonlyArray<ListedModel>, MediaError> =>
+      Effect.gen(function* () {
+        const all: Array<ListedModel> = []
+        let cursor: string | undefined
+        for (let page = 0; page < maxPages; page++) {
+          const answer = yield* platform.json({
+            path: "/models",
+            query: { limit: "100", status: "active", ...(cursor !== undefined ? { cursor } : {}) },
+            schema: ModelPage
+          })
+          all.push(...answer.models)
+          cursor = answer.next_cursor ?? undefined
+          if (cursor === undefined || answer.has_more === false) break
+        }
+        return all
+      })
+
+    return FalAiClient.of({
+      remote,
+      submit: (model, input) => queue.json({ method: "POST", path: `/${model}`, json: input, model, schema: SubmitAnswer, retry: false }),
+      status: (ticket) =>
+        queue.json({ path: ticket.statusUrl, query: { logs: "1" }, model: ticket.model, schema: QueueStatus, retry: pollRetryPolicy }),
+      result: (ticket) =>
+        queue.json({ path: ticket.resultUrl, model: ticket.model, schema: Schema.Unknown, retry: pollRetryPolicy, timeout: "2 minutes" }),
+      cancel: (ticket) =>
+        Effect.asVoid(queue.json({ method: "PUT", path: ticket.cancelUrl, model: ticket.model, schema: Schema.Unknown, retry: { retries: 2 } })),
+      listModels
     })
-})
+  })
+
+/** The client with `config` as a layer. */
+export const layer = (config: FalAiConfig.FalAiConfig): Layer.Layer<FalAiClient, never, HttpClient.HttpClient> => Layer.effect(FalAiClient, make(config))
+
+/** The client as a layer, configured by `config` (default: from the environment, see FalAiConfig). */
+export const layerConfig = (
+  config: Config.Config<FalAiConfig.FalAiConfig> = FalAiConfig.fromEnv()
+): Layer.Layer<FalAiClient, ConfigError.ConfigError, HttpClient.HttpClient> => Layer.effect(FalAiClient, Effect.flatMap(config, make))

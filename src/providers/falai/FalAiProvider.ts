@@ -3,11 +3,10 @@
  * text-to-audio and speech-to-text through fal's queue, with progress, cancellation and results
  * streamed to disk.
  *
- * - Configuration: `FALAI_API_KEY` (or `FAL_KEY`), `FALAI_BASE_URL` (default
- *   `https://queue.fal.run`), `FALAI_TIMEOUT`, `FALAI_RETRIES`; `FALAI_PLATFORM_URL` for the
- *   model listing (default `https://api.fal.ai/v1` for the public queue, else the base URL);
- *   `AUTOMARKET_DOWNLOAD_DIR` for results, `AUTOMARKET_POLL_INTERVAL` for a fixed poll interval.
- * - A call submits the job (never twice, see runtime/Jobs.ts), reports `Submitted`, `Queued`
+ * - Configuration: see FalAiConfig (`FALAI_API_KEY` or `FAL_KEY`, `FALAI_BASE_URL`,
+ *   `FALAI_PLATFORM_URL`, `FALAI_TIMEOUT`, `FALAI_RETRIES`); `AUTOMARKET_DOWNLOAD_DIR` for
+ *   results, `AUTOMARKET_POLL_INTERVAL` for a fixed poll interval (jobs/Settings.ts).
+ * - A call submits the job (never twice, see jobs/Run.ts), reports `Submitted`, `Queued`
  *   (with the queue position), `Running` (with fal's log lines), `Completed` and `Downloading`
  *   progress events, fetches the result and downloads its first file; the asset's source is that
  *   file, its origin names the request id. Interrupting the call cancels the fal job once.
@@ -24,172 +23,124 @@ import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Clock from "effect/Clock"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
-import type * as Duration from "effect/Duration"
-import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
-import type * as Schedule from "effect/Schedule"
-import type { Asset } from "../../domain/Asset.js"
+import type { JobCapability } from "../../domain/Capability.js"
 import type { MediaError } from "../../domain/Errors.js"
-import { type InputOf, MediaProvider, type MediaProviderService, type OptionsOf, type OutputOf } from "../../domain/MediaProvider.js"
+import { type InputOf, MediaProvider, type MediaProviderService, type OptionsOf } from "../../domain/MediaProvider.js"
 import type { ProviderModel } from "../../domain/Model.js"
 import * as Download from "../../http/Download.js"
-import * as Jobs from "../../jobs/Jobs.js"
+import { follow } from "../../jobs/Follow.js"
+import { inputUrlOf } from "../../jobs/Inputs.js"
+import { type JobClient, jobTransform, makeJobClient, type JobProtocol } from "../../jobs/JobClient.js"
+import { downloadResult, malformedResult, resultReaders } from "../../jobs/Results.js"
+import * as Settings from "../../jobs/Settings.js"
+import type { JobTicket } from "../../jobs/Ticket.js"
 import * as Provider from "../../provider/Provider.js"
-import * as ProviderConfig from "../../provider/ProviderConfig.js"
-import * as FalAiClient from "./FalAiClient.js"
-import * as FalAiModels from "./FalAiModels.js"
+import type * as ProviderConfig from "../../provider/ProviderConfig.js"
+import { FalAiClient, layerConfig, ticketOf, toJobStatus } from "./FalAiClient.js"
+import * as FalAiConfig from "./FalAiConfig.js"
+import { mergeModels } from "./models/Categories.js"
+import { costOf, curatedModels, defaultModels } from "./models/Curated.js"
+import * as Inputs from "./models/Inputs.js"
+import { resultMedia, transcriptOf } from "./models/Outputs.js"
 
 /** The job API of fal.ai: submit, resume and cancel with `JobTicket`s. */
-export class FalAiJobs extends Context.Tag("automarket/FalAiJobs")<FalAiJobs, Jobs.JobClient>() {}
+export class FalAiJobs extends Context.Tag("automarket/FalAiJobs")<FalAiJobs, JobClient>() {}
 
 /** Programmatic settings; each overrides the environment. */
-export interface FalAiOptions {
+export interface FalAiOptions extends Settings.JobSettings {
   /** Key, base URL, timeout, retries (see ProviderConfig). */
   readonly config?: ProviderConfig.ProviderOverrides
-  /** Where the model listing is. Default: `FALAI_PLATFORM_URL`, else see the module comment. */
+  /** Where the model listing is. Default: `FALAI_PLATFORM_URL`, else see FalAiConfig. */
   readonly platformUrl?: string
-  /** The wait between status polls. Default: `AUTOMARKET_POLL_INTERVAL`, else `Jobs.defaultPollSchedule`. */
-  readonly pollSchedule?: Schedule.Schedule<unknown>
-  /** Where results are downloaded. Default: `AUTOMARKET_DOWNLOAD_DIR`, else `<tmp>/automarket`. */
-  readonly downloadDir?: string
-  /** Budget of a whole job. Default 30 minutes. */
-  readonly jobTimeout?: Duration.DurationInput
-  /** Largest result file. Default: Download's 2 GiB. */
-  readonly maxDownloadBytes?: number
 }
 
 /** The public queue's base URL. */
-export const publicQueueUrl = "https://queue.fal.run"
+export const publicQueueUrl = FalAiConfig.publicQueueUrl
 /** The public model listing's base URL. */
-export const publicPlatformUrl = "https://api.fal.ai/v1"
+export const publicPlatformUrl = FalAiConfig.publicPlatformUrl
 
-/** The provider and its job API, from the environment and `options`. */
-export const makeWithJobs = (
-  options: FalAiOptions = {}
-): Effect.Effect<{ readonly provider: MediaProviderService; readonly jobs: Jobs.JobClient }, ConfigError.ConfigError, HttpClient.HttpClient> =>
+type Builders = {
+  readonly [C in JobCapability]: (model: string, input: InputOf<C>, options: OptionsOf<C> | undefined) => Effect.Effect<Record<string, unknown>, MediaError>
+}
+
+// The input each capability sends; an asset goes as its URL or inlined (jobs/Inputs.ts).
+const builders: Builders = {
+  "text-to-image": (_model, input, o) => Effect.succeed(Inputs.textToImageInput(input, o)),
+  "image-to-image": (_model, input, o) =>
+    Effect.map(inputUrlOf(FalAiConfig.settings.id, input.source, input.mimeType), (url) => Inputs.imageToImageInput(url, o)),
+  "text-to-video": (model, input, o) => Effect.succeed(Inputs.textToVideoInput(model, input, o)),
+  "image-to-video": (model, input, o) =>
+    Effect.map(inputUrlOf(FalAiConfig.settings.id, input.source, input.mimeType), (url) => Inputs.imageToVideoInput(model, url, o)),
+  "text-to-audio": (model, input, o) => Effect.succeed(Inputs.textToAudioInput(model, input, o)),
+  "text-to-speech": (_model, input, o) => Effect.succeed(Inputs.textToSpeechInput(input, o)),
+  "speech-to-text": (_model, input, o) =>
+    Effect.map(inputUrlOf(FalAiConfig.settings.id, input.source, input.mimeType), (url) => Inputs.speechToTextInput(url, o))
+}
+
+/** The provider and its job API over the `FalAiClient` in context, with `options`' job settings. */
+export const makeFromClient = (
+  options: Settings.JobSettings = {}
+): Effect.Effect<{ readonly provider: MediaProviderService; readonly jobs: JobClient }, never, FalAiClient> =>
   Effect.gen(function* () {
-    const settings = ProviderConfig.remoteProviders.falai
-    const config = yield* ProviderConfig.fromEnv(settings, options.config)
-    const platformUrl =
-      options.platformUrl ??
-      (yield* Config.option(Config.nonEmptyString("FALAI_PLATFORM_URL"))).pipe(
-        Option.getOrElse(() => (config.baseUrl.replace(/\/+$/, "") === publicQueueUrl ? publicPlatformUrl : config.baseUrl))
-      )
-    const { http: queue, missing, remote } = yield* ProviderConfig.makeHttp(settings, config)
-    const { http: platform } = yield* ProviderConfig.makeHttp(settings, { ...config, baseUrl: platformUrl })
-    const client = FalAiClient.make(queue, platform)
+    const client = yield* FalAiClient
     // Downloads use Download's own undici transport unless a DownloadClient is given (tests).
     const downloadClient = yield* Effect.serviceOption(Download.DownloadClient)
     const withDownloadClient = <A, E>(self: Effect.Effect<A, E>): Effect.Effect<A, E> =>
       Option.isSome(downloadClient) ? Effect.provideService(self, Download.DownloadClient, downloadClient.value) : self
-    const schedule = options.pollSchedule ?? (yield* Jobs.pollScheduleFromEnv)
-    const dir = options.downloadDir ?? (yield* Jobs.downloadDir)
+    const { dir, schedule } = yield* Settings.resolve(options)
     const cache = yield* Ref.make(Option.none<ReadonlyArray<ProviderModel>>())
 
-    type Builders = {
-      readonly [C in Jobs.JobCapability]: (model: string, input: InputOf<C>, options: OptionsOf<C> | undefined) => Effect.Effect<Record<string, unknown>, MediaError>
+    const fetchFile = (ticket: JobTicket, kind: "image" | "video" | "audio", output: unknown) => {
+      const media = resultMedia(output, kind)
+      if (media === undefined) return Effect.fail(malformedResult(ticket, `the result has no ${kind} file`))
+      return withDownloadClient(downloadResult(ticket, kind, media, { dir, costUsd: costOf(ticket.model), maxBytes: options.maxDownloadBytes }))
     }
-    const builders: Builders = {
-      "text-to-image": (_model, input, o) => Effect.succeed(FalAiModels.textToImageInput(input, o)),
-      "image-to-image": (_model, input, o) =>
-        Effect.map(Jobs.inputUrlOf(FalAiClient.providerId, input.source, input.mimeType), (url) => FalAiModels.imageToImageInput(url, o)),
-      "text-to-video": (model, input, o) => Effect.succeed(FalAiModels.textToVideoInput(model, input, o)),
-      "image-to-video": (model, input, o) =>
-        Effect.map(Jobs.inputUrlOf(FalAiClient.providerId, input.source, input.mimeType), (url) => FalAiModels.imageToVideoInput(model, url, o)),
-      "text-to-audio": (model, input, o) => Effect.succeed(FalAiModels.textToAudioInput(model, input, o)),
-      "text-to-speech": (_model, input, o) => Effect.succeed({ text: input.text, ...(o?.voice !== undefined ? { voice: o.voice } : {}), ...o?.extra }),
-      "speech-to-text": (_model, input, o) =>
-        Effect.map(Jobs.inputUrlOf(FalAiClient.providerId, input.source, input.mimeType), (url) => FalAiModels.speechToTextInput(url, o))
-    }
+    const readers = resultReaders(fetchFile, transcriptOf)
 
-    const fetchFile = (ticket: Jobs.JobTicket, kind: "image" | "video" | "audio", output: unknown) => {
-      const media = FalAiModels.resultMedia(output, kind)
-      if (media === undefined) return Effect.fail(Jobs.malformedResult(ticket, `the result has no ${kind} file`))
-      return withDownloadClient(
-        Jobs.downloadResult(ticket, kind, media, {
-          dir,
-          costUsd: FalAiModels.costOf(ticket.model),
-          maxBytes: options.maxDownloadBytes
-        })
-      )
-    }
-
-    const readers = Jobs.resultReaders(fetchFile, FalAiModels.transcriptOf)
-
-    const submitTicket = <C extends Jobs.JobCapability>(
-      capability: C,
-      model: string,
-      input: InputOf<C>,
-      opts: OptionsOf<C> | undefined
-    ): Effect.Effect<Jobs.JobTicket, MediaError> =>
-      Effect.gen(function* () {
-        if (missing !== undefined) return yield* Effect.fail(missing)
-        const body = yield* builders[capability](model, input, opts)
-        const answer = yield* client.submit(model, body)
-        const now = yield* Clock.currentTimeMillis
-        return FalAiClient.ticketOf(config.baseUrl, model, capability, answer, new Date(now))
-      })
-
-    const followTicket = (ticket: Jobs.JobTicket, control: Jobs.JobControl) =>
-      Effect.zipRight(
-        Jobs.follow({ ticket, control, status: Effect.map(client.status(ticket), FalAiClient.toJobStatus), schedule }),
-        client.result(ticket)
-      )
-
-    const resumeAs = <C extends Jobs.JobCapability>(
-      capability: C,
-      ticket: Jobs.JobTicket,
-      control: Jobs.JobControl
-    ): Effect.Effect<OutputOf<C>, MediaError> => Effect.flatMap(followTicket(ticket, control), (output) => readers[capability](ticket, output))
-
-    const transform =
-      <C extends Jobs.JobCapability>(capability: C): Provider.Transform<C> =>
-      (model, input, opts) =>
-        Jobs.submitAndRun(
-          submitTicket(capability, model, input, opts),
-          (ticket) => ticket,
-          (ticket) => client.cancel(ticket),
-          (ticket, control) => resumeAs(capability, ticket, control),
-          options.jobTimeout
-        )
-
-    const jobs: Jobs.JobClient = {
-      provider: FalAiClient.providerId,
+    // A fal submit answers the ticket only: every job is followed by polling.
+    const protocol: JobProtocol<JobTicket> = {
+      provider: FalAiConfig.settings.id,
+      missing: client.remote.notConfigured,
       submit: (capability, model, input, opts) =>
-        Effect.tap(submitTicket(capability, model, input, opts), (ticket) =>
-          Jobs.reportSubmitted(ticket)
+        Effect.gen(function* () {
+          const body = yield* builders[capability](model, input, opts)
+          const answer = yield* client.submit(model, body)
+          const now = yield* Clock.currentTimeMillis
+          return ticketOf(client.remote.baseUrl, model, capability, answer, new Date(now))
+        }),
+      ticketOf: (ticket) => ticket,
+      run: (capability, ticket, control) =>
+        follow({ ticket, control, poll: client.status(ticket), statusOf: toJobStatus, schedule }).pipe(
+          Effect.zipRight(client.result(ticket)),
+          Effect.flatMap((output) => readers[capability](ticket, output))
         ),
-      resume: (ticket): Effect.Effect<Asset, MediaError> =>
-        missing !== undefined
-          ? Effect.fail(missing)
-          : Jobs.guarded(ticket, client.cancel(ticket), (control) => resumeAs(ticket.capability, ticket, control), options.jobTimeout),
-      cancel: (ticket) => (missing !== undefined ? Effect.fail(missing) : client.cancel(ticket))
+      cancel: client.cancel,
+      timeout: options.jobTimeout
     }
+    const transform = jobTransform(protocol)
 
     const discover: Effect.Effect<ReadonlyArray<ProviderModel>, MediaError> = Effect.flatMap(Ref.get(cache), (cached) =>
       Option.isSome(cached)
         ? Effect.succeed(cached.value)
         : client.listModels().pipe(
-            Effect.map(FalAiModels.mergeModels),
+            Effect.map(mergeModels),
             Effect.catchAll((error) =>
-              Effect.as(
-                Effect.logDebug(`falai: model listing unavailable (${error._tag}); using the curated table`),
-                FalAiModels.curatedModels
-              )
+              Effect.as(Effect.logDebug(`falai: model listing unavailable (${error._tag}); using the curated table`), curatedModels)
             ),
             Effect.tap((models) => Ref.set(cache, Option.some(models)))
           )
     )
 
     const provider = yield* Provider.make({
-      id: FalAiClient.providerId,
-      name: settings.name,
-      ...remote,
+      id: FalAiConfig.settings.id,
+      name: FalAiConfig.settings.name,
+      ...client.remote,
       discover,
-      defaultModels: FalAiModels.defaultModels,
+      defaultModels,
       transforms: {
         "text-to-image": transform("text-to-image"),
         "image-to-image": transform("image-to-image"),
@@ -199,8 +150,14 @@ export const makeWithJobs = (
         "speech-to-text": transform("speech-to-text")
       }
     })
-    return { provider, jobs }
+    return { provider, jobs: makeJobClient(protocol) }
   })
+
+/** The provider and its job API, from the environment and `options`. */
+export const makeWithJobs = (
+  options: FalAiOptions = {}
+): Effect.Effect<{ readonly provider: MediaProviderService; readonly jobs: JobClient }, ConfigError.ConfigError, HttpClient.HttpClient> =>
+  Effect.provide(makeFromClient(options), layerConfig(FalAiConfig.fromEnv(options.config, options.platformUrl)))
 
 /** The provider, configured from the environment and `options`. */
 export const make = (options: FalAiOptions = {}): Effect.Effect<MediaProviderService, ConfigError.ConfigError, HttpClient.HttpClient> =>

@@ -1,12 +1,18 @@
 /**
  * The fal.ai provider (queued image, video, audio and transcription jobs): the provider layer,
- * its job API (`FalAiJobs`: submit, resume, cancel with `JobTicket`s), the typed queue client and
- * the model table.
+ * its job API (`FalAiJobs`: submit, resume, cancel with `JobTicket`s), its settings
+ * (`FalAiConfig`), the typed queue client (`FalAiClient`), and its models: the categorization of
+ * fal's listing (`Categories`), the curated table (`Curated`), the input each capability sends
+ * (`Inputs`) and where results are in an output (`Outputs`).
  *
  * @module
  */
 export * as FalAiClient from "./FalAiClient.js"
-export * as FalAiModels from "./FalAiModels.js"
+export * as FalAiConfig from "./FalAiConfig.js"
+export * as Categories from "./models/Categories.js"
+export * as Curated from "./models/Curated.js"
+export * as Inputs from "./models/Inputs.js"
+export * as Outputs from "./models/Outputs.js"
 export {
   FalAiJobs,
   type FalAiOptions,
@@ -14,6 +20,7 @@ export {
   layer,
   layerWith,
   make,
+  makeFromClient,
   makeWithJobs,
   publicPlatformUrl,
   publicQueueUrl

@@ -5,14 +5,15 @@
  */
 import * as Effect from "effect/Effect"
 import type { ProviderManifest } from "../Manifest.js"
+import * as FalAiConfig from "./FalAiConfig.js"
 import { layer, makeWithJobs } from "./FalAiProvider.js"
 
 /** fal.ai: queued image, video, audio and transcription jobs. */
 export const manifest: ProviderManifest = {
-  id: "falai",
-  name: "fal.ai",
+  id: FalAiConfig.settings.id,
+  name: FalAiConfig.settings.name,
   type: "remote",
-  settings: ["FALAI_API_KEY", "FAL_KEY", "FALAI_BASE_URL", "FALAI_PLATFORM_URL", "FALAI_TIMEOUT", "FALAI_RETRIES"],
+  settings: FalAiConfig.variables,
   layer,
   jobs: Effect.map(makeWithJobs(), (made) => made.jobs)
 }

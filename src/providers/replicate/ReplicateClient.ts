@@ -13,14 +13,20 @@
  *
  * @module
  */
+import type * as HttpClient from "@effect/platform/HttpClient"
+import type * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
+import type { JobCapability } from "../../domain/Capability.js"
 import type { MediaError } from "../../domain/Errors.js"
-import type * as Http from "../../http/Http.js"
-import * as Jobs from "../../jobs/Jobs.js"
-
-/** The provider id. */
-export const providerId = "replicate"
+import { type JobStatus, logLines, percentFromLogs } from "../../jobs/JobStatus.js"
+import { pollRetryPolicy } from "../../jobs/Settings.js"
+import { JobTicket } from "../../jobs/Ticket.js"
+import * as ProviderConfig from "../../provider/ProviderConfig.js"
+import * as ReplicateConfig from "./ReplicateConfig.js"
 
 /** A prediction, as far as we read it. */
 export const Prediction = Schema.Struct({
@@ -74,8 +80,8 @@ export const ModelPage = Schema.Struct({
 export const isFinal = (status: string): boolean => status === "succeeded" || status === "failed" || status === "canceled" || status === "aborted"
 
 /** A prediction as the job loop's `JobStatus`; percent from tqdm-style logs. */
-export const toJobStatus = (prediction: Prediction): Jobs.JobStatus => {
-  const logs = Jobs.logLines(prediction.logs)
+export const toJobStatus = (prediction: Prediction): JobStatus => {
+  const logs = logLines(prediction.logs)
   switch (prediction.status) {
     case "starting":
       return { _tag: "Queued" }
@@ -87,7 +93,7 @@ export const toJobStatus = (prediction: Prediction): Jobs.JobStatus => {
     case "aborted":
       return { _tag: "Cancelled", message: errorText(prediction.error) }
     default:
-      return { _tag: "Running", logs, percent: Jobs.percentFromLogs(logs) }
+      return { _tag: "Running", logs, percent: percentFromLogs(logs) }
   }
 }
 
@@ -122,19 +128,13 @@ const sameOrigin = (a: string, b: string): boolean => {
  * URL's origin, else built from the id on the base URL (a proxy or emulator stands in; keys go
  * only to the base origin).
  */
-export const ticketOf = (
-  base: string,
-  model: string,
-  capability: Jobs.JobCapability,
-  prediction: Prediction,
-  submittedAt: Date
-): Jobs.JobTicket => {
+export const ticketOf = (base: string, model: string, capability: JobCapability, prediction: Prediction, submittedAt: Date): JobTicket => {
   const root = `${base.replace(/\/+$/, "")}/predictions/${encodeURIComponent(prediction.id)}`
   const given = prediction.urls
   const get = given?.get !== undefined && sameOrigin(given.get, base) ? given.get : root
   const cancel = given?.cancel !== undefined && sameOrigin(given.cancel, base) ? given.cancel : `${root}/cancel`
-  return new Jobs.JobTicket({
-    provider: providerId,
+  return new JobTicket({
+    provider: ReplicateConfig.settings.id,
     model,
     capability,
     requestId: prediction.id,
@@ -145,12 +145,14 @@ export const ticketOf = (
   })
 }
 
-/** The Replicate calls. */
-export interface ReplicateClient {
+/** The Replicate calls, and what the provider needs to know of the configuration behind them. */
+export interface ReplicateClientService {
+  /** The API's base URL (tickets are built on it), and whether a token is configured. */
+  readonly remote: ProviderConfig.RemoteSpec
   /**
    * Create a prediction, waiting up to `waitSeconds` (1..60) for it to finish (`Prefer: wait`;
    * no wait when undefined).
-   * Never repeated by a retry (see runtime/Jobs.ts).
+   * Never repeated by a retry (see jobs/Run.ts).
    */
   readonly create: (
     ref: ModelRef,
@@ -159,42 +161,62 @@ export interface ReplicateClient {
     model: string
   ) => Effect.Effect<Prediction, MediaError>
   /** One status poll, retried on 429/5xx/transport failures. */
-  readonly get: (ticket: Jobs.JobTicket) => Effect.Effect<Prediction, MediaError>
+  readonly get: (ticket: JobTicket) => Effect.Effect<Prediction, MediaError>
   /** Cancel a prediction. */
-  readonly cancel: (ticket: Jobs.JobTicket) => Effect.Effect<void, MediaError>
+  readonly cancel: (ticket: JobTicket) => Effect.Effect<void, MediaError>
   /** A collection's models. */
   readonly collection: (slug: string) => Effect.Effect<Collection, MediaError>
   /** The first `maxPages` pages of public models. */
   readonly listModels: (maxPages?: number) => Effect.Effect<ReadonlyArray<ListedModel>, MediaError>
 }
 
-/** The client over Replicate's HTTP client. */
-export const make = (http: Http.ProviderHttp): ReplicateClient => ({
-  create: (ref, input, waitSeconds, model) => {
-    const wait = waitSeconds === undefined ? undefined : Math.min(60, Math.max(1, Math.round(waitSeconds)))
-    return http.json({
-      method: "POST",
-      path: ref._tag === "Model" ? `/models/${ref.owner}/${ref.name}/predictions` : "/predictions",
-      json: ref._tag === "Model" ? { input } : { version: ref.version, input },
-      ...(wait !== undefined ? { headers: { prefer: `wait=${wait}` }, timeout: `${wait + 30} seconds` } : {}),
-      model,
-      schema: Prediction,
-      retry: false
+/** The Replicate client. */
+export class ReplicateClient extends Context.Tag("automarket/ReplicateClient")<ReplicateClient, ReplicateClientService>() {}
+
+/** The client over `HttpClient` with `config`. */
+export const make = (config: ReplicateConfig.ReplicateConfig): Effect.Effect<ReplicateClientService, never, HttpClient.HttpClient> =>
+  Effect.gen(function* () {
+    const { http, remote } = yield* ProviderConfig.makeHttp(ReplicateConfig.settings, config)
+
+    const listModels = (maxPages = 1): Effect.Effect<ReadonlyArray<ListedModel>, MediaError> =>
+      Effect.gen(function* () {
+        const all: Array<ListedModel> = []
+        let path: string | undefined = "/models"
+        for (let page = 0; page < maxPages && path !== undefined; page++) {
+          const answer: typeof ModelPage.Type = yield* http.json({ path, schema: ModelPage })
+          all.push(...answer.results)
+          path = answer.next ?? undefined
+        }
+        return all
+      })
+
+    return ReplicateClient.of({
+      remote,
+      create: (ref, input, waitSeconds, model) => {
+        const wait = waitSeconds === undefined ? undefined : Math.min(60, Math.max(1, Math.round(waitSeconds)))
+        return http.json({
+          method: "POST",
+          path: ref._tag === "Model" ? `/models/${ref.owner}/${ref.name}/predictions` : "/predictions",
+          json: ref._tag === "Model" ? { input } : { version: ref.version, input },
+          ...(wait !== undefined ? { headers: { prefer: `wait=${wait}` }, timeout: `${wait + 30} seconds` } : {}),
+          model,
+          schema: Prediction,
+          retry: false
+        })
+      },
+      get: (ticket) => http.json({ path: ticket.statusUrl, model: ticket.model, schema: Prediction, retry: pollRetryPolicy }),
+      cancel: (ticket) =>
+        Effect.asVoid(http.json({ method: "POST", path: ticket.cancelUrl, model: ticket.model, schema: Schema.Unknown, retry: { retries: 2 } })),
+      collection: (slug) => http.json({ path: `/collections/${encodeURIComponent(slug)}`, schema: Collection }),
+      listModels
     })
-  },
-  get: (ticket) => http.json({ path: ticket.statusUrl, model: ticket.model, schema: Prediction, retry: Jobs.pollRetryPolicy }),
-  cancel: (ticket) =>
-    Effect.asVoid(http.json({ method: "POST", path: ticket.cancelUrl, model: ticket.model, schema: Schema.Unknown, retry: { retries: 2 } })),
-  collection: (slug) => http.json({ path: `/collections/${encodeURIComponent(slug)}`, schema: Collection }),
-  listModels: (maxPages = 1) =>
-    Effect.gen(function* () {
-      const all: Array<ListedModel> = []
-      let path: string | undefined = "/models"
-      for (let page = 0; page < maxPages && path !== undefined; page++) {
-        const answer: typeof ModelPage.Type = yield* http.json({ path, schema: ModelPage })
-        all.push(...answer.results)
-        path = answer.next ?? undefined
-      }
-      return all
-    })
-})
+  })
+
+/** The client with `config` as a layer. */
+export const layer = (config: ReplicateConfig.ReplicateConfig): Layer.Layer<ReplicateClient, never, HttpClient.HttpClient> =>
+  Layer.effect(ReplicateClient, make(config))
+
+/** The client as a layer, configured by `config` (default: from the environment, see ReplicateConfig). */
+export const layerConfig = (
+  config: Config.Config<ReplicateConfig.ReplicateConfig> = ReplicateConfig.fromEnv()
+): Layer.Layer<ReplicateClient, ConfigError.ConfigError, HttpClient.HttpClient> => Layer.effect(ReplicateClient, Effect.flatMap(config, make))

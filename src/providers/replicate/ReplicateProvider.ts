@@ -3,9 +3,9 @@
  * text-to-audio, text-to-speech and speech-to-text through predictions, with progress,
  * cancellation and results streamed to disk.
  *
- * - Configuration: `REPLICATE_API_TOKEN`, `REPLICATE_BASE_URL` (default
- *   `https://api.replicate.com/v1`), `REPLICATE_TIMEOUT`, `REPLICATE_RETRIES`;
- *   `AUTOMARKET_DOWNLOAD_DIR` for results, `AUTOMARKET_POLL_INTERVAL` for a fixed poll interval.
+ * - Configuration: see ReplicateConfig (`REPLICATE_API_TOKEN`, `REPLICATE_BASE_URL`,
+ *   `REPLICATE_TIMEOUT`, `REPLICATE_RETRIES`); `AUTOMARKET_DOWNLOAD_DIR` for results,
+ *   `AUTOMARKET_POLL_INTERVAL` for a fixed poll interval (jobs/Settings.ts).
  * - Models: `owner/name` (an official model: `POST /models/{owner}/{name}/predictions`),
  *   `owner/name:version` or a bare version id (`POST /predictions` with `version`).
  * - Short jobs (images, speech, transcripts) are created with `Prefer: wait=10` (`waitSeconds`):
@@ -24,166 +24,126 @@ import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Clock from "effect/Clock"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
-import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
-import type * as Schedule from "effect/Schedule"
-import type { Asset } from "../../domain/Asset.js"
+import type { JobCapability } from "../../domain/Capability.js"
 import { InvalidInput, type MediaError } from "../../domain/Errors.js"
-import { type InputOf, MediaProvider, type MediaProviderService, type OptionsOf, type OutputOf } from "../../domain/MediaProvider.js"
+import { type InputOf, MediaProvider, type MediaProviderService, type OptionsOf } from "../../domain/MediaProvider.js"
 import type { ProviderModel } from "../../domain/Model.js"
 import * as Download from "../../http/Download.js"
-import * as Jobs from "../../jobs/Jobs.js"
+import { follow } from "../../jobs/Follow.js"
+import { inputUrlOf } from "../../jobs/Inputs.js"
+import { type JobClient, type JobProtocol, jobTransform, makeJobClient } from "../../jobs/JobClient.js"
+import { downloadResult, malformedResult, resultReaders } from "../../jobs/Results.js"
+import * as Settings from "../../jobs/Settings.js"
+import type { JobTicket } from "../../jobs/Ticket.js"
 import * as Provider from "../../provider/Provider.js"
-import * as ProviderConfig from "../../provider/ProviderConfig.js"
-import * as ReplicateClient from "./ReplicateClient.js"
-import * as ReplicateModels from "./ReplicateModels.js"
+import type * as ProviderConfig from "../../provider/ProviderConfig.js"
+import { collectionRules, mergeModels } from "./models/Collections.js"
+import { costOf, defaultModels } from "./models/Curated.js"
+import * as Inputs from "./models/Inputs.js"
+import { firstFileUrl, transcriptOf } from "./models/Outputs.js"
+import { layerConfig, parseModelRef, type Prediction, ReplicateClient, ticketOf, toJobStatus } from "./ReplicateClient.js"
+import * as ReplicateConfig from "./ReplicateConfig.js"
 
 /** The job API of Replicate: submit, resume and cancel with `JobTicket`s. */
-export class ReplicateJobs extends Context.Tag("automarket/ReplicateJobs")<ReplicateJobs, Jobs.JobClient>() {}
+export class ReplicateJobs extends Context.Tag("automarket/ReplicateJobs")<ReplicateJobs, JobClient>() {}
 
-/** Programmatic settings; each overrides the environment. */
-export interface ReplicateOptions {
-  /** Token, base URL, timeout, retries (see ProviderConfig). */
-  readonly config?: ProviderConfig.ProviderOverrides
+/** The settings of the provider over a given client; each overrides the environment. */
+export interface ReplicateJobSettings extends Settings.JobSettings {
   /** `Prefer: wait` seconds for short jobs (1..60). Default 10. */
   readonly waitSeconds?: number
-  /** The wait between status polls. Default: `AUTOMARKET_POLL_INTERVAL`, else `Jobs.defaultPollSchedule`. */
-  readonly pollSchedule?: Schedule.Schedule<unknown>
-  /** Where results are downloaded. Default: `AUTOMARKET_DOWNLOAD_DIR`, else `<tmp>/automarket`. */
-  readonly downloadDir?: string
-  /** Budget of a whole job. Default 30 minutes. */
-  readonly jobTimeout?: Duration.DurationInput
-  /** Largest result file. Default: Download's 2 GiB. */
-  readonly maxDownloadBytes?: number
 }
 
-const shortJobs: ReadonlySet<Jobs.JobCapability> = new Set(["text-to-image", "image-to-image", "text-to-speech", "speech-to-text"])
+/** Programmatic settings; each overrides the environment. */
+export interface ReplicateOptions extends ReplicateJobSettings {
+  /** Token, base URL, timeout, retries (see ProviderConfig). */
+  readonly config?: ProviderConfig.ProviderOverrides
+}
 
-/** The provider and its job API, from the environment and `options`. */
-export const makeWithJobs = (
-  options: ReplicateOptions = {}
-): Effect.Effect<{ readonly provider: MediaProviderService; readonly jobs: Jobs.JobClient }, ConfigError.ConfigError, HttpClient.HttpClient> =>
+// The capabilities whose predictions usually finish within a `Prefer: wait`.
+const shortJobs: ReadonlySet<JobCapability> = new Set(["text-to-image", "image-to-image", "text-to-speech", "speech-to-text"])
+
+type Builders = {
+  readonly [C in JobCapability]: (input: InputOf<C>, options: OptionsOf<C> | undefined) => Effect.Effect<Record<string, unknown>, MediaError>
+}
+
+// The input each capability sends; an asset goes as its URL or inlined (jobs/Inputs.ts).
+const builders: Builders = {
+  "text-to-image": (input, o) => Effect.succeed(Inputs.textToImageInput(input, o)),
+  "image-to-image": (input, o) =>
+    Effect.map(inputUrlOf(ReplicateConfig.settings.id, input.source, input.mimeType), (url) => Inputs.imageToImageInput(url, o)),
+  "text-to-video": (input, o) => Effect.succeed(Inputs.textToVideoInput(input, o)),
+  "image-to-video": (input, o) =>
+    Effect.map(inputUrlOf(ReplicateConfig.settings.id, input.source, input.mimeType), (url) => Inputs.imageToVideoInput(url, o)),
+  "text-to-audio": (input, o) => Effect.succeed(Inputs.textToAudioInput(input, o)),
+  "text-to-speech": (input, o) => Effect.succeed(Inputs.textToSpeechInput(input, o)),
+  "speech-to-text": (input, o) =>
+    Effect.map(inputUrlOf(ReplicateConfig.settings.id, input.source, input.mimeType), (url) => Inputs.speechToTextInput(url, o))
+}
+
+/** A created prediction: its ticket, and the prediction as the create answered it (finished, when it finished within the wait). */
+interface Created {
+  readonly ticket: JobTicket
+  readonly initial: Prediction
+}
+
+/** The provider and its job API over the `ReplicateClient` in context, with `options`' job settings. */
+export const makeFromClient = (
+  options: ReplicateJobSettings = {}
+): Effect.Effect<{ readonly provider: MediaProviderService; readonly jobs: JobClient }, never, ReplicateClient> =>
   Effect.gen(function* () {
-    const settings = ProviderConfig.remoteProviders.replicate
-    const config = yield* ProviderConfig.fromEnv(settings, options.config)
-    const { http, missing, remote } = yield* ProviderConfig.makeHttp(settings, config)
-    const client = ReplicateClient.make(http)
+    const client = yield* ReplicateClient
+    const provider = ReplicateConfig.settings.id
     // Downloads use Download's own undici transport unless a DownloadClient is given (tests).
     const downloadClient = yield* Effect.serviceOption(Download.DownloadClient)
     const withDownloadClient = <A, E>(self: Effect.Effect<A, E>): Effect.Effect<A, E> =>
       Option.isSome(downloadClient) ? Effect.provideService(self, Download.DownloadClient, downloadClient.value) : self
-    const schedule = options.pollSchedule ?? (yield* Jobs.pollScheduleFromEnv)
-    const dir = options.downloadDir ?? (yield* Jobs.downloadDir)
+    const { dir, schedule } = yield* Settings.resolve(options)
     const cache = yield* Ref.make(Option.none<ReadonlyArray<ProviderModel>>())
-    const provider = ReplicateClient.providerId
 
-    type Builders = {
-      readonly [C in Jobs.JobCapability]: (input: InputOf<C>, options: OptionsOf<C> | undefined) => Effect.Effect<Record<string, unknown>, MediaError>
+    const fetchFile = (ticket: JobTicket, kind: "image" | "video" | "audio", output: unknown) => {
+      const url = firstFileUrl(output)
+      if (url === undefined) return Effect.fail(malformedResult(ticket, `the output has no ${kind} file`))
+      return withDownloadClient(downloadResult(ticket, kind, { url }, { dir, costUsd: costOf(ticket.model), maxBytes: options.maxDownloadBytes }))
     }
-    const builders: Builders = {
-      "text-to-image": (input, o) => Effect.succeed(ReplicateModels.textToImageInput(input, o)),
-      "image-to-image": (input, o) =>
-        Effect.map(Jobs.inputUrlOf(provider, input.source, input.mimeType), (url) => ReplicateModels.imageToImageInput(url, o)),
-      "text-to-video": (input, o) => Effect.succeed(ReplicateModels.textToVideoInput(input, o)),
-      "image-to-video": (input, o) =>
-        Effect.map(Jobs.inputUrlOf(provider, input.source, input.mimeType), (url) => ReplicateModels.imageToVideoInput(url, o)),
-      "text-to-audio": (input, o) => Effect.succeed(ReplicateModels.textToAudioInput(input, o)),
-      "text-to-speech": (input, o) => Effect.succeed(ReplicateModels.textToSpeechInput(input, o)),
-      "speech-to-text": (input, o) =>
-        Effect.map(Jobs.inputUrlOf(provider, input.source, input.mimeType), (url) => ReplicateModels.speechToTextInput(url, o))
-    }
+    const readers = resultReaders(fetchFile, transcriptOf)
 
-    const fetchFile = (ticket: Jobs.JobTicket, kind: "image" | "video" | "audio", output: unknown) => {
-      const url = ReplicateModels.firstFileUrl(output)
-      if (url === undefined) return Effect.fail(Jobs.malformedResult(ticket, `the output has no ${kind} file`))
-      return withDownloadClient(
-        Jobs.downloadResult(ticket, kind, { url }, { dir, costUsd: ReplicateModels.costOf(ticket.model), maxBytes: options.maxDownloadBytes })
-      )
-    }
-
-    const readers = Jobs.resultReaders(fetchFile, ReplicateModels.transcriptOf)
-
-    interface Created {
-      readonly ticket: Jobs.JobTicket
-      readonly initial: ReplicateClient.Prediction
-    }
-
-    const create = <C extends Jobs.JobCapability>(
-      capability: C,
-      model: string,
-      input: InputOf<C>,
-      opts: OptionsOf<C> | undefined
-    ): Effect.Effect<Created, MediaError> =>
-      Effect.gen(function* () {
-        if (missing !== undefined) return yield* Effect.fail(missing)
-        const ref = ReplicateClient.parseModelRef(model)
-        if (ref === undefined) {
-          return yield* Effect.fail(
-            new InvalidInput({ provider, message: `replicate: "${model}" is not owner/name, owner/name:version or a version id`, issues: ["model id"] })
-          )
-        }
-        const body = yield* builders[capability](input, opts)
-        const wait = shortJobs.has(capability) ? (options.waitSeconds ?? 10) : undefined
-        const initial = yield* client.create(ref, body, wait, model)
-        const now = yield* Clock.currentTimeMillis
-        return { ticket: ReplicateClient.ticketOf(config.baseUrl, model, capability, initial, new Date(now)), initial }
-      })
-
-    // Follow a prediction (its first status being `initial` when the create answered one), then read its output.
-    const run = <C extends Jobs.JobCapability>(
-      capability: C,
-      ticket: Jobs.JobTicket,
-      control: Jobs.JobControl,
-      initial: ReplicateClient.Prediction | undefined
-    ): Effect.Effect<OutputOf<C>, MediaError> =>
-      Effect.suspend(() => {
-        let primed = initial
-        let last: ReplicateClient.Prediction | undefined
-        const status = Effect.suspend(() => {
-          const first = primed
-          primed = undefined
-          return first !== undefined ? Effect.succeed(first) : client.get(ticket)
-        }).pipe(
-          Effect.tap((prediction) => {
-            last = prediction
-          }),
-          Effect.map(ReplicateClient.toJobStatus)
-        )
-        return Jobs.follow({ ticket, control, status, schedule }).pipe(
-          Effect.flatMap(() => (last === undefined ? Effect.fail(Jobs.malformedResult(ticket, "no status")) : readers[capability](ticket, last.output)))
-        )
-      })
-
-    const transform =
-      <C extends Jobs.JobCapability>(capability: C): Provider.Transform<C> =>
-      (model, input, opts) =>
-        Jobs.submitAndRun(
-          create(capability, model, input, opts),
-          (created) => created.ticket,
-          (created) => client.cancel(created.ticket),
-          (created, control) => run(capability, created.ticket, control, created.initial),
-          options.jobTimeout
-        )
-
-    const jobs: Jobs.JobClient = {
+    const protocol: JobProtocol<Created> = {
       provider,
+      missing: client.remote.notConfigured,
       submit: (capability, model, input, opts) =>
-        Effect.map(create(capability, model, input, opts), (created) => created.ticket).pipe(Effect.tap(Jobs.reportSubmitted)),
-      resume: (ticket): Effect.Effect<Asset, MediaError> =>
-        missing !== undefined
-          ? Effect.fail(missing)
-          : Jobs.guarded(ticket, client.cancel(ticket), (control) => run(ticket.capability, ticket, control, undefined), options.jobTimeout),
-      cancel: (ticket) => (missing !== undefined ? Effect.fail(missing) : client.cancel(ticket))
+        Effect.gen(function* () {
+          const ref = parseModelRef(model)
+          if (ref === undefined) {
+            return yield* Effect.fail(
+              new InvalidInput({ provider, message: `replicate: "${model}" is not owner/name, owner/name:version or a version id`, issues: ["model id"] })
+            )
+          }
+          const body = yield* builders[capability](input, opts)
+          const wait = shortJobs.has(capability) ? (options.waitSeconds ?? 10) : undefined
+          const initial = yield* client.create(ref, body, wait, model)
+          const now = yield* Clock.currentTimeMillis
+          return { ticket: ticketOf(client.remote.baseUrl, model, capability, initial, new Date(now)), initial }
+        }),
+      ticketOf: (created) => created.ticket,
+      // The create's answer stands for the first poll: a prediction finished within the wait needs none.
+      run: (capability, ticket, control, created) =>
+        follow({ ticket, control, poll: client.get(ticket), statusOf: toJobStatus, initial: created?.initial, schedule }).pipe(
+          Effect.flatMap((prediction) => readers[capability](ticket, prediction.output))
+        ),
+      cancel: client.cancel,
+      timeout: options.jobTimeout
     }
+    const transform = jobTransform(protocol)
 
     const discover: Effect.Effect<ReadonlyArray<ProviderModel>, MediaError> = Effect.flatMap(Ref.get(cache), (cached) =>
       Option.isSome(cached)
         ? Effect.succeed(cached.value)
         : Effect.forEach(
-            ReplicateModels.collectionRules,
+            collectionRules,
             (rule) =>
               client.collection(rule.slug).pipe(
                 Effect.map((collection) => [{ capability: rule.capability, models: collection.models }]),
@@ -192,17 +152,17 @@ export const makeWithJobs = (
               ),
             { concurrency: 3 }
           ).pipe(
-            Effect.map((found) => ReplicateModels.mergeModels(found.flat())),
+            Effect.map((found) => mergeModels(found.flat())),
             Effect.tap((models) => Ref.set(cache, Option.some(models)))
           )
     )
 
     const service = yield* Provider.make({
       id: provider,
-      name: settings.name,
-      ...remote,
+      name: ReplicateConfig.settings.name,
+      ...client.remote,
       discover,
-      defaultModels: ReplicateModels.defaultModels,
+      defaultModels,
       transforms: {
         "text-to-image": transform("text-to-image"),
         "image-to-image": transform("image-to-image"),
@@ -213,8 +173,14 @@ export const makeWithJobs = (
         "speech-to-text": transform("speech-to-text")
       }
     })
-    return { provider: service, jobs }
+    return { provider: service, jobs: makeJobClient(protocol) }
   })
+
+/** The provider and its job API, from the environment and `options`. */
+export const makeWithJobs = (
+  options: ReplicateOptions = {}
+): Effect.Effect<{ readonly provider: MediaProviderService; readonly jobs: JobClient }, ConfigError.ConfigError, HttpClient.HttpClient> =>
+  Effect.provide(makeFromClient(options), layerConfig(ReplicateConfig.fromEnv(options.config)))
 
 /** The provider, configured from the environment and `options`. */
 export const make = (options: ReplicateOptions = {}): Effect.Effect<MediaProviderService, ConfigError.ConfigError, HttpClient.HttpClient> =>

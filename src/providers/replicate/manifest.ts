@@ -5,14 +5,15 @@
  */
 import * as Effect from "effect/Effect"
 import type { ProviderManifest } from "../Manifest.js"
+import * as ReplicateConfig from "./ReplicateConfig.js"
 import { layer, makeWithJobs } from "./ReplicateProvider.js"
 
 /** Replicate: predictions by model or version, followed to their result. */
 export const manifest: ProviderManifest = {
-  id: "replicate",
-  name: "Replicate",
+  id: ReplicateConfig.settings.id,
+  name: ReplicateConfig.settings.name,
   type: "remote",
-  settings: ["REPLICATE_API_TOKEN", "REPLICATE_BASE_URL", "REPLICATE_TIMEOUT", "REPLICATE_RETRIES"],
+  settings: ReplicateConfig.variables,
   layer,
   jobs: Effect.map(makeWithJobs(), (made) => made.jobs)
 }

@@ -2,7 +2,9 @@
  * Jobs as values on the command line, against the fal.ai emulator on 127.0.0.1:
  * `generate image --ticket FILE` keeps the ticket of the job it submits; after that process is
  * killed outright (SIGKILL: no cancel, no cleanup), `jobs resume FILE` follows the same job to
- * its result without a second submit, and `jobs cancel FILE` cancels it once.
+ * its result without a second submit, and `jobs cancel FILE` cancels it once. The job client of a
+ * ticket comes from its provider's manifest; a provider without queued jobs is refused, naming
+ * those that have them.
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -11,7 +13,10 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll } from "vitest"
-import { fileContent, type FalEmulator, makeFal, serve } from "../../emulators/falai.js"
+import { jobClientFor } from "../../../src/cli/commands/Jobs.js"
+import { JobTicket } from "../../../src/jobs/Ticket.js"
+import { clientLayer, fileContent, type FalEmulator, makeFal, serve } from "../../emulators/falai.js"
+import { env } from "../../providers/falai/drive.js"
 import { run } from "../../support/Run.js"
 
 const bin = path.resolve(import.meta.dirname, "../../../bin/automarket.mjs")
@@ -94,4 +99,38 @@ describe("automarket jobs (fal.ai emulator)", () => {
       expect(ran.stderr).toMatch(/not a job ticket/)
       expect(ran.stderr.trim().split("\n")).toHaveLength(1)
     }))
+})
+
+describe("the job client of a ticket", () => {
+  const ticketOf = (provider: string) =>
+    new JobTicket({
+      provider,
+      model: "m",
+      capability: "text-to-image",
+      requestId: "r1",
+      statusUrl: "https://emu.test/r1/status",
+      resultUrl: "https://emu.test/r1",
+      cancelUrl: "https://emu.test/r1/cancel",
+      submittedAt: new Date(0)
+    })
+
+  it.effect("is the job API of the ticket's provider, from its manifest", () =>
+    Effect.gen(function* () {
+      const fal = yield* jobClientFor(ticketOf("falai"))
+      expect(fal.provider).toBe("falai")
+      const replicate = yield* jobClientFor(ticketOf("replicate"))
+      expect(replicate.provider).toBe("replicate")
+    }).pipe(Effect.provide(clientLayer(makeFal())), Effect.withConfigProvider(env({ FALAI_API_KEY: "k", REPLICATE_API_TOKEN: "t" }))))
+
+  it.effect("a provider without queued jobs, or unknown, is InvalidInput naming the providers that have them", () =>
+    Effect.gen(function* () {
+      const together = yield* Effect.flip(jobClientFor(ticketOf("together")))
+      expect(together).toMatchObject({
+        _tag: "InvalidInput",
+        message: 'jobs: tickets of provider "together" cannot be resumed (queued providers: falai, replicate)',
+        issues: ["provider: together"]
+      })
+      const unknown = yield* Effect.flip(jobClientFor(ticketOf("nope")))
+      expect(unknown.message).toBe('jobs: tickets of provider "nope" cannot be resumed (queued providers: falai, replicate)')
+    }).pipe(Effect.provide(clientLayer(makeFal())), Effect.withConfigProvider(env({}))))
 })

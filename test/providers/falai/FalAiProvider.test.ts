@@ -16,7 +16,7 @@ import * as path from "node:path"
 import { afterAll } from "vitest"
 import { Audio, FileSource, Image, text } from "../../../src/domain/Asset.js"
 import * as FalAi from "../../../src/providers/falai/index.js"
-import * as Jobs from "../../../src/jobs/Jobs.js"
+import * as Jobs from "../../../src/jobs/index.js"
 import { clientLayer, jsonReply, makeFal } from "../../emulators/falai.js"
 import { driveUntil, env, errorOf, realPause, runWithEvents, valueOf } from "./drive.js"
 
@@ -201,6 +201,33 @@ describe("FalAi provider (emulator, TestClock)", () => {
       expect(models.find((model) => model.id === "fal-ai/emu/listed-video")?.capabilities).toEqual(["text-to-video"])
       expect(models.find((model) => model.id === "fal-ai/flux/schnell")?.pricing[0]).toMatchObject({ unit: "megapixel" })
       expect((yield* provider.getModelsForCapability("speech-to-text")).map((model) => model.id)).toContain("fal-ai/whisper")
+    }))
+
+  it.effect("the queue and the model listing share one key ring: a key refused by one is not sent to the other", () =>
+    Effect.gen(function* () {
+      const withKeys = (fal: ReturnType<typeof makeFal>) =>
+        FalAi.makeWithJobs({ downloadDir: dir, platformUrl: fal.baseUrl }).pipe(
+          Effect.provide(clientLayer(fal)),
+          Effect.withConfigProvider(env({ FALAI_API_KEY: "refused-key,good-key", FALAI_BASE_URL: fal.baseUrl }))
+        )
+      const refusals = (fal: ReturnType<typeof makeFal>) => fal.requests.filter((request) => request.headers["authorization"] === "Key refused-key")
+
+      // Refused by the listing first: the queue's submit goes out with the good key only.
+      const listedFirst = makeFal({ key: "good-key" })
+      const first = yield* withKeys(listedFirst)
+      expect((yield* first.provider.models).map((model) => model.id)).toContain("fal-ai/emu/listed-video")
+      const image = yield* runWithEvents(Effect.flatMap(first.provider.textToImage("fal-ai/flux/schnell"), (model) => model.transform(text("x"))))
+      expect(valueOf(image.exit)).toBeInstanceOf(Image)
+      expect(refusals(listedFirst).map((request) => request.url.split("?")[0])).toEqual(["/models"])
+
+      // Refused by the queue first: the listing asks with the good key only.
+      const queuedFirst = makeFal({ key: "good-key" })
+      const second = yield* withKeys(queuedFirst)
+      yield* second.jobs.submit("text-to-image", "fal-ai/flux/schnell", text("x"))
+      expect((yield* second.provider.models).map((model) => model.id)).toContain("fal-ai/emu/listed-video")
+      expect(refusals(queuedFirst).map((request) => request.method)).toEqual(["POST"])
+      expect(queuedFirst.count("submit")).toBe(2)
+      expect(queuedFirst.jobs.size).toBe(1)
     }))
 
   it.effect("without a key the provider is not configured and calls fail with MissingConfig", () =>

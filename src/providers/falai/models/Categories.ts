@@ -1,0 +1,54 @@
+/**
+ * Which capability a model fal lists has, as data: fal's listing category (or, without one, the
+ * last segment of the endpoint id) mapped by `categoryRules`; and the listing merged with the
+ * curated table into the provider's models.
+ *
+ * @module
+ */
+import type { JobCapability } from "../../../domain/Capability.js"
+import type { ProviderModel } from "../../../domain/Model.js"
+import type { ListedModel } from "../FalAiClient.js"
+import * as FalAiConfig from "../FalAiConfig.js"
+import { curatedModels } from "./Curated.js"
+
+/** fal's listing category -> our capability. Categories not listed here are not offered. */
+export const categoryRules: Readonly<Record<string, JobCapability>> = {
+  "text-to-image": "text-to-image",
+  "image-to-image": "image-to-image",
+  "text-to-video": "text-to-video",
+  "image-to-video": "image-to-video",
+  "text-to-audio": "text-to-audio",
+  "text-to-music": "text-to-audio",
+  "text-to-speech": "text-to-speech",
+  "speech-to-text": "speech-to-text",
+  "audio-to-text": "speech-to-text"
+}
+
+/** The capability of a listed model, by its category (or, without one, by its id's last segment). */
+export const categorize = (model: ListedModel): JobCapability | undefined => {
+  const category = model.metadata?.category ?? undefined
+  if (category !== undefined && categoryRules[category] !== undefined) return categoryRules[category]
+  const last = model.endpoint_id.split("/").pop() ?? ""
+  return categoryRules[last]
+}
+
+/** Listed models as `ProviderModel`s (only those with a capability), merged with the curated table (its prices and names win). */
+export const mergeModels = (listed: ReadonlyArray<ListedModel>): ReadonlyArray<ProviderModel> => {
+  const byId = new Map<string, ProviderModel>(curatedModels.map((model) => [model.id, model]))
+  for (const model of listed) {
+    if (byId.has(model.endpoint_id)) continue
+    if (model.metadata?.status === "deprecated") continue
+    const capability = categorize(model)
+    if (capability === undefined) continue
+    byId.set(model.endpoint_id, {
+      id: model.endpoint_id,
+      provider: FalAiConfig.settings.id,
+      name: model.metadata?.display_name ?? model.endpoint_id,
+      capabilities: [capability],
+      pricing: [],
+      free: false,
+      ...(model.metadata?.description ? { description: model.metadata.description } : {})
+    })
+  }
+  return [...byId.values()]
+}
