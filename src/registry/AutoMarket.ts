@@ -78,9 +78,9 @@ const dockerLimits = Effect.map(
 
 /**
  * The HTTP client every provider and service client of `layer`/`layerWith` uses (offered in their
- * output too). One place, so that benchmarks and custom setups use the same one.
+ * output too, with its lean path). One place, so that benchmarks and custom setups use the same one.
  */
-export const httpClientLayer: Layer.Layer<HttpClient.HttpClient> = UndiciClient.layer
+export const httpClientLayer: Layer.Layer<HttpClient.HttpClient | UndiciClient.LeanPath> = UndiciClient.layer
 
 /** A registry of the given provider layers, with the undici HTTP client, the service runtime (process mode unless Docker is chosen), the model catalog cache and the Node platform (catalog, HTTP and platform are offered too). */
 export const layerWith = (
