@@ -22,6 +22,7 @@
  *
  * @module
  */
+import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Config from "effect/Config"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -447,7 +448,7 @@ export const downloadResult = (
   kind: "image" | "video" | "audio",
   media: ResultMedia,
   options: { readonly dir: string; readonly costUsd?: number | undefined; readonly maxBytes?: number | undefined; readonly index?: number }
-): Effect.Effect<DownloadedResult, MediaError> =>
+): Effect.Effect<DownloadedResult, MediaError, HttpClient.HttpClient> =>
   Effect.gen(function* () {
     const hinted = Download.mediaTypeOf(media.contentType)
     const urlPath = media.url.startsWith("data:") ? "" : safePathname(media.url)

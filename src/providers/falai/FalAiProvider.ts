@@ -20,7 +20,7 @@
  *
  * @module
  */
-import type * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClient from "@effect/platform/HttpClient"
 import * as Clock from "effect/Clock"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
@@ -35,7 +35,6 @@ import type { Asset } from "../../domain/Asset.js"
 import type { MediaError } from "../../domain/Errors.js"
 import { type InputOf, MediaProvider, type MediaProviderService, type OptionsOf, type OutputOf } from "../../domain/MediaProvider.js"
 import type { ProviderModel } from "../../domain/Model.js"
-import * as Download from "../../http/Download.js"
 import * as Jobs from "../../jobs/Jobs.js"
 import * as Provider from "../../provider/Provider.js"
 import * as ProviderConfig from "../../provider/ProviderConfig.js"
@@ -81,10 +80,10 @@ export const makeWithJobs = (
     const { http: queue, missing, remote } = yield* ProviderConfig.makeHttp(settings, config)
     const { http: platform } = yield* ProviderConfig.makeHttp(settings, { ...config, baseUrl: platformUrl })
     const client = FalAiClient.make(queue, platform)
-    // Downloads use Download's own undici transport unless a DownloadClient is given (tests).
-    const downloadClient = yield* Effect.serviceOption(Download.DownloadClient)
-    const withDownloadClient = <A, E>(self: Effect.Effect<A, E>): Effect.Effect<A, E> =>
-      Option.isSome(downloadClient) ? Effect.provideService(self, Download.DownloadClient, downloadClient.value) : self
+    // Result files are downloaded with the HttpClient the provider was made with.
+    const httpClient = yield* HttpClient.HttpClient
+    const withHttpClient = <A, E>(self: Effect.Effect<A, E, HttpClient.HttpClient>): Effect.Effect<A, E> =>
+      Effect.provideService(self, HttpClient.HttpClient, httpClient)
     const schedule = options.pollSchedule ?? (yield* Jobs.pollScheduleFromEnv)
     const dir = options.downloadDir ?? (yield* Jobs.downloadDir)
     const cache = yield* Ref.make(Option.none<ReadonlyArray<ProviderModel>>())
@@ -108,7 +107,7 @@ export const makeWithJobs = (
     const fetchFile = (ticket: Jobs.JobTicket, kind: "image" | "video" | "audio", output: unknown) => {
       const media = FalAiModels.resultMedia(output, kind)
       if (media === undefined) return Effect.fail(Jobs.malformedResult(ticket, `the result has no ${kind} file`))
-      return withDownloadClient(
+      return withHttpClient(
         Jobs.downloadResult(ticket, kind, media, {
           dir,
           costUsd: FalAiModels.costOf(ticket.model),

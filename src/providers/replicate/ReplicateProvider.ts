@@ -20,7 +20,7 @@
  *
  * @module
  */
-import type * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClient from "@effect/platform/HttpClient"
 import * as Clock from "effect/Clock"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
@@ -34,7 +34,6 @@ import type { Asset } from "../../domain/Asset.js"
 import { InvalidInput, type MediaError } from "../../domain/Errors.js"
 import { type InputOf, MediaProvider, type MediaProviderService, type OptionsOf, type OutputOf } from "../../domain/MediaProvider.js"
 import type { ProviderModel } from "../../domain/Model.js"
-import * as Download from "../../http/Download.js"
 import * as Jobs from "../../jobs/Jobs.js"
 import * as Provider from "../../provider/Provider.js"
 import * as ProviderConfig from "../../provider/ProviderConfig.js"
@@ -71,10 +70,10 @@ export const makeWithJobs = (
     const config = yield* ProviderConfig.fromEnv(settings, options.config)
     const { http, missing, remote } = yield* ProviderConfig.makeHttp(settings, config)
     const client = ReplicateClient.make(http)
-    // Downloads use Download's own undici transport unless a DownloadClient is given (tests).
-    const downloadClient = yield* Effect.serviceOption(Download.DownloadClient)
-    const withDownloadClient = <A, E>(self: Effect.Effect<A, E>): Effect.Effect<A, E> =>
-      Option.isSome(downloadClient) ? Effect.provideService(self, Download.DownloadClient, downloadClient.value) : self
+    // Result files are downloaded with the HttpClient the provider was made with.
+    const httpClient = yield* HttpClient.HttpClient
+    const withHttpClient = <A, E>(self: Effect.Effect<A, E, HttpClient.HttpClient>): Effect.Effect<A, E> =>
+      Effect.provideService(self, HttpClient.HttpClient, httpClient)
     const schedule = options.pollSchedule ?? (yield* Jobs.pollScheduleFromEnv)
     const dir = options.downloadDir ?? (yield* Jobs.downloadDir)
     const cache = yield* Ref.make(Option.none<ReadonlyArray<ProviderModel>>())
@@ -99,7 +98,7 @@ export const makeWithJobs = (
     const fetchFile = (ticket: Jobs.JobTicket, kind: "image" | "video" | "audio", output: unknown) => {
       const url = ReplicateModels.firstFileUrl(output)
       if (url === undefined) return Effect.fail(Jobs.malformedResult(ticket, `the output has no ${kind} file`))
-      return withDownloadClient(
+      return withHttpClient(
         Jobs.downloadResult(ticket, kind, { url }, { dir, costUsd: ReplicateModels.costOf(ticket.model), maxBytes: options.maxDownloadBytes })
       )
     }
