@@ -155,6 +155,22 @@ export const parseContentRange = (
   return { start: Number(match[1]), end: Number(match[2]), total: match[3] === "*" ? undefined : Number(match[3]) }
 }
 
+/**
+ * A `data:` URL's bytes and media type (parameters stripped; undefined when it names none), or
+ * undefined when the URL is malformed.
+ */
+export const decodeDataUrl = (url: string): { readonly bytes: Uint8Array; readonly contentType: string | undefined } | undefined => {
+  const match = /^data:([^;,]*)((?:;[^;,]*)*?)(;base64)?,(.*)$/s.exec(url)
+  if (match === null) return undefined
+  const payload = match[4] ?? ""
+  try {
+    const bytes = match[3] !== undefined ? Buffer.from(payload, "base64") : Buffer.from(decodeURIComponent(payload), "utf8")
+    return { bytes, contentType: mediaTypeOf(match[1]) }
+  } catch {
+    // A broken percent-escape.
+    return undefined
+  }
+}
 
 /** The URL as it may appear in an error: without query or fragment (they may carry signatures). */
 export const displayUrl = (url: string): string => {
@@ -221,14 +237,12 @@ const writeDataUrl = (
   fail: (message: string) => DownloadFailed
 ): Effect.Effect<Downloaded, DownloadFailed> =>
   Effect.gen(function* () {
-    const match = /^data:([^;,]*)((?:;[^;,]*)*?)(;base64)?,(.*)$/s.exec(options.url)
-    if (match === null) return yield* Effect.fail(fail("refused: malformed data URL"))
-    const contentType = mediaTypeOf(match[1])
+    const decoded = decodeDataUrl(options.url)
+    if (decoded === undefined) return yield* Effect.fail(fail("refused: malformed data URL"))
+    const { bytes, contentType } = decoded
     if (!contentTypeAccepted(contentType, options.expect)) {
       return yield* Effect.fail(fail(`unexpected content type ${contentType} (expected ${options.expect?.join(" or ")})`))
     }
-    const payload = match[4] ?? ""
-    const bytes = match[3] !== undefined ? Buffer.from(payload, "base64") : Buffer.from(decodeURIComponent(payload), "utf8")
     if (bytes.length > maxBytes) return yield* Effect.fail(fail(`too large: ${bytes.length} bytes, the cap is ${maxBytes}`))
     yield* Effect.tryPromise({ try: () => fs.writeFile(temp, bytes), catch: (e) => fail(`write error: ${String(e)}`) })
     return { path: temp, bytes: bytes.length, contentType, resumed: 0 }

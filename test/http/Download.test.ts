@@ -211,6 +211,14 @@ describe("Download (loopback servers)", () => {
       expect(fs.readFileSync(path.join(dir, "a.gif"), "utf8")).toBe("GIF89a")
     }))
 
+  it("decodes data: URLs, and refuses malformed ones", () => {
+    expect(Download.decodeDataUrl("data:image/png;base64,UE5H")).toEqual({ bytes: Buffer.from("PNG"), contentType: "image/png" })
+    expect(Download.decodeDataUrl("data:text/plain;charset=utf-8,a%20b")).toEqual({ bytes: Buffer.from("a b"), contentType: "text/plain" })
+    expect(Download.decodeDataUrl("data:,x")).toEqual({ bytes: Buffer.from("x"), contentType: undefined })
+    expect(Download.decodeDataUrl("data:image/png;base64")).toBeUndefined()
+    expect(Download.decodeDataUrl("data:text/plain,%E0%A4%A")).toBeUndefined()
+  })
+
   it("pure rules: loopback hosts, content types, ranges", () => {
     expect(Download.isLoopbackHost("127.0.0.1")).toBe(true)
     expect(Download.isLoopbackHost("[::1]")).toBe(true)
