@@ -360,7 +360,7 @@ const fetchToFile = (
                   const at = written
                   return Effect.flatMap(
                     Effect.tryPromise({
-                      try: () => handle.writev(buffers as Array<NodeJS.ArrayBufferView>, at),
+                      try: () => handle.writev(buffers, at),
                       catch: (e) => new Fatal(fail(`write error: ${String(e)}`))
                     }),
                     () => {
