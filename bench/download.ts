@@ -1,6 +1,7 @@
-// The download benchmark: `Download.download` (runtime/Download.ts) streams a large result from a
-// loopback server to a file while this process's resident memory is sampled; the figure that
-// matters is the peak RSS growth over the baseline (the issue asks < 64 MB for 1 GiB).
+// The download benchmark: `Download.download` (src/http/Download.ts, over the library's HTTP
+// client, `UndiciHttpClient.layer`) streams a large result from a loopback server to a file while
+// this process's resident memory is sampled; the figure that matters is the peak RSS growth over
+// the baseline (the issue asks < 64 MB for 1 GiB).
 //
 //   node --import tsx bench/download.ts [bytes] [url]
 //
@@ -10,7 +11,6 @@
 //
 // From another script: `import { benchDownload } from "./download.ts"` (with tsx loaded) and
 // `await benchDownload({ bytes })` gives the same object.
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as Effect from "effect/Effect"
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
@@ -19,6 +19,7 @@ import * as path from "node:path"
 import { createInterface } from "node:readline"
 import { fileURLToPath } from "node:url"
 import * as Download from "../src/http/Download.js"
+import * as UndiciHttpClient from "../src/http/UndiciHttpClient.js"
 
 /** What one run measured. */
 export interface DownloadBenchResult {
@@ -59,7 +60,7 @@ const startServer = (): Promise<{ readonly base: string; readonly stop: () => vo
   })
 
 const fetchTo = (url: string, to: string) =>
-  Effect.runPromise(Download.download({ url, to, allowLoopbackHttp: true, maxBytes: 8 * 1024 ** 3 }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+  Effect.runPromise(Download.download({ url, to, allowLoopbackHttp: true, maxBytes: 8 * 1024 ** 3 }).pipe(Effect.provide(UndiciHttpClient.layer)))
 
 /** Download `bytes` from a loopback server to a temp file, sampling RSS; the file is removed after. */
 export const benchDownload = async (options: DownloadBenchOptions = {}): Promise<DownloadBenchResult> => {

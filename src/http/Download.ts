@@ -2,10 +2,10 @@
  * Streaming download of a result file (a generated image, video or sound) to disk.
  *
  * What `download` guarantees:
- * - **Never whole in memory**: the body is pulled chunk by chunk (@effect/platform-node's undici
- *   client on its own agent) and each chunk is written before the next is read, so memory stays
- *   flat whatever the size (bench/download.ts measures a 1 GiB file). A `DownloadClient` in
- *   context (an `HttpClient`) replaces that client: tests use it for in-memory emulators.
+ * - **Never whole in memory**: the body is pulled chunk by chunk through the `HttpClient` in
+ *   context (`UndiciHttpClient.layer` in `AutoMarket.layer`; tests give an in-memory emulator
+ *   instead, as for every other request) and each chunk is written before the next is read, so
+ *   memory stays flat whatever the size (bench/download.ts measures a 1 GiB file).
  * - **Atomic**: bytes go to a hidden temp file in the target's directory
  *   (`.<name>.<random>.part`), renamed onto `to` only when complete. A failed, interrupted or
  *   truncated download removes the temp file: `to` is either the whole file or untouched.
@@ -46,12 +46,10 @@
  *
  * @module
  */
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Chunk from "effect/Chunk"
 import * as Config from "effect/Config"
-import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -59,7 +57,6 @@ import * as Stream from "effect/Stream"
 import { randomUUID } from "node:crypto"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import * as Undici from "undici"
 import { DownloadFailed } from "../domain/Errors.js"
 import * as Progress from "../domain/Progress.js"
 import { extensionOf, mediaTypeOf, mediaTypeOfExtension } from "../media/MediaTypes.js"
@@ -107,13 +104,6 @@ export interface Downloaded {
   /** How many times the transfer continued from a byte offset after a dropped connection. */
   readonly resumed: number
 }
-
-/**
- * An `HttpClient` that downloads go through instead of Download's own undici client: for tests
- * (an in-memory emulator) or a proxying client. Absent (the default), downloads use their own
- * undici agent, so a caller needs no `HttpClient` to download.
- */
-export class DownloadClient extends Context.Tag("automarket/DownloadClient")<DownloadClient, HttpClient.HttpClient>() {}
 
 /** Whether `host` (a URL's hostname) is a loopback address. */
 export const isLoopbackHost = (host: string): boolean => {
@@ -165,6 +155,22 @@ export const parseContentRange = (
   return { start: Number(match[1]), end: Number(match[2]), total: match[3] === "*" ? undefined : Number(match[3]) }
 }
 
+/**
+ * A `data:` URL's bytes and media type (parameters stripped; undefined when it names none), or
+ * undefined when the URL is malformed.
+ */
+export const decodeDataUrl = (url: string): { readonly bytes: Uint8Array; readonly contentType: string | undefined } | undefined => {
+  const match = /^data:([^;,]*)((?:;[^;,]*)*?)(;base64)?,(.*)$/s.exec(url)
+  if (match === null) return undefined
+  const payload = match[4] ?? ""
+  try {
+    const bytes = match[3] !== undefined ? Buffer.from(payload, "base64") : Buffer.from(decodeURIComponent(payload), "utf8")
+    return { bytes, contentType: mediaTypeOf(match[1]) }
+  } catch {
+    // A broken percent-escape.
+    return undefined
+  }
+}
 
 /** The URL as it may appear in an error: without query or fragment (they may carry signatures). */
 export const displayUrl = (url: string): string => {
@@ -191,7 +197,7 @@ class Fatal {
  * Stream `options.url` to `options.to`. See the module comment for the rules. Fails only with
  * `DownloadFailed`; interruption stops the transfer and removes the temp file.
  */
-export const download = (options: DownloadOptions): Effect.Effect<Downloaded, DownloadFailed> =>
+export const download = (options: DownloadOptions): Effect.Effect<Downloaded, DownloadFailed, HttpClient.HttpClient> =>
   Effect.gen(function* () {
     const provider = options.provider ?? "download"
     const model = options.model ?? ""
@@ -209,7 +215,7 @@ export const download = (options: DownloadOptions): Effect.Effect<Downloaded, Do
     const temp = path.join(dir, `.${path.basename(target)}.${randomUUID().slice(0, 8)}.part`)
     yield* Effect.tryPromise({ try: () => fs.mkdir(dir, { recursive: true }), catch: (e) => fail(`write error: ${String(e)}`) })
 
-    const transfer: Effect.Effect<Downloaded, DownloadFailed> = options.url.startsWith("data:")
+    const transfer: Effect.Effect<Downloaded, DownloadFailed, HttpClient.HttpClient> = options.url.startsWith("data:")
       ? writeDataUrl(options, temp, maxBytes, fail)
       : fetchToFile(options, temp, maxBytes, fail, provider, model)
 
@@ -231,14 +237,12 @@ const writeDataUrl = (
   fail: (message: string) => DownloadFailed
 ): Effect.Effect<Downloaded, DownloadFailed> =>
   Effect.gen(function* () {
-    const match = /^data:([^;,]*)((?:;[^;,]*)*?)(;base64)?,(.*)$/s.exec(options.url)
-    if (match === null) return yield* Effect.fail(fail("refused: malformed data URL"))
-    const contentType = mediaTypeOf(match[1])
+    const decoded = decodeDataUrl(options.url)
+    if (decoded === undefined) return yield* Effect.fail(fail("refused: malformed data URL"))
+    const { bytes, contentType } = decoded
     if (!contentTypeAccepted(contentType, options.expect)) {
       return yield* Effect.fail(fail(`unexpected content type ${contentType} (expected ${options.expect?.join(" or ")})`))
     }
-    const payload = match[4] ?? ""
-    const bytes = match[3] !== undefined ? Buffer.from(payload, "base64") : Buffer.from(decodeURIComponent(payload), "utf8")
     if (bytes.length > maxBytes) return yield* Effect.fail(fail(`too large: ${bytes.length} bytes, the cap is ${maxBytes}`))
     yield* Effect.tryPromise({ try: () => fs.writeFile(temp, bytes), catch: (e) => fail(`write error: ${String(e)}`) })
     return { path: temp, bytes: bytes.length, contentType, resumed: 0 }
@@ -251,10 +255,9 @@ const fetchToFile = (
   fail: (message: string) => DownloadFailed,
   provider: string,
   model: string
-): Effect.Effect<Downloaded, DownloadFailed> =>
+): Effect.Effect<Downloaded, DownloadFailed, HttpClient.HttpClient> =>
   Effect.gen(function* () {
-    const override = yield* Effect.serviceOption(DownloadClient)
-    const fetch: Fetch = fetchWith(HttpClient.followRedirects(override._tag === "Some" ? override.value : defaultClient, 5))
+    const fetch: Fetch = fetchWith(HttpClient.followRedirects(yield* HttpClient.HttpClient, 5))
     const attempts = Math.max(1, options.attempts ?? 4)
     const idle = Duration.decode(options.idleTimeout ?? "60 seconds")
 
@@ -357,7 +360,7 @@ const fetchToFile = (
                   const at = written
                   return Effect.flatMap(
                     Effect.tryPromise({
-                      try: () => handle.writev(buffers as Array<NodeJS.ArrayBufferView>, at),
+                      try: () => handle.writev(buffers, at),
                       catch: (e) => new Fatal(fail(`write error: ${String(e)}`))
                     }),
                     () => {
@@ -429,10 +432,7 @@ interface Answer {
 
 type Fetch = (url: string, headers: Readonly<Record<string, string>>) => Effect.Effect<Answer, string>
 
-// The default transport: @effect/platform-node's undici client on its own agent, redirects followed.
-const defaultClient: HttpClient.HttpClient = NodeHttpClient.makeUndici(new Undici.Agent())
-
-// A transport over an HttpClient (the `DownloadClient` override).
+// The transport: an HttpClient's answers as the transfer loop reads them.
 const fetchWith =
   (client: HttpClient.HttpClient): Fetch =>
   (url, headers) =>

@@ -15,8 +15,11 @@ import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as DefaultServices from "effect/DefaultServices"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Predicate from "effect/Predicate"
 import * as Redacted from "effect/Redacted"
@@ -37,7 +40,7 @@ import {
 } from "../domain/Errors.js"
 import type { KeyRing } from "./KeyRing.js"
 import { type RetryPolicy, retrySchedule, withTimeout } from "../resilience/Resilience.js"
-import { fastPathOf, type LeanPath, type LeanResponse } from "./UndiciHttpClient.js"
+import { type LeanPathService, leanPathOf, type LeanRequest, type LeanResponse } from "./UndiciHttpClient.js"
 
 /** Response headers, lower-cased names. */
 export type Headers = Readonly<Record<string, string | undefined>>
@@ -228,10 +231,11 @@ const notSubmitted = (error: MediaError): boolean =>
 /**
  * Make a provider's HTTP client over the `HttpClient` in context.
  *
- * When that client is `UndiciClient`'s (unwrapped), whole-body JSON exchanges to the provider's
- * own base URL take its lean path: the same request, headers, auth, timeout, retries and error
- * mapping, without the general client's per-request objects. Everything else (bodies other than
- * JSON, queries, absolute URLs, `send`) goes through the `HttpClient`.
+ * When that client is `UndiciHttpClient.layer`'s very client (not wrapped or mapped), whole-body
+ * JSON exchanges to the provider's own base URL take its lean path (`UndiciHttpClient.LeanPath`):
+ * the same request, headers, auth, timeout, retries and error mapping, without the general
+ * client's per-request objects. Everything else (bodies other than JSON, queries, absolute URLs,
+ * `send`) goes through the `HttpClient`.
  */
 export const make = (config: ProviderHttpConfig): Effect.Effect<ProviderHttp, never, HttpClient.HttpClient> =>
   Effect.gen(function* () {
@@ -243,7 +247,7 @@ export const make = (config: ProviderHttpConfig): Effect.Effect<ProviderHttp, ne
     const auth = config.auth ?? bearer
     const secrets = config.secrets ?? []
     const timeout = config.timeout ?? "30 seconds"
-    const lean = leanTarget(fastPathOf(given), base)
+    const lean = leanTarget(Option.getOrUndefined(yield* leanPathOf(given)), base)
 
     const urlOf = (path: string) => (/^https?:\/\//i.test(path) ? path : `${base}${path.startsWith("/") ? "" : "/"}${path}`)
 
@@ -283,7 +287,7 @@ export const make = (config: ProviderHttpConfig): Effect.Effect<ProviderHttp, ne
         withTimeout(provider, options.timeout ?? timeout)
       )
 
-    // The same attempt on the lean path (see `leanPathOf` for which requests take it).
+    // The same attempt on the lean path (see `leanRequestPath` for which requests take it).
     const leanAttempt = <A>(
       target: LeanTarget,
       path: string,
@@ -315,8 +319,9 @@ export const make = (config: ProviderHttpConfig): Effect.Effect<ProviderHttp, ne
             : Effect.fail(statusError(response.status, response.headers, response.text, clock.unsafeCurrentTimeMillis(), options.model))
         const budget = Duration.decode(options.timeout ?? timeout)
         const millis = Duration.toMillis(budget)
-        if (!isLiveClock(clock) || !(millis <= maxTimer)) {
-          // A test clock (or a budget no timer holds): time the attempt with Effect, as the general path does.
+        if (clock !== liveClock || !(millis <= maxTimer)) {
+          // Another clock (a TestClock, a custom one) or a budget no timer holds: time the attempt
+          // through that clock with Effect, as the general path does.
           return withTimeout(provider, budget)(Effect.flatMap(exchange(target.path, request, undefined), handle))
         }
         const timedOut = () => new Timeout({ provider, after: budget, message: `${provider}: no answer within ${Duration.format(budget)}` })
@@ -325,8 +330,8 @@ export const make = (config: ProviderHttpConfig): Effect.Effect<ProviderHttp, ne
 
     // One lean exchange as an effect: interruption cancels it; with `timer`, a live timer bounds it.
     const exchange = (
-      path: LeanPath,
-      request: Parameters<LeanPath["exchange"]>[0],
+      path: LeanPathService,
+      request: LeanRequest,
       timer: { readonly millis: number; readonly timedOut: () => MediaError } | undefined
     ): Effect.Effect<LeanResponse, MediaError> =>
       Effect.async<LeanResponse, MediaError>((resume) => {
@@ -380,7 +385,7 @@ export const make = (config: ProviderHttpConfig): Effect.Effect<ProviderHttp, ne
 
     const json = <A, I>(options: JsonRequestOptions<A, I>): Effect.Effect<A, MediaError> => {
       const readText = decodeText(options.schema)
-      const leanPath = lean !== undefined ? leanPathOf(options) : undefined
+      const leanPath = lean !== undefined ? leanRequestPath(options) : undefined
       if (lean !== undefined && leanPath !== undefined) {
         return retried(options, withKeys((key) => leanAttempt(lean, leanPath, options, key, readText)))
       }
@@ -418,17 +423,19 @@ const retryAfterFailure = <A>(
 // The largest delay setTimeout holds.
 const maxTimer = 2_147_483_647
 
-const LiveClock = Clock.make().constructor
-const isLiveClock = (clock: Clock.Clock): boolean => clock.constructor === LiveClock
+// The runtime's own clock, whose sleeps are `setTimeout`s. When it is the clock in context a lean
+// attempt sets its timer itself, in the exchange's callback, rather than racing a forked `sleep`
+// fiber (the cost of `Effect.timeout`) on every request: `Clock` offers no callback timer.
+const liveClock: Clock.Clock = Context.get(DefaultServices.liveServices, Clock.Clock)
 
 /** Where lean requests go: the base URL's origin, and its path as a prefix. */
 interface LeanTarget {
-  readonly path: LeanPath
+  readonly path: LeanPathService
   readonly origin: string
   readonly prefix: string
 }
 
-const leanTarget = (path: LeanPath | undefined, base: string): LeanTarget | undefined => {
+const leanTarget = (path: LeanPathService | undefined, base: string): LeanTarget | undefined => {
   if (path === undefined) return undefined
   let url: URL
   try {
@@ -451,7 +458,7 @@ const plainPath = /^[A-Za-z0-9\-_~!$&'()*+,;=:@%/.]*$/
 const dotSegment = /(^|\/)\.\.?(\/|$)/
 
 /** The path a request takes on the lean path (relative to the base), or undefined when it must take the general path. */
-const leanPathOf = (options: RequestOptions): string | undefined => {
+const leanRequestPath = (options: RequestOptions): string | undefined => {
   if (options.query !== undefined || options.body !== undefined) return undefined
   const path = options.path
   if (/^https?:\/\//i.test(path) || !plainPath.test(path) || dotSegment.test(path) || path.includes("%")) return undefined

@@ -1,8 +1,9 @@
 /**
  * Uploading an asset's content as one `multipart/form-data` file part (whisper's `audio_file`,
  * Chatterbox's reference `files`), streamed: a file is read from disk as the request is sent,
- * bytes are sent as they are, a URL is first downloaded to a temporary file (removed when the
- * scope closes) so that a failed download is a `DownloadFailed`, not a broken upload.
+ * bytes are sent as they are, a URL is first downloaded by `Download` (under its rules: https
+ * only unless loopback http is allowed, size cap, resumption) to a temporary file removed when the
+ * scope closes, so that a failed download is a `DownloadFailed`, not a broken upload.
  *
  * The body is written by hand rather than with `FormData` because `FormData` objects are not
  * portable across `HttpClient` implementations (undici's client rejects Node's global one); a
@@ -13,7 +14,7 @@
  */
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as HttpBody from "@effect/platform/HttpBody"
-import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
@@ -21,6 +22,8 @@ import { randomUUID } from "node:crypto"
 import * as NodePath from "node:path"
 import type { AssetSource } from "../domain/Asset.js"
 import { DownloadFailed, InvalidInput, type MediaError } from "../domain/Errors.js"
+import { fileExtensionOf } from "../media/MediaTypes.js"
+import * as Download from "./Download.js"
 
 /** One file part. */
 export interface FilePart {
@@ -46,36 +49,15 @@ export const partFrame = (part: Omit<FilePart, "source">, boundary: string): { r
   tail: encoder.encode(`\r\n--${boundary}--\r\n`)
 })
 
-/** The MIME type's usual file extension, for naming an upload that has no file name. */
-export const extensionOf = (mimeType: string): string => {
-  const subtype = mimeType.split(";")[0]?.split("/")[1]?.trim().toLowerCase() ?? ""
-  const known: Readonly<Record<string, string>> = {
-    wav: "wav",
-    "x-wav": "wav",
-    wave: "wav",
-    mpeg: "mp3",
-    mp3: "mp3",
-    ogg: "ogg",
-    opus: "opus",
-    flac: "flac",
-    webm: "webm",
-    mp4: "m4a",
-    aac: "aac"
-  }
-  return known[subtype] ?? "bin"
-}
-
 /** A file name for an asset: the file's base name, or `audio.<ext>` for bytes and URLs. */
 export const uploadName = (source: AssetSource, mimeType: string): string =>
-  source._tag === "File" ? NodePath.basename(source.path) : `audio.${extensionOf(mimeType)}`
+  source._tag === "File" ? NodePath.basename(source.path) : `audio.${fileExtensionOf(mimeType)}`
 
 const decodeDataUrl = (provider: string, url: string): Effect.Effect<Uint8Array, InvalidInput> => {
-  const match = /^data:([^,]*?)(;base64)?,(.*)$/s.exec(url)
-  if (match === null) {
-    return Effect.fail(new InvalidInput({ provider, message: `${provider}: malformed data: URL`, issues: ["malformed data: URL"] }))
-  }
-  const payload = match[3] ?? ""
-  return Effect.succeed(match[2] !== undefined ? new Uint8Array(Buffer.from(payload, "base64")) : encoder.encode(decodeURIComponent(payload)))
+  const decoded = Download.decodeDataUrl(url)
+  return decoded === undefined
+    ? Effect.fail(new InvalidInput({ provider, message: `${provider}: malformed data: URL`, issues: ["malformed data: URL"] }))
+    : Effect.succeed(decoded.bytes)
 }
 
 /** A file's content as a stream that reads the file anew each time it is run, and its size. */
@@ -96,23 +78,18 @@ const fileContent = (
     return { content: fs.stream(path, { chunkSize: 64 * 1024 }), size: Number(info.size) }
   })
 
-/** Download a URL to a temporary file that is removed when the scope closes. */
+/** Download a URL (with `Download`) to a temporary file that is removed when the scope closes. */
 const download = (
   provider: string,
   url: string
 ): Effect.Effect<string, MediaError, HttpClient.HttpClient | FileSystem.FileSystem | Scope.Scope> =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
-    const client = yield* HttpClient.HttpClient
     const dir = yield* fs.makeTempDirectoryScoped({ prefix: "automarket-upload-" }).pipe(
       Effect.mapError((error) => new DownloadFailed({ provider, url, message: `${provider}: no temporary directory: ${error.message}` }))
     )
-    const path = NodePath.join(dir, randomUUID())
-    const failed = (reason: string) => new DownloadFailed({ provider, url, message: `${provider}: cannot download ${url}: ${reason}` })
-    const response = yield* client.get(url).pipe(Effect.mapError((error) => failed(error.message)))
-    if (response.status < 200 || response.status >= 300) return yield* failed(`HTTP ${response.status}`)
-    yield* Stream.run(response.stream, fs.sink(path)).pipe(Effect.mapError((error) => failed(error.message)))
-    return path
+    const done = yield* Download.download({ url, to: NodePath.join(dir, randomUUID()), provider })
+    return done.path
   })
 
 /** A text field of a form (e.g. a JSON `spec`). */

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Effect from "effect/Effect"
 import * as path from "node:path"
 import { Audio, FileSource, Image, type Origin, Text, Video } from "../domain/Asset.js"
@@ -77,7 +78,7 @@ export const downloadResult = (
   kind: "image" | "video" | "audio",
   media: ResultMedia,
   options: { readonly dir: string; readonly costUsd?: number | undefined; readonly maxBytes?: number | undefined; readonly index?: number }
-): Effect.Effect<DownloadedResult, MediaError> =>
+): Effect.Effect<DownloadedResult, MediaError, HttpClient.HttpClient> =>
   Effect.gen(function* () {
     const hinted = Download.mediaTypeOf(media.contentType)
     const urlPath = media.url.startsWith("data:") ? "" : safePathname(media.url)

@@ -15,7 +15,6 @@
  * @module
  */
 import * as NodeContext from "@effect/platform-node/NodeContext"
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
@@ -44,7 +43,11 @@ export interface RuntimeOptions extends ProcessRuntime.ProcessRuntimeOptions {
   readonly catalog?: Catalog.CatalogOptions
 }
 
-/** The service runtime chosen by `options.runtime`, else by `AUTOMARKET_SERVICE_RUNTIME` (`process` when unset). */
+/**
+ * The service runtime chosen by `options.runtime`, else by `AUTOMARKET_SERVICE_RUNTIME` (`process`
+ * when unset). Its health checks use `httpClientLayer` (in `layerWith`, the very client the
+ * providers use: a layer is built once per build).
+ */
 export const serviceRuntimeLayer = (
   options: RuntimeOptions = {}
 ): Layer.Layer<ServiceRuntime.ServiceRuntime, ConfigError.ConfigError> =>
@@ -57,10 +60,10 @@ export const serviceRuntimeLayer = (
         mode === "docker"
           ? Layer.unwrapEffect(
               Effect.map(dockerLimits, (limits) =>
-                DockerRuntime.layerDocker({ ...limits, ...options.docker }).pipe(Layer.provide(NodeHttpClient.layerUndici))
+                DockerRuntime.layerDocker({ ...limits, ...options.docker }).pipe(Layer.provide(httpClientLayer))
               )
             )
-          : ProcessRuntime.layerProcess(options).pipe(Layer.provide(NodeHttpClient.layerUndici), Layer.provide(NodeContext.layer))
+          : ProcessRuntime.layerProcess(options).pipe(Layer.provide(httpClientLayer), Layer.provide(NodeContext.layer))
     )
   )
 
@@ -77,10 +80,11 @@ const dockerLimits = Effect.map(
 )
 
 /**
- * The HTTP client every provider and service client of `layer`/`layerWith` uses (offered in their
- * output too). One place, so that benchmarks and custom setups use the same one.
+ * The HTTP client every provider, service client, service runtime and download of
+ * `layer`/`layerWith` uses (offered in their output too, with its lean path). One place, so that
+ * benchmarks and custom setups use the same one.
  */
-export const httpClientLayer: Layer.Layer<HttpClient.HttpClient> = UndiciClient.layer
+export const httpClientLayer: Layer.Layer<HttpClient.HttpClient | UndiciClient.LeanPath> = UndiciClient.layer
 
 /** A registry of the given provider layers, with the undici HTTP client, the service runtime (process mode unless Docker is chosen), the model catalog cache and the Node platform (catalog, HTTP and platform are offered too). */
 export const layerWith = (

@@ -22,7 +22,6 @@ import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as http from "node:http"
-import { DownloadClient } from "../../src/http/Download.js"
 import type { AddressInfo } from "node:net"
 
 /** A request as an emulator sees it. */
@@ -141,13 +140,10 @@ export const serve = <E extends Emulator>(emulator: E) =>
   ).pipe(Effect.as(emulator))
 
 /**
- * The emulator as an in-memory `HttpClient` (no sockets; TestClock-friendly), offered both as the
- * providers' `HttpClient` and as Download's `DownloadClient`. Keeps `baseUrl` as set.
+ * The emulator as an in-memory `HttpClient` (no sockets; TestClock-friendly): the providers' API
+ * calls and their result downloads both go through it. Keeps `baseUrl` as set.
  */
-export const clientLayer = (emulator: Emulator): Layer.Layer<HttpClient.HttpClient | DownloadClient> => {
-  const client = inMemoryClient(emulator)
-  return Layer.merge(Layer.succeed(HttpClient.HttpClient, client), Layer.succeed(DownloadClient, client))
-}
+export const clientLayer = (emulator: Emulator): Layer.Layer<HttpClient.HttpClient> => Layer.succeed(HttpClient.HttpClient, inMemoryClient(emulator))
 
 const inMemoryClient = (emulator: Emulator): HttpClient.HttpClient =>
     HttpClient.make((request, url) =>

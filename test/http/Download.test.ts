@@ -1,10 +1,12 @@
 /**
- * Download against real loopback servers (undici client): a file streams to disk with progress;
- * a truncated body resumes with Range where the server allows it, restarts where it does not, and
- * fails with DownloadFailed leaving no file when every attempt is cut; the size cap, the content
- * type check and the https-only rule refuse before writing; an interrupted download leaves nothing.
+ * Download against real loopback servers (the library's undici client): a file streams to disk
+ * with progress; a truncated body resumes with Range where the server allows it, restarts where it
+ * does not, and fails with DownloadFailed leaving no file when every attempt is cut; the size cap,
+ * the content type check and the https-only rule refuse before writing; an interrupted download
+ * leaves nothing. And it goes through whichever `HttpClient` is in context (an in-memory one here).
  */
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -15,6 +17,7 @@ import * as path from "node:path"
 import { afterAll } from "vitest"
 import * as Progress from "../../src/domain/Progress.js"
 import * as Download from "../../src/http/Download.js"
+import * as UndiciHttpClient from "../../src/http/UndiciHttpClient.js"
 import { fileContent, makeFal, serve } from "../emulators/falai.js"
 import { loopback } from "../support/LoopbackServer.js"
 import { env, errorOf } from "../providers/falai/drive.js"
@@ -28,8 +31,7 @@ const freshDir = () => {
   return dir
 }
 
-const run = <A, E>(effect: Effect.Effect<A, E, import("@effect/platform/HttpClient").HttpClient>) =>
-  Effect.exit(Effect.provide(effect, NodeHttpClient.layerUndici))
+const run = <A, E>(effect: Effect.Effect<A, E, HttpClient.HttpClient>) => Effect.exit(Effect.provide(effect, UndiciHttpClient.layer))
 
 describe("Download (loopback servers)", () => {
   it.scopedLive("streams a file to disk with Downloading progress and no temp file left", () =>
@@ -190,6 +192,32 @@ describe("Download (loopback servers)", () => {
       expect(Exit.isSuccess(exit) && exit.value).toMatchObject({ bytes: 7, contentType: "image/png" })
       expect(fs.readFileSync(path.join(dir, "d.png"), "utf8")).toBe("PNGDATA")
     }))
+
+  it.effect("goes through the HttpClient in context", () =>
+    Effect.gen(function* () {
+      const dir = freshDir()
+      const urls: Array<string> = []
+      const inMemory = HttpClient.make((request) =>
+        Effect.sync(() => {
+          urls.push(request.url)
+          return HttpClientResponse.fromWeb(request, new Response("GIF89a", { headers: { "content-type": "image/gif" } }))
+        })
+      )
+      const done = yield* Download.download({ url: "https://files.example.test/a.gif?sig=1", to: path.join(dir, "a.gif"), expect: ["image/*"] }).pipe(
+        Effect.provideService(HttpClient.HttpClient, inMemory)
+      )
+      expect(done).toMatchObject({ bytes: 6, contentType: "image/gif" })
+      expect(urls).toEqual(["https://files.example.test/a.gif?sig=1"])
+      expect(fs.readFileSync(path.join(dir, "a.gif"), "utf8")).toBe("GIF89a")
+    }))
+
+  it("decodes data: URLs, and refuses malformed ones", () => {
+    expect(Download.decodeDataUrl("data:image/png;base64,UE5H")).toEqual({ bytes: Buffer.from("PNG"), contentType: "image/png" })
+    expect(Download.decodeDataUrl("data:text/plain;charset=utf-8,a%20b")).toEqual({ bytes: Buffer.from("a b"), contentType: "text/plain" })
+    expect(Download.decodeDataUrl("data:,x")).toEqual({ bytes: Buffer.from("x"), contentType: undefined })
+    expect(Download.decodeDataUrl("data:image/png;base64")).toBeUndefined()
+    expect(Download.decodeDataUrl("data:text/plain,%E0%A4%A")).toBeUndefined()
+  })
 
   it("pure rules: loopback hosts, content types, ranges", () => {
     expect(Download.isLoopbackHost("127.0.0.1")).toBe(true)

@@ -20,7 +20,7 @@
  *
  * @module
  */
-import type * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClient from "@effect/platform/HttpClient"
 import * as Clock from "effect/Clock"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
@@ -32,7 +32,6 @@ import type { JobCapability } from "../../domain/Capability.js"
 import { InvalidInput, type MediaError } from "../../domain/Errors.js"
 import { type InputOf, MediaProvider, type MediaProviderService, type OptionsOf } from "../../domain/MediaProvider.js"
 import type { ProviderModel } from "../../domain/Model.js"
-import * as Download from "../../http/Download.js"
 import { follow } from "../../jobs/Follow.js"
 import { inputUrlOf } from "../../jobs/Inputs.js"
 import { type JobClient, type JobProtocol, jobTransform, makeJobClient } from "../../jobs/JobClient.js"
@@ -90,24 +89,24 @@ interface Created {
   readonly initial: Prediction
 }
 
-/** The provider and its job API over the `ReplicateClient` in context, with `options`' job settings. */
+/** The provider and its job API over the `ReplicateClient` in context (results are downloaded with the `HttpClient` in context), with `options`' job settings. */
 export const makeFromClient = (
   options: ReplicateJobSettings = {}
-): Effect.Effect<{ readonly provider: MediaProviderService; readonly jobs: JobClient }, never, ReplicateClient> =>
+): Effect.Effect<{ readonly provider: MediaProviderService; readonly jobs: JobClient }, never, ReplicateClient | HttpClient.HttpClient> =>
   Effect.gen(function* () {
     const client = yield* ReplicateClient
     const provider = ReplicateConfig.settings.id
-    // Downloads use Download's own undici transport unless a DownloadClient is given (tests).
-    const downloadClient = yield* Effect.serviceOption(Download.DownloadClient)
-    const withDownloadClient = <A, E>(self: Effect.Effect<A, E>): Effect.Effect<A, E> =>
-      Option.isSome(downloadClient) ? Effect.provideService(self, Download.DownloadClient, downloadClient.value) : self
+    // Result files are downloaded with the HttpClient the provider was made with.
+    const httpClient = yield* HttpClient.HttpClient
+    const withHttpClient = <A, E>(self: Effect.Effect<A, E, HttpClient.HttpClient>): Effect.Effect<A, E> =>
+      Effect.provideService(self, HttpClient.HttpClient, httpClient)
     const { dir, schedule } = yield* Settings.resolve(options)
     const cache = yield* Ref.make(Option.none<ReadonlyArray<ProviderModel>>())
 
     const fetchFile = (ticket: JobTicket, kind: "image" | "video" | "audio", output: unknown) => {
       const url = firstFileUrl(output)
       if (url === undefined) return Effect.fail(malformedResult(ticket, `the output has no ${kind} file`))
-      return withDownloadClient(downloadResult(ticket, kind, { url }, { dir, costUsd: costOf(ticket.model), maxBytes: options.maxDownloadBytes }))
+      return withHttpClient(downloadResult(ticket, kind, { url }, { dir, costUsd: costOf(ticket.model), maxBytes: options.maxDownloadBytes }))
     }
     const readers = resultReaders(fetchFile, transcriptOf)
 

@@ -86,7 +86,10 @@ withLayer(NodeHttpClient.layerUndici, { excludeTestServices: true })("Whisper pr
       const error = yield* Effect.flip(model.transform(new Audio({ source: fromUrl(`${filesUrl}/nothing.wav`), mimeType: "audio/wav" })))
       expect(error._tag).toBe("DownloadFailed")
       expect(error.message).toMatch(/HTTP 404/)
-    })
+    }).pipe(
+      // URL inputs are fetched by Download, which allows plain http only to loopback hosts and only when told to.
+      Effect.withConfigProvider(ConfigProvider.fromJson({ AUTOMARKET_ALLOW_LOOPBACK_HTTP: "1" }).pipe(ConfigProvider.orElse(ConfigProvider.fromEnv)))
+    )
   )
 
   it.effect("an upload larger than the service accepts is InvalidInput (413)", () =>
