@@ -1,15 +1,23 @@
 /**
  * automarket: every AI media service behind one typed Effect interface.
  *
- * - `Asset`, `Capability`, `Model`, `Errors`, `Health`, `MediaProvider`, `Composition`: the domain.
- * - `ProviderRegistry` (with `Router`): find providers and models for a capability, route with fallback.
- * - `Http`, `Resilience`, `KeyRing`, `ProviderConfig`, `Provider`, `HealthTracker`: what providers are built from.
- * - `ServiceRuntime`, `LocalService`: the local services (FFmpeg, TTS, STT) as child processes.
- * - `FFmpeg`, `Chatterbox`, `Whisper`: the local providers (each a `layer` and a `make`).
- * - `Together`, `OpenRouter`: remote providers (each a `layer`, `layerWith(overrides)` and a `make`).
- * - `FalAi`, `Replicate`: queued remote providers (`layer`, `make`, and a job API: `FalAiJobs`/`ReplicateJobs` with `submit`/`resume`/`cancel`);
- *   `Jobs` (JobTicket, polling, cancel-once), `Download` (streamed, capped, resumable result downloads).
- * - `AutoMarket.layer`: everything wired, configured from the environment.
+ * The public API:
+ * - the domain: `Asset`, `Capability`, `Model`, `Errors`, `Health`, `MediaProvider`, `Composition`,
+ *   `Progress` (job events and `Progress.stream`);
+ * - `ProviderRegistry` (with `Router`): find providers and models for a capability, route with
+ *   fallback; `AutoMarket`: everything wired, configured from the environment;
+ * - `Resilience`: retry schedules, timeouts, the circuit breaker and `fallbackPlan`, to compose your own;
+ * - `Provider` (`Provider.make`, for a provider of your own) and `Catalog` (the model-discovery cache);
+ * - the providers, each with its `layer` (configured from the environment), `layerWith(overrides)`
+ *   and `make`: `FFmpeg`, `Chatterbox`, `Whisper` (local services), `Together`, `OpenRouter`,
+ *   `FalAi`, `Replicate` (remote; fal.ai and Replicate also with a job API, `FalAiJobs`/`ReplicateJobs`);
+ * - `Jobs`: the `JobTicket` of a queued job and its JSON form, to resume a job from another process;
+ * - `ServiceRuntime`: the tag of the runtime that starts the local services (chosen with
+ *   `AutoMarket.layerWith(providers, { runtime })`).
+ *
+ * Everything else (the HTTP stack, key rings, downloads, the process and Docker runtimes, the local
+ * services' servers) is importable by its path (`automarket/http/Download`, ...), not from here:
+ * those modules may change between minor versions.
  *
  * @module
  */
@@ -21,23 +29,17 @@ export * as Health from "./domain/Health.js"
 export * as Model from "./domain/Model.js"
 export { MediaProvider } from "./domain/MediaProvider.js"
 export type * from "./domain/MediaProvider.js"
+export * as Progress from "./domain/Progress.js"
 export * as ProviderRegistry from "./registry/ProviderRegistry.js"
 export * as Router from "./registry/Router.js"
-export * as Http from "./http/Http.js"
-export * as ServerSentEvents from "./http/ServerSentEvents.js"
+export * as AutoMarket from "./registry/AutoMarket.js"
 export * as Resilience from "./resilience/Resilience.js"
-export * as KeyRing from "./http/KeyRing.js"
-export * as ProviderConfig from "./provider/ProviderConfig.js"
 export * as Provider from "./provider/Provider.js"
 export * as Catalog from "./provider/Catalog.js"
-export * as HealthTracker from "./resilience/HealthTracker.js"
-export * as ServiceRuntime from "./local/ServiceRuntime.js"
-export * as ProcessRuntime from "./local/ProcessRuntime.js"
-export * as LocalService from "./local/LocalService.js"
-export * as Download from "./http/Download.js"
-export * as Jobs from "./jobs/index.js"
-export * as DockerRuntime from "./local/DockerRuntime.js"
-export * as AutoMarket from "./registry/AutoMarket.js"
+export * as Jobs from "./jobs/Ticket.js"
+export type { JobClient } from "./jobs/JobClient.js"
+export { ServiceRuntime } from "./local/ServiceRuntime.js"
+export type { ServiceRuntimeService, ServiceStatus } from "./local/ServiceRuntime.js"
 export * as FFmpeg from "./providers/ffmpeg/index.js"
 export * as Chatterbox from "./providers/chatterbox/index.js"
 export * as Whisper from "./providers/whisper/index.js"

@@ -189,6 +189,8 @@ describe("the packed package, installed into a new project", () => {
         `import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import { Asset, AutoMarket, Errors, FalAi, ProviderRegistry, Together } from "automarket"
+// An internal module, by its path (not part of the root's API).
+import { isLoopbackHost } from "automarket/http/Download"
 
 type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false
 
@@ -209,6 +211,8 @@ const picture = generate.pipe(
   Effect.catchTag("InvalidInput", (error: Errors.InvalidInput) => Effect.succeed(error.message))
 )
 
+export const loopback: boolean = isLoopbackHost("127.0.0.1")
+
 // @ts-expect-error: not a tag of MediaError
 export const unknownTag = generate.pipe(Effect.catchTag("NoSuchError", () => Effect.succeed("never")))
 
@@ -223,6 +227,7 @@ export const main: Effect.Effect<string, Exclude<Errors.MediaError, Errors.Quota
       expect(ran.status, describeRun(ran)).toBe(0)
       const program = ran.stdout.split("\n").map((file) => path.relative(fs.realpathSync(app), file).split(path.sep).join("/"))
       expect(program).toContain("node_modules/automarket/dist/index.d.ts")
+      expect(program).toContain("node_modules/automarket/dist/http/Download.d.ts")
       // The declarations, never the sources shipped for the declaration maps.
       expect(program.filter((file) => file.startsWith("node_modules/automarket/src/"))).toEqual([])
     },
