@@ -14,10 +14,10 @@
 // (dockerode and its ssh2/cpu-features), loaded from node_modules as usual.
 //
 // `import.meta.url` in a source file is rewritten to the URL that file would have inside
-// dist/cli-bundle/ (src/cli/demo/DemoCommand.ts -> dist/cli-bundle/cli/demo/DemoCommand.js), and the
+// dist/cli-bundle/ (src/cli/demo/Script.ts -> dist/cli-bundle/cli/demo/Script.js), and the
 // data files of src/ (src/cli/demo/default-script.md ...) are copied there, so that paths next
 // to sources resolve within the bundle's folder, in a clone and in the installed package alike;
-// the package root (ServiceRuntime's `packageRoot`) is found above it.
+// the package root (ProcessRuntime's `packageRoot`) is found above it.
 import { execFileSync } from "node:child_process"
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs"
 import { createRequire } from "node:module"
@@ -64,7 +64,7 @@ const lazyDockerode = {
   }
 }
 
-/** A file of src/ as the path of its stand-in inside the bundle's folder, relative to it (`cli/demo/DemoCommand.js`). */
+/** A file of src/ as the path of its stand-in inside the bundle's folder, relative to it (`cli/demo/Script.js`). */
 const insideBundle = (sourceFile) => path.relative(srcDir, sourceFile).replace(/\.ts$/, ".js").split(path.sep).join("/")
 
 const sourceUrls = {
