@@ -49,24 +49,19 @@ import type { Composition } from "../../domain/Composition.js"
 import * as HealthTracker from "../../resilience/HealthTracker.js"
 import type { ServerOptions } from "../kit/ServerOptions.js"
 import * as Ambient from "./Ambient.js"
+import { type BadRequest, EngineFailed, type Internal, NotFound, type PayloadTooLarge, Unavailable, UnsupportedMedia } from "../kit/Errors.js"
 import {
   AmbientSpec,
   AudioConvertSpec,
-  type BadRequest,
   ComposeSpec,
   ExtractAudioSpec,
   ExtractFrameSpec,
   FFmpegApi,
   FilterSpec,
-  JobFailed,
   type MediaInfo,
   MetadataSpec,
-  NotFound,
   type OutputFile,
-  type PayloadTooLarge,
-  SlideSpec,
-  Unavailable,
-  UnsupportedMedia
+  SlideSpec
 } from "./Api.js"
 import * as Engine from "./Engine.js"
 import { compositionPlan, compositionSources, containers, type InputFile } from "./FilterGraph.js"
@@ -85,7 +80,7 @@ export interface ServerTuning {
   readonly fetchTimeout?: Duration.DurationInput
 }
 
-type JobError = BadRequest | PayloadTooLarge | UnsupportedMedia | JobFailed | Unavailable
+type JobError = BadRequest | PayloadTooLarge | UnsupportedMedia | EngineFailed | Internal | Unavailable
 
 type Deps = CommandExecutor.CommandExecutor | FileSystem.FileSystem | Path.Path | HttpClient.HttpClient
 
@@ -105,9 +100,9 @@ interface State {
 
 class ServiceState extends Context.Tag("automarket/services/ffmpeg/ServiceState")<ServiceState, State>() {}
 
-const shuttingDown = () => new Unavailable({ success: false, error: "the service is shutting down", code: "unavailable" })
-const unsupported = (error: string) => new UnsupportedMedia({ success: false, error, code: "unsupported-media" })
-const ffmpegFailed = (error: string) => new JobFailed({ success: false, error, code: "ffmpeg-failed" })
+const shuttingDown = () => new Unavailable({ message: "the service is shutting down" })
+const unsupported = (message: string) => new UnsupportedMedia({ message })
+const ffmpegFailed = (message: string) => new EngineFailed({ message })
 
 // Closing a server waits for its connections: close idle ones as answers finish, then the rest.
 const closeConnections = (server: Http.Server): Effect.Effect<void> => {
@@ -252,7 +247,7 @@ const render = (
   args: ReadonlyArray<string>,
   cwd: string,
   output: string
-): Effect.Effect<void, JobFailed, CommandExecutor.CommandExecutor | FileSystem.FileSystem | Path.Path> =>
+): Effect.Effect<void, EngineFailed, CommandExecutor.CommandExecutor | FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
@@ -273,7 +268,7 @@ const finish = (
   name: string,
   path: string,
   mimeType: string
-): Effect.Effect<OutputFile, JobFailed, CommandExecutor.CommandExecutor | FileSystem.FileSystem> =>
+): Effect.Effect<OutputFile, EngineFailed, CommandExecutor.CommandExecutor | FileSystem.FileSystem> =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const size = yield* fs.stat(path).pipe(
@@ -616,7 +611,7 @@ const contentTypes: Readonly<Record<string, string>> = {
   jpg: "image/jpeg"
 }
 
-const notFound = (name: string) => new NotFound({ success: false, error: `no output named ${JSON.stringify(name)}`, code: "not-found" })
+const notFound = (name: string) => new NotFound({ message: `no output named ${JSON.stringify(name)}` })
 
 const OutputsLive = HttpApiBuilder.group(FFmpegApi, "outputs", (handlers) =>
   Effect.map(ServiceState, (state) =>

@@ -23,20 +23,20 @@ import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { BadRequest, JobFailed, PayloadTooLarge } from "./Api.js"
+import { BadRequest, Internal, PayloadTooLarge } from "../kit/Errors.js"
 
 /** A failure answer of the service. */
-export const badRequest = (error: string) => new BadRequest({ success: false, error, code: "bad-request" })
+export const badRequest = (message: string) => new BadRequest({ message })
 /** A 413 answer. */
-export const tooLarge = (error: string) => new PayloadTooLarge({ success: false, error, code: "payload-too-large" })
+export const tooLarge = (message: string) => new PayloadTooLarge({ message })
 /** A 500 answer for a broken service (not an ffmpeg failure). */
-export const internal = (error: string) => new JobFailed({ success: false, error, code: "internal" })
+export const internal = (message: string) => new Internal({ message })
 
 /** The work directory and what lives in it. */
 export interface Workspace {
   readonly root: string
   /** A fresh `job-<uuid>` directory, removed with everything in it when the scope closes. */
-  readonly jobDirectory: Effect.Effect<string, JobFailed, Scope.Scope>
+  readonly jobDirectory: Effect.Effect<string, Internal, Scope.Scope>
   /** A fresh output path `out-<uuid>.<extension>` (the file is not created). */
   readonly outputPath: (extension: string) => Effect.Effect<{ readonly name: string; readonly path: string }>
   /** The path of an existing output, by name; none for names that are not ours or do not exist. */
@@ -52,7 +52,7 @@ const ownEntry = /^(job|out)-[0-9a-f]{8}-/
  * Open the work directory: `workDir` (created if missing; on close only our own `job-*` and
  * `out-*` entries are removed) or a fresh temp directory (removed whole on close).
  */
-export const make = (workDir: string | undefined): Effect.Effect<Workspace, JobFailed, FileSystem.FileSystem | Path.Path | Scope.Scope> =>
+export const make = (workDir: string | undefined): Effect.Effect<Workspace, Internal, FileSystem.FileSystem | Path.Path | Scope.Scope> =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
@@ -187,7 +187,7 @@ export const receive = (
   parts: Stream.Stream<Multipart.Part, Multipart.MultipartError>,
   dir: string,
   maxBodyBytes: number
-): Effect.Effect<Received, BadRequest | PayloadTooLarge | JobFailed, FileSystem.FileSystem | Path.Path> =>
+): Effect.Effect<Received, BadRequest | PayloadTooLarge | Internal, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
@@ -195,7 +195,7 @@ export const receive = (
     const files = new Map<string, Upload>()
     yield* Stream.runForEach(
       Stream.mapError(parts, multipartFailure(maxBodyBytes)),
-      (part): Effect.Effect<void, BadRequest | PayloadTooLarge | JobFailed> => {
+      (part): Effect.Effect<void, BadRequest | PayloadTooLarge | Internal> => {
         if (part._tag === "Field") {
           if (part.key !== "spec") return Effect.fail(badRequest(`unexpected form field ${quote(part.key)}: only "spec" and files are read`))
           if (spec !== undefined) return Effect.fail(badRequest(`the "spec" field is given twice`))

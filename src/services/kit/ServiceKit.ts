@@ -1,24 +1,19 @@
 /**
- * What the local text-to-speech and speech-to-text services share (the STT service imports it
- * from here): FastAPI-shaped error bodies (`{"detail": ...}`, the shape both real services
- * answer with), the request guard (body-size limit, malformed bodies, validation errors as
- * FastAPI's 422), the work directory with one sub-directory a request, the bounded job queue
- * whose waiting and running jobs `/health` reports, the engine runner (argument arrays through
+ * What the local text-to-speech and speech-to-text services share, not yet split into modules of
+ * their own: the request guard (body-size limit, malformed bodies, validation errors as FastAPI's
+ * 422), the work directory with one sub-directory a request, the bounded job queue whose waiting
+ * and running jobs `/health` reports, the engine runner (argument arrays through
  * `@effect/platform` `Command`, never a shell) and the multipart upload receiver that never
- * trusts a client's file name.
+ * trusts a client's file name. Errors are the classes of `Errors.ts`, written by `FastApi.ts`.
  *
  * @module
  */
 import * as Command from "@effect/platform/Command"
 import type * as CommandExecutor from "@effect/platform/CommandExecutor"
 import * as FileSystem from "@effect/platform/FileSystem"
-import * as HttpApiError from "@effect/platform/HttpApiError"
-import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import type * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
-import * as HttpServerError from "@effect/platform/HttpServerError"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
-import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Multipart from "@effect/platform/Multipart"
 import * as Cause from "effect/Cause"
 import * as Data from "effect/Data"
@@ -34,126 +29,13 @@ import * as Stream from "effect/Stream"
 import { randomUUID } from "node:crypto"
 import * as NodePath from "node:path"
 import * as HealthTracker from "../../resilience/HealthTracker.js"
+import { BadRequest, EngineFailed, messageOf, PayloadTooLarge, ServiceStartFailed, Unavailable, type ValidationFailed } from "./Errors.js"
+import * as FastApi from "./FastApi.js"
 import type { ServiceName } from "./ServerOptions.js"
-
-// ---------------------------------------------------------------------------
-// Error bodies: FastAPI's shapes, one class a status
-// ---------------------------------------------------------------------------
-
-/**
- * An error with FastAPI's body, `{"detail": ...}`. The classes are tagged so that handlers can
- * `yield*` them and so that each status is told apart when encoding (bodies alike in shape
- * would otherwise be ambiguous); the tag stays out of the body.
- */
-const fastApiBody = <Tag extends string, Detail, Self>(
-  errorClass: Schema.Schema<Self, { readonly _tag: Tag; readonly detail: Detail }>,
-  tag: Tag,
-  detail: Schema.Schema<Detail>,
-  status: number,
-  description: string
-) =>
-  Schema.transform(Schema.Struct({ detail }), errorClass, {
-    strict: true,
-    decode: (body) => ({ _tag: tag, detail: body.detail }),
-    encode: (error) => ({ detail: error.detail })
-  }).annotations(HttpApiSchema.annotations({ status, description }))
-
-/** 400: the request is understood but cannot be served as asked (e.g. voice cloning, undecodable audio). */
-export class BadRequest extends Schema.TaggedError<BadRequest>()("BadRequest", { detail: Schema.String }) {
-  /** The error as an `HttpApi` error schema: status 400, body `{"detail": string}`. */
-  static readonly body = fastApiBody(BadRequest, "BadRequest", Schema.String, 400, "Invalid request")
-}
-
-/** 404: a named thing (a voice) does not exist. */
-export class NotFound extends Schema.TaggedError<NotFound>()("NotFound", { detail: Schema.String }) {
-  /** The error as an `HttpApi` error schema: status 404, body `{"detail": string}`. */
-  static readonly body = fastApiBody(NotFound, "NotFound", Schema.String, 404, "Not found")
-}
-
-/** 413: the request body is larger than the service accepts. */
-export class PayloadTooLarge extends Schema.TaggedError<PayloadTooLarge>()("PayloadTooLarge", { detail: Schema.String }) {
-  /** The error as an `HttpApi` error schema: status 413, body `{"detail": string}`. */
-  static readonly body = fastApiBody(PayloadTooLarge, "PayloadTooLarge", Schema.String, 413, "Request body too large")
-}
-
-/** One problem with a request, as FastAPI reports it: where (`loc`), what (`msg`), which kind (`type`). */
-export const ValidationIssue = Schema.Struct({
-  loc: Schema.Array(Schema.Union(Schema.String, Schema.Number)),
-  msg: Schema.String,
-  type: Schema.String
-})
-/** One problem with a request. */
-export type ValidationIssue = typeof ValidationIssue.Type
-
-/** 422: the request does not match the schema (FastAPI's `HTTPValidationError`). */
-export class ValidationFailed extends Schema.TaggedError<ValidationFailed>()("ValidationFailed", {
-  detail: Schema.Array(ValidationIssue)
-}) {
-  /** The error as an `HttpApi` error schema: status 422, body `{"detail": [{loc, msg, type}]}`. */
-  static readonly body = fastApiBody(ValidationFailed, "ValidationFailed", Schema.Array(ValidationIssue), 422, "Validation Error")
-}
-
-/** 500: the engine ran and failed. */
-export class EngineFailed extends Schema.TaggedError<EngineFailed>()("EngineFailed", { detail: Schema.String }) {
-  /** The error as an `HttpApi` error schema: status 500, body `{"detail": string}`. */
-  static readonly body = fastApiBody(EngineFailed, "EngineFailed", Schema.String, 500, "Internal error")
-}
-
-/** 503: the service cannot take the job (it is shutting down). */
-export class Unavailable extends Schema.TaggedError<Unavailable>()("Unavailable", { detail: Schema.String }) {
-  /** The error as an `HttpApi` error schema: status 503, body `{"detail": string}`. */
-  static readonly body = fastApiBody(Unavailable, "Unavailable", Schema.String, 503, "Service unavailable")
-}
-
-/** Every error body a handler of these services answers with. */
-export type ServiceError = BadRequest | NotFound | PayloadTooLarge | ValidationFailed | EngineFailed | Unavailable
-
-/** A 422 about one field. */
-export const invalid = (loc: ReadonlyArray<string | number>, msg: string, type = "value_error"): ValidationFailed =>
-  new ValidationFailed({ detail: [{ loc, msg, type }] })
-
-/** Why a service could not start (its engine is missing, its work directory cannot be made). */
-export class ServiceStartFailed extends Schema.TaggedError<ServiceStartFailed>()("ServiceStartFailed", {
-  service: Schema.String,
-  message: Schema.String
-}) {}
 
 // ---------------------------------------------------------------------------
 // The request guard
 // ---------------------------------------------------------------------------
-
-const jsonResponse = (status: number, body: unknown) => HttpServerResponse.unsafeJson(body, { status })
-
-/** The message of a 413, naming the limit. */
-export const tooLargeMessage = (maxBodyBytes: number): string =>
-  `request body is larger than this service accepts (${maxBodyBytes} bytes)`
-
-const messageOf = (u: unknown): string => (u instanceof Error ? u.message : String(u))
-
-const expected = /^Expected (.*), actual (.*)$/s
-
-/**
- * FastAPI-style issues from a decode error. The alternatives of a union (a literal list, an
- * optional field) come as one issue each; those at the same place are merged into one
- * `Expected a | b | c, actual x`, leaving out the absent-value alternatives.
- */
-const issuesOf = (error: HttpApiError.HttpApiDecodeError): ReadonlyArray<ValidationIssue> => {
-  const byPlace = new Map<string, Array<HttpApiError.HttpApiDecodeError["issues"][number]>>()
-  for (const issue of error.issues) {
-    const key = JSON.stringify(issue.path)
-    byPlace.set(key, [...(byPlace.get(key) ?? []), issue])
-  }
-  return [...byPlace.values()].map((group) => {
-    const first = group[0]!
-    const loc = first.path.map((part) => (typeof part === "number" ? part : String(part)))
-    const parts = group.map((issue) => expected.exec(issue.message))
-    if (group.length > 1 && parts.every((m) => m !== null)) {
-      const options = parts.map((m) => m![1]!).filter((o) => o !== "undefined" && o !== "null")
-      return { loc, msg: `Expected ${options.join(" | ")}, actual ${parts[0]![2]}`, type: first._tag }
-    }
-    return { loc, msg: group.map((issue) => issue.message).join("; "), type: first._tag }
-  })
-}
 
 /**
  * The middleware both services install on their `HttpApi`: refuses a declared body larger than
@@ -173,11 +55,11 @@ export const guard =
       const request = yield* HttpServerRequest.HttpServerRequest
       const declared = request.headers["content-length"]
       if (declared !== undefined && Number(declared) > maxBodyBytes) {
-        return jsonResponse(413, { detail: tooLargeMessage(maxBodyBytes) })
+        return FastApi.respond(new PayloadTooLarge({ message: FastApi.tooLargeMessage(maxBodyBytes) }))
       }
       const multipart = (request.headers["content-type"] ?? "").toLowerCase().includes("multipart/")
       if (multipart && !multipartPaths.includes(request.url.split("?")[0] ?? "")) {
-        return jsonResponse(422, { detail: [{ loc: ["body"], msg: "expected a JSON body, not multipart/form-data", type: "json_invalid" }] })
+        return FastApi.respond(FastApi.invalid(["body"], "expected a JSON body, not multipart/form-data", "json_invalid"))
       }
       // Multipart bodies are counted by `receiveFile`, which reads on past the limit so that the
       // client gets its 413; the platform's limit would abort the parse and reset the connection.
@@ -185,25 +67,8 @@ export const guard =
         HttpIncomingMessage.withMaxBodySize(multipart ? Option.none() : Option.some(maxBodyBytes)),
         Effect.catchAllCause((cause) => {
           if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause)
-          const error = Cause.squash(cause)
-          if (error instanceof HttpApiError.HttpApiDecodeError) {
-            return Effect.succeed(jsonResponse(422, { detail: issuesOf(error) }))
-          }
-          if (HttpServerError.isServerError(error)) {
-            if (error._tag === "RouteNotFound") return Effect.succeed(jsonResponse(404, { detail: "Not Found" }))
-            if (error._tag === "RequestError") {
-              const reason = messageOf(error.cause)
-              if (/maxBytes exceeded/.test(reason)) {
-                return Effect.succeed(jsonResponse(413, { detail: tooLargeMessage(maxBodyBytes) }))
-              }
-              return Effect.succeed(
-                jsonResponse(422, {
-                  detail: [{ loc: ["body"], msg: `JSON decode error: ${reason}`, type: "json_invalid" }]
-                })
-              )
-            }
-          }
-          return Effect.failCause(cause)
+          const refusal = FastApi.fromHttpFailure(maxBodyBytes)(Cause.squash(cause))
+          return refusal === undefined ? Effect.failCause(cause) : Effect.succeed(FastApi.respond(refusal))
         })
       )
     })
@@ -247,7 +112,7 @@ export const makeWorkDir = (
       Effect.gen(function* () {
         const dir = NodePath.join(root, `job-${randomUUID()}`)
         yield* fs.makeDirectory(dir).pipe(
-          Effect.mapError((error) => new Unavailable({ detail: `${service}: cannot create a job directory: ${messageOf(error)}` }))
+          Effect.mapError((error) => new Unavailable({ message: `${service}: cannot create a job directory: ${messageOf(error)}` }))
         )
         yield* Ref.update(live, (dirs) => new Set([...dirs, dir]))
         return dir
@@ -301,7 +166,7 @@ export const makeJobQueue = (
     const tracker = yield* HealthTracker.make
     const semaphore = yield* Effect.makeSemaphore(Math.max(1, Math.floor(concurrency)))
     const jobs = yield* FiberSet.make<unknown, unknown>()
-    const shuttingDown = new Unavailable({ detail: `${service}: the service is shutting down` })
+    const shuttingDown = new Unavailable({ message: `${service}: the service is shutting down` })
 
     const slotted = <A, E, R>(work: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
       Effect.uninterruptibleMask((restore) =>
@@ -427,8 +292,8 @@ export const safeBaseName = (name: string, fallback = "audio"): string => {
 
 const multipartFailure = (error: Multipart.MultipartError, maxBytes: number): BadRequest | PayloadTooLarge =>
   error.reason === "FileTooLarge" || error.reason === "FieldTooLarge" || error.reason === "BodyTooLarge"
-    ? new PayloadTooLarge({ detail: tooLargeMessage(maxBytes) })
-    : new BadRequest({ detail: `malformed multipart/form-data body (${error.reason}): ${messageOf(error.cause)}` })
+    ? new PayloadTooLarge({ message: FastApi.tooLargeMessage(maxBytes) })
+    : new BadRequest({ message: `malformed multipart/form-data body (${error.reason}): ${messageOf(error.cause)}` })
 
 /**
  * Save the file part named `field` of a multipart stream to `path` (a name the service chose: the
@@ -490,16 +355,16 @@ export const receiveFile = (
       ),
       Effect.mapError((error) =>
         error._tag === "UploadNotStored"
-          ? new EngineFailed({ detail: `the upload could not be stored: ${error.message}` })
+          ? new EngineFailed({ message: `the upload could not be stored: ${error.message}` })
           : multipartFailure(error, options.maxBytes)
       )
     )
     if (tooLarge) {
       yield* Effect.ignore(fs.remove(options.path, { force: true }))
-      return yield* Effect.fail(new PayloadTooLarge({ detail: tooLargeMessage(options.maxBytes) }))
+      return yield* Effect.fail(new PayloadTooLarge({ message: FastApi.tooLargeMessage(options.maxBytes) }))
     }
     if (found === undefined) {
-      return yield* Effect.fail(invalid(["body", options.field], "Field required", "missing"))
+      return yield* Effect.fail(FastApi.invalid(["body", options.field], "Field required", "missing"))
     }
     return { path: options.path, name: found.name, contentType: found.contentType, size }
   })

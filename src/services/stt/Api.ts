@@ -12,8 +12,8 @@
  *   `{detected_language, language_code, confidence}`;
  * - `GET /health` (ours).
  *
- * Errors are FastAPI's bodies: `{"detail": "..."}` (400, 413, 500, 503) and
- * `{"detail": [{loc, msg, type}]}` (422).
+ * Errors are the kit's classes in FastAPI's encoding (`kit/FastApi.ts`): `{"detail": "..."}`
+ * (400, 413, 500, 503) and `{"detail": [{loc, msg, type}]}` (422).
  *
  * @module
  */
@@ -25,14 +25,8 @@ import * as Multipart from "@effect/platform/Multipart"
 import * as OpenApi from "@effect/platform/OpenApi"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import {
-  BadRequest,
-  EngineFailed,
-  HealthResponse,
-  PayloadTooLarge,
-  Unavailable,
-  ValidationFailed
-} from "../kit/ServiceKit.js"
+import { errors } from "../kit/FastApi.js"
+import { HealthResponse } from "../kit/ServiceKit.js"
 import { TranscriptFormats } from "./Transcript.js"
 
 /**
@@ -94,18 +88,18 @@ export class SttGroup extends HttpApiGroup.make("stt", { topLevel: true })
       .setUrlParams(AsrParams)
       .setPayload(AudioUpload)
       .addSuccess(HttpApiSchema.Text())
-      .addError(BadRequest.body)
-      .addError(EngineFailed.body)
-      .addError(Unavailable.body)
+      .addError(errors.BadRequest)
+      .addError(errors.EngineFailed)
+      .addError(errors.Unavailable)
   )
   .add(
     HttpApiEndpoint.post("detectLanguage", "/detect-language")
       .setUrlParams(DetectLanguageParams)
       .setPayload(AudioUpload)
       .addSuccess(DetectedLanguage)
-      .addError(BadRequest.body)
-      .addError(EngineFailed.body)
-      .addError(Unavailable.body)
+      .addError(errors.BadRequest)
+      .addError(errors.EngineFailed)
+      .addError(errors.Unavailable)
   )
   .add(HttpApiEndpoint.get("health", "/health").addSuccess(HealthResponse)) {}
 
@@ -113,5 +107,5 @@ export class SttGroup extends HttpApiGroup.make("stt", { topLevel: true })
 export class SttApi extends HttpApi.make("whisper-asr")
   .annotate(OpenApi.Title, "Whisper ASR Webservice (automarket, pocketsphinx engine)")
   .add(SttGroup)
-  .addError(PayloadTooLarge.body)
-  .addError(ValidationFailed.body) {}
+  .addError(errors.PayloadTooLarge)
+  .addError(errors.ValidationFailed) {}

@@ -35,19 +35,8 @@ import type * as Scope from "effect/Scope"
 import * as Http from "node:http"
 import * as NodePath from "node:path"
 import type { ServerOptions } from "../kit/ServerOptions.js"
-import {
-  BadRequest,
-  EngineFailed,
-  guard,
-  type JobQueue,
-  makeJobQueue,
-  makeWorkDir,
-  receiveFile,
-  runEngine,
-  safeBaseName,
-  ServiceStartFailed,
-  type WorkDir
-} from "../kit/ServiceKit.js"
+import { BadRequest, EngineFailed, ServiceStartFailed } from "../kit/Errors.js"
+import { guard, type JobQueue, makeJobQueue, makeWorkDir, receiveFile, runEngine, safeBaseName, type WorkDir } from "../kit/ServiceKit.js"
 import { parseWavHeader } from "../../media/Wav.js"
 import { SttApi } from "./Api.js"
 import { parsePocketsphinx, parseSilences, render, segmentWords, type Transcript, transcriptOf } from "./Transcript.js"
@@ -141,8 +130,8 @@ const decode = (
     ).pipe(
       Effect.mapError((error) =>
         error.exitCode === undefined
-          ? new EngineFailed({ detail: `audio decoding failed: ${error.message}` })
-          : new BadRequest({ detail: `audio_file could not be decoded as audio: ${hidePaths(error.message, dir)}` })
+          ? new EngineFailed({ message: `audio decoding failed: ${error.message}` })
+          : new BadRequest({ message: `audio_file could not be decoded as audio: ${hidePaths(error.message, dir)}` })
       )
     )
     const info = yield* Effect.scoped(
@@ -153,8 +142,8 @@ const decode = (
         const stat = yield* file.stat
         return parseWavHeader(head.subarray(0, Number(read)), Number(stat.size))
       })
-    ).pipe(Effect.mapError((error) => new EngineFailed({ detail: `audio decoding failed: ${hidePaths(error.message, dir)}` })))
-    if (info === undefined) return yield* new EngineFailed({ detail: "audio decoding failed: ffmpeg wrote no WAV header" })
+    ).pipe(Effect.mapError((error) => new EngineFailed({ message: `audio decoding failed: ${hidePaths(error.message, dir)}` })))
+    if (info === undefined) return yield* new EngineFailed({ message: "audio decoding failed: ffmpeg wrote no WAV header" })
     return { wav, duration: info.duration }
   })
 
@@ -182,7 +171,7 @@ const transcribe = (
     const { stdout } = yield* runEngine(
       "pocketsphinx",
       Command.make(env.config.pocketsphinx, "-infile", wav, "-hmm", env.config.hmm, "-lm", env.config.lm, "-dict", env.config.dict, "-time", "yes")
-    ).pipe(Effect.mapError((error) => new EngineFailed({ detail: `speech recognition failed: ${hidePaths(error.message, dir)}` })))
+    ).pipe(Effect.mapError((error) => new EngineFailed({ message: `speech recognition failed: ${hidePaths(error.message, dir)}` })))
     return transcriptOf(segmentWords(parsePocketsphinx(stdout), duration, {}, silences))
   })
 
@@ -191,7 +180,7 @@ const englishOnly = (language: string | undefined): Effect.Effect<void, BadReque
     ? Effect.void
     : Effect.fail(
         new BadRequest({
-          detail: `language '${language}' is not available: this engine (${engineName}) recognises English (en) only`
+          message: `language '${language}' is not available: this engine (${engineName}) recognises English (en) only`
         })
       )
 

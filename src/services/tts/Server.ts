@@ -36,21 +36,8 @@ import * as Http from "node:http"
 import * as NodePath from "node:path"
 import type { ServerOptions } from "../kit/ServerOptions.js"
 import { contentTypeOf, type OutputFormat, TtsApi, UploadRejected } from "./Api.js"
-import {
-  BadRequest,
-  checkEngine,
-  drainFiles,
-  EngineFailed,
-  type JobQueue,
-  makeJobQueue,
-  makeWorkDir,
-  NotFound,
-  runEngine,
-  type ServiceError,
-  ServiceStartFailed,
-  guard,
-  type WorkDir
-} from "../kit/ServiceKit.js"
+import { BadRequest, EngineFailed, NotFound, ServiceStartFailed, type Unavailable } from "../kit/Errors.js"
+import { checkEngine, drainFiles, guard, type JobQueue, makeJobQueue, makeWorkDir, runEngine, type WorkDir } from "../kit/ServiceKit.js"
 import { type FliteVoice, parseVoiceList, resolveVoice, voicesFrom } from "./Voices.js"
 
 /** The engine executables (names looked up on PATH, or paths). */
@@ -103,7 +90,7 @@ const codecArgs: { readonly [F in Exclude<OutputFormat, "wav">]: ReadonlyArray<s
   opus: ["-c:a", "libopus", "-b:a", "48k", "-f", "ogg"]
 }
 
-const engineFailed = (error: { readonly message: string }) => new EngineFailed({ detail: `speech synthesis failed: ${error.message}` })
+const engineFailed = (error: { readonly message: string }) => new EngineFailed({ message: `speech synthesis failed: ${error.message}` })
 
 /** Run flite (and ffmpeg) in `dir`; the path of the finished file. */
 const render = (
@@ -134,7 +121,7 @@ const synthesize = (
   job: Synthesis
 ): Effect.Effect<
   HttpServerResponse.HttpServerResponse,
-  ServiceError,
+  EngineFailed | Unavailable,
   TtsEnv | FileSystem.FileSystem | CommandExecutor.CommandExecutor | HttpPlatform.HttpPlatform | Scope.Scope
 > =>
   Effect.gen(function* () {
@@ -150,7 +137,7 @@ const synthesize = (
   })
 
 const cannotClone = new BadRequest({
-  detail:
+  message:
     "voice cloning is not supported: this server's engine (flite) cannot clone a voice from reference audio; " +
     "use voice_mode \"predefined\" with a voice from /get_predefined_voices"
 })
@@ -158,10 +145,10 @@ const cannotClone = new BadRequest({
 const englishOnly = (language: string | null | undefined): Effect.Effect<void, BadRequest> =>
   language === undefined || language === null || language.trim() === "" || /^en([-_][a-z]{2})?$|^english$/i.test(language.trim())
     ? Effect.void
-    : Effect.fail(new BadRequest({ detail: `language '${language}' is not available: this engine (flite) speaks English only` }))
+    : Effect.fail(new BadRequest({ message: `language '${language}' is not available: this engine (flite) speaks English only` }))
 
 const nonEmpty = (text: string, field: string): Effect.Effect<string, BadRequest> =>
-  text.trim() === "" ? Effect.fail(new BadRequest({ detail: `${field} is empty: nothing to say` })) : Effect.succeed(text)
+  text.trim() === "" ? Effect.fail(new BadRequest({ message: `${field} is empty: nothing to say` })) : Effect.succeed(text)
 
 const findVoice = (voices: ReadonlyArray<FliteVoice>, requested: string): Effect.Effect<FliteVoice, NotFound> => {
   const voice = resolveVoice(voices, requested)
@@ -169,7 +156,7 @@ const findVoice = (voices: ReadonlyArray<FliteVoice>, requested: string): Effect
     ? Effect.succeed(voice)
     : Effect.fail(
         new NotFound({
-          detail: `Voice file '${requested}' not found. Predefined voices: ${voices.map((v) => v.filename).join(", ")}`
+          message: `Voice file '${requested}' not found. Predefined voices: ${voices.map((v) => v.filename).join(", ")}`
         })
       )
 }
@@ -183,7 +170,7 @@ const Handlers = HttpApiBuilder.group(TtsApi, "tts", (handlers) =>
           if (payload.voice_mode === "clone") return yield* Effect.fail(cannotClone)
           const voiceId = payload.predefined_voice_id
           if (voiceId === undefined || voiceId === null || voiceId.trim() === "") {
-            return yield* Effect.fail(new BadRequest({ detail: "predefined_voice_id is required when voice_mode is 'predefined'" }))
+            return yield* Effect.fail(new BadRequest({ message: "predefined_voice_id is required when voice_mode is 'predefined'" }))
           }
           yield* englishOnly(payload.language)
           const text = yield* nonEmpty(payload.text, "text")
@@ -223,7 +210,7 @@ const Handlers = HttpApiBuilder.group(TtsApi, "tts", (handlers) =>
           const names = yield* drainFiles(payload, env.maxBodyBytes).pipe(
             Effect.mapError(
               (error) =>
-                new UploadRejected({ message: error.detail, uploaded_files: [], all_reference_files: [], errors: [] })
+                new UploadRejected({ message: error.message, uploaded_files: [], all_reference_files: [], errors: [] })
             )
           )
           return yield* Effect.fail(new UploadRejected({

@@ -1,0 +1,124 @@
+/**
+ * FastAPI's wire, spoken by the TTS and STT services because the services they stand in for
+ * (Chatterbox TTS Server, whisper-asr-webservice) are FastAPI applications: every error is
+ * `{"detail": "..."}`, a request that does not match the schema is 422
+ * `{"detail": [{loc, msg, type}]}`, an unknown route is 404 `{"detail": "Not Found"}`.
+ *
+ * Here are the `HttpApi` error schemas in that encoding (`errors`), the same encoding for answers
+ * made outside the `HttpApi` (`respond`, used by the guard), and FastAPI's readings of what the
+ * HTTP layer fails with (schema mismatches, malformed JSON, unknown routes).
+ *
+ * @module
+ */
+import * as HttpApiError from "@effect/platform/HttpApiError"
+import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
+import * as HttpServerError from "@effect/platform/HttpServerError"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as Schema from "effect/Schema"
+import {
+  BadRequest,
+  EngineFailed,
+  Internal,
+  type MessageErrorClass,
+  messageOf,
+  NotFound,
+  PayloadTooLarge,
+  type ServiceError,
+  statuses,
+  Unavailable,
+  UnsupportedMedia,
+  ValidationFailed,
+  ValidationIssue
+} from "./Errors.js"
+
+// What the OpenAPI document says of each status.
+const descriptions: { readonly [Tag in ServiceError["_tag"]]: string } = {
+  BadRequest: "Invalid request",
+  NotFound: "Not found",
+  PayloadTooLarge: "Request body too large",
+  UnsupportedMedia: "Unsupported media type",
+  ValidationFailed: "Validation Error",
+  EngineFailed: "Internal error",
+  Internal: "Internal error",
+  Unavailable: "Service unavailable"
+}
+
+/** An error class as an `HttpApi` error schema: its status, body `{"detail": message}`. */
+const detail = <E extends ServiceError>(errorClass: MessageErrorClass<E>) =>
+  Schema.transform(Schema.Struct({ detail: Schema.String }), errorClass, {
+    strict: true,
+    decode: (body) => ({ _tag: errorClass._tag, message: body.detail }),
+    encode: (error) => ({ detail: error.message })
+  }).annotations(HttpApiSchema.annotations({ status: statuses[errorClass._tag], description: descriptions[errorClass._tag] }))
+
+/** The error classes as `HttpApi` error schemas in FastAPI's encoding; declare these on the endpoints. */
+export const errors = {
+  BadRequest: detail(BadRequest),
+  NotFound: detail(NotFound),
+  PayloadTooLarge: detail(PayloadTooLarge),
+  UnsupportedMedia: detail(UnsupportedMedia),
+  /** 422, body `{"detail": [{loc, msg, type}]}` (FastAPI's `HTTPValidationError`). */
+  ValidationFailed: Schema.transform(Schema.Struct({ detail: Schema.Array(ValidationIssue) }), ValidationFailed, {
+    strict: true,
+    decode: (body) => ({ _tag: "ValidationFailed" as const, issues: body.detail }),
+    encode: (error) => ({ detail: error.issues })
+  }).annotations(HttpApiSchema.annotations({ status: statuses.ValidationFailed, description: descriptions.ValidationFailed })),
+  EngineFailed: detail(EngineFailed),
+  Internal: detail(Internal),
+  Unavailable: detail(Unavailable)
+}
+
+/** An error as a response in FastAPI's encoding, for answers made before the `HttpApi` runs (the guard's). */
+export const respond = (error: ServiceError): HttpServerResponse.HttpServerResponse =>
+  HttpServerResponse.unsafeJson({ detail: error._tag === "ValidationFailed" ? error.issues : error.message }, { status: statuses[error._tag] })
+
+/** A 422 about one field. */
+export const invalid = (loc: ReadonlyArray<string | number>, msg: string, type = "value_error"): ValidationFailed =>
+  new ValidationFailed({ issues: [{ loc, msg, type }] })
+
+/** The message of a 413, naming the limit. */
+export const tooLargeMessage = (maxBodyBytes: number): string =>
+  `request body is larger than this service accepts (${maxBodyBytes} bytes)`
+
+const expected = /^Expected (.*), actual (.*)$/s
+
+/**
+ * FastAPI-style issues from a decode error. The alternatives of a union (a literal list, an
+ * optional field) come as one issue each; those at the same place are merged into one
+ * `Expected a | b | c, actual x`, leaving out the absent-value alternatives.
+ */
+export const issuesOf = (error: HttpApiError.HttpApiDecodeError): ReadonlyArray<ValidationIssue> => {
+  const byPlace = new Map<string, Array<HttpApiError.HttpApiDecodeError["issues"][number]>>()
+  for (const issue of error.issues) {
+    const key = JSON.stringify(issue.path)
+    byPlace.set(key, [...(byPlace.get(key) ?? []), issue])
+  }
+  return [...byPlace.values()].map((group) => {
+    const first = group[0]!
+    const loc = first.path.map((part) => (typeof part === "number" ? part : String(part)))
+    const parts = group.map((issue) => expected.exec(issue.message))
+    if (group.length > 1 && parts.every((m) => m !== null)) {
+      const options = parts.map((m) => m![1]!).filter((o) => o !== "undefined" && o !== "null")
+      return { loc, msg: `Expected ${options.join(" | ")}, actual ${parts[0]![2]}`, type: first._tag }
+    }
+    return { loc, msg: group.map((issue) => issue.message).join("; "), type: first._tag }
+  })
+}
+
+/**
+ * What FastAPI answers to the HTTP layer's own failures: a schema mismatch is 422 with its
+ * issues, malformed JSON 422 `json_invalid`, a body over `maxBodyBytes` 413, an unknown route 404
+ * `Not Found`. Anything else is not the client's doing: undefined (it passes through).
+ */
+export const fromHttpFailure =
+  (maxBodyBytes: number) =>
+  (failure: unknown): ValidationFailed | PayloadTooLarge | NotFound | undefined => {
+    if (failure instanceof HttpApiError.HttpApiDecodeError) return new ValidationFailed({ issues: issuesOf(failure) })
+    if (!HttpServerError.isServerError(failure)) return undefined
+    if (failure._tag === "RouteNotFound") return new NotFound({ message: "Not Found" })
+    if (failure._tag !== "RequestError") return undefined
+    const reason = messageOf(failure.cause)
+    return /maxBytes exceeded/.test(reason)
+      ? new PayloadTooLarge({ message: tooLargeMessage(maxBodyBytes) })
+      : invalid(["body"], `JSON decode error: ${reason}`, "json_invalid")
+  }
