@@ -30,14 +30,11 @@ import * as Path from "@effect/platform/Path"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
-import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
-import * as Fiber from "effect/Fiber"
-import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
@@ -46,7 +43,7 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Http from "node:http"
 import type { Composition } from "../../domain/Composition.js"
-import * as HealthTracker from "../../resilience/HealthTracker.js"
+import * as JobQueue from "../kit/JobQueue.js"
 import type { ServerOptions } from "../kit/ServerOptions.js"
 import * as Ambient from "./Ambient.js"
 import { type BadRequest, EngineFailed, type Internal, NotFound, type PayloadTooLarge, Unavailable, UnsupportedMedia } from "../kit/Errors.js"
@@ -89,18 +86,14 @@ interface State {
   readonly jobTimeout: Duration.Duration
   readonly fetchTimeout: Duration.Duration
   readonly workspace: Workspace.Workspace
-  readonly tracker: HealthTracker.HealthTracker
   /** The font files slides are drawn with (found at start). */
   readonly fonts: Slides.SlideFonts
-  /** Wait for a job slot (counted as queued), then run (counted as active). */
-  readonly withSlot: <A, E, R>(job: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
-  /** Run a request's work as a fiber the service owns, so shutdown can interrupt it (answered 503). */
-  readonly owned: <A, E, R>(work: Effect.Effect<A, E, R>) => Effect.Effect<A, E | Unavailable, R>
+  /** Requests run as work the service owns (`owned`); their ffmpeg runs wait for a slot (`slot`). */
+  readonly jobs: JobQueue.JobQueue
 }
 
 class ServiceState extends Context.Tag("automarket/services/ffmpeg/ServiceState")<ServiceState, State>() {}
 
-const shuttingDown = () => new Unavailable({ message: "the service is shutting down" })
 const unsupported = (message: string) => new UnsupportedMedia({ message })
 const ffmpegFailed = (message: string) => new EngineFailed({ message })
 
@@ -145,42 +138,17 @@ const stateLayer = (options: ServerOptions, tuning: ServerTuning, server: Http.S
       )
       const workspace = yield* Workspace.make(options.workDir)
       const fonts = yield* findFonts
-      const jobs = yield* FiberSet.make<unknown, unknown>()
-      const tracker = yield* HealthTracker.make
-      const semaphore = yield* Effect.makeSemaphore(Math.max(1, options.concurrency))
+      const jobs = yield* JobQueue.make({ concurrency: options.concurrency, shuttingDown: new Unavailable({ message: "the service is shutting down" }) })
       const ttl = Duration.decode(tuning.outputTtl ?? "30 minutes")
       yield* Effect.forkScoped(Effect.repeat(workspace.expireOutputs(ttl), Schedule.spaced(Duration.min(ttl, Duration.minutes(1)))))
-
-      const withSlot = <A, E, R>(job: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-        Effect.uninterruptibleMask((restore) =>
-          Effect.zipRight(
-            restore(tracker.queued(semaphore.take(1))),
-            restore(tracker.track(job)).pipe(Effect.ensuring(semaphore.release(1)))
-          )
-        )
-
-      const owned = <A, E, R>(work: Effect.Effect<A, E, R>): Effect.Effect<A, E | Unavailable, R> =>
-        Effect.flatMap(FiberSet.run(jobs, work), (fiber) =>
-          Fiber.await(fiber).pipe(
-            Effect.onInterrupt(() => Fiber.interrupt(fiber)),
-            Effect.flatMap(
-              Exit.match({
-                onSuccess: (value): Effect.Effect<A, E | Unavailable> => Effect.succeed(value),
-                onFailure: (cause) => (Cause.isInterruptedOnly(cause) ? Effect.fail(shuttingDown()) : Effect.failCause(cause))
-              })
-            )
-          )
-        )
 
       return {
         options,
         jobTimeout: Duration.decode(tuning.jobTimeout ?? "30 minutes"),
         fetchTimeout: Duration.decode(tuning.fetchTimeout ?? "5 minutes"),
         workspace,
-        tracker,
         fonts,
-        withSlot,
-        owned
+        jobs
       }
     })
   )
@@ -313,7 +281,7 @@ const jobRoute =
     readonly request: HttpServerRequest.HttpServerRequest
   }): Effect.Effect<{ readonly success: true; readonly data: A }, JobError, ServiceState | Deps> =>
     Effect.flatMap(ServiceState, (state) =>
-      state.owned(
+      state.jobs.owned(
         Effect.scoped(
           Effect.gen(function* () {
             const max = state.options.maxBodyBytes
@@ -368,7 +336,7 @@ const compose = (state: State): JobWork<Composition, { readonly output: OutputFi
   Effect.gen(function* () {
     const sources = compositionSources(spec)
     const paths = yield* Workspace.resolveSources(sources, received, dir, state.options.maxBodyBytes, state.fetchTimeout)
-    return yield* state.withSlot(
+    return yield* state.jobs.slot(
       Effect.gen(function* () {
         const fs = yield* FileSystem.FileSystem
         const path = yield* Path.Path
@@ -401,7 +369,7 @@ const singleJob =
   (spec, received, dir) =>
     Effect.gen(function* () {
       const input = yield* singleInput(state, spec.src, received, dir)
-      return yield* state.withSlot(
+      return yield* state.jobs.slot(
         Effect.gen(function* () {
           const facts = yield* probeInput(input.path, input.label)
           if (needs === "audio" ? !facts.hasAudio : !facts.hasVideo) {
@@ -419,7 +387,7 @@ const convert = (state: State): JobWork<AudioConvertSpec, { readonly output: Out
   (spec, received, dir) =>
     Effect.gen(function* () {
       const input = yield* singleInput(state, spec.src, received, dir)
-      return yield* state.withSlot(
+      return yield* state.jobs.slot(
         Effect.gen(function* () {
           const facts = yield* probeInput(input.path, input.label)
           if (!facts.hasAudio) return yield* Effect.fail(unsupported(`${input.label} has no audio stream`))
@@ -449,7 +417,7 @@ const metadata = (state: State): JobWork<MetadataSpec, MediaInfo> => (spec, rece
   Effect.gen(function* () {
     const input = yield* singleInput(state, spec.src, received, dir)
     const fs = yield* FileSystem.FileSystem
-    const facts = yield* state.withSlot(probeInput(input.path, input.label))
+    const facts = yield* state.jobs.slot(probeInput(input.path, input.label))
     const size = yield* fs.stat(input.path).pipe(
       Effect.map((info) => Number(info.size)),
       Effect.orElseSucceed(() => 0)
@@ -518,7 +486,7 @@ const generatorRoute =
     readonly request: HttpServerRequest.HttpServerRequest
   }): Effect.Effect<{ readonly success: true; readonly data: { readonly output: OutputFile } }, JobError, ServiceState | Deps> =>
     Effect.flatMap(ServiceState, (state) =>
-      state.owned(
+      state.jobs.owned(
         Effect.scoped(
           Effect.gen(function* () {
             const text = yield* readJson(request).pipe(Effect.tapError(() => dropBody(request)))
@@ -538,7 +506,7 @@ const generatorRoute =
     )
 
 const slide = (state: State): GeneratorWork<SlideSpec> => (spec, dir) =>
-  state.withSlot(
+  state.jobs.slot(
     Effect.gen(function* () {
       const fs = yield* FileSystem.FileSystem
       const path = yield* Path.Path
@@ -556,7 +524,7 @@ const slide = (state: State): GeneratorWork<SlideSpec> => (spec, dir) =>
   )
 
 const ambient = (state: State): GeneratorWork<AmbientSpec> => (spec, dir) =>
-  state.withSlot(
+  state.jobs.slot(
     Effect.gen(function* () {
       const output = yield* state.workspace.outputPath("wav")
       const plan = Ambient.ambientPlan(spec, output.path)
@@ -645,12 +613,12 @@ const OutputsLive = HttpApiBuilder.group(FFmpegApi, "outputs", (handlers) =>
 const SystemLive = HttpApiBuilder.group(FFmpegApi, "system", (handlers) =>
   Effect.map(ServiceState, (state) =>
     handlers.handle("health", () =>
-      Effect.map(state.tracker.snapshot(true), (snapshot) => ({
+      Effect.map(state.jobs.counts, (counts) => ({
         status: "healthy" as const,
         service: "ffmpeg" as const,
-        uptime: snapshot.uptime,
-        activeJobs: snapshot.activeJobs,
-        queuedJobs: snapshot.queuedJobs,
+        uptime: counts.uptime,
+        activeJobs: counts.activeJobs,
+        queuedJobs: counts.queuedJobs,
         limits: { maxBodyBytes: state.options.maxBodyBytes, concurrency: state.options.concurrency }
       }))
     )

@@ -1,8 +1,7 @@
 /**
  * What the local text-to-speech and speech-to-text services share, not yet split into modules of
  * their own: the request guard (body-size limit, malformed bodies, validation errors as FastAPI's
- * 422), the work directory with one sub-directory a request, the bounded job queue whose waiting
- * and running jobs `/health` reports, the engine runner (argument arrays through
+ * 422), the work directory with one sub-directory a request, the engine runner (argument arrays through
  * `@effect/platform` `Command`, never a shell) and the multipart upload receiver that never
  * trusts a client's file name. Errors are the classes of `Errors.ts`, written by `FastApi.ts`.
  *
@@ -18,17 +17,12 @@ import * as Multipart from "@effect/platform/Multipart"
 import * as Cause from "effect/Cause"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
-import * as Fiber from "effect/Fiber"
-import * as FiberSet from "effect/FiberSet"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
-import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { randomUUID } from "node:crypto"
 import * as NodePath from "node:path"
-import * as HealthTracker from "../../resilience/HealthTracker.js"
 import { BadRequest, EngineFailed, messageOf, PayloadTooLarge, ServiceStartFailed, Unavailable, type ValidationFailed } from "./Errors.js"
 import * as FastApi from "./FastApi.js"
 import type { ServiceName } from "./ServerOptions.js"
@@ -124,79 +118,6 @@ export const makeWorkDir = (
         )
     )
     return { root, scoped }
-  })
-
-// ---------------------------------------------------------------------------
-// Job queue
-// ---------------------------------------------------------------------------
-
-/** What `/health` answers: the service is up, how long, and how busy. */
-export const HealthResponse = Schema.Struct({
-  status: Schema.Literal("healthy"),
-  service: Schema.String,
-  /** Milliseconds since the service started. */
-  uptime: Schema.Number,
-  activeJobs: Schema.Number,
-  queuedJobs: Schema.Number,
-  /** The engine behind the API, e.g. `flite` or `pocketsphinx-en-us`. */
-  engine: Schema.String
-})
-/** What `/health` answers. */
-export type HealthResponse = typeof HealthResponse.Type
-
-/** Runs engine jobs at most `concurrency` at a time, counting waiting and running ones. */
-export interface JobQueue {
-  /**
-   * Run `work` when a slot is free. Jobs run in a fiber set owned by the service: when the
-   * service's scope closes, running jobs are interrupted (their engine processes killed) and
-   * their requests answered 503. A request that goes away interrupts its job.
-   */
-  readonly run: <A, E, R>(work: Effect.Effect<A, E, R>) => Effect.Effect<A, E | Unavailable, R>
-  /** The `/health` answer. */
-  readonly health: Effect.Effect<HealthResponse>
-}
-
-/** A job queue of `concurrency` slots; closed with its scope. */
-export const makeJobQueue = (
-  service: ServiceName,
-  engine: string,
-  concurrency: number
-): Effect.Effect<JobQueue, never, Scope.Scope> =>
-  Effect.gen(function* () {
-    const tracker = yield* HealthTracker.make
-    const semaphore = yield* Effect.makeSemaphore(Math.max(1, Math.floor(concurrency)))
-    const jobs = yield* FiberSet.make<unknown, unknown>()
-    const shuttingDown = new Unavailable({ message: `${service}: the service is shutting down` })
-
-    const slotted = <A, E, R>(work: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-      Effect.uninterruptibleMask((restore) =>
-        Effect.flatMap(restore(tracker.queued(semaphore.take(1))), () =>
-          restore(tracker.track(work)).pipe(Effect.ensuring(semaphore.release(1)))
-        )
-      )
-
-    const run = <A, E, R>(work: Effect.Effect<A, E, R>): Effect.Effect<A, E | Unavailable, R> =>
-      Effect.acquireUseRelease(
-        // Forked inside the (uninterruptible) acquire: the job must be made interruptible again.
-        FiberSet.run(jobs, Effect.interruptible(slotted(work))),
-        (fiber) =>
-          Effect.flatMap(Fiber.await(fiber), (exit): Effect.Effect<A, E | Unavailable> => {
-            if (Exit.isSuccess(exit)) return Effect.succeed(exit.value)
-            return Cause.isInterruptedOnly(exit.cause) ? Effect.fail(shuttingDown) : Effect.failCause(exit.cause)
-          }),
-        (fiber) => Fiber.interrupt(fiber)
-      )
-
-    const health = Effect.map(tracker.snapshot(true), (snapshot) => ({
-      status: "healthy" as const,
-      service,
-      uptime: snapshot.uptime,
-      activeJobs: snapshot.activeJobs,
-      queuedJobs: snapshot.queuedJobs,
-      engine
-    }))
-
-    return { run, health }
   })
 
 // ---------------------------------------------------------------------------

@@ -26,7 +26,7 @@ import * as OpenApi from "@effect/platform/OpenApi"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { errors } from "../kit/FastApi.js"
-import { HealthResponse } from "../kit/ServiceKit.js"
+import { HealthResponse } from "../kit/Health.js"
 import { TranscriptFormats } from "./Transcript.js"
 
 /**

@@ -35,8 +35,10 @@ import type * as Scope from "effect/Scope"
 import * as Http from "node:http"
 import * as NodePath from "node:path"
 import type { ServerOptions } from "../kit/ServerOptions.js"
-import { BadRequest, EngineFailed, ServiceStartFailed } from "../kit/Errors.js"
-import { guard, type JobQueue, makeJobQueue, makeWorkDir, receiveFile, runEngine, safeBaseName, type WorkDir } from "../kit/ServiceKit.js"
+import { BadRequest, EngineFailed, ServiceStartFailed, Unavailable } from "../kit/Errors.js"
+import { healthOf } from "../kit/Health.js"
+import * as JobQueue from "../kit/JobQueue.js"
+import { guard, makeWorkDir, receiveFile, runEngine, safeBaseName, type WorkDir } from "../kit/ServiceKit.js"
 import { parseWavHeader } from "../../media/Wav.js"
 import { SttApi } from "./Api.js"
 import { parsePocketsphinx, parseSilences, render, segmentWords, type Transcript, transcriptOf } from "./Transcript.js"
@@ -72,7 +74,7 @@ export const engineName = "pocketsphinx-en-us"
 interface SttEnvironment {
   readonly config: SttEngineConfig
   readonly workDir: WorkDir
-  readonly jobs: JobQueue
+  readonly jobs: JobQueue.JobQueue
   readonly maxBodyBytes: number
 }
 
@@ -102,7 +104,10 @@ const makeEnvironment = (
       Effect.mapError((error) => new ServiceStartFailed({ service: "stt", message: `stt: ${error.message}` }))
     )
     const workDir = yield* makeWorkDir("stt", options.workDir)
-    const jobs = yield* makeJobQueue("stt", engineName, options.concurrency)
+    const jobs = yield* JobQueue.make({
+      concurrency: options.concurrency,
+      shuttingDown: new Unavailable({ message: "stt: the service is shutting down" })
+    })
     return { config, workDir, jobs, maxBodyBytes: options.maxBodyBytes }
   })
 
@@ -220,7 +225,7 @@ const Handlers = HttpApiBuilder.group(SttApi, "stt", (handlers) =>
           return { detected_language: "english", language_code: "en", confidence: 1 }
         })
       )
-      .handle("health", () => env.jobs.health)
+      .handle("health", () => Effect.map(env.jobs.counts, (counts) => healthOf("stt", engineName, counts)))
   })
 )
 

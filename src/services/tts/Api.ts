@@ -22,7 +22,7 @@ import * as Multipart from "@effect/platform/Multipart"
 import * as OpenApi from "@effect/platform/OpenApi"
 import * as Schema from "effect/Schema"
 import { errors } from "../kit/FastApi.js"
-import { HealthResponse } from "../kit/ServiceKit.js"
+import { HealthResponse } from "../kit/Health.js"
 
 /** The audio formats both speech routes can answer with. */
 export const OutputFormat = Schema.Literal("wav", "opus", "mp3")

@@ -36,8 +36,10 @@ import * as Http from "node:http"
 import * as NodePath from "node:path"
 import type { ServerOptions } from "../kit/ServerOptions.js"
 import { contentTypeOf, type OutputFormat, TtsApi, UploadRejected } from "./Api.js"
-import { BadRequest, EngineFailed, NotFound, ServiceStartFailed, type Unavailable } from "../kit/Errors.js"
-import { checkEngine, drainFiles, guard, type JobQueue, makeJobQueue, makeWorkDir, runEngine, type WorkDir } from "../kit/ServiceKit.js"
+import { BadRequest, EngineFailed, NotFound, ServiceStartFailed, Unavailable } from "../kit/Errors.js"
+import { healthOf } from "../kit/Health.js"
+import * as JobQueue from "../kit/JobQueue.js"
+import { checkEngine, drainFiles, guard, makeWorkDir, runEngine, type WorkDir } from "../kit/ServiceKit.js"
 import { type FliteVoice, parseVoiceList, resolveVoice, voicesFrom } from "./Voices.js"
 
 /** The engine executables (names looked up on PATH, or paths). */
@@ -55,7 +57,7 @@ interface TtsEnvironment {
   readonly config: TtsEngineConfig
   readonly voices: ReadonlyArray<FliteVoice>
   readonly workDir: WorkDir
-  readonly jobs: JobQueue
+  readonly jobs: JobQueue.JobQueue
   readonly maxBodyBytes: number
 }
 
@@ -73,7 +75,10 @@ const makeEnvironment = (
     }
     yield* checkEngine("tts", "ffmpeg", Command.make(config.ffmpeg, "-hide_banner", "-version"))
     const workDir = yield* makeWorkDir("tts", options.workDir)
-    const jobs = yield* makeJobQueue("tts", "flite", options.concurrency)
+    const jobs = yield* JobQueue.make({
+      concurrency: options.concurrency,
+      shuttingDown: new Unavailable({ message: "tts: the service is shutting down" })
+    })
     return { config, voices, workDir, jobs, maxBodyBytes: options.maxBodyBytes }
   })
 
@@ -224,7 +229,7 @@ const Handlers = HttpApiBuilder.group(TtsApi, "tts", (handlers) =>
           }))
         })
       )
-      .handle("health", () => env.jobs.health)
+      .handle("health", () => Effect.map(env.jobs.counts, (counts) => healthOf("tts", "flite", counts)))
   })
 )
 
