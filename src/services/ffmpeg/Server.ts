@@ -43,6 +43,7 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Http from "node:http"
 import type { Composition } from "../../domain/Composition.js"
+import * as Engine from "../kit/Engine.js"
 import * as JobQueue from "../kit/JobQueue.js"
 import type { ServerOptions } from "../kit/ServerOptions.js"
 import * as Ambient from "./Ambient.js"
@@ -60,8 +61,8 @@ import {
   type OutputFile,
   SlideSpec
 } from "./Api.js"
-import * as Engine from "./Engine.js"
 import { compositionPlan, compositionSources, containers, type InputFile } from "./FilterGraph.js"
+import * as Probe from "./Probe.js"
 import * as Recipes from "./Recipes.js"
 import * as Slides from "./Slides.js"
 import * as Workspace from "./Workspace.js"
@@ -131,11 +132,7 @@ const stateLayer = (options: ServerOptions, tuning: ServerTuning, server: Http.S
     Effect.gen(function* () {
       yield* Effect.addFinalizer(() => closeConnections(server))
       // A service without its engines cannot do anything: say so at start, not on every request.
-      yield* Effect.forEach(["ffmpeg", "ffprobe"] as const, (program) =>
-        Engine.run(program, ["-hide_banner", "-version"]).pipe(
-          Effect.mapError((error) => internal(`${program} is not usable: ${error.message}`))
-        )
-      )
+      yield* Effect.forEach(["ffmpeg", "ffprobe"], (engine) => Engine.check("ffmpeg", { engine, args: ["-hide_banner", "-version"] }))
       const workspace = yield* Workspace.make(options.workDir)
       const fonts = yield* findFonts
       const jobs = yield* JobQueue.make({ concurrency: options.concurrency, shuttingDown: new Unavailable({ message: "the service is shutting down" }) })
@@ -204,8 +201,8 @@ const decodeSpec = <A, I>(
 }
 
 // ffprobe names the file it read: put the caller's name for it in the message, not our path.
-const probeInput = (path: string, label: string): Effect.Effect<Engine.Probe, UnsupportedMedia, CommandExecutor.CommandExecutor> =>
-  Effect.mapError(Engine.probe(path), (error) =>
+const probeInput = (path: string, label: string): Effect.Effect<Probe.Probe, UnsupportedMedia, CommandExecutor.CommandExecutor> =>
+  Effect.mapError(Probe.probe(path), (error) =>
     unsupported(`${label} is not media ffprobe can read: ${error.reason.split(`${path}: `).join("").split(path).join(label)}`)
   )
 
@@ -221,8 +218,8 @@ const render = (
     const path = yield* Path.Path
     // ffmpeg's messages name our files: keep the names, drop the work directory's paths.
     const scrubPaths = (text: string) => text.split(`${cwd}${path.sep}`).join("").split(`${path.dirname(output)}${path.sep}`).join("")
-    yield* Engine.run("ffmpeg", args, { cwd }).pipe(
-      Effect.mapError((error) => ffmpegFailed(scrubPaths(error.message))),
+    yield* Engine.run({ engine: "ffmpeg", args, cwd }).pipe(
+      Effect.mapError((error) => ffmpegFailed(scrubPaths(Probe.describeFailure(error)))),
       Effect.timeoutFail({
         duration: state.jobTimeout,
         onTimeout: () => ffmpegFailed(`ffmpeg took longer than ${Duration.format(state.jobTimeout)} and was stopped`)
@@ -247,7 +244,7 @@ const finish = (
       yield* fs.remove(path).pipe(Effect.ignore)
       return yield* Effect.fail(ffmpegFailed("ffmpeg finished but wrote nothing"))
     }
-    const facts = yield* Effect.option(Engine.probe(path))
+    const facts = yield* Effect.option(Probe.probe(path))
     const info = Option.getOrUndefined(facts)
     return {
       name,
@@ -363,7 +360,7 @@ const singleJob =
   <S extends { readonly src?: string | undefined }>(
     state: State,
     needs: "audio" | "video",
-    recipe: (spec: S, input: string, facts: Engine.Probe, output: string) => Either.Either<Recipes.Recipe, string>,
+    recipe: (spec: S, input: string, facts: Probe.Probe, output: string) => Either.Either<Recipes.Recipe, string>,
     extension: (spec: S) => string
   ): JobWork<S, { readonly output: OutputFile }> =>
   (spec, received, dir) =>
@@ -393,9 +390,9 @@ const convert = (state: State): JobWork<AudioConvertSpec, { readonly output: Out
           if (!facts.hasAudio) return yield* Effect.fail(unsupported(`${input.label} has no audio stream`))
           // Measuring passes: the noise floor for the denoiser, then the loudness (after denoising).
           const measure = (args: ReadonlyArray<string>, what: string) =>
-            Engine.run("ffmpeg", args, { cwd: dir }).pipe(
+            Engine.run({ engine: "ffmpeg", args, cwd: dir }).pipe(
               Effect.map((result) => result.stderr),
-              Effect.mapError((error) => ffmpegFailed(error.message)),
+              Effect.mapError((error) => ffmpegFailed(Probe.describeFailure(error))),
               Effect.timeoutFail({ duration: state.jobTimeout, onTimeout: () => ffmpegFailed(`${what} took too long`) })
             )
           const noiseFloor =

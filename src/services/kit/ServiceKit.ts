@@ -1,14 +1,11 @@
 /**
  * What the local text-to-speech and speech-to-text services share, not yet split into modules of
  * their own: the request guard (body-size limit, malformed bodies, validation errors as FastAPI's
- * 422), the work directory with one sub-directory a request, the engine runner (argument arrays through
- * `@effect/platform` `Command`, never a shell) and the multipart upload receiver that never
+ * 422), the work directory with one sub-directory a request, and the multipart upload receiver that never
  * trusts a client's file name. Errors are the classes of `Errors.ts`, written by `FastApi.ts`.
  *
  * @module
  */
-import * as Command from "@effect/platform/Command"
-import type * as CommandExecutor from "@effect/platform/CommandExecutor"
 import * as FileSystem from "@effect/platform/FileSystem"
 import type * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
@@ -119,71 +116,6 @@ export const makeWorkDir = (
     )
     return { root, scoped }
   })
-
-// ---------------------------------------------------------------------------
-// Engines
-// ---------------------------------------------------------------------------
-
-/** An engine process could not be started or exited with an error. */
-export class EngineError extends Data.TaggedError("EngineError")<{
-  readonly engine: string
-  readonly message: string
-  /** The exit code when the process ran and failed; absent when it could not be started. */
-  readonly exitCode?: number
-}> {}
-
-/** What an engine printed. */
-export interface EngineOutput {
-  readonly stdout: string
-  readonly stderr: string
-}
-
-const tail = (text: string, max = 600): string => {
-  const trimmed = text.trim()
-  return trimmed.length > max ? `...${trimmed.slice(trimmed.length - max)}` : trimmed
-}
-
-/**
- * Run an engine to completion with an argument array (no shell). Its process is killed when the
- * calling fiber is interrupted. A non-zero exit fails with the end of what it wrote to stderr.
- */
-export const runEngine = (
-  engine: string,
-  command: Command.Command
-): Effect.Effect<EngineOutput, EngineError, CommandExecutor.CommandExecutor> =>
-  Effect.scoped(
-    Effect.gen(function* () {
-      const process = yield* Command.start(command)
-      const [stdout, stderr, exitCode] = yield* Effect.all(
-        [
-          Stream.mkString(Stream.decodeText(process.stdout)),
-          Stream.mkString(Stream.decodeText(process.stderr)),
-          process.exitCode
-        ],
-        { concurrency: "unbounded" }
-      )
-      if (exitCode !== 0) {
-        return yield* new EngineError({
-          engine,
-          exitCode,
-          message: `${engine} exited with code ${exitCode}${stderr.trim() === "" ? "" : `: ${tail(stderr)}`}`
-        })
-      }
-      return { stdout, stderr }
-    })
-  ).pipe(
-    Effect.catchTag("SystemError", "BadArgument", (error) =>
-      Effect.fail(new EngineError({ engine, message: `${engine} could not be run: ${error.message}` }))
-    )
-  )
-
-/** Whether an engine can be started at all (`args` should make it exit quickly). */
-export const checkEngine = (
-  service: ServiceName,
-  engine: string,
-  command: Command.Command
-): Effect.Effect<EngineOutput, ServiceStartFailed, CommandExecutor.CommandExecutor> =>
-  Effect.mapError(runEngine(engine, command), (error) => new ServiceStartFailed({ service, message: `${service}: ${error.message}` }))
 
 // ---------------------------------------------------------------------------
 // Uploads

@@ -20,7 +20,6 @@
  *
  * @module
  */
-import * as Command from "@effect/platform/Command"
 import type * as CommandExecutor from "@effect/platform/CommandExecutor"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
@@ -34,11 +33,12 @@ import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as Http from "node:http"
 import * as NodePath from "node:path"
+import * as Engine from "../kit/Engine.js"
 import type { ServerOptions } from "../kit/ServerOptions.js"
 import { BadRequest, EngineFailed, ServiceStartFailed, Unavailable } from "../kit/Errors.js"
 import { healthOf } from "../kit/Health.js"
 import * as JobQueue from "../kit/JobQueue.js"
-import { guard, makeWorkDir, receiveFile, runEngine, safeBaseName, type WorkDir } from "../kit/ServiceKit.js"
+import { guard, makeWorkDir, receiveFile, safeBaseName, type WorkDir } from "../kit/ServiceKit.js"
 import { parseWavHeader } from "../../media/Wav.js"
 import { SttApi } from "./Api.js"
 import { parsePocketsphinx, parseSilences, render, segmentWords, type Transcript, transcriptOf } from "./Transcript.js"
@@ -93,16 +93,8 @@ const makeEnvironment = (
       }
     }
     // Without arguments pocketsphinx_continuous prints its usage and exits 1: started is enough.
-    yield* runEngine("pocketsphinx", Command.make(config.pocketsphinx)).pipe(
-      Effect.catchIf(
-        (error) => error.exitCode !== undefined,
-        () => Effect.void
-      ),
-      Effect.mapError((error) => new ServiceStartFailed({ service: "stt", message: `stt: ${error.message}` }))
-    )
-    yield* runEngine("ffmpeg", Command.make(config.ffmpeg, "-hide_banner", "-version")).pipe(
-      Effect.mapError((error) => new ServiceStartFailed({ service: "stt", message: `stt: ${error.message}` }))
-    )
+    yield* Engine.check("stt", { engine: "pocketsphinx", executable: config.pocketsphinx, args: [] }, { anyExitCode: true })
+    yield* Engine.check("stt", { engine: "ffmpeg", executable: config.ffmpeg, args: ["-hide_banner", "-version"] })
     const workDir = yield* makeWorkDir("stt", options.workDir)
     const jobs = yield* JobQueue.make({
       concurrency: options.concurrency,
@@ -125,14 +117,14 @@ const decode = (
     const fs = yield* FileSystem.FileSystem
     const wav = NodePath.join(dir, "audio.wav")
     const raw = encode ? [] : ["-f", "s16le", "-ar", "16000", "-ac", "1"]
-    yield* runEngine(
-      "ffmpeg",
-      Command.make(
-        env.config.ffmpeg,
+    yield* Engine.run({
+      engine: "ffmpeg",
+      executable: env.config.ffmpeg,
+      args: [
         ...["-nostdin", "-hide_banner", "-v", "error", "-y", ...raw, "-i", input],
         ...["-vn", "-map_metadata", "-1", "-ac", "1", "-ar", "16000", "-c:a", "pcm_s16le", "-f", "wav", wav]
-      )
-    ).pipe(
+      ]
+    }).pipe(
       Effect.mapError((error) =>
         error.exitCode === undefined
           ? new EngineFailed({ message: `audio decoding failed: ${error.message}` })
@@ -166,17 +158,23 @@ const transcribe = (
     const { duration, wav } = yield* decode(env, dir, input, encode)
     if (duration < 0.05) return transcriptOf([])
     // Pauses in the audio, for cutting segments; without them segments still follow the recogniser.
-    const silences = yield* runEngine(
-      "ffmpeg",
-      Command.make(env.config.ffmpeg, "-nostdin", "-hide_banner", "-nostats", "-v", "info", "-i", wav, "-af", silenceFilter, "-f", "null", "-")
+    // Read from stderr, all of it: a long recording reports many pauses.
+    const silences = yield* Engine.run(
+      {
+        engine: "ffmpeg",
+        executable: env.config.ffmpeg,
+        args: ["-nostdin", "-hide_banner", "-nostats", "-v", "info", "-i", wav, "-af", silenceFilter, "-f", "null", "-"]
+      },
+      { stderr: "all" }
     ).pipe(
       Effect.map((output) => parseSilences(output.stderr, duration)),
       Effect.orElseSucceed(() => [])
     )
-    const { stdout } = yield* runEngine(
-      "pocketsphinx",
-      Command.make(env.config.pocketsphinx, "-infile", wav, "-hmm", env.config.hmm, "-lm", env.config.lm, "-dict", env.config.dict, "-time", "yes")
-    ).pipe(Effect.mapError((error) => new EngineFailed({ message: `speech recognition failed: ${hidePaths(error.message, dir)}` })))
+    const { stdout } = yield* Engine.run({
+      engine: "pocketsphinx",
+      executable: env.config.pocketsphinx,
+      args: ["-infile", wav, "-hmm", env.config.hmm, "-lm", env.config.lm, "-dict", env.config.dict, "-time", "yes"]
+    }).pipe(Effect.mapError((error) => new EngineFailed({ message: `speech recognition failed: ${hidePaths(error.message, dir)}` })))
     return transcriptOf(segmentWords(parsePocketsphinx(stdout), duration, {}, silences))
   })
 

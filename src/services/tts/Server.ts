@@ -19,7 +19,6 @@
  *
  * @module
  */
-import * as Command from "@effect/platform/Command"
 import type * as CommandExecutor from "@effect/platform/CommandExecutor"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
@@ -34,12 +33,13 @@ import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as Http from "node:http"
 import * as NodePath from "node:path"
+import * as Engine from "../kit/Engine.js"
 import type { ServerOptions } from "../kit/ServerOptions.js"
 import { contentTypeOf, type OutputFormat, TtsApi, UploadRejected } from "./Api.js"
 import { BadRequest, EngineFailed, NotFound, ServiceStartFailed, Unavailable } from "../kit/Errors.js"
 import { healthOf } from "../kit/Health.js"
 import * as JobQueue from "../kit/JobQueue.js"
-import { checkEngine, drainFiles, guard, makeWorkDir, runEngine, type WorkDir } from "../kit/ServiceKit.js"
+import { drainFiles, guard, makeWorkDir, type WorkDir } from "../kit/ServiceKit.js"
 import { type FliteVoice, parseVoiceList, resolveVoice, voicesFrom } from "./Voices.js"
 
 /** The engine executables (names looked up on PATH, or paths). */
@@ -68,12 +68,12 @@ const makeEnvironment = (
   config: TtsEngineConfig
 ): Effect.Effect<TtsEnvironment, ServiceStartFailed, FileSystem.FileSystem | CommandExecutor.CommandExecutor | Scope.Scope> =>
   Effect.gen(function* () {
-    const listed = yield* checkEngine("tts", "flite", Command.make(config.flite, "-lv"))
+    const listed = yield* Engine.check("tts", { engine: "flite", executable: config.flite, args: ["-lv"] })
     const voices = voicesFrom(parseVoiceList(listed.stdout))
     if (voices.length === 0) {
       return yield* new ServiceStartFailed({ service: "tts", message: `tts: flite lists no usable voice: ${listed.stdout.trim()}` })
     }
-    yield* checkEngine("tts", "ffmpeg", Command.make(config.ffmpeg, "-hide_banner", "-version"))
+    yield* Engine.check("tts", { engine: "ffmpeg", executable: config.ffmpeg, args: ["-hide_banner", "-version"] })
     const workDir = yield* makeWorkDir("tts", options.workDir)
     const jobs = yield* JobQueue.make({
       concurrency: options.concurrency,
@@ -109,15 +109,16 @@ const render = (
     yield* fs.writeFileString(textPath, job.text).pipe(Effect.mapError(engineFailed))
     const wav = NodePath.join(dir, "speech.wav")
     const stretch = job.speed === 1 ? [] : ["--setf", `duration_stretch=${(1 / job.speed).toFixed(4)}`]
-    yield* runEngine("flite", Command.make(env.config.flite, "-voice", job.voice.id, ...stretch, "-f", textPath, "-o", wav)).pipe(
+    yield* Engine.run({ engine: "flite", executable: env.config.flite, args: ["-voice", job.voice.id, ...stretch, "-f", textPath, "-o", wav] }).pipe(
       Effect.mapError(engineFailed)
     )
     if (job.format === "wav") return wav
     const out = NodePath.join(dir, `speech.${job.format}`)
-    yield* runEngine(
-      "ffmpeg",
-      Command.make(env.config.ffmpeg, "-nostdin", "-hide_banner", "-v", "error", "-y", "-i", wav, "-vn", ...codecArgs[job.format], out)
-    ).pipe(Effect.mapError(engineFailed))
+    yield* Engine.run({
+      engine: "ffmpeg",
+      executable: env.config.ffmpeg,
+      args: ["-nostdin", "-hide_banner", "-v", "error", "-y", "-i", wav, "-vn", ...codecArgs[job.format], out]
+    }).pipe(Effect.mapError(engineFailed))
     return out
   })
 
