@@ -38,7 +38,6 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
-import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Http from "node:http"
@@ -46,6 +45,7 @@ import type { Composition } from "../../domain/Composition.js"
 import * as Engine from "../kit/Engine.js"
 import * as JobQueue from "../kit/JobQueue.js"
 import type { ServerOptions } from "../kit/ServerOptions.js"
+import * as WorkDir from "../kit/WorkDir.js"
 import * as Ambient from "./Ambient.js"
 import { type BadRequest, EngineFailed, type Internal, NotFound, type PayloadTooLarge, Unavailable, UnsupportedMedia } from "../kit/Errors.js"
 import {
@@ -65,8 +65,9 @@ import { compositionPlan, compositionSources, containers, type InputFile } from 
 import * as Probe from "./Probe.js"
 import * as Recipes from "./Recipes.js"
 import * as Slides from "./Slides.js"
-import * as Workspace from "./Workspace.js"
-import { badRequest, internal, tooLarge } from "./Workspace.js"
+import * as Inputs from "./Inputs.js"
+import { badRequest, internal, tooLarge } from "./Inputs.js"
+import * as Outputs from "./Outputs.js"
 
 /** Limits of the service that `ServerOptions` does not carry. */
 export interface ServerTuning {
@@ -86,7 +87,10 @@ interface State {
   readonly options: ServerOptions
   readonly jobTimeout: Duration.Duration
   readonly fetchTimeout: Duration.Duration
-  readonly workspace: Workspace.Workspace
+  /** Job directories, one a request. */
+  readonly workDir: WorkDir.WorkDir<Internal>
+  /** The results kept until fetched, expired, or the service stops. */
+  readonly outputs: Outputs.Outputs
   /** The font files slides are drawn with (found at start). */
   readonly fonts: Slides.SlideFonts
   /** Requests run as work the service owns (`owned`); their ffmpeg runs wait for a slot (`slot`). */
@@ -133,17 +137,21 @@ const stateLayer = (options: ServerOptions, tuning: ServerTuning, server: Http.S
       yield* Effect.addFinalizer(() => closeConnections(server))
       // A service without its engines cannot do anything: say so at start, not on every request.
       yield* Effect.forEach(["ffmpeg", "ffprobe"], (engine) => Engine.check("ffmpeg", { engine, args: ["-hide_banner", "-version"] }))
-      const workspace = yield* Workspace.make(options.workDir)
+      const workDir = yield* WorkDir.make({
+        service: "ffmpeg",
+        configured: options.workDir,
+        jobDirectoryFailed: (reason) => internal(`cannot create a job directory: ${reason}`)
+      })
+      const outputs = yield* Outputs.make(workDir.root, tuning.outputTtl ?? "30 minutes")
       const fonts = yield* findFonts
       const jobs = yield* JobQueue.make({ concurrency: options.concurrency, shuttingDown: new Unavailable({ message: "the service is shutting down" }) })
-      const ttl = Duration.decode(tuning.outputTtl ?? "30 minutes")
-      yield* Effect.forkScoped(Effect.repeat(workspace.expireOutputs(ttl), Schedule.spaced(Duration.min(ttl, Duration.minutes(1)))))
 
       return {
         options,
         jobTimeout: Duration.decode(tuning.jobTimeout ?? "30 minutes"),
         fetchTimeout: Duration.decode(tuning.fetchTimeout ?? "5 minutes"),
-        workspace,
+        workDir,
+        outputs,
         fonts,
         jobs
       }
@@ -262,7 +270,7 @@ const finish = (
     }
   })
 
-type JobWork<S, A> = (spec: S, received: Workspace.Received, dir: string) => Effect.Effect<A, JobError, Deps>
+type JobWork<S, A> = (spec: S, received: Inputs.Received, dir: string) => Effect.Effect<A, JobError, Deps>
 
 /**
  * A job route: check the declared size, receive the upload into a fresh job directory, decode
@@ -283,8 +291,8 @@ const jobRoute =
           Effect.gen(function* () {
             const max = state.options.maxBodyBytes
             yield* checkHeaders(request, max).pipe(Effect.tapError(() => dropBody(request)))
-            const dir = yield* state.workspace.jobDirectory
-            const received = yield* Workspace.receive(payload, dir, max).pipe(
+            const dir = yield* state.workDir.scoped
+            const received = yield* Inputs.receive(payload, dir, max).pipe(
               Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : dropBody(request)))
             )
             const spec = yield* decodeSpec(schema, received.spec, specRequired)
@@ -306,12 +314,12 @@ const jobRoute =
 const singleInput = (
   state: State,
   src: string | undefined,
-  received: Workspace.Received,
+  received: Inputs.Received,
   dir: string
 ): Effect.Effect<{ readonly path: string; readonly label: string }, BadRequest | PayloadTooLarge, Deps> => {
   if (src !== undefined) {
     return Effect.map(
-      Workspace.resolveSources([src], received, dir, state.options.maxBodyBytes, state.fetchTimeout),
+      Inputs.resolveSources([src], received, dir, state.options.maxBodyBytes, state.fetchTimeout),
       (paths) => ({ path: paths.get(src)!, label: JSON.stringify(src) })
     )
   }
@@ -332,7 +340,7 @@ const fromRecipe = (recipe: Either.Either<Recipes.Recipe, string>): Effect.Effec
 const compose = (state: State): JobWork<Composition, { readonly output: OutputFile }> => (spec, received, dir) =>
   Effect.gen(function* () {
     const sources = compositionSources(spec)
-    const paths = yield* Workspace.resolveSources(sources, received, dir, state.options.maxBodyBytes, state.fetchTimeout)
+    const paths = yield* Inputs.resolveSources(sources, received, dir, state.options.maxBodyBytes, state.fetchTimeout)
     return yield* state.jobs.slot(
       Effect.gen(function* () {
         const fs = yield* FileSystem.FileSystem
@@ -342,7 +350,7 @@ const compose = (state: State): JobWork<Composition, { readonly output: OutputFi
           const file = paths.get(src)!
           inputs.set(src, { path: file, facts: yield* probeInput(file, JSON.stringify(src)) })
         }
-        const output = yield* state.workspace.outputPath(containers[spec.output.format].extension)
+        const output = yield* state.outputs.create(containers[spec.output.format].extension)
         const plan = yield* Either.match(compositionPlan(spec, inputs, output.path), {
           onLeft: (issues) => Effect.fail(badRequest(`the composition cannot be rendered: ${issues.join("; ")}`)),
           onRight: Effect.succeed
@@ -372,7 +380,7 @@ const singleJob =
           if (needs === "audio" ? !facts.hasAudio : !facts.hasVideo) {
             return yield* Effect.fail(unsupported(`${input.label} has no ${needs} stream`))
           }
-          const output = yield* state.workspace.outputPath(extension(spec))
+          const output = yield* state.outputs.create(extension(spec))
           const planned = yield* fromRecipe(recipe(spec, input.path, facts, output.path))
           yield* render(state, planned.args, dir, output.path)
           return { output: yield* finish(output.name, output.path, planned.mimeType) }
@@ -401,7 +409,7 @@ const convert = (state: State): JobWork<AudioConvertSpec, { readonly output: Out
             spec.loudness === undefined
               ? undefined
               : Recipes.parseLoudness(yield* measure(Recipes.measureLoudness(spec, input.path, noiseFloor), "measuring loudness"))
-          const output = yield* state.workspace.outputPath(Recipes.audioFormats[spec.format ?? "wav"].extension)
+          const output = yield* state.outputs.create(Recipes.audioFormats[spec.format ?? "wav"].extension)
           const planned = yield* fromRecipe(Recipes.convertAudio(spec, input.path, facts, { loudness: measured, noiseFloor }, output.path))
           yield* render(state, planned.args, dir, output.path)
           const file = yield* finish(output.name, output.path, planned.mimeType)
@@ -488,7 +496,7 @@ const generatorRoute =
           Effect.gen(function* () {
             const text = yield* readJson(request).pipe(Effect.tapError(() => dropBody(request)))
             const spec = yield* decodeSpec(schema, text, true, "the request body")
-            const dir = yield* state.workspace.jobDirectory
+            const dir = yield* state.workDir.scoped
             return { success: true as const, data: yield* work(spec, dir) }
           })
         )
@@ -507,7 +515,7 @@ const slide = (state: State): GeneratorWork<SlideSpec> => (spec, dir) =>
     Effect.gen(function* () {
       const fs = yield* FileSystem.FileSystem
       const path = yield* Path.Path
-      const output = yield* state.workspace.outputPath("png")
+      const output = yield* state.outputs.create("png")
       const plan = yield* Either.match(Slides.slidePlan(spec, output.path, state.fonts), {
         onLeft: (issue) => Effect.fail(badRequest(issue)),
         onRight: Effect.succeed
@@ -523,7 +531,7 @@ const slide = (state: State): GeneratorWork<SlideSpec> => (spec, dir) =>
 const ambient = (state: State): GeneratorWork<AmbientSpec> => (spec, dir) =>
   state.jobs.slot(
     Effect.gen(function* () {
-      const output = yield* state.workspace.outputPath("wav")
+      const output = yield* state.outputs.create("wav")
       const plan = Ambient.ambientPlan(spec, output.path)
       yield* render(state, plan.args, dir, output.path)
       return { output: yield* finish(output.name, output.path, plan.mimeType) }
@@ -582,7 +590,7 @@ const OutputsLive = HttpApiBuilder.group(FFmpegApi, "outputs", (handlers) =>
   Effect.map(ServiceState, (state) =>
     handlers
       .handle("download", ({ path }) =>
-        Effect.flatMap(state.workspace.findOutput(path.name), (found) =>
+        Effect.flatMap(state.outputs.find(path.name), (found) =>
           Option.match(found, {
             onNone: () => Effect.fail(notFound(path.name)),
             onSome: (file) =>
@@ -593,7 +601,7 @@ const OutputsLive = HttpApiBuilder.group(FFmpegApi, "outputs", (handlers) =>
         )
       )
       .handle("remove", ({ path }) =>
-        Effect.flatMap(state.workspace.findOutput(path.name), (found) =>
+        Effect.flatMap(state.outputs.find(path.name), (found) =>
           Option.match(found, {
             onNone: () => Effect.fail(notFound(path.name)),
             onSome: (file) =>

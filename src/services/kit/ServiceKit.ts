@@ -1,8 +1,8 @@
 /**
  * What the local text-to-speech and speech-to-text services share, not yet split into modules of
  * their own: the request guard (body-size limit, malformed bodies, validation errors as FastAPI's
- * 422), the work directory with one sub-directory a request, and the multipart upload receiver that never
- * trusts a client's file name. Errors are the classes of `Errors.ts`, written by `FastApi.ts`.
+ * 422) and the multipart upload receiver that never trusts a client's file name. Errors are the
+ * classes of `Errors.ts`, written by `FastApi.ts`.
  *
  * @module
  */
@@ -15,14 +15,9 @@ import * as Cause from "effect/Cause"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as Ref from "effect/Ref"
-import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { randomUUID } from "node:crypto"
-import * as NodePath from "node:path"
-import { BadRequest, EngineFailed, messageOf, PayloadTooLarge, ServiceStartFailed, Unavailable, type ValidationFailed } from "./Errors.js"
+import { BadRequest, EngineFailed, messageOf, PayloadTooLarge, type ValidationFailed } from "./Errors.js"
 import * as FastApi from "./FastApi.js"
-import type { ServiceName } from "./ServerOptions.js"
 
 // ---------------------------------------------------------------------------
 // The request guard
@@ -63,59 +58,6 @@ export const guard =
         })
       )
     })
-
-// ---------------------------------------------------------------------------
-// Work directory
-// ---------------------------------------------------------------------------
-
-/** Where a service writes: one root, one fresh sub-directory a request. */
-export interface WorkDir {
-  readonly root: string
-  /** A fresh directory for one request, removed with everything in it when the scope closes. */
-  readonly scoped: Effect.Effect<string, Unavailable, Scope.Scope>
-}
-
-/**
- * The work directory: `configured` (created if missing; only what the service made in it is
- * removed at shutdown) or a fresh temp directory (removed whole at shutdown).
- */
-export const makeWorkDir = (
-  service: ServiceName,
-  configured: string | undefined
-): Effect.Effect<WorkDir, ServiceStartFailed, FileSystem.FileSystem | Scope.Scope> =>
-  Effect.gen(function* () {
-    const fs = yield* FileSystem.FileSystem
-    const failed = (error: unknown) =>
-      new ServiceStartFailed({ service, message: `${service}: cannot create the work directory: ${messageOf(error)}` })
-    const root =
-      configured !== undefined
-        ? yield* fs.makeDirectory(configured, { recursive: true }).pipe(Effect.as(NodePath.resolve(configured)), Effect.mapError(failed))
-        : yield* fs.makeTempDirectory({ prefix: `automarket-${service}-` }).pipe(Effect.mapError(failed))
-    const live = yield* Ref.make<ReadonlySet<string>>(new Set())
-    yield* Effect.addFinalizer(() =>
-      configured === undefined
-        ? Effect.ignore(fs.remove(root, { recursive: true, force: true }))
-        : Effect.flatMap(Ref.get(live), (dirs) =>
-            Effect.forEach(dirs, (dir) => Effect.ignore(fs.remove(dir, { recursive: true, force: true })), { discard: true })
-          )
-    )
-    const scoped = Effect.acquireRelease(
-      Effect.gen(function* () {
-        const dir = NodePath.join(root, `job-${randomUUID()}`)
-        yield* fs.makeDirectory(dir).pipe(
-          Effect.mapError((error) => new Unavailable({ message: `${service}: cannot create a job directory: ${messageOf(error)}` }))
-        )
-        yield* Ref.update(live, (dirs) => new Set([...dirs, dir]))
-        return dir
-      }),
-      (dir) =>
-        Effect.zipRight(
-          Effect.ignore(fs.remove(dir, { recursive: true, force: true })),
-          Ref.update(live, (dirs) => new Set([...dirs].filter((d) => d !== dir)))
-        )
-    )
-    return { root, scoped }
-  })
 
 // ---------------------------------------------------------------------------
 // Uploads

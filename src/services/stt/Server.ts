@@ -35,10 +35,11 @@ import * as Http from "node:http"
 import * as NodePath from "node:path"
 import * as Engine from "../kit/Engine.js"
 import type { ServerOptions } from "../kit/ServerOptions.js"
+import * as WorkDir from "../kit/WorkDir.js"
 import { BadRequest, EngineFailed, ServiceStartFailed, Unavailable } from "../kit/Errors.js"
 import { healthOf } from "../kit/Health.js"
 import * as JobQueue from "../kit/JobQueue.js"
-import { guard, makeWorkDir, receiveFile, safeBaseName, type WorkDir } from "../kit/ServiceKit.js"
+import { guard, receiveFile, safeBaseName } from "../kit/ServiceKit.js"
 import { parseWavHeader } from "../../media/Wav.js"
 import { SttApi } from "./Api.js"
 import { parsePocketsphinx, parseSilences, render, segmentWords, type Transcript, transcriptOf } from "./Transcript.js"
@@ -73,7 +74,7 @@ export const engineName = "pocketsphinx-en-us"
 
 interface SttEnvironment {
   readonly config: SttEngineConfig
-  readonly workDir: WorkDir
+  readonly workDir: WorkDir.WorkDir<Unavailable>
   readonly jobs: JobQueue.JobQueue
   readonly maxBodyBytes: number
 }
@@ -95,7 +96,11 @@ const makeEnvironment = (
     // Without arguments pocketsphinx_continuous prints its usage and exits 1: started is enough.
     yield* Engine.check("stt", { engine: "pocketsphinx", executable: config.pocketsphinx, args: [] }, { anyExitCode: true })
     yield* Engine.check("stt", { engine: "ffmpeg", executable: config.ffmpeg, args: ["-hide_banner", "-version"] })
-    const workDir = yield* makeWorkDir("stt", options.workDir)
+    const workDir = yield* WorkDir.make({
+      service: "stt",
+      configured: options.workDir,
+      jobDirectoryFailed: (reason) => new Unavailable({ message: `stt: cannot create a job directory: ${reason}` })
+    })
     const jobs = yield* JobQueue.make({
       concurrency: options.concurrency,
       shuttingDown: new Unavailable({ message: "stt: the service is shutting down" })

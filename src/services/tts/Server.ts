@@ -35,11 +35,12 @@ import * as Http from "node:http"
 import * as NodePath from "node:path"
 import * as Engine from "../kit/Engine.js"
 import type { ServerOptions } from "../kit/ServerOptions.js"
+import * as WorkDir from "../kit/WorkDir.js"
 import { contentTypeOf, type OutputFormat, TtsApi, UploadRejected } from "./Api.js"
 import { BadRequest, EngineFailed, NotFound, ServiceStartFailed, Unavailable } from "../kit/Errors.js"
 import { healthOf } from "../kit/Health.js"
 import * as JobQueue from "../kit/JobQueue.js"
-import { drainFiles, guard, makeWorkDir, type WorkDir } from "../kit/ServiceKit.js"
+import { drainFiles, guard } from "../kit/ServiceKit.js"
 import { type FliteVoice, parseVoiceList, resolveVoice, voicesFrom } from "./Voices.js"
 
 /** The engine executables (names looked up on PATH, or paths). */
@@ -56,7 +57,7 @@ export const defaultEngineConfig: TtsEngineConfig = { flite: "flite", ffmpeg: "f
 interface TtsEnvironment {
   readonly config: TtsEngineConfig
   readonly voices: ReadonlyArray<FliteVoice>
-  readonly workDir: WorkDir
+  readonly workDir: WorkDir.WorkDir<Unavailable>
   readonly jobs: JobQueue.JobQueue
   readonly maxBodyBytes: number
 }
@@ -74,7 +75,11 @@ const makeEnvironment = (
       return yield* new ServiceStartFailed({ service: "tts", message: `tts: flite lists no usable voice: ${listed.stdout.trim()}` })
     }
     yield* Engine.check("tts", { engine: "ffmpeg", executable: config.ffmpeg, args: ["-hide_banner", "-version"] })
-    const workDir = yield* makeWorkDir("tts", options.workDir)
+    const workDir = yield* WorkDir.make({
+      service: "tts",
+      configured: options.workDir,
+      jobDirectoryFailed: (reason) => new Unavailable({ message: `tts: cannot create a job directory: ${reason}` })
+    })
     const jobs = yield* JobQueue.make({
       concurrency: options.concurrency,
       shuttingDown: new Unavailable({ message: "tts: the service is shutting down" })

@@ -1,12 +1,11 @@
 /**
- * The FFmpeg service's files. Everything it writes lives in one work directory: a `job-<uuid>`
- * directory per request (uploads, fetched inputs, text files; removed when the request ends)
- * and `out-<uuid>.<ext>` results (kept until deleted, expired or the service stops).
+ * The inputs of an FFmpeg job: the files uploaded with it and the http(s) URLs its spec names.
  *
- * Uploaded files are received here too. Their names are never used as paths: a file is stored
- * as `in-<n>.<ext>` (the extension, when it is plain, helps ffprobe), and a name with a directory
- * in it (`../x`, `/etc/x`, `..\x`) is refused with 400. A spec refers to inputs by the field
- * key they were uploaded under, or by an http(s) URL the service fetches into the job directory.
+ * Uploaded files are stored in the request's job directory. Their names are never used as paths:
+ * a file is stored as `in-<n>.<ext>` (the extension, when it is plain, helps ffprobe), and a name
+ * with a directory in it (`../x`, `/etc/x`, `..\x`) is refused with 400. A spec refers to inputs
+ * by the field key they were uploaded under, or by an http(s) URL the service fetches into the
+ * job directory.
  *
  * @module
  */
@@ -16,12 +15,10 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as IncomingMessage from "@effect/platform/HttpIncomingMessage"
 import type * as Multipart from "@effect/platform/Multipart"
 import * as Path from "@effect/platform/Path"
-import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
-import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { BadRequest, Internal, PayloadTooLarge } from "../kit/Errors.js"
 
@@ -31,88 +28,6 @@ export const badRequest = (message: string) => new BadRequest({ message })
 export const tooLarge = (message: string) => new PayloadTooLarge({ message })
 /** A 500 answer for a broken service (not an ffmpeg failure). */
 export const internal = (message: string) => new Internal({ message })
-
-/** The work directory and what lives in it. */
-export interface Workspace {
-  readonly root: string
-  /** A fresh `job-<uuid>` directory, removed with everything in it when the scope closes. */
-  readonly jobDirectory: Effect.Effect<string, Internal, Scope.Scope>
-  /** A fresh output path `out-<uuid>.<extension>` (the file is not created). */
-  readonly outputPath: (extension: string) => Effect.Effect<{ readonly name: string; readonly path: string }>
-  /** The path of an existing output, by name; none for names that are not ours or do not exist. */
-  readonly findOutput: (name: string) => Effect.Effect<Option.Option<string>>
-  /** Remove outputs older than `age`. */
-  readonly expireOutputs: (age: Duration.DurationInput) => Effect.Effect<void>
-}
-
-const outputName = /^out-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.[a-z0-9]{1,5}$/
-const ownEntry = /^(job|out)-[0-9a-f]{8}-/
-
-/**
- * Open the work directory: `workDir` (created if missing; on close only our own `job-*` and
- * `out-*` entries are removed) or a fresh temp directory (removed whole on close).
- */
-export const make = (workDir: string | undefined): Effect.Effect<Workspace, Internal, FileSystem.FileSystem | Path.Path | Scope.Scope> =>
-  Effect.gen(function* () {
-    const fs = yield* FileSystem.FileSystem
-    const path = yield* Path.Path
-    const fail = (what: string) => (error: { readonly message: string }) => internal(`${what}: ${error.message}`)
-    const root = yield* Effect.acquireRelease(
-      workDir === undefined
-        ? fs.makeTempDirectory({ prefix: "automarket-ffmpeg-" })
-        : fs.makeDirectory(workDir, { recursive: true }).pipe(Effect.zipRight(fs.realPath(workDir))),
-      (dir) =>
-        workDir === undefined
-          ? fs.remove(dir, { recursive: true }).pipe(Effect.ignore)
-          : fs.readDirectory(dir).pipe(
-              Effect.flatMap((entries) =>
-                Effect.forEach(
-                  entries.filter((entry) => ownEntry.test(entry)),
-                  (entry) => fs.remove(path.join(dir, entry), { recursive: true }),
-                  { discard: true }
-                )
-              ),
-              Effect.ignore
-            )
-    ).pipe(Effect.mapError(fail("cannot open the work directory")))
-
-    const jobDirectory = Effect.acquireRelease(
-      Effect.flatMap(
-        Effect.sync(() => path.join(root, `job-${crypto.randomUUID()}`)),
-        (dir) => Effect.as(fs.makeDirectory(dir), dir)
-      ),
-      (dir) => fs.remove(dir, { recursive: true }).pipe(Effect.ignore)
-    ).pipe(Effect.mapError(fail("cannot create a job directory")))
-
-    const outputPath = (extension: string) =>
-      Effect.sync(() => {
-        const name = `out-${crypto.randomUUID()}.${extension}`
-        return { name, path: path.join(root, name) }
-      })
-
-    const findOutput = (name: string) =>
-      outputName.test(name)
-        ? Effect.map(
-            fs.exists(path.join(root, name)).pipe(Effect.orElseSucceed(() => false)),
-            (exists) => (exists ? Option.some(path.join(root, name)) : Option.none())
-          )
-        : Effect.succeed(Option.none())
-
-    const expireOutputs = (age: Duration.DurationInput) =>
-      Effect.gen(function* () {
-        const now = yield* Clock.currentTimeMillis
-        const limit = Duration.toMillis(age)
-        const entries = yield* fs.readDirectory(root)
-        for (const entry of entries.filter((e) => outputName.test(e))) {
-          const file = path.join(root, entry)
-          const info = yield* fs.stat(file)
-          const modified = Option.getOrElse(Option.map(info.mtime, (date) => date.getTime()), () => now)
-          if (now - modified > limit) yield* fs.remove(file)
-        }
-      }).pipe(Effect.ignore)
-
-    return { root, jobDirectory, outputPath, findOutput, expireOutputs }
-  })
 
 // ---------------------------------------------------------------------------------------------
 // receiving uploads
