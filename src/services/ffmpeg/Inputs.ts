@@ -12,15 +12,13 @@
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import * as IncomingMessage from "@effect/platform/HttpIncomingMessage"
-import type * as Multipart from "@effect/platform/Multipart"
+import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as Path from "@effect/platform/Path"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
-import * as Predicate from "effect/Predicate"
 import * as Stream from "effect/Stream"
 import { BadRequest, Internal, PayloadTooLarge } from "../kit/Errors.js"
+import * as Upload from "../kit/Upload.js"
 
 /** A failure answer of the service. */
 export const badRequest = (message: string) => new BadRequest({ message })
@@ -33,112 +31,81 @@ export const internal = (message: string) => new Internal({ message })
 // receiving uploads
 // ---------------------------------------------------------------------------------------------
 
-/** One uploaded file, stored under a generated name. */
-export interface Upload {
-  /** The form field it came in. */
-  readonly key: string
-  /** The name the client gave (for messages only; never used as a path). */
-  readonly fileName: string
-  readonly contentType: string
-  readonly path: string
-}
-
-/** What a job request carried. */
+/** What a job request carried: its `spec` field, and its files by the key they came under. */
 export interface Received {
   readonly spec: string | undefined
-  readonly files: ReadonlyMap<string, Upload>
+  readonly files: ReadonlyMap<string, Upload.Stored>
 }
 
 const keyPattern = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/
 const maxFiles = 64
 
-/**
- * Whether a client's file name is a plain name: no directory separators (so no `../`), not `.`
- * or `..`, no control characters. Names are never used as paths; this refuses clients that try.
- */
-export const isSafeFileName = (name: string): boolean =>
-  !/[/\\]/.test(name) && name !== "." && name !== ".." && !/[\u0000-\u001f\u007f]/.test(name) && name.length <= 255
-
-/** The extension of a client's file name when it is plain (letters and digits), lower-cased, with the dot. */
-export const safeExtension = (name: string): string => {
-  const match = /\.([A-Za-z0-9]{1,8})$/.exec(name)
-  return match === null ? "" : `.${match[1]!.toLowerCase()}`
-}
-
 const quote = (text: string): string => JSON.stringify(text.length > 100 ? `${text.slice(0, 97)}...` : text)
 
-// File contents report the parser's limit errors as "InternalError" with the limit as the cause.
-const reachedLimit = (cause: unknown): string | undefined =>
-  Predicate.hasProperty(cause, "_tag") && cause._tag === "ReachedLimit" && Predicate.hasProperty(cause, "limit") && typeof cause.limit === "string"
-    ? cause.limit
-    : undefined
-
-const multipartFailure = (maxBodyBytes: number) => (error: Multipart.MultipartError) => {
-  const limit = reachedLimit(error.cause)
-  if (limit === "MaxTotalSize" || limit === "MaxPartSize") {
-    return tooLarge(`the request body is larger than this service accepts (${maxBodyBytes} bytes)`)
-  }
-  switch (error.reason) {
-    case "BodyTooLarge":
-    case "FileTooLarge":
-      return tooLarge(`the request body is larger than this service accepts (${maxBodyBytes} bytes)`)
-    case "FieldTooLarge":
-      return tooLarge("a form field is larger than this service accepts")
-    case "TooManyParts":
-      return badRequest("the request has too many parts")
-    case "Parse":
-      return badRequest(`the request body is not valid multipart/form-data: ${error.message}`)
-    case "InternalError":
-      return internal(`receiving the upload failed: ${error.message}`)
-  }
-}
+/** How this service refuses an upload the receiver could not take. */
+const refusals = (maxBodyBytes: number): Upload.UploadRefusals<BadRequest | PayloadTooLarge | Internal> => ({
+  malformed: (error) => {
+    if (Upload.overLimit(error)) return tooLarge(`the request body is larger than this service accepts (${maxBodyBytes} bytes)`)
+    switch (error.reason) {
+      case "BodyTooLarge":
+      case "FileTooLarge":
+        return tooLarge(`the request body is larger than this service accepts (${maxBodyBytes} bytes)`)
+      case "FieldTooLarge":
+        return tooLarge("a form field is larger than this service accepts")
+      case "TooManyParts":
+        return badRequest("the request has too many parts")
+      case "Parse":
+        return badRequest(`the request body is not valid multipart/form-data: ${error.message}`)
+      case "InternalError":
+        return internal(`receiving the upload failed: ${error.message}`)
+    }
+  },
+  notStored: (reason) => internal(`storing an upload failed: ${reason}`)
+})
 
 /**
- * Store the parts of a multipart body into `dir`: the `spec` field kept as text, each file
+ * Store the parts of a job's multipart body into `dir`: the `spec` field kept as text, each file
  * written as `in-<n>.<ext>`. Refuses (400) unknown fields, repeated keys, unsafe file names and
  * more than 64 files; a body over `maxBodyBytes` is refused with 413.
  */
 export const receive = (
-  parts: Stream.Stream<Multipart.Part, Multipart.MultipartError>,
+  request: HttpServerRequest.HttpServerRequest,
   dir: string,
   maxBodyBytes: number
 ): Effect.Effect<Received, BadRequest | PayloadTooLarge | Internal, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function* () {
-    const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     let spec: string | undefined
-    const files = new Map<string, Upload>()
-    yield* Stream.runForEach(
-      Stream.mapError(parts, multipartFailure(maxBodyBytes)),
-      (part): Effect.Effect<void, BadRequest | PayloadTooLarge | Internal> => {
-        if (part._tag === "Field") {
+    const keys = new Set<string>()
+    const { stored } = yield* Upload.receive(
+      request,
+      {
+        maxBytes: maxBodyBytes,
+        field: (part) => {
           if (part.key !== "spec") return Effect.fail(badRequest(`unexpected form field ${quote(part.key)}: only "spec" and files are read`))
           if (spec !== undefined) return Effect.fail(badRequest(`the "spec" field is given twice`))
           spec = part.value
           return Effect.void
+        },
+        file: (part) => {
+          if (!keyPattern.test(part.key) || part.key === "spec") {
+            return Effect.fail(badRequest(`invalid file field name ${quote(part.key)}: use letters, digits, "_", "-" and "." (not "spec")`))
+          }
+          if (!Upload.isSafeFileName(part.name)) {
+            return Effect.fail(
+              badRequest(`unsafe file name ${quote(part.name)} in field ${quote(part.key)}: a name must not contain "/" or "\\" or be ".."`)
+            )
+          }
+          if (keys.has(part.key)) return Effect.fail(badRequest(`more than one file under the key ${quote(part.key)}`))
+          if (keys.size >= maxFiles) return Effect.fail(badRequest(`more than ${maxFiles} files`))
+          const stored = path.join(dir, `in-${keys.size}${Upload.safeExtension(part.name)}`)
+          keys.add(part.key)
+          return Effect.succeed(stored)
         }
-        if (!keyPattern.test(part.key) || part.key === "spec") {
-          return Effect.fail(badRequest(`invalid file field name ${quote(part.key)}: use letters, digits, "_", "-" and "." (not "spec")`))
-        }
-        if (!isSafeFileName(part.name)) {
-          return Effect.fail(
-            badRequest(`unsafe file name ${quote(part.name)} in field ${quote(part.key)}: a name must not contain "/" or "\\" or be ".."`)
-          )
-        }
-        if (files.has(part.key)) return Effect.fail(badRequest(`more than one file under the key ${quote(part.key)}`))
-        if (files.size >= maxFiles) return Effect.fail(badRequest(`more than ${maxFiles} files`))
-        const stored = path.join(dir, `in-${files.size}${safeExtension(part.name)}`)
-        files.set(part.key, { key: part.key, fileName: part.name, contentType: part.contentType, path: stored })
-        return Stream.run(part.content, fs.sink(stored)).pipe(
-          Effect.catchTags({
-            MultipartError: (error) => Effect.fail(multipartFailure(maxBodyBytes)(error)),
-            SystemError: (error) => Effect.fail(internal(`storing an upload failed: ${error.message}`)),
-            BadArgument: (error) => Effect.fail(internal(`storing an upload failed: ${error.message}`))
-          })
-        )
-      }
-    ).pipe(IncomingMessage.withMaxBodySize(Option.some(maxBodyBytes)))
-    return { spec, files }
+      },
+      refusals(maxBodyBytes)
+    )
+    return { spec, files: new Map(stored.map((file) => [file.key, file])) }
   })
 
 // ---------------------------------------------------------------------------------------------
@@ -147,7 +114,7 @@ export const receive = (
 
 const urlExtension = (url: string): string => {
   try {
-    return safeExtension(new URL(url).pathname)
+    return Upload.safeExtension(new URL(url).pathname)
   } catch {
     return ""
   }

@@ -25,11 +25,9 @@ import type * as HttpServer from "@effect/platform/HttpServer"
 import { ServeError } from "@effect/platform/HttpServerError"
 import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import type * as Multipart from "@effect/platform/Multipart"
 import * as Path from "@effect/platform/Path"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -45,6 +43,7 @@ import type { Composition } from "../../domain/Composition.js"
 import * as Engine from "../kit/Engine.js"
 import * as JobQueue from "../kit/JobQueue.js"
 import type { ServerOptions } from "../kit/ServerOptions.js"
+import * as Upload from "../kit/Upload.js"
 import * as WorkDir from "../kit/WorkDir.js"
 import * as Ambient from "./Ambient.js"
 import { type BadRequest, EngineFailed, type Internal, NotFound, type PayloadTooLarge, Unavailable, UnsupportedMedia } from "../kit/Errors.js"
@@ -162,14 +161,6 @@ const stateLayer = (options: ServerOptions, tuning: ServerTuning, server: Http.S
 // the steps every job shares
 // ---------------------------------------------------------------------------------------------
 
-// Stop reading a refused body but let it drain, so the client can read the answer.
-const dropBody = (request: HttpServerRequest.HttpServerRequest): Effect.Effect<void> =>
-  Effect.sync(() => {
-    const incoming = NodeHttpServerRequest.toIncomingMessage(request)
-    incoming.unpipe()
-    incoming.resume()
-  })
-
 // Refuse what can be refused from the headers alone: a declared size over the limit, a body that is not a form.
 const checkHeaders = (
   request: HttpServerRequest.HttpServerRequest,
@@ -278,23 +269,19 @@ type JobWork<S, A> = (spec: S, received: Inputs.Received, dir: string) => Effect
  */
 const jobRoute =
   <S, I, A>(schema: Schema.Schema<S, I>, specRequired: boolean, work: JobWork<S, A>) =>
-  ({
-    payload,
-    request
-  }: {
-    readonly payload: Stream.Stream<Multipart.Part, Multipart.MultipartError>
-    readonly request: HttpServerRequest.HttpServerRequest
-  }): Effect.Effect<{ readonly success: true; readonly data: A }, JobError, ServiceState | Deps> =>
+  ({ request }: { readonly request: HttpServerRequest.HttpServerRequest }): Effect.Effect<
+    { readonly success: true; readonly data: A },
+    JobError,
+    ServiceState | Deps
+  > =>
     Effect.flatMap(ServiceState, (state) =>
       state.jobs.owned(
         Effect.scoped(
           Effect.gen(function* () {
             const max = state.options.maxBodyBytes
-            yield* checkHeaders(request, max).pipe(Effect.tapError(() => dropBody(request)))
+            yield* checkHeaders(request, max).pipe(Effect.tapError(() => Upload.dropBody(request)))
             const dir = yield* state.workDir.scoped
-            const received = yield* Inputs.receive(payload, dir, max).pipe(
-              Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : dropBody(request)))
-            )
+            const received = yield* Inputs.receive(request, dir, max)
             const spec = yield* decodeSpec(schema, received.spec, specRequired)
             const data = yield* work(spec, received, dir)
             return { success: true as const, data }
@@ -494,7 +481,7 @@ const generatorRoute =
       state.jobs.owned(
         Effect.scoped(
           Effect.gen(function* () {
-            const text = yield* readJson(request).pipe(Effect.tapError(() => dropBody(request)))
+            const text = yield* readJson(request).pipe(Effect.tapError(() => Upload.dropBody(request)))
             const spec = yield* decodeSpec(schema, text, true, "the request body")
             const dir = yield* state.workDir.scoped
             return { success: true as const, data: yield* work(spec, dir) }

@@ -5,8 +5,9 @@
  * `{"detail": [{loc, msg, type}]}`, an unknown route is 404 `{"detail": "Not Found"}`.
  *
  * Here are the `HttpApi` error schemas in that encoding (`errors`), the same encoding for answers
- * made outside the `HttpApi` (`respond`, used by the guard), and FastAPI's readings of what the
- * HTTP layer fails with (schema mismatches, malformed JSON, unknown routes).
+ * made outside the `HttpApi` (`respond`, used by the guard), FastAPI's readings of what the HTTP
+ * layer fails with (schema mismatches, malformed JSON, unknown routes), and how these services
+ * word the refusal of an upload.
  *
  * @module
  */
@@ -14,6 +15,7 @@ import * as HttpApiError from "@effect/platform/HttpApiError"
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as HttpServerError from "@effect/platform/HttpServerError"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import type * as Multipart from "@effect/platform/Multipart"
 import * as Schema from "effect/Schema"
 import {
   BadRequest,
@@ -30,6 +32,7 @@ import {
   ValidationFailed,
   ValidationIssue
 } from "./Errors.js"
+import { overLimit, type UploadRefusals } from "./Upload.js"
 
 // What the OpenAPI document says of each status.
 const descriptions: { readonly [Tag in ServiceError["_tag"]]: string } = {
@@ -122,3 +125,15 @@ export const fromHttpFailure =
       ? new PayloadTooLarge({ message: tooLargeMessage(maxBodyBytes) })
       : invalid(["body"], `JSON decode error: ${reason}`, "json_invalid")
   }
+
+/**
+ * How the TTS and STT services refuse an upload: a body over `maxBodyBytes` (or a field over the
+ * parser's limit) is 413, any other parser failure 400 naming it, a file that cannot be stored 500.
+ */
+export const uploadRefusals = (maxBodyBytes: number): UploadRefusals<BadRequest | PayloadTooLarge | EngineFailed> => ({
+  malformed: (error: Multipart.MultipartError) =>
+    overLimit(error) || error.reason === "FieldTooLarge"
+      ? new PayloadTooLarge({ message: tooLargeMessage(maxBodyBytes) })
+      : new BadRequest({ message: `malformed multipart/form-data body (${error.reason}): ${messageOf(error.cause)}` }),
+  notStored: (reason) => new EngineFailed({ message: `the upload could not be stored: ${reason}` })
+})

@@ -25,6 +25,7 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import type * as HttpServer from "@effect/platform/HttpServer"
 import type * as HttpServerError from "@effect/platform/HttpServerError"
+import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as Context from "effect/Context"
@@ -36,10 +37,12 @@ import * as NodePath from "node:path"
 import * as Engine from "../kit/Engine.js"
 import type { ServerOptions } from "../kit/ServerOptions.js"
 import * as WorkDir from "../kit/WorkDir.js"
-import { BadRequest, EngineFailed, ServiceStartFailed, Unavailable } from "../kit/Errors.js"
+import { BadRequest, EngineFailed, type PayloadTooLarge, ServiceStartFailed, Unavailable, type ValidationFailed } from "../kit/Errors.js"
 import { healthOf } from "../kit/Health.js"
 import * as JobQueue from "../kit/JobQueue.js"
-import { guard, receiveFile, safeBaseName } from "../kit/ServiceKit.js"
+import * as FastApi from "../kit/FastApi.js"
+import { guard } from "../kit/ServiceKit.js"
+import * as Upload from "../kit/Upload.js"
 import { parseWavHeader } from "../../media/Wav.js"
 import { SttApi } from "./Api.js"
 import { parsePocketsphinx, parseSilences, render, segmentWords, type Transcript, transcriptOf } from "./Transcript.js"
@@ -192,38 +195,57 @@ const englishOnly = (language: string | undefined): Effect.Effect<void, BadReque
         })
       )
 
+/** The `audio_file` of a request, stored in `dir` (other parts are read past); 422 without one. */
+const receiveAudio = (
+  request: HttpServerRequest.HttpServerRequest,
+  dir: string,
+  maxBytes: number
+): Effect.Effect<Upload.Stored, BadRequest | PayloadTooLarge | EngineFailed | ValidationFailed, FileSystem.FileSystem> =>
+  Effect.gen(function* () {
+    let wanted = true
+    const { stored } = yield* Upload.receive(
+      request,
+      {
+        maxBytes,
+        expected: 'a multipart/form-data body with a file in "audio_file"',
+        file: (part) =>
+          Effect.sync(() => {
+            if (part.key !== "audio_file" || !wanted) return undefined
+            wanted = false
+            return NodePath.join(dir, "upload")
+          })
+      },
+      FastApi.uploadRefusals(maxBytes)
+    )
+    const audio = stored[0]
+    if (audio === undefined) return yield* Effect.fail(FastApi.invalid(["body", "audio_file"], "Field required", "missing"))
+    return audio
+  })
+
 const Handlers = HttpApiBuilder.group(SttApi, "stt", (handlers) =>
   Effect.gen(function* () {
     const env = yield* SttEnv
     return handlers
-      .handle("asr", ({ payload, urlParams }) =>
+      .handle("asr", ({ request, urlParams }) =>
         Effect.gen(function* () {
           yield* englishOnly(urlParams.language)
           const dir = yield* env.workDir.scoped
-          const upload = yield* receiveFile(payload, {
-            field: "audio_file",
-            path: NodePath.join(dir, "upload"),
-            maxBytes: env.maxBodyBytes
-          })
+          const upload = yield* receiveAudio(request, dir, env.maxBodyBytes)
           const transcript = yield* env.jobs.run(transcribe(env, dir, upload.path, urlParams.encode ?? true))
           const output = urlParams.output ?? "txt"
           return HttpServerResponse.text(render(transcript, output, { wordTimestamps: urlParams.word_timestamps ?? false }), {
             contentType: "text/plain; charset=utf-8",
             headers: {
               "asr-engine": engineName,
-              "content-disposition": `attachment; filename="${safeBaseName(upload.name)}.${output}"`
+              "content-disposition": `attachment; filename="${Upload.safeBaseName(upload.name)}.${output}"`
             }
           })
         })
       )
-      .handle("detectLanguage", ({ payload, urlParams }) =>
+      .handle("detectLanguage", ({ request, urlParams }) =>
         Effect.gen(function* () {
           const dir = yield* env.workDir.scoped
-          const upload = yield* receiveFile(payload, {
-            field: "audio_file",
-            path: NodePath.join(dir, "upload"),
-            maxBytes: env.maxBodyBytes
-          })
+          const upload = yield* receiveAudio(request, dir, env.maxBodyBytes)
           yield* env.jobs.run(decode(env, dir, upload.path, urlParams.encode ?? true))
           return { detected_language: "english", language_code: "en", confidence: 1 }
         })

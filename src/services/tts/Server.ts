@@ -40,7 +40,9 @@ import { contentTypeOf, type OutputFormat, TtsApi, UploadRejected } from "./Api.
 import { BadRequest, EngineFailed, NotFound, ServiceStartFailed, Unavailable } from "../kit/Errors.js"
 import { healthOf } from "../kit/Health.js"
 import * as JobQueue from "../kit/JobQueue.js"
-import { drainFiles, guard } from "../kit/ServiceKit.js"
+import * as FastApi from "../kit/FastApi.js"
+import { guard } from "../kit/ServiceKit.js"
+import * as Upload from "../kit/Upload.js"
 import { type FliteVoice, parseVoiceList, resolveVoice, voicesFrom } from "./Voices.js"
 
 /** The engine executables (names looked up on PATH, or paths). */
@@ -216,9 +218,14 @@ const Handlers = HttpApiBuilder.group(TtsApi, "tts", (handlers) =>
           supported_languages: { en: "English" }
         })
       )
-      .handle("uploadReference", ({ payload }) =>
+      .handle("uploadReference", ({ request }) =>
         Effect.gen(function* () {
-          const names = yield* drainFiles(payload, env.maxBodyBytes).pipe(
+          // Nothing is stored: every file is read past, for its name.
+          const { skipped } = yield* Upload.receive(
+            request,
+            { maxBytes: env.maxBodyBytes, file: () => Effect.succeed(undefined) },
+            FastApi.uploadRefusals(env.maxBodyBytes)
+          ).pipe(
             Effect.mapError(
               (error) =>
                 new UploadRejected({ message: error.message, uploaded_files: [], all_reference_files: [], errors: [] })
@@ -228,7 +235,7 @@ const Handlers = HttpApiBuilder.group(TtsApi, "tts", (handlers) =>
             message: "No reference audio was stored: this server's engine (flite) cannot clone voices.",
             uploaded_files: [],
             all_reference_files: [],
-            errors: names.map((name) => ({
+            errors: skipped.map(({ name }) => ({
               filename: name.split(/[\\/]/).pop() ?? "",
               error: "voice cloning is not supported by this engine (flite)"
             }))
