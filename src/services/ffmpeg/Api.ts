@@ -355,10 +355,15 @@ const OutputName = Schema.Struct({ name: Schema.String })
 // the API
 // ---------------------------------------------------------------------------------------------
 
-// A job route: multipart upload in, `{ success, data }` out, the same failures everywhere.
-const job = <const Name extends string, A, I>(name: Name, path: HttpApiEndpoint.PathSegment, data: Schema.Schema<A, I>) =>
+// A route that does a job: `payload` in, `{ success, data }` out, the failures every job shares.
+const jobRoute = <const Name extends string, P, PI, A, I>(
+  name: Name,
+  path: HttpApiEndpoint.PathSegment,
+  payload: Schema.Schema<P, PI>,
+  data: Schema.Schema<A, I>
+) =>
   HttpApiEndpoint.post(name, path)
-    .setPayload(JobUpload)
+    .setPayload(payload)
     .addSuccess(Envelope(data))
     .addError(failures.BadRequest)
     .addError(failures.PayloadTooLarge)
@@ -367,22 +372,12 @@ const job = <const Name extends string, A, I>(name: Name, path: HttpApiEndpoint.
     .addError(failures.Internal)
     .addError(failures.Unavailable)
 
-// A generating route: JSON spec in, `{ success, data }` out, the same failures as the job routes.
-const generator = <const Name extends string, S, SI, A, I>(
-  name: Name,
-  path: HttpApiEndpoint.PathSegment,
-  spec: Schema.Schema<S, SI>,
-  data: Schema.Schema<A, I>
-) =>
-  HttpApiEndpoint.post(name, path)
-    .setPayload(spec)
-    .addSuccess(Envelope(data))
-    .addError(failures.BadRequest)
-    .addError(failures.PayloadTooLarge)
-    .addError(failures.UnsupportedMedia)
-    .addError(failures.EngineFailed)
-    .addError(failures.Internal)
-    .addError(failures.Unavailable)
+// A job route: multipart upload in (`spec` and files).
+const job = <const Name extends string, A, I>(name: Name, path: HttpApiEndpoint.PathSegment, data: Schema.Schema<A, I>) =>
+  jobRoute(name, path, JobUpload, data)
+
+// A generating route: a JSON spec in.
+const generator = jobRoute
 
 /** The paths of the generating routes (JSON bodies). */
 export const generatorPaths = {

@@ -22,12 +22,11 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import type * as HttpServer from "@effect/platform/HttpServer"
-import { ServeError } from "@effect/platform/HttpServerError"
+import type * as HttpServerError from "@effect/platform/HttpServerError"
 import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Path from "@effect/platform/Path"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -38,15 +37,15 @@ import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import * as Http from "node:http"
 import type { Composition } from "../../domain/Composition.js"
 import * as Engine from "../kit/Engine.js"
+import { type BadRequest, EngineFailed, type Internal, NotFound, type PayloadTooLarge, type ServiceStartFailed, Unavailable, UnsupportedMedia } from "../kit/Errors.js"
 import * as JobQueue from "../kit/JobQueue.js"
+import * as Serve from "../kit/Serve.js"
 import type { ServerOptions } from "../kit/ServerOptions.js"
 import * as Upload from "../kit/Upload.js"
 import * as WorkDir from "../kit/WorkDir.js"
 import * as Ambient from "./Ambient.js"
-import { type BadRequest, EngineFailed, type Internal, NotFound, type PayloadTooLarge, Unavailable, UnsupportedMedia } from "../kit/Errors.js"
 import {
   AmbientSpec,
   AudioConvertSpec,
@@ -58,15 +57,16 @@ import {
   type MediaInfo,
   MetadataSpec,
   type OutputFile,
+  respond,
   SlideSpec
 } from "./Api.js"
 import { compositionPlan, compositionSources, containers, type InputFile } from "./FilterGraph.js"
-import * as Probe from "./Probe.js"
-import * as Recipes from "./Recipes.js"
-import * as Slides from "./Slides.js"
 import * as Inputs from "./Inputs.js"
 import { badRequest, internal, tooLarge } from "./Inputs.js"
 import * as Outputs from "./Outputs.js"
+import * as Probe from "./Probe.js"
+import * as Recipes from "./Recipes.js"
+import * as Slides from "./Slides.js"
 
 /** Limits of the service that `ServerOptions` does not carry. */
 export interface ServerTuning {
@@ -101,22 +101,6 @@ class ServiceState extends Context.Tag("automarket/services/ffmpeg/ServiceState"
 const unsupported = (message: string) => new UnsupportedMedia({ message })
 const ffmpegFailed = (message: string) => new EngineFailed({ message })
 
-// Closing a server waits for its connections: close idle ones as answers finish, then the rest.
-const closeConnections = (server: Http.Server): Effect.Effect<void> => {
-  const count = Effect.async<number>((resume) => {
-    server.getConnections((error, n) => resume(Effect.succeed(error === null ? n : 0)))
-  })
-  const poll = (left: number): Effect.Effect<void> =>
-    Effect.flatMap(
-      Effect.zipRight(
-        Effect.sync(() => server.closeIdleConnections()),
-        count
-      ),
-      (n) => (n === 0 || left === 0 ? Effect.void : Effect.zipRight(Effect.sleep("20 millis"), poll(left - 1)))
-    )
-  return Effect.zipRight(poll(100), Effect.sync(() => server.closeAllConnections()))
-}
-
 // The first installed set of slide fonts; none found: fontconfig's default sans.
 const findFonts: Effect.Effect<Slides.SlideFonts, never, FileSystem.FileSystem> = Effect.gen(function* () {
   const fs = yield* FileSystem.FileSystem
@@ -129,11 +113,10 @@ const findFonts: Effect.Effect<Slides.SlideFonts, never, FileSystem.FileSystem> 
   return { regular: undefined, bold: undefined }
 })
 
-const stateLayer = (options: ServerOptions, tuning: ServerTuning, server: Http.Server) =>
+const stateLayer = (options: ServerOptions, tuning: ServerTuning) =>
   Layer.scoped(
     ServiceState,
     Effect.gen(function* () {
-      yield* Effect.addFinalizer(() => closeConnections(server))
       // A service without its engines cannot do anything: say so at start, not on every request.
       yield* Effect.forEach(["ffmpeg", "ffprobe"], (engine) => Engine.check("ffmpeg", { engine, args: ["-hide_banner", "-version"] }))
       const workDir = yield* WorkDir.make({
@@ -620,19 +603,21 @@ const SystemLive = HttpApiBuilder.group(FFmpegApi, "system", (handlers) =>
 /**
  * The FFmpeg service listening on `options.host:options.port`. The layer exposes the
  * `HttpServer` (read the bound address with `HttpServer.addressWith`); closing its scope stops
- * running jobs and removes the service's files. Needs ffmpeg and ffprobe on the PATH.
+ * running jobs and removes the service's files. Fails with `ServiceStartFailed` when ffmpeg or
+ * ffprobe cannot be run or the work directory cannot be made, `ServeError` when the address
+ * cannot be bound.
  */
-export const layer = (options: ServerOptions, tuning: ServerTuning = {}): Layer.Layer<HttpServer.HttpServer, ServeError> =>
-  Layer.unwrapEffect(
-    Effect.sync(() => {
-      const server = Http.createServer()
-      const api = HttpApiBuilder.api(FFmpegApi).pipe(Layer.provide([VideoLive, AudioLive, ImageLive, OutputsLive, SystemLive]))
-      const state = stateLayer(options, tuning, server).pipe(Layer.mapError((cause) => new ServeError({ cause })))
-      return HttpApiBuilder.serve().pipe(
-        Layer.provide(api),
-        Layer.provide(state),
-        Layer.provide(NodeHttpClient.layerUndici),
-        Layer.provideMerge(NodeHttpServer.layer(() => server, { port: options.port, host: options.host === "" ? "127.0.0.1" : options.host }))
-      )
-    })
+export const layer = (
+  options: ServerOptions,
+  tuning: ServerTuning = {}
+): Layer.Layer<HttpServer.HttpServer, HttpServerError.ServeError | ServiceStartFailed> => {
+  const handlers = HttpApiBuilder.api(FFmpegApi).pipe(
+    Layer.provide([VideoLive, AudioLive, ImageLive, OutputsLive, SystemLive]),
+    Layer.provide(stateLayer(options, tuning)),
+    // Fetches the inputs a spec names by URL.
+    Layer.provide(NodeHttpClient.layerUndici)
   )
+  // The routes bound their own bodies (uploads at maxBodyBytes, JSON specs at 256 KiB) and
+  // refuse in the envelope: the guard has nothing more to check yet.
+  return Serve.layer(FFmpegApi, handlers, { server: options, guard: { respond } })
+}

@@ -1,22 +1,28 @@
 /**
- * FastAPI's wire, spoken by the TTS and STT services because the services they stand in for
- * (Chatterbox TTS Server, whisper-asr-webservice) are FastAPI applications: every error is
+ * What the TTS and STT services share because the services they stand in for (Chatterbox TTS
+ * Server, whisper-asr-webservice) are FastAPI applications. First FastAPI's wire: every error is
  * `{"detail": "..."}`, a request that does not match the schema is 422
- * `{"detail": [{loc, msg, type}]}`, an unknown route is 404 `{"detail": "Not Found"}`.
- *
- * Here are the `HttpApi` error schemas in that encoding (`errors`), the same encoding for answers
- * made outside the `HttpApi` (`respond`, used by the guard), FastAPI's readings of what the HTTP
- * layer fails with (schema mismatches, malformed JSON, unknown routes), and how these services
- * word the refusal of an upload.
+ * `{"detail": [{loc, msg, type}]}`, an unknown route is 404 `{"detail": "Not Found"}`; here as
+ * `HttpApi` error schemas (`errors`, `api`), and as responses made outside the `HttpApi`
+ * (`respond`). Then the kit's parts as these two services set them up: their guard (`guard`:
+ * body limits, and FastAPI's readings of what the HTTP layer fails with), their work directory
+ * and job queue (`workspace`), and the words they refuse in (an upload; a job directory or a
+ * shutdown, prefixed with the service's name).
  *
  * @module
  */
+import type * as FileSystem from "@effect/platform/FileSystem"
+import * as HttpApi from "@effect/platform/HttpApi"
 import * as HttpApiError from "@effect/platform/HttpApiError"
+import type * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as HttpServerError from "@effect/platform/HttpServerError"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import type * as Multipart from "@effect/platform/Multipart"
+import * as OpenApi from "@effect/platform/OpenApi"
+import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
 import {
   BadRequest,
   EngineFailed,
@@ -26,13 +32,18 @@ import {
   NotFound,
   PayloadTooLarge,
   type ServiceError,
+  type ServiceStartFailed,
   statuses,
   Unavailable,
   UnsupportedMedia,
   ValidationFailed,
   ValidationIssue
 } from "./Errors.js"
+import type { GuardPolicy } from "./Guard.js"
+import * as JobQueue from "./JobQueue.js"
+import type { ServerOptions, ServiceName } from "./ServerOptions.js"
 import { overLimit, type UploadRefusals } from "./Upload.js"
+import * as WorkDir from "./WorkDir.js"
 
 // What the OpenAPI document says of each status.
 const descriptions: { readonly [Tag in ServiceError["_tag"]]: string } = {
@@ -70,6 +81,13 @@ export const errors = {
   Internal: detail(Internal),
   Unavailable: detail(Unavailable)
 }
+
+/**
+ * The `HttpApi` of a FastAPI-style service: its routes, titled, and the two errors any of its
+ * routes can answer (413 from the body limit, 422 for a request off the schema).
+ */
+export const api = <const Id extends string, Group extends HttpApiGroup.HttpApiGroup.Any>(id: Id, title: string, group: Group) =>
+  HttpApi.make(id).annotate(OpenApi.Title, title).add(group).addError(errors.PayloadTooLarge).addError(errors.ValidationFailed)
 
 /** An error as a response in FastAPI's encoding, for answers made before the `HttpApi` runs (the guard's). */
 export const respond = (error: ServiceError): HttpServerResponse.HttpServerResponse =>
@@ -127,6 +145,34 @@ export const fromHttpFailure =
   }
 
 /**
+ * The guard of a FastAPI-style service: a declared body larger than `maxBodyBytes` is 413 before
+ * it is read, and bodies are read up to that size; a multipart body is only read on
+ * `multipartPaths` (by the upload receiver, into the work directory) and refused with 422
+ * elsewhere before it is read, so nothing stores an upload the service did not ask for; the HTTP
+ * layer's failures are answered as FastAPI does (`fromHttpFailure`).
+ */
+export const guard = (
+  maxBodyBytes: number,
+  multipartPaths: ReadonlyArray<string> = []
+): GuardPolicy<PayloadTooLarge | ValidationFailed | NotFound> => ({
+  respond,
+  checks: [
+    (request) => {
+      const declared = request.headers["content-length"]
+      return declared !== undefined && Number(declared) > maxBodyBytes ? new PayloadTooLarge({ message: tooLargeMessage(maxBodyBytes) }) : undefined
+    },
+    (request) => {
+      const multipart = (request.headers["content-type"] ?? "").toLowerCase().includes("multipart/")
+      return multipart && !multipartPaths.includes(request.url.split("?")[0] ?? "")
+        ? invalid(["body"], "expected a JSON body, not multipart/form-data", "json_invalid")
+        : undefined
+    }
+  ],
+  maxBodyBytes,
+  fromHttpFailure: fromHttpFailure(maxBodyBytes)
+})
+
+/**
  * How the TTS and STT services refuse an upload: a body over `maxBodyBytes` (or a field over the
  * parser's limit) is 413, any other parser failure 400 naming it, a file that cannot be stored 500.
  */
@@ -137,3 +183,30 @@ export const uploadRefusals = (maxBodyBytes: number): UploadRefusals<BadRequest 
       : new BadRequest({ message: `malformed multipart/form-data body (${error.reason}): ${messageOf(error.cause)}` }),
   notStored: (reason) => new EngineFailed({ message: `the upload could not be stored: ${reason}` })
 })
+
+/** The work directory and job queue of a FastAPI-style service, from its options. */
+export interface Workspace {
+  readonly workDir: WorkDir.WorkDir<Unavailable>
+  readonly jobs: JobQueue.JobQueue
+}
+
+/**
+ * Open the work directory and the job queue of `service`: a job directory that cannot be made,
+ * and work stopped by the shutdown, are answered 503 `<service>: ...`.
+ */
+export const workspace = (
+  service: ServiceName,
+  options: ServerOptions
+): Effect.Effect<Workspace, ServiceStartFailed, FileSystem.FileSystem | Scope.Scope> =>
+  Effect.gen(function* () {
+    const workDir = yield* WorkDir.make({
+      service,
+      configured: options.workDir,
+      jobDirectoryFailed: (reason) => new Unavailable({ message: `${service}: cannot create a job directory: ${reason}` })
+    })
+    const jobs = yield* JobQueue.make({
+      concurrency: options.concurrency,
+      shuttingDown: new Unavailable({ message: `${service}: the service is shutting down` })
+    })
+    return { workDir, jobs }
+  })

@@ -17,15 +17,13 @@
  *
  * @module
  */
-import * as HttpApi from "@effect/platform/HttpApi"
 import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
 import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as Multipart from "@effect/platform/Multipart"
-import * as OpenApi from "@effect/platform/OpenApi"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import { errors } from "../kit/FastApi.js"
+import { api, errors } from "../kit/FastApi.js"
 import { HealthResponse } from "../kit/Health.js"
 import { TranscriptFormats } from "./Transcript.js"
 
@@ -104,8 +102,4 @@ export class SttGroup extends HttpApiGroup.make("stt", { topLevel: true })
   .add(HttpApiEndpoint.get("health", "/health").addSuccess(HealthResponse)) {}
 
 /** The STT service's API (whisper-asr-webservice's routes). */
-export class SttApi extends HttpApi.make("whisper-asr")
-  .annotate(OpenApi.Title, "Whisper ASR Webservice (automarket, pocketsphinx engine)")
-  .add(SttGroup)
-  .addError(errors.PayloadTooLarge)
-  .addError(errors.ValidationFailed) {}
+export class SttApi extends api("whisper-asr", "Whisper ASR Webservice (automarket, pocketsphinx engine)", SttGroup) {}

@@ -27,23 +27,19 @@ import type * as HttpServer from "@effect/platform/HttpServer"
 import type * as HttpServerError from "@effect/platform/HttpServerError"
 import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
-import * as Http from "node:http"
 import * as NodePath from "node:path"
-import * as Engine from "../kit/Engine.js"
-import type { ServerOptions } from "../kit/ServerOptions.js"
-import * as WorkDir from "../kit/WorkDir.js"
-import { BadRequest, EngineFailed, type PayloadTooLarge, ServiceStartFailed, Unavailable, type ValidationFailed } from "../kit/Errors.js"
-import { healthOf } from "../kit/Health.js"
-import * as JobQueue from "../kit/JobQueue.js"
-import * as FastApi from "../kit/FastApi.js"
-import { guard } from "../kit/ServiceKit.js"
-import * as Upload from "../kit/Upload.js"
 import { parseWavHeader } from "../../media/Wav.js"
+import * as Engine from "../kit/Engine.js"
+import { BadRequest, EngineFailed, type PayloadTooLarge, ServiceStartFailed, type ValidationFailed } from "../kit/Errors.js"
+import * as FastApi from "../kit/FastApi.js"
+import { healthOf } from "../kit/Health.js"
+import * as Serve from "../kit/Serve.js"
+import type { ServerOptions } from "../kit/ServerOptions.js"
+import * as Upload from "../kit/Upload.js"
 import { SttApi } from "./Api.js"
 import { parsePocketsphinx, parseSilences, render, segmentWords, type Transcript, transcriptOf } from "./Transcript.js"
 
@@ -75,10 +71,8 @@ export const defaultEngineConfig: SttEngineConfig = {
 /** The engine's name, in `/health` and the `Asr-Engine` header. */
 export const engineName = "pocketsphinx-en-us"
 
-interface SttEnvironment {
+interface SttEnvironment extends FastApi.Workspace {
   readonly config: SttEngineConfig
-  readonly workDir: WorkDir.WorkDir<Unavailable>
-  readonly jobs: JobQueue.JobQueue
   readonly maxBodyBytes: number
 }
 
@@ -99,16 +93,8 @@ const makeEnvironment = (
     // Without arguments pocketsphinx_continuous prints its usage and exits 1: started is enough.
     yield* Engine.check("stt", { engine: "pocketsphinx", executable: config.pocketsphinx, args: [] }, { anyExitCode: true })
     yield* Engine.check("stt", { engine: "ffmpeg", executable: config.ffmpeg, args: ["-hide_banner", "-version"] })
-    const workDir = yield* WorkDir.make({
-      service: "stt",
-      configured: options.workDir,
-      jobDirectoryFailed: (reason) => new Unavailable({ message: `stt: cannot create a job directory: ${reason}` })
-    })
-    const jobs = yield* JobQueue.make({
-      concurrency: options.concurrency,
-      shuttingDown: new Unavailable({ message: "stt: the service is shutting down" })
-    })
-    return { config, workDir, jobs, maxBodyBytes: options.maxBodyBytes }
+    const workspace = yield* FastApi.workspace("stt", options)
+    return { ...workspace, config, maxBodyBytes: options.maxBodyBytes }
   })
 
 /** Engine messages name files in the job directory; clients need not see server paths. */
@@ -267,11 +253,6 @@ export const layer = (
 ): Layer.Layer<HttpServer.HttpServer, HttpServerError.ServeError | ServiceStartFailed> => {
   const config: SttEngineConfig = { ...defaultEngineConfig, ...engine }
   const environment = Layer.scoped(SttEnv, makeEnvironment(options, config))
-  const api = HttpApiBuilder.api(SttApi).pipe(Layer.provide(Handlers), Layer.provide(environment))
-  const app = HttpApiBuilder.serve().pipe(
-    Layer.provide(HttpApiBuilder.middleware(SttApi, guard(options.maxBodyBytes, ["/asr", "/detect-language"]))),
-    Layer.provide(HttpApiBuilder.middlewareOpenApi()),
-    Layer.provide(api)
-  )
-  return Layer.provideMerge(app, NodeHttpServer.layer(() => Http.createServer(), { port: options.port, host: options.host }))
+  const handlers = HttpApiBuilder.api(SttApi).pipe(Layer.provide(Handlers), Layer.provide(environment))
+  return Serve.layer(SttApi, handlers, { server: options, guard: FastApi.guard(options.maxBodyBytes, ["/asr", "/detect-language"]), openApi: true })
 }

@@ -14,14 +14,12 @@
  *
  * @module
  */
-import * as HttpApi from "@effect/platform/HttpApi"
 import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
 import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as Multipart from "@effect/platform/Multipart"
-import * as OpenApi from "@effect/platform/OpenApi"
 import * as Schema from "effect/Schema"
-import { errors } from "../kit/FastApi.js"
+import { api, errors } from "../kit/FastApi.js"
 import { HealthResponse } from "../kit/Health.js"
 
 /** The audio formats both speech routes can answer with. */
@@ -156,8 +154,4 @@ export class TtsGroup extends HttpApiGroup.make("tts", { topLevel: true })
   .add(HttpApiEndpoint.get("health", "/health").addSuccess(HealthResponse)) {}
 
 /** The TTS service's API (Chatterbox TTS Server's routes). */
-export class TtsApi extends HttpApi.make("chatterbox-tts")
-  .annotate(OpenApi.Title, "Chatterbox TTS Server (automarket, flite engine)")
-  .add(TtsGroup)
-  .addError(errors.PayloadTooLarge)
-  .addError(errors.ValidationFailed) {}
+export class TtsApi extends api("chatterbox-tts", "Chatterbox TTS Server (automarket, flite engine)", TtsGroup) {}

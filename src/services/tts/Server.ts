@@ -26,23 +26,19 @@ import type * as HttpPlatform from "@effect/platform/HttpPlatform"
 import type * as HttpServer from "@effect/platform/HttpServer"
 import type * as HttpServerError from "@effect/platform/HttpServerError"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
-import * as Http from "node:http"
 import * as NodePath from "node:path"
 import * as Engine from "../kit/Engine.js"
-import type { ServerOptions } from "../kit/ServerOptions.js"
-import * as WorkDir from "../kit/WorkDir.js"
-import { contentTypeOf, type OutputFormat, TtsApi, UploadRejected } from "./Api.js"
-import { BadRequest, EngineFailed, NotFound, ServiceStartFailed, Unavailable } from "../kit/Errors.js"
-import { healthOf } from "../kit/Health.js"
-import * as JobQueue from "../kit/JobQueue.js"
+import { BadRequest, EngineFailed, NotFound, ServiceStartFailed, type Unavailable } from "../kit/Errors.js"
 import * as FastApi from "../kit/FastApi.js"
-import { guard } from "../kit/ServiceKit.js"
+import { healthOf } from "../kit/Health.js"
+import * as Serve from "../kit/Serve.js"
+import type { ServerOptions } from "../kit/ServerOptions.js"
 import * as Upload from "../kit/Upload.js"
+import { contentTypeOf, type OutputFormat, TtsApi, UploadRejected } from "./Api.js"
 import { type FliteVoice, parseVoiceList, resolveVoice, voicesFrom } from "./Voices.js"
 
 /** The engine executables (names looked up on PATH, or paths). */
@@ -56,11 +52,9 @@ export interface TtsEngineConfig {
 /** The engine configuration used when none is given. */
 export const defaultEngineConfig: TtsEngineConfig = { flite: "flite", ffmpeg: "ffmpeg" }
 
-interface TtsEnvironment {
+interface TtsEnvironment extends FastApi.Workspace {
   readonly config: TtsEngineConfig
   readonly voices: ReadonlyArray<FliteVoice>
-  readonly workDir: WorkDir.WorkDir<Unavailable>
-  readonly jobs: JobQueue.JobQueue
   readonly maxBodyBytes: number
 }
 
@@ -77,16 +71,8 @@ const makeEnvironment = (
       return yield* new ServiceStartFailed({ service: "tts", message: `tts: flite lists no usable voice: ${listed.stdout.trim()}` })
     }
     yield* Engine.check("tts", { engine: "ffmpeg", executable: config.ffmpeg, args: ["-hide_banner", "-version"] })
-    const workDir = yield* WorkDir.make({
-      service: "tts",
-      configured: options.workDir,
-      jobDirectoryFailed: (reason) => new Unavailable({ message: `tts: cannot create a job directory: ${reason}` })
-    })
-    const jobs = yield* JobQueue.make({
-      concurrency: options.concurrency,
-      shuttingDown: new Unavailable({ message: "tts: the service is shutting down" })
-    })
-    return { config, voices, workDir, jobs, maxBodyBytes: options.maxBodyBytes }
+    const workspace = yield* FastApi.workspace("tts", options)
+    return { ...workspace, config, voices, maxBodyBytes: options.maxBodyBytes }
   })
 
 /** A synthesis job, after validation. */
@@ -259,11 +245,6 @@ export const layer = (
 ): Layer.Layer<HttpServer.HttpServer, HttpServerError.ServeError | ServiceStartFailed> => {
   const config: TtsEngineConfig = { ...defaultEngineConfig, ...engine }
   const environment = Layer.scoped(TtsEnv, makeEnvironment(options, config))
-  const api = HttpApiBuilder.api(TtsApi).pipe(Layer.provide(Handlers), Layer.provide(environment))
-  const app = HttpApiBuilder.serve().pipe(
-    Layer.provide(HttpApiBuilder.middleware(TtsApi, guard(options.maxBodyBytes, ["/upload_reference"]))),
-    Layer.provide(HttpApiBuilder.middlewareOpenApi()),
-    Layer.provide(api)
-  )
-  return Layer.provideMerge(app, NodeHttpServer.layer(() => Http.createServer(), { port: options.port, host: options.host }))
+  const handlers = HttpApiBuilder.api(TtsApi).pipe(Layer.provide(Handlers), Layer.provide(environment))
+  return Serve.layer(TtsApi, handlers, { server: options, guard: FastApi.guard(options.maxBodyBytes, ["/upload_reference"]), openApi: true })
 }
