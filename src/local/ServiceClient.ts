@@ -15,7 +15,7 @@ import * as Schema from "effect/Schema"
 import type { MediaError } from "../domain/Errors.js"
 import * as Http from "../http/Http.js"
 import type { RetryPolicy } from "../resilience/Resilience.js"
-import { HealthResponse } from "../services/kit/ServiceKit.js"
+import { HealthResponse } from "../services/kit/Health.js"
 import type { ServiceLocation } from "./LocalService.js"
 
 /**

@@ -18,7 +18,8 @@
  * The generating routes (`POST /image/slide`, `POST /audio/ambient`) have no inputs: they take
  * their spec as a JSON body (`application/json`).
  *
- * Answers use the envelope `{ success, data?, error? }` (failures add a machine-readable `code`).
+ * Answers use the envelope `{ success, data?, error? }` (failures add a machine-readable `code`):
+ * the failures are the kit's error classes (`kit/Errors.ts`), declared here in this encoding.
  * Results are files kept by the service until fetched with `GET /outputs/:name` and released
  * with `DELETE /outputs/:name` (or until they expire).
  *
@@ -28,8 +29,20 @@ import * as HttpApi from "@effect/platform/HttpApi"
 import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
 import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Schema from "effect/Schema"
 import { Composition } from "../../domain/Composition.js"
+import {
+  BadRequest,
+  EngineFailed,
+  Internal,
+  type MessageErrorClass,
+  NotFound,
+  PayloadTooLarge,
+  statuses,
+  Unavailable,
+  UnsupportedMedia
+} from "../kit/Errors.js"
 
 // ---------------------------------------------------------------------------------------------
 // failures
@@ -48,65 +61,57 @@ export const FailureCode = Schema.Literal(
 /** The machine-readable reason of a failed answer. */
 export type FailureCode = typeof FailureCode.Type
 
-// Every failure has the same envelope; the `code` literals keep the classes apart, so each
-// failure is encoded with its own status.
-const failureFields = <const Codes extends ReadonlyArray<FailureCode>>(...codes: Codes) => ({
+/** Every failure the service answers with: the kit's classes it uses. */
+export type ServiceFailure = BadRequest | NotFound | PayloadTooLarge | UnsupportedMedia | EngineFailed | Internal | Unavailable
+
+// The `code` of each failure: it tells apart the failures that share a status (500).
+const codes = {
+  BadRequest: "bad-request",
+  NotFound: "not-found",
+  PayloadTooLarge: "payload-too-large",
+  UnsupportedMedia: "unsupported-media",
+  EngineFailed: "ffmpeg-failed",
+  Internal: "internal",
+  Unavailable: "unavailable"
+} as const satisfies { readonly [Tag in ServiceFailure["_tag"]]: FailureCode }
+
+/** A failure class as an `HttpApi` error schema in the envelope: its status, body `{success: false, error, code}`. */
+const envelope = <E extends ServiceFailure>(errorClass: MessageErrorClass<E>) => {
+  const code: FailureCode = codes[errorClass._tag]
+  return Schema.transform(Schema.Struct({ success: Schema.Literal(false), error: Schema.String, code: Schema.Literal(code) }), errorClass, {
+    strict: true,
+    decode: (body) => ({ _tag: errorClass._tag, message: body.error }),
+    encode: (error) => ({ success: false as const, error: error.message, code })
+  }).annotations(HttpApiSchema.annotations({ status: statuses[errorClass._tag] }))
+}
+
+/** The failures as `HttpApi` error schemas in the envelope; the endpoints declare these. */
+export const failures = {
+  BadRequest: envelope(BadRequest),
+  NotFound: envelope(NotFound),
+  PayloadTooLarge: envelope(PayloadTooLarge),
+  UnsupportedMedia: envelope(UnsupportedMedia),
+  EngineFailed: envelope(EngineFailed),
+  Internal: envelope(Internal),
+  Unavailable: envelope(Unavailable)
+}
+
+/** A failure as a response in the envelope, for answers made before the `HttpApi` runs (the guard's). */
+export const respond = (failure: ServiceFailure): HttpServerResponse.HttpServerResponse =>
+  HttpServerResponse.unsafeJson({ success: false, error: failure.message, code: codes[failure._tag] }, { status: statuses[failure._tag] })
+
+/** The body of any failure answer (what a client decodes when it only knows the status). */
+export const FailureBody = Schema.Struct({
   success: Schema.Literal(false),
   /** What went wrong, for people. */
   error: Schema.String,
-  code: Schema.Literal(...codes)
+  code: FailureCode
 })
-
-/** 400: the spec or the upload is wrong (bad JSON, a missing file, an unsafe file name ...). */
-export class BadRequest extends Schema.Class<BadRequest>("BadRequest")(
-  failureFields("bad-request"),
-  HttpApiSchema.annotations({ status: 400 })
-) {}
-
-/** 404: no such output. */
-export class NotFound extends Schema.Class<NotFound>("NotFound")(failureFields("not-found"), HttpApiSchema.annotations({ status: 404 })) {}
-
-/** 413: the request body is larger than the service accepts. */
-export class PayloadTooLarge extends Schema.Class<PayloadTooLarge>("PayloadTooLarge")(
-  failureFields("payload-too-large"),
-  HttpApiSchema.annotations({ status: 413 })
-) {}
-
-/** 415: an input is not media ffprobe can read, or lacks the stream the job needs, or the body is not a form. */
-export class UnsupportedMedia extends Schema.Class<UnsupportedMedia>("UnsupportedMedia")(
-  failureFields("unsupported-media"),
-  HttpApiSchema.annotations({ status: 415 })
-) {}
-
-/** 500: ffmpeg ran and failed (code `ffmpeg-failed`, with its last stderr lines), or the service broke (`internal`). */
-export class JobFailed extends Schema.Class<JobFailed>("JobFailed")(
-  failureFields("ffmpeg-failed", "internal"),
-  HttpApiSchema.annotations({ status: 500 })
-) {}
-
-/** 503: the service is shutting down. */
-export class Unavailable extends Schema.Class<Unavailable>("Unavailable")(
-  failureFields("unavailable"),
-  HttpApiSchema.annotations({ status: 503 })
-) {}
-
-/** Any failure answer of the service. */
-export type ServiceFailure = BadRequest | NotFound | PayloadTooLarge | UnsupportedMedia | JobFailed | Unavailable
-
-/** The body of any failure answer (what a client decodes when it only knows the status). */
-export const FailureBody = Schema.Struct(failureFields(...FailureCode.literals))
 /** The body of any failure answer. */
 export type FailureBody = typeof FailureBody.Type
 
-/** The HTTP status each failure class answers with. */
-export const failureStatus = (failure: ServiceFailure): number => {
-  if (failure instanceof BadRequest) return 400
-  if (failure instanceof NotFound) return 404
-  if (failure instanceof PayloadTooLarge) return 413
-  if (failure instanceof UnsupportedMedia) return 415
-  if (failure instanceof Unavailable) return 503
-  return 500
-}
+/** The HTTP status each failure answers with. */
+export const failureStatus = (failure: ServiceFailure): number => statuses[failure._tag]
 
 // ---------------------------------------------------------------------------------------------
 // specs (the JSON in the `spec` field)
@@ -350,32 +355,29 @@ const OutputName = Schema.Struct({ name: Schema.String })
 // the API
 // ---------------------------------------------------------------------------------------------
 
-// A job route: multipart upload in, `{ success, data }` out, the same failures everywhere.
-const job = <const Name extends string, A, I>(name: Name, path: HttpApiEndpoint.PathSegment, data: Schema.Schema<A, I>) =>
-  HttpApiEndpoint.post(name, path)
-    .setPayload(JobUpload)
-    .addSuccess(Envelope(data))
-    .addError(BadRequest)
-    .addError(PayloadTooLarge)
-    .addError(UnsupportedMedia)
-    .addError(JobFailed)
-    .addError(Unavailable)
-
-// A generating route: JSON spec in, `{ success, data }` out, the same failures as the job routes.
-const generator = <const Name extends string, S, SI, A, I>(
+// A route that does a job: `payload` in, `{ success, data }` out, the failures every job shares.
+const jobRoute = <const Name extends string, P, PI, A, I>(
   name: Name,
   path: HttpApiEndpoint.PathSegment,
-  spec: Schema.Schema<S, SI>,
+  payload: Schema.Schema<P, PI>,
   data: Schema.Schema<A, I>
 ) =>
   HttpApiEndpoint.post(name, path)
-    .setPayload(spec)
+    .setPayload(payload)
     .addSuccess(Envelope(data))
-    .addError(BadRequest)
-    .addError(PayloadTooLarge)
-    .addError(UnsupportedMedia)
-    .addError(JobFailed)
-    .addError(Unavailable)
+    .addError(failures.BadRequest)
+    .addError(failures.PayloadTooLarge)
+    .addError(failures.UnsupportedMedia)
+    .addError(failures.EngineFailed)
+    .addError(failures.Internal)
+    .addError(failures.Unavailable)
+
+// A job route: multipart upload in (`spec` and files).
+const job = <const Name extends string, A, I>(name: Name, path: HttpApiEndpoint.PathSegment, data: Schema.Schema<A, I>) =>
+  jobRoute(name, path, JobUpload, data)
+
+// A generating route: a JSON spec in.
+const generator = jobRoute
 
 /** The paths of the generating routes (JSON bodies). */
 export const generatorPaths = {
@@ -418,13 +420,13 @@ export class OutputsGroup extends HttpApiGroup.make("outputs")
     HttpApiEndpoint.get("download", "/outputs/:name")
       .setPath(OutputName)
       .addSuccess(HttpApiSchema.Uint8Array({ contentType: "application/octet-stream" }))
-      .addError(NotFound)
+      .addError(failures.NotFound)
   )
   .add(
     HttpApiEndpoint.del("remove", "/outputs/:name")
       .setPath(OutputName)
       .addSuccess(Envelope(Schema.Struct({ deleted: Schema.String })))
-      .addError(NotFound)
+      .addError(failures.NotFound)
   ) {}
 
 /** Health. */

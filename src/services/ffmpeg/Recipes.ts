@@ -10,7 +10,7 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type { AudioConvertSpec, AudioFormat, ExtractAudioSpec, ExtractFrameSpec, FilterSpec, LoudnessTarget } from "./Api.js"
-import type { Probe } from "./Engine.js"
+import type { Probe } from "./Probe.js"
 import { audioEncoders, containers, num, videoEncoders } from "./FilterGraph.js"
 
 /** An ffmpeg command and what its output is. */

@@ -22,58 +22,51 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import type * as HttpServer from "@effect/platform/HttpServer"
-import { ServeError } from "@effect/platform/HttpServerError"
+import type * as HttpServerError from "@effect/platform/HttpServerError"
 import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import type * as Multipart from "@effect/platform/Multipart"
 import * as Path from "@effect/platform/Path"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
-import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
-import * as Fiber from "effect/Fiber"
-import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
-import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import * as Http from "node:http"
 import type { Composition } from "../../domain/Composition.js"
-import * as HealthTracker from "../../resilience/HealthTracker.js"
+import * as Engine from "../kit/Engine.js"
+import { type BadRequest, EngineFailed, type Internal, NotFound, type PayloadTooLarge, type ServiceStartFailed, Unavailable, UnsupportedMedia } from "../kit/Errors.js"
+import * as JobQueue from "../kit/JobQueue.js"
+import * as Serve from "../kit/Serve.js"
 import type { ServerOptions } from "../kit/ServerOptions.js"
+import * as Upload from "../kit/Upload.js"
+import * as WorkDir from "../kit/WorkDir.js"
 import * as Ambient from "./Ambient.js"
 import {
   AmbientSpec,
   AudioConvertSpec,
-  type BadRequest,
   ComposeSpec,
   ExtractAudioSpec,
   ExtractFrameSpec,
   FFmpegApi,
   FilterSpec,
-  JobFailed,
   type MediaInfo,
   MetadataSpec,
-  NotFound,
   type OutputFile,
-  type PayloadTooLarge,
-  SlideSpec,
-  Unavailable,
-  UnsupportedMedia
+  respond,
+  SlideSpec
 } from "./Api.js"
-import * as Engine from "./Engine.js"
 import { compositionPlan, compositionSources, containers, type InputFile } from "./FilterGraph.js"
+import * as Inputs from "./Inputs.js"
+import { badRequest, internal, tooLarge } from "./Inputs.js"
+import * as Outputs from "./Outputs.js"
+import * as Probe from "./Probe.js"
 import * as Recipes from "./Recipes.js"
 import * as Slides from "./Slides.js"
-import * as Workspace from "./Workspace.js"
-import { badRequest, internal, tooLarge } from "./Workspace.js"
 
 /** Limits of the service that `ServerOptions` does not carry. */
 export interface ServerTuning {
@@ -85,7 +78,7 @@ export interface ServerTuning {
   readonly fetchTimeout?: Duration.DurationInput
 }
 
-type JobError = BadRequest | PayloadTooLarge | UnsupportedMedia | JobFailed | Unavailable
+type JobError = BadRequest | PayloadTooLarge | UnsupportedMedia | EngineFailed | Internal | Unavailable
 
 type Deps = CommandExecutor.CommandExecutor | FileSystem.FileSystem | Path.Path | HttpClient.HttpClient
 
@@ -93,37 +86,20 @@ interface State {
   readonly options: ServerOptions
   readonly jobTimeout: Duration.Duration
   readonly fetchTimeout: Duration.Duration
-  readonly workspace: Workspace.Workspace
-  readonly tracker: HealthTracker.HealthTracker
+  /** Job directories, one a request. */
+  readonly workDir: WorkDir.WorkDir<Internal>
+  /** The results kept until fetched, expired, or the service stops. */
+  readonly outputs: Outputs.Outputs
   /** The font files slides are drawn with (found at start). */
   readonly fonts: Slides.SlideFonts
-  /** Wait for a job slot (counted as queued), then run (counted as active). */
-  readonly withSlot: <A, E, R>(job: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
-  /** Run a request's work as a fiber the service owns, so shutdown can interrupt it (answered 503). */
-  readonly owned: <A, E, R>(work: Effect.Effect<A, E, R>) => Effect.Effect<A, E | Unavailable, R>
+  /** Requests run as work the service owns (`owned`); their ffmpeg runs wait for a slot (`slot`). */
+  readonly jobs: JobQueue.JobQueue
 }
 
 class ServiceState extends Context.Tag("automarket/services/ffmpeg/ServiceState")<ServiceState, State>() {}
 
-const shuttingDown = () => new Unavailable({ success: false, error: "the service is shutting down", code: "unavailable" })
-const unsupported = (error: string) => new UnsupportedMedia({ success: false, error, code: "unsupported-media" })
-const ffmpegFailed = (error: string) => new JobFailed({ success: false, error, code: "ffmpeg-failed" })
-
-// Closing a server waits for its connections: close idle ones as answers finish, then the rest.
-const closeConnections = (server: Http.Server): Effect.Effect<void> => {
-  const count = Effect.async<number>((resume) => {
-    server.getConnections((error, n) => resume(Effect.succeed(error === null ? n : 0)))
-  })
-  const poll = (left: number): Effect.Effect<void> =>
-    Effect.flatMap(
-      Effect.zipRight(
-        Effect.sync(() => server.closeIdleConnections()),
-        count
-      ),
-      (n) => (n === 0 || left === 0 ? Effect.void : Effect.zipRight(Effect.sleep("20 millis"), poll(left - 1)))
-    )
-  return Effect.zipRight(poll(100), Effect.sync(() => server.closeAllConnections()))
-}
+const unsupported = (message: string) => new UnsupportedMedia({ message })
+const ffmpegFailed = (message: string) => new EngineFailed({ message })
 
 // The first installed set of slide fonts; none found: fontconfig's default sans.
 const findFonts: Effect.Effect<Slides.SlideFonts, never, FileSystem.FileSystem> = Effect.gen(function* () {
@@ -137,55 +113,29 @@ const findFonts: Effect.Effect<Slides.SlideFonts, never, FileSystem.FileSystem> 
   return { regular: undefined, bold: undefined }
 })
 
-const stateLayer = (options: ServerOptions, tuning: ServerTuning, server: Http.Server) =>
+const stateLayer = (options: ServerOptions, tuning: ServerTuning) =>
   Layer.scoped(
     ServiceState,
     Effect.gen(function* () {
-      yield* Effect.addFinalizer(() => closeConnections(server))
       // A service without its engines cannot do anything: say so at start, not on every request.
-      yield* Effect.forEach(["ffmpeg", "ffprobe"] as const, (program) =>
-        Engine.run(program, ["-hide_banner", "-version"]).pipe(
-          Effect.mapError((error) => internal(`${program} is not usable: ${error.message}`))
-        )
-      )
-      const workspace = yield* Workspace.make(options.workDir)
+      yield* Effect.forEach(["ffmpeg", "ffprobe"], (engine) => Engine.check("ffmpeg", { engine, args: ["-hide_banner", "-version"] }))
+      const workDir = yield* WorkDir.make({
+        service: "ffmpeg",
+        configured: options.workDir,
+        jobDirectoryFailed: (reason) => internal(`cannot create a job directory: ${reason}`)
+      })
+      const outputs = yield* Outputs.make(workDir.root, tuning.outputTtl ?? "30 minutes")
       const fonts = yield* findFonts
-      const jobs = yield* FiberSet.make<unknown, unknown>()
-      const tracker = yield* HealthTracker.make
-      const semaphore = yield* Effect.makeSemaphore(Math.max(1, options.concurrency))
-      const ttl = Duration.decode(tuning.outputTtl ?? "30 minutes")
-      yield* Effect.forkScoped(Effect.repeat(workspace.expireOutputs(ttl), Schedule.spaced(Duration.min(ttl, Duration.minutes(1)))))
-
-      const withSlot = <A, E, R>(job: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-        Effect.uninterruptibleMask((restore) =>
-          Effect.zipRight(
-            restore(tracker.queued(semaphore.take(1))),
-            restore(tracker.track(job)).pipe(Effect.ensuring(semaphore.release(1)))
-          )
-        )
-
-      const owned = <A, E, R>(work: Effect.Effect<A, E, R>): Effect.Effect<A, E | Unavailable, R> =>
-        Effect.flatMap(FiberSet.run(jobs, work), (fiber) =>
-          Fiber.await(fiber).pipe(
-            Effect.onInterrupt(() => Fiber.interrupt(fiber)),
-            Effect.flatMap(
-              Exit.match({
-                onSuccess: (value): Effect.Effect<A, E | Unavailable> => Effect.succeed(value),
-                onFailure: (cause) => (Cause.isInterruptedOnly(cause) ? Effect.fail(shuttingDown()) : Effect.failCause(cause))
-              })
-            )
-          )
-        )
+      const jobs = yield* JobQueue.make({ concurrency: options.concurrency, shuttingDown: new Unavailable({ message: "the service is shutting down" }) })
 
       return {
         options,
         jobTimeout: Duration.decode(tuning.jobTimeout ?? "30 minutes"),
         fetchTimeout: Duration.decode(tuning.fetchTimeout ?? "5 minutes"),
-        workspace,
-        tracker,
+        workDir,
+        outputs,
         fonts,
-        withSlot,
-        owned
+        jobs
       }
     })
   )
@@ -193,14 +143,6 @@ const stateLayer = (options: ServerOptions, tuning: ServerTuning, server: Http.S
 // ---------------------------------------------------------------------------------------------
 // the steps every job shares
 // ---------------------------------------------------------------------------------------------
-
-// Stop reading a refused body but let it drain, so the client can read the answer.
-const dropBody = (request: HttpServerRequest.HttpServerRequest): Effect.Effect<void> =>
-  Effect.sync(() => {
-    const incoming = NodeHttpServerRequest.toIncomingMessage(request)
-    incoming.unpipe()
-    incoming.resume()
-  })
 
 // Refuse what can be refused from the headers alone: a declared size over the limit, a body that is not a form.
 const checkHeaders = (
@@ -241,8 +183,8 @@ const decodeSpec = <A, I>(
 }
 
 // ffprobe names the file it read: put the caller's name for it in the message, not our path.
-const probeInput = (path: string, label: string): Effect.Effect<Engine.Probe, UnsupportedMedia, CommandExecutor.CommandExecutor> =>
-  Effect.mapError(Engine.probe(path), (error) =>
+const probeInput = (path: string, label: string): Effect.Effect<Probe.Probe, UnsupportedMedia, CommandExecutor.CommandExecutor> =>
+  Effect.mapError(Probe.probe(path), (error) =>
     unsupported(`${label} is not media ffprobe can read: ${error.reason.split(`${path}: `).join("").split(path).join(label)}`)
   )
 
@@ -252,14 +194,14 @@ const render = (
   args: ReadonlyArray<string>,
   cwd: string,
   output: string
-): Effect.Effect<void, JobFailed, CommandExecutor.CommandExecutor | FileSystem.FileSystem | Path.Path> =>
+): Effect.Effect<void, EngineFailed, CommandExecutor.CommandExecutor | FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     // ffmpeg's messages name our files: keep the names, drop the work directory's paths.
     const scrubPaths = (text: string) => text.split(`${cwd}${path.sep}`).join("").split(`${path.dirname(output)}${path.sep}`).join("")
-    yield* Engine.run("ffmpeg", args, { cwd }).pipe(
-      Effect.mapError((error) => ffmpegFailed(scrubPaths(error.message))),
+    yield* Engine.run({ engine: "ffmpeg", args, cwd }).pipe(
+      Effect.mapError((error) => ffmpegFailed(scrubPaths(Probe.describeFailure(error)))),
       Effect.timeoutFail({
         duration: state.jobTimeout,
         onTimeout: () => ffmpegFailed(`ffmpeg took longer than ${Duration.format(state.jobTimeout)} and was stopped`)
@@ -273,7 +215,7 @@ const finish = (
   name: string,
   path: string,
   mimeType: string
-): Effect.Effect<OutputFile, JobFailed, CommandExecutor.CommandExecutor | FileSystem.FileSystem> =>
+): Effect.Effect<OutputFile, EngineFailed, CommandExecutor.CommandExecutor | FileSystem.FileSystem> =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const size = yield* fs.stat(path).pipe(
@@ -284,7 +226,7 @@ const finish = (
       yield* fs.remove(path).pipe(Effect.ignore)
       return yield* Effect.fail(ffmpegFailed("ffmpeg finished but wrote nothing"))
     }
-    const facts = yield* Effect.option(Engine.probe(path))
+    const facts = yield* Effect.option(Probe.probe(path))
     const info = Option.getOrUndefined(facts)
     return {
       name,
@@ -302,7 +244,7 @@ const finish = (
     }
   })
 
-type JobWork<S, A> = (spec: S, received: Workspace.Received, dir: string) => Effect.Effect<A, JobError, Deps>
+type JobWork<S, A> = (spec: S, received: Inputs.Received, dir: string) => Effect.Effect<A, JobError, Deps>
 
 /**
  * A job route: check the declared size, receive the upload into a fresh job directory, decode
@@ -310,23 +252,19 @@ type JobWork<S, A> = (spec: S, received: Workspace.Received, dir: string) => Eff
  */
 const jobRoute =
   <S, I, A>(schema: Schema.Schema<S, I>, specRequired: boolean, work: JobWork<S, A>) =>
-  ({
-    payload,
-    request
-  }: {
-    readonly payload: Stream.Stream<Multipart.Part, Multipart.MultipartError>
-    readonly request: HttpServerRequest.HttpServerRequest
-  }): Effect.Effect<{ readonly success: true; readonly data: A }, JobError, ServiceState | Deps> =>
+  ({ request }: { readonly request: HttpServerRequest.HttpServerRequest }): Effect.Effect<
+    { readonly success: true; readonly data: A },
+    JobError,
+    ServiceState | Deps
+  > =>
     Effect.flatMap(ServiceState, (state) =>
-      state.owned(
+      state.jobs.owned(
         Effect.scoped(
           Effect.gen(function* () {
             const max = state.options.maxBodyBytes
-            yield* checkHeaders(request, max).pipe(Effect.tapError(() => dropBody(request)))
-            const dir = yield* state.workspace.jobDirectory
-            const received = yield* Workspace.receive(payload, dir, max).pipe(
-              Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : dropBody(request)))
-            )
+            yield* checkHeaders(request, max).pipe(Effect.tapError(() => Upload.dropBody(request)))
+            const dir = yield* state.workDir.scoped
+            const received = yield* Inputs.receive(request, dir, max)
             const spec = yield* decodeSpec(schema, received.spec, specRequired)
             const data = yield* work(spec, received, dir)
             return { success: true as const, data }
@@ -346,12 +284,12 @@ const jobRoute =
 const singleInput = (
   state: State,
   src: string | undefined,
-  received: Workspace.Received,
+  received: Inputs.Received,
   dir: string
 ): Effect.Effect<{ readonly path: string; readonly label: string }, BadRequest | PayloadTooLarge, Deps> => {
   if (src !== undefined) {
     return Effect.map(
-      Workspace.resolveSources([src], received, dir, state.options.maxBodyBytes, state.fetchTimeout),
+      Inputs.resolveSources([src], received, dir, state.options.maxBodyBytes, state.fetchTimeout),
       (paths) => ({ path: paths.get(src)!, label: JSON.stringify(src) })
     )
   }
@@ -372,8 +310,8 @@ const fromRecipe = (recipe: Either.Either<Recipes.Recipe, string>): Effect.Effec
 const compose = (state: State): JobWork<Composition, { readonly output: OutputFile }> => (spec, received, dir) =>
   Effect.gen(function* () {
     const sources = compositionSources(spec)
-    const paths = yield* Workspace.resolveSources(sources, received, dir, state.options.maxBodyBytes, state.fetchTimeout)
-    return yield* state.withSlot(
+    const paths = yield* Inputs.resolveSources(sources, received, dir, state.options.maxBodyBytes, state.fetchTimeout)
+    return yield* state.jobs.slot(
       Effect.gen(function* () {
         const fs = yield* FileSystem.FileSystem
         const path = yield* Path.Path
@@ -382,7 +320,7 @@ const compose = (state: State): JobWork<Composition, { readonly output: OutputFi
           const file = paths.get(src)!
           inputs.set(src, { path: file, facts: yield* probeInput(file, JSON.stringify(src)) })
         }
-        const output = yield* state.workspace.outputPath(containers[spec.output.format].extension)
+        const output = yield* state.outputs.create(containers[spec.output.format].extension)
         const plan = yield* Either.match(compositionPlan(spec, inputs, output.path), {
           onLeft: (issues) => Effect.fail(badRequest(`the composition cannot be rendered: ${issues.join("; ")}`)),
           onRight: Effect.succeed
@@ -400,19 +338,19 @@ const singleJob =
   <S extends { readonly src?: string | undefined }>(
     state: State,
     needs: "audio" | "video",
-    recipe: (spec: S, input: string, facts: Engine.Probe, output: string) => Either.Either<Recipes.Recipe, string>,
+    recipe: (spec: S, input: string, facts: Probe.Probe, output: string) => Either.Either<Recipes.Recipe, string>,
     extension: (spec: S) => string
   ): JobWork<S, { readonly output: OutputFile }> =>
   (spec, received, dir) =>
     Effect.gen(function* () {
       const input = yield* singleInput(state, spec.src, received, dir)
-      return yield* state.withSlot(
+      return yield* state.jobs.slot(
         Effect.gen(function* () {
           const facts = yield* probeInput(input.path, input.label)
           if (needs === "audio" ? !facts.hasAudio : !facts.hasVideo) {
             return yield* Effect.fail(unsupported(`${input.label} has no ${needs} stream`))
           }
-          const output = yield* state.workspace.outputPath(extension(spec))
+          const output = yield* state.outputs.create(extension(spec))
           const planned = yield* fromRecipe(recipe(spec, input.path, facts, output.path))
           yield* render(state, planned.args, dir, output.path)
           return { output: yield* finish(output.name, output.path, planned.mimeType) }
@@ -424,15 +362,15 @@ const convert = (state: State): JobWork<AudioConvertSpec, { readonly output: Out
   (spec, received, dir) =>
     Effect.gen(function* () {
       const input = yield* singleInput(state, spec.src, received, dir)
-      return yield* state.withSlot(
+      return yield* state.jobs.slot(
         Effect.gen(function* () {
           const facts = yield* probeInput(input.path, input.label)
           if (!facts.hasAudio) return yield* Effect.fail(unsupported(`${input.label} has no audio stream`))
           // Measuring passes: the noise floor for the denoiser, then the loudness (after denoising).
           const measure = (args: ReadonlyArray<string>, what: string) =>
-            Engine.run("ffmpeg", args, { cwd: dir }).pipe(
+            Engine.run({ engine: "ffmpeg", args, cwd: dir }).pipe(
               Effect.map((result) => result.stderr),
-              Effect.mapError((error) => ffmpegFailed(error.message)),
+              Effect.mapError((error) => ffmpegFailed(Probe.describeFailure(error))),
               Effect.timeoutFail({ duration: state.jobTimeout, onTimeout: () => ffmpegFailed(`${what} took too long`) })
             )
           const noiseFloor =
@@ -441,7 +379,7 @@ const convert = (state: State): JobWork<AudioConvertSpec, { readonly output: Out
             spec.loudness === undefined
               ? undefined
               : Recipes.parseLoudness(yield* measure(Recipes.measureLoudness(spec, input.path, noiseFloor), "measuring loudness"))
-          const output = yield* state.workspace.outputPath(Recipes.audioFormats[spec.format ?? "wav"].extension)
+          const output = yield* state.outputs.create(Recipes.audioFormats[spec.format ?? "wav"].extension)
           const planned = yield* fromRecipe(Recipes.convertAudio(spec, input.path, facts, { loudness: measured, noiseFloor }, output.path))
           yield* render(state, planned.args, dir, output.path)
           const file = yield* finish(output.name, output.path, planned.mimeType)
@@ -454,7 +392,7 @@ const metadata = (state: State): JobWork<MetadataSpec, MediaInfo> => (spec, rece
   Effect.gen(function* () {
     const input = yield* singleInput(state, spec.src, received, dir)
     const fs = yield* FileSystem.FileSystem
-    const facts = yield* state.withSlot(probeInput(input.path, input.label))
+    const facts = yield* state.jobs.slot(probeInput(input.path, input.label))
     const size = yield* fs.stat(input.path).pipe(
       Effect.map((info) => Number(info.size)),
       Effect.orElseSucceed(() => 0)
@@ -523,12 +461,12 @@ const generatorRoute =
     readonly request: HttpServerRequest.HttpServerRequest
   }): Effect.Effect<{ readonly success: true; readonly data: { readonly output: OutputFile } }, JobError, ServiceState | Deps> =>
     Effect.flatMap(ServiceState, (state) =>
-      state.owned(
+      state.jobs.owned(
         Effect.scoped(
           Effect.gen(function* () {
-            const text = yield* readJson(request).pipe(Effect.tapError(() => dropBody(request)))
+            const text = yield* readJson(request).pipe(Effect.tapError(() => Upload.dropBody(request)))
             const spec = yield* decodeSpec(schema, text, true, "the request body")
-            const dir = yield* state.workspace.jobDirectory
+            const dir = yield* state.workDir.scoped
             return { success: true as const, data: yield* work(spec, dir) }
           })
         )
@@ -543,11 +481,11 @@ const generatorRoute =
     )
 
 const slide = (state: State): GeneratorWork<SlideSpec> => (spec, dir) =>
-  state.withSlot(
+  state.jobs.slot(
     Effect.gen(function* () {
       const fs = yield* FileSystem.FileSystem
       const path = yield* Path.Path
-      const output = yield* state.workspace.outputPath("png")
+      const output = yield* state.outputs.create("png")
       const plan = yield* Either.match(Slides.slidePlan(spec, output.path, state.fonts), {
         onLeft: (issue) => Effect.fail(badRequest(issue)),
         onRight: Effect.succeed
@@ -561,9 +499,9 @@ const slide = (state: State): GeneratorWork<SlideSpec> => (spec, dir) =>
   )
 
 const ambient = (state: State): GeneratorWork<AmbientSpec> => (spec, dir) =>
-  state.withSlot(
+  state.jobs.slot(
     Effect.gen(function* () {
-      const output = yield* state.workspace.outputPath("wav")
+      const output = yield* state.outputs.create("wav")
       const plan = Ambient.ambientPlan(spec, output.path)
       yield* render(state, plan.args, dir, output.path)
       return { output: yield* finish(output.name, output.path, plan.mimeType) }
@@ -616,13 +554,13 @@ const contentTypes: Readonly<Record<string, string>> = {
   jpg: "image/jpeg"
 }
 
-const notFound = (name: string) => new NotFound({ success: false, error: `no output named ${JSON.stringify(name)}`, code: "not-found" })
+const notFound = (name: string) => new NotFound({ message: `no output named ${JSON.stringify(name)}` })
 
 const OutputsLive = HttpApiBuilder.group(FFmpegApi, "outputs", (handlers) =>
   Effect.map(ServiceState, (state) =>
     handlers
       .handle("download", ({ path }) =>
-        Effect.flatMap(state.workspace.findOutput(path.name), (found) =>
+        Effect.flatMap(state.outputs.find(path.name), (found) =>
           Option.match(found, {
             onNone: () => Effect.fail(notFound(path.name)),
             onSome: (file) =>
@@ -633,7 +571,7 @@ const OutputsLive = HttpApiBuilder.group(FFmpegApi, "outputs", (handlers) =>
         )
       )
       .handle("remove", ({ path }) =>
-        Effect.flatMap(state.workspace.findOutput(path.name), (found) =>
+        Effect.flatMap(state.outputs.find(path.name), (found) =>
           Option.match(found, {
             onNone: () => Effect.fail(notFound(path.name)),
             onSome: (file) =>
@@ -650,12 +588,12 @@ const OutputsLive = HttpApiBuilder.group(FFmpegApi, "outputs", (handlers) =>
 const SystemLive = HttpApiBuilder.group(FFmpegApi, "system", (handlers) =>
   Effect.map(ServiceState, (state) =>
     handlers.handle("health", () =>
-      Effect.map(state.tracker.snapshot(true), (snapshot) => ({
+      Effect.map(state.jobs.counts, (counts) => ({
         status: "healthy" as const,
         service: "ffmpeg" as const,
-        uptime: snapshot.uptime,
-        activeJobs: snapshot.activeJobs,
-        queuedJobs: snapshot.queuedJobs,
+        uptime: counts.uptime,
+        activeJobs: counts.activeJobs,
+        queuedJobs: counts.queuedJobs,
         limits: { maxBodyBytes: state.options.maxBodyBytes, concurrency: state.options.concurrency }
       }))
     )
@@ -665,19 +603,21 @@ const SystemLive = HttpApiBuilder.group(FFmpegApi, "system", (handlers) =>
 /**
  * The FFmpeg service listening on `options.host:options.port`. The layer exposes the
  * `HttpServer` (read the bound address with `HttpServer.addressWith`); closing its scope stops
- * running jobs and removes the service's files. Needs ffmpeg and ffprobe on the PATH.
+ * running jobs and removes the service's files. Fails with `ServiceStartFailed` when ffmpeg or
+ * ffprobe cannot be run or the work directory cannot be made, `ServeError` when the address
+ * cannot be bound.
  */
-export const layer = (options: ServerOptions, tuning: ServerTuning = {}): Layer.Layer<HttpServer.HttpServer, ServeError> =>
-  Layer.unwrapEffect(
-    Effect.sync(() => {
-      const server = Http.createServer()
-      const api = HttpApiBuilder.api(FFmpegApi).pipe(Layer.provide([VideoLive, AudioLive, ImageLive, OutputsLive, SystemLive]))
-      const state = stateLayer(options, tuning, server).pipe(Layer.mapError((cause) => new ServeError({ cause })))
-      return HttpApiBuilder.serve().pipe(
-        Layer.provide(api),
-        Layer.provide(state),
-        Layer.provide(NodeHttpClient.layerUndici),
-        Layer.provideMerge(NodeHttpServer.layer(() => server, { port: options.port, host: options.host === "" ? "127.0.0.1" : options.host }))
-      )
-    })
+export const layer = (
+  options: ServerOptions,
+  tuning: ServerTuning = {}
+): Layer.Layer<HttpServer.HttpServer, HttpServerError.ServeError | ServiceStartFailed> => {
+  const handlers = HttpApiBuilder.api(FFmpegApi).pipe(
+    Layer.provide([VideoLive, AudioLive, ImageLive, OutputsLive, SystemLive]),
+    Layer.provide(stateLayer(options, tuning)),
+    // Fetches the inputs a spec names by URL.
+    Layer.provide(NodeHttpClient.layerUndici)
   )
+  // The routes bound their own bodies (uploads at maxBodyBytes, JSON specs at 256 KiB) and
+  // refuse in the envelope: the guard has nothing more to check yet.
+  return Serve.layer(FFmpegApi, handlers, { server: options, guard: { respond } })
+}

@@ -12,27 +12,19 @@
  *   `{detected_language, language_code, confidence}`;
  * - `GET /health` (ours).
  *
- * Errors are FastAPI's bodies: `{"detail": "..."}` (400, 413, 500, 503) and
- * `{"detail": [{loc, msg, type}]}` (422).
+ * Errors are the kit's classes in FastAPI's encoding (`kit/FastApi.ts`): `{"detail": "..."}`
+ * (400, 413, 500, 503) and `{"detail": [{loc, msg, type}]}` (422).
  *
  * @module
  */
-import * as HttpApi from "@effect/platform/HttpApi"
 import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
 import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as Multipart from "@effect/platform/Multipart"
-import * as OpenApi from "@effect/platform/OpenApi"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import {
-  BadRequest,
-  EngineFailed,
-  HealthResponse,
-  PayloadTooLarge,
-  Unavailable,
-  ValidationFailed
-} from "../kit/ServiceKit.js"
+import { api, errors } from "../kit/FastApi.js"
+import { HealthResponse } from "../kit/Health.js"
 import { TranscriptFormats } from "./Transcript.js"
 
 /**
@@ -94,24 +86,20 @@ export class SttGroup extends HttpApiGroup.make("stt", { topLevel: true })
       .setUrlParams(AsrParams)
       .setPayload(AudioUpload)
       .addSuccess(HttpApiSchema.Text())
-      .addError(BadRequest.body)
-      .addError(EngineFailed.body)
-      .addError(Unavailable.body)
+      .addError(errors.BadRequest)
+      .addError(errors.EngineFailed)
+      .addError(errors.Unavailable)
   )
   .add(
     HttpApiEndpoint.post("detectLanguage", "/detect-language")
       .setUrlParams(DetectLanguageParams)
       .setPayload(AudioUpload)
       .addSuccess(DetectedLanguage)
-      .addError(BadRequest.body)
-      .addError(EngineFailed.body)
-      .addError(Unavailable.body)
+      .addError(errors.BadRequest)
+      .addError(errors.EngineFailed)
+      .addError(errors.Unavailable)
   )
   .add(HttpApiEndpoint.get("health", "/health").addSuccess(HealthResponse)) {}
 
 /** The STT service's API (whisper-asr-webservice's routes). */
-export class SttApi extends HttpApi.make("whisper-asr")
-  .annotate(OpenApi.Title, "Whisper ASR Webservice (automarket, pocketsphinx engine)")
-  .add(SttGroup)
-  .addError(PayloadTooLarge.body)
-  .addError(ValidationFailed.body) {}
+export class SttApi extends api("whisper-asr", "Whisper ASR Webservice (automarket, pocketsphinx engine)", SttGroup) {}

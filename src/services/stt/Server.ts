@@ -20,35 +20,26 @@
  *
  * @module
  */
-import * as Command from "@effect/platform/Command"
 import type * as CommandExecutor from "@effect/platform/CommandExecutor"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import type * as HttpServer from "@effect/platform/HttpServer"
 import type * as HttpServerError from "@effect/platform/HttpServerError"
+import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
-import * as Http from "node:http"
 import * as NodePath from "node:path"
-import type { ServerOptions } from "../kit/ServerOptions.js"
-import {
-  BadRequest,
-  EngineFailed,
-  guard,
-  type JobQueue,
-  makeJobQueue,
-  makeWorkDir,
-  receiveFile,
-  runEngine,
-  safeBaseName,
-  ServiceStartFailed,
-  type WorkDir
-} from "../kit/ServiceKit.js"
 import { parseWavHeader } from "../../media/Wav.js"
+import * as Engine from "../kit/Engine.js"
+import { BadRequest, EngineFailed, type PayloadTooLarge, ServiceStartFailed, type ValidationFailed } from "../kit/Errors.js"
+import * as FastApi from "../kit/FastApi.js"
+import { healthOf } from "../kit/Health.js"
+import * as Serve from "../kit/Serve.js"
+import type { ServerOptions } from "../kit/ServerOptions.js"
+import * as Upload from "../kit/Upload.js"
 import { SttApi } from "./Api.js"
 import { parsePocketsphinx, parseSilences, render, segmentWords, type Transcript, transcriptOf } from "./Transcript.js"
 
@@ -80,10 +71,8 @@ export const defaultEngineConfig: SttEngineConfig = {
 /** The engine's name, in `/health` and the `Asr-Engine` header. */
 export const engineName = "pocketsphinx-en-us"
 
-interface SttEnvironment {
+interface SttEnvironment extends FastApi.Workspace {
   readonly config: SttEngineConfig
-  readonly workDir: WorkDir
-  readonly jobs: JobQueue
   readonly maxBodyBytes: number
 }
 
@@ -102,19 +91,10 @@ const makeEnvironment = (
       }
     }
     // Without arguments pocketsphinx_continuous prints its usage and exits 1: started is enough.
-    yield* runEngine("pocketsphinx", Command.make(config.pocketsphinx)).pipe(
-      Effect.catchIf(
-        (error) => error.exitCode !== undefined,
-        () => Effect.void
-      ),
-      Effect.mapError((error) => new ServiceStartFailed({ service: "stt", message: `stt: ${error.message}` }))
-    )
-    yield* runEngine("ffmpeg", Command.make(config.ffmpeg, "-hide_banner", "-version")).pipe(
-      Effect.mapError((error) => new ServiceStartFailed({ service: "stt", message: `stt: ${error.message}` }))
-    )
-    const workDir = yield* makeWorkDir("stt", options.workDir)
-    const jobs = yield* makeJobQueue("stt", engineName, options.concurrency)
-    return { config, workDir, jobs, maxBodyBytes: options.maxBodyBytes }
+    yield* Engine.check("stt", { engine: "pocketsphinx", executable: config.pocketsphinx, args: [] }, { anyExitCode: true })
+    yield* Engine.check("stt", { engine: "ffmpeg", executable: config.ffmpeg, args: ["-hide_banner", "-version"] })
+    const workspace = yield* FastApi.workspace("stt", options)
+    return { ...workspace, config, maxBodyBytes: options.maxBodyBytes }
   })
 
 /** Engine messages name files in the job directory; clients need not see server paths. */
@@ -131,18 +111,18 @@ const decode = (
     const fs = yield* FileSystem.FileSystem
     const wav = NodePath.join(dir, "audio.wav")
     const raw = encode ? [] : ["-f", "s16le", "-ar", "16000", "-ac", "1"]
-    yield* runEngine(
-      "ffmpeg",
-      Command.make(
-        env.config.ffmpeg,
+    yield* Engine.run({
+      engine: "ffmpeg",
+      executable: env.config.ffmpeg,
+      args: [
         ...["-nostdin", "-hide_banner", "-v", "error", "-y", ...raw, "-i", input],
         ...["-vn", "-map_metadata", "-1", "-ac", "1", "-ar", "16000", "-c:a", "pcm_s16le", "-f", "wav", wav]
-      )
-    ).pipe(
+      ]
+    }).pipe(
       Effect.mapError((error) =>
         error.exitCode === undefined
-          ? new EngineFailed({ detail: `audio decoding failed: ${error.message}` })
-          : new BadRequest({ detail: `audio_file could not be decoded as audio: ${hidePaths(error.message, dir)}` })
+          ? new EngineFailed({ message: `audio decoding failed: ${error.message}` })
+          : new BadRequest({ message: `audio_file could not be decoded as audio: ${hidePaths(error.message, dir)}` })
       )
     )
     const info = yield* Effect.scoped(
@@ -153,8 +133,8 @@ const decode = (
         const stat = yield* file.stat
         return parseWavHeader(head.subarray(0, Number(read)), Number(stat.size))
       })
-    ).pipe(Effect.mapError((error) => new EngineFailed({ detail: `audio decoding failed: ${hidePaths(error.message, dir)}` })))
-    if (info === undefined) return yield* new EngineFailed({ detail: "audio decoding failed: ffmpeg wrote no WAV header" })
+    ).pipe(Effect.mapError((error) => new EngineFailed({ message: `audio decoding failed: ${hidePaths(error.message, dir)}` })))
+    if (info === undefined) return yield* new EngineFailed({ message: "audio decoding failed: ffmpeg wrote no WAV header" })
     return { wav, duration: info.duration }
   })
 
@@ -172,17 +152,23 @@ const transcribe = (
     const { duration, wav } = yield* decode(env, dir, input, encode)
     if (duration < 0.05) return transcriptOf([])
     // Pauses in the audio, for cutting segments; without them segments still follow the recogniser.
-    const silences = yield* runEngine(
-      "ffmpeg",
-      Command.make(env.config.ffmpeg, "-nostdin", "-hide_banner", "-nostats", "-v", "info", "-i", wav, "-af", silenceFilter, "-f", "null", "-")
+    // Read from stderr, all of it: a long recording reports many pauses.
+    const silences = yield* Engine.run(
+      {
+        engine: "ffmpeg",
+        executable: env.config.ffmpeg,
+        args: ["-nostdin", "-hide_banner", "-nostats", "-v", "info", "-i", wav, "-af", silenceFilter, "-f", "null", "-"]
+      },
+      { stderr: "all" }
     ).pipe(
       Effect.map((output) => parseSilences(output.stderr, duration)),
       Effect.orElseSucceed(() => [])
     )
-    const { stdout } = yield* runEngine(
-      "pocketsphinx",
-      Command.make(env.config.pocketsphinx, "-infile", wav, "-hmm", env.config.hmm, "-lm", env.config.lm, "-dict", env.config.dict, "-time", "yes")
-    ).pipe(Effect.mapError((error) => new EngineFailed({ detail: `speech recognition failed: ${hidePaths(error.message, dir)}` })))
+    const { stdout } = yield* Engine.run({
+      engine: "pocketsphinx",
+      executable: env.config.pocketsphinx,
+      args: ["-infile", wav, "-hmm", env.config.hmm, "-lm", env.config.lm, "-dict", env.config.dict, "-time", "yes"]
+    }).pipe(Effect.mapError((error) => new EngineFailed({ message: `speech recognition failed: ${hidePaths(error.message, dir)}` })))
     return transcriptOf(segmentWords(parsePocketsphinx(stdout), duration, {}, silences))
   })
 
@@ -191,47 +177,66 @@ const englishOnly = (language: string | undefined): Effect.Effect<void, BadReque
     ? Effect.void
     : Effect.fail(
         new BadRequest({
-          detail: `language '${language}' is not available: this engine (${engineName}) recognises English (en) only`
+          message: `language '${language}' is not available: this engine (${engineName}) recognises English (en) only`
         })
       )
+
+/** The `audio_file` of a request, stored in `dir` (other parts are read past); 422 without one. */
+const receiveAudio = (
+  request: HttpServerRequest.HttpServerRequest,
+  dir: string,
+  maxBytes: number
+): Effect.Effect<Upload.Stored, BadRequest | PayloadTooLarge | EngineFailed | ValidationFailed, FileSystem.FileSystem> =>
+  Effect.gen(function* () {
+    let wanted = true
+    const { stored } = yield* Upload.receive(
+      request,
+      {
+        maxBytes,
+        expected: 'a multipart/form-data body with a file in "audio_file"',
+        file: (part) =>
+          Effect.sync(() => {
+            if (part.key !== "audio_file" || !wanted) return undefined
+            wanted = false
+            return NodePath.join(dir, "upload")
+          })
+      },
+      FastApi.uploadRefusals(maxBytes)
+    )
+    const audio = stored[0]
+    if (audio === undefined) return yield* Effect.fail(FastApi.invalid(["body", "audio_file"], "Field required", "missing"))
+    return audio
+  })
 
 const Handlers = HttpApiBuilder.group(SttApi, "stt", (handlers) =>
   Effect.gen(function* () {
     const env = yield* SttEnv
     return handlers
-      .handle("asr", ({ payload, urlParams }) =>
+      .handle("asr", ({ request, urlParams }) =>
         Effect.gen(function* () {
           yield* englishOnly(urlParams.language)
           const dir = yield* env.workDir.scoped
-          const upload = yield* receiveFile(payload, {
-            field: "audio_file",
-            path: NodePath.join(dir, "upload"),
-            maxBytes: env.maxBodyBytes
-          })
+          const upload = yield* receiveAudio(request, dir, env.maxBodyBytes)
           const transcript = yield* env.jobs.run(transcribe(env, dir, upload.path, urlParams.encode ?? true))
           const output = urlParams.output ?? "txt"
           return HttpServerResponse.text(render(transcript, output, { wordTimestamps: urlParams.word_timestamps ?? false }), {
             contentType: "text/plain; charset=utf-8",
             headers: {
               "asr-engine": engineName,
-              "content-disposition": `attachment; filename="${safeBaseName(upload.name)}.${output}"`
+              "content-disposition": `attachment; filename="${Upload.safeBaseName(upload.name)}.${output}"`
             }
           })
         })
       )
-      .handle("detectLanguage", ({ payload, urlParams }) =>
+      .handle("detectLanguage", ({ request, urlParams }) =>
         Effect.gen(function* () {
           const dir = yield* env.workDir.scoped
-          const upload = yield* receiveFile(payload, {
-            field: "audio_file",
-            path: NodePath.join(dir, "upload"),
-            maxBytes: env.maxBodyBytes
-          })
+          const upload = yield* receiveAudio(request, dir, env.maxBodyBytes)
           yield* env.jobs.run(decode(env, dir, upload.path, urlParams.encode ?? true))
           return { detected_language: "english", language_code: "en", confidence: 1 }
         })
       )
-      .handle("health", () => env.jobs.health)
+      .handle("health", () => Effect.map(env.jobs.counts, (counts) => healthOf("stt", engineName, counts)))
   })
 )
 
@@ -248,11 +253,6 @@ export const layer = (
 ): Layer.Layer<HttpServer.HttpServer, HttpServerError.ServeError | ServiceStartFailed> => {
   const config: SttEngineConfig = { ...defaultEngineConfig, ...engine }
   const environment = Layer.scoped(SttEnv, makeEnvironment(options, config))
-  const api = HttpApiBuilder.api(SttApi).pipe(Layer.provide(Handlers), Layer.provide(environment))
-  const app = HttpApiBuilder.serve().pipe(
-    Layer.provide(HttpApiBuilder.middleware(SttApi, guard(options.maxBodyBytes, ["/asr", "/detect-language"]))),
-    Layer.provide(HttpApiBuilder.middlewareOpenApi()),
-    Layer.provide(api)
-  )
-  return Layer.provideMerge(app, NodeHttpServer.layer(() => Http.createServer(), { port: options.port, host: options.host }))
+  const handlers = HttpApiBuilder.api(SttApi).pipe(Layer.provide(Handlers), Layer.provide(environment))
+  return Serve.layer(SttApi, handlers, { server: options, guard: FastApi.guard(options.maxBodyBytes, ["/asr", "/detect-language"]), openApi: true })
 }

@@ -9,27 +9,18 @@
  * `GET /get_predefined_voices`, `GET /v1/audio/voices`, `GET /get_reference_files`,
  * `GET /api/model-info`, `POST /upload_reference`, plus `GET /health` (ours).
  *
- * Errors are FastAPI's bodies: `{"detail": "..."}` (400, 404, 413, 500, 503) and
- * `{"detail": [{loc, msg, type}]}` (422).
+ * Errors are the kit's classes in FastAPI's encoding (`kit/FastApi.ts`): `{"detail": "..."}`
+ * (400, 404, 413, 500, 503) and `{"detail": [{loc, msg, type}]}` (422).
  *
  * @module
  */
-import * as HttpApi from "@effect/platform/HttpApi"
 import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
 import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as Multipart from "@effect/platform/Multipart"
-import * as OpenApi from "@effect/platform/OpenApi"
 import * as Schema from "effect/Schema"
-import {
-  BadRequest,
-  EngineFailed,
-  HealthResponse,
-  NotFound,
-  PayloadTooLarge,
-  Unavailable,
-  ValidationFailed
-} from "../kit/ServiceKit.js"
+import { api, errors } from "../kit/FastApi.js"
+import { HealthResponse } from "../kit/Health.js"
 
 /** The audio formats both speech routes can answer with. */
 export const OutputFormat = Schema.Literal("wav", "opus", "mp3")
@@ -132,19 +123,19 @@ export class TtsGroup extends HttpApiGroup.make("tts", { topLevel: true })
     HttpApiEndpoint.post("tts", "/tts")
       .setPayload(CustomTTSRequest)
       .addSuccess(AudioBytes)
-      .addError(BadRequest.body)
-      .addError(NotFound.body)
-      .addError(EngineFailed.body)
-      .addError(Unavailable.body)
+      .addError(errors.BadRequest)
+      .addError(errors.NotFound)
+      .addError(errors.EngineFailed)
+      .addError(errors.Unavailable)
   )
   .add(
     HttpApiEndpoint.post("speech", "/v1/audio/speech")
       .setPayload(OpenAISpeechRequest)
       .addSuccess(AudioBytes)
-      .addError(BadRequest.body)
-      .addError(NotFound.body)
-      .addError(EngineFailed.body)
-      .addError(Unavailable.body)
+      .addError(errors.BadRequest)
+      .addError(errors.NotFound)
+      .addError(errors.EngineFailed)
+      .addError(errors.Unavailable)
   )
   .add(HttpApiEndpoint.get("predefinedVoices", "/get_predefined_voices").addSuccess(Schema.Array(PredefinedVoice)))
   .add(
@@ -163,8 +154,4 @@ export class TtsGroup extends HttpApiGroup.make("tts", { topLevel: true })
   .add(HttpApiEndpoint.get("health", "/health").addSuccess(HealthResponse)) {}
 
 /** The TTS service's API (Chatterbox TTS Server's routes). */
-export class TtsApi extends HttpApi.make("chatterbox-tts")
-  .annotate(OpenApi.Title, "Chatterbox TTS Server (automarket, flite engine)")
-  .add(TtsGroup)
-  .addError(PayloadTooLarge.body)
-  .addError(ValidationFailed.body) {}
+export class TtsApi extends api("chatterbox-tts", "Chatterbox TTS Server (automarket, flite engine)", TtsGroup) {}

@@ -19,7 +19,6 @@
  *
  * @module
  */
-import * as Command from "@effect/platform/Command"
 import type * as CommandExecutor from "@effect/platform/CommandExecutor"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
@@ -27,30 +26,19 @@ import type * as HttpPlatform from "@effect/platform/HttpPlatform"
 import type * as HttpServer from "@effect/platform/HttpServer"
 import type * as HttpServerError from "@effect/platform/HttpServerError"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
-import * as Http from "node:http"
 import * as NodePath from "node:path"
+import * as Engine from "../kit/Engine.js"
+import { BadRequest, EngineFailed, NotFound, ServiceStartFailed, type Unavailable } from "../kit/Errors.js"
+import * as FastApi from "../kit/FastApi.js"
+import { healthOf } from "../kit/Health.js"
+import * as Serve from "../kit/Serve.js"
 import type { ServerOptions } from "../kit/ServerOptions.js"
+import * as Upload from "../kit/Upload.js"
 import { contentTypeOf, type OutputFormat, TtsApi, UploadRejected } from "./Api.js"
-import {
-  BadRequest,
-  checkEngine,
-  drainFiles,
-  EngineFailed,
-  type JobQueue,
-  makeJobQueue,
-  makeWorkDir,
-  NotFound,
-  runEngine,
-  type ServiceError,
-  ServiceStartFailed,
-  guard,
-  type WorkDir
-} from "../kit/ServiceKit.js"
 import { type FliteVoice, parseVoiceList, resolveVoice, voicesFrom } from "./Voices.js"
 
 /** The engine executables (names looked up on PATH, or paths). */
@@ -64,11 +52,9 @@ export interface TtsEngineConfig {
 /** The engine configuration used when none is given. */
 export const defaultEngineConfig: TtsEngineConfig = { flite: "flite", ffmpeg: "ffmpeg" }
 
-interface TtsEnvironment {
+interface TtsEnvironment extends FastApi.Workspace {
   readonly config: TtsEngineConfig
   readonly voices: ReadonlyArray<FliteVoice>
-  readonly workDir: WorkDir
-  readonly jobs: JobQueue
   readonly maxBodyBytes: number
 }
 
@@ -79,15 +65,14 @@ const makeEnvironment = (
   config: TtsEngineConfig
 ): Effect.Effect<TtsEnvironment, ServiceStartFailed, FileSystem.FileSystem | CommandExecutor.CommandExecutor | Scope.Scope> =>
   Effect.gen(function* () {
-    const listed = yield* checkEngine("tts", "flite", Command.make(config.flite, "-lv"))
+    const listed = yield* Engine.check("tts", { engine: "flite", executable: config.flite, args: ["-lv"] })
     const voices = voicesFrom(parseVoiceList(listed.stdout))
     if (voices.length === 0) {
       return yield* new ServiceStartFailed({ service: "tts", message: `tts: flite lists no usable voice: ${listed.stdout.trim()}` })
     }
-    yield* checkEngine("tts", "ffmpeg", Command.make(config.ffmpeg, "-hide_banner", "-version"))
-    const workDir = yield* makeWorkDir("tts", options.workDir)
-    const jobs = yield* makeJobQueue("tts", "flite", options.concurrency)
-    return { config, voices, workDir, jobs, maxBodyBytes: options.maxBodyBytes }
+    yield* Engine.check("tts", { engine: "ffmpeg", executable: config.ffmpeg, args: ["-hide_banner", "-version"] })
+    const workspace = yield* FastApi.workspace("tts", options)
+    return { ...workspace, config, voices, maxBodyBytes: options.maxBodyBytes }
   })
 
 /** A synthesis job, after validation. */
@@ -103,7 +88,7 @@ const codecArgs: { readonly [F in Exclude<OutputFormat, "wav">]: ReadonlyArray<s
   opus: ["-c:a", "libopus", "-b:a", "48k", "-f", "ogg"]
 }
 
-const engineFailed = (error: { readonly message: string }) => new EngineFailed({ detail: `speech synthesis failed: ${error.message}` })
+const engineFailed = (error: { readonly message: string }) => new EngineFailed({ message: `speech synthesis failed: ${error.message}` })
 
 /** Run flite (and ffmpeg) in `dir`; the path of the finished file. */
 const render = (
@@ -117,15 +102,16 @@ const render = (
     yield* fs.writeFileString(textPath, job.text).pipe(Effect.mapError(engineFailed))
     const wav = NodePath.join(dir, "speech.wav")
     const stretch = job.speed === 1 ? [] : ["--setf", `duration_stretch=${(1 / job.speed).toFixed(4)}`]
-    yield* runEngine("flite", Command.make(env.config.flite, "-voice", job.voice.id, ...stretch, "-f", textPath, "-o", wav)).pipe(
+    yield* Engine.run({ engine: "flite", executable: env.config.flite, args: ["-voice", job.voice.id, ...stretch, "-f", textPath, "-o", wav] }).pipe(
       Effect.mapError(engineFailed)
     )
     if (job.format === "wav") return wav
     const out = NodePath.join(dir, `speech.${job.format}`)
-    yield* runEngine(
-      "ffmpeg",
-      Command.make(env.config.ffmpeg, "-nostdin", "-hide_banner", "-v", "error", "-y", "-i", wav, "-vn", ...codecArgs[job.format], out)
-    ).pipe(Effect.mapError(engineFailed))
+    yield* Engine.run({
+      engine: "ffmpeg",
+      executable: env.config.ffmpeg,
+      args: ["-nostdin", "-hide_banner", "-v", "error", "-y", "-i", wav, "-vn", ...codecArgs[job.format], out]
+    }).pipe(Effect.mapError(engineFailed))
     return out
   })
 
@@ -134,7 +120,7 @@ const synthesize = (
   job: Synthesis
 ): Effect.Effect<
   HttpServerResponse.HttpServerResponse,
-  ServiceError,
+  EngineFailed | Unavailable,
   TtsEnv | FileSystem.FileSystem | CommandExecutor.CommandExecutor | HttpPlatform.HttpPlatform | Scope.Scope
 > =>
   Effect.gen(function* () {
@@ -150,7 +136,7 @@ const synthesize = (
   })
 
 const cannotClone = new BadRequest({
-  detail:
+  message:
     "voice cloning is not supported: this server's engine (flite) cannot clone a voice from reference audio; " +
     "use voice_mode \"predefined\" with a voice from /get_predefined_voices"
 })
@@ -158,10 +144,10 @@ const cannotClone = new BadRequest({
 const englishOnly = (language: string | null | undefined): Effect.Effect<void, BadRequest> =>
   language === undefined || language === null || language.trim() === "" || /^en([-_][a-z]{2})?$|^english$/i.test(language.trim())
     ? Effect.void
-    : Effect.fail(new BadRequest({ detail: `language '${language}' is not available: this engine (flite) speaks English only` }))
+    : Effect.fail(new BadRequest({ message: `language '${language}' is not available: this engine (flite) speaks English only` }))
 
 const nonEmpty = (text: string, field: string): Effect.Effect<string, BadRequest> =>
-  text.trim() === "" ? Effect.fail(new BadRequest({ detail: `${field} is empty: nothing to say` })) : Effect.succeed(text)
+  text.trim() === "" ? Effect.fail(new BadRequest({ message: `${field} is empty: nothing to say` })) : Effect.succeed(text)
 
 const findVoice = (voices: ReadonlyArray<FliteVoice>, requested: string): Effect.Effect<FliteVoice, NotFound> => {
   const voice = resolveVoice(voices, requested)
@@ -169,7 +155,7 @@ const findVoice = (voices: ReadonlyArray<FliteVoice>, requested: string): Effect
     ? Effect.succeed(voice)
     : Effect.fail(
         new NotFound({
-          detail: `Voice file '${requested}' not found. Predefined voices: ${voices.map((v) => v.filename).join(", ")}`
+          message: `Voice file '${requested}' not found. Predefined voices: ${voices.map((v) => v.filename).join(", ")}`
         })
       )
 }
@@ -183,7 +169,7 @@ const Handlers = HttpApiBuilder.group(TtsApi, "tts", (handlers) =>
           if (payload.voice_mode === "clone") return yield* Effect.fail(cannotClone)
           const voiceId = payload.predefined_voice_id
           if (voiceId === undefined || voiceId === null || voiceId.trim() === "") {
-            return yield* Effect.fail(new BadRequest({ detail: "predefined_voice_id is required when voice_mode is 'predefined'" }))
+            return yield* Effect.fail(new BadRequest({ message: "predefined_voice_id is required when voice_mode is 'predefined'" }))
           }
           yield* englishOnly(payload.language)
           const text = yield* nonEmpty(payload.text, "text")
@@ -218,26 +204,31 @@ const Handlers = HttpApiBuilder.group(TtsApi, "tts", (handlers) =>
           supported_languages: { en: "English" }
         })
       )
-      .handle("uploadReference", ({ payload }) =>
+      .handle("uploadReference", ({ request }) =>
         Effect.gen(function* () {
-          const names = yield* drainFiles(payload, env.maxBodyBytes).pipe(
+          // Nothing is stored: every file is read past, for its name.
+          const { skipped } = yield* Upload.receive(
+            request,
+            { maxBytes: env.maxBodyBytes, file: () => Effect.succeed(undefined) },
+            FastApi.uploadRefusals(env.maxBodyBytes)
+          ).pipe(
             Effect.mapError(
               (error) =>
-                new UploadRejected({ message: error.detail, uploaded_files: [], all_reference_files: [], errors: [] })
+                new UploadRejected({ message: error.message, uploaded_files: [], all_reference_files: [], errors: [] })
             )
           )
           return yield* Effect.fail(new UploadRejected({
             message: "No reference audio was stored: this server's engine (flite) cannot clone voices.",
             uploaded_files: [],
             all_reference_files: [],
-            errors: names.map((name) => ({
+            errors: skipped.map(({ name }) => ({
               filename: name.split(/[\\/]/).pop() ?? "",
               error: "voice cloning is not supported by this engine (flite)"
             }))
           }))
         })
       )
-      .handle("health", () => env.jobs.health)
+      .handle("health", () => Effect.map(env.jobs.counts, (counts) => healthOf("tts", "flite", counts)))
   })
 )
 
@@ -254,11 +245,6 @@ export const layer = (
 ): Layer.Layer<HttpServer.HttpServer, HttpServerError.ServeError | ServiceStartFailed> => {
   const config: TtsEngineConfig = { ...defaultEngineConfig, ...engine }
   const environment = Layer.scoped(TtsEnv, makeEnvironment(options, config))
-  const api = HttpApiBuilder.api(TtsApi).pipe(Layer.provide(Handlers), Layer.provide(environment))
-  const app = HttpApiBuilder.serve().pipe(
-    Layer.provide(HttpApiBuilder.middleware(TtsApi, guard(options.maxBodyBytes, ["/upload_reference"]))),
-    Layer.provide(HttpApiBuilder.middlewareOpenApi()),
-    Layer.provide(api)
-  )
-  return Layer.provideMerge(app, NodeHttpServer.layer(() => Http.createServer(), { port: options.port, host: options.host }))
+  const handlers = HttpApiBuilder.api(TtsApi).pipe(Layer.provide(Handlers), Layer.provide(environment))
+  return Serve.layer(TtsApi, handlers, { server: options, guard: FastApi.guard(options.maxBodyBytes, ["/upload_reference"]), openApi: true })
 }

@@ -4,8 +4,8 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Either from "effect/Either"
-import type { Probe } from "../../../src/services/ffmpeg/Engine.js"
-import { parseProbe } from "../../../src/services/ffmpeg/Engine.js"
+import type { Probe } from "../../../src/services/ffmpeg/Probe.js"
+import { parseProbe } from "../../../src/services/ffmpeg/Probe.js"
 import * as Recipes from "../../../src/services/ffmpeg/Recipes.js"
 import * as Option from "effect/Option"
 

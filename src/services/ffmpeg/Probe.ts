@@ -1,32 +1,18 @@
 /**
- * Running the real engines: `ffprobe` to learn what an input is, `ffmpeg` to do the work. Both
- * run as child processes with an argument array (no shell) through `@effect/platform`'s
- * `Command`; a run that is interrupted (a client went away, the service shuts down) kills the
- * process and waits for it to exit. Only the last lines of stderr are kept, for error messages.
+ * What the FFmpeg service knows of its engines beyond running them (the kit's engine runner runs
+ * them): what ffprobe says a file is (`probe`, `parseProbe`), and how the service words a failed
+ * run of ffmpeg or ffprobe in its answers (`describeFailure`: the program, its exit code and the
+ * last lines it wrote).
  *
  * @module
  */
-import * as Command from "@effect/platform/Command"
 import type * as CommandExecutor from "@effect/platform/CommandExecutor"
-import * as Chunk from "effect/Chunk"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import * as Stream from "effect/Stream"
+import * as Engine from "../kit/Engine.js"
 import type { MediaFacts } from "./FilterGraph.js"
-
-/** ffmpeg exited with an error (or could not be started). `stderr` holds its last lines. */
-export class EngineFailed extends Data.TaggedError("EngineFailed")<{
-  readonly program: "ffmpeg" | "ffprobe"
-  readonly exitCode: number | undefined
-  readonly stderr: string
-}> {
-  override get message(): string {
-    const code = this.exitCode === undefined ? "could not run" : `exit ${this.exitCode}`
-    return `${this.program} failed (${code})${this.stderr === "" ? "" : `: ${this.stderr}`}`
-  }
-}
 
 /** The last `count` non-empty lines of a text. */
 export const lastLines = (text: string, count: number): string =>
@@ -37,52 +23,16 @@ export const lastLines = (text: string, count: number): string =>
     .slice(-count)
     .join("\n")
 
-const maxKeptStderr = 64 * 1024
+// What a failed run said: its last lines, or why it could not be started.
+const saidBy = (error: Engine.EngineError, lines: number): string =>
+  error.exitCode === undefined ? error.output : lastLines(error.output, lines)
 
-// Keep at most the tail of a byte stream, decoded as text.
-const tail = <E, R>(stream: Stream.Stream<Uint8Array, E, R>): Effect.Effect<string, E, R> =>
-  Stream.runFold(stream, "", (kept, chunk) => {
-    const next = kept + Buffer.from(chunk).toString("utf8")
-    return next.length > maxKeptStderr ? next.slice(next.length - maxKeptStderr) : next
-  })
-
-/** What a finished run printed on stderr (its tail). */
-export interface RunResult {
-  readonly stderr: string
+/** A failed run in the service's words: `ffmpeg failed (exit 1): <its last lines>` (8 by default). */
+export const describeFailure = (error: Engine.EngineError, lines = 8): string => {
+  const said = saidBy(error, lines)
+  const code = error.exitCode === undefined ? "could not run" : `exit ${error.exitCode}`
+  return `${error.engine} failed (${code})${said === "" ? "" : `: ${said}`}`
 }
-
-/**
- * Run `program` with `args` in `cwd`. Succeeds with its stderr when it exits 0; fails with
- * `EngineFailed` (holding the last `stderrLines` lines) otherwise.
- */
-export const run = (
-  program: "ffmpeg" | "ffprobe",
-  args: ReadonlyArray<string>,
-  options: { readonly cwd?: string | undefined; readonly stderrLines?: number } = {}
-): Effect.Effect<RunResult & { readonly stdout: string }, EngineFailed, CommandExecutor.CommandExecutor> =>
-  Effect.scoped(
-    Effect.gen(function* () {
-      let command = Command.make(program, ...args)
-      if (options.cwd !== undefined) command = Command.workingDirectory(command, options.cwd)
-      const process = yield* Command.start(command)
-      const [stdout, stderr, exitCode] = yield* Effect.all(
-        [
-          Stream.runCollect(process.stdout).pipe(Effect.map((chunks) => Buffer.concat(Chunk.toArray(chunks)).toString("utf8"))),
-          tail(process.stderr),
-          process.exitCode
-        ],
-        { concurrency: "unbounded" }
-      )
-      if (exitCode !== 0) {
-        return yield* new EngineFailed({ program, exitCode, stderr: lastLines(stderr, options.stderrLines ?? 8) })
-      }
-      return { stdout, stderr }
-    })
-  ).pipe(
-    Effect.catchTag("SystemError", "BadArgument", (error) =>
-      Effect.fail(new EngineFailed({ program, exitCode: undefined, stderr: error.message }))
-    )
-  )
 
 // ---------------------------------------------------------------------------------------------
 // ffprobe
@@ -180,8 +130,8 @@ export class NotMedia extends Data.TaggedError("NotMedia")<{ readonly reason: st
 
 /** Probe a file. Fails with `NotMedia` when ffprobe cannot read it or finds no audio or video. */
 export const probe = (path: string): Effect.Effect<Probe, NotMedia, CommandExecutor.CommandExecutor> =>
-  run("ffprobe", ["-v", "error", "-print_format", "json", "-show_format", "-show_streams", path], { stderrLines: 3 }).pipe(
-    Effect.mapError((error) => new NotMedia({ reason: error.stderr === "" ? error.message : error.stderr })),
+  Engine.run({ engine: "ffprobe", args: ["-v", "error", "-print_format", "json", "-show_format", "-show_streams", path] }).pipe(
+    Effect.mapError((error) => new NotMedia({ reason: saidBy(error, 3) === "" ? describeFailure(error, 3) : saidBy(error, 3) })),
     Effect.flatMap(({ stdout }) =>
       Option.match(parseProbe(stdout), {
         onNone: () => Effect.fail(new NotMedia({ reason: "ffprobe gave no readable answer" })),

@@ -1,0 +1,173 @@
+/**
+ * The upload receiver of the local services: reads a `multipart/form-data` body part by part as
+ * it arrives, hands each text field to the service, and stores each file at a path the service
+ * chooses, or reads past it. A client's file name is never a path: the service names the file,
+ * and the client's name is kept only for messages and headers (reduced by `safeBaseName`).
+ *
+ * The body is bounded: the parser stops at `maxBytes`. When the receiver stops early (the
+ * service refused a part, the body went over the limit, the parser could not read it) the rest
+ * of the body is read and dropped, so that the client gets the answer instead of a reset
+ * connection. What goes wrong is answered in the service's words (`UploadRefusals`).
+ *
+ * @module
+ */
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
+import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as Multipart from "@effect/platform/Multipart"
+import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import * as Predicate from "effect/Predicate"
+import * as Stream from "effect/Stream"
+import { messageOf } from "./Errors.js"
+
+/** A file part of an upload. */
+export interface Upload {
+  /** The form field it came in. */
+  readonly key: string
+  /** The client's file name: for messages and headers only, never a path. */
+  readonly name: string
+  readonly contentType: string
+  /** Its size in bytes. */
+  readonly size: number
+}
+
+/** A file part stored at the path the service chose. */
+export interface Stored extends Upload {
+  readonly path: string
+}
+
+/** What a body carried: the files stored, and the files read past. */
+export interface Received {
+  readonly stored: ReadonlyArray<Stored>
+  readonly skipped: ReadonlyArray<Upload>
+}
+
+/** What a service accepts in an upload. */
+export interface UploadPolicy<E> {
+  /** The largest body, in bytes: the parser stops there. */
+  readonly maxBytes: number
+  /** What the body should be, named in the refusal of one that is not multipart at all. */
+  readonly expected?: string
+  /** Each text field, in order; fail to refuse the request. Default: fields are ignored. */
+  readonly field?: (field: Multipart.Field) => Effect.Effect<void, E>
+  /** Where each file goes, in order: a path of the service's choosing, or undefined to read past it; fail to refuse the request. */
+  readonly file: (file: Multipart.File) => Effect.Effect<string | undefined, E>
+}
+
+/** How a service answers what goes wrong while receiving. */
+export interface UploadRefusals<W> {
+  /** The parser failed: a malformed body, or one over a limit (`overLimit`). */
+  readonly malformed: (error: Multipart.MultipartError) => W
+  /** A file could not be written where the service wanted it. */
+  readonly notStored: (reason: string) => W
+}
+
+// The parser reports some of its limits as an "InternalError" whose cause names the limit.
+const reachedLimit = (cause: unknown): string | undefined =>
+  Predicate.hasProperty(cause, "_tag") && cause._tag === "ReachedLimit" && Predicate.hasProperty(cause, "limit") && typeof cause.limit === "string"
+    ? cause.limit
+    : undefined
+
+/** Whether the parser stopped because the body (or a file in it) went over the limit. */
+export const overLimit = (error: Multipart.MultipartError): boolean => {
+  const limit = reachedLimit(error.cause)
+  return limit === "MaxTotalSize" || limit === "MaxPartSize" || error.reason === "BodyTooLarge" || error.reason === "FileTooLarge"
+}
+
+/**
+ * Stop reading a request's body and let the rest of it drain, unparsed, so that the client can
+ * read the answer it is given before it has sent everything.
+ */
+export const dropBody = (request: HttpServerRequest.HttpServerRequest): Effect.Effect<void> =>
+  Effect.sync(() => {
+    const incoming = NodeHttpServerRequest.toIncomingMessage(request)
+    incoming.unpipe()
+    incoming.resume()
+  })
+
+/** Receive the multipart body of `request` under `policy`; refusals in the words of `refusals`. */
+export const receive = <E, W>(
+  request: HttpServerRequest.HttpServerRequest,
+  policy: UploadPolicy<E>,
+  refusals: UploadRefusals<W>
+): Effect.Effect<Received, E | W, FileSystem.FileSystem> =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const stored: Array<Stored> = []
+    const skipped: Array<Upload> = []
+
+    const notStored = (error: { readonly message: string }) => Effect.fail(refusals.notStored(error.message))
+    const malformed = (error: Multipart.MultipartError) => Effect.fail(refusals.malformed(error))
+
+    const onFile = (part: Multipart.File): Effect.Effect<void, E | W> =>
+      Effect.flatMap(policy.file(part), (path) => {
+        let size = 0
+        const counted = Stream.map(part.content, (chunk) => {
+          size += chunk.length
+          return chunk
+        })
+        const upload = () => ({ key: part.key, name: part.name, contentType: part.contentType, size })
+        return path === undefined
+          ? Stream.runDrain(counted).pipe(
+              Effect.catchTag("MultipartError", malformed),
+              Effect.map(() => void skipped.push(upload()))
+            )
+          : Stream.run(counted, fs.sink(path)).pipe(
+              Effect.catchTags({ MultipartError: malformed, SystemError: notStored, BadArgument: notStored }),
+              Effect.map(() => void stored.push({ ...upload(), path }))
+            )
+      })
+
+    // The parser throws (a defect) on a body that is not multipart at all.
+    const parts = request.multipartStream.pipe(
+      Stream.catchAllCause((cause) =>
+        Option.match(Cause.dieOption(cause), {
+          onNone: () => Stream.failCause(cause),
+          onSome: (defect) =>
+            Stream.fail(
+              new Multipart.MultipartError({
+                reason: "Parse",
+                cause: `expected ${policy.expected ?? "a multipart/form-data body"} (${messageOf(defect)})`
+              })
+            )
+        })
+      ),
+      Stream.mapError(refusals.malformed)
+    )
+
+    yield* Stream.runForEach(parts, (part): Effect.Effect<void, E | W> =>
+      Multipart.isFile(part) ? onFile(part) : policy.field === undefined ? Effect.void : policy.field(part)
+    ).pipe(
+      HttpIncomingMessage.withMaxBodySize(Option.some(policy.maxBytes)),
+      Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : dropBody(request)))
+    )
+    return { stored, skipped }
+  })
+
+/**
+ * A client-supplied file name reduced to something safe to echo in a header: the last path
+ * segment, without its extension, only letters, digits, `.`, `_` and `-`, at most 64 characters.
+ */
+export const safeBaseName = (name: string, fallback = "audio"): string => {
+  const last = name.split(/[\\/]/).pop() ?? ""
+  const stem = last.replace(/\.[^.]*$/, "")
+  const cleaned = stem.replace(/[^A-Za-z0-9._-]/g, "_").replace(/^[._]+/, "").slice(0, 64)
+  return cleaned === "" ? fallback : cleaned
+}
+
+/**
+ * Whether a client's file name is a plain name: no directory separators (so no `../`), not `.`
+ * or `..`, no control characters. Names are never used as paths; this refuses clients that try.
+ */
+export const isSafeFileName = (name: string): boolean =>
+  !/[/\\]/.test(name) && name !== "." && name !== ".." && !/[\u0000-\u001f\u007f]/.test(name) && name.length <= 255
+
+/** The extension of a client's file name when it is plain (letters and digits), lower-cased, with the dot. */
+export const safeExtension = (name: string): string => {
+  const match = /\.([A-Za-z0-9]{1,8})$/.exec(name)
+  return match === null ? "" : `.${match[1]!.toLowerCase()}`
+}
