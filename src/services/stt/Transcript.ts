@@ -16,9 +16,6 @@
  */
 import { renderSrt, renderTsv, renderTxt, renderVtt } from "../../media/Subtitles.js"
 
-// The Whisper provider renders from here; its home is media/Subtitles.ts, to import from there.
-export { renderSrt, renderTsv, renderTxt, renderVtt } from "../../media/Subtitles.js"
-
 /** A recognised token with its time span in seconds (fillers included: `<s>`, `<sil>`, `[NOISE]`...). */
 export interface Token {
   readonly token: string
