@@ -13,7 +13,7 @@
  *
  * @module
  */
-import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import Docker from "dockerode"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -24,7 +24,7 @@ import type * as Scope from "effect/Scope"
 import * as net from "node:net"
 import { type MediaError, ServiceNotRunning, Timeout } from "../domain/Errors.js"
 import { defaultPorts, type ServiceName, ServiceNames } from "../services/kit/ServerOptions.js"
-import { ServiceRuntime, type ServiceRuntimeService, type ServiceStatus } from "./ServiceRuntime.js"
+import { runtimeParts, ServiceRuntime, type ServiceRuntimeService, type ServiceStatus } from "./ServiceRuntime.js"
 
 /** The label every container of ours carries (value `"true"`). */
 export const managedLabel = "automarket.managed"
@@ -167,7 +167,7 @@ export const makeDocker = (
 ): Effect.Effect<ServiceRuntimeService, never, HttpClient.HttpClient | Scope.Scope> =>
   Effect.gen(function* () {
     const docker = options.docker ?? new Docker()
-    const client = (yield* HttpClient.HttpClient).pipe(HttpClient.withTracerDisabledWhen(() => true))
+    const { healthy, serialized } = yield* runtimeParts
     const host = options.host ?? "127.0.0.1"
     const deadline = Duration.decode(options.startTimeout ?? "60 seconds")
     const schedule = options.healthSchedule ?? Schedule.spaced("250 millis")
@@ -175,15 +175,6 @@ export const makeDocker = (
     const portOf = options.port ?? ((service: ServiceName) => defaultPorts[service])
     const urlOf = (port: number) => `http://${host.includes(":") ? `[${host}]` : host}:${port}`
     const instances = yield* Ref.make(new Map<ServiceName, Instance>())
-    const locks = new Map<ServiceName, Effect.Semaphore>()
-    for (const name of ServiceNames) locks.set(name, yield* Effect.makeSemaphore(1))
-
-    const healthy = (url: string) =>
-      client.get(`${url}/health`).pipe(
-        Effect.flatMap((response) => (response.status === 200 ? Effect.void : Effect.fail(`HTTP ${response.status}`))),
-        Effect.timeout("2 seconds"),
-        Effect.isSuccess
-      )
 
     const inspect = (service: ServiceName, id: string): Effect.Effect<ContainerInspect | undefined, ServiceNotRunning> =>
       callOrMissing(service, "inspecting its container", () => docker.getContainer(id).inspect())
@@ -283,7 +274,7 @@ export const makeDocker = (
       })
 
     const ensure = (service: ServiceName): Effect.Effect<string, MediaError> =>
-      locks.get(service)!.withPermits(1)(
+      serialized(service)(
         Effect.gen(function* () {
           const current = (yield* Ref.get(instances)).get(service)
           if (current !== undefined) {
@@ -336,7 +327,7 @@ export const makeDocker = (
         : Effect.void
 
     const stop = (service: ServiceName): Effect.Effect<void> =>
-      locks.get(service)!.withPermits(1)(
+      serialized(service)(
         Effect.gen(function* () {
           const current = (yield* Ref.get(instances)).get(service)
           if (current === undefined) return

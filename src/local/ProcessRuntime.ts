@@ -9,7 +9,7 @@
  */
 import * as Command from "@effect/platform/Command"
 import * as CommandExecutor from "@effect/platform/CommandExecutor"
-import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -24,8 +24,8 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { type MediaError, ServiceNotRunning, Timeout } from "../domain/Errors.js"
-import { announcePrefix, type ServiceName, ServiceNames } from "../services/kit/ServerOptions.js"
-import { ServiceRuntime, type ServiceRuntimeService, type ServiceStatus } from "./ServiceRuntime.js"
+import { announcePrefix, type ServiceName } from "../services/kit/ServerOptions.js"
+import { runtimeParts, ServiceRuntime, type ServiceRuntimeService, type ServiceStatus } from "./ServiceRuntime.js"
 
 /** How process mode starts services. */
 export interface ProcessRuntimeOptions {
@@ -85,19 +85,10 @@ export const makeProcess = (
   Effect.gen(function* () {
     const layerScope = yield* Effect.scope
     const executor = yield* CommandExecutor.CommandExecutor
-    const client = (yield* HttpClient.HttpClient).pipe(HttpClient.withTracerDisabledWhen(() => true))
+    const { healthy, serialized } = yield* runtimeParts
     const deadline = Duration.decode(options.startTimeout ?? "60 seconds")
     const commandOf = options.command ?? defaultServeCommand
     const instances = yield* Ref.make(new Map<ServiceName, Instance>())
-    const locks = new Map<ServiceName, Effect.Semaphore>()
-    for (const name of ServiceNames) locks.set(name, yield* Effect.makeSemaphore(1))
-
-    const healthy = (url: string) =>
-      client.get(`${url}/health`).pipe(
-        Effect.flatMap((response) => (response.status === 200 ? Effect.void : Effect.fail(`HTTP ${response.status}`))),
-        Effect.timeout("2 seconds"),
-        Effect.isSuccess
-      )
 
     const notRunning = (service: ServiceName, why: string) =>
       new ServiceNotRunning({ provider: service, service, message: `${service} service: ${why}` })
@@ -163,7 +154,7 @@ export const makeProcess = (
     const running = (instance: Instance) => Effect.orElseSucceed(instance.process.isRunning, () => false)
 
     const ensure = (service: ServiceName): Effect.Effect<string, MediaError> =>
-      locks.get(service)!.withPermits(1)(
+      serialized(service)(
         Effect.gen(function* () {
           const current = (yield* Ref.get(instances)).get(service)
           if (current !== undefined) {
@@ -193,7 +184,7 @@ export const makeProcess = (
       })
 
     const stop = (service: ServiceName): Effect.Effect<void> =>
-      locks.get(service)!.withPermits(1)(
+      serialized(service)(
         Effect.gen(function* () {
           const current = (yield* Ref.get(instances)).get(service)
           if (current === undefined) return

@@ -6,10 +6,11 @@
  *
  * @module
  */
+import * as HttpClient from "@effect/platform/HttpClient"
 import * as Context from "effect/Context"
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
 import type { MediaError } from "../domain/Errors.js"
-import type { ServiceName } from "../services/kit/ServerOptions.js"
+import { type ServiceName, ServiceNames } from "../services/kit/ServerOptions.js"
 
 /** What `status` reports of a service (the original design's `getServiceStatus`). */
 export interface ServiceStatus {
@@ -37,3 +38,28 @@ export interface ServiceRuntimeService {
 
 /** The service tag of the runtime of local services. */
 export class ServiceRuntime extends Context.Tag("automarket/ServiceRuntime")<ServiceRuntime, ServiceRuntimeService>() {}
+
+/**
+ * What both runtimes build on: whether a service at a base URL answers `GET /health` with 200
+ * within 2 s (never fails), and one lock a service, so that concurrent `ensure`/`stop` calls of
+ * the same service run one at a time (callers share one start).
+ */
+export const runtimeParts: Effect.Effect<
+  {
+    readonly healthy: (url: string) => Effect.Effect<boolean>
+    readonly serialized: (service: ServiceName) => <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  },
+  never,
+  HttpClient.HttpClient
+> = Effect.gen(function* () {
+  const client = (yield* HttpClient.HttpClient).pipe(HttpClient.withTracerDisabledWhen(() => true))
+  const locks = new Map<ServiceName, Effect.Semaphore>()
+  for (const name of ServiceNames) locks.set(name, yield* Effect.makeSemaphore(1))
+  const healthy = (url: string): Effect.Effect<boolean> =>
+    client.get(`${url}/health`).pipe(
+      Effect.flatMap((response) => (response.status === 200 ? Effect.void : Effect.fail(`HTTP ${response.status}`))),
+      Effect.timeout("2 seconds"),
+      Effect.isSuccess
+    )
+  return { healthy, serialized: (service: ServiceName) => locks.get(service)!.withPermits(1) }
+})
