@@ -34,6 +34,7 @@ import type { ProviderModel } from "../../domain/Model.js"
 import { follow } from "../../jobs/Follow.js"
 import { inputUrlOf } from "../../jobs/Inputs.js"
 import { type JobClient, jobTransform, makeJobClient, type JobProtocol } from "../../jobs/JobClient.js"
+import { queuedProviderApi } from "../../jobs/QueuedProvider.js"
 import { downloadResult, malformedResult, resultReaders } from "../../jobs/Results.js"
 import * as Settings from "../../jobs/Settings.js"
 import type { JobTicket } from "../../jobs/Ticket.js"
@@ -158,17 +159,16 @@ export const makeWithJobs = (
 ): Effect.Effect<{ readonly provider: MediaProviderService; readonly jobs: JobClient }, ConfigError.ConfigError, HttpClient.HttpClient> =>
   Effect.provide(makeFromClient(options), layerConfig(FalAiConfig.fromEnv(options.config, options.platformUrl)))
 
+const api = queuedProviderApi(makeWithJobs, FalAiJobs)
+
 /** The provider, configured from the environment and `options`. */
-export const make = (options: FalAiOptions = {}): Effect.Effect<MediaProviderService, ConfigError.ConfigError, HttpClient.HttpClient> =>
-  Effect.map(makeWithJobs(options), (made) => made.provider)
+export const make: (options?: FalAiOptions) => Effect.Effect<MediaProviderService, ConfigError.ConfigError, HttpClient.HttpClient> = api.make
 
 /** The provider as a layer, configured from the environment. */
-export const layer: Layer.Layer<MediaProvider, ConfigError.ConfigError, HttpClient.HttpClient> = Layer.effect(MediaProvider, make())
+export const layer: Layer.Layer<MediaProvider, ConfigError.ConfigError, HttpClient.HttpClient> = api.layer
 
 /** The provider with `options` as a layer. */
-export const layerWith = (options: FalAiOptions): Layer.Layer<MediaProvider, ConfigError.ConfigError, HttpClient.HttpClient> =>
-  Layer.effect(MediaProvider, make(options))
+export const layerWith: (options: FalAiOptions) => Layer.Layer<MediaProvider, ConfigError.ConfigError, HttpClient.HttpClient> = api.layerWith
 
 /** The job API (`FalAiJobs`) as a layer, configured from the environment and `options`. */
-export const jobsLayer = (options: FalAiOptions = {}): Layer.Layer<FalAiJobs, ConfigError.ConfigError, HttpClient.HttpClient> =>
-  Layer.effect(FalAiJobs, Effect.map(makeWithJobs(options), (made) => made.jobs))
+export const jobsLayer: (options?: FalAiOptions) => Layer.Layer<FalAiJobs, ConfigError.ConfigError, HttpClient.HttpClient> = api.jobsLayer
