@@ -15,7 +15,7 @@ const broke = Provider.make({
     { id: "big-model", provider: "broke-cloud", name: "Big", capabilities: ["text-to-text"], pricing: [], free: true }
   ]),
   transforms: {
-    "text-to-text": () => Effect.fail(new Errors.QuotaExceeded({ provider: "broke-cloud", message: "broke-cloud: out of credits" }))
+    "text-to-text": () => Effect.fail(new Errors.QuotaExceeded({ provider: "broke-cloud", detail: "out of credits" }))
   }
 })
 

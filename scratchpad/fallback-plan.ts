@@ -24,7 +24,7 @@ const textProvider = (id: string, answer: (prompt: string) => Effect.Effect<stri
   )
 
 const limited = textProvider("limited", () =>
-  Effect.fail(new Errors.RateLimited({ provider: "limited", message: "limited: HTTP 429: slow down" }))
+  Effect.fail(new Errors.RateLimited({ provider: "limited", detail: "HTTP 429: slow down" }))
 )
 const steady = textProvider("steady", (prompt) => Effect.succeed(`steady says: ${prompt}`))
 
@@ -43,7 +43,7 @@ const program = Effect.gen(function* () {
 
   // InvalidInput stops the plan: the second provider is not asked.
   const picky = textProvider("picky", () =>
-    Effect.fail(new Errors.InvalidInput({ provider: "picky", message: "picky: prompt too long", issues: ["prompt"] }))
+    Effect.fail(new Errors.InvalidInput({ provider: "picky", detail: "prompt too long", issues: ["prompt"] }))
   )
   const stopped = yield* Effect.either(ask("x".repeat(10)).pipe(Effect.withExecutionPlan(Resilience.fallbackPlan(picky, steady))))
   console.log(stopped._tag === "Left" ? `stopped on ${stopped.left._tag}` : "unexpected success")

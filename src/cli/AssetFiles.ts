@@ -24,7 +24,7 @@ export const save = (asset: Audio | Image | Video, target: string): Effect.Effec
   const out = path.resolve(target)
   const provider = asset.origin?.provider ?? "automarket"
   const failed = (why: unknown) =>
-    new DownloadFailed({ provider, message: `could not write ${out}: ${why instanceof Error ? why.message : String(why)}` })
+    new DownloadFailed({ provider, detail: `could not write ${out}: ${why instanceof Error ? why.message : String(why)}` })
   const source = asset.source
   const fill = (temp: string): Effect.Effect<void, DownloadFailed | WriteFailed, HttpClient.HttpClient> => {
     switch (source._tag) {

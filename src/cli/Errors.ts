@@ -1,7 +1,8 @@
 /**
  * The command line's own failures, beside the `MediaError`s of the library: a `--provider` that
- * names no provider, options that do not go together, and a file that cannot be written. Like every error here they are data with
- * a tag and a `message` that reads as the one line `main.ts` prints.
+ * names no provider, options that do not go together, a spec file that cannot be used, and a
+ * file that cannot be written. Like every error here they are data with a tag and a `message`
+ * that reads as the one line `main.ts` prints.
  *
  * @module
  */
@@ -21,6 +22,21 @@ export class UnknownProvider extends Schema.TaggedError<UnknownProvider>()("Unkn
 export class InvalidOptions extends Schema.TaggedError<InvalidOptions>()("InvalidOptions", {
   message: Schema.String
 }) {}
+
+/**
+ * A spec file given on the command line (`compose spec.json`) that is not JSON or not of the
+ * expected shape. Its own failure, not a provider's: the message names the file, not a provider.
+ */
+export class InvalidSpec extends Schema.TaggedError<InvalidSpec>()("InvalidSpec", {
+  /** The file as it was given. */
+  path: Schema.String,
+  /** What is wrong with it (the schema's account of a spec that does not fit). */
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `${this.path}: ${this.reason}`
+  }
+}
 
 /** A file of the command line's output (a result, a ticket, subtitles) that could not be written. */
 export class WriteFailed extends Schema.TaggedError<WriteFailed>()("WriteFailed", {

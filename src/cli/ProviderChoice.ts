@@ -54,7 +54,7 @@ export const checked = <C extends MediaCapability>(
       return yield* new CapabilityNotSupported({
         provider: provider.value,
         capability,
-        message: `${provider.value} does not offer ${capability} (it offers ${found.value.capabilities.join(", ") || "nothing"})`
+        detail: `does not offer ${capability} (it offers ${found.value.capabilities.join(", ") || "nothing"})`
       })
     }
     return {

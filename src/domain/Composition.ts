@@ -234,5 +234,5 @@ export const resolvePaths = (composition: Composition, base: string): Compositio
 export const decode = (input: unknown, provider: string, where: string): Effect.Effect<Composition, InvalidInput> =>
   Effect.mapError(
     Schema.decodeUnknown(Composition)(input),
-    (error) => new InvalidInput({ provider, message: `${where}: ${error.message}`, issues: [error.message] })
+    (error) => new InvalidInput({ provider, detail: `${where}: ${error.message}`, issues: [error.message] })
   )

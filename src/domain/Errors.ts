@@ -1,7 +1,9 @@
 /**
- * Every way a media call can fail, as data. Each error names the provider and carries a
- * readable `message`; none carries an API key (the HTTP runtime scrubs keys out of any
- * provider text it copies in). Retry and fallback decisions read the `_tag`, never the text.
+ * Every way a media call can fail, as data. Each error names its `provider` and says what went
+ * wrong in `detail`; its `message` is computed from the two (`together: HTTP 429: slow down`),
+ * so nothing stores or strips a provider prefix. None carries an API key (the HTTP runtime
+ * scrubs keys out of any provider text it copies in). Retry and fallback decisions read the
+ * `_tag`, never the text.
  *
  * @module
  */
@@ -11,91 +13,162 @@ import * as Schema from "effect/Schema"
 const base = {
   /** The id of the provider the failure came from (`"registry"` for routing failures). */
   provider: Schema.String,
-  message: Schema.String
+  /** What went wrong, in words, without the provider: `HTTP 429: slow down`. */
+  detail: Schema.String
 }
 
+/**
+ * The `message` of every `MediaError`: its provider, then what went wrong. Computed rather than
+ * stored, so the encoded error holds each fact once.
+ */
+const render = (error: { readonly provider: string; readonly detail: string }): string => `${error.provider}: ${error.detail}`
+
 /** The provider refused the credentials (HTTP 401/403). */
-export class InvalidApiKey extends Schema.TaggedError<InvalidApiKey>()("InvalidApiKey", base) {}
+export class InvalidApiKey extends Schema.TaggedError<InvalidApiKey>()("InvalidApiKey", base) {
+  override get message(): string {
+    return render(this)
+  }
+}
 
 /** A setting the provider needs (an API key, a URL) is not configured. */
 export class MissingConfig extends Schema.TaggedError<MissingConfig>()("MissingConfig", {
   ...base,
   /** The name of the missing setting, e.g. `TOGETHER_API_KEY`. */
   setting: Schema.String
-}) {}
+}) {
+  override get message(): string {
+    return render(this)
+  }
+}
 
 /** The account is out of credits or over its quota (HTTP 402, or 429 that says so). */
-export class QuotaExceeded extends Schema.TaggedError<QuotaExceeded>()("QuotaExceeded", base) {}
+export class QuotaExceeded extends Schema.TaggedError<QuotaExceeded>()("QuotaExceeded", base) {
+  override get message(): string {
+    return render(this)
+  }
+}
 
 /** Too many requests for now (HTTP 429); `retryAfter` is the provider's own hint when given. */
 export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited", {
   ...base,
   retryAfter: Schema.optional(Schema.DurationFromMillis)
-}) {}
+}) {
+  override get message(): string {
+    return render(this)
+  }
+}
 
 /** The request never got an answer: refused, reset, DNS, TLS. */
-export class NetworkError extends Schema.TaggedError<NetworkError>()("NetworkError", base) {}
+export class NetworkError extends Schema.TaggedError<NetworkError>()("NetworkError", base) {
+  override get message(): string {
+    return render(this)
+  }
+}
 
 /** No answer within the time allowed. */
 export class Timeout extends Schema.TaggedError<Timeout>()("Timeout", {
   ...base,
   after: Schema.optional(Schema.DurationFromMillis)
-}) {}
+}) {
+  override get message(): string {
+    return render(this)
+  }
+}
 
 /** The provider answered that it cannot serve now (HTTP 5xx), or its circuit is open. */
 export class ProviderUnavailable extends Schema.TaggedError<ProviderUnavailable>()("ProviderUnavailable", {
   ...base,
   status: Schema.optional(Schema.Number)
-}) {}
+}) {
+  override get message(): string {
+    return render(this)
+  }
+}
 
 /** The provider does not know the model. */
 export class ModelNotFound extends Schema.TaggedError<ModelNotFound>()("ModelNotFound", {
   ...base,
   model: Schema.String
-}) {}
+}) {
+  override get message(): string {
+    return render(this)
+  }
+}
 
 /** The provider (or model) does not offer the capability asked for. */
 export class CapabilityNotSupported extends Schema.TaggedError<CapabilityNotSupported>()("CapabilityNotSupported", {
   ...base,
   capability: Schema.String
-}) {}
+}) {
+  override get message(): string {
+    return render(this)
+  }
+}
 
 /** The request is wrong (HTTP 400/422, or rejected before sending); `issues` lists what. */
 export class InvalidInput extends Schema.TaggedError<InvalidInput>()("InvalidInput", {
   ...base,
   issues: Schema.Array(Schema.String)
-}) {}
+}) {
+  override get message(): string {
+    return render(this)
+  }
+}
 
 /** The provider refused the content (safety or moderation policy). */
-export class ContentRejected extends Schema.TaggedError<ContentRejected>()("ContentRejected", base) {}
+export class ContentRejected extends Schema.TaggedError<ContentRejected>()("ContentRejected", base) {
+  override get message(): string {
+    return render(this)
+  }
+}
 
 /** The job ran and failed; `providerMessage` is what the provider said. */
 export class GenerationFailed extends Schema.TaggedError<GenerationFailed>()("GenerationFailed", {
   ...base,
   jobId: Schema.optional(Schema.String),
   providerMessage: Schema.optional(Schema.String)
-}) {}
+}) {
+  override get message(): string {
+    return render(this)
+  }
+}
 
 /** The provider answered with a body that does not have the documented shape. */
-export class MalformedResponse extends Schema.TaggedError<MalformedResponse>()("MalformedResponse", base) {}
+export class MalformedResponse extends Schema.TaggedError<MalformedResponse>()("MalformedResponse", base) {
+  override get message(): string {
+    return render(this)
+  }
+}
 
 /** A result could not be fetched or written; no partial file is left behind. */
 export class DownloadFailed extends Schema.TaggedError<DownloadFailed>()("DownloadFailed", {
   ...base,
   url: Schema.optional(Schema.String)
-}) {}
+}) {
+  override get message(): string {
+    return render(this)
+  }
+}
 
 /** The work was cancelled (interrupted by the caller, or cancelled remotely). */
 export class Cancelled extends Schema.TaggedError<Cancelled>()("Cancelled", {
   ...base,
   jobId: Schema.optional(Schema.String)
-}) {}
+}) {
+  override get message(): string {
+    return render(this)
+  }
+}
 
 /** A local service is not running and could not be started. */
 export class ServiceNotRunning extends Schema.TaggedError<ServiceNotRunning>()("ServiceNotRunning", {
   ...base,
   service: Schema.String
-}) {}
+}) {
+  override get message(): string {
+    return render(this)
+  }
+}
 
 /** Every error a media call can fail with. */
 export const MediaError = Schema.Union(

@@ -28,7 +28,7 @@
  *   the size is unknown), plus the first and the last.
  *
  * Every failure is a `DownloadFailed` naming the provider and the URL (without its query string,
- * which may hold a signature); its `message` starts with what went wrong: `too large`,
+ * which may hold a signature); its `detail` starts with what went wrong: `too large`,
  * `unexpected content type`, `refused`, `HTTP <status>`, `truncated`, `connection lost`, `connection failed`, `stalled`,
  * `write error` (the last attempt's reason when the attempts ran out).
  *
@@ -202,7 +202,7 @@ export const download = (options: DownloadOptions): Effect.Effect<Downloaded, Do
     const provider = options.provider ?? "download"
     const model = options.model ?? ""
     const shown = displayUrl(options.url)
-    const fail = (message: string) => new DownloadFailed({ provider, url: shown, message: `${provider}: ${message} (${shown})` })
+    const fail = (message: string) => new DownloadFailed({ provider, url: shown, detail: `${message} (${shown})` })
     const allowHttp =
       options.allowLoopbackHttp ??
       (yield* Config.boolean(allowLoopbackHttpVar).pipe(Config.withDefault(false), Effect.orElseSucceed(() => false)))

@@ -126,22 +126,22 @@ export interface StatusFailure {
 export const errorFromStatus = (failure: StatusFailure): MediaError => {
   const { body, provider, status } = failure
   const said = providerMessage(body)
-  const message = `${provider}: HTTP ${status}${said === "" ? "" : `: ${said}`}`
-  if (status === 401 || status === 403) return new InvalidApiKey({ provider, message })
-  if (status === 402) return new QuotaExceeded({ provider, message })
+  const detail = `HTTP ${status}${said === "" ? "" : `: ${said}`}`
+  if (status === 401 || status === 403) return new InvalidApiKey({ provider, detail })
+  if (status === 402) return new QuotaExceeded({ provider, detail })
   if (status === 429) {
-    if (quotaPattern.test(said)) return new QuotaExceeded({ provider, message })
+    if (quotaPattern.test(said)) return new QuotaExceeded({ provider, detail })
     const retryAfter = parseRetryAfter(failure.headers, failure.now)
-    return new RateLimited({ provider, message, ...(retryAfter !== undefined ? { retryAfter } : {}) })
+    return new RateLimited({ provider, detail, ...(retryAfter !== undefined ? { retryAfter } : {}) })
   }
-  if (status === 404) return new ModelNotFound({ provider, message, model: failure.model ?? "unknown" })
-  if (status === 408) return new Timeout({ provider, message })
+  if (status === 404) return new ModelNotFound({ provider, detail, model: failure.model ?? "unknown" })
+  if (status === 408) return new Timeout({ provider, detail })
   // Any other 4xx (400, 409, 413, 415, 422 ...) blames the request.
   if (status >= 400 && status < 500) {
-    if (contentPattern.test(said)) return new ContentRejected({ provider, message })
-    return new InvalidInput({ provider, message, issues: said === "" ? [] : [said] })
+    if (contentPattern.test(said)) return new ContentRejected({ provider, detail })
+    return new InvalidInput({ provider, detail, issues: said === "" ? [] : [said] })
   }
-  return new ProviderUnavailable({ provider, message, status })
+  return new ProviderUnavailable({ provider, detail, status })
 }
 
 /** Map a transport failure (refused, reset, DNS, bad URL) to `NetworkError`. */
@@ -150,7 +150,7 @@ export const errorFromTransport = (provider: string, error: HttpClientError.Http
 
 const transportError = (provider: string, reason: string, cause: unknown): MediaError => {
   const described = cause instanceof Error ? describeCause(cause) : ""
-  return new NetworkError({ provider, message: `${provider}: ${reason.toLowerCase()} error${described === "" ? "" : `: ${described}`}` })
+  return new NetworkError({ provider, detail: `${reason.toLowerCase()} error${described === "" ? "" : `: ${described}`}` })
 }
 
 const describeCause = (cause: Error): string => {
@@ -324,7 +324,7 @@ export const make = (config: ProviderHttpConfig): Effect.Effect<ProviderHttp, ne
           // through that clock with Effect, as the general path does.
           return withTimeout(provider, budget)(Effect.flatMap(exchange(target.path, request, undefined), handle))
         }
-        const timedOut = () => new Timeout({ provider, after: budget, message: `${provider}: no answer within ${Duration.format(budget)}` })
+        const timedOut = () => new Timeout({ provider, after: budget, detail: `no answer within ${Duration.format(budget)}` })
         return Effect.flatMap(exchange(target.path, request, { millis, timedOut }), handle)
       })
 
@@ -370,14 +370,14 @@ export const make = (config: ProviderHttpConfig): Effect.Effect<ProviderHttp, ne
         try {
           json = text === "" ? undefined : JSON.parse(text)
         } catch {
-          return Effect.fail(new MalformedResponse({ provider, message: `${provider}: answer is not JSON: ${truncate(scrub(text, secrets))}` }))
+          return Effect.fail(new MalformedResponse({ provider, detail: `answer is not JSON: ${truncate(scrub(text, secrets))}` }))
         }
         return Effect.mapError(
           decodeUnknown(json),
           (error) =>
             new MalformedResponse({
               provider,
-              message: `${provider}: answer does not have the expected shape: ${truncate(ParseResult.TreeFormatter.formatErrorSync(error))}`
+              detail: `answer does not have the expected shape: ${truncate(ParseResult.TreeFormatter.formatErrorSync(error))}`
             })
         )
       }

@@ -94,20 +94,20 @@ export const make = (
     const missing = new MissingConfig({
       provider,
       setting: options.setting,
-      message:
+      detail:
         keys.length === 0
-          ? `${provider}: no API key configured (set ${options.setting})`
-          : `${provider}: none of the ${keys.length} configured keys is usable now (refused or out of quota)`
+          ? `no API key configured (set ${options.setting})`
+          : `none of the ${keys.length} configured keys is usable now (refused or out of quota)`
     })
 
     // No usable key: say why in the tag of the reason (quota, refused), or MissingConfig when none is configured.
     const exhausted = (reason: MediaError | undefined): MediaError => {
       if (keys.length === 0 || reason === undefined) return missing
-      const message = `${provider}: no usable key left (${keys.length} configured): the last one ${reason._tag === "QuotaExceeded" ? "is out of quota (resting)" : "was refused"}: ${reason.message}`
+      const detail = `no usable key left (${keys.length} configured): the last one ${reason._tag === "QuotaExceeded" ? "is out of quota (resting)" : "was refused"}: ${reason.detail}`
       return reason._tag === "QuotaExceeded"
-        ? new QuotaExceeded({ provider, message })
+        ? new QuotaExceeded({ provider, detail })
         : reason._tag === "InvalidApiKey"
-          ? new InvalidApiKey({ provider, message })
+          ? new InvalidApiKey({ provider, detail })
           : missing
     }
 

@@ -56,7 +56,7 @@ export const uploadName = (source: AssetSource, mimeType: string): string =>
 const decodeDataUrl = (provider: string, url: string): Effect.Effect<Uint8Array, InvalidInput> => {
   const decoded = Download.decodeDataUrl(url)
   return decoded === undefined
-    ? Effect.fail(new InvalidInput({ provider, message: `${provider}: malformed data: URL`, issues: ["malformed data: URL"] }))
+    ? Effect.fail(new InvalidInput({ provider, detail: "malformed data: URL", issues: ["malformed data: URL"] }))
     : Effect.succeed(decoded.bytes)
 }
 
@@ -69,11 +69,11 @@ const fileContent = (
     const fs = yield* FileSystem.FileSystem
     const info = yield* fs.stat(path).pipe(
       Effect.mapError(
-        (error) => new InvalidInput({ provider, message: `${provider}: cannot read ${path}: ${error.message}`, issues: [`cannot read ${path}`] })
+        (error) => new InvalidInput({ provider, detail: `cannot read ${path}: ${error.message}`, issues: [`cannot read ${path}`] })
       )
     )
     if (info.type !== "File") {
-      return yield* new InvalidInput({ provider, message: `${provider}: ${path} is not a file`, issues: [`${path} is not a file`] })
+      return yield* new InvalidInput({ provider, detail: `${path} is not a file`, issues: [`${path} is not a file`] })
     }
     return { content: fs.stream(path, { chunkSize: 64 * 1024 }), size: Number(info.size) }
   })
@@ -86,7 +86,7 @@ const download = (
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const dir = yield* fs.makeTempDirectoryScoped({ prefix: "automarket-upload-" }).pipe(
-      Effect.mapError((error) => new DownloadFailed({ provider, url, message: `${provider}: no temporary directory: ${error.message}` }))
+      Effect.mapError((error) => new DownloadFailed({ provider, url, detail: `no temporary directory: ${error.message}` }))
     )
     const done = yield* Download.download({ url, to: NodePath.join(dir, randomUUID()), provider })
     return done.path
@@ -121,7 +121,7 @@ const partContent = (
     if (/^https?:\/\//i.test(source.url)) return yield* fileContent(provider, yield* download(provider, source.url))
     return yield* new InvalidInput({
       provider,
-      message: `${provider}: unsupported URL ${source.url} (http, https or data)`,
+      detail: `unsupported URL ${source.url} (http, https or data)`,
       issues: [`unsupported URL scheme: ${source.url}`]
     })
   })

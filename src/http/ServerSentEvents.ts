@@ -90,7 +90,7 @@ export const dataPayloads = (
             () =>
               new Timeout({
                 provider,
-                message: `${provider}: the event stream went silent for ${Duration.format(Duration.decode(idleTimeout))}`,
+                detail: `the event stream went silent for ${Duration.format(Duration.decode(idleTimeout))}`,
                 after: Duration.decode(idleTimeout)
               }),
             idleTimeout
@@ -109,7 +109,7 @@ export const dataPayloads = (
             Effect.map(Ref.get(done), (finished) =>
               finished
                 ? Stream.empty
-                : Stream.fail(new NetworkError({ provider, message: `${provider}: the event stream ended before [DONE] (connection cut mid-answer)` }))
+                : Stream.fail(new NetworkError({ provider, detail: "the event stream ended before [DONE] (connection cut mid-answer)" }))
             )
           )
         )
@@ -130,14 +130,14 @@ export const decodePayloads =
       try {
         json = JSON.parse(payload)
       } catch {
-        return Effect.fail(new MalformedResponse({ provider, message: `${provider}: a streamed event is not JSON` }))
+        return Effect.fail(new MalformedResponse({ provider, detail: "a streamed event is not JSON" }))
       }
       return Effect.mapError(
         decode(json),
         (error) =>
           new MalformedResponse({
             provider,
-            message: `${provider}: a streamed event does not have the expected shape: ${ParseResult.TreeFormatter.formatErrorSync(error).slice(0, 300)}`
+            detail: `a streamed event does not have the expected shape: ${ParseResult.TreeFormatter.formatErrorSync(error).slice(0, 300)}`
           })
       )
     })

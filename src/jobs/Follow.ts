@@ -84,7 +84,7 @@ export const advance = (ticket: JobTicket, state: FollowState, status: JobStatus
           provider,
           jobId: ticket.requestId,
           providerMessage: status.message,
-          message: `${provider}: job ${ticket.requestId} (${model}) failed: ${status.message}`
+          detail: `job ${ticket.requestId} (${model}) failed: ${status.message}`
         })
       }
     case "Cancelled":
@@ -93,7 +93,7 @@ export const advance = (ticket: JobTicket, state: FollowState, status: JobStatus
         error: new Cancelled({
           provider,
           jobId: ticket.requestId,
-          message: `${provider}: job ${ticket.requestId} (${model}) was cancelled${status.message !== undefined ? `: ${status.message}` : ""}`
+          detail: `job ${ticket.requestId} (${model}) was cancelled${status.message !== undefined ? `: ${status.message}` : ""}`
         })
       }
   }

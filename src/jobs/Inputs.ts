@@ -25,7 +25,7 @@ export const inputUrlOf = (
   const tooLarge = (size: number) =>
     new InvalidInput({
       provider,
-      message: `${provider}: input of ${size} bytes is too large to send inline (max ${maxInlineBytes}); give a URL source instead`,
+      detail: `input of ${size} bytes is too large to send inline (max ${maxInlineBytes}); give a URL source instead`,
       issues: ["input too large to inline"]
     })
   switch (source._tag) {
@@ -38,14 +38,14 @@ export const inputUrlOf = (
     case "File":
       return Effect.tryPromise({
         try: () => fs.stat(source.path),
-        catch: () => new InvalidInput({ provider, message: `${provider}: cannot read ${source.path}`, issues: ["input file unreadable"] })
+        catch: () => new InvalidInput({ provider, detail: `cannot read ${source.path}`, issues: ["input file unreadable"] })
       }).pipe(
         Effect.flatMap((stat) =>
           stat.size > maxInlineBytes
             ? Effect.fail(tooLarge(stat.size))
             : Effect.tryPromise({
                 try: () => fs.readFile(source.path),
-                catch: () => new InvalidInput({ provider, message: `${provider}: cannot read ${source.path}`, issues: ["input file unreadable"] })
+                catch: () => new InvalidInput({ provider, detail: `cannot read ${source.path}`, issues: ["input file unreadable"] })
               })
         ),
         Effect.map((bytes) => `data:${mimeType};base64,${bytes.toString("base64")}`)

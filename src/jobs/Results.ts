@@ -168,7 +168,7 @@ export const resultReaders = (
 
 /** MalformedResponse about a job's output. */
 export const malformedResult = (ticket: JobTicket, what: string): MalformedResponse =>
-  new MalformedResponse({ provider: ticket.provider, message: `${ticket.provider}: job ${ticket.requestId} (${ticket.model}): ${what}` })
+  new MalformedResponse({ provider: ticket.provider, detail: `job ${ticket.requestId} (${ticket.model}): ${what}` })
 
 const safePathname = (url: string): string => {
   try {

@@ -131,7 +131,7 @@ export const withJobTimeout =
         new Timeout({
           provider: ticket.provider,
           after,
-          message: `${ticket.provider}: job ${ticket.requestId} (${ticket.model}) did not finish within ${Duration.format(after)}; it was cancelled`
+          detail: `job ${ticket.requestId} (${ticket.model}) did not finish within ${Duration.format(after)}; it was cancelled`
         })
     })
   }

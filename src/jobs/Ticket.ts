@@ -43,5 +43,5 @@ export const encodeTicket = (ticket: JobTicket): string => Schema.encodeSync(Tic
 export const decodeTicket = (json: string): Effect.Effect<JobTicket, InvalidInput> =>
   Effect.mapError(
     Schema.decodeUnknown(TicketJson)(json),
-    (error) => new InvalidInput({ provider: "jobs", message: `jobs: not a job ticket: ${error.message}`, issues: [error.message] })
+    (error) => new InvalidInput({ provider: "jobs", detail: `not a job ticket: ${error.message}`, issues: [error.message] })
   )

@@ -75,7 +75,7 @@ interface Instance {
 type ContainerInspect = Awaited<ReturnType<Docker.Container["inspect"]>>
 
 const notRunning = (service: ServiceName, why: string) =>
-  new ServiceNotRunning({ provider: service, service, message: `${service} service (docker): ${why}` })
+  new ServiceNotRunning({ provider: service, service, detail: `service (docker): ${why}` })
 
 const reason = (error: unknown): string => {
   const message = error instanceof Error ? error.message : String(error)
@@ -213,7 +213,7 @@ export const makeDocker = (
             new Timeout({
               provider: service,
               after: deadline,
-              message: `${service} service (docker): container ${id.slice(0, 12)} not healthy at ${url}/health within ${Duration.format(deadline)}`
+              detail: `service (docker): container ${id.slice(0, 12)} not healthy at ${url}/health within ${Duration.format(deadline)}`
             })
         })
       )

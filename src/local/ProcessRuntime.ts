@@ -91,7 +91,7 @@ export const makeProcess = (
     const instances = yield* Ref.make(new Map<ServiceName, Instance>())
 
     const notRunning = (service: ServiceName, why: string) =>
-      new ServiceNotRunning({ provider: service, service, message: `${service} service: ${why}` })
+      new ServiceNotRunning({ provider: service, service, detail: `service: ${why}` })
 
     const start = (service: ServiceName): Effect.Effect<Instance, MediaError> =>
       Effect.gen(function* () {
@@ -144,7 +144,7 @@ export const makeProcess = (
           Effect.timeoutFail({
             duration: deadline,
             onTimeout: () =>
-              new Timeout({ provider: service, after: deadline, message: `${service} service: not healthy within ${Duration.format(deadline)}` })
+              new Timeout({ provider: service, after: deadline, detail: `service: not healthy within ${Duration.format(deadline)}` })
           }),
           Effect.tapError(() => Scope.close(scope, Exit.void))
         )

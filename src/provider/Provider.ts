@@ -87,7 +87,7 @@ export const make = (spec: ProviderSpec): Effect.Effect<MediaProviderService> =>
     const notConfigured: Effect.Effect<never, MediaError> =
       spec.notConfigured !== undefined
         ? Effect.fail(spec.notConfigured)
-        : Effect.fail(new CapabilityNotSupported({ provider: spec.id, capability: "any", message: `${spec.id}: not configured` }))
+        : Effect.fail(new CapabilityNotSupported({ provider: spec.id, capability: "any", detail: "not configured" }))
 
     const discover = Effect.tapError(spec.discover, (error) => tracker.recordError(error.message))
     const cacheModels = spec.cacheModels ?? (spec.type === "remote" && spec.baseUrl !== undefined)
@@ -113,7 +113,7 @@ export const make = (spec: ProviderSpec): Effect.Effect<MediaProviderService> =>
       return Effect.flatMap(getModelsForCapability(capability), (found) =>
         found.length > 0
           ? Effect.succeed(found[0]!.id)
-          : Effect.fail(new ModelNotFound({ provider: spec.id, model: `(any ${capability})`, message: `${spec.id}: no model for ${capability}` }))
+          : Effect.fail(new ModelNotFound({ provider: spec.id, model: `(any ${capability})`, detail: `no model for ${capability}` }))
       )
     }
 
@@ -121,7 +121,7 @@ export const make = (spec: ProviderSpec): Effect.Effect<MediaProviderService> =>
       const run: Transform<C> | undefined = spec.transforms[capability]
       if (run === undefined) {
         return Effect.fail(
-          new CapabilityNotSupported({ provider: spec.id, capability, message: `${spec.id} does not offer ${capability}` })
+          new CapabilityNotSupported({ provider: spec.id, capability, detail: `does not offer ${capability}` })
         )
       }
       if (!spec.configured) return notConfigured
@@ -150,7 +150,7 @@ export const make = (spec: ProviderSpec): Effect.Effect<MediaProviderService> =>
                   Effect.flatMap((admitted) =>
                     admitted
                       ? Effect.succeed(streamed(id, input, textOptions))
-                      : Effect.fail(new ProviderUnavailable({ provider: spec.id, message: `${spec.id}: circuit open` }))
+                      : Effect.fail(new ProviderUnavailable({ provider: spec.id, detail: "circuit open" }))
                   ),
                   Stream.unwrap,
                   Stream.tapError((error) => tracker.recordError(error.message))

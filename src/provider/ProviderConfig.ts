@@ -132,7 +132,7 @@ export const makeHttp = (
         ? new MissingConfig({
             provider: settings.id,
             setting: settings.keyVars.join(" or "),
-            message: `${settings.id}: no API key configured (set ${settings.keyVars.join(" or ")})`
+            detail: `no API key configured (set ${settings.keyVars.join(" or ")})`
           })
         : undefined
     const remote: RemoteSpec = {

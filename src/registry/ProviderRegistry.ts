@@ -179,7 +179,7 @@ export const make = (initial: ReadonlyArray<MediaProviderService> = []): Effect.
         const order = yield* tryOrder(capability, options)
         const [first, ...rest] = order
         if (first === undefined) {
-          return yield* new CapabilityNotSupported({ provider: "registry", capability, message: noProvider(capability, options) })
+          return yield* new CapabilityNotSupported({ provider: "registry", capability, detail: noProvider(capability, options) })
         }
         const attempts = yield* Ref.make<ReadonlyArray<Attempt>>([])
         const chosen = new Map(order.map((choice) => [choice.provider.id, choice.model?.id]))
@@ -219,7 +219,7 @@ export const make = (initial: ReadonlyArray<MediaProviderService> = []): Effect.
           const order = yield* tryOrder("text-to-text", options)
           if (order.length === 0) {
             return Stream.fail(
-              new CapabilityNotSupported({ provider: "registry", capability: "text-to-text", message: noProvider("text-to-text", options) })
+              new CapabilityNotSupported({ provider: "registry", capability: "text-to-text", detail: noProvider("text-to-text", options) })
             )
           }
           const from = (index: number): Stream.Stream<string, MediaError> => {

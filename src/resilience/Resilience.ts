@@ -99,7 +99,7 @@ export const withTimeout =
     const after = Duration.decode(duration)
     return Effect.timeoutFail(self, {
       duration: after,
-      onTimeout: () => new Timeout({ provider, after, message: `${provider}: no answer within ${Duration.format(after)}` })
+      onTimeout: () => new Timeout({ provider, after, detail: `no answer within ${Duration.format(after)}` })
     })
   }
 
@@ -147,7 +147,7 @@ export const makeCircuitBreaker = (
     const state = yield* Ref.make<CircuitState>({ _tag: "Closed", failures: 0 })
 
     const reject = (reason: string) =>
-      new ProviderUnavailable({ provider, message: `${provider}: circuit open (${reason}), not calling the provider` })
+      new ProviderUnavailable({ provider, detail: `circuit open (${reason}), not calling the provider` })
 
     // Decide, atomically, whether this call may run and whether it is the half-open probe.
     const admit = (now: number) =>

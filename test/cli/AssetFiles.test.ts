@@ -34,7 +34,7 @@ describe("AssetFiles", () => {
       const target = path.join(dir, "failed", "out.wav")
       const error = yield* Effect.flip(save(audio, target))
       expect(error).toMatchObject({ _tag: "DownloadFailed", provider: "p" })
-      expect(error.message).toMatch(new RegExp(`^could not write ${target}: ENOENT`))
+      expect(error.message).toMatch(new RegExp(`^p: could not write ${target}: ENOENT`))
       expect(fs.readdirSync(path.join(dir, "failed"))).toEqual([])
     }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
 

@@ -19,9 +19,9 @@ const registry = Effect.gen(function* () {
   const fal = yield* fake({
     id: "falai",
     configured: false,
-    notConfigured: new MissingConfig({ provider: "falai", setting: "FALAI_API_KEY", message: "falai: no API key configured (set FALAI_API_KEY)" })
+    notConfigured: new MissingConfig({ provider: "falai", setting: "FALAI_API_KEY", detail: "no API key configured (set FALAI_API_KEY)" })
   })
-  const local = yield* fake({ id: "local", type: "local", discoveryFails: new NetworkError({ provider: "local", message: "local: down" }) })
+  const local = yield* fake({ id: "local", type: "local", discoveryFails: new NetworkError({ provider: "local", detail: "down" }) })
   return ProviderRegistry.fromProviders([together.provider, fal.provider, local.provider])
 })
 

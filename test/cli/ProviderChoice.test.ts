@@ -46,7 +46,7 @@ describe("ProviderChoice", () => {
         expect(unknown.message).toBe('no provider "nope" (known: beta, alpha)')
         const unable = yield* Effect.flip(checked("text-to-video", Option.some("alpha"), Option.none()))
         expect(unable).toMatchObject({ _tag: "CapabilityNotSupported", provider: "alpha", capability: "text-to-video" })
-        expect(unable.message).toBe("alpha does not offer text-to-video (it offers text-to-text, text-to-image)")
+        expect(unable.message).toBe("alpha: does not offer text-to-video (it offers text-to-text, text-to-image)")
       })
     ))
 

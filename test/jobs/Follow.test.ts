@@ -167,7 +167,7 @@ describe("follow", () => {
   it.effect("a poll that fails fails the loop, and the job is not marked finished (it may still run)", () =>
     Effect.gen(function* () {
       const control = yield* makeControl
-      const status = Effect.fail(new NetworkError({ provider: "emu", message: "emu: connection reset" }))
+      const status = Effect.fail(new NetworkError({ provider: "emu", detail: "connection reset" }))
       const error = yield* Effect.flip(follow({ ticket, control, poll: status, statusOf }))
       expect(error._tag).toBe("NetworkError")
       expect(yield* control.claimCancel).toBe(true)

@@ -77,7 +77,7 @@ describe("JobClient", () => {
 
   it.effect("without a key, every call fails with the MissingConfig before anything is sent", () =>
     Effect.gen(function* () {
-      const missing = new MissingConfig({ provider: "emu", setting: "EMU_KEY", message: "emu: no API key configured (set EMU_KEY)" })
+      const missing = new MissingConfig({ provider: "emu", setting: "EMU_KEY", detail: "no API key configured (set EMU_KEY)" })
       const { calls, protocol } = standIn(missing)
       const jobs = makeJobClient(protocol)
       expect(yield* Effect.flip(jobs.submit("text-to-image", "emu/model", text("x")))).toBe(missing)

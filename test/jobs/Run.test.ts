@@ -64,12 +64,12 @@ describe("guarded (resume)", () => {
   it.effect("a run that fails before the job finished cancels it; one that fails after does not", () =>
     Effect.gen(function* () {
       const lost = counter()
-      const unfollowed = yield* Effect.flip(guarded(ticket, lost.cancel, () => Effect.fail(new NetworkError({ provider: "emu", message: "gone" }))))
+      const unfollowed = yield* Effect.flip(guarded(ticket, lost.cancel, () => Effect.fail(new NetworkError({ provider: "emu", detail: "gone" }))))
       expect(unfollowed._tag).toBe("NetworkError")
       expect(lost.sent()).toBe(1)
 
       const done = counter()
-      const failed = new GenerationFailed({ provider: "emu", jobId: "r1", providerMessage: "boom", message: "emu: boom" })
+      const failed = new GenerationFailed({ provider: "emu", jobId: "r1", providerMessage: "boom", detail: "boom" })
       const error = yield* Effect.flip(guarded(ticket, done.cancel, (control) => Effect.zipRight(control.finish, Effect.fail(failed))))
       expect(error).toBe(failed)
       expect(done.sent()).toBe(0)
@@ -126,7 +126,7 @@ describe("submitAndRun", () => {
     Effect.gen(function* () {
       const { cancel, sent } = counter()
       const error = yield* Effect.flip(
-        submitAndRun(Effect.fail(new NetworkError({ provider: "emu", message: "refused" })), (submitted: JobTicket) => submitted, () => cancel, () => Effect.void)
+        submitAndRun(Effect.fail(new NetworkError({ provider: "emu", detail: "refused" })), (submitted: JobTicket) => submitted, () => cancel, () => Effect.void)
       )
       expect(error._tag).toBe("NetworkError")
       expect(sent()).toBe(0)

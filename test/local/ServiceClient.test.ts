@@ -36,7 +36,7 @@ describe("ServiceClient", () => {
       url = "http://127.0.0.1:2"
       expect(yield* get).toBe("client of http://127.0.0.1:2")
       expect(built).toEqual(["http://127.0.0.1:1", "http://127.0.0.1:2"])
-      const down: ServiceLocation = { url: Effect.fail(new ServiceNotRunning({ provider: "stt", service: "stt", message: "stt: not running" })), configured: false }
+      const down: ServiceLocation = { url: Effect.fail(new ServiceNotRunning({ provider: "stt", service: "stt", detail: "not running" })), configured: false }
       const failing = yield* ServiceClient.perUrl(down, (u) => Effect.succeed(u))
       expect((yield* Effect.flip(failing))._tag).toBe("ServiceNotRunning")
     }))

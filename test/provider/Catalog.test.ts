@@ -113,7 +113,7 @@ describe("Catalog", () => {
     Effect.gen(function* () {
       const catalog = yield* Catalog.Catalog
       const p = yield* scripted("together")
-      yield* Ref.set(p.failing, new NetworkError({ provider: "together", message: "together: connection refused" }))
+      yield* Ref.set(p.failing, new NetworkError({ provider: "together", detail: "connection refused" }))
       const result = yield* Effect.either(catalog.models(p.source))
       expect(Either.isLeft(result) && result.left).toMatchObject({ _tag: "NetworkError", message: "together: connection refused" })
       // Nothing was stored: once the provider answers, it is discovered.
@@ -130,7 +130,7 @@ describe("Catalog", () => {
       expect(yield* catalog.refresh("together")).toEqual(Option.some(listed("together", "together-v2")))
       expect(ids(yield* models)).toEqual(["together-v2"])
       expect(yield* Ref.get(p.calls)).toBe(2)
-      yield* Ref.set(p.failing, new NetworkError({ provider: "together", message: "together: down" }))
+      yield* Ref.set(p.failing, new NetworkError({ provider: "together", detail: "down" }))
       const failed = yield* Effect.either(catalog.refresh("together"))
       expect(Either.isLeft(failed) && failed.left._tag).toBe("NetworkError")
       expect(ids(yield* models)).toEqual(["together-v2"])
@@ -317,7 +317,7 @@ describe("Provider.make with a Catalog", () => {
       expect(ids(yield* provider.models)).toEqual(["together-v1"])
       expect((yield* provider.getHealth).status).toBe("healthy")
       yield* TestClock.adjust("25 hours")
-      yield* Ref.set(p.failing, new NetworkError({ provider: "together", message: "together: connection refused" }))
+      yield* Ref.set(p.failing, new NetworkError({ provider: "together", detail: "connection refused" }))
       // Stale: served at once; the background refresh fails.
       expect(ids(yield* provider.models)).toEqual(["together-v1"])
       yield* Effect.yieldNow()

@@ -32,7 +32,7 @@ describe("LocalProvider", () => {
       const discover = yield* LocalProvider.discoverOnce(
         Effect.suspend(() => {
           asked++
-          return asked === 1 ? Effect.fail(new NetworkError({ provider: "chatterbox", message: "chatterbox: refused" })) : Effect.succeed([voice])
+          return asked === 1 ? Effect.fail(new NetworkError({ provider: "chatterbox", detail: "refused" })) : Effect.succeed([voice])
         })
       )
       expect((yield* Effect.flip(discover))._tag).toBe("NetworkError")

@@ -8,7 +8,7 @@ import { InvalidInput, MissingConfig, NetworkError, ProviderUnavailable, QuotaEx
 import * as ProviderRegistry from "../../src/registry/ProviderRegistry.js"
 import { fake, model } from "../support/TestProviders.js"
 
-const quota = (provider: string) => new QuotaExceeded({ provider, message: `${provider}: out of credits` })
+const quota = (provider: string) => new QuotaExceeded({ provider, detail: "out of credits" })
 
 describe("ProviderRegistry", () => {
   it.effect("falls back to the next provider on QuotaExceeded and says who served", () =>
@@ -32,7 +32,7 @@ describe("ProviderRegistry", () => {
       const a = yield* fake({
         id: "a",
         models: [model("a-img", ["text-to-image"], 0.01)],
-        fail: () => new InvalidInput({ provider: "a", message: "prompt too long", issues: ["prompt"] })
+        fail: () => new InvalidInput({ provider: "a", detail: "prompt too long", issues: ["prompt"] })
       })
       const b = yield* fake({ id: "b", models: [model("b-img", ["text-to-image"], 0.02)] })
       const registry = yield* ProviderRegistry.make([a.provider, b.provider])
@@ -46,18 +46,18 @@ describe("ProviderRegistry", () => {
       const a = yield* fake({
         id: "a",
         configured: false,
-        notConfigured: new MissingConfig({ provider: "a", setting: "A_KEY", message: "a: set A_KEY" }),
+        notConfigured: new MissingConfig({ provider: "a", setting: "A_KEY", detail: "set A_KEY" }),
         models: [model("a-txt", ["text-to-text"], 0)]
       })
       const b = yield* fake({
         id: "b",
         models: [model("b-txt", ["text-to-text"], 0.1)],
-        fail: () => new NetworkError({ provider: "b", message: "b: reset" })
+        fail: () => new NetworkError({ provider: "b", detail: "reset" })
       })
       const c = yield* fake({
         id: "c",
         models: [model("c-txt", ["text-to-text"], 0.2)],
-        fail: () => new ProviderUnavailable({ provider: "c", message: "c: 503", status: 503 })
+        fail: () => new ProviderUnavailable({ provider: "c", detail: "503", status: 503 })
       })
       const registry = yield* ProviderRegistry.make([a.provider, b.provider, c.provider])
       const result = yield* Effect.either(registry.generate("text-to-text", text("hi")))
@@ -72,7 +72,7 @@ describe("ProviderRegistry", () => {
       const a = yield* fake({
         id: "a",
         configured: false,
-        notConfigured: new MissingConfig({ provider: "a", setting: "A_KEY", message: "a: set A_KEY" })
+        notConfigured: new MissingConfig({ provider: "a", setting: "A_KEY", detail: "set A_KEY" })
       })
       const registry = yield* ProviderRegistry.make([a.provider])
       const result = yield* Effect.either(registry.generate("text-to-text", text("hi")))
@@ -101,7 +101,7 @@ describe("ProviderRegistry", () => {
   it.effect("lists models across providers, leaving out a provider whose discovery fails", () =>
     Effect.gen(function* () {
       const a = yield* fake({ id: "a", models: [model("a1", ["text-to-image"], 0), model("a2", ["text-to-text"], 0)] })
-      const b = yield* fake({ id: "b", discoveryFails: new NetworkError({ provider: "b", message: "down" }) })
+      const b = yield* fake({ id: "b", discoveryFails: new NetworkError({ provider: "b", detail: "down" }) })
       const registry = yield* ProviderRegistry.make([a.provider, b.provider])
       expect((yield* registry.modelsFor("text-to-image")).map((m) => m.id)).toEqual(["a1"])
       expect((yield* registry.forCapability("text-to-text")).map((p) => p.id)).toEqual(["a", "b"])
@@ -119,7 +119,7 @@ describe("ProviderRegistry", () => {
       const flaky = yield* fake({
         id: "flaky",
         models: [model("f", ["text-to-text"], 0)],
-        fail: (n) => (n < 5 ? new ProviderUnavailable({ provider: "flaky", message: "503", status: 503 }) : undefined)
+        fail: (n) => (n < 5 ? new ProviderUnavailable({ provider: "flaky", detail: "503", status: 503 }) : undefined)
       })
       const steady = yield* fake({ id: "steady", models: [model("s", ["text-to-text"], 0.1)] })
       const registry = yield* ProviderRegistry.make([flaky.provider, steady.provider])

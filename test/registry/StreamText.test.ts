@@ -33,7 +33,7 @@ const streamer = (
       name: id,
       type: "remote",
       configured: options.configured ?? true,
-      notConfigured: new MissingConfig({ provider: id, setting: `${id.toUpperCase()}_KEY`, message: `${id}: set ${id.toUpperCase()}_KEY` }),
+      notConfigured: new MissingConfig({ provider: id, setting: `${id.toUpperCase()}_KEY`, detail: `set ${id.toUpperCase()}_KEY` }),
       discover: Effect.succeed([{ ...model(`${id}-chat`, ["text-to-text"], options.price ?? 0.000001), provider: id }]),
       transforms: { "text-to-text": (modelId, input) => Effect.succeed(new Text({ text: `${modelId}:${input.text}` })) },
       streamText: (modelId, input) =>
@@ -56,7 +56,7 @@ const collect = (stream: Stream.Stream<string, MediaError>) =>
 describe("ProviderRegistry.streamText", () => {
   it.effect("moves to the next provider on a failover error before the first delta", () =>
     Effect.gen(function* () {
-      const a = yield* streamer("a", [], { error: new QuotaExceeded({ provider: "a", message: "a: out of credits" }), price: 0.000001 })
+      const a = yield* streamer("a", [], { error: new QuotaExceeded({ provider: "a", detail: "out of credits" }), price: 0.000001 })
       const b = yield* streamer("b", ["Hel", "lo"], { price: 0.000002 })
       const registry = yield* ProviderRegistry.make([a.provider, b.provider])
       const { result, seen } = yield* collect(registry.streamText(text("hi")))
@@ -68,7 +68,7 @@ describe("ProviderRegistry.streamText", () => {
 
   it.effect("empty deltas do not commit to a provider", () =>
     Effect.gen(function* () {
-      const a = yield* streamer("a", ["", ""], { error: new NetworkError({ provider: "a", message: "a: reset" }), price: 0.000001 })
+      const a = yield* streamer("a", ["", ""], { error: new NetworkError({ provider: "a", detail: "reset" }), price: 0.000001 })
       const b = yield* streamer("b", ["ok"], { price: 0.000002 })
       const registry = yield* ProviderRegistry.make([a.provider, b.provider])
       const { result, seen } = yield* collect(registry.streamText(text("hi")))
@@ -78,7 +78,7 @@ describe("ProviderRegistry.streamText", () => {
 
   it.effect("after the first delta an error is final: no other provider is tried", () =>
     Effect.gen(function* () {
-      const a = yield* streamer("a", ["Once upon"], { error: new NetworkError({ provider: "a", message: "a: stream reset" }), price: 0.000001 })
+      const a = yield* streamer("a", ["Once upon"], { error: new NetworkError({ provider: "a", detail: "stream reset" }), price: 0.000001 })
       const b = yield* streamer("b", ["never"], { price: 0.000002 })
       const registry = yield* ProviderRegistry.make([a.provider, b.provider])
       const { result, seen } = yield* collect(registry.streamText(text("tell me a story")))
@@ -89,7 +89,7 @@ describe("ProviderRegistry.streamText", () => {
 
   it.effect("an error that stops fallback (InvalidInput) is final even before any delta", () =>
     Effect.gen(function* () {
-      const a = yield* streamer("a", [], { error: new InvalidInput({ provider: "a", message: "a: prompt too long", issues: ["prompt"] }), price: 0.000001 })
+      const a = yield* streamer("a", [], { error: new InvalidInput({ provider: "a", detail: "prompt too long", issues: ["prompt"] }), price: 0.000001 })
       const b = yield* streamer("b", ["never"], { price: 0.000002 })
       const registry = yield* ProviderRegistry.make([a.provider, b.provider])
       const { result } = yield* collect(registry.streamText(text("x")))
@@ -99,8 +99,8 @@ describe("ProviderRegistry.streamText", () => {
 
   it.effect("all failing before a delta: the last provider's error", () =>
     Effect.gen(function* () {
-      const a = yield* streamer("a", [], { error: new QuotaExceeded({ provider: "a", message: "a: quota" }), price: 0.000001 })
-      const b = yield* streamer("b", [], { error: new NetworkError({ provider: "b", message: "b: refused" }), price: 0.000002 })
+      const a = yield* streamer("a", [], { error: new QuotaExceeded({ provider: "a", detail: "quota" }), price: 0.000001 })
+      const b = yield* streamer("b", [], { error: new NetworkError({ provider: "b", detail: "refused" }), price: 0.000002 })
       const registry = yield* ProviderRegistry.make([a.provider, b.provider])
       const { result } = yield* collect(registry.streamText(text("x")))
       expect(Either.isLeft(result) && result.left).toMatchObject({ _tag: "NetworkError", provider: "b" })

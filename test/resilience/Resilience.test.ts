@@ -59,7 +59,7 @@ describe("retry schedule", () => {
 
   it.effect("backs off exponentially and caps each wait", () =>
     Effect.gen(function* () {
-      const { effect, times } = failing(() => new NetworkError({ provider: "p", message: "reset" }))
+      const { effect, times } = failing(() => new NetworkError({ provider: "p", detail: "reset" }))
       const fiber = yield* Effect.fork(
         withRetry({ retries: 6, base: "1 second", factor: 2, maxBackoff: "5 seconds", jitter: false })(effect)
       )
@@ -70,7 +70,7 @@ describe("retry schedule", () => {
 
   it.effect("jitter keeps each wait within 0.8x-1.2x of the backoff", () =>
     Effect.gen(function* () {
-      const { effect, times } = failing(() => new NetworkError({ provider: "p", message: "reset" }))
+      const { effect, times } = failing(() => new NetworkError({ provider: "p", detail: "reset" }))
       const fiber = yield* Effect.fork(withRetry({ retries: 4, base: "1 second", factor: 2, maxBackoff: "1 minute" })(effect))
       yield* TestClock.adjust("1 minute")
       yield* Fiber.await(fiber)
@@ -87,7 +87,7 @@ describe("retry schedule", () => {
   it.effect("a Retry-After longer than 60 s is capped at 60 s", () =>
     Effect.gen(function* () {
       const { effect, times } = failing(
-        (n) => new RateLimited({ provider: "p", message: `429 #${n}`, retryAfter: Duration.minutes(10) })
+        (n) => new RateLimited({ provider: "p", detail: `429 #${n}`, retryAfter: Duration.minutes(10) })
       )
       const fiber = yield* Effect.fork(withRetry({ retries: 1, jitter: false })(effect))
       yield* TestClock.adjust("2 minutes")
@@ -97,17 +97,17 @@ describe("retry schedule", () => {
 
   it.effect("stops at the retry limit with the last typed error", () =>
     Effect.gen(function* () {
-      const { effect, times } = failing((n) => new ProviderUnavailable({ provider: "p", message: `503 #${n}`, status: 503 }))
+      const { effect, times } = failing((n) => new ProviderUnavailable({ provider: "p", detail: `503 #${n}`, status: 503 }))
       const fiber = yield* Effect.fork(Effect.either(withRetry({ jitter: false })(effect)))
       yield* TestClock.adjust("1 minute")
       const result = yield* Fiber.join(fiber)
       expect(times).toHaveLength(4)
-      expect(Either.isLeft(result) && result.left).toMatchObject({ _tag: "ProviderUnavailable", message: "503 #4" })
+      expect(Either.isLeft(result) && result.left).toMatchObject({ _tag: "ProviderUnavailable", message: "p: 503 #4" })
     }))
 
   it.effect("does not retry a non-retryable error", () =>
     Effect.gen(function* () {
-      const { effect, times } = failing(() => new InvalidInput({ provider: "p", message: "bad prompt", issues: ["prompt"] }))
+      const { effect, times } = failing(() => new InvalidInput({ provider: "p", detail: "bad prompt", issues: ["prompt"] }))
       const result = yield* Effect.either(withRetry()(effect))
       expect(times).toHaveLength(1)
       expect(Either.isLeft(result) && result.left._tag).toBe("InvalidInput")
@@ -122,7 +122,7 @@ describe("circuit breaker", () => {
       let healthy = false
       const call = Effect.suspend(() => {
         calls++
-        return healthy ? Effect.succeed("ok") : Effect.fail(new ProviderUnavailable({ provider: "p", message: "503", status: 503 }))
+        return healthy ? Effect.succeed("ok") : Effect.fail(new ProviderUnavailable({ provider: "p", detail: "503", status: 503 }))
       })
       for (let i = 0; i < 3; i++) yield* Effect.either(breaker.protect(call))
       expect(calls).toBe(3)
@@ -152,7 +152,7 @@ describe("circuit breaker", () => {
   it.effect("lets one probe through at a time while half-open", () =>
     Effect.gen(function* () {
       const breaker = yield* makeCircuitBreaker("p", { failureThreshold: 1, cooldown: "10 seconds" })
-      yield* Effect.either(breaker.protect(Effect.fail(new NetworkError({ provider: "p", message: "reset" }))))
+      yield* Effect.either(breaker.protect(Effect.fail(new NetworkError({ provider: "p", detail: "reset" }))))
       yield* TestClock.adjust("10 seconds")
       const probe = yield* Effect.fork(breaker.protect(Effect.as(Effect.sleep("5 seconds"), "probed")))
       yield* Effect.yieldNow()
@@ -168,7 +168,7 @@ describe("circuit breaker", () => {
     Effect.gen(function* () {
       const breaker = yield* makeCircuitBreaker("p", { failureThreshold: 2 })
       for (let i = 0; i < 5; i++) {
-        yield* Effect.either(breaker.protect(Effect.fail(new InvalidInput({ provider: "p", message: "bad", issues: [] }))))
+        yield* Effect.either(breaker.protect(Effect.fail(new InvalidInput({ provider: "p", detail: "bad", issues: [] }))))
       }
       expect(yield* breaker.state).toEqual({ _tag: "Closed", failures: 0 })
     }))

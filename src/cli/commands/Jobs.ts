@@ -38,7 +38,7 @@ export const jobClientFor = (
       return yield* Effect.fail(
         new InvalidInput({
           provider: "jobs",
-          message: `jobs: tickets of provider "${ticket.provider}" cannot be resumed (queued providers: ${queued})`,
+          detail: `tickets of provider "${ticket.provider}" cannot be resumed (queued providers: ${queued})`,
           issues: [`provider: ${ticket.provider}`]
         })
       )
@@ -51,7 +51,7 @@ export const readTicket = (file: string): Effect.Effect<Jobs.JobTicket, InvalidI
   Effect.try({
     try: () => fs.readFileSync(file, "utf8"),
     catch: (error) =>
-      new InvalidInput({ provider: "jobs", message: `jobs: cannot read the ticket ${file}: ${String(error)}`, issues: [file] })
+      new InvalidInput({ provider: "jobs", detail: `cannot read the ticket ${file}: ${String(error)}`, issues: [file] })
   }).pipe(Effect.flatMap(Jobs.decodeTicket))
 
 const ticketArg = Args.file({ name: "ticket", exists: "yes" }).pipe(

@@ -10,14 +10,15 @@ import * as Options from "@effect/cli/Options"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { Audio, FileSource, text } from "../../domain/Asset.js"
 import * as Composition from "../../domain/Composition.js"
-import { InvalidInput } from "../../domain/Errors.js"
 import { cues, renderSrt, renderVtt } from "../../media/Subtitles.js"
 import { ProviderRegistry } from "../../registry/ProviderRegistry.js"
 import { save, speechFormatOf } from "../AssetFiles.js"
+import { InvalidSpec } from "../Errors.js"
 import { writeFile } from "../Output.js"
 import { asGiven, modelOption, providerOption } from "../ProviderChoice.js"
 
@@ -111,11 +112,13 @@ export const compose = Command.make(
       const registry = yield* ProviderRegistry
       const raw = yield* Effect.try({
         try: () => JSON.parse(fs.readFileSync(spec, "utf8")) as unknown,
-        catch: (error) => new InvalidInput({ provider: "cli", message: `${spec} is not JSON: ${String(error)}`, issues: [] })
+        catch: (error) => new InvalidSpec({ path: spec, reason: `not JSON: ${String(error)}` })
       })
       // Relative media paths in the spec are relative to the spec file.
       const base = path.dirname(path.resolve(spec))
-      const composition = yield* Composition.decode(raw, "cli", spec)
+      const composition = yield* Schema.decodeUnknown(Composition.Composition)(raw).pipe(
+        Effect.mapError((error) => new InvalidSpec({ path: spec, reason: error.message }))
+      )
       const resolved = Composition.resolvePaths(composition, base)
       const result = yield* registry.generateDetailed("video-composition", resolved, asGiven(provider, model))
       const written = yield* save(result.output, out)

@@ -113,8 +113,8 @@ const listModels = (filters: {
         }).pipe(
           Effect.catchAll((error) =>
             Effect.as(
-              // Provider errors already name their provider.
-              Console.error(`automarket: ${error.message.startsWith(`${provider.id}:`) ? "" : `${provider.id}: `}${error.message}`),
+              // A MediaError's message names its provider.
+              Console.error(`automarket: ${error.message}`),
               []
             )
           )

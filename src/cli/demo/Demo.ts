@@ -165,7 +165,7 @@ export const run = (options: DemoOptions): Effect.Effect<DemoSummary, MediaError
     const durations = yield* Effect.forEach(made, ({ narration }, i) =>
       narration.output.duration !== undefined && narration.output.duration > 0
         ? Effect.succeed(narration.output.duration)
-        : Effect.fail(new GenerationFailed({ provider: narration.provider, message: `narration of scene ${i + 1} has no known duration` }))
+        : Effect.fail(new GenerationFailed({ provider: narration.provider, detail: `narration of scene ${i + 1} has no known duration` }))
     )
     // Scene i is on screen for its narration plus a pause; cross-fades overlap the next scene, so
     // each clip but the last is longer by the transition and the total is the narration timeline.
@@ -187,7 +187,7 @@ export const run = (options: DemoOptions): Effect.Effect<DemoSummary, MediaError
       duration: Number((slots[i]! + (i < slots.length - 1 ? transition : 0)).toFixed(3))
     }))
     if (!Arr.isNonEmptyReadonlyArray(clips)) {
-      return yield* new InvalidInput({ provider: "demo", message: "the script has no scene", issues: ["scenes"] })
+      return yield* new InvalidInput({ provider: "demo", detail: "the script has no scene", issues: ["scenes"] })
     }
     const spec: Composition.CompositionInput = {
       clips,

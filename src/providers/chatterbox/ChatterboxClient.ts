@@ -70,7 +70,7 @@ export interface Service {
 const encodeRequest = <A, I>(schema: Schema.Schema<A, I>, request: A): Effect.Effect<I, InvalidInput> =>
   Effect.mapError(Schema.encode(schema)(request), (error) => {
     const issues = ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) => `${issue.path.join(".")}: ${issue.message}`)
-    return new InvalidInput({ provider: providerId, message: `${providerId}: invalid request: ${issues.join("; ")}`, issues })
+    return new InvalidInput({ provider: providerId, detail: `invalid request: ${issues.join("; ")}`, issues })
   })
 
 /** Stream a response body to `destination` (via `destination.part`, renamed when complete). */
@@ -79,7 +79,7 @@ const save = (response: HttpClientResponse.HttpClientResponse, destination: stri
     const fs = yield* FileSystem.FileSystem
     const partial = `${destination}.part`
     const failed = (message: string) =>
-      new DownloadFailed({ provider: providerId, message: `${providerId}: cannot write ${destination}: ${message}` })
+      new DownloadFailed({ provider: providerId, detail: `cannot write ${destination}: ${message}` })
     yield* Stream.run(response.stream, fs.sink(partial)).pipe(
       Effect.mapError((error) => (error._tag === "ResponseError" ? Http.errorFromTransport(providerId, error) : failed(error.message))),
       Effect.tapError(() => Effect.ignore(fs.remove(partial, { force: true })))

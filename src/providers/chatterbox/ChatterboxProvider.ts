@@ -55,7 +55,7 @@ export const mimeTypes = { wav: "audio/wav", mp3: "audio/mpeg", opus: "audio/ogg
 
 const providerId = ChatterboxConfig.providerId
 
-const invalid = (message: string): InvalidInput => new InvalidInput({ provider: providerId, message: `${providerId}: ${message}`, issues: [message] })
+const invalid = (message: string): InvalidInput => new InvalidInput({ provider: providerId, detail: message, issues: [message] })
 
 /** Chatterbox's own parameters accepted in `extra`. */
 const Extra = Schema.Struct({
@@ -151,7 +151,7 @@ export const make = (
         const extra = yield* extraOf(speech)
         const fs = yield* FileSystem.FileSystem
         yield* fs.makeDirectory(outputDir, { recursive: true }).pipe(
-          Effect.mapError((error) => new DownloadFailed({ provider: providerId, message: `${providerId}: cannot create ${outputDir}: ${error.message}` }))
+          Effect.mapError((error) => new DownloadFailed({ provider: providerId, detail: `cannot create ${outputDir}: ${error.message}` }))
         )
         const destination = NodePath.join(outputDir, `chatterbox-${randomUUID()}.${format}`)
         const common = { text: input.text, output_format: format, speed_factor: speed, ...extra }

@@ -113,7 +113,7 @@ export const errorFromAnswer = (status: number, headers: Readonly<Record<string,
   const decided = errorFromStatus({ provider, status, headers, body, now })
   const failure = decodeFailure(body)
   if (Option.isSome(failure) && failure.value.code === "ffmpeg-failed") {
-    return new GenerationFailed({ provider, message: decided.message, providerMessage: failure.value.error })
+    return new GenerationFailed({ provider, detail: decided.detail, providerMessage: failure.value.error })
   }
   return decided
 }
@@ -125,7 +125,7 @@ type ClientFailure = ServiceFailure | HttpApiDecodeError | MediaError | HttpClie
 const toMediaError = (error: ClientFailure): MediaError => {
   if (isMediaError(error)) return error
   if (ParseResult.isParseError(error)) {
-    return new MalformedResponse({ provider, message: `${provider}: answer does not have the expected shape: ${ParseResult.TreeFormatter.formatErrorSync(error)}` })
+    return new MalformedResponse({ provider, detail: `answer does not have the expected shape: ${ParseResult.TreeFormatter.formatErrorSync(error)}` })
   }
   if (HttpClientError.isHttpClientError(error)) return errorFromTransport(provider, error)
   // Failure answers are turned into MediaErrors before decoding; this covers the types only.
@@ -199,7 +199,7 @@ export const make = (location: LocalService.ServiceLocation, options: FFmpegClie
             const body = yield* multipartBody(spec, files).pipe(Effect.provideService(HttpClient.HttpClient, raw))
             const response = yield* http.execute(HttpClientRequest.setBody(HttpClientRequest.post(`${baseUrl}${path}`), body))
             const json = yield* response.json.pipe(
-              Effect.mapError((error) => new MalformedResponse({ provider, message: `${provider}: answer is not JSON: ${error.message}` }))
+              Effect.mapError((error) => new MalformedResponse({ provider, detail: `answer is not JSON: ${error.message}` }))
             )
             const answer = yield* decode(json).pipe(Effect.mapError(toMediaError))
             return answer.data
@@ -214,7 +214,7 @@ export const make = (location: LocalService.ServiceLocation, options: FFmpegClie
         // Built from the name (not the answer's `url`), so a result is only ever fetched from this service.
         const url = `${baseUrl}/outputs/${encodeURIComponent(output.name)}`
         const part = `${dest}.part`
-        const failed = (message: string) => new DownloadFailed({ provider, url, message: `${provider}: cannot fetch the result: ${message}` })
+        const failed = (message: string) => new DownloadFailed({ provider, url, detail: `cannot fetch the result: ${message}` })
         return http.execute(HttpClientRequest.get(url)).pipe(
           Effect.flatMap((response) =>
             response.stream.pipe(

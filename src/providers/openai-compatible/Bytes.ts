@@ -22,7 +22,7 @@ export const readBytes =
     Effect.map(
       Effect.mapError(
         response.arrayBuffer,
-        () => new NetworkError({ provider, message: `${provider}: the answer's body broke off while being read` })
+        () => new NetworkError({ provider, detail: "the answer's body broke off while being read" })
       ),
       (buffer) => ({ bytes: new Uint8Array(buffer), contentType: response.headers["content-type"] ?? "application/octet-stream" })
     )

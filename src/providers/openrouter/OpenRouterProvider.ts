@@ -54,7 +54,7 @@ export const defaultModels = {
 export type OpenRouterProviderService = Discovery.WithFreeModels
 
 const invalid = (message: string): InvalidInput =>
-  new InvalidInput({ provider: OpenRouterConfig.settings.id, message: `openrouter: ${message}`, issues: [message] })
+  new InvalidInput({ provider: OpenRouterConfig.settings.id, detail: message, issues: [message] })
 
 /** The chat request of a generation; fails with InvalidInput when `extra.models` is not a list of ids. */
 export const chatRequest = (
@@ -108,7 +108,7 @@ export const make = (config: ProviderConfig.ProviderConfig): Effect.Effect<OpenR
       Effect.gen(function* () {
         const answer = yield* client.chat(yield* chatRequest(model, input, options))
         const content = OpenRouterClient.contentText(answer.choices[0]?.message.content)
-        if (content === undefined) return yield* new MalformedResponse({ provider, message: "openrouter: the completion has no message content" })
+        if (content === undefined) return yield* new MalformedResponse({ provider, detail: "the completion has no message content" })
         const served = answer.model ?? model
         const costUsd = yield* costOf(served, answer.usage)
         return new Text({ text: content, origin: { provider, model: served, jobId: answer.id, ...(costUsd !== undefined ? { costUsd } : {}) } })
@@ -125,14 +125,14 @@ export const make = (config: ProviderConfig.ProviderConfig): Effect.Effect<OpenR
           const said = OpenRouterClient.contentText(answer.choices[0]?.message.content)
           return yield* new MalformedResponse({
             provider,
-            message: `openrouter: ${model} answered without an image${said !== undefined && said !== "" ? ` (it said: ${said.slice(0, 200)})` : ""}`
+            detail: `${model} answered without an image${said !== undefined && said !== "" ? ` (it said: ${said.slice(0, 200)})` : ""}`
           })
         }
         let image: { readonly bytes: Uint8Array; readonly mimeType: string }
         if (url.startsWith("data:")) {
           const decoded = decodeDataUrl(url)
           if (decoded === undefined || decoded.bytes.length === 0) {
-            return yield* new MalformedResponse({ provider, message: "openrouter: the image data URL is malformed" })
+            return yield* new MalformedResponse({ provider, detail: "the image data URL is malformed" })
           }
           image = decoded
         } else {

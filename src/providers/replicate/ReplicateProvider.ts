@@ -119,7 +119,7 @@ export const makeFromClient = (
           const ref = parseModelRef(model)
           if (ref === undefined) {
             return yield* Effect.fail(
-              new InvalidInput({ provider, message: `replicate: "${model}" is not owner/name, owner/name:version or a version id`, issues: ["model id"] })
+              new InvalidInput({ provider, detail: `"${model}" is not owner/name, owner/name:version or a version id`, issues: ["model id"] })
             )
           }
           const body = yield* builders[capability](input, opts)

@@ -59,7 +59,7 @@ export const defaultVoice = (model: string): string => {
 }
 
 const invalid = (message: string): InvalidInput =>
-  new InvalidInput({ provider: TogetherConfig.settings.id, message: `together: ${message}`, issues: [message] })
+  new InvalidInput({ provider: TogetherConfig.settings.id, detail: message, issues: [message] })
 
 /** The chat request of a text generation. */
 export const chatRequest = (model: string, input: Text, options: TextOptions | undefined): Chat.ChatRequest =>
@@ -86,7 +86,7 @@ export const make = (config: ProviderConfig.ProviderConfig): Effect.Effect<Toget
         const choice = answer.choices[0]
         const content = choice?.message?.content ?? choice?.text
         if (content === undefined || content === null) {
-          return yield* new MalformedResponse({ provider, message: "together: the completion has no message content" })
+          return yield* new MalformedResponse({ provider, detail: "the completion has no message content" })
         }
         const costUsd = textCost(yield* modelInfo(model), answer.usage ?? undefined)
         return new Text({ text: content, origin: { provider, model, jobId: answer.id, ...(costUsd !== undefined ? { costUsd } : {}) } })
@@ -121,9 +121,9 @@ export const make = (config: ProviderConfig.ProviderConfig): Effect.Effect<Toget
           bytes = fetched.bytes
           contentType = fetched.contentType
         } else {
-          return yield* new MalformedResponse({ provider, message: "together: the image answer has neither b64_json nor url" })
+          return yield* new MalformedResponse({ provider, detail: "the image answer has neither b64_json nor url" })
         }
-        if (bytes.length === 0) return yield* new MalformedResponse({ provider, message: "together: the image is empty" })
+        if (bytes.length === 0) return yield* new MalformedResponse({ provider, detail: "the image is empty" })
         const width = options?.width ?? 1024
         const height = options?.height ?? 1024
         const info = yield* modelInfo(model)
@@ -150,7 +150,7 @@ export const make = (config: ProviderConfig.ProviderConfig): Effect.Effect<Toget
           voice: options?.voice ?? defaultVoice(model),
           response_format: format
         })
-        if (audio.bytes.length === 0) return yield* new MalformedResponse({ provider, message: "together: the speech answer is empty" })
+        if (audio.bytes.length === 0) return yield* new MalformedResponse({ provider, detail: "the speech answer is empty" })
         const info = yield* modelInfo(model)
         const perCharacter = info?.pricing.find((price) => price.unit === "character")
         const costUsd = info?.free === true ? 0 : perCharacter !== undefined ? perCharacter.usd * input.text.length : undefined

@@ -70,7 +70,7 @@ export const renderTranscript = (transcript: Text, format: TranscriptFormat): st
 const providerId = WhisperConfig.providerId
 
 const invalid = (message: string): InvalidInput =>
-  new InvalidInput({ provider: providerId, message: `whisper: ${message}`, issues: [message] })
+  new InvalidInput({ provider: providerId, detail: message, issues: [message] })
 
 type TranscriptionParams = Omit<AsrParams, "output">
 

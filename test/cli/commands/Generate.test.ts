@@ -106,8 +106,8 @@ const setup = (videoUrl: string, dir: string): Effect.Effect<Setup, never, Scope
       type: "local",
       configured: true,
       discover: Effect.succeed([{ ...model("beta-chat", ["text-to-text"], 0), provider: "beta" }]),
-      transforms: { "text-to-text": () => Effect.fail(new QuotaExceeded({ provider: "beta", message: "beta: out of credits" })) },
-      streamText: () => Stream.fail(new QuotaExceeded({ provider: "beta", message: "beta: out of credits" }))
+      transforms: { "text-to-text": () => Effect.fail(new QuotaExceeded({ provider: "beta", detail: "out of credits" })) },
+      streamText: () => Stream.fail(new QuotaExceeded({ provider: "beta", detail: "out of credits" }))
     })
     const registry = Layer.effect(ProviderRegistry.ProviderRegistry, ProviderRegistry.make([beta, alpha]))
     return { layer: Layer.merge(registry, Layer.succeedContext(catalog)), discoveries, cancelled, hanging }

@@ -69,7 +69,7 @@ describe("FFmpeg provider: set-ups of its own", () => {
   it.effect("a service the runtime cannot start: its ServiceNotRunning comes through", () =>
     Effect.gen(function* () {
       const provider = yield* FFmpegProvider.make({
-        url: Effect.fail(new ServiceNotRunning({ provider: "ffmpeg", service: "ffmpeg", message: "ffmpeg: could not start the service" })),
+        url: Effect.fail(new ServiceNotRunning({ provider: "ffmpeg", service: "ffmpeg", detail: "could not start the service" })),
         configured: false
       })
       expect(yield* provider.isAvailable).toBe(false)

@@ -13,7 +13,7 @@ describe("openai-compatible Discovery", () => {
     Effect.gen(function* () {
       const listings = yield* Ref.make<ReadonlyArray<ReadonlyArray<ProviderModel> | undefined>>([[model("a", false)], [model("b", true)], undefined])
       const list = Effect.flatMap(Ref.modify(listings, ([next, ...rest]) => [next, rest]), (next) =>
-        next === undefined ? Effect.fail(new NetworkError({ provider: "p", message: "p: down" })) : Effect.succeed(next)
+        next === undefined ? Effect.fail(new NetworkError({ provider: "p", detail: "down" })) : Effect.succeed(next)
       )
       const discovery = yield* Discovery.make(list)
       expect(yield* discovery.known("a")).toBeUndefined()

@@ -69,7 +69,7 @@ export const seedOf = (prompt: string): number => {
   return hash & 0x7fffffff
 }
 
-const invalid = (message: string, issues: ReadonlyArray<string>) => new InvalidInput({ provider, message: `${provider}: ${message}`, issues })
+const invalid = (message: string, issues: ReadonlyArray<string>) => new InvalidInput({ provider, detail: message, issues })
 
 const decodeExtra = Schema.decodeUnknownEither(AmbientExtra)
 const decodeSpec = Schema.decodeUnknownEither(AmbientSpec)
@@ -101,7 +101,7 @@ export const synthesize =
   (client: FFmpegClient.Service, deliver: Deliver) =>
   (id: string, input: Text, options: AudioOptions | undefined): Effect.Effect<Audio, MediaError> =>
     Effect.gen(function* () {
-      if (id !== modelId) return yield* new ModelNotFound({ provider, model: id, message: `${provider}: no model ${JSON.stringify(id)} for text-to-audio` })
+      if (id !== modelId) return yield* new ModelNotFound({ provider, model: id, detail: `no model ${JSON.stringify(id)} for text-to-audio` })
       const spec = yield* ambientSpecOf(input, options)
       const { output, path } = yield* deliver(client.ambient(spec), id)
       return new Audio({

@@ -47,7 +47,7 @@ export const formatOf = (mimeType: string): AudioFormat | undefined => formatsBy
 
 const extensions: { readonly [F in AudioFormat]: string } = { wav: "wav", mp3: "mp3", opus: "opus", flac: "flac", aac: "m4a" }
 
-const invalid = (message: string, issues: ReadonlyArray<string>) => new InvalidInput({ provider, message: `${provider}: ${message}`, issues })
+const invalid = (message: string, issues: ReadonlyArray<string>) => new InvalidInput({ provider, detail: message, issues })
 
 // Bytes of a data: URL.
 const dataUrlBytes = (url: string): Uint8Array | undefined => {
@@ -81,7 +81,7 @@ export const enhance =
   (client: FFmpegClient.Service, deliver: Deliver) =>
   (id: string, input: Audio, options: EnhancementOptions | undefined): Effect.Effect<Audio, MediaError> =>
     Effect.gen(function* () {
-      if (id !== modelId) return yield* new ModelNotFound({ provider, model: id, message: `${provider}: no model ${JSON.stringify(id)} for audio-enhancement` })
+      if (id !== modelId) return yield* new ModelNotFound({ provider, model: id, detail: `no model ${JSON.stringify(id)} for audio-enhancement` })
       const source = yield* inputOf(input)
       const format = options?.format ?? formatOf(input.mimeType) ?? "wav"
       const spec = yield* Either.match(

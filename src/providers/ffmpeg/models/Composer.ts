@@ -61,14 +61,14 @@ const isUrl = (src: string): boolean => /^https?:\/\//i.test(src)
 // A src that is not an http(s) URL names a local file (a path, or a file: URL).
 const localPath = (src: string): string => NodePath.resolve(/^file:/i.test(src) ? fileURLToPath(src) : src)
 
-const invalid = (message: string, issues: ReadonlyArray<string>) => new InvalidInput({ provider, message: `${provider}: ${message}`, issues })
+const invalid = (message: string, issues: ReadonlyArray<string>) => new InvalidInput({ provider, detail: message, issues })
 
 /** Render a composition: upload its local files, run the job, download the result. */
 export const compose =
   (client: FFmpegClient.Service, deliver: Deliver) =>
   (id: string, input: Composition, _options: CompositionOptions | undefined): Effect.Effect<Video, MediaError> =>
     Effect.gen(function* () {
-      if (id !== modelId) return yield* new ModelNotFound({ provider, model: id, message: `${provider}: no model ${JSON.stringify(id)} for video-composition` })
+      if (id !== modelId) return yield* new ModelNotFound({ provider, model: id, detail: `no model ${JSON.stringify(id)} for video-composition` })
       const encoded = yield* Either.match(Schema.encodeEither(Composition)(input), {
         onLeft: (error) => Effect.fail(invalid("the composition is not valid", [ParseResult.TreeFormatter.formatErrorSync(error)])),
         onRight: Effect.succeed

@@ -32,7 +32,7 @@ export const deliverTo =
         const fs = yield* FileSystem.FileSystem
         yield* fs.makeDirectory(outputDir, { recursive: true }).pipe(
           Effect.mapError(
-            (error) => new DownloadFailed({ provider, message: `${provider}: cannot create the output directory ${outputDir}: ${error.message}` })
+            (error) => new DownloadFailed({ provider, detail: `cannot create the output directory ${outputDir}: ${error.message}` })
           )
         )
         const extension = NodePath.extname(output.name).replace(/[^.a-z0-9]/g, "")

@@ -57,7 +57,7 @@ export const SlideExtra = Schema.Struct({
 /** What `options.extra.slide` may hold. */
 export type SlideExtra = typeof SlideExtra.Type
 
-const invalid = (message: string, issues: ReadonlyArray<string>) => new InvalidInput({ provider, message: `${provider}: ${message}`, issues })
+const invalid = (message: string, issues: ReadonlyArray<string>) => new InvalidInput({ provider, detail: message, issues })
 
 const decodeExtra = Schema.decodeUnknownEither(Schema.UndefinedOr(SlideExtra))
 const encodeSpec = Schema.encodeEither(SlideSpec)
@@ -94,7 +94,7 @@ export const render =
   (client: FFmpegClient.Service, deliver: Deliver) =>
   (id: string, input: Text, options: ImageOptions | undefined): Effect.Effect<Image, MediaError> =>
     Effect.gen(function* () {
-      if (id !== modelId) return yield* new ModelNotFound({ provider, model: id, message: `${provider}: no model ${JSON.stringify(id)} for text-to-image` })
+      if (id !== modelId) return yield* new ModelNotFound({ provider, model: id, detail: `no model ${JSON.stringify(id)} for text-to-image` })
       const spec = yield* slideSpecOf(input, options)
       const { output, path } = yield* deliver(client.slide(spec), id)
       return new Image({
