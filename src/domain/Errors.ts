@@ -59,7 +59,14 @@ export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited"
 }
 
 /** The request never got an answer: refused, reset, DNS, TLS. */
-export class NetworkError extends Schema.TaggedError<NetworkError>()("NetworkError", base) {
+export class NetworkError extends Schema.TaggedError<NetworkError>()("NetworkError", {
+  ...base,
+  /**
+   * The system error code of the failure when there is one (`ECONNREFUSED`, `ECONNRESET`,
+   * `ENOTFOUND` ...): decisions read it, never the text.
+   */
+  code: Schema.optional(Schema.String)
+}) {
   override get message(): string {
     return render(this)
   }

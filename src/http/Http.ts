@@ -150,7 +150,19 @@ export const errorFromTransport = (provider: string, error: HttpClientError.Http
 
 const transportError = (provider: string, reason: string, cause: unknown): MediaError => {
   const described = cause instanceof Error ? describeCause(cause) : ""
-  return new NetworkError({ provider, detail: `${reason.toLowerCase()} error${described === "" ? "" : `: ${described}`}` })
+  const code = cause instanceof Error ? codeOf(cause) : undefined
+  return new NetworkError({
+    provider,
+    detail: `${reason.toLowerCase()} error${described === "" ? "" : `: ${described}`}`,
+    ...(code !== undefined ? { code } : {})
+  })
+}
+
+// The first system error code in a cause chain (undici wraps the socket's error in its own).
+const codeOf = (cause: Error): string | undefined => {
+  const code: unknown = "code" in cause ? cause.code : undefined
+  if (typeof code === "string" && /^E[A-Z0-9_]+$/.test(code)) return code
+  return cause.cause instanceof Error ? codeOf(cause.cause) : undefined
 }
 
 const describeCause = (cause: Error): string => {
@@ -226,7 +238,7 @@ export interface ProviderHttp {
 }
 
 const notSubmitted = (error: MediaError): boolean =>
-  error._tag === "RateLimited" || (error._tag === "NetworkError" && /ECONNREFUSED/.test(error.message))
+  error._tag === "RateLimited" || (error._tag === "NetworkError" && error.code === "ECONNREFUSED")
 
 /**
  * Make a provider's HTTP client over the `HttpClient` in context.

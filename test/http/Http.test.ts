@@ -3,6 +3,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Fiber from "effect/Fiber"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as TestClock from "effect/TestClock"
@@ -150,7 +151,7 @@ describe("over a real loopback server", () => {
     Effect.gen(function* () {
       const http = yield* client("http://127.0.0.1:9", { retry: { retries: 0 } })
       const result = yield* Effect.either(http.json({ path: "/x", schema: Answer }))
-      expect(Either.isLeft(result) && result.left).toMatchObject({ _tag: "NetworkError" })
+      expect(Either.isLeft(result) && result.left).toMatchObject({ _tag: "NetworkError", code: "ECONNREFUSED" })
       expect(Either.isLeft(result) && result.left.message).toMatch(/ECONNREFUSED/)
     }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
 
@@ -162,6 +163,28 @@ describe("over a real loopback server", () => {
       expect(Either.isLeft(result) && result.left._tag).toBe("ProviderUnavailable")
       expect(server.seen).toHaveLength(1)
     }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+})
+
+describe("requests not to repeat (paid submits)", () => {
+  // Decided from the error's code, not its text: a refused connection sent nothing, a reset may have.
+  it.effect("are sent again after a refused connection, never after a reset", () =>
+    Effect.gen(function* () {
+      const refusedOnce = scripted((_, index) => (index === 0 ? { transport: "ECONNREFUSED" } : { status: 200, body: { id: "job" } }))
+      const submit = (layer: typeof refusedOnce.layer) =>
+        Effect.flatMap(Http.make({ provider: "p", baseUrl: "https://api.example.test", retry: { retries: 2, base: "10 millis", jitter: false } }), (http) =>
+          Effect.either(http.json({ method: "POST", path: "/jobs", json: {}, schema: Answer, retry: false }))
+        ).pipe(Effect.provide(layer))
+      const fiber = yield* Effect.fork(submit(refusedOnce.layer))
+      yield* TestClock.adjust("1 second")
+      const accepted = yield* Fiber.join(fiber)
+      expect(Either.isRight(accepted) && accepted.right).toEqual({ id: "job" })
+      expect(refusedOnce.requests).toHaveLength(2)
+
+      const reset = scripted(() => ({ transport: "ECONNRESET" }))
+      const lost = yield* submit(reset.layer)
+      expect(Either.isLeft(lost) && lost.left).toMatchObject({ _tag: "NetworkError", code: "ECONNRESET" })
+      expect(reset.requests).toHaveLength(1)
+    }))
 })
 
 describe("key rotation", () => {
