@@ -619,5 +619,5 @@ export const layer = (
   )
   // The routes bound their own bodies (uploads at maxBodyBytes, JSON specs at 256 KiB) and
   // refuse in the envelope: the guard has nothing more to check yet.
-  return Serve.layer(FFmpegApi, handlers, { server: options, guard: { respond } })
+  return Serve.layer(FFmpegApi, handlers, { service: "ffmpeg", server: options, guard: { respond } })
 }

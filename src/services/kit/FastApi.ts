@@ -26,6 +26,7 @@ import type * as Scope from "effect/Scope"
 import {
   BadRequest,
   EngineFailed,
+  Forbidden,
   Internal,
   type MessageErrorClass,
   messageOf,
@@ -34,6 +35,7 @@ import {
   type ServiceError,
   type ServiceStartFailed,
   statuses,
+  Unauthorized,
   Unavailable,
   UnsupportedMedia,
   ValidationFailed,
@@ -48,6 +50,8 @@ import * as WorkDir from "./WorkDir.js"
 // What the OpenAPI document says of each status.
 const descriptions: { readonly [Tag in ServiceError["_tag"]]: string } = {
   BadRequest: "Invalid request",
+  Unauthorized: "Missing or wrong bearer token",
+  Forbidden: "Refused for where it comes from (Host, Origin)",
   NotFound: "Not found",
   PayloadTooLarge: "Request body too large",
   UnsupportedMedia: "Unsupported media type",
@@ -68,6 +72,8 @@ const detail = <E extends ServiceError>(errorClass: MessageErrorClass<E>) =>
 /** The error classes as `HttpApi` error schemas in FastAPI's encoding; declare these on the endpoints. */
 export const errors = {
   BadRequest: detail(BadRequest),
+  Unauthorized: detail(Unauthorized),
+  Forbidden: detail(Forbidden),
   NotFound: detail(NotFound),
   PayloadTooLarge: detail(PayloadTooLarge),
   UnsupportedMedia: detail(UnsupportedMedia),

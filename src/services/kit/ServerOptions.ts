@@ -6,6 +6,7 @@
  */
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as Effect from "effect/Effect"
+import type * as Redacted from "effect/Redacted"
 
 /** How a local service is started. */
 export interface ServerOptions {
@@ -19,6 +20,28 @@ export interface ServerOptions {
   readonly maxBodyBytes: number
   /** Jobs run at once; others wait in a queue (counted in /health). */
   readonly concurrency: number
+  /**
+   * The bearer token every route but `/health` requires (`Authorization: Bearer <token>`).
+   * Default none: on loopback the front door's `Host` and `Origin` checks keep web pages out;
+   * beyond loopback a token is required unless `allowNoToken`.
+   */
+  readonly token?: Redacted.Redacted<string> | undefined
+  /** Serve beyond loopback without a token: anyone who can reach the port can run jobs. Default false. */
+  readonly allowNoToken?: boolean | undefined
+  /**
+   * Names the `Host` header may give besides the address a request arrived on (and the loopback
+   * names on loopback): `name` or `name:port` (e.g. a name, or a port mapped by Docker).
+   */
+  readonly allowedHosts?: ReadonlyArray<string> | undefined
+}
+
+/** The environment variable the `serve` command reads the bearer token from (safer than `--token`, which `ps` shows). */
+export const tokenEnvVar = "AUTOMARKET_SERVICE_TOKEN"
+
+/** Whether a bind address keeps the service on this machine: `localhost`, 127.0.0.0/8, `::1` (or empty: 127.0.0.1). */
+export const bindsLoopback = (host: string): boolean => {
+  const plain = host.trim().replace(/^\[|\]$/g, "").toLowerCase()
+  return plain === "" || plain === "localhost" || plain === "::1" || /^127\.\d+\.\d+\.\d+$/.test(plain) || /^::ffff:127\.\d+\.\d+\.\d+$/.test(plain)
 }
 
 /** The names of our local services. */

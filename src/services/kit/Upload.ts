@@ -15,13 +15,13 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
 import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as Multipart from "@effect/platform/Multipart"
-import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Stream from "effect/Stream"
+import { Readable } from "node:stream"
 import { messageOf } from "./Errors.js"
 
 /** A file part of an upload. */
@@ -84,10 +84,17 @@ export const overLimit = (error: Multipart.MultipartError): boolean => {
  */
 export const dropBody = (request: HttpServerRequest.HttpServerRequest): Effect.Effect<void> =>
   Effect.sync(() => {
-    const incoming = NodeHttpServerRequest.toIncomingMessage(request)
+    const incoming = nodeSource(request)
+    if (incoming === undefined) return
     incoming.unpipe()
     incoming.resume()
   })
+
+// The Node stream of a request's body; undefined for a request that did not come over a socket (tests).
+const nodeSource = (request: HttpServerRequest.HttpServerRequest): Readable | undefined => {
+  const source: unknown = request.source
+  return source instanceof Readable ? source : undefined
+}
 
 /** Receive the multipart body of `request` under `policy`; refusals in the words of `refusals`. */
 export const receive = <E, W>(
