@@ -36,7 +36,6 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import * as Stream from "effect/Stream"
 import type { Composition } from "../../domain/Composition.js"
 import * as Engine from "../kit/Engine.js"
 import { type BadRequest, EngineFailed, type Internal, NotFound, type PayloadTooLarge, type ServiceStartFailed, Unavailable, UnsupportedMedia } from "../kit/Errors.js"
@@ -420,31 +419,26 @@ const metadata = (state: State): JobWork<MetadataSpec, MediaInfo> => (spec, rece
 
 const maxSpecBytes = 256 * 1024
 
-// Read a JSON body of at most `maxSpecBytes` (413 beyond, 415 when it is not JSON).
+// Read a JSON body of at most `maxSpecBytes` (413 beyond, 415 when it is not JSON). A body over
+// the limit is not buffered, and the rest of it is read and dropped: the client, still sending
+// (a chunked body has no length to refuse up front), gets the 413 instead of a reset connection.
 const readJson = (request: HttpServerRequest.HttpServerRequest): Effect.Effect<string, BadRequest | PayloadTooLarge | UnsupportedMedia> => {
   const type = request.headers["content-type"] ?? ""
   if (!/^application\/json\s*(;|$)/i.test(type)) {
-    return Effect.fail(unsupported(`the request body must be JSON (content-type application/json), not ${JSON.stringify(type)}`))
+    return Effect.fail(unsupported(`the request body must be JSON (content-type application/json), not ${JSON.stringify(type.slice(0, 100))}`))
   }
   const declared = Number(request.headers["content-length"])
   if (Number.isFinite(declared) && declared > maxSpecBytes) {
     return Effect.fail(tooLarge(`the request body (${declared} bytes) is larger than this route accepts (${maxSpecBytes} bytes)`))
   }
-  // Stops reading at the limit: an endless chunked body is not buffered.
-  return Effect.suspend(() => {
-    const chunks: Array<Uint8Array> = []
-    let size = 0
-    return request.stream.pipe(
-      Stream.mapError((error) => badRequest(`could not read the request body: ${error.message}`)),
-      Stream.runForEach((chunk) => {
-        size += chunk.length
-        if (size > maxSpecBytes) return Effect.fail(tooLarge(`the request body is larger than this route accepts (${maxSpecBytes} bytes)`))
-        chunks.push(chunk)
-        return Effect.void
-      }),
-      Effect.map(() => Buffer.concat(chunks).toString("utf8"))
+  return Upload.readBounded(request, maxSpecBytes).pipe(
+    Effect.mapError((error) => badRequest(`could not read the request body: ${error.message}`)),
+    Effect.flatMap((bytes) =>
+      bytes === undefined
+        ? Effect.fail(tooLarge(`the request body is larger than this route accepts (${maxSpecBytes} bytes)`))
+        : Effect.succeed(Buffer.from(bytes).toString("utf8"))
     )
-  })
+  )
 }
 
 type GeneratorWork<S> = (spec: S, dir: string) => Effect.Effect<{ readonly output: OutputFile }, JobError, Deps>

@@ -175,6 +175,7 @@ export const guard = (
     }
   ],
   maxBodyBytes,
+  tooLarge: (max) => new PayloadTooLarge({ message: tooLargeMessage(max) }),
   fromHttpFailure: fromHttpFailure(maxBodyBytes)
 })
 

@@ -61,6 +61,13 @@ export interface GuardPolicy<E extends ServiceError> {
   readonly checks?: ReadonlyArray<Check<E>>
   /** The largest body the HTTP layer reads for a route (JSON, text, forms). Default: the platform's. */
   readonly maxBodyBytes?: number
+  /**
+   * The refusal of a body over `maxBodyBytes`. When given, a body of undeclared length (chunked)
+   * that the HTTP layer would read is read here first, up to the limit: one over it is answered
+   * with this (the rest is read and dropped, so the client gets the answer) instead of the
+   * connection being reset under the client's feet. Multipart bodies are left to their route.
+   */
+  readonly tooLarge?: (maxBodyBytes: number) => E
   /** The HTTP layer's failures that are the client's doing, as refusals; undefined passes the failure on. */
   readonly fromHttpFailure?: (failure: unknown) => E | undefined
 }
@@ -194,6 +201,23 @@ export const frontDoorRefusal = (
 const refuse = (request: HttpServerRequest.HttpServerRequest, response: HttpServerResponse.HttpServerResponse) =>
   Effect.as(Upload.dropBody(request), response)
 
+// A body the HTTP layer would read whose length is not declared (chunked), other than multipart.
+const undeclaredBody = (request: HttpServerRequest.HttpServerRequest): boolean =>
+  request.headers["content-length"] === undefined &&
+  request.headers["transfer-encoding"] !== undefined &&
+  !(request.headers["content-type"] ?? "").toLowerCase().includes("multipart/")
+
+// The request again, its body the bytes already read (headers of the transfer dropped).
+const replay = (request: HttpServerRequest.HttpServerRequest, body: Uint8Array): HttpServerRequest.HttpServerRequest => {
+  const headers = new Headers()
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (name !== "transfer-encoding" && name !== "connection" && name !== "keep-alive") headers.set(name, value)
+  }
+  headers.set("content-length", String(body.length))
+  const host = request.headers["host"] ?? "localhost"
+  return HttpServerRequest.fromWeb(new Request(`http://${host}${request.url}`, { method: request.method, headers, body }))
+}
+
 /** The guard of `policy`, as an `HttpApi` middleware: the app it guards keeps its own failures. */
 export const make =
   <G extends ServiceError>(policy: GuardPolicy<G>) =>
@@ -214,7 +238,17 @@ export const make =
         const refusal = check(request)
         if (refusal !== undefined) return policy.respond(refusal)
       }
-      const bounded = policy.maxBodyBytes === undefined ? app : HttpIncomingMessage.withMaxBodySize(app, Option.some(policy.maxBodyBytes))
+      let guarded = app
+      const { maxBodyBytes, tooLarge } = policy
+      if (maxBodyBytes !== undefined && tooLarge !== undefined && undeclaredBody(request)) {
+        const read = yield* Upload.readBounded(request, maxBodyBytes).pipe(Effect.either)
+        // A body that could not be read is left to the HTTP layer to fail on, as before.
+        if (read._tag === "Right") {
+          if (read.right === undefined) return policy.respond(tooLarge(maxBodyBytes))
+          guarded = Effect.provideService(app, HttpServerRequest.HttpServerRequest, replay(request, read.right))
+        }
+      }
+      const bounded = maxBodyBytes === undefined ? guarded : HttpIncomingMessage.withMaxBodySize(guarded, Option.some(maxBodyBytes))
       const fromHttpFailure = policy.fromHttpFailure
       if (fromHttpFailure === undefined) return yield* bounded
       return yield* Effect.catchAllCause(bounded, (cause) => {

@@ -20,6 +20,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
+import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { Readable } from "node:stream"
 import { messageOf } from "./Errors.js"
@@ -95,6 +96,63 @@ const nodeSource = (request: HttpServerRequest.HttpServerRequest): Readable | un
   const source: unknown = request.source
   return source instanceof Readable ? source : undefined
 }
+
+/**
+ * Read a request's whole body, at most `maxBytes` of it: the bytes, or undefined when the body
+ * is larger. A larger body is not kept and not cut off: the rest of it is read and dropped (as
+ * `dropBody`), so that the client, still sending, can read the answer it is given (the HTTP
+ * layer's own readers destroy the connection at their limit, and the client sees a reset).
+ */
+export const readBounded = (
+  request: HttpServerRequest.HttpServerRequest,
+  maxBytes: number
+): Effect.Effect<Uint8Array | undefined, BodyReadFailed> => {
+  const incoming = nodeSource(request)
+  if (incoming === undefined) {
+    return request.arrayBuffer.pipe(
+      Effect.map((buffer) => (buffer.byteLength > maxBytes ? undefined : new Uint8Array(buffer))),
+      Effect.mapError((error) => new BodyReadFailed({ message: error.message }))
+    )
+  }
+  return Effect.async<Uint8Array | undefined, BodyReadFailed>((resume) => {
+    const chunks: Array<Buffer> = []
+    let size = 0
+    const detach = () => {
+      incoming.off("data", onData)
+      incoming.off("end", onEnd)
+      incoming.off("error", onError)
+      incoming.off("aborted", onAborted)
+    }
+    const onData = (chunk: Buffer) => {
+      size += chunk.length
+      if (size <= maxBytes) return void chunks.push(chunk)
+      detach()
+      chunks.length = 0
+      incoming.resume()
+      resume(Effect.succeed(undefined))
+    }
+    const onEnd = () => {
+      detach()
+      resume(Effect.succeed(new Uint8Array(Buffer.concat(chunks))))
+    }
+    const onError = (error: Error) => {
+      detach()
+      resume(Effect.fail(new BodyReadFailed({ message: error.message })))
+    }
+    const onAborted = () => onError(new Error("the client went away"))
+    incoming.on("data", onData)
+    incoming.once("end", onEnd)
+    incoming.once("error", onError)
+    incoming.once("aborted", onAborted)
+    return Effect.sync(() => {
+      detach()
+      incoming.resume()
+    })
+  })
+}
+
+/** A request body that could not be read (the client went away, the connection broke). */
+export class BodyReadFailed extends Schema.TaggedError<BodyReadFailed>()("BodyReadFailed", { message: Schema.String }) {}
 
 /** Receive the multipart body of `request` under `policy`; refusals in the words of `refusals`. */
 export const receive = <E, W>(
