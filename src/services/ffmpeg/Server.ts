@@ -26,7 +26,6 @@ import type * as HttpServerError from "@effect/platform/HttpServerError"
 import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Path from "@effect/platform/Path"
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -75,6 +74,11 @@ export interface ServerTuning {
   readonly outputTtl?: Duration.DurationInput
   /** Longest the service waits for an input URL to download. Default 5 minutes. */
   readonly fetchTimeout?: Duration.DurationInput
+  /**
+   * Addresses URL inputs may reach although private or loopback (`Inputs.UrlPolicy`): for tests,
+   * which have only loopback. The command line sets none.
+   */
+  readonly trustedUrlAddresses?: ReadonlyArray<string>
 }
 
 type JobError = BadRequest | PayloadTooLarge | UnsupportedMedia | EngineFailed | Internal | Unavailable
@@ -85,6 +89,8 @@ interface State {
   readonly options: ServerOptions
   readonly jobTimeout: Duration.Duration
   readonly fetchTimeout: Duration.Duration
+  /** Which URL inputs are fetched (none unless `options.allowUrlHosts` names hosts). */
+  readonly urlPolicy: Inputs.UrlPolicy
   /** Job directories, one a request. */
   readonly workDir: WorkDir.WorkDir<Internal>
   /** The results kept until fetched, expired, or the service stops. */
@@ -131,6 +137,7 @@ const stateLayer = (options: ServerOptions, tuning: ServerTuning) =>
         options,
         jobTimeout: Duration.decode(tuning.jobTimeout ?? "30 minutes"),
         fetchTimeout: Duration.decode(tuning.fetchTimeout ?? "5 minutes"),
+        urlPolicy: urlPolicyOf(options, tuning),
         workDir,
         outputs,
         fonts,
@@ -279,6 +286,14 @@ const jobRoute =
       )
     )
 
+// How a job's URL inputs are fetched: the policy, one budget of maxBodyBytes for all of them.
+const urlInputs = (state: State) => ({ policy: state.urlPolicy, maxBytes: state.options.maxBodyBytes, fetchTimeout: state.fetchTimeout })
+
+const urlPolicyOf = (options: ServerOptions, tuning: ServerTuning): Inputs.UrlPolicy => ({
+  hosts: options.allowUrlHosts ?? [],
+  trustedAddresses: tuning.trustedUrlAddresses ?? []
+})
+
 // The one input of a single-input job: `spec.src`, or the only uploaded file.
 const singleInput = (
   state: State,
@@ -288,7 +303,7 @@ const singleInput = (
 ): Effect.Effect<{ readonly path: string; readonly label: string }, BadRequest | PayloadTooLarge, Deps> => {
   if (src !== undefined) {
     return Effect.map(
-      Inputs.resolveSources([src], received, dir, state.options.maxBodyBytes, state.fetchTimeout),
+      Inputs.resolveSources([src], received, dir, urlInputs(state)),
       (paths) => ({ path: paths.get(src)!, label: JSON.stringify(src) })
     )
   }
@@ -309,7 +324,7 @@ const fromRecipe = (recipe: Either.Either<Recipes.Recipe, string>): Effect.Effec
 const compose = (state: State): JobWork<Composition, { readonly output: OutputFile }> => (spec, received, dir) =>
   Effect.gen(function* () {
     const sources = compositionSources(spec)
-    const paths = yield* Inputs.resolveSources(sources, received, dir, state.options.maxBodyBytes, state.fetchTimeout)
+    const paths = yield* Inputs.resolveSources(sources, received, dir, urlInputs(state))
     return yield* state.jobs.slot(
       Effect.gen(function* () {
         const fs = yield* FileSystem.FileSystem
@@ -608,8 +623,8 @@ export const layer = (
   const handlers = HttpApiBuilder.api(FFmpegApi).pipe(
     Layer.provide([VideoLive, AudioLive, ImageLive, OutputsLive, SystemLive]),
     Layer.provide(stateLayer(options, tuning)),
-    // Fetches the inputs a spec names by URL.
-    Layer.provide(NodeHttpClient.layerUndici)
+    // Fetches the inputs a spec names by URL, connecting only to the addresses its policy allows.
+    Layer.provide(Inputs.fetchClientLayer(urlPolicyOf(options, tuning)))
   )
   // The routes bound their own bodies (uploads at maxBodyBytes, JSON specs at 256 KiB) and
   // refuse in the envelope: the guard has nothing more to check yet.

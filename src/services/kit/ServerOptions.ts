@@ -33,6 +33,12 @@ export interface ServerOptions {
    * names on loopback): `name` or `name:port` (e.g. a name, or a port mapped by Docker).
    */
   readonly allowedHosts?: ReadonlyArray<string> | undefined
+  /**
+   * Hosts the FFmpeg service fetches URL inputs from (`example.com`, `*.example.com`, or `*` for
+   * any host); whatever they resolve to must still be a public address. Default none: URL inputs
+   * are refused. The other services take no URL inputs.
+   */
+  readonly allowUrlHosts?: ReadonlyArray<string> | undefined
 }
 
 /** The environment variable the `serve` command reads the bearer token from (safer than `--token`, which `ps` shows). */
