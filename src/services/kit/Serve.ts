@@ -3,8 +3,9 @@
  * `options.host:options.port` (127.0.0.1 when no host is given; port 0 picks a free one, read it
  * from the `HttpServer` the layer exposes), behind the service's guard with the front door its
  * options describe (`Host` and `Origin` checks, the bearer token), with the OpenAPI document at
- * `/openapi.json` when the service it stands in for serves one. A service asked to listen beyond
- * loopback without a token does not start, unless its options say to serve it open.
+ * `/openapi.json` when the service it stands in for serves one. A service given impossible options
+ * (`ServerOptions.optionsProblem`), or asked to listen beyond loopback without a token (unless its
+ * options say to serve it open), does not start: it fails with `ServiceStartFailed`, one line.
  *
  * Shutdown lets the answers in flight go out: when the layer's scope closes, the service's own
  * resources close first (its work is interrupted and its requests answered), then connections
@@ -27,7 +28,7 @@ import * as Layer from "effect/Layer"
 import * as Http from "node:http"
 import { type ServiceError, ServiceStartFailed } from "./Errors.js"
 import * as Guard from "./Guard.js"
-import { bindsLoopback, type ServerOptions, type ServiceName, tokenEnvVar } from "./ServerOptions.js"
+import { bindsLoopback, optionsProblem, type ServerOptions, type ServiceName, tokenEnvVar } from "./ServerOptions.js"
 
 // Close idle connections as answers finish (polling, at most 100 times 20 ms), then all of them.
 const closeConnections = (server: Http.Server): Effect.Effect<void> => {
@@ -72,8 +73,10 @@ export const layer = <Id extends string, Groups extends HttpApiGroup.HttpApiGrou
   Layer.unwrapEffect(
     Effect.gen(function* () {
       const { host: bind, token, allowNoToken, allowedHosts } = options.server
+      const service = options.service ?? "service"
+      const problem = optionsProblem(options.server)
+      if (problem !== undefined) return yield* new ServiceStartFailed({ service, message: `${service}: ${problem}` })
       if (!bindsLoopback(bind) && token === undefined && allowNoToken !== true) {
-        const service = options.service ?? "service"
         return yield* new ServiceStartFailed({
           service,
           message:

@@ -6,7 +6,7 @@
  */
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as Effect from "effect/Effect"
-import type * as Redacted from "effect/Redacted"
+import * as Redacted from "effect/Redacted"
 
 /** How a local service is started. */
 export interface ServerOptions {
@@ -48,6 +48,29 @@ export const tokenEnvVar = "AUTOMARKET_SERVICE_TOKEN"
 export const bindsLoopback = (host: string): boolean => {
   const plain = host.trim().replace(/^\[|\]$/g, "").toLowerCase()
   return plain === "" || plain === "localhost" || plain === "::1" || /^127\.\d+\.\d+\.\d+$/.test(plain) || /^::ffff:127\.\d+\.\d+\.\d+$/.test(plain)
+}
+
+/** The most jobs a service runs at once: more would only make them fight over the cores. */
+export const maxConcurrency = 256
+
+/**
+ * What is wrong with `options`, as one line naming the option and the value given, or undefined
+ * when a service can start with them. A service checks this before it binds: a negative body
+ * limit or a port out of range would otherwise start a service that refuses every request, or
+ * fail later as an internal error.
+ */
+export const optionsProblem = (options: ServerOptions): string | undefined => {
+  const { port, maxBodyBytes, concurrency, token } = options
+  if (!Number.isInteger(port) || port < 0 || port > 65535) return `the port must be an integer from 0 to 65535, not ${port}`
+  if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 1) return `the largest request body must be a positive number of bytes, not ${maxBodyBytes}`
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > maxConcurrency) {
+    return `the concurrency must be an integer from 1 to ${maxConcurrency}, not ${concurrency}`
+  }
+  if (options.host.trim() !== options.host || /\s/.test(options.host)) return `the host to bind must be an address or a name, not ${JSON.stringify(options.host)}`
+  // The front door reads the token as one word after "Bearer": an empty one, or one with a
+  // space in it, could never be sent.
+  if (token !== undefined && !/^\S+$/.test(Redacted.value(token))) return "the token must be one or more characters without spaces"
+  return undefined
 }
 
 /** The names of our local services. */
