@@ -10,6 +10,7 @@
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
+import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
@@ -20,12 +21,15 @@ import * as Http from "node:http"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fromFile } from "../../../src/domain/Asset.js"
+import * as LocalService from "../../../src/local/LocalService.js"
+import { ServiceRuntime } from "../../../src/local/ServiceRuntime.js"
 import * as ChatterboxClient from "../../../src/providers/chatterbox/ChatterboxClient.js"
 import * as FFmpegClient from "../../../src/providers/ffmpeg/FFmpegClient.js"
 import * as WhisperClient from "../../../src/providers/whisper/WhisperClient.js"
 import * as FfmpegServer from "../../../src/services/ffmpeg/Server.js"
 import { ServiceStartFailed } from "../../../src/services/kit/Errors.js"
 import * as Guard from "../../../src/services/kit/Guard.js"
+import { tokenEnvVar } from "../../../src/services/kit/ServerOptions.js"
 import * as SttServer from "../../../src/services/stt/Server.js"
 import * as TtsServer from "../../../src/services/tts/Server.js"
 import { type RunningServer, startServer } from "../../support/inProcessServer.js"
@@ -35,15 +39,17 @@ let root: string
 let clip: string
 let speech: string
 let fliteRuns: string
-const work = { ffmpeg: "", tts: "", stt: "", guarded: "" }
+const work = { ffmpeg: "", tts: "", stt: "", guarded: "", guardedTts: "", guardedStt: "" }
 let ffmpeg: RunningServer
 let tts: RunningServer
 let stt: RunningServer
 let guarded: RunningServer
+let guardedTts: RunningServer
+let guardedStt: RunningServer
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), "automarket-frontdoor-"))
-  for (const name of ["ffmpeg", "tts", "stt", "guarded"] as const) {
+  for (const name of ["ffmpeg", "tts", "stt", "guarded", "guardedTts", "guardedStt"] as const) {
     work[name] = join(root, `work-${name}`)
     mkdirSync(work[name])
   }
@@ -57,16 +63,18 @@ beforeAll(async () => {
   writeFileSync(flite, `#!/bin/sh\nif [ "$1" != "-lv" ]; then echo run >> "${fliteRuns}"; fi\nexec flite "$@"\n`)
   chmodSync(flite, 0o755)
   const options = (name: keyof typeof work) => ({ host: "127.0.0.1", port: 0, workDir: work[name], maxBodyBytes: 8 * 1024 * 1024, concurrency: 1 })
-  ;[ffmpeg, tts, stt, guarded] = await Promise.all([
+  ;[ffmpeg, tts, stt, guarded, guardedTts, guardedStt] = await Promise.all([
     startServer(FfmpegServer.layer(options("ffmpeg"))),
     startServer(TtsServer.layer(options("tts"), { flite })),
     startServer(SttServer.layer(options("stt"))),
-    startServer(FfmpegServer.layer({ ...options("guarded"), token }))
+    startServer(FfmpegServer.layer({ ...options("guarded"), token })),
+    startServer(TtsServer.layer({ ...options("guardedTts"), token })),
+    startServer(SttServer.layer({ ...options("guardedStt"), token }))
   ])
 })
 
 afterAll(async () => {
-  await Promise.all([ffmpeg?.stop(), tts?.stop(), stt?.stop(), guarded?.stop()])
+  await Promise.all([ffmpeg?.stop(), tts?.stop(), stt?.stop(), guarded?.stop(), guardedTts?.stop(), guardedStt?.stop()])
   rmSync(root, { recursive: true, force: true })
 })
 
@@ -281,6 +289,48 @@ describe("the library's own clients come in", () => {
       const whisper = yield* WhisperClient.make(location(stt.url))
       const text = yield* whisper.asr({ source: fromFile(speech), filename: "speech.wav", contentType: "audio/wav" }, { output: "txt" })
       expect(text.toLowerCase()).toContain("hello")
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici))
+  )
+})
+
+describe("the library's own clients send the token when one is configured", () => {
+  // A runtime whose "embedded" services are the guarded ones of this file.
+  const runtime = (urls: Record<string, string>) =>
+    ServiceRuntime.of({
+      mode: "process",
+      ensure: (service) => Effect.succeed(urls[service] ?? ""),
+      status: (service) => Effect.succeed({ service, running: true, healthy: true }),
+      stop: () => Effect.void
+    })
+  const withToken = (entries: ReadonlyArray<readonly [string, string]>) =>
+    Effect.withConfigProvider(ConfigProvider.fromMap(new Map([[tokenEnvVar, Redacted.value(token)], ...entries])))
+
+  it.effect("embedded (the service inherits AUTOMARKET_SERVICE_TOKEN) and configured by URL: FFmpeg, Chatterbox and Whisper are served", () =>
+    Effect.gen(function* () {
+      const embedded = yield* LocalService.locate("ffmpeg", "FFMPEG_SERVICE_URL").pipe(withToken([]))
+      expect(embedded.configured).toBe(false)
+      const ffmpegClient = yield* FFmpegClient.make(embedded)
+      const info = yield* ffmpegClient.metadata({}, [{ key: "clip", content: { _tag: "Path", path: clip }, name: "clip.wav" }])
+      expect(info.hasAudio).toBe(true)
+      const chatterboxAt = yield* LocalService.locate("tts", "CHATTERBOX_URL").pipe(withToken([["CHATTERBOX_URL", guardedTts.url]]))
+      expect(chatterboxAt.configured).toBe(true)
+      const voices = yield* (yield* ChatterboxClient.make(chatterboxAt)).voices
+      expect(voices.length).toBeGreaterThan(0)
+      const whisperAt = yield* LocalService.locate("stt", "WHISPER_URL").pipe(withToken([["WHISPER_URL", guardedStt.url]]))
+      const text = yield* (yield* WhisperClient.make(whisperAt)).asr({ source: fromFile(speech), filename: "speech.wav", contentType: "audio/wav" }, { output: "txt" })
+      expect(text.toLowerCase()).toContain("hello")
+    }).pipe(
+      Effect.provideService(ServiceRuntime, runtime({ ffmpeg: guarded.url, tts: guardedTts.url, stt: guardedStt.url })),
+      Effect.provide(NodeHttpClient.layerUndici)
+    )
+  )
+
+  it.effect("without the token the same clients are refused (what the token is for)", () =>
+    Effect.gen(function* () {
+      const location = { url: Effect.succeed(guardedTts.url), configured: true }
+      const refused = yield* Effect.flip((yield* ChatterboxClient.make(location)).voices)
+      expect(refused._tag).toBe("InvalidApiKey")
+      expect(refused.message).not.toContain(Redacted.value(token))
     }).pipe(Effect.provide(NodeHttpClient.layerUndici))
   )
 })
