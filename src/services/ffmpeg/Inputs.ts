@@ -65,7 +65,8 @@ const refusals = (maxBodyBytes: number): Upload.UploadRefusals<BadRequest | Payl
         return internal(`receiving the upload failed: ${error.message}`)
     }
   },
-  notStored: (reason) => internal(`storing an upload failed: ${reason}`)
+  notStored: (reason) => internal(`storing an upload failed: ${reason}`),
+  badFileName: (reason) => badRequest(reason)
 })
 
 /**

@@ -188,7 +188,8 @@ export const uploadRefusals = (maxBodyBytes: number): UploadRefusals<BadRequest 
     overLimit(error) || error.reason === "FieldTooLarge"
       ? new PayloadTooLarge({ message: tooLargeMessage(maxBodyBytes) })
       : new BadRequest({ message: `malformed multipart/form-data body (${error.reason}): ${messageOf(error.cause)}` }),
-  notStored: (reason) => new EngineFailed({ message: `the upload could not be stored: ${reason}` })
+  notStored: (reason) => new EngineFailed({ message: `the upload could not be stored: ${reason}` }),
+  badFileName: (reason) => new BadRequest({ message: reason })
 })
 
 /** The work directory and job queue of a FastAPI-style service, from its options. */
