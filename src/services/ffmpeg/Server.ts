@@ -37,7 +37,7 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import type { Composition } from "../../domain/Composition.js"
 import * as Engine from "../kit/Engine.js"
-import { type BadRequest, EngineFailed, type Internal, NotFound, type PayloadTooLarge, type ServiceStartFailed, Unavailable, UnsupportedMedia } from "../kit/Errors.js"
+import { type BadRequest, capQuotes, EngineFailed, type Internal, NotFound, type PayloadTooLarge, type ServiceStartFailed, Unavailable, UnsupportedMedia } from "../kit/Errors.js"
 import * as JobQueue from "../kit/JobQueue.js"
 import * as Serve from "../kit/Serve.js"
 import type { ServerOptions } from "../kit/ServerOptions.js"
@@ -184,7 +184,8 @@ const decodeSpec = <A, I>(
     return Effect.fail(badRequest(`${what} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`))
   }
   return Schema.decodeUnknown(schema, { errors: "all", onExcessProperty: "error" })(json).pipe(
-    Effect.mapError((error) => badRequest(`${what} is not a valid spec: ${ParseResult.TreeFormatter.formatErrorSync(error)}`))
+    // Capped: the formatter quotes what was sent, all of it (see `capQuotes`).
+    Effect.mapError((error) => badRequest(capQuotes(`${what} is not a valid spec: ${ParseResult.TreeFormatter.formatErrorSync(error)}`)))
   )
 }
 

@@ -110,4 +110,19 @@ export class ServiceStartFailed extends Schema.TaggedError<ServiceStartFailed>()
 }) {}
 
 /** The message of an unknown thrown value. */
+/**
+ * A message about a client's input, short whatever the input: each quoted string in it longer
+ * than `maxQuote` characters keeps its head and says its length, and the whole is cut at
+ * `maxLength`. Validation messages quote what was sent: uncapped, a 3 MB field came back as a
+ * 6 MB answer (an amplifier, and a log flood).
+ */
+export const capQuotes = (text: string, options: { readonly maxQuote?: number; readonly maxLength?: number } = {}): string => {
+  const maxQuote = options.maxQuote ?? 100
+  const maxLength = options.maxLength ?? 2000
+  const capped = text.replace(/"((?:[^"\\]|\\[\s\S])*)"/g, (whole, inner: string) =>
+    inner.length > maxQuote ? `"${inner.slice(0, maxQuote)}…" (${inner.length} characters)` : whole
+  )
+  return capped.length > maxLength ? `${capped.slice(0, maxLength - 1)}…` : capped
+}
+
 export const messageOf = (u: unknown): string => (u instanceof Error ? u.message : String(u))

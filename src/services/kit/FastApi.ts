@@ -25,6 +25,7 @@ import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import {
   BadRequest,
+  capQuotes,
   EngineFailed,
   Forbidden,
   Internal,
@@ -120,17 +121,25 @@ export const issuesOf = (error: HttpApiError.HttpApiDecodeError): ReadonlyArray<
     const key = JSON.stringify(issue.path)
     byPlace.set(key, [...(byPlace.get(key) ?? []), issue])
   }
-  return [...byPlace.values()].map((group) => {
+  // At most `maxIssues` places, each message short (`capQuotes`): the answer stays small
+  // whatever was sent.
+  const places = [...byPlace.values()]
+  const issues = places.slice(0, maxIssues).map((group): ValidationIssue => {
     const first = group[0]!
-    const loc = first.path.map((part) => (typeof part === "number" ? part : String(part)))
+    const loc = first.path.map((part) => (typeof part === "number" ? part : capQuotes(String(part), { maxLength: 200 })))
     const parts = group.map((issue) => expected.exec(issue.message))
     if (group.length > 1 && parts.every((m) => m !== null)) {
       const options = parts.map((m) => m![1]!).filter((o) => o !== "undefined" && o !== "null")
-      return { loc, msg: `Expected ${options.join(" | ")}, actual ${parts[0]![2]}`, type: first._tag }
+      return { loc, msg: capQuotes(`Expected ${options.join(" | ")}, actual ${parts[0]![2]}`), type: first._tag }
     }
-    return { loc, msg: group.map((issue) => issue.message).join("; "), type: first._tag }
+    return { loc, msg: capQuotes(group.map((issue) => issue.message).join("; ")), type: first._tag }
   })
+  return places.length > maxIssues
+    ? [...issues, { loc: ["body"], msg: `and ${places.length - maxIssues} more invalid places`, type: "too_many_errors" }]
+    : issues
 }
+
+const maxIssues = 20
 
 /**
  * What FastAPI answers to the HTTP layer's own failures: a schema mismatch is 422 with its
