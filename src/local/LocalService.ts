@@ -1,7 +1,7 @@
 /**
  * Where a local-service provider finds its service: the URL configured in its environment
  * variable (a service the user runs, possibly the real GPU container), or else one that
- * `ServiceRuntime` starts on first use.
+ * `ServiceRuntime` starts on first use; and the bearer token to send it, if one is configured.
  *
  * @module
  */
@@ -9,8 +9,9 @@ import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import type * as Redacted from "effect/Redacted"
 import type { MediaError } from "../domain/Errors.js"
-import type { ServiceName } from "../services/kit/ServerOptions.js"
+import { type ServiceName, tokenEnvVar } from "../services/kit/ServerOptions.js"
 import { ServiceRuntime } from "./ServiceRuntime.js"
 
 /** Where a provider's service is. */
@@ -27,6 +28,11 @@ export interface ServiceLocation {
    * models do not). Absent: the provider's models are not cached.
    */
   readonly catalogKey?: string
+  /**
+   * The bearer token the service requires (`AUTOMARKET_SERVICE_TOKEN`, which an embedded service
+   * also inherits and then requires): sent to the service's origin only. Absent: none is sent.
+   */
+  readonly token?: Redacted.Redacted<string> | undefined
 }
 
 /**
@@ -48,15 +54,18 @@ export const locate = (
 ): Effect.Effect<ServiceLocation, ConfigError.ConfigError, ServiceRuntime> =>
   Effect.gen(function* () {
     const configured = yield* Config.option(Config.nonEmptyString(envVar))
+    // The same variable `automarket serve` reads: an empty one counts as unset there too.
+    const token = Option.getOrUndefined(yield* Config.option(Config.redacted(Config.nonEmptyString(tokenEnvVar))))
     if (Option.isSome(configured)) {
       const url = configured.value.replace(/\/+$/, "")
-      return { url: Effect.succeed(url), configured: true, catalogKey: url }
+      return { url: Effect.succeed(url), configured: true, catalogKey: url, token }
     }
     const runtime = yield* ServiceRuntime
     return {
       url: runtime.ensure(service),
       configured: false,
       running: Effect.map(runtime.status(service), (status) => status.running),
-      catalogKey: `embedded:${service}`
+      catalogKey: `embedded:${service}`,
+      token
     }
   })

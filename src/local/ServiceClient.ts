@@ -14,8 +14,10 @@ import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import type { MediaError } from "../domain/Errors.js"
 import * as Http from "../http/Http.js"
+import * as KeyRing from "../http/KeyRing.js"
 import type { RetryPolicy } from "../resilience/Resilience.js"
 import { HealthResponse } from "../services/kit/Health.js"
+import { tokenEnvVar } from "../services/kit/ServerOptions.js"
 import type { ServiceLocation } from "./LocalService.js"
 
 /**
@@ -71,7 +73,25 @@ export const httpAt = (
   location: ServiceLocation,
   options: ServiceClientOptions & { readonly timeout: Duration.DurationInput }
 ): Effect.Effect<Effect.Effect<Http.ProviderHttp, MediaError>, never, HttpClient.HttpClient> =>
-  perUrl(location, (baseUrl) => Http.make({ provider, baseUrl, timeout: options.timeout, retry: { ...defaultRetry, ...options.retry } }))
+  perUrl(location, (baseUrl) =>
+    Effect.flatMap(tokenRing(provider, location), (keys) =>
+      Http.make({
+        provider,
+        baseUrl,
+        timeout: options.timeout,
+        retry: { ...defaultRetry, ...options.retry },
+        keys,
+        secrets: location.token === undefined ? [] : [location.token]
+      })
+    )
+  )
+
+/**
+ * The service's token as a key ring of one (sent as `Authorization: Bearer`, to the service's
+ * origin only, scrubbed from error text), or undefined when the location has none.
+ */
+export const tokenRing = (provider: string, location: ServiceLocation): Effect.Effect<KeyRing.KeyRing | undefined> =>
+  location.token === undefined ? Effect.succeed(undefined) : KeyRing.make(provider, [location.token], { setting: tokenEnvVar })
 
 /** `GET /health`: a quick question, not retried. */
 export const health = (http: Http.ProviderHttp): Effect.Effect<ServiceHealth, MediaError> =>

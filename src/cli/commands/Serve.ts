@@ -1,14 +1,17 @@
 /**
  * Commands of the local services: `automarket serve ffmpeg|tts|stt` runs one in the foreground.
+ * Impossible values (a port out of range, a negative body limit, no concurrency) are refused by
+ * the service before it binds, in one line; so is binding beyond loopback without a token.
  *
  * @module
  */
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
-import * as Option from "effect/Option"
+import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
-import { defaultServerOptions, ServiceNames } from "../../services/kit/ServerOptions.js"
+import * as Option from "effect/Option"
+import { defaultServerOptions, ServiceNames, tokenEnvVar } from "../../services/kit/ServerOptions.js"
 
 const service = Args.choice(ServiceNames.map((name) => [name, name] as const), { name: "service" }).pipe(
   Args.withDescription("Which service: ffmpeg (port 8006), tts (Chatterbox API, 8004) or stt (whisper-asr API, 9000)")
@@ -23,7 +26,28 @@ export const serve = Command.make(
     host: Options.text("host").pipe(Options.withDescription("Interface to bind"), Options.withDefault("127.0.0.1")),
     workDir: Options.directory("work-dir").pipe(Options.withDescription("Where uploads and results go (default: a temp dir)"), Options.optional),
     concurrency: Options.integer("concurrency").pipe(Options.withDescription("Jobs run at once"), Options.optional),
-    maxBodyMb: Options.integer("max-body-mb").pipe(Options.withDescription("Largest request body, in MiB"), Options.optional)
+    maxBodyMb: Options.integer("max-body-mb").pipe(Options.withDescription("Largest request body, in MiB"), Options.optional),
+    token: Options.redacted("token").pipe(
+      Options.withDescription(
+        `Bearer token every route but /health requires (better: the ${tokenEnvVar} environment variable, which ps does not show); required to bind beyond loopback`
+      ),
+      // An empty variable counts as unset (a blank line in an env file should not lock everyone out).
+      Options.withFallbackConfig(Config.redacted(Config.nonEmptyString(tokenEnvVar))),
+      Options.optional
+    ),
+    allowNoToken: Options.boolean("allow-no-token").pipe(
+      Options.withDescription("Bind beyond loopback without a token: anyone who can reach the port can run jobs")
+    ),
+    allowHost: Options.text("allow-host").pipe(
+      Options.withDescription("A name (or name:port) the Host header may give besides the address bound (e.g. behind a proxy); repeatable"),
+      Options.repeated
+    ),
+    allowUrlHost: Options.text("allow-url-host").pipe(
+      Options.withDescription(
+        "ffmpeg: a host URL inputs may be fetched from (example.com, *.example.com, or * for any); repeatable. Default none: URL inputs are refused"
+      ),
+      Options.repeated
+    )
   },
   (args) => {
     const defaults = defaultServerOptions(args.service)
@@ -34,7 +58,11 @@ export const serve = Command.make(
         port: Option.getOrElse(args.port, () => defaults.port),
         workDir: Option.getOrUndefined(args.workDir),
         concurrency: Option.getOrElse(args.concurrency, () => defaults.concurrency),
-        maxBodyBytes: Option.match(args.maxBodyMb, { onNone: () => defaults.maxBodyBytes, onSome: (mb) => mb * 1024 * 1024 })
+        maxBodyBytes: Option.match(args.maxBodyMb, { onNone: () => defaults.maxBodyBytes, onSome: (mb) => mb * 1024 * 1024 }),
+        token: Option.getOrUndefined(args.token),
+        allowNoToken: args.allowNoToken,
+        allowedHosts: args.allowHost,
+        allowUrlHosts: args.allowUrlHost
       })
     )
   }

@@ -168,8 +168,11 @@ export const make = (location: LocalService.ServiceLocation, options: FFmpegClie
     const fs = yield* Effect.provide(FileSystem.FileSystem, NodeFileSystem.layer)
     const raw = yield* HttpClient.HttpClient
     // Statuses and transport failures become MediaErrors before the generated client decodes.
+    // The service's token, when it has one: every request of this client goes to the service.
+    const token = location.token
     const http = raw.pipe(
       HttpClient.withTracerDisabledWhen(() => true),
+      HttpClient.mapRequest((request) => (token === undefined ? request : HttpClientRequest.bearerToken(request, token))),
       HttpClient.transformResponse((effect) =>
         effect.pipe(
           Effect.mapError((error): MediaError => errorFromTransport(provider, error)),

@@ -35,11 +35,13 @@ import { Composition } from "../../domain/Composition.js"
 import {
   BadRequest,
   EngineFailed,
+  Forbidden,
   Internal,
   type MessageErrorClass,
   NotFound,
   PayloadTooLarge,
   statuses,
+  Unauthorized,
   Unavailable,
   UnsupportedMedia
 } from "../kit/Errors.js"
@@ -51,6 +53,8 @@ import {
 /** The machine-readable reason of a failed answer. */
 export const FailureCode = Schema.Literal(
   "bad-request",
+  "unauthorized",
+  "forbidden",
   "not-found",
   "payload-too-large",
   "unsupported-media",
@@ -62,11 +66,13 @@ export const FailureCode = Schema.Literal(
 export type FailureCode = typeof FailureCode.Type
 
 /** Every failure the service answers with: the kit's classes it uses. */
-export type ServiceFailure = BadRequest | NotFound | PayloadTooLarge | UnsupportedMedia | EngineFailed | Internal | Unavailable
+export type ServiceFailure = BadRequest | Unauthorized | Forbidden | NotFound | PayloadTooLarge | UnsupportedMedia | EngineFailed | Internal | Unavailable
 
 // The `code` of each failure: it tells apart the failures that share a status (500).
 const codes = {
   BadRequest: "bad-request",
+  Unauthorized: "unauthorized",
+  Forbidden: "forbidden",
   NotFound: "not-found",
   PayloadTooLarge: "payload-too-large",
   UnsupportedMedia: "unsupported-media",
@@ -88,6 +94,8 @@ const envelope = <E extends ServiceFailure>(errorClass: MessageErrorClass<E>) =>
 /** The failures as `HttpApi` error schemas in the envelope; the endpoints declare these. */
 export const failures = {
   BadRequest: envelope(BadRequest),
+  Unauthorized: envelope(Unauthorized),
+  Forbidden: envelope(Forbidden),
   NotFound: envelope(NotFound),
   PayloadTooLarge: envelope(PayloadTooLarge),
   UnsupportedMedia: envelope(UnsupportedMedia),

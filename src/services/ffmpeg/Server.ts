@@ -26,7 +26,6 @@ import type * as HttpServerError from "@effect/platform/HttpServerError"
 import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Path from "@effect/platform/Path"
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -36,10 +35,9 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import * as Stream from "effect/Stream"
 import type { Composition } from "../../domain/Composition.js"
 import * as Engine from "../kit/Engine.js"
-import { type BadRequest, EngineFailed, type Internal, NotFound, type PayloadTooLarge, type ServiceStartFailed, Unavailable, UnsupportedMedia } from "../kit/Errors.js"
+import { type BadRequest, capQuotes, EngineFailed, type Internal, NotFound, type PayloadTooLarge, type ServiceStartFailed, Unavailable, UnsupportedMedia } from "../kit/Errors.js"
 import * as JobQueue from "../kit/JobQueue.js"
 import * as Serve from "../kit/Serve.js"
 import type { ServerOptions } from "../kit/ServerOptions.js"
@@ -76,6 +74,11 @@ export interface ServerTuning {
   readonly outputTtl?: Duration.DurationInput
   /** Longest the service waits for an input URL to download. Default 5 minutes. */
   readonly fetchTimeout?: Duration.DurationInput
+  /**
+   * Addresses URL inputs may reach although private or loopback (`Inputs.UrlPolicy`): for tests,
+   * which have only loopback. The command line sets none.
+   */
+  readonly trustedUrlAddresses?: ReadonlyArray<string>
 }
 
 type JobError = BadRequest | PayloadTooLarge | UnsupportedMedia | EngineFailed | Internal | Unavailable
@@ -86,6 +89,8 @@ interface State {
   readonly options: ServerOptions
   readonly jobTimeout: Duration.Duration
   readonly fetchTimeout: Duration.Duration
+  /** Which URL inputs are fetched (none unless `options.allowUrlHosts` names hosts). */
+  readonly urlPolicy: Inputs.UrlPolicy
   /** Job directories, one a request. */
   readonly workDir: WorkDir.WorkDir<Internal>
   /** The results kept until fetched, expired, or the service stops. */
@@ -132,6 +137,7 @@ const stateLayer = (options: ServerOptions, tuning: ServerTuning) =>
         options,
         jobTimeout: Duration.decode(tuning.jobTimeout ?? "30 minutes"),
         fetchTimeout: Duration.decode(tuning.fetchTimeout ?? "5 minutes"),
+        urlPolicy: urlPolicyOf(options, tuning),
         workDir,
         outputs,
         fonts,
@@ -178,7 +184,8 @@ const decodeSpec = <A, I>(
     return Effect.fail(badRequest(`${what} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`))
   }
   return Schema.decodeUnknown(schema, { errors: "all", onExcessProperty: "error" })(json).pipe(
-    Effect.mapError((error) => badRequest(`${what} is not a valid spec: ${ParseResult.TreeFormatter.formatErrorSync(error)}`))
+    // Capped: the formatter quotes what was sent, all of it (see `capQuotes`).
+    Effect.mapError((error) => badRequest(capQuotes(`${what} is not a valid spec: ${ParseResult.TreeFormatter.formatErrorSync(error)}`)))
   )
 }
 
@@ -280,6 +287,14 @@ const jobRoute =
       )
     )
 
+// How a job's URL inputs are fetched: the policy, one budget of maxBodyBytes for all of them.
+const urlInputs = (state: State) => ({ policy: state.urlPolicy, maxBytes: state.options.maxBodyBytes, fetchTimeout: state.fetchTimeout })
+
+const urlPolicyOf = (options: ServerOptions, tuning: ServerTuning): Inputs.UrlPolicy => ({
+  hosts: options.allowUrlHosts ?? [],
+  trustedAddresses: tuning.trustedUrlAddresses ?? []
+})
+
 // The one input of a single-input job: `spec.src`, or the only uploaded file.
 const singleInput = (
   state: State,
@@ -289,7 +304,7 @@ const singleInput = (
 ): Effect.Effect<{ readonly path: string; readonly label: string }, BadRequest | PayloadTooLarge, Deps> => {
   if (src !== undefined) {
     return Effect.map(
-      Inputs.resolveSources([src], received, dir, state.options.maxBodyBytes, state.fetchTimeout),
+      Inputs.resolveSources([src], received, dir, urlInputs(state)),
       (paths) => ({ path: paths.get(src)!, label: JSON.stringify(src) })
     )
   }
@@ -310,7 +325,7 @@ const fromRecipe = (recipe: Either.Either<Recipes.Recipe, string>): Effect.Effec
 const compose = (state: State): JobWork<Composition, { readonly output: OutputFile }> => (spec, received, dir) =>
   Effect.gen(function* () {
     const sources = compositionSources(spec)
-    const paths = yield* Inputs.resolveSources(sources, received, dir, state.options.maxBodyBytes, state.fetchTimeout)
+    const paths = yield* Inputs.resolveSources(sources, received, dir, urlInputs(state))
     return yield* state.jobs.slot(
       Effect.gen(function* () {
         const fs = yield* FileSystem.FileSystem
@@ -420,31 +435,26 @@ const metadata = (state: State): JobWork<MetadataSpec, MediaInfo> => (spec, rece
 
 const maxSpecBytes = 256 * 1024
 
-// Read a JSON body of at most `maxSpecBytes` (413 beyond, 415 when it is not JSON).
+// Read a JSON body of at most `maxSpecBytes` (413 beyond, 415 when it is not JSON). A body over
+// the limit is not buffered, and the rest of it is read and dropped: the client, still sending
+// (a chunked body has no length to refuse up front), gets the 413 instead of a reset connection.
 const readJson = (request: HttpServerRequest.HttpServerRequest): Effect.Effect<string, BadRequest | PayloadTooLarge | UnsupportedMedia> => {
   const type = request.headers["content-type"] ?? ""
   if (!/^application\/json\s*(;|$)/i.test(type)) {
-    return Effect.fail(unsupported(`the request body must be JSON (content-type application/json), not ${JSON.stringify(type)}`))
+    return Effect.fail(unsupported(`the request body must be JSON (content-type application/json), not ${JSON.stringify(type.slice(0, 100))}`))
   }
   const declared = Number(request.headers["content-length"])
   if (Number.isFinite(declared) && declared > maxSpecBytes) {
     return Effect.fail(tooLarge(`the request body (${declared} bytes) is larger than this route accepts (${maxSpecBytes} bytes)`))
   }
-  // Stops reading at the limit: an endless chunked body is not buffered.
-  return Effect.suspend(() => {
-    const chunks: Array<Uint8Array> = []
-    let size = 0
-    return request.stream.pipe(
-      Stream.mapError((error) => badRequest(`could not read the request body: ${error.message}`)),
-      Stream.runForEach((chunk) => {
-        size += chunk.length
-        if (size > maxSpecBytes) return Effect.fail(tooLarge(`the request body is larger than this route accepts (${maxSpecBytes} bytes)`))
-        chunks.push(chunk)
-        return Effect.void
-      }),
-      Effect.map(() => Buffer.concat(chunks).toString("utf8"))
+  return Upload.readBounded(request, maxSpecBytes).pipe(
+    Effect.mapError((error) => badRequest(`could not read the request body: ${error.message}`)),
+    Effect.flatMap((bytes) =>
+      bytes === undefined
+        ? Effect.fail(tooLarge(`the request body is larger than this route accepts (${maxSpecBytes} bytes)`))
+        : Effect.succeed(Buffer.from(bytes).toString("utf8"))
     )
-  })
+  )
 }
 
 type GeneratorWork<S> = (spec: S, dir: string) => Effect.Effect<{ readonly output: OutputFile }, JobError, Deps>
@@ -614,10 +624,10 @@ export const layer = (
   const handlers = HttpApiBuilder.api(FFmpegApi).pipe(
     Layer.provide([VideoLive, AudioLive, ImageLive, OutputsLive, SystemLive]),
     Layer.provide(stateLayer(options, tuning)),
-    // Fetches the inputs a spec names by URL.
-    Layer.provide(NodeHttpClient.layerUndici)
+    // Fetches the inputs a spec names by URL, connecting only to the addresses its policy allows.
+    Layer.provide(Inputs.fetchClientLayer(urlPolicyOf(options, tuning)))
   )
   // The routes bound their own bodies (uploads at maxBodyBytes, JSON specs at 256 KiB) and
   // refuse in the envelope: the guard has nothing more to check yet.
-  return Serve.layer(FFmpegApi, handlers, { server: options, guard: { respond } })
+  return Serve.layer(FFmpegApi, handlers, { service: "ffmpeg", server: options, guard: { respond } })
 }

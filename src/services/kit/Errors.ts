@@ -13,6 +13,19 @@ import * as Schema from "effect/Schema"
 /** 400: the request is understood but cannot be served as asked (an unsafe file name, undecodable audio, an unknown language). */
 export class BadRequest extends Schema.TaggedError<BadRequest>()("BadRequest", { message: Schema.String }) {}
 
+/**
+ * 401: the service was started with a bearer token and the request did not carry it (or carried
+ * another). Answered by the guard, before the request's body is read.
+ */
+export class Unauthorized extends Schema.TaggedError<Unauthorized>()("Unauthorized", { message: Schema.String }) {}
+
+/**
+ * 403: the request is refused for where it comes from: a `Host` that does not name this service
+ * (DNS rebinding), a page of another site (`Origin`, `Sec-Fetch-Site`). Answered by the guard,
+ * before the request's body is read.
+ */
+export class Forbidden extends Schema.TaggedError<Forbidden>()("Forbidden", { message: Schema.String }) {}
+
 /** 404: a named thing (a voice, a result, a route) does not exist. */
 export class NotFound extends Schema.TaggedError<NotFound>()("NotFound", { message: Schema.String }) {}
 
@@ -52,6 +65,8 @@ export class Unavailable extends Schema.TaggedError<Unavailable>()("Unavailable"
 /** Every error a handler of a local service answers with. */
 export type ServiceError =
   | BadRequest
+  | Unauthorized
+  | Forbidden
   | NotFound
   | PayloadTooLarge
   | UnsupportedMedia
@@ -63,6 +78,8 @@ export type ServiceError =
 /** The HTTP status of each error, whatever the encoding of its body. */
 export const statuses: { readonly [Tag in ServiceError["_tag"]]: number } = {
   BadRequest: 400,
+  Unauthorized: 401,
+  Forbidden: 403,
   NotFound: 404,
   PayloadTooLarge: 413,
   UnsupportedMedia: 415,
@@ -93,4 +110,19 @@ export class ServiceStartFailed extends Schema.TaggedError<ServiceStartFailed>()
 }) {}
 
 /** The message of an unknown thrown value. */
+/**
+ * A message about a client's input, short whatever the input: each quoted string in it longer
+ * than `maxQuote` characters keeps its head and says its length, and the whole is cut at
+ * `maxLength`. Validation messages quote what was sent: uncapped, a 3 MB field came back as a
+ * 6 MB answer (an amplifier, and a log flood).
+ */
+export const capQuotes = (text: string, options: { readonly maxQuote?: number; readonly maxLength?: number } = {}): string => {
+  const maxQuote = options.maxQuote ?? 100
+  const maxLength = options.maxLength ?? 2000
+  const capped = text.replace(/"((?:[^"\\]|\\[\s\S])*)"/g, (whole, inner: string) =>
+    inner.length > maxQuote ? `"${inner.slice(0, maxQuote)}…" (${inner.length} characters)` : whole
+  )
+  return capped.length > maxLength ? `${capped.slice(0, maxLength - 1)}…` : capped
+}
+
 export const messageOf = (u: unknown): string => (u instanceof Error ? u.message : String(u))

@@ -25,7 +25,9 @@ import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import {
   BadRequest,
+  capQuotes,
   EngineFailed,
+  Forbidden,
   Internal,
   type MessageErrorClass,
   messageOf,
@@ -34,6 +36,7 @@ import {
   type ServiceError,
   type ServiceStartFailed,
   statuses,
+  Unauthorized,
   Unavailable,
   UnsupportedMedia,
   ValidationFailed,
@@ -48,6 +51,8 @@ import * as WorkDir from "./WorkDir.js"
 // What the OpenAPI document says of each status.
 const descriptions: { readonly [Tag in ServiceError["_tag"]]: string } = {
   BadRequest: "Invalid request",
+  Unauthorized: "Missing or wrong bearer token",
+  Forbidden: "Refused for where it comes from (Host, Origin)",
   NotFound: "Not found",
   PayloadTooLarge: "Request body too large",
   UnsupportedMedia: "Unsupported media type",
@@ -68,6 +73,8 @@ const detail = <E extends ServiceError>(errorClass: MessageErrorClass<E>) =>
 /** The error classes as `HttpApi` error schemas in FastAPI's encoding; declare these on the endpoints. */
 export const errors = {
   BadRequest: detail(BadRequest),
+  Unauthorized: detail(Unauthorized),
+  Forbidden: detail(Forbidden),
   NotFound: detail(NotFound),
   PayloadTooLarge: detail(PayloadTooLarge),
   UnsupportedMedia: detail(UnsupportedMedia),
@@ -114,17 +121,25 @@ export const issuesOf = (error: HttpApiError.HttpApiDecodeError): ReadonlyArray<
     const key = JSON.stringify(issue.path)
     byPlace.set(key, [...(byPlace.get(key) ?? []), issue])
   }
-  return [...byPlace.values()].map((group) => {
+  // At most `maxIssues` places, each message short (`capQuotes`): the answer stays small
+  // whatever was sent.
+  const places = [...byPlace.values()]
+  const issues = places.slice(0, maxIssues).map((group): ValidationIssue => {
     const first = group[0]!
-    const loc = first.path.map((part) => (typeof part === "number" ? part : String(part)))
+    const loc = first.path.map((part) => (typeof part === "number" ? part : capQuotes(String(part), { maxLength: 200 })))
     const parts = group.map((issue) => expected.exec(issue.message))
     if (group.length > 1 && parts.every((m) => m !== null)) {
       const options = parts.map((m) => m![1]!).filter((o) => o !== "undefined" && o !== "null")
-      return { loc, msg: `Expected ${options.join(" | ")}, actual ${parts[0]![2]}`, type: first._tag }
+      return { loc, msg: capQuotes(`Expected ${options.join(" | ")}, actual ${parts[0]![2]}`), type: first._tag }
     }
-    return { loc, msg: group.map((issue) => issue.message).join("; "), type: first._tag }
+    return { loc, msg: capQuotes(group.map((issue) => issue.message).join("; ")), type: first._tag }
   })
+  return places.length > maxIssues
+    ? [...issues, { loc: ["body"], msg: `and ${places.length - maxIssues} more invalid places`, type: "too_many_errors" }]
+    : issues
 }
+
+const maxIssues = 20
 
 /**
  * What FastAPI answers to the HTTP layer's own failures: a schema mismatch is 422 with its
@@ -169,6 +184,7 @@ export const guard = (
     }
   ],
   maxBodyBytes,
+  tooLarge: (max) => new PayloadTooLarge({ message: tooLargeMessage(max) }),
   fromHttpFailure: fromHttpFailure(maxBodyBytes)
 })
 
@@ -181,7 +197,8 @@ export const uploadRefusals = (maxBodyBytes: number): UploadRefusals<BadRequest 
     overLimit(error) || error.reason === "FieldTooLarge"
       ? new PayloadTooLarge({ message: tooLargeMessage(maxBodyBytes) })
       : new BadRequest({ message: `malformed multipart/form-data body (${error.reason}): ${messageOf(error.cause)}` }),
-  notStored: (reason) => new EngineFailed({ message: `the upload could not be stored: ${reason}` })
+  notStored: (reason) => new EngineFailed({ message: `the upload could not be stored: ${reason}` }),
+  badFileName: (reason) => new BadRequest({ message: reason })
 })
 
 /** The work directory and job queue of a FastAPI-style service, from its options. */

@@ -1,8 +1,11 @@
 /**
  * Serving a local service: its `HttpApi` handlers on a Node HTTP server bound to
  * `options.host:options.port` (127.0.0.1 when no host is given; port 0 picks a free one, read it
- * from the `HttpServer` the layer exposes), behind the service's guard, with the OpenAPI document
- * at `/openapi.json` when the service it stands in for serves one.
+ * from the `HttpServer` the layer exposes), behind the service's guard with the front door its
+ * options describe (`Host` and `Origin` checks, the bearer token), with the OpenAPI document at
+ * `/openapi.json` when the service it stands in for serves one. A service given impossible options
+ * (`ServerOptions.optionsProblem`), or asked to listen beyond loopback without a token (unless its
+ * options say to serve it open), does not start: it fails with `ServiceStartFailed`, one line.
  *
  * Shutdown lets the answers in flight go out: when the layer's scope closes, the service's own
  * resources close first (its work is interrupted and its requests answered), then connections
@@ -23,9 +26,9 @@ import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Http from "node:http"
-import type { ServiceError } from "./Errors.js"
+import { type ServiceError, ServiceStartFailed } from "./Errors.js"
 import * as Guard from "./Guard.js"
-import type { ServerOptions } from "./ServerOptions.js"
+import { bindsLoopback, optionsProblem, type ServerOptions, type ServiceName, tokenEnvVar } from "./ServerOptions.js"
 
 // Close idle connections as answers finish (polling, at most 100 times 20 ms), then all of them.
 const closeConnections = (server: Http.Server): Effect.Effect<void> => {
@@ -48,6 +51,8 @@ export type Platform = NodeContext.NodeContext | HttpPlatform.HttpPlatform | Eta
 
 /** How a service is served. */
 export interface ServeOptions<G extends ServiceError> {
+  /** The service's name, in a refusal to start. Default `service`. */
+  readonly service?: ServiceName
   readonly server: ServerOptions
   /** The service's guard policy. */
   readonly guard: Guard.GuardPolicy<G>
@@ -64,20 +69,32 @@ export const layer = <Id extends string, Groups extends HttpApiGroup.HttpApiGrou
   api: HttpApi.HttpApi<Id, Groups, E, R>,
   handlers: Layer.Layer<HttpApi.Api, EH, Platform>,
   options: ServeOptions<G>
-): Layer.Layer<HttpServer.HttpServer, EH | HttpServerError.ServeError> =>
+): Layer.Layer<HttpServer.HttpServer, EH | HttpServerError.ServeError | ServiceStartFailed> =>
   Layer.unwrapEffect(
-    Effect.sync(() => {
+    Effect.gen(function* () {
+      const { host: bind, token, allowNoToken, allowedHosts } = options.server
+      const service = options.service ?? "service"
+      const problem = optionsProblem(options.server)
+      if (problem !== undefined) return yield* new ServiceStartFailed({ service, message: `${service}: ${problem}` })
+      if (!bindsLoopback(bind) && token === undefined && allowNoToken !== true) {
+        return yield* new ServiceStartFailed({
+          service,
+          message:
+            `${service}: refusing to listen on ${bind} without a token: anyone who can reach it could run jobs; ` +
+            `set ${tokenEnvVar} (or --token), or give --allow-no-token to serve it open`
+        })
+      }
       const server = Http.createServer()
       // A layer of its own, provided to the handlers: it closes after them (their work is
       // interrupted and answered first) and before the server itself.
       const closing = Layer.scopedDiscard(Effect.addFinalizer(() => closeConnections(server)))
       const app = HttpApiBuilder.serve().pipe(
-        Layer.provide(HttpApiBuilder.middleware(api, Guard.make(options.guard))),
+        Layer.provide(HttpApiBuilder.middleware(api, Guard.make({ ...options.guard, frontDoor: { hosts: allowedHosts, token } }))),
         Layer.provide(options.openApi === true ? HttpApiBuilder.middlewareOpenApi() : Layer.empty),
         Layer.provide(handlers),
         Layer.provide(closing)
       )
-      const host = options.server.host === "" ? "127.0.0.1" : options.server.host
+      const host = bind === "" ? "127.0.0.1" : bind
       return Layer.provideMerge(app, NodeHttpServer.layer(() => server, { port: options.server.port, host }))
     })
   )

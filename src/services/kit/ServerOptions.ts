@@ -6,6 +6,7 @@
  */
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
 
 /** How a local service is started. */
 export interface ServerOptions {
@@ -19,6 +20,57 @@ export interface ServerOptions {
   readonly maxBodyBytes: number
   /** Jobs run at once; others wait in a queue (counted in /health). */
   readonly concurrency: number
+  /**
+   * The bearer token every route but `/health` requires (`Authorization: Bearer <token>`).
+   * Default none: on loopback the front door's `Host` and `Origin` checks keep web pages out;
+   * beyond loopback a token is required unless `allowNoToken`.
+   */
+  readonly token?: Redacted.Redacted<string> | undefined
+  /** Serve beyond loopback without a token: anyone who can reach the port can run jobs. Default false. */
+  readonly allowNoToken?: boolean | undefined
+  /**
+   * Names the `Host` header may give besides the address a request arrived on (and the loopback
+   * names on loopback): `name` or `name:port` (e.g. a name, or a port mapped by Docker).
+   */
+  readonly allowedHosts?: ReadonlyArray<string> | undefined
+  /**
+   * Hosts the FFmpeg service fetches URL inputs from (`example.com`, `*.example.com`, or `*` for
+   * any host); whatever they resolve to must still be a public address. Default none: URL inputs
+   * are refused. The other services take no URL inputs.
+   */
+  readonly allowUrlHosts?: ReadonlyArray<string> | undefined
+}
+
+/** The environment variable the `serve` command reads the bearer token from (safer than `--token`, which `ps` shows). */
+export const tokenEnvVar = "AUTOMARKET_SERVICE_TOKEN"
+
+/** Whether a bind address keeps the service on this machine: `localhost`, 127.0.0.0/8, `::1` (or empty: 127.0.0.1). */
+export const bindsLoopback = (host: string): boolean => {
+  const plain = host.trim().replace(/^\[|\]$/g, "").toLowerCase()
+  return plain === "" || plain === "localhost" || plain === "::1" || /^127\.\d+\.\d+\.\d+$/.test(plain) || /^::ffff:127\.\d+\.\d+\.\d+$/.test(plain)
+}
+
+/** The most jobs a service runs at once: more would only make them fight over the cores. */
+export const maxConcurrency = 256
+
+/**
+ * What is wrong with `options`, as one line naming the option and the value given, or undefined
+ * when a service can start with them. A service checks this before it binds: a negative body
+ * limit or a port out of range would otherwise start a service that refuses every request, or
+ * fail later as an internal error.
+ */
+export const optionsProblem = (options: ServerOptions): string | undefined => {
+  const { port, maxBodyBytes, concurrency, token } = options
+  if (!Number.isInteger(port) || port < 0 || port > 65535) return `the port must be an integer from 0 to 65535, not ${port}`
+  if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 1) return `the largest request body must be a positive number of bytes, not ${maxBodyBytes}`
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > maxConcurrency) {
+    return `the concurrency must be an integer from 1 to ${maxConcurrency}, not ${concurrency}`
+  }
+  if (options.host.trim() !== options.host || /\s/.test(options.host)) return `the host to bind must be an address or a name, not ${JSON.stringify(options.host)}`
+  // The front door reads the token as one word after "Bearer": an empty one, or one with a
+  // space in it, could never be sent.
+  if (token !== undefined && !/^\S+$/.test(Redacted.value(token))) return "the token must be one or more characters without spaces"
+  return undefined
 }
 
 /** The names of our local services. */

@@ -254,5 +254,5 @@ export const layer = (
   const config: SttEngineConfig = { ...defaultEngineConfig, ...engine }
   const environment = Layer.scoped(SttEnv, makeEnvironment(options, config))
   const handlers = HttpApiBuilder.api(SttApi).pipe(Layer.provide(Handlers), Layer.provide(environment))
-  return Serve.layer(SttApi, handlers, { server: options, guard: FastApi.guard(options.maxBodyBytes, ["/asr", "/detect-language"]), openApi: true })
+  return Serve.layer(SttApi, handlers, { service: "stt", server: options, guard: FastApi.guard(options.maxBodyBytes, ["/asr", "/detect-language"]), openApi: true })
 }

@@ -246,5 +246,5 @@ export const layer = (
   const config: TtsEngineConfig = { ...defaultEngineConfig, ...engine }
   const environment = Layer.scoped(TtsEnv, makeEnvironment(options, config))
   const handlers = HttpApiBuilder.api(TtsApi).pipe(Layer.provide(Handlers), Layer.provide(environment))
-  return Serve.layer(TtsApi, handlers, { server: options, guard: FastApi.guard(options.maxBodyBytes, ["/upload_reference"]), openApi: true })
+  return Serve.layer(TtsApi, handlers, { service: "tts", server: options, guard: FastApi.guard(options.maxBodyBytes, ["/upload_reference"]), openApi: true })
 }

@@ -370,14 +370,23 @@ describe("FFmpeg service: queue, URLs, shutdown", () => {
     await new Promise<void>((resolve) => files.listen(0, "127.0.0.1", resolve))
     const address = files.address()
     const base = `http://127.0.0.1:${typeof address === "object" && address !== null ? address.port : 0}`
+    // URL inputs are off by default, and loopback is never reached unless trusted: this service
+    // opts in to both, for the one file server of the test.
+    const fetching = await startServer(
+      layer({ host: "127.0.0.1", port: 0, maxBodyBytes, concurrency: 1, allowUrlHosts: ["127.0.0.1"] }, { trustedUrlAddresses: ["127.0.0.1"] })
+    )
     try {
-      const answer = await post("/video/metadata", [spec({ src: `${base}/clip.mp4` })])
+      const answer = await post("/video/metadata", [spec({ src: `${base}/clip.mp4` })], { base: fetching.url })
       expect(answer.status).toBe(200)
       expect(answer.json().data).toMatchObject({ width: 320, height: 180, hasAudio: true })
-      const missing = await post("/video/metadata", [spec({ src: `${base}/nothing.mp4` })])
+      const missing = await post("/video/metadata", [spec({ src: `${base}/nothing.mp4` })], { base: fetching.url })
       expect(missing.status).toBe(400)
       expect(missing.json().error).toContain("HTTP 404")
+      const refused = await post("/video/metadata", [spec({ src: `${base}/clip.mp4` })])
+      expect(refused.status).toBe(400)
+      expect(refused.json().error).toContain("URL inputs are disabled")
     } finally {
+      await fetching.stop()
       files.closeAllConnections()
       await new Promise<void>((resolve) => files.close(() => resolve()))
     }

@@ -27,7 +27,8 @@ let server: RunningServer
 
 const refusals: Upload.UploadRefusals<string> = {
   malformed: (error) => (Upload.overLimit(error) ? "over the limit" : `malformed (${error.reason}): ${messageOf(error.cause)}`),
-  notStored: (reason) => `not stored: ${reason}`
+  notStored: (reason) => `not stored: ${reason}`,
+  badFileName: (reason) => `bad file name: ${reason}`
 }
 
 // `/store`: files under "keep" are stored (numbered), others read past; a field "stop" is refused.
