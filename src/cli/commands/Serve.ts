@@ -6,6 +6,7 @@
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
+import * as Duration from "effect/Duration"
 import * as Option from "effect/Option"
 import * as Effect from "effect/Effect"
 import { defaultServerOptions, ServiceNames } from "../../services/kit/ServerOptions.js"
@@ -23,7 +24,13 @@ export const serve = Command.make(
     host: Options.text("host").pipe(Options.withDescription("Interface to bind"), Options.withDefault("127.0.0.1")),
     workDir: Options.directory("work-dir").pipe(Options.withDescription("Where uploads and results go (default: a temp dir)"), Options.optional),
     concurrency: Options.integer("concurrency").pipe(Options.withDescription("Jobs run at once"), Options.optional),
-    maxBodyMb: Options.integer("max-body-mb").pipe(Options.withDescription("Largest request body, in MiB"), Options.optional)
+    maxBodyMb: Options.integer("max-body-mb").pipe(Options.withDescription("Largest request body, in MiB"), Options.optional),
+    engineTimeout: Options.integer("engine-timeout").pipe(
+      Options.withDescription("Longest one engine run (ffmpeg, flite, pocketsphinx) may take, in seconds, before it is killed (default 1800)"),
+      // Zero or less would stop every run at once (or never): refused here, not at the first job.
+      Options.filterMap((seconds) => (seconds > 0 ? Option.some(seconds) : Option.none()), "--engine-timeout must be a positive number of seconds"),
+      Options.optional
+    )
   },
   (args) => {
     const defaults = defaultServerOptions(args.service)
@@ -34,7 +41,8 @@ export const serve = Command.make(
         port: Option.getOrElse(args.port, () => defaults.port),
         workDir: Option.getOrUndefined(args.workDir),
         concurrency: Option.getOrElse(args.concurrency, () => defaults.concurrency),
-        maxBodyBytes: Option.match(args.maxBodyMb, { onNone: () => defaults.maxBodyBytes, onSome: (mb) => mb * 1024 * 1024 })
+        maxBodyBytes: Option.match(args.maxBodyMb, { onNone: () => defaults.maxBodyBytes, onSome: (mb) => mb * 1024 * 1024 }),
+        engineTimeout: Option.match(args.engineTimeout, { onNone: () => defaults.engineTimeout, onSome: Duration.seconds })
       })
     )
   }

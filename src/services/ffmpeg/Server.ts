@@ -68,10 +68,11 @@ import * as Probe from "./Probe.js"
 import * as Recipes from "./Recipes.js"
 import * as Slides from "./Slides.js"
 
-/** Limits of the service that `ServerOptions` does not carry. */
+/**
+ * Limits of the service that `ServerOptions` does not carry. (How long one ffmpeg or ffprobe run
+ * may take is `ServerOptions.engineTimeout`, as in every service.)
+ */
 export interface ServerTuning {
-  /** Longest an ffmpeg run may take before it is killed (500). Default 30 minutes. */
-  readonly jobTimeout?: Duration.DurationInput
   /** How long an unfetched result is kept. Default 30 minutes. */
   readonly outputTtl?: Duration.DurationInput
   /** Longest the service waits for an input URL to download. Default 5 minutes. */
@@ -84,7 +85,8 @@ type Deps = CommandExecutor.CommandExecutor | FileSystem.FileSystem | Path.Path 
 
 interface State {
   readonly options: ServerOptions
-  readonly jobTimeout: Duration.Duration
+  /** Runs ffmpeg and ffprobe within the service's engine timeout. */
+  readonly engine: Engine.Runner
   readonly fetchTimeout: Duration.Duration
   /** Job directories, one a request. */
   readonly workDir: WorkDir.WorkDir<Internal>
@@ -130,7 +132,7 @@ const stateLayer = (options: ServerOptions, tuning: ServerTuning) =>
 
       return {
         options,
-        jobTimeout: Duration.decode(tuning.jobTimeout ?? "30 minutes"),
+        engine: Engine.serviceRunner(options),
         fetchTimeout: Duration.decode(tuning.fetchTimeout ?? "5 minutes"),
         workDir,
         outputs,
@@ -183,8 +185,8 @@ const decodeSpec = <A, I>(
 }
 
 // ffprobe names the file it read: put the caller's name for it in the message, not our path.
-const probeInput = (path: string, label: string): Effect.Effect<Probe.Probe, UnsupportedMedia, CommandExecutor.CommandExecutor> =>
-  Effect.mapError(Probe.probe(path), (error) =>
+const probeInput = (state: State, path: string, label: string): Effect.Effect<Probe.Probe, UnsupportedMedia, CommandExecutor.CommandExecutor> =>
+  Effect.mapError(Probe.probe(state.engine, path), (error) =>
     unsupported(`${label} is not media ffprobe can read: ${error.reason.split(`${path}: `).join("").split(path).join(label)}`)
   )
 
@@ -200,18 +202,15 @@ const render = (
     const path = yield* Path.Path
     // ffmpeg's messages name our files: keep the names, drop the work directory's paths.
     const scrubPaths = (text: string) => text.split(`${cwd}${path.sep}`).join("").split(`${path.dirname(output)}${path.sep}`).join("")
-    yield* Engine.run({ engine: "ffmpeg", args, cwd }).pipe(
+    yield* state.engine.run({ engine: "ffmpeg", args, cwd }).pipe(
       Effect.mapError((error) => ffmpegFailed(scrubPaths(Probe.describeFailure(error)))),
-      Effect.timeoutFail({
-        duration: state.jobTimeout,
-        onTimeout: () => ffmpegFailed(`ffmpeg took longer than ${Duration.format(state.jobTimeout)} and was stopped`)
-      }),
       Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : fs.remove(output).pipe(Effect.ignore)))
     )
   })
 
 // Describe a finished result; an empty one counts as an ffmpeg failure.
 const finish = (
+  state: State,
   name: string,
   path: string,
   mimeType: string
@@ -226,7 +225,7 @@ const finish = (
       yield* fs.remove(path).pipe(Effect.ignore)
       return yield* Effect.fail(ffmpegFailed("ffmpeg finished but wrote nothing"))
     }
-    const facts = yield* Effect.option(Probe.probe(path))
+    const facts = yield* Effect.option(Probe.probe(state.engine, path))
     const info = Option.getOrUndefined(facts)
     return {
       name,
@@ -318,7 +317,7 @@ const compose = (state: State): JobWork<Composition, { readonly output: OutputFi
         const inputs = new Map<string, InputFile>()
         for (const src of sources) {
           const file = paths.get(src)!
-          inputs.set(src, { path: file, facts: yield* probeInput(file, JSON.stringify(src)) })
+          inputs.set(src, { path: file, facts: yield* probeInput(state, file, JSON.stringify(src)) })
         }
         const output = yield* state.outputs.create(containers[spec.output.format].extension)
         const plan = yield* Either.match(compositionPlan(spec, inputs, output.path), {
@@ -329,7 +328,7 @@ const compose = (state: State): JobWork<Composition, { readonly output: OutputFi
           yield* fs.writeFileString(path.join(dir, text.name), text.text).pipe(Effect.mapError((e) => internal(e.message)))
         }
         yield* render(state, plan.args, dir, output.path)
-        return { output: yield* finish(output.name, output.path, plan.mimeType) }
+        return { output: yield* finish(state, output.name, output.path, plan.mimeType) }
       })
     )
   })
@@ -346,14 +345,14 @@ const singleJob =
       const input = yield* singleInput(state, spec.src, received, dir)
       return yield* state.jobs.slot(
         Effect.gen(function* () {
-          const facts = yield* probeInput(input.path, input.label)
+          const facts = yield* probeInput(state, input.path, input.label)
           if (needs === "audio" ? !facts.hasAudio : !facts.hasVideo) {
             return yield* Effect.fail(unsupported(`${input.label} has no ${needs} stream`))
           }
           const output = yield* state.outputs.create(extension(spec))
           const planned = yield* fromRecipe(recipe(spec, input.path, facts, output.path))
           yield* render(state, planned.args, dir, output.path)
-          return { output: yield* finish(output.name, output.path, planned.mimeType) }
+          return { output: yield* finish(state, output.name, output.path, planned.mimeType) }
         })
       )
     })
@@ -364,25 +363,24 @@ const convert = (state: State): JobWork<AudioConvertSpec, { readonly output: Out
       const input = yield* singleInput(state, spec.src, received, dir)
       return yield* state.jobs.slot(
         Effect.gen(function* () {
-          const facts = yield* probeInput(input.path, input.label)
+          const facts = yield* probeInput(state, input.path, input.label)
           if (!facts.hasAudio) return yield* Effect.fail(unsupported(`${input.label} has no audio stream`))
           // Measuring passes: the noise floor for the denoiser, then the loudness (after denoising).
-          const measure = (args: ReadonlyArray<string>, what: string) =>
-            Engine.run({ engine: "ffmpeg", args, cwd: dir }).pipe(
+          const measure = (args: ReadonlyArray<string>) =>
+            state.engine.run({ engine: "ffmpeg", args, cwd: dir }).pipe(
               Effect.map((result) => result.stderr),
-              Effect.mapError((error) => ffmpegFailed(Probe.describeFailure(error))),
-              Effect.timeoutFail({ duration: state.jobTimeout, onTimeout: () => ffmpegFailed(`${what} took too long`) })
+              Effect.mapError((error) => ffmpegFailed(Probe.describeFailure(error)))
             )
           const noiseFloor =
-            spec.denoise === true ? Recipes.parseNoiseFloor(yield* measure(Recipes.measureNoiseFloor(input.path), "measuring the noise floor")) : undefined
+            spec.denoise === true ? Recipes.parseNoiseFloor(yield* measure(Recipes.measureNoiseFloor(input.path))) : undefined
           const measured =
             spec.loudness === undefined
               ? undefined
-              : Recipes.parseLoudness(yield* measure(Recipes.measureLoudness(spec, input.path, noiseFloor), "measuring loudness"))
+              : Recipes.parseLoudness(yield* measure(Recipes.measureLoudness(spec, input.path, noiseFloor)))
           const output = yield* state.outputs.create(Recipes.audioFormats[spec.format ?? "wav"].extension)
           const planned = yield* fromRecipe(Recipes.convertAudio(spec, input.path, facts, { loudness: measured, noiseFloor }, output.path))
           yield* render(state, planned.args, dir, output.path)
-          const file = yield* finish(output.name, output.path, planned.mimeType)
+          const file = yield* finish(state, output.name, output.path, planned.mimeType)
           return { output: file, ...(measured !== undefined ? { measuredLufs: measured.inputI } : {}) }
         })
       )
@@ -392,7 +390,7 @@ const metadata = (state: State): JobWork<MetadataSpec, MediaInfo> => (spec, rece
   Effect.gen(function* () {
     const input = yield* singleInput(state, spec.src, received, dir)
     const fs = yield* FileSystem.FileSystem
-    const facts = yield* state.jobs.slot(probeInput(input.path, input.label))
+    const facts = yield* state.jobs.slot(probeInput(state, input.path, input.label))
     const size = yield* fs.stat(input.path).pipe(
       Effect.map((info) => Number(info.size)),
       Effect.orElseSucceed(() => 0)
@@ -494,7 +492,7 @@ const slide = (state: State): GeneratorWork<SlideSpec> => (spec, dir) =>
         yield* fs.writeFileString(path.join(dir, text.name), text.text).pipe(Effect.mapError((e) => internal(e.message)))
       }
       yield* render(state, plan.args, dir, output.path)
-      return { output: yield* finish(output.name, output.path, plan.mimeType) }
+      return { output: yield* finish(state, output.name, output.path, plan.mimeType) }
     })
   )
 
@@ -504,7 +502,7 @@ const ambient = (state: State): GeneratorWork<AmbientSpec> => (spec, dir) =>
       const output = yield* state.outputs.create("wav")
       const plan = Ambient.ambientPlan(spec, output.path)
       yield* render(state, plan.args, dir, output.path)
-      return { output: yield* finish(output.name, output.path, plan.mimeType) }
+      return { output: yield* finish(state, output.name, output.path, plan.mimeType) }
     })
   )
 

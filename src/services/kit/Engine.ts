@@ -29,7 +29,7 @@ import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { ServiceStartFailed } from "./Errors.js"
-import type { ServiceName } from "./ServerOptions.js"
+import { defaultEngineTimeout, type ServiceName } from "./ServerOptions.js"
 
 /** One run of an engine. */
 export interface Invocation {
@@ -223,9 +223,9 @@ const defaultRunner = runner(defaultLimits)
 // A start-up check is a quick question (`-version`): a minute is plenty.
 const checkRunner = runner({ timeout: Duration.minutes(1) })
 
-/** The runner of a service started with `options`: its `engineTimeout`, or the default. */
+/** The runner of a service started with `options`: its `engineTimeout`, or `defaultEngineTimeout`. */
 export const serviceRunner = (options: { readonly engineTimeout?: Duration.DurationInput | undefined }): Runner =>
-  runner({ timeout: options.engineTimeout ?? defaultLimits.timeout })
+  runner({ timeout: options.engineTimeout ?? defaultEngineTimeout })
 
 /** Run an engine within `defaultLimits` (a service runs its engines with its own `runner`). */
 export const run = defaultRunner.run

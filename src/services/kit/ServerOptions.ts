@@ -5,6 +5,7 @@
  * @module
  */
 import * as HttpServer from "@effect/platform/HttpServer"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 
 /** How a local service is started. */
@@ -19,6 +20,12 @@ export interface ServerOptions {
   readonly maxBodyBytes: number
   /** Jobs run at once; others wait in a queue (counted in /health). */
   readonly concurrency: number
+  /**
+   * Longest one engine run (an ffmpeg, flite or pocketsphinx process) may take: past it the
+   * engine is stopped (SIGTERM, then SIGKILL to its process group) and the job fails.
+   * Default `defaultEngineTimeout` (30 minutes).
+   */
+  readonly engineTimeout?: Duration.DurationInput | undefined
 }
 
 /** The names of our local services. */
@@ -29,12 +36,19 @@ export type ServiceName = (typeof ServiceNames)[number]
 /** Each service's default port: the ports of the real services they stand in for. */
 export const defaultPorts: { readonly [S in ServiceName]: number } = { ffmpeg: 8006, tts: 8004, stt: 9000 }
 
+/**
+ * How long one engine run may take unless told otherwise: long enough for a long composition
+ * on a slow machine, short enough that a run that never ends gives its slot back.
+ */
+export const defaultEngineTimeout: Duration.Duration = Duration.minutes(30)
+
 /** Default options of a service. */
 export const defaultServerOptions = (service: ServiceName): ServerOptions => ({
   host: "127.0.0.1",
   port: defaultPorts[service],
   maxBodyBytes: service === "ffmpeg" ? 512 * 1024 * 1024 : 64 * 1024 * 1024,
-  concurrency: 2
+  concurrency: 2,
+  engineTimeout: defaultEngineTimeout
 })
 
 /** The prefix of the line a service prints when it listens: `automarket-listening {"service":..,"host":..,"port":..}`. */

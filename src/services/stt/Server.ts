@@ -73,6 +73,8 @@ export const engineName = "pocketsphinx-en-us"
 
 interface SttEnvironment extends FastApi.Workspace {
   readonly config: SttEngineConfig
+  /** Runs ffmpeg and pocketsphinx within the service's engine timeout. */
+  readonly engine: Engine.Runner
   readonly maxBodyBytes: number
 }
 
@@ -94,7 +96,7 @@ const makeEnvironment = (
     yield* Engine.check("stt", { engine: "pocketsphinx", executable: config.pocketsphinx, args: [] }, { anyExitCode: true })
     yield* Engine.check("stt", { engine: "ffmpeg", executable: config.ffmpeg, args: ["-hide_banner", "-version"] })
     const workspace = yield* FastApi.workspace("stt", options)
-    return { ...workspace, config, maxBodyBytes: options.maxBodyBytes }
+    return { ...workspace, config, engine: Engine.serviceRunner(options), maxBodyBytes: options.maxBodyBytes }
   })
 
 /** Engine messages name files in the job directory; clients need not see server paths. */
@@ -111,7 +113,7 @@ const decode = (
     const fs = yield* FileSystem.FileSystem
     const wav = NodePath.join(dir, "audio.wav")
     const raw = encode ? [] : ["-f", "s16le", "-ar", "16000", "-ac", "1"]
-    yield* Engine.run({
+    yield* env.engine.run({
       engine: "ffmpeg",
       executable: env.config.ffmpeg,
       args: [
@@ -120,7 +122,7 @@ const decode = (
       ]
     }).pipe(
       Effect.mapError((error) =>
-        error.exitCode === undefined
+        error.reason !== "exited"
           ? new EngineFailed({ message: `audio decoding failed: ${error.message}` })
           : new BadRequest({ message: `audio_file could not be decoded as audio: ${hidePaths(error.message, dir)}` })
       )
@@ -153,7 +155,7 @@ const transcribe = (
     if (duration < 0.05) return transcriptOf([])
     // Pauses in the audio, for cutting segments; without them segments still follow the recogniser.
     // Read from stderr, all of it: a long recording reports many pauses.
-    const silences = yield* Engine.run(
+    const silences = yield* env.engine.run(
       {
         engine: "ffmpeg",
         executable: env.config.ffmpeg,
@@ -164,7 +166,7 @@ const transcribe = (
       Effect.map((output) => parseSilences(output.stderr, duration)),
       Effect.orElseSucceed(() => [])
     )
-    const { stdout } = yield* Engine.run({
+    const { stdout } = yield* env.engine.run({
       engine: "pocketsphinx",
       executable: env.config.pocketsphinx,
       args: ["-infile", wav, "-hmm", env.config.hmm, "-lm", env.config.lm, "-dict", env.config.dict, "-time", "yes"]

@@ -54,6 +54,8 @@ export const defaultEngineConfig: TtsEngineConfig = { flite: "flite", ffmpeg: "f
 
 interface TtsEnvironment extends FastApi.Workspace {
   readonly config: TtsEngineConfig
+  /** Runs flite and ffmpeg within the service's engine timeout. */
+  readonly engine: Engine.Runner
   readonly voices: ReadonlyArray<FliteVoice>
   readonly maxBodyBytes: number
 }
@@ -72,7 +74,7 @@ const makeEnvironment = (
     }
     yield* Engine.check("tts", { engine: "ffmpeg", executable: config.ffmpeg, args: ["-hide_banner", "-version"] })
     const workspace = yield* FastApi.workspace("tts", options)
-    return { ...workspace, config, voices, maxBodyBytes: options.maxBodyBytes }
+    return { ...workspace, config, engine: Engine.serviceRunner(options), voices, maxBodyBytes: options.maxBodyBytes }
   })
 
 /** A synthesis job, after validation. */
@@ -102,12 +104,12 @@ const render = (
     yield* fs.writeFileString(textPath, job.text).pipe(Effect.mapError(engineFailed))
     const wav = NodePath.join(dir, "speech.wav")
     const stretch = job.speed === 1 ? [] : ["--setf", `duration_stretch=${(1 / job.speed).toFixed(4)}`]
-    yield* Engine.run({ engine: "flite", executable: env.config.flite, args: ["-voice", job.voice.id, ...stretch, "-f", textPath, "-o", wav] }).pipe(
+    yield* env.engine.run({ engine: "flite", executable: env.config.flite, args: ["-voice", job.voice.id, ...stretch, "-f", textPath, "-o", wav] }).pipe(
       Effect.mapError(engineFailed)
     )
     if (job.format === "wav") return wav
     const out = NodePath.join(dir, `speech.${job.format}`)
-    yield* Engine.run({
+    yield* env.engine.run({
       engine: "ffmpeg",
       executable: env.config.ffmpeg,
       args: ["-nostdin", "-hide_banner", "-v", "error", "-y", "-i", wav, "-vn", ...codecArgs[job.format], out]
