@@ -41,7 +41,7 @@ runawaySuite(
     hanging: (url, signal) => asr(url, signal),
     served: (url) => asr(url),
     marker: () => [pocketsphinx],
-    timedOut: { status: 500, says: "pocketsphinx took longer than 2s and was stopped" },
+    timedOut: { status: 500, says: "pocketsphinx took longer than 8s and was stopped" },
     shutDown: { status: 503 }
   },
   () => root

@@ -38,7 +38,7 @@ runawaySuite(
     hanging: (url, signal) => speak(url, "This is never said.", signal),
     served: (url) => speak(url, "Hello."),
     marker: () => [flite],
-    timedOut: { status: 500, says: "flite took longer than 2s and was stopped" },
+    timedOut: { status: 500, says: "flite took longer than 8s and was stopped" },
     shutDown: { status: 503 }
   },
   () => root
