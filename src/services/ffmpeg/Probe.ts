@@ -12,6 +12,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Engine from "../kit/Engine.js"
+import * as MediaInput from "../kit/MediaInput.js"
 import type { MediaFacts } from "./FilterGraph.js"
 
 /** The last `count` non-empty lines of a text. */
@@ -132,10 +133,18 @@ export const parseProbe = (json: string): Option.Option<Probe> => {
 /** ffprobe could not read the file as media. */
 export class NotMedia extends Data.TaggedError("NotMedia")<{ readonly reason: string }> {}
 
-/** Probe a file with `runner`. Fails with `NotMedia` when ffprobe cannot read it or finds no audio or video. */
+/**
+ * Probe a file with `runner`, reading it only as a self-contained media file (the kit's
+ * `MediaInput` whitelists). Fails with `NotMedia` when ffprobe cannot read it or finds no audio or
+ * video; a file the whitelists refuse (a playlist) fails with the same reason whatever it names.
+ */
 export const probe = (runner: Engine.Runner, path: string): Effect.Effect<Probe, NotMedia, CommandExecutor.CommandExecutor> =>
-  runner.run({ engine: "ffprobe", args: ["-v", "error", "-print_format", "json", "-show_format", "-show_streams", path] }).pipe(
-    Effect.mapError((error) => new NotMedia({ reason: saidBy(error, 3) === "" ? describeFailure(error, 3) : saidBy(error, 3) })),
+  runner.run({ engine: "ffprobe", args: MediaInput.guardProbe(["-v", "error", "-print_format", "json", "-show_format", "-show_streams", path]) }).pipe(
+    Effect.mapError((error) =>
+      error.reason === "exited" && MediaInput.refusedByPolicy(error.output)
+        ? new NotMedia({ reason: MediaInput.refusedReason })
+        : new NotMedia({ reason: saidBy(error, 3) === "" ? describeFailure(error, 3) : saidBy(error, 3) })
+    ),
     Effect.flatMap(({ stdout }) =>
       Option.match(parseProbe(stdout), {
         onNone: () => Effect.fail(new NotMedia({ reason: "ffprobe gave no readable answer" })),

@@ -41,6 +41,7 @@ import type { Composition } from "../../domain/Composition.js"
 import * as Engine from "../kit/Engine.js"
 import { type BadRequest, EngineFailed, type Internal, NotFound, type PayloadTooLarge, type ServiceStartFailed, Unavailable, UnsupportedMedia } from "../kit/Errors.js"
 import * as JobQueue from "../kit/JobQueue.js"
+import * as MediaInput from "../kit/MediaInput.js"
 import * as Serve from "../kit/Serve.js"
 import type { ServerOptions } from "../kit/ServerOptions.js"
 import * as Upload from "../kit/Upload.js"
@@ -202,7 +203,8 @@ const render = (
     const path = yield* Path.Path
     // ffmpeg's messages name our files: keep the names, drop the work directory's paths.
     const scrubPaths = (text: string) => text.split(`${cwd}${path.sep}`).join("").split(`${path.dirname(output)}${path.sep}`).join("")
-    yield* state.engine.run({ engine: "ffmpeg", args, cwd }).pipe(
+    // Every input read as a self-contained media file, never as a list of other files.
+    yield* state.engine.run({ engine: "ffmpeg", args: MediaInput.guardInputs(args), cwd }).pipe(
       Effect.mapError((error) => ffmpegFailed(scrubPaths(Probe.describeFailure(error)))),
       Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : fs.remove(output).pipe(Effect.ignore)))
     )
@@ -367,7 +369,7 @@ const convert = (state: State): JobWork<AudioConvertSpec, { readonly output: Out
           if (!facts.hasAudio) return yield* Effect.fail(unsupported(`${input.label} has no audio stream`))
           // Measuring passes: the noise floor for the denoiser, then the loudness (after denoising).
           const measure = (args: ReadonlyArray<string>) =>
-            state.engine.run({ engine: "ffmpeg", args, cwd: dir }).pipe(
+            state.engine.run({ engine: "ffmpeg", args: MediaInput.guardInputs(args), cwd: dir }).pipe(
               Effect.map((result) => result.stderr),
               Effect.mapError((error) => ffmpegFailed(Probe.describeFailure(error)))
             )

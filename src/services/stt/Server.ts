@@ -37,6 +37,7 @@ import * as Engine from "../kit/Engine.js"
 import { BadRequest, EngineFailed, type PayloadTooLarge, ServiceStartFailed, type ValidationFailed } from "../kit/Errors.js"
 import * as FastApi from "../kit/FastApi.js"
 import { healthOf } from "../kit/Health.js"
+import * as MediaInput from "../kit/MediaInput.js"
 import * as Serve from "../kit/Serve.js"
 import type { ServerOptions } from "../kit/ServerOptions.js"
 import * as Upload from "../kit/Upload.js"
@@ -116,15 +117,19 @@ const decode = (
     yield* env.engine.run({
       engine: "ffmpeg",
       executable: env.config.ffmpeg,
-      args: [
+      // The upload is read as a self-contained media file (raw PCM when told so), never as a
+      // playlist naming other files: the transcript is of what was sent, nothing else.
+      args: MediaInput.guardInputs([
         ...["-nostdin", "-hide_banner", "-v", "error", "-y", ...raw, "-i", input],
         ...["-vn", "-map_metadata", "-1", "-ac", "1", "-ar", "16000", "-c:a", "pcm_s16le", "-f", "wav", wav]
-      ]
+      ])
     }).pipe(
       Effect.mapError((error) =>
         error.reason !== "exited"
           ? new EngineFailed({ message: `audio decoding failed: ${error.message}` })
-          : new BadRequest({ message: `audio_file could not be decoded as audio: ${hidePaths(error.message, dir)}` })
+          : MediaInput.refusedByPolicy(error.output)
+            ? new BadRequest({ message: `audio_file could not be decoded as audio: ${MediaInput.refusedReason}` })
+            : new BadRequest({ message: `audio_file could not be decoded as audio: ${hidePaths(error.message, dir)}` })
       )
     )
     const info = yield* Effect.scoped(
@@ -159,7 +164,7 @@ const transcribe = (
       {
         engine: "ffmpeg",
         executable: env.config.ffmpeg,
-        args: ["-nostdin", "-hide_banner", "-nostats", "-v", "info", "-i", wav, "-af", silenceFilter, "-f", "null", "-"]
+        args: MediaInput.guardInputs(["-nostdin", "-hide_banner", "-nostats", "-v", "info", "-i", wav, "-af", silenceFilter, "-f", "null", "-"], ["wav"])
       },
       { stderr: "all" }
     ).pipe(

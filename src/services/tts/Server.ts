@@ -35,6 +35,7 @@ import * as Engine from "../kit/Engine.js"
 import { BadRequest, EngineFailed, NotFound, ServiceStartFailed, type Unavailable } from "../kit/Errors.js"
 import * as FastApi from "../kit/FastApi.js"
 import { healthOf } from "../kit/Health.js"
+import * as MediaInput from "../kit/MediaInput.js"
 import * as Serve from "../kit/Serve.js"
 import type { ServerOptions } from "../kit/ServerOptions.js"
 import * as Upload from "../kit/Upload.js"
@@ -112,7 +113,8 @@ const render = (
     yield* env.engine.run({
       engine: "ffmpeg",
       executable: env.config.ffmpeg,
-      args: ["-nostdin", "-hide_banner", "-v", "error", "-y", "-i", wav, "-vn", ...codecArgs[job.format], out]
+      // flite's own WAV, read as that and nothing else.
+      args: MediaInput.guardInputs(["-nostdin", "-hide_banner", "-v", "error", "-y", "-i", wav, "-vn", ...codecArgs[job.format], out], ["wav"])
     }).pipe(Effect.mapError(engineFailed))
     return out
   })
