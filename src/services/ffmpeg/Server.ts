@@ -197,7 +197,7 @@ const render = (
   args: ReadonlyArray<string>,
   cwd: string,
   output: string
-): Effect.Effect<void, EngineFailed, CommandExecutor.CommandExecutor | FileSystem.FileSystem | Path.Path> =>
+): Effect.Effect<void, EngineFailed | BadRequest, CommandExecutor.CommandExecutor | FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
@@ -205,7 +205,12 @@ const render = (
     const scrubPaths = (text: string) => text.split(`${cwd}${path.sep}`).join("").split(`${path.dirname(output)}${path.sep}`).join("")
     // Every input read as a self-contained media file, never as a list of other files.
     yield* state.engine.run({ engine: "ffmpeg", args: MediaInput.guardInputs(args), cwd }).pipe(
-      Effect.mapError((error) => ffmpegFailed(scrubPaths(Probe.describeFailure(error)))),
+      // A command line the system cannot take comes from a job too large: the caller's 400.
+      Effect.mapError((error) =>
+        error.reason === "argumentsTooLong"
+          ? badRequest(`the job is too large to run: ${error.message}`)
+          : ffmpegFailed(scrubPaths(Probe.describeFailure(error)))
+      ),
       Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : fs.remove(output).pipe(Effect.ignore)))
     )
   })
