@@ -92,8 +92,12 @@ export const killLeftovers = async (...parts: ReadonlyArray<string>): Promise<vo
 
 /** A service under a runaway test, as the suite starts and speaks to it. */
 export interface RunawayService {
-  /** Start the service with this engine timeout (and one job at a time). */
-  readonly start: (engineTimeout: Duration.DurationInput, workDir: string) => Promise<{ readonly url: string; readonly stop: () => Promise<void> }>
+  /** Start the service with this engine timeout, one job at a time, and `maxQueued` waiting (the default when undefined). */
+  readonly start: (
+    engineTimeout: Duration.DurationInput,
+    workDir: string,
+    maxQueued?: number
+  ) => Promise<{ readonly url: string; readonly stop: () => Promise<void> }>
   /** Make the next engine run never end by itself (and ignore SIGTERM); `disarm` undoes it for later runs. */
   readonly arm: () => void
   readonly disarm: () => void
@@ -135,9 +139,9 @@ export const runawaySuite = (name: string, service: RunawayService, root: () => 
       for (const cleanup of cleanups.splice(0)) await cleanup()
     })
 
-    const started = async (engineTimeout: Duration.DurationInput, name: string) => {
+    const started = async (engineTimeout: Duration.DurationInput, name: string, maxQueued?: number) => {
       const workDir = join(root(), name)
-      const server = await service.start(engineTimeout, workDir)
+      const server = await service.start(engineTimeout, workDir, maxQueued)
       let stopped = false
       // Whatever the test found: no process of it left, the service closed.
       cleanups.push(async () => {
@@ -185,6 +189,27 @@ export const runawaySuite = (name: string, service: RunawayService, root: () => 
       expect(await answer).toBeInstanceOf(Error)
       expect(await gone(pids, graceMs + 5000)).toEqual([])
       await servedNext(server.url)
+    })
+
+    it("a full queue answers 503 with Retry-After at once, and the refused request's upload is not stored", async () => {
+      const server = await started("1 hour", "full", 1)
+      service.arm()
+      const aborts = [new AbortController(), new AbortController()]
+      cleanups.unshift(async () => aborts.forEach((abort) => abort.abort()))
+      const running = service.hanging(server.url, aborts[0]!.signal).catch((error: unknown) => error)
+      await processesAppear(service.marker(server.workDir))
+      // The second waits for the slot, its upload stored in its job directory.
+      const waiting = service.hanging(server.url, aborts[1]!.signal).catch((error: unknown) => error)
+      const jobDirs = () => readdirSync(server.workDir).filter((name) => name.startsWith("job-"))
+      for (let i = 0; i < 600 && jobDirs().length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 25))
+      expect(jobDirs()).toHaveLength(2)
+      const refused = await within(service.served(server.url), 15_000, "the refusal")
+      expect(refused.status).toBe(503)
+      expect(refused.headers.get("retry-after")).toBe("5")
+      expect(await refused.text()).toContain("busy")
+      expect(jobDirs()).toHaveLength(2)
+      aborts.forEach((abort) => abort.abort())
+      await Promise.all([running, waiting])
     })
 
     it("shutdown stops it and completes: its processes are gone, the request answered, the files removed", async () => {

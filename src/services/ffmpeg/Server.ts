@@ -12,6 +12,8 @@
  * - The generating routes (`/image/slide`, `/audio/ambient`) read a small JSON body themselves
  *   (at most 256 KiB), so a bad one gets the same envelope as every other refusal.
  * - At most `options.concurrency` jobs run at once; the others wait, counted as queued in /health.
+ *   Beyond `options.maxQueued` more, a job request is answered 503 with `Retry-After` before its
+ *   body is read (its upload is not stored).
  * - When the layer's scope closes, requests in flight are interrupted (their ffmpeg processes are
  *   killed and awaited), they are answered 503, and every file the service wrote is removed.
  *
@@ -129,7 +131,11 @@ const stateLayer = (options: ServerOptions, tuning: ServerTuning) =>
       })
       const outputs = yield* Outputs.make(workDir.root, tuning.outputTtl ?? "30 minutes")
       const fonts = yield* findFonts
-      const jobs = yield* JobQueue.make({ concurrency: options.concurrency, shuttingDown: new Unavailable({ message: "the service is shutting down" }) })
+      const jobs = yield* JobQueue.make({
+        concurrency: options.concurrency,
+        maxQueued: options.maxQueued,
+        shuttingDown: new Unavailable({ message: "the service is shutting down" })
+      })
 
       return {
         options,
@@ -259,24 +265,28 @@ type JobWork<S, A> = (spec: S, received: Inputs.Received, dir: string) => Effect
 const jobRoute =
   <S, I, A>(schema: Schema.Schema<S, I>, specRequired: boolean, work: JobWork<S, A>) =>
   ({ request }: { readonly request: HttpServerRequest.HttpServerRequest }): Effect.Effect<
-    { readonly success: true; readonly data: A },
+    { readonly success: true; readonly data: A } | HttpServerResponse.HttpServerResponse,
     JobError,
     ServiceState | Deps
   > =>
     Effect.flatMap(ServiceState, (state) =>
-      state.jobs.owned(
-        Effect.scoped(
-          Effect.gen(function* () {
-            const max = state.options.maxBodyBytes
-            yield* checkHeaders(request, max).pipe(Effect.tapError(() => Upload.dropBody(request)))
-            const dir = yield* state.workDir.scoped
-            const received = yield* Inputs.receive(request, dir, max)
-            const spec = yield* decodeSpec(schema, received.spec, specRequired)
-            const data = yield* work(spec, received, dir)
-            return { success: true as const, data }
-          })
+      state.jobs
+        .admit(
+          state.jobs.owned(
+            Effect.scoped(
+              Effect.gen(function* () {
+                const max = state.options.maxBodyBytes
+                yield* checkHeaders(request, max).pipe(Effect.tapError(() => Upload.dropBody(request)))
+                const dir = yield* state.workDir.scoped
+                const received = yield* Inputs.receive(request, dir, max)
+                const spec = yield* decodeSpec(schema, received.spec, specRequired)
+                const data = yield* work(spec, received, dir)
+                return { success: true as const, data }
+              })
+            )
+          )
         )
-      )
+        .pipe(Effect.catchTag("QueueFull", (full) => Effect.as(Upload.dropBody(request), JobQueue.fullAnswer(respond, full))))
     ).pipe(
       Effect.catchAllDefect((defect) =>
         Effect.zipRight(
@@ -464,18 +474,26 @@ const generatorRoute =
     request
   }: {
     readonly request: HttpServerRequest.HttpServerRequest
-  }): Effect.Effect<{ readonly success: true; readonly data: { readonly output: OutputFile } }, JobError, ServiceState | Deps> =>
+  }): Effect.Effect<
+    { readonly success: true; readonly data: { readonly output: OutputFile } } | HttpServerResponse.HttpServerResponse,
+    JobError,
+    ServiceState | Deps
+  > =>
     Effect.flatMap(ServiceState, (state) =>
-      state.jobs.owned(
-        Effect.scoped(
-          Effect.gen(function* () {
-            const text = yield* readJson(request).pipe(Effect.tapError(() => Upload.dropBody(request)))
-            const spec = yield* decodeSpec(schema, text, true, "the request body")
-            const dir = yield* state.workDir.scoped
-            return { success: true as const, data: yield* work(spec, dir) }
-          })
+      state.jobs
+        .admit(
+          state.jobs.owned(
+            Effect.scoped(
+              Effect.gen(function* () {
+                const text = yield* readJson(request).pipe(Effect.tapError(() => Upload.dropBody(request)))
+                const spec = yield* decodeSpec(schema, text, true, "the request body")
+                const dir = yield* state.workDir.scoped
+                return { success: true as const, data: yield* work(spec, dir) }
+              })
+            )
+          )
         )
-      )
+        .pipe(Effect.catchTag("QueueFull", (full) => Effect.as(Upload.dropBody(request), JobQueue.fullAnswer(respond, full))))
     ).pipe(
       Effect.catchAllDefect((defect) =>
         Effect.zipRight(

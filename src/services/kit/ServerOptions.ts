@@ -26,6 +26,12 @@ export interface ServerOptions {
    * Default `defaultEngineTimeout` (30 minutes).
    */
   readonly engineTimeout?: Duration.DurationInput | undefined
+  /**
+   * Requests that may wait (receiving their upload or queued for a slot) beyond the `concurrency`
+   * running ones; past them a request is answered 503 with `Retry-After` before its body is read.
+   * Default 16.
+   */
+  readonly maxQueued?: number | undefined
 }
 
 /** The names of our local services. */

@@ -34,9 +34,10 @@ import type * as Scope from "effect/Scope"
 import * as NodePath from "node:path"
 import { parseWavHeader } from "../../media/Wav.js"
 import * as Engine from "../kit/Engine.js"
-import { BadRequest, EngineFailed, type PayloadTooLarge, ServiceStartFailed, type ValidationFailed } from "../kit/Errors.js"
+import { BadRequest, EngineFailed, type PayloadTooLarge, ServiceStartFailed, type Unavailable, type ValidationFailed } from "../kit/Errors.js"
 import * as FastApi from "../kit/FastApi.js"
 import { healthOf } from "../kit/Health.js"
+import * as JobQueue from "../kit/JobQueue.js"
 import * as MediaInput from "../kit/MediaInput.js"
 import * as Serve from "../kit/Serve.js"
 import type { ServerOptions } from "../kit/ServerOptions.js"
@@ -215,6 +216,20 @@ const receiveAudio = (
     return audio
   })
 
+/** What a request of the service may fail with. */
+type SttFailure = BadRequest | PayloadTooLarge | EngineFailed | ValidationFailed | Unavailable
+
+/**
+ * A request counted in the job queue before its upload is received (and its job directory
+ * made, in the request's scope): a full queue is answered 503 with `Retry-After`, nothing stored.
+ */
+const admitted =
+  (env: SttEnvironment, request: HttpServerRequest.HttpServerRequest) =>
+  <A, R>(handling: Effect.Effect<A, SttFailure, R>): Effect.Effect<A | HttpServerResponse.HttpServerResponse, SttFailure, R> =>
+    env.jobs
+      .admit(handling)
+      .pipe(Effect.catchTag("QueueFull", (full) => Effect.as(Upload.dropBody(request), JobQueue.fullAnswer(FastApi.respond, full))))
+
 const Handlers = HttpApiBuilder.group(SttApi, "stt", (handlers) =>
   Effect.gen(function* () {
     const env = yield* SttEnv
@@ -233,7 +248,7 @@ const Handlers = HttpApiBuilder.group(SttApi, "stt", (handlers) =>
               "content-disposition": `attachment; filename="${Upload.safeBaseName(upload.name)}.${output}"`
             }
           })
-        })
+        }).pipe(admitted(env, request))
       )
       .handle("detectLanguage", ({ request, urlParams }) =>
         Effect.gen(function* () {
@@ -241,7 +256,7 @@ const Handlers = HttpApiBuilder.group(SttApi, "stt", (handlers) =>
           const upload = yield* receiveAudio(request, dir, env.maxBodyBytes)
           yield* env.jobs.run(decode(env, dir, upload.path, urlParams.encode ?? true))
           return { detected_language: "english", language_code: "en", confidence: 1 }
-        })
+        }).pipe(admitted(env, request))
       )
       .handle("health", () => Effect.map(env.jobs.counts, (counts) => healthOf("stt", engineName, counts)))
   })

@@ -35,6 +35,7 @@ import * as Engine from "../kit/Engine.js"
 import { BadRequest, EngineFailed, NotFound, ServiceStartFailed, type Unavailable } from "../kit/Errors.js"
 import * as FastApi from "../kit/FastApi.js"
 import { healthOf } from "../kit/Health.js"
+import * as JobQueue from "../kit/JobQueue.js"
 import * as MediaInput from "../kit/MediaInput.js"
 import * as Serve from "../kit/Serve.js"
 import type { ServerOptions } from "../kit/ServerOptions.js"
@@ -127,17 +128,23 @@ const synthesize = (
   EngineFailed | Unavailable,
   TtsEnv | FileSystem.FileSystem | CommandExecutor.CommandExecutor | HttpPlatform.HttpPlatform | Scope.Scope
 > =>
-  Effect.gen(function* () {
-    const env = yield* TtsEnv
-    const dir = yield* env.workDir.scoped
-    const file = yield* env.jobs.run(render(env, dir, job))
-    return yield* HttpServerResponse.file(file, {
-      headers: {
-        "content-type": contentTypeOf(job.format),
-        "content-disposition": `attachment; filename="tts_output_${Date.now()}.${job.format}"`
-      }
-    }).pipe(Effect.mapError(engineFailed))
-  })
+  Effect.flatMap(TtsEnv, (env) =>
+    env.jobs
+      .admit(
+        Effect.gen(function* () {
+          const dir = yield* env.workDir.scoped
+          const file = yield* env.jobs.run(render(env, dir, job))
+          return yield* HttpServerResponse.file(file, {
+            headers: {
+              "content-type": contentTypeOf(job.format),
+              "content-disposition": `attachment; filename="tts_output_${Date.now()}.${job.format}"`
+            }
+          }).pipe(Effect.mapError(engineFailed))
+        })
+      )
+      // A full queue: 503 with Retry-After, as in every service.
+      .pipe(Effect.catchTag("QueueFull", (full) => Effect.succeed(JobQueue.fullAnswer(FastApi.respond, full))))
+  )
 
 const cannotClone = new BadRequest({
   message:

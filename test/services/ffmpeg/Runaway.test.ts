@@ -43,8 +43,8 @@ const extractAudio = (url: string, signal?: AbortSignal) => {
 runawaySuite(
   "FFmpeg service",
   {
-    start: (engineTimeout, workDir) =>
-      startServer(layer({ host: "127.0.0.1", port: 0, workDir, maxBodyBytes: 1024 * 1024, concurrency: 1, engineTimeout })),
+    start: (engineTimeout, workDir, maxQueued) =>
+      startServer(layer({ host: "127.0.0.1", port: 0, workDir, maxBodyBytes: 1024 * 1024, concurrency: 1, engineTimeout, maxQueued })),
     arm: () => writeFileSync(join(bin, "hang"), ""),
     disarm: () => rmSync(join(bin, "hang"), { force: true }),
     hanging: (url, signal) => extractAudio(url, signal),

@@ -34,8 +34,8 @@ const asr = (url: string, signal?: AbortSignal) => {
 runawaySuite(
   "STT service",
   {
-    start: (engineTimeout, workDir) =>
-      startServer(layer({ host: "127.0.0.1", port: 0, workDir, maxBodyBytes: 1024 * 1024, concurrency: 1, engineTimeout }, { pocketsphinx })),
+    start: (engineTimeout, workDir, maxQueued) =>
+      startServer(layer({ host: "127.0.0.1", port: 0, workDir, maxBodyBytes: 1024 * 1024, concurrency: 1, engineTimeout, maxQueued }, { pocketsphinx })),
     arm: () => writeFileSync(join(root, "hang"), ""),
     disarm: () => rmSync(join(root, "hang"), { force: true }),
     hanging: (url, signal) => asr(url, signal),

@@ -31,8 +31,8 @@ const speak = (url: string, text: string, signal?: AbortSignal) =>
 runawaySuite(
   "TTS service",
   {
-    start: (engineTimeout, workDir) =>
-      startServer(layer({ host: "127.0.0.1", port: 0, workDir, maxBodyBytes: 1024 * 1024, concurrency: 1, engineTimeout }, { flite })),
+    start: (engineTimeout, workDir, maxQueued) =>
+      startServer(layer({ host: "127.0.0.1", port: 0, workDir, maxBodyBytes: 1024 * 1024, concurrency: 1, engineTimeout, maxQueued }, { flite })),
     arm: () => writeFileSync(join(root, "hang"), ""),
     disarm: () => rmSync(join(root, "hang"), { force: true }),
     hanging: (url, signal) => speak(url, "This is never said.", signal),
