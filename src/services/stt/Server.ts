@@ -57,6 +57,12 @@ export interface SttEngineConfig {
   readonly lm: string
   /** The pronunciation dictionary. Default `/usr/share/pocketsphinx/model/en-us/cmudict-en-us.dict`. */
   readonly dict: string
+  /**
+   * The longest audio transcribed, in seconds (default 1800): decoding stops there, and longer
+   * audio is refused with 400. A small compressed upload can hold hours of sound; without the cap
+   * each request wrote all of it, decoded, to disk.
+   */
+  readonly maxAudioSeconds: number
 }
 
 const modelDir = "/usr/share/pocketsphinx/model/en-us"
@@ -67,7 +73,8 @@ export const defaultEngineConfig: SttEngineConfig = {
   pocketsphinx: "pocketsphinx_continuous",
   hmm: `${modelDir}/en-us`,
   lm: `${modelDir}/en-us.lm.bin`,
-  dict: `${modelDir}/cmudict-en-us.dict`
+  dict: `${modelDir}/cmudict-en-us.dict`,
+  maxAudioSeconds: 1800
 }
 
 /** The engine's name, in `/health` and the `Asr-Engine` header. */
@@ -104,7 +111,10 @@ const makeEnvironment = (
 /** Engine messages name files in the job directory; clients need not see server paths. */
 const hidePaths = (message: string, dir: string): string => message.split(`${dir}${NodePath.sep}`).join("").split(dir).join("")
 
-/** Decode an upload to 16 kHz mono 16-bit WAV; its duration in seconds. Undecodable input is the client's 400. */
+/**
+ * Decode an upload to 16 kHz mono 16-bit WAV; its duration in seconds. Undecodable input, and
+ * audio longer than `maxAudioSeconds` (decoding stops just past it), are the client's 400.
+ */
 const decode = (
   env: SttEnvironment,
   dir: string,
@@ -122,7 +132,9 @@ const decode = (
       // playlist naming other files: the transcript is of what was sent, nothing else.
       args: MediaInput.guardInputs([
         ...["-nostdin", "-hide_banner", "-v", "error", "-y", ...raw, "-i", input],
-        ...["-vn", "-map_metadata", "-1", "-ac", "1", "-ar", "16000", "-c:a", "pcm_s16le", "-f", "wav", wav]
+        ...["-vn", "-map_metadata", "-1", "-ac", "1", "-ar", "16000", "-c:a", "pcm_s16le"],
+        // A second past the cap: enough to tell audio that is too long, never more written.
+        ...["-t", String(env.config.maxAudioSeconds + 1), "-f", "wav", wav]
       ])
     }).pipe(
       Effect.mapError((error) =>
@@ -143,6 +155,12 @@ const decode = (
       })
     ).pipe(Effect.mapError((error) => new EngineFailed({ message: `audio decoding failed: ${hidePaths(error.message, dir)}` })))
     if (info === undefined) return yield* new EngineFailed({ message: "audio decoding failed: ffmpeg wrote no WAV header" })
+    if (info.duration > env.config.maxAudioSeconds) {
+      yield* fs.remove(wav).pipe(Effect.ignore)
+      return yield* new BadRequest({
+        message: `audio_file lasts longer than this service transcribes (at most ${env.config.maxAudioSeconds} seconds)`
+      })
+    }
     return { wav, duration: info.duration }
   })
 
