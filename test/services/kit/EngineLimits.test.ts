@@ -44,6 +44,28 @@ describe("Engine limits", () => {
     }).pipe(Effect.provide(NodeContext.layer))
   )
 
+  it.live("the whole process group is killed: a child that ignores SIGTERM too is gone with its parent", () =>
+    Effect.gen(function* () {
+      // The child shell's $0 names the marker too, so both are found; both ignore SIGTERM.
+      const family: Engine.Invocation = {
+        engine: "sh",
+        args: ["-c", `trap '' TERM; sh -c "trap '' TERM; while :; do sleep 0.05; done" child-${marker} & while :; do sleep 0.05; done`, marker]
+      }
+      const fiber = yield* Effect.fork(Effect.either(Engine.runner(limits).run(family)))
+      const pids = yield* Effect.promise(async () => {
+        for (let i = 0; i < 400; i++) {
+          const found = await processesAppear([marker])
+          if (found.length >= 2) return found
+          await new Promise((resolve) => setTimeout(resolve, 25))
+        }
+        return processesAppear([marker])
+      })
+      expect(pids.length).toBeGreaterThanOrEqual(2)
+      yield* Fiber.join(fiber).pipe(Effect.timeout("20 seconds"))
+      expect(yield* Effect.promise(() => gone(pids, 5000))).toEqual([])
+    }).pipe(Effect.provide(NodeContext.layer))
+  )
+
   it.live("every run has a timeout: the default runner's", () =>
     Effect.sync(() => {
       expect(Engine.defaultLimits.timeout).toBeDefined()
