@@ -9,6 +9,7 @@ import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as Config from "effect/Config"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { defaultServerOptions, ServiceNames, tokenEnvVar } from "../../services/kit/ServerOptions.js"
@@ -47,6 +48,12 @@ export const serve = Command.make(
         "ffmpeg: a host URL inputs may be fetched from (example.com, *.example.com, or * for any); repeatable. Default none: URL inputs are refused"
       ),
       Options.repeated
+    ),
+    engineTimeout: Options.integer("engine-timeout").pipe(
+      Options.withDescription("Longest one engine run (ffmpeg, flite, pocketsphinx) may take, in seconds, before it is killed (default 1800)"),
+      // Zero or less would stop every run at once (or never): refused here, not at the first job.
+      Options.filterMap((seconds) => (seconds > 0 ? Option.some(seconds) : Option.none()), "--engine-timeout must be a positive number of seconds"),
+      Options.optional
     )
   },
   (args) => {
@@ -62,7 +69,8 @@ export const serve = Command.make(
         token: Option.getOrUndefined(args.token),
         allowNoToken: args.allowNoToken,
         allowedHosts: args.allowHost,
-        allowUrlHosts: args.allowUrlHost
+        allowUrlHosts: args.allowUrlHost,
+        engineTimeout: Option.match(args.engineTimeout, { onNone: () => defaults.engineTimeout, onSome: Duration.seconds })
       })
     )
   }

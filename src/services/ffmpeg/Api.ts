@@ -45,6 +45,7 @@ import {
   Unavailable,
   UnsupportedMedia
 } from "../kit/Errors.js"
+import { compositionIssues, limits } from "./Limits.js"
 
 // ---------------------------------------------------------------------------------------------
 // failures
@@ -125,15 +126,25 @@ export const failureStatus = (failure: ServiceFailure): number => statuses[failu
 // specs (the JSON in the `spec` field)
 // ---------------------------------------------------------------------------------------------
 
-const Seconds = Schema.NonNegative.pipe(Schema.finite()).annotations({ description: "seconds" })
+// Bounded, not only finite: 1e308 seconds became `Infinity` in a filter.
+const Seconds = Schema.NonNegative.pipe(Schema.finite(), Schema.lessThanOrEqualTo(limits.seconds)).annotations({ description: "seconds" })
 const Pixels = Schema.Int.pipe(Schema.between(1, 8192)).annotations({ description: "pixels" })
 const SampleRate = Schema.Int.pipe(Schema.between(8000, 192000)).annotations({ description: "Hz" })
 
 /** A reference to an input: the key of an uploaded file, or an http(s) URL the service fetches. */
 export const SourceRef = Schema.NonEmptyString.pipe(Schema.maxLength(2048))
 
-/** The spec of `POST /video/compose`: a `Composition` whose `src`s are keys of uploaded files (or URLs). */
-export const ComposeSpec = Composition
+/**
+ * The spec of `POST /video/compose`: a `Composition` whose `src`s are keys of uploaded files (or
+ * URLs), within the service's limits (`Limits.ts`: output size and pixels, times, clip, overlay
+ * and track counts); beyond them it is refused naming the field and the limit.
+ */
+export const ComposeSpec = Composition.pipe(
+  Schema.filter((composition) => {
+    const issues = compositionIssues(composition)
+    return issues.length === 0 ? undefined : issues
+  })
+)
 /** The spec of `POST /video/compose`, as sent. */
 export type ComposeSpec = typeof ComposeSpec.Encoded
 

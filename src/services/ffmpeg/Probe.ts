@@ -12,6 +12,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Engine from "../kit/Engine.js"
+import * as MediaInput from "../kit/MediaInput.js"
 import type { MediaFacts } from "./FilterGraph.js"
 
 /** The last `count` non-empty lines of a text. */
@@ -23,12 +24,16 @@ export const lastLines = (text: string, count: number): string =>
     .slice(-count)
     .join("\n")
 
-// What a failed run said: its last lines, or why it could not be started.
+// What a failed run said: its last lines, why it could not be started, or why it was stopped.
 const saidBy = (error: Engine.EngineError, lines: number): string =>
-  error.exitCode === undefined ? error.output : lastLines(error.output, lines)
+  error.reason === "exited" ? lastLines(error.output, lines) : error.reason === "unstartable" ? error.output : error.message
 
-/** A failed run in the service's words: `ffmpeg failed (exit 1): <its last lines>` (8 by default). */
+/**
+ * A failed run in the service's words: `ffmpeg failed (exit 1): <its last lines>` (8 by default);
+ * a run stopped at its timeout, or refused for its size, as the runner says it.
+ */
 export const describeFailure = (error: Engine.EngineError, lines = 8): string => {
+  if (error.reason === "timedOut" || error.reason === "argumentsTooLong") return error.message
   const said = saidBy(error, lines)
   const code = error.exitCode === undefined ? "could not run" : `exit ${error.exitCode}`
   return `${error.engine} failed (${code})${said === "" ? "" : `: ${said}`}`
@@ -128,10 +133,18 @@ export const parseProbe = (json: string): Option.Option<Probe> => {
 /** ffprobe could not read the file as media. */
 export class NotMedia extends Data.TaggedError("NotMedia")<{ readonly reason: string }> {}
 
-/** Probe a file. Fails with `NotMedia` when ffprobe cannot read it or finds no audio or video. */
-export const probe = (path: string): Effect.Effect<Probe, NotMedia, CommandExecutor.CommandExecutor> =>
-  Engine.run({ engine: "ffprobe", args: ["-v", "error", "-print_format", "json", "-show_format", "-show_streams", path] }).pipe(
-    Effect.mapError((error) => new NotMedia({ reason: saidBy(error, 3) === "" ? describeFailure(error, 3) : saidBy(error, 3) })),
+/**
+ * Probe a file with `runner`, reading it only as a self-contained media file (the kit's
+ * `MediaInput` whitelists). Fails with `NotMedia` when ffprobe cannot read it or finds no audio or
+ * video; a file the whitelists refuse (a playlist) fails with the same reason whatever it names.
+ */
+export const probe = (runner: Engine.Runner, path: string): Effect.Effect<Probe, NotMedia, CommandExecutor.CommandExecutor> =>
+  runner.run({ engine: "ffprobe", args: MediaInput.guardProbe(["-v", "error", "-print_format", "json", "-show_format", "-show_streams", path]) }).pipe(
+    Effect.mapError((error) =>
+      error.reason === "exited" && MediaInput.refusedByPolicy(error.output)
+        ? new NotMedia({ reason: MediaInput.refusedReason })
+        : new NotMedia({ reason: saidBy(error, 3) === "" ? describeFailure(error, 3) : saidBy(error, 3) })
+    ),
     Effect.flatMap(({ stdout }) =>
       Option.match(parseProbe(stdout), {
         onNone: () => Effect.fail(new NotMedia({ reason: "ffprobe gave no readable answer" })),

@@ -12,6 +12,8 @@
  * - The generating routes (`/image/slide`, `/audio/ambient`) read a small JSON body themselves
  *   (at most 256 KiB), so a bad one gets the same envelope as every other refusal.
  * - At most `options.concurrency` jobs run at once; the others wait, counted as queued in /health.
+ *   Beyond `options.maxQueued` more, a job request is answered 503 with `Retry-After` before its
+ *   body is read (its upload is not stored).
  * - When the layer's scope closes, requests in flight are interrupted (their ffmpeg processes are
  *   killed and awaited), they are answered 503, and every file the service wrote is removed.
  *
@@ -39,6 +41,7 @@ import type { Composition } from "../../domain/Composition.js"
 import * as Engine from "../kit/Engine.js"
 import { type BadRequest, capQuotes, EngineFailed, type Internal, NotFound, type PayloadTooLarge, type ServiceStartFailed, Unavailable, UnsupportedMedia } from "../kit/Errors.js"
 import * as JobQueue from "../kit/JobQueue.js"
+import * as MediaInput from "../kit/MediaInput.js"
 import * as Serve from "../kit/Serve.js"
 import type { ServerOptions } from "../kit/ServerOptions.js"
 import * as Upload from "../kit/Upload.js"
@@ -66,10 +69,11 @@ import * as Probe from "./Probe.js"
 import * as Recipes from "./Recipes.js"
 import * as Slides from "./Slides.js"
 
-/** Limits of the service that `ServerOptions` does not carry. */
+/**
+ * Limits of the service that `ServerOptions` does not carry. (How long one ffmpeg or ffprobe run
+ * may take is `ServerOptions.engineTimeout`, as in every service.)
+ */
 export interface ServerTuning {
-  /** Longest an ffmpeg run may take before it is killed (500). Default 30 minutes. */
-  readonly jobTimeout?: Duration.DurationInput
   /** How long an unfetched result is kept. Default 30 minutes. */
   readonly outputTtl?: Duration.DurationInput
   /** Longest the service waits for an input URL to download. Default 5 minutes. */
@@ -87,7 +91,8 @@ type Deps = CommandExecutor.CommandExecutor | FileSystem.FileSystem | Path.Path 
 
 interface State {
   readonly options: ServerOptions
-  readonly jobTimeout: Duration.Duration
+  /** Runs ffmpeg and ffprobe within the service's engine timeout. */
+  readonly engine: Engine.Runner
   readonly fetchTimeout: Duration.Duration
   /** Which URL inputs are fetched (none unless `options.allowUrlHosts` names hosts). */
   readonly urlPolicy: Inputs.UrlPolicy
@@ -131,11 +136,15 @@ const stateLayer = (options: ServerOptions, tuning: ServerTuning) =>
       })
       const outputs = yield* Outputs.make(workDir.root, tuning.outputTtl ?? "30 minutes")
       const fonts = yield* findFonts
-      const jobs = yield* JobQueue.make({ concurrency: options.concurrency, shuttingDown: new Unavailable({ message: "the service is shutting down" }) })
+      const jobs = yield* JobQueue.make({
+        concurrency: options.concurrency,
+        maxQueued: options.maxQueued,
+        shuttingDown: new Unavailable({ message: "the service is shutting down" })
+      })
 
       return {
         options,
-        jobTimeout: Duration.decode(tuning.jobTimeout ?? "30 minutes"),
+        engine: Engine.serviceRunner(options),
         fetchTimeout: Duration.decode(tuning.fetchTimeout ?? "5 minutes"),
         urlPolicy: urlPolicyOf(options, tuning),
         workDir,
@@ -190,8 +199,8 @@ const decodeSpec = <A, I>(
 }
 
 // ffprobe names the file it read: put the caller's name for it in the message, not our path.
-const probeInput = (path: string, label: string): Effect.Effect<Probe.Probe, UnsupportedMedia, CommandExecutor.CommandExecutor> =>
-  Effect.mapError(Probe.probe(path), (error) =>
+const probeInput = (state: State, path: string, label: string): Effect.Effect<Probe.Probe, UnsupportedMedia, CommandExecutor.CommandExecutor> =>
+  Effect.mapError(Probe.probe(state.engine, path), (error) =>
     unsupported(`${label} is not media ffprobe can read: ${error.reason.split(`${path}: `).join("").split(path).join(label)}`)
   )
 
@@ -201,24 +210,27 @@ const render = (
   args: ReadonlyArray<string>,
   cwd: string,
   output: string
-): Effect.Effect<void, EngineFailed, CommandExecutor.CommandExecutor | FileSystem.FileSystem | Path.Path> =>
+): Effect.Effect<void, EngineFailed | BadRequest, CommandExecutor.CommandExecutor | FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     // ffmpeg's messages name our files: keep the names, drop the work directory's paths.
     const scrubPaths = (text: string) => text.split(`${cwd}${path.sep}`).join("").split(`${path.dirname(output)}${path.sep}`).join("")
-    yield* Engine.run({ engine: "ffmpeg", args, cwd }).pipe(
-      Effect.mapError((error) => ffmpegFailed(scrubPaths(Probe.describeFailure(error)))),
-      Effect.timeoutFail({
-        duration: state.jobTimeout,
-        onTimeout: () => ffmpegFailed(`ffmpeg took longer than ${Duration.format(state.jobTimeout)} and was stopped`)
-      }),
+    // Every input read as a self-contained media file, never as a list of other files.
+    yield* state.engine.run({ engine: "ffmpeg", args: MediaInput.guardInputs(args), cwd }).pipe(
+      // A command line the system cannot take comes from a job too large: the caller's 400.
+      Effect.mapError((error) =>
+        error.reason === "argumentsTooLong"
+          ? badRequest(`the job is too large to run: ${error.message}`)
+          : ffmpegFailed(scrubPaths(Probe.describeFailure(error)))
+      ),
       Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : fs.remove(output).pipe(Effect.ignore)))
     )
   })
 
 // Describe a finished result; an empty one counts as an ffmpeg failure.
 const finish = (
+  state: State,
   name: string,
   path: string,
   mimeType: string
@@ -233,7 +245,7 @@ const finish = (
       yield* fs.remove(path).pipe(Effect.ignore)
       return yield* Effect.fail(ffmpegFailed("ffmpeg finished but wrote nothing"))
     }
-    const facts = yield* Effect.option(Probe.probe(path))
+    const facts = yield* Effect.option(Probe.probe(state.engine, path))
     const info = Option.getOrUndefined(facts)
     return {
       name,
@@ -260,24 +272,28 @@ type JobWork<S, A> = (spec: S, received: Inputs.Received, dir: string) => Effect
 const jobRoute =
   <S, I, A>(schema: Schema.Schema<S, I>, specRequired: boolean, work: JobWork<S, A>) =>
   ({ request }: { readonly request: HttpServerRequest.HttpServerRequest }): Effect.Effect<
-    { readonly success: true; readonly data: A },
+    { readonly success: true; readonly data: A } | HttpServerResponse.HttpServerResponse,
     JobError,
     ServiceState | Deps
   > =>
     Effect.flatMap(ServiceState, (state) =>
-      state.jobs.owned(
-        Effect.scoped(
-          Effect.gen(function* () {
-            const max = state.options.maxBodyBytes
-            yield* checkHeaders(request, max).pipe(Effect.tapError(() => Upload.dropBody(request)))
-            const dir = yield* state.workDir.scoped
-            const received = yield* Inputs.receive(request, dir, max)
-            const spec = yield* decodeSpec(schema, received.spec, specRequired)
-            const data = yield* work(spec, received, dir)
-            return { success: true as const, data }
-          })
+      state.jobs
+        .admit(
+          state.jobs.owned(
+            Effect.scoped(
+              Effect.gen(function* () {
+                const max = state.options.maxBodyBytes
+                yield* checkHeaders(request, max).pipe(Effect.tapError(() => Upload.dropBody(request)))
+                const dir = yield* state.workDir.scoped
+                const received = yield* Inputs.receive(request, dir, max)
+                const spec = yield* decodeSpec(schema, received.spec, specRequired)
+                const data = yield* work(spec, received, dir)
+                return { success: true as const, data }
+              })
+            )
+          )
         )
-      )
+        .pipe(Effect.catchTag("QueueFull", (full) => Effect.as(Upload.dropBody(request), JobQueue.fullAnswer(respond, full))))
     ).pipe(
       Effect.catchAllDefect((defect) =>
         Effect.zipRight(
@@ -333,7 +349,7 @@ const compose = (state: State): JobWork<Composition, { readonly output: OutputFi
         const inputs = new Map<string, InputFile>()
         for (const src of sources) {
           const file = paths.get(src)!
-          inputs.set(src, { path: file, facts: yield* probeInput(file, JSON.stringify(src)) })
+          inputs.set(src, { path: file, facts: yield* probeInput(state, file, JSON.stringify(src)) })
         }
         const output = yield* state.outputs.create(containers[spec.output.format].extension)
         const plan = yield* Either.match(compositionPlan(spec, inputs, output.path), {
@@ -344,7 +360,7 @@ const compose = (state: State): JobWork<Composition, { readonly output: OutputFi
           yield* fs.writeFileString(path.join(dir, text.name), text.text).pipe(Effect.mapError((e) => internal(e.message)))
         }
         yield* render(state, plan.args, dir, output.path)
-        return { output: yield* finish(output.name, output.path, plan.mimeType) }
+        return { output: yield* finish(state, output.name, output.path, plan.mimeType) }
       })
     )
   })
@@ -361,14 +377,14 @@ const singleJob =
       const input = yield* singleInput(state, spec.src, received, dir)
       return yield* state.jobs.slot(
         Effect.gen(function* () {
-          const facts = yield* probeInput(input.path, input.label)
+          const facts = yield* probeInput(state, input.path, input.label)
           if (needs === "audio" ? !facts.hasAudio : !facts.hasVideo) {
             return yield* Effect.fail(unsupported(`${input.label} has no ${needs} stream`))
           }
           const output = yield* state.outputs.create(extension(spec))
           const planned = yield* fromRecipe(recipe(spec, input.path, facts, output.path))
           yield* render(state, planned.args, dir, output.path)
-          return { output: yield* finish(output.name, output.path, planned.mimeType) }
+          return { output: yield* finish(state, output.name, output.path, planned.mimeType) }
         })
       )
     })
@@ -379,25 +395,24 @@ const convert = (state: State): JobWork<AudioConvertSpec, { readonly output: Out
       const input = yield* singleInput(state, spec.src, received, dir)
       return yield* state.jobs.slot(
         Effect.gen(function* () {
-          const facts = yield* probeInput(input.path, input.label)
+          const facts = yield* probeInput(state, input.path, input.label)
           if (!facts.hasAudio) return yield* Effect.fail(unsupported(`${input.label} has no audio stream`))
           // Measuring passes: the noise floor for the denoiser, then the loudness (after denoising).
-          const measure = (args: ReadonlyArray<string>, what: string) =>
-            Engine.run({ engine: "ffmpeg", args, cwd: dir }).pipe(
+          const measure = (args: ReadonlyArray<string>) =>
+            state.engine.run({ engine: "ffmpeg", args: MediaInput.guardInputs(args), cwd: dir }).pipe(
               Effect.map((result) => result.stderr),
-              Effect.mapError((error) => ffmpegFailed(Probe.describeFailure(error))),
-              Effect.timeoutFail({ duration: state.jobTimeout, onTimeout: () => ffmpegFailed(`${what} took too long`) })
+              Effect.mapError((error) => ffmpegFailed(Probe.describeFailure(error)))
             )
           const noiseFloor =
-            spec.denoise === true ? Recipes.parseNoiseFloor(yield* measure(Recipes.measureNoiseFloor(input.path), "measuring the noise floor")) : undefined
+            spec.denoise === true ? Recipes.parseNoiseFloor(yield* measure(Recipes.measureNoiseFloor(input.path))) : undefined
           const measured =
             spec.loudness === undefined
               ? undefined
-              : Recipes.parseLoudness(yield* measure(Recipes.measureLoudness(spec, input.path, noiseFloor), "measuring loudness"))
+              : Recipes.parseLoudness(yield* measure(Recipes.measureLoudness(spec, input.path, noiseFloor)))
           const output = yield* state.outputs.create(Recipes.audioFormats[spec.format ?? "wav"].extension)
           const planned = yield* fromRecipe(Recipes.convertAudio(spec, input.path, facts, { loudness: measured, noiseFloor }, output.path))
           yield* render(state, planned.args, dir, output.path)
-          const file = yield* finish(output.name, output.path, planned.mimeType)
+          const file = yield* finish(state, output.name, output.path, planned.mimeType)
           return { output: file, ...(measured !== undefined ? { measuredLufs: measured.inputI } : {}) }
         })
       )
@@ -407,7 +422,7 @@ const metadata = (state: State): JobWork<MetadataSpec, MediaInfo> => (spec, rece
   Effect.gen(function* () {
     const input = yield* singleInput(state, spec.src, received, dir)
     const fs = yield* FileSystem.FileSystem
-    const facts = yield* state.jobs.slot(probeInput(input.path, input.label))
+    const facts = yield* state.jobs.slot(probeInput(state, input.path, input.label))
     const size = yield* fs.stat(input.path).pipe(
       Effect.map((info) => Number(info.size)),
       Effect.orElseSucceed(() => 0)
@@ -469,18 +484,26 @@ const generatorRoute =
     request
   }: {
     readonly request: HttpServerRequest.HttpServerRequest
-  }): Effect.Effect<{ readonly success: true; readonly data: { readonly output: OutputFile } }, JobError, ServiceState | Deps> =>
+  }): Effect.Effect<
+    { readonly success: true; readonly data: { readonly output: OutputFile } } | HttpServerResponse.HttpServerResponse,
+    JobError,
+    ServiceState | Deps
+  > =>
     Effect.flatMap(ServiceState, (state) =>
-      state.jobs.owned(
-        Effect.scoped(
-          Effect.gen(function* () {
-            const text = yield* readJson(request).pipe(Effect.tapError(() => Upload.dropBody(request)))
-            const spec = yield* decodeSpec(schema, text, true, "the request body")
-            const dir = yield* state.workDir.scoped
-            return { success: true as const, data: yield* work(spec, dir) }
-          })
+      state.jobs
+        .admit(
+          state.jobs.owned(
+            Effect.scoped(
+              Effect.gen(function* () {
+                const text = yield* readJson(request).pipe(Effect.tapError(() => Upload.dropBody(request)))
+                const spec = yield* decodeSpec(schema, text, true, "the request body")
+                const dir = yield* state.workDir.scoped
+                return { success: true as const, data: yield* work(spec, dir) }
+              })
+            )
+          )
         )
-      )
+        .pipe(Effect.catchTag("QueueFull", (full) => Effect.as(Upload.dropBody(request), JobQueue.fullAnswer(respond, full))))
     ).pipe(
       Effect.catchAllDefect((defect) =>
         Effect.zipRight(
@@ -504,7 +527,7 @@ const slide = (state: State): GeneratorWork<SlideSpec> => (spec, dir) =>
         yield* fs.writeFileString(path.join(dir, text.name), text.text).pipe(Effect.mapError((e) => internal(e.message)))
       }
       yield* render(state, plan.args, dir, output.path)
-      return { output: yield* finish(output.name, output.path, plan.mimeType) }
+      return { output: yield* finish(state, output.name, output.path, plan.mimeType) }
     })
   )
 
@@ -514,7 +537,7 @@ const ambient = (state: State): GeneratorWork<AmbientSpec> => (spec, dir) =>
       const output = yield* state.outputs.create("wav")
       const plan = Ambient.ambientPlan(spec, output.path)
       yield* render(state, plan.args, dir, output.path)
-      return { output: yield* finish(output.name, output.path, plan.mimeType) }
+      return { output: yield* finish(state, output.name, output.path, plan.mimeType) }
     })
   )
 

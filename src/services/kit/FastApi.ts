@@ -223,6 +223,7 @@ export const workspace = (
     })
     const jobs = yield* JobQueue.make({
       concurrency: options.concurrency,
+      maxQueued: options.maxQueued,
       shuttingDown: new Unavailable({ message: `${service}: the service is shutting down` })
     })
     return { workDir, jobs }

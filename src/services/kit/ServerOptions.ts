@@ -5,7 +5,9 @@
  * @module
  */
 import * as HttpServer from "@effect/platform/HttpServer"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 
 /** How a local service is started. */
@@ -39,6 +41,18 @@ export interface ServerOptions {
    * are refused. The other services take no URL inputs.
    */
   readonly allowUrlHosts?: ReadonlyArray<string> | undefined
+  /**
+   * Longest one engine run (an ffmpeg, flite or pocketsphinx process) may take: past it the
+   * engine is stopped (SIGTERM, then SIGKILL to its process group) and the job fails.
+   * Default `defaultEngineTimeout` (30 minutes).
+   */
+  readonly engineTimeout?: Duration.DurationInput | undefined
+  /**
+   * Requests that may wait (receiving their upload or queued for a slot) beyond the `concurrency`
+   * running ones; past them a request is answered 503 with `Retry-After` before its body is read.
+   * Default 16.
+   */
+  readonly maxQueued?: number | undefined
 }
 
 /** The environment variable the `serve` command reads the bearer token from (safer than `--token`, which `ps` shows). */
@@ -70,6 +84,15 @@ export const optionsProblem = (options: ServerOptions): string | undefined => {
   // The front door reads the token as one word after "Bearer": an empty one, or one with a
   // space in it, could never be sent.
   if (token !== undefined && !/^\S+$/.test(Redacted.value(token))) return "the token must be one or more characters without spaces"
+  const { maxQueued, engineTimeout } = options
+  if (maxQueued !== undefined && (!Number.isInteger(maxQueued) || maxQueued < 0)) return `the queue beyond the running jobs must be an integer of 0 or more, not ${maxQueued}`
+  if (engineTimeout !== undefined) {
+    const timeout = Duration.decodeUnknown(engineTimeout)
+    // Zero would stop every run at once; an infinite one lets a run that never ends keep its slot.
+    if (Option.isNone(timeout) || !Duration.isFinite(timeout.value) || Duration.toMillis(timeout.value) <= 0) {
+      return `the engine timeout must be a positive, finite duration, not ${String(engineTimeout)}`
+    }
+  }
   return undefined
 }
 
@@ -81,12 +104,19 @@ export type ServiceName = (typeof ServiceNames)[number]
 /** Each service's default port: the ports of the real services they stand in for. */
 export const defaultPorts: { readonly [S in ServiceName]: number } = { ffmpeg: 8006, tts: 8004, stt: 9000 }
 
+/**
+ * How long one engine run may take unless told otherwise: long enough for a long composition
+ * on a slow machine, short enough that a run that never ends gives its slot back.
+ */
+export const defaultEngineTimeout: Duration.Duration = Duration.minutes(30)
+
 /** Default options of a service. */
 export const defaultServerOptions = (service: ServiceName): ServerOptions => ({
   host: "127.0.0.1",
   port: defaultPorts[service],
   maxBodyBytes: service === "ffmpeg" ? 512 * 1024 * 1024 : 64 * 1024 * 1024,
-  concurrency: 2
+  concurrency: 2,
+  engineTimeout: defaultEngineTimeout
 })
 
 /** The prefix of the line a service prints when it listens: `automarket-listening {"service":..,"host":..,"port":..}`. */

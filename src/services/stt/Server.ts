@@ -34,9 +34,11 @@ import type * as Scope from "effect/Scope"
 import * as NodePath from "node:path"
 import { parseWavHeader } from "../../media/Wav.js"
 import * as Engine from "../kit/Engine.js"
-import { BadRequest, EngineFailed, type PayloadTooLarge, ServiceStartFailed, type ValidationFailed } from "../kit/Errors.js"
+import { BadRequest, EngineFailed, type PayloadTooLarge, ServiceStartFailed, type Unavailable, type ValidationFailed } from "../kit/Errors.js"
 import * as FastApi from "../kit/FastApi.js"
 import { healthOf } from "../kit/Health.js"
+import * as JobQueue from "../kit/JobQueue.js"
+import * as MediaInput from "../kit/MediaInput.js"
 import * as Serve from "../kit/Serve.js"
 import type { ServerOptions } from "../kit/ServerOptions.js"
 import * as Upload from "../kit/Upload.js"
@@ -55,6 +57,12 @@ export interface SttEngineConfig {
   readonly lm: string
   /** The pronunciation dictionary. Default `/usr/share/pocketsphinx/model/en-us/cmudict-en-us.dict`. */
   readonly dict: string
+  /**
+   * The longest audio transcribed, in seconds (default 1800): decoding stops there, and longer
+   * audio is refused with 400. A small compressed upload can hold hours of sound; without the cap
+   * each request wrote all of it, decoded, to disk.
+   */
+  readonly maxAudioSeconds: number
 }
 
 const modelDir = "/usr/share/pocketsphinx/model/en-us"
@@ -65,7 +73,8 @@ export const defaultEngineConfig: SttEngineConfig = {
   pocketsphinx: "pocketsphinx_continuous",
   hmm: `${modelDir}/en-us`,
   lm: `${modelDir}/en-us.lm.bin`,
-  dict: `${modelDir}/cmudict-en-us.dict`
+  dict: `${modelDir}/cmudict-en-us.dict`,
+  maxAudioSeconds: 1800
 }
 
 /** The engine's name, in `/health` and the `Asr-Engine` header. */
@@ -73,6 +82,8 @@ export const engineName = "pocketsphinx-en-us"
 
 interface SttEnvironment extends FastApi.Workspace {
   readonly config: SttEngineConfig
+  /** Runs ffmpeg and pocketsphinx within the service's engine timeout. */
+  readonly engine: Engine.Runner
   readonly maxBodyBytes: number
 }
 
@@ -94,13 +105,16 @@ const makeEnvironment = (
     yield* Engine.check("stt", { engine: "pocketsphinx", executable: config.pocketsphinx, args: [] }, { anyExitCode: true })
     yield* Engine.check("stt", { engine: "ffmpeg", executable: config.ffmpeg, args: ["-hide_banner", "-version"] })
     const workspace = yield* FastApi.workspace("stt", options)
-    return { ...workspace, config, maxBodyBytes: options.maxBodyBytes }
+    return { ...workspace, config, engine: Engine.serviceRunner(options), maxBodyBytes: options.maxBodyBytes }
   })
 
 /** Engine messages name files in the job directory; clients need not see server paths. */
 const hidePaths = (message: string, dir: string): string => message.split(`${dir}${NodePath.sep}`).join("").split(dir).join("")
 
-/** Decode an upload to 16 kHz mono 16-bit WAV; its duration in seconds. Undecodable input is the client's 400. */
+/**
+ * Decode an upload to 16 kHz mono 16-bit WAV; its duration in seconds. Undecodable input, and
+ * audio longer than `maxAudioSeconds` (decoding stops just past it), are the client's 400.
+ */
 const decode = (
   env: SttEnvironment,
   dir: string,
@@ -111,18 +125,24 @@ const decode = (
     const fs = yield* FileSystem.FileSystem
     const wav = NodePath.join(dir, "audio.wav")
     const raw = encode ? [] : ["-f", "s16le", "-ar", "16000", "-ac", "1"]
-    yield* Engine.run({
+    yield* env.engine.run({
       engine: "ffmpeg",
       executable: env.config.ffmpeg,
-      args: [
+      // The upload is read as a self-contained media file (raw PCM when told so), never as a
+      // playlist naming other files: the transcript is of what was sent, nothing else.
+      args: MediaInput.guardInputs([
         ...["-nostdin", "-hide_banner", "-v", "error", "-y", ...raw, "-i", input],
-        ...["-vn", "-map_metadata", "-1", "-ac", "1", "-ar", "16000", "-c:a", "pcm_s16le", "-f", "wav", wav]
-      ]
+        ...["-vn", "-map_metadata", "-1", "-ac", "1", "-ar", "16000", "-c:a", "pcm_s16le"],
+        // A second past the cap: enough to tell audio that is too long, never more written.
+        ...["-t", String(env.config.maxAudioSeconds + 1), "-f", "wav", wav]
+      ])
     }).pipe(
       Effect.mapError((error) =>
-        error.exitCode === undefined
+        error.reason !== "exited"
           ? new EngineFailed({ message: `audio decoding failed: ${error.message}` })
-          : new BadRequest({ message: `audio_file could not be decoded as audio: ${hidePaths(error.message, dir)}` })
+          : MediaInput.refusedByPolicy(error.output)
+            ? new BadRequest({ message: `audio_file could not be decoded as audio: ${MediaInput.refusedReason}` })
+            : new BadRequest({ message: `audio_file could not be decoded as audio: ${hidePaths(error.message, dir)}` })
       )
     )
     const info = yield* Effect.scoped(
@@ -135,6 +155,12 @@ const decode = (
       })
     ).pipe(Effect.mapError((error) => new EngineFailed({ message: `audio decoding failed: ${hidePaths(error.message, dir)}` })))
     if (info === undefined) return yield* new EngineFailed({ message: "audio decoding failed: ffmpeg wrote no WAV header" })
+    if (info.duration > env.config.maxAudioSeconds) {
+      yield* fs.remove(wav).pipe(Effect.ignore)
+      return yield* new BadRequest({
+        message: `audio_file lasts longer than this service transcribes (at most ${env.config.maxAudioSeconds} seconds)`
+      })
+    }
     return { wav, duration: info.duration }
   })
 
@@ -153,18 +179,18 @@ const transcribe = (
     if (duration < 0.05) return transcriptOf([])
     // Pauses in the audio, for cutting segments; without them segments still follow the recogniser.
     // Read from stderr, all of it: a long recording reports many pauses.
-    const silences = yield* Engine.run(
+    const silences = yield* env.engine.run(
       {
         engine: "ffmpeg",
         executable: env.config.ffmpeg,
-        args: ["-nostdin", "-hide_banner", "-nostats", "-v", "info", "-i", wav, "-af", silenceFilter, "-f", "null", "-"]
+        args: MediaInput.guardInputs(["-nostdin", "-hide_banner", "-nostats", "-v", "info", "-i", wav, "-af", silenceFilter, "-f", "null", "-"], ["wav"])
       },
       { stderr: "all" }
     ).pipe(
       Effect.map((output) => parseSilences(output.stderr, duration)),
       Effect.orElseSucceed(() => [])
     )
-    const { stdout } = yield* Engine.run({
+    const { stdout } = yield* env.engine.run({
       engine: "pocketsphinx",
       executable: env.config.pocketsphinx,
       args: ["-infile", wav, "-hmm", env.config.hmm, "-lm", env.config.lm, "-dict", env.config.dict, "-time", "yes"]
@@ -208,6 +234,20 @@ const receiveAudio = (
     return audio
   })
 
+/** What a request of the service may fail with. */
+type SttFailure = BadRequest | PayloadTooLarge | EngineFailed | ValidationFailed | Unavailable
+
+/**
+ * A request counted in the job queue before its upload is received (and its job directory
+ * made, in the request's scope): a full queue is answered 503 with `Retry-After`, nothing stored.
+ */
+const admitted =
+  (env: SttEnvironment, request: HttpServerRequest.HttpServerRequest) =>
+  <A, R>(handling: Effect.Effect<A, SttFailure, R>): Effect.Effect<A | HttpServerResponse.HttpServerResponse, SttFailure, R> =>
+    env.jobs
+      .admit(handling)
+      .pipe(Effect.catchTag("QueueFull", (full) => Effect.as(Upload.dropBody(request), JobQueue.fullAnswer(FastApi.respond, full))))
+
 const Handlers = HttpApiBuilder.group(SttApi, "stt", (handlers) =>
   Effect.gen(function* () {
     const env = yield* SttEnv
@@ -226,7 +266,7 @@ const Handlers = HttpApiBuilder.group(SttApi, "stt", (handlers) =>
               "content-disposition": `attachment; filename="${Upload.safeBaseName(upload.name)}.${output}"`
             }
           })
-        })
+        }).pipe(admitted(env, request))
       )
       .handle("detectLanguage", ({ request, urlParams }) =>
         Effect.gen(function* () {
@@ -234,7 +274,7 @@ const Handlers = HttpApiBuilder.group(SttApi, "stt", (handlers) =>
           const upload = yield* receiveAudio(request, dir, env.maxBodyBytes)
           yield* env.jobs.run(decode(env, dir, upload.path, urlParams.encode ?? true))
           return { detected_language: "english", language_code: "en", confidence: 1 }
-        })
+        }).pipe(admitted(env, request))
       )
       .handle("health", () => Effect.map(env.jobs.counts, (counts) => healthOf("stt", engineName, counts)))
   })

@@ -35,6 +35,8 @@ import * as Engine from "../kit/Engine.js"
 import { BadRequest, EngineFailed, NotFound, ServiceStartFailed, type Unavailable } from "../kit/Errors.js"
 import * as FastApi from "../kit/FastApi.js"
 import { healthOf } from "../kit/Health.js"
+import * as JobQueue from "../kit/JobQueue.js"
+import * as MediaInput from "../kit/MediaInput.js"
 import * as Serve from "../kit/Serve.js"
 import type { ServerOptions } from "../kit/ServerOptions.js"
 import * as Upload from "../kit/Upload.js"
@@ -54,6 +56,8 @@ export const defaultEngineConfig: TtsEngineConfig = { flite: "flite", ffmpeg: "f
 
 interface TtsEnvironment extends FastApi.Workspace {
   readonly config: TtsEngineConfig
+  /** Runs flite and ffmpeg within the service's engine timeout. */
+  readonly engine: Engine.Runner
   readonly voices: ReadonlyArray<FliteVoice>
   readonly maxBodyBytes: number
 }
@@ -72,7 +76,7 @@ const makeEnvironment = (
     }
     yield* Engine.check("tts", { engine: "ffmpeg", executable: config.ffmpeg, args: ["-hide_banner", "-version"] })
     const workspace = yield* FastApi.workspace("tts", options)
-    return { ...workspace, config, voices, maxBodyBytes: options.maxBodyBytes }
+    return { ...workspace, config, engine: Engine.serviceRunner(options), voices, maxBodyBytes: options.maxBodyBytes }
   })
 
 /** A synthesis job, after validation. */
@@ -102,15 +106,16 @@ const render = (
     yield* fs.writeFileString(textPath, job.text).pipe(Effect.mapError(engineFailed))
     const wav = NodePath.join(dir, "speech.wav")
     const stretch = job.speed === 1 ? [] : ["--setf", `duration_stretch=${(1 / job.speed).toFixed(4)}`]
-    yield* Engine.run({ engine: "flite", executable: env.config.flite, args: ["-voice", job.voice.id, ...stretch, "-f", textPath, "-o", wav] }).pipe(
+    yield* env.engine.run({ engine: "flite", executable: env.config.flite, args: ["-voice", job.voice.id, ...stretch, "-f", textPath, "-o", wav] }).pipe(
       Effect.mapError(engineFailed)
     )
     if (job.format === "wav") return wav
     const out = NodePath.join(dir, `speech.${job.format}`)
-    yield* Engine.run({
+    yield* env.engine.run({
       engine: "ffmpeg",
       executable: env.config.ffmpeg,
-      args: ["-nostdin", "-hide_banner", "-v", "error", "-y", "-i", wav, "-vn", ...codecArgs[job.format], out]
+      // flite's own WAV, read as that and nothing else.
+      args: MediaInput.guardInputs(["-nostdin", "-hide_banner", "-v", "error", "-y", "-i", wav, "-vn", ...codecArgs[job.format], out], ["wav"])
     }).pipe(Effect.mapError(engineFailed))
     return out
   })
@@ -123,17 +128,23 @@ const synthesize = (
   EngineFailed | Unavailable,
   TtsEnv | FileSystem.FileSystem | CommandExecutor.CommandExecutor | HttpPlatform.HttpPlatform | Scope.Scope
 > =>
-  Effect.gen(function* () {
-    const env = yield* TtsEnv
-    const dir = yield* env.workDir.scoped
-    const file = yield* env.jobs.run(render(env, dir, job))
-    return yield* HttpServerResponse.file(file, {
-      headers: {
-        "content-type": contentTypeOf(job.format),
-        "content-disposition": `attachment; filename="tts_output_${Date.now()}.${job.format}"`
-      }
-    }).pipe(Effect.mapError(engineFailed))
-  })
+  Effect.flatMap(TtsEnv, (env) =>
+    env.jobs
+      .admit(
+        Effect.gen(function* () {
+          const dir = yield* env.workDir.scoped
+          const file = yield* env.jobs.run(render(env, dir, job))
+          return yield* HttpServerResponse.file(file, {
+            headers: {
+              "content-type": contentTypeOf(job.format),
+              "content-disposition": `attachment; filename="tts_output_${Date.now()}.${job.format}"`
+            }
+          }).pipe(Effect.mapError(engineFailed))
+        })
+      )
+      // A full queue: 503 with Retry-After, as in every service.
+      .pipe(Effect.catchTag("QueueFull", (full) => Effect.succeed(JobQueue.fullAnswer(FastApi.respond, full))))
+  )
 
 const cannotClone = new BadRequest({
   message:

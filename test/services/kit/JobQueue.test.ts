@@ -91,4 +91,21 @@ describe("JobQueue", () => {
       expect((yield* queue.counts).uptime).toBe(90_000)
     })
   )
+
+  it.scoped("admits concurrency + maxQueued requests; the next is refused at once with QueueFull, and admitted once one ends", () =>
+    Effect.gen(function* () {
+      const queue = yield* JobQueue.make({ concurrency: 1, maxQueued: 1, shuttingDown })
+      const gate = yield* Deferred.make<void>()
+      const first = yield* Effect.fork(queue.admit(queue.run(Deferred.await(gate))))
+      const second = yield* Effect.fork(queue.admit(queue.run(Deferred.await(gate))))
+      yield* countsReach(queue, { activeJobs: 1, queuedJobs: 1 })
+      const refused = yield* Effect.flip(queue.admit(Effect.succeed("third")))
+      expect(refused).toBeInstanceOf(JobQueue.QueueFull)
+      expect(refused.message).toContain("try again in 5 seconds")
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.join(first)
+      yield* Fiber.join(second)
+      expect(yield* queue.admit(Effect.succeed("fourth"))).toBe("fourth")
+    })
+  )
 })

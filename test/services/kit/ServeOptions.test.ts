@@ -145,6 +145,10 @@ describe("the same checks for a service started as a layer", () => {
     expect(optionsProblem({ ...fine, maxBodyBytes: Number.POSITIVE_INFINITY })).toMatch(/body/)
     expect(optionsProblem({ ...fine, concurrency: 0 })).toMatch(/concurrency/)
     expect(optionsProblem({ ...fine, concurrency: Number.NaN })).toMatch(/concurrency/)
+    expect(optionsProblem({ ...fine, maxQueued: -1 })).toMatch(/queue/)
+    expect(optionsProblem({ ...fine, engineTimeout: 0 })).toMatch(/engine timeout/)
+    expect(optionsProblem({ ...fine, engineTimeout: Number.POSITIVE_INFINITY })).toMatch(/engine timeout/)
+    expect(optionsProblem({ ...fine, maxQueued: 0, engineTimeout: "5 seconds" })).toBeUndefined()
     const exit = await Effect.runPromiseExit(Effect.scoped(Layer.build(TtsServer.layer({ ...fine, maxBodyBytes: -1 }))))
     const error = Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
     expect(error).toBeInstanceOf(ServiceStartFailed)

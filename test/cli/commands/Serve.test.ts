@@ -1,0 +1,24 @@
+/** `automarket serve`'s engine timeout flag (the real executable): documented, and nonsense refused before anything starts. */
+import { describe, expect, it } from "@effect/vitest"
+import * as path from "node:path"
+import { run as runCommand } from "../../support/Run.js"
+
+const bin = path.resolve(import.meta.dirname, "../../../bin/automarket.mjs")
+const exec = (...args: Array<string>) => runCommand(process.execPath, [bin, ...args], { timeout: 90_000 })
+
+describe("automarket serve --engine-timeout", () => {
+  it("is listed in the help", async () => {
+    const run = await exec("serve", "--help")
+    expect(run.status).toBe(0)
+    expect(run.stdout).toContain("--engine-timeout")
+  })
+
+  it("zero or less is refused (exit 1), no service started", async () => {
+    for (const value of ["0", "-5"]) {
+      const run = await exec("serve", "ffmpeg", "--port", "0", "--engine-timeout", value)
+      expect(run.status).toBe(1)
+      expect(run.stdout).not.toContain("automarket-listening")
+      expect(run.stderr).toContain("--engine-timeout must be a positive number of seconds")
+    }
+  })
+})
