@@ -42,7 +42,7 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as NodePath from "node:path"
 import { DownloadFailed, GenerationFailed, isMediaError, MalformedResponse, type MediaError } from "../../domain/Errors.js"
-import { BytesSource, FileSource } from "../../domain/Asset.js"
+import { type AssetSource, BytesSource, FileSource, UrlSource } from "../../domain/Asset.js"
 import { errorFromStatus, errorFromTransport } from "../../http/Http.js"
 import * as Multipart from "../../http/Multipart.js"
 import type * as LocalService from "../../local/LocalService.js"
@@ -78,8 +78,15 @@ export interface FFmpegClientOptions {
 /** A file to upload under a form key. */
 export interface UploadFile {
   readonly key: string
-  /** A local path (read lazily, streamed) or bytes in memory. */
-  readonly content: { readonly _tag: "Path"; readonly path: string } | { readonly _tag: "Bytes"; readonly bytes: Uint8Array }
+  /**
+   * A local path (read lazily, streamed), bytes in memory, or an http(s) URL that this client
+   * downloads first (under `http/Download`'s URL policy and size cap) and then uploads: the
+   * service itself fetches no URLs unless it was started to.
+   */
+  readonly content:
+    | { readonly _tag: "Path"; readonly path: string }
+    | { readonly _tag: "Bytes"; readonly bytes: Uint8Array }
+    | { readonly _tag: "Url"; readonly url: string }
   /** The file name sent to the service (only its extension matters there). */
   readonly name: string
 }
@@ -133,6 +140,17 @@ const toMediaError = (error: ClientFailure): MediaError => {
   return errorFromAnswer(failureStatus(error), {}, JSON.stringify(error), 0)
 }
 
+const sourceOf = (content: UploadFile["content"]): AssetSource => {
+  switch (content._tag) {
+    case "Bytes":
+      return new BytesSource({ bytes: content.bytes })
+    case "Path":
+      return new FileSource({ path: content.path })
+    case "Url":
+      return new UrlSource({ url: content.url })
+  }
+}
+
 /**
  * The multipart body of a job: the JSON `spec` field, then each file, streamed from disk (or
  * from memory) as the request is sent, with its total length (built by `http/Multipart`). A
@@ -149,7 +167,7 @@ export const multipartBody = (
       field: file.key,
       filename: file.name,
       contentType: "application/octet-stream",
-      source: file.content._tag === "Bytes" ? new BytesSource({ bytes: file.content.bytes }) : new FileSource({ path: file.content.path })
+      source: sourceOf(file.content)
     }))
   ).pipe(Effect.provide(NodeFileSystem.layer))
 
@@ -282,3 +300,12 @@ export const layerConfig = (
 
 /** A file name for an upload of `path` (its base name; the service only looks at the extension). */
 export const uploadName = (path: string): string => NodePath.basename(path) || "input"
+
+/** The name a URL's file is uploaded under: the last segment of its path (its extension helps ffprobe). */
+export const urlUploadName = (url: string): string => {
+  try {
+    return uploadName(decodeURIComponent(new URL(url).pathname))
+  } catch {
+    return "input"
+  }
+}

@@ -9,18 +9,20 @@ import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { mkdtempSync, rmSync } from "node:fs"
+import * as Schema from "effect/Schema"
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import * as Http from "node:http"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Audio, fromFile } from "../../../src/domain/Asset.js"
+import { Audio, fromFile, fromUrl } from "../../../src/domain/Asset.js"
+import { Composition } from "../../../src/domain/Composition.js"
 import { ServiceNotRunning } from "../../../src/domain/Errors.js"
 import { MediaProvider } from "../../../src/domain/MediaProvider.js"
 import * as FFmpegClient from "../../../src/providers/ffmpeg/FFmpegClient.js"
 import * as FFmpegProvider from "../../../src/providers/ffmpeg/FFmpegProvider.js"
 import { ServiceRuntime } from "../../../src/local/ServiceRuntime.js"
 import { layer } from "../../../src/services/ffmpeg/Server.js"
-import { makeSpeech, type RunningServer, startServer } from "../../services/ffmpeg/support.js"
+import { makeClip, makeSpeech, probe, type RunningServer, startServer } from "../../services/ffmpeg/support.js"
 import { ffmpegProviderSuite } from "./suite.js"
 
 const maxBodyBytes = 4 * 1024 * 1024
@@ -53,6 +55,44 @@ const closedPort = (): Promise<number> =>
   })
 
 describe("FFmpeg provider: set-ups of its own", () => {
+  it.effect("URL sources are downloaded by the provider and uploaded: the service (URL inputs off) is never asked to fetch", () =>
+    Effect.gen(function* () {
+      const media = join(root, "served")
+      mkdirSync(media, { recursive: true })
+      const files = new Map([
+        ["/clip.mp4", readFileSync(makeClip(media, "clip.mp4", "blue", { seconds: 1 }))],
+        ["/voice.wav", readFileSync(makeSpeech(media, "voice.wav", "From a URL."))]
+      ])
+      const asked: Array<string> = []
+      const fileServer = Http.createServer((request, response) => {
+        asked.push(request.url ?? "")
+        const body = files.get(request.url ?? "")
+        if (body === undefined) return response.writeHead(404).end()
+        response.writeHead(200, { "content-type": request.url?.endsWith(".wav") ? "audio/wav" : "video/mp4", "content-length": body.length })
+        response.end(body)
+      })
+      yield* Effect.acquireRelease(
+        Effect.promise(() => new Promise<void>((resolve) => fileServer.listen(0, "127.0.0.1", resolve))),
+        () => Effect.promise(() => new Promise<void>((resolve) => fileServer.close(() => resolve())))
+      )
+      const address = fileServer.address()
+      const base = `http://127.0.0.1:${typeof address === "object" && address !== null ? address.port : 0}`
+      const provider = yield* FFmpegProvider.make({ url: Effect.succeed(server.url), configured: true }, { outputDir: join(root, "out") })
+      const composer = yield* provider.videoComposer()
+      const video = yield* composer.transform(Schema.decodeUnknownSync(Composition)({ clips: [{ src: `${base}/clip.mp4` }], output: { width: 320, height: 180 } }))
+      expect(video.source._tag === "File" ? probe(video.source.path).duration : 0).toBeGreaterThan(0.5)
+      const enhancer = yield* provider.audioEnhancer()
+      const audio = yield* enhancer.transform(new Audio({ source: fromUrl(`${base}/voice.wav`), mimeType: "audio/wav" }), { format: "mp3" })
+      expect(audio.mimeType).toBe("audio/mpeg")
+      // Each file fetched once, by the provider's download (the service would have been refused).
+      expect(asked.sort()).toEqual(["/clip.mp4", "/voice.wav"])
+    }).pipe(
+      Effect.scoped,
+      Effect.provide(NodeHttpClient.layerUndici),
+      Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["AUTOMARKET_ALLOW_LOOPBACK_HTTP", "1"]])))
+    )
+  )
+
   it.effect("a service that is not running: NetworkError, and not available", () =>
     Effect.gen(function* () {
       const port = yield* Effect.promise(closedPort)

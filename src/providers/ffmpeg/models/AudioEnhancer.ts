@@ -56,7 +56,7 @@ const dataUrlBytes = (url: string): Uint8Array | undefined => {
   return match[1] !== undefined ? Buffer.from(match[2]!, "base64") : Buffer.from(decodeURIComponent(match[2]!), "utf8")
 }
 
-/** Where the input comes from: an upload, or a URL for the service to fetch. */
+/** What is uploaded for the input: a file, bytes, or a URL this client downloads first. */
 const inputOf = (input: Audio): Either.Either<{ readonly files: ReadonlyArray<FFmpegClient.UploadFile>; readonly src?: string }, InvalidInput> => {
   const name = `audio.${extensions[formatOf(input.mimeType) ?? "wav"]}`
   switch (input.source._tag) {
@@ -68,7 +68,8 @@ const inputOf = (input: Audio): Either.Either<{ readonly files: ReadonlyArray<FF
       return Either.right({ files: [{ key: "audio", content: { _tag: "Bytes", bytes: input.source.bytes }, name }] })
     case "Url": {
       const url = input.source.url
-      if (/^https?:\/\//i.test(url)) return Either.right({ files: [], src: url })
+      // Downloaded by the client and uploaded: the service fetches no URLs of its own.
+      if (/^https?:\/\//i.test(url)) return Either.right({ files: [{ key: "audio", content: { _tag: "Url", url }, name: FFmpegClient.urlUploadName(url) }] })
       const bytes = /^data:/i.test(url) ? dataUrlBytes(url) : undefined
       if (bytes !== undefined) return Either.right({ files: [{ key: "audio", content: { _tag: "Bytes", bytes }, name }] })
       return Either.left(invalid(`unsupported audio URL ${JSON.stringify(url.slice(0, 60))}: use http(s), data: or a file`, [url.slice(0, 200)]))

@@ -1,7 +1,8 @@
 /**
  * The `video-composition` model `ffmpeg-composer`: a typed `Composition` rendered by the FFmpeg
  * service. Local files the composition names (clips, image and video overlays, audio tracks)
- * are uploaded in one request; http(s) URLs are passed on for the service to fetch.
+ * and http(s) URLs (downloaded by this client first, under `http/Download`'s policy) are uploaded
+ * in one request: the service is never asked to fetch a URL (it refuses to unless started to).
  *
  * @module
  */
@@ -77,7 +78,12 @@ export const compose =
       const keys = new Map<string, string>()
       const files: Array<FFmpegClient.UploadFile> = []
       for (const src of compositionSources(encoded)) {
-        if (isUrl(src)) continue
+        if (isUrl(src)) {
+          const key = `in${files.length}`
+          keys.set(src, key)
+          files.push({ key, content: { _tag: "Url", url: src }, name: FFmpegClient.urlUploadName(src) })
+          continue
+        }
         let path: string
         try {
           path = localPath(src)
