@@ -118,3 +118,23 @@ describe("output into a pipe is plain text", () => {
     expect(plain.stdout).not.toContain("\u001b[")
   }, 200_000)
 })
+
+describe("--provider naming no provider", () => {
+  it("every command taking --provider names the unknown provider and the known ones, before calling any", async () => {
+    fs.writeFileSync(path.join(dir, "in.wav"), "RIFF")
+    fs.writeFileSync(path.join(dir, "spec.json"), JSON.stringify({ clips: [{ src: "in.wav" }] }))
+    const unknown = /^automarket: no provider "nosuch" \(known: [^)]*ffmpeg[^)]*\)\n$/
+    for (const args of [
+      ["speak", "hello", "--provider", "nosuch"],
+      ["transcribe", "in.wav", "--provider", "nosuch"],
+      ["compose", "spec.json", "--provider", "nosuch"],
+      ["generate", "text", "hi", "--provider", "nosuch"],
+      ["generate", "image", "a cat", "--provider", "nosuch"],
+      ["generate", "speech", "hello", "--provider", "nosuch"],
+      ["models", "--provider", "nosuch"]
+    ]) {
+      expectOneLine(await exec(args), unknown)
+    }
+    expect(requests).toEqual([])
+  }, 300_000)
+})

@@ -20,7 +20,7 @@ import { ProviderRegistry } from "../../registry/ProviderRegistry.js"
 import { save, speechFormatOf } from "../AssetFiles.js"
 import { InvalidSpec } from "../Errors.js"
 import { writeFile } from "../Output.js"
-import { asGiven, modelOption, providerOption } from "../ProviderChoice.js"
+import { given, modelOption, providerOption } from "../ProviderChoice.js"
 
 /** The media type of an input file by its extension, as the provider is told; octet-stream when unknown. */
 const mimeOf = (file: string): string => {
@@ -53,8 +53,9 @@ export const speak = Command.make(
     Effect.gen(function* () {
       const registry = yield* ProviderRegistry
       const format = speechFormatOf(out)
+      const routed = yield* given<"text-to-speech">(provider, model)
       const result = yield* registry.generateDetailed("text-to-speech", text(words), {
-        ...asGiven(provider, model),
+        ...routed,
         options: { format, ...Option.match(voice, { onNone: () => ({}), onSome: (v) => ({ voice: v }) }) }
       })
       const written = yield* save(result.output, out)
@@ -77,9 +78,10 @@ export const transcribe = Command.make(
   ({ file, format, language, model, out, provider }) =>
     Effect.gen(function* () {
       const registry = yield* ProviderRegistry
+      const routed = yield* given<"speech-to-text">(provider, model)
       const audio = new Audio({ source: new FileSource({ path: path.resolve(file) }), mimeType: mimeOf(file) })
       const result = yield* registry.generate("speech-to-text", audio, {
-        ...asGiven(provider, model),
+        ...routed,
         options: Option.match(language, { onNone: () => ({}), onSome: (l) => ({ language: l }) })
       })
       const segments = result.segments ?? []
@@ -110,6 +112,7 @@ export const compose = Command.make(
   ({ model, out, provider, spec }) =>
     Effect.gen(function* () {
       const registry = yield* ProviderRegistry
+      const routed = yield* given<"video-composition">(provider, model)
       const raw = yield* Effect.try({
         try: () => JSON.parse(fs.readFileSync(spec, "utf8")) as unknown,
         catch: (error) => new InvalidSpec({ path: spec, reason: `not JSON: ${String(error)}` })
@@ -120,7 +123,7 @@ export const compose = Command.make(
         Effect.mapError((error) => new InvalidSpec({ path: spec, reason: error.message }))
       )
       const resolved = Composition.resolvePaths(composition, base)
-      const result = yield* registry.generateDetailed("video-composition", resolved, asGiven(provider, model))
+      const result = yield* registry.generateDetailed("video-composition", resolved, routed)
       const written = yield* save(result.output, out)
       const duration = result.output.duration !== undefined ? ` (${result.output.duration.toFixed(2)} s)` : ""
       yield* Console.log(`${written}${duration} by ${result.provider}/${result.model}`)
