@@ -13,15 +13,17 @@
  * mode alone does it. A FIFO with no writer stands for a file that is not a regular file (reading
  * it would block forever).
  */
+import { execFileSync, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
-import { run } from "../support/Run.js"
+import { type Ran, run } from "../support/Run.js"
 
 const bin = path.resolve(import.meta.dirname, "../../bin/automarket.mjs")
+const nobody = 65534
 
 let dir: string
 let server: http.Server
@@ -66,6 +68,31 @@ const env = (): NodeJS.ProcessEnv => {
 }
 
 const exec = (args: ReadonlyArray<string>) => run(process.execPath, [bin, ...args], { cwd: dir, env: env(), timeout: 90_000 })
+
+/** Run the executable as the user `uid` (`run` of support/Run.ts, with a user). */
+const execAs = (uid: number, args: ReadonlyArray<string>): Promise<Ran> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], {
+      cwd: dir,
+      env: { ...env(), HOME: dir },
+      uid,
+      gid: uid,
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()))
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()))
+    const timer = setTimeout(() => child.kill("SIGKILL"), 90_000)
+    child.on("error", (error) => {
+      clearTimeout(timer)
+      reject(error)
+    })
+    child.on("close", (status) => {
+      clearTimeout(timer)
+      resolve({ status, stdout, stderr })
+    })
+  })
 
 /** A failure as the README states it: nothing on stdout, exit 1, and stderr exactly one line `automarket: ...`. */
 const expectOneLine = (ran: { status: number | null; stdout: string; stderr: string }, pattern: RegExp) => {
@@ -137,4 +164,64 @@ describe("--provider naming no provider", () => {
     }
     expect(requests).toEqual([])
   }, 300_000)
+})
+
+describe("an input file that cannot be read", () => {
+  it("transcribe: a missing file, a directory and a FIFO are one line naming the file and why, before any provider is called", async () => {
+    fs.mkdirSync(path.join(dir, "folder.wav"))
+    execFileSync("mkfifo", [path.join(dir, "pipe.wav")])
+    expectOneLine(await exec(["transcribe", "gone.wav"]), /^automarket: cannot read gone\.wav: not found\n$/)
+    expectOneLine(await exec(["transcribe", "folder.wav"]), /^automarket: cannot read folder\.wav: is a directory\n$/)
+    expectOneLine(await exec(["transcribe", "pipe.wav"]), /^automarket: cannot read pipe\.wav: not a regular file\n$/)
+    expect(requests).toEqual([])
+  }, 200_000)
+
+  it("compose: the spec and every local file it names, checked before the provider is called", async () => {
+    fs.mkdirSync(path.join(dir, "media"))
+    fs.mkdirSync(path.join(dir, "media", "folder.mp4"))
+    execFileSync("mkfifo", [path.join(dir, "media", "pipe.mp4")])
+    fs.writeFileSync(path.join(dir, "media", "ok.mp4"), "not really a video")
+    const spec = (name: string, content: unknown) => {
+      fs.writeFileSync(path.join(dir, "media", name), JSON.stringify(content))
+      return path.join("media", name)
+    }
+    expectOneLine(await exec(["compose", "nowhere.json"]), /^automarket: cannot read nowhere\.json: not found\n$/)
+    expectOneLine(await exec(["compose", "media"]), /^automarket: cannot read media: is a directory\n$/)
+    const media = path.join(dir, "media")
+    expectOneLine(
+      await exec(["compose", spec("missing.json", { clips: [{ src: "ok.mp4" }, { src: "nowhere.mp4" }] })]),
+      new RegExp(`^automarket: cannot read ${media}/nowhere\\.mp4: not found\\n$`)
+    )
+    expectOneLine(
+      await exec(["compose", spec("folder.json", { clips: [{ src: "ok.mp4" }], audio: { mode: "mix", tracks: [{ src: "folder.mp4" }] } })]),
+      new RegExp(`^automarket: cannot read ${media}/folder\\.mp4: is a directory\\n$`)
+    )
+    expectOneLine(
+      await exec(["compose", spec("fifo.json", { clips: [{ src: "ok.mp4" }], overlays: [{ _tag: "image", src: "pipe.mp4" }] })]),
+      new RegExp(`^automarket: cannot read ${media}/pipe\\.mp4: not a regular file\\n$`)
+    )
+    expect(requests).toEqual([])
+  }, 300_000)
+
+  it("jobs resume|cancel and demo: a ticket or a script that cannot be read is the same one line", async () => {
+    fs.mkdirSync(path.join(dir, "tickets.json"))
+    expectOneLine(await exec(["jobs", "resume", "gone.json"]), /^automarket: cannot read gone\.json: not found\n$/)
+    expectOneLine(await exec(["jobs", "cancel", "tickets.json"]), /^automarket: cannot read tickets\.json: is a directory\n$/)
+    expectOneLine(await exec(["demo", "tickets.json"]), /^automarket: cannot read tickets\.json: is a directory\n$/)
+    expectOneLine(await exec(["demo", "gone.md"]), /^automarket: cannot read gone\.md: not found\n$/)
+    expect(requests).toEqual([])
+  }, 200_000)
+
+  it("a file its user may not read is `permission denied` (run as nobody when the test runs as root)", async () => {
+    const secret = path.join(dir, "secret.wav")
+    fs.writeFileSync(secret, "RIFF")
+    fs.chmodSync(secret, 0o000)
+    fs.writeFileSync(path.join(dir, "secret.json"), JSON.stringify({ clips: [{ src: "secret.wav" }] }))
+    fs.chmodSync(path.join(dir, "secret.json"), 0o644)
+    const denied = (args: ReadonlyArray<string>) => (process.getuid?.() === 0 ? execAs(nobody, args) : exec(args))
+    expectOneLine(await denied(["transcribe", "secret.wav"]), /^automarket: cannot read secret\.wav: permission denied\n$/)
+    expectOneLine(await denied(["compose", "secret.json"]), new RegExp(`^automarket: cannot read ${secret}: permission denied\\n$`))
+    expectOneLine(await denied(["jobs", "resume", "secret.wav"]), /^automarket: cannot read secret\.wav: permission denied\n$/)
+    expect(requests).toEqual([])
+  }, 200_000)
 })
