@@ -83,7 +83,7 @@ export const downloadResult = (
   options: { readonly dir: string; readonly costUsd?: number | undefined; readonly maxBytes?: number | undefined; readonly index?: number }
 ): Effect.Effect<DownloadedResult, MediaError, HttpClient.HttpClient> =>
   Effect.gen(function* () {
-    yield* PrivateDir.ensure(options.dir).pipe(
+    const dir = yield* PrivateDir.ensure(options.dir).pipe(
       Effect.mapError(
         (error) => new DownloadFailed({ provider: ticket.provider, detail: `cannot use ${options.dir}: ${error.message}` })
       )
@@ -95,7 +95,7 @@ export const downloadResult = (
       Download.extensionOf(hinted) ?? (/^\.[a-z0-9]{2,4}$/i.test(urlExtension) ? urlExtension.slice(1).toLowerCase() : defaultExtension[kind])
     const file = yield* Download.download({
       url: media.url,
-      to: path.join(options.dir, resultFileName(ticket, options.index ?? 0, extension)),
+      to: path.join(dir, resultFileName(ticket, options.index ?? 0, extension)),
       expect: expected[kind],
       provider: ticket.provider,
       model: ticket.model,

@@ -9,7 +9,9 @@
  * tmpfs only the user can enter, emptied at logout), else under the user's cache dir
  * (`$XDG_CACHE_HOME`, else `~/.cache`), in `automarket` there; each folder of ours on the way is
  * created with mode 0700, and one found already there is used only if it is a real folder (not
- * a symbolic link) owned by this user, its mode narrowed to 0700 when it was wider.
+ * a symbolic link) owned by this user, its mode narrowed to 0700 when it was wider. A user with
+ * neither (a system user whose home is `/nonexistent`) gets a folder made by `mkdtemp` in the
+ * temp dir instead, one a process: a fresh name, mode 0700, that nobody can have made first.
  *
  * @module
  */
@@ -86,30 +88,50 @@ const ensureOne = (dir: string): void => {
   if ((stat.mode & 0o077) !== 0) fs.chmodSync(dir, 0o700)
 }
 
+// The mkdtemp folder of this process when the user has no base folder (made on first need).
+let fallback: string | undefined
+
+/** This process's mkdtemp folder, made again if it was removed. */
+const fallbackRoot = (): string => {
+  if (fallback === undefined || !fs.existsSync(fallback)) {
+    fallback = fs.mkdtempSync(path.join(os.tmpdir(), `automarket-${uid() ?? "user"}-`))
+  }
+  return fallback
+}
+
 /**
- * Create (when missing) and check `dir`, a folder under `root(env)`: the user's base folder is
- * created if missing (it is the user's own), every folder of ours from there down to `dir` goes
- * through the checks above. Gives `dir`. A folder outside the root is made as asked, unchecked:
- * it was configured by the user (`AUTOMARKET_DOWNLOAD_DIR`, `FFMPEG_OUTPUT_DIR`, an option).
+ * Create (when missing) and check `dir`, a folder under `root(env)`, and give the folder to write
+ * to. The user's base folder is created if missing (it is the user's own); every folder of ours
+ * from there down to `dir` goes through the checks above, and `dir` is given. When the base
+ * folder cannot be made, the same folders are made under this process's `mkdtemp` folder, which
+ * is given instead. A folder outside the root is made as asked, unchecked, and given: it was
+ * configured by the user (`AUTOMARKET_DOWNLOAD_DIR`, `FFMPEG_OUTPUT_DIR`, an option).
  */
 export const ensure = (dir: string, env: Environment = process.env): Effect.Effect<string, PrivateDirRefused> =>
   Effect.try({
     try: () => {
       const { base, ours } = baseOf(env)
-      const top = path.join(base, ours[0] ?? "")
-      const relative = path.relative(top, dir)
+      const relative = path.relative(path.join(base, ...ours), dir)
       if (relative.startsWith("..") || path.isAbsolute(relative)) {
         fs.mkdirSync(dir, { recursive: true })
         return dir
       }
-      fs.mkdirSync(base, { recursive: true, mode: 0o700 })
-      let current = top
-      ensureOne(current)
+      let current = base
+      try {
+        fs.mkdirSync(base, { recursive: true, mode: 0o700 })
+        for (const part of ours) {
+          current = path.join(current, part)
+          ensureOne(current)
+        }
+      } catch (error) {
+        if (error instanceof PrivateDirRefused) throw error
+        current = fallbackRoot()
+      }
       for (const part of relative === "" ? [] : relative.split(path.sep)) {
         current = path.join(current, part)
         ensureOne(current)
       }
-      return dir
+      return current
     },
     catch: (error) =>
       error instanceof PrivateDirRefused

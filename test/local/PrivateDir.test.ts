@@ -117,6 +117,20 @@ describe("PrivateDir", () => {
       expect(modeOf(planted)).toBe(0o777)
     }))
 
+  it.effect("a user with no base folder (a home that cannot hold one) gets a mkdtemp folder of this process in the temp dir, 0700", () =>
+    Effect.gen(function* () {
+      process.env.TMPDIR = scratch
+      fs.writeFileSync(path.join(scratch, "not-a-home"), "")
+      const env = { HOME: path.join(scratch, "not-a-home") }
+      const ffmpeg = yield* PrivateDir.ensure(PrivateDir.pathOf("ffmpeg", env), env)
+      const downloads = yield* PrivateDir.ensure(PrivateDir.pathOf("downloads", env), env)
+      const made = path.dirname(ffmpeg)
+      expect(path.dirname(made)).toBe(scratch)
+      expect(path.basename(made)).toMatch(new RegExp(`^automarket-${process.getuid?.() ?? "user"}-.{6}$`))
+      expect([path.basename(ffmpeg), downloads]).toEqual(["ffmpeg", path.join(made, "downloads")])
+      for (const folder of [made, ffmpeg, downloads]) expect(modeOf(folder)).toBe(0o700)
+    }))
+
   it.effect("a folder outside the private root (configured by the user) is made as asked, unchecked", () =>
     Effect.gen(function* () {
       const env = { XDG_RUNTIME_DIR: runtime }

@@ -150,10 +150,10 @@ export const make = (
         const speed = speech?.speed ?? 1
         if (!(speed >= 0.25 && speed <= 4)) return yield* invalid(`speed must be between 0.25 and 4, not ${speed}`)
         const extra = yield* extraOf(speech)
-        yield* PrivateDir.ensure(outputDir).pipe(
+        const dir = yield* PrivateDir.ensure(outputDir).pipe(
           Effect.mapError((error) => new DownloadFailed({ provider: providerId, detail: `cannot use ${outputDir}: ${error.message}` }))
         )
-        const destination = NodePath.join(outputDir, `chatterbox-${randomUUID()}.${format}`)
+        const destination = NodePath.join(dir, `chatterbox-${randomUUID()}.${format}`)
         const common = { text: input.text, output_format: format, speed_factor: speed, ...extra }
         const reference = speech?.referenceAudio
         let saved: ChatterboxClient.SavedAudio

@@ -31,13 +31,13 @@ export const deliverTo =
   (job, modelId) =>
     Effect.flatMap(job, ({ output }) =>
       Effect.gen(function* () {
-        yield* PrivateDir.ensure(outputDir).pipe(
+        const dir = yield* PrivateDir.ensure(outputDir).pipe(
           Effect.mapError(
             (error) => new DownloadFailed({ provider, detail: `cannot use the output directory ${outputDir}: ${error.message}` })
           )
         )
         const extension = NodePath.extname(output.name).replace(/[^.a-z0-9]/g, "")
-        const path = NodePath.join(outputDir, `${modelId}-${crypto.randomUUID()}${extension}`)
+        const path = NodePath.join(dir, `${modelId}-${crypto.randomUUID()}${extension}`)
         yield* client.download(output, path)
         return { output, path }
       }).pipe(Effect.ensuring(client.release(output)))
