@@ -119,6 +119,10 @@ export const ensure = (dir: string, env: Environment = process.env): Effect.Effe
       let current = base
       try {
         fs.mkdirSync(base, { recursive: true, mode: 0o700 })
+        // The base of another user (sudo keeps the caller's XDG_RUNTIME_DIR and HOME) is not
+        // this user's to write in: the fallback, not a folder the other user would then refuse.
+        const me = uid()
+        if (me !== undefined && fs.statSync(base).uid !== me) throw new Error(`${base} belongs to another user`)
         for (const part of ours) {
           current = path.join(current, part)
           ensureOne(current)

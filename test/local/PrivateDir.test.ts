@@ -131,6 +131,16 @@ describe("PrivateDir", () => {
       for (const folder of [made, ffmpeg, downloads]) expect(modeOf(folder)).toBe(0o700)
     }))
 
+  it.effect.skipIf(!asRoot)("a base folder of another user (sudo keeps the caller's XDG_RUNTIME_DIR) is not written in: the mkdtemp folder instead", () =>
+    Effect.gen(function* () {
+      process.env.TMPDIR = scratch
+      fs.chownSync(runtime, nobody, nobody)
+      const env = { XDG_RUNTIME_DIR: runtime }
+      const dir = yield* PrivateDir.ensure(PrivateDir.pathOf("ffmpeg", env), env)
+      expect(path.dirname(path.dirname(dir))).toBe(scratch)
+      expect(fs.readdirSync(runtime)).toEqual([])
+    }))
+
   it.effect("a folder outside the private root (configured by the user) is made as asked, unchecked", () =>
     Effect.gen(function* () {
       const env = { XDG_RUNTIME_DIR: runtime }
