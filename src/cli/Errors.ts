@@ -54,3 +54,19 @@ export class WriteFailed extends Schema.TaggedError<WriteFailed>()("WriteFailed"
     return `cannot write ${this.path}: ${this.reason}`
   }
 }
+
+/**
+ * An input file named on the command line (or in a spec it names) that cannot be read: missing,
+ * a directory, not a regular file (a FIFO would block the read forever), or not readable by this
+ * user. Found before any provider is called, so the message names the file, not a provider.
+ */
+export class UnreadableFile extends Schema.TaggedError<UnreadableFile>()("UnreadableFile", {
+  /** The file as it was given (or as the spec's folder makes it). */
+  path: Schema.String,
+  /** Why, in a few words: `not found`, `is a directory`, `not a regular file`, `permission denied`. */
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `cannot read ${this.path}: ${this.reason}`
+  }
+}

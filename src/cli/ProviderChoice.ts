@@ -3,10 +3,12 @@
  * options, and the `GenerateOptions` they become. Without `--provider` the registry chooses
  * (the router's order, with fallback).
  *
- * Two readings of the options, kept apart on purpose: `asGiven` passes them to the registry as
- * they are (`speak`, `transcribe`, `compose`: the registry says when a provider cannot serve),
- * while `checked` looks the provider up first, so that `generate` can name the providers that
- * exist or the capabilities the one named has, and finds the providers of a `--model` given alone.
+ * Two readings of the options, kept apart on purpose: `given` passes them to the registry as
+ * they are once the provider is known to exist (`speak`, `transcribe`, `compose`: the registry
+ * says when a provider cannot serve), while `checked` also checks the capability, so that
+ * `generate` can name the capabilities the provider named has, and finds the providers of a
+ * `--model` given alone. Both refuse a provider that does not exist with `UnknownProvider`,
+ * which names the ones that do, before any provider is called.
  *
  * @module
  */
@@ -34,6 +36,29 @@ export const asGiven = <C extends MediaCapability>(provider: Option.Option<strin
   ...Option.match(Option.all([provider, model]), { onNone: () => ({}), onSome: ([id, m]) => ({ models: { [id]: m } }) })
 })
 
+/** The provider named by `--provider`, looked up; `UnknownProvider` (naming the known ones) when there is none of that id. */
+const lookUp = (id: string) =>
+  Effect.gen(function* () {
+    const registry = yield* ProviderRegistry
+    const found = yield* registry.get(id)
+    if (Option.isNone(found)) return yield* new UnknownProvider({ id, known: (yield* registry.all).map((p) => p.id) })
+    return found.value
+  })
+
+/**
+ * The options as given (`asGiven`), once the provider named exists: without this check the
+ * registry, asked for a provider it does not have, finds nobody and says "no provider can do ...",
+ * which does not say that the name was wrong.
+ */
+export const given = <C extends MediaCapability>(
+  provider: Option.Option<string>,
+  model: Option.Option<string>
+): Effect.Effect<GenerateOptions<C>, UnknownProvider, ProviderRegistry> =>
+  Option.match(provider, {
+    onNone: () => Effect.succeed(asGiven<C>(provider, model)),
+    onSome: (id) => Effect.as(lookUp(id), asGiven<C>(provider, model))
+  })
+
 /**
  * The routing of a call: the provider pinned by `--provider` (checked to exist and to offer the
  * capability, so the error says so) and the model of `--model`.
@@ -45,16 +70,12 @@ export const checked = <C extends MediaCapability>(
 ): Effect.Effect<GenerateOptions<C>, UnknownProvider | MediaError, ProviderRegistry> =>
   Effect.gen(function* () {
     if (Option.isNone(provider)) return {}
-    const registry = yield* ProviderRegistry
-    const found = yield* registry.get(provider.value)
-    if (Option.isNone(found)) {
-      return yield* new UnknownProvider({ id: provider.value, known: (yield* registry.all).map((p) => p.id) })
-    }
-    if (!found.value.capabilities.includes(capability)) {
+    const found = yield* lookUp(provider.value)
+    if (!found.capabilities.includes(capability)) {
       return yield* new CapabilityNotSupported({
         provider: provider.value,
         capability,
-        detail: `does not offer ${capability} (it offers ${found.value.capabilities.join(", ") || "nothing"})`
+        detail: `does not offer ${capability} (it offers ${found.capabilities.join(", ") || "nothing"})`
       })
     }
     return {

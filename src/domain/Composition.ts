@@ -227,6 +227,17 @@ export const resolvePaths = (composition: Composition, base: string): Compositio
   }
 }
 
+/** The local files a composition reads (every `src` that is not an http(s) URL), in order, each once. */
+export const localSources = (composition: Composition): ReadonlyArray<string> => [
+  ...new Set(
+    [
+      ...composition.clips.map((clip) => clip.src),
+      ...composition.overlays.flatMap((overlay) => (overlay._tag === "text" ? [] : [overlay.src])),
+      ...composition.audio.tracks.map((track) => track.src)
+    ].filter((src) => !isRemote(src))
+  )
+]
+
 /**
  * Decode a composition written by a caller (defaults filled in); a spec that does not fit is
  * `InvalidInput` with the schema's account of what is wrong, `where` naming its origin.

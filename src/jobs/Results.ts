@@ -11,10 +11,11 @@ import * as Effect from "effect/Effect"
 import * as path from "node:path"
 import { Audio, FileSource, Image, type Origin, Text, Video } from "../domain/Asset.js"
 import type { JobCapability } from "../domain/Capability.js"
-import { MalformedResponse, type MediaError } from "../domain/Errors.js"
+import { DownloadFailed, MalformedResponse, type MediaError } from "../domain/Errors.js"
 import type { OutputOf } from "../domain/MediaProvider.js"
 import type { ProviderModel } from "../domain/Model.js"
 import * as Download from "../http/Download.js"
+import * as PrivateDir from "../local/PrivateDir.js"
 import type { JobTicket } from "./Ticket.js"
 
 /** A safe file name for a job's `index`-th result: `<provider>-<request id>-<index>.<ext>`. */
@@ -71,7 +72,9 @@ export interface DownloadedResult {
 
 /**
  * Download a job's result file into `dir` (named by `resultFileName`), its content type checked
- * against `kind`; the asset parts (File source, media type, origin with the job id) for it.
+ * against `kind`; the asset parts (File source, media type, origin with the job id) for it. The
+ * user's private default folder is refused when another user owns it or it is a link
+ * (`PrivateDir.ensure`), before anything is fetched.
  */
 export const downloadResult = (
   ticket: JobTicket,
@@ -80,6 +83,11 @@ export const downloadResult = (
   options: { readonly dir: string; readonly costUsd?: number | undefined; readonly maxBytes?: number | undefined; readonly index?: number }
 ): Effect.Effect<DownloadedResult, MediaError, HttpClient.HttpClient> =>
   Effect.gen(function* () {
+    const dir = yield* PrivateDir.ensure(options.dir).pipe(
+      Effect.mapError(
+        (error) => new DownloadFailed({ provider: ticket.provider, detail: `cannot use ${options.dir}: ${error.message}` })
+      )
+    )
     const hinted = Download.mediaTypeOf(media.contentType)
     const urlPath = media.url.startsWith("data:") ? "" : safePathname(media.url)
     const urlExtension = path.extname(urlPath)
@@ -87,7 +95,7 @@ export const downloadResult = (
       Download.extensionOf(hinted) ?? (/^\.[a-z0-9]{2,4}$/i.test(urlExtension) ? urlExtension.slice(1).toLowerCase() : defaultExtension[kind])
     const file = yield* Download.download({
       url: media.url,
-      to: path.join(options.dir, resultFileName(ticket, options.index ?? 0, extension)),
+      to: path.join(dir, resultFileName(ticket, options.index ?? 0, extension)),
       expect: expected[kind],
       provider: ticket.provider,
       model: ticket.model,

@@ -9,8 +9,7 @@ import * as Config from "effect/Config"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
-import * as os from "node:os"
-import * as path from "node:path"
+import * as PrivateDir from "../local/PrivateDir.js"
 import type { RetryPolicy } from "../resilience/Resilience.js"
 
 /**
@@ -39,17 +38,22 @@ export const pollScheduleFromEnv: Effect.Effect<Schedule.Schedule<unknown>> = Co
 /** The environment variable naming where results are downloaded. */
 export const downloadDirVar = "AUTOMARKET_DOWNLOAD_DIR"
 
-/** Where results are downloaded: `AUTOMARKET_DOWNLOAD_DIR`, else `<tmp>/automarket`. */
+/**
+ * Where results are downloaded: `AUTOMARKET_DOWNLOAD_DIR`, else the user's private `downloads`
+ * folder (`PrivateDir`: `$XDG_RUNTIME_DIR/automarket/downloads`, else
+ * `~/.cache/automarket/tmp/downloads`), checked when the first result is written
+ * (`Results.downloadResult`). Not a fixed folder of the shared temp dir: another user could own
+ * it or make it a link to a folder of theirs.
+ */
 export const downloadDir: Effect.Effect<string> = Config.string(downloadDirVar).pipe(
-  Config.withDefault(path.join(os.tmpdir(), "automarket")),
-  Effect.orElseSucceed(() => path.join(os.tmpdir(), "automarket"))
+  Effect.orElse(() => Effect.sync(() => PrivateDir.pathOf("downloads")))
 )
 
 /** A queued provider's job settings; each overrides the environment or the default. */
 export interface JobSettings {
   /** The wait between status polls. Default: `AUTOMARKET_POLL_INTERVAL`, else `defaultPollSchedule`. */
   readonly pollSchedule?: Schedule.Schedule<unknown>
-  /** Where results are downloaded. Default: `AUTOMARKET_DOWNLOAD_DIR`, else `<tmp>/automarket`. */
+  /** Where results are downloaded. Default: `AUTOMARKET_DOWNLOAD_DIR`, else the user's private `downloads` folder. */
   readonly downloadDir?: string
   /** Budget of a whole job. Default 30 minutes (`defaultJobTimeout`). */
   readonly jobTimeout?: Duration.DurationInput

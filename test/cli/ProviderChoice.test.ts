@@ -1,12 +1,12 @@
 /**
- * `--provider` and `--model` as the registry takes them: as given (speak, transcribe, compose)
- * or checked against the registry first (generate), with `--model` alone going to the providers
- * that list it.
+ * `--provider` and `--model` as the registry takes them: as given once the provider exists
+ * (speak, transcribe, compose) or checked against the registry first (generate), with `--model`
+ * alone going to the providers that list it.
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { asGiven, checked } from "../../src/cli/ProviderChoice.js"
+import { asGiven, checked, given } from "../../src/cli/ProviderChoice.js"
 import * as ProviderRegistry from "../../src/registry/ProviderRegistry.js"
 import { fake, model } from "../support/TestProviders.js"
 
@@ -26,6 +26,17 @@ describe("ProviderChoice", () => {
     expect(asGiven(Option.some("alpha"), Option.some("alpha-chat"))).toEqual({ providers: ["alpha"], models: { alpha: "alpha-chat" } })
     expect(asGiven(Option.none(), Option.some("alpha-chat"))).toEqual({})
   })
+
+  it.effect("given: the options as given when the provider exists; an unknown provider names the known ones", () =>
+    withRegistry(
+      Effect.gen(function* () {
+        expect(yield* given(Option.none(), Option.some("alpha-chat"))).toEqual({})
+        expect(yield* given(Option.some("beta"), Option.some("beta-draw"))).toEqual({ providers: ["beta"], models: { beta: "beta-draw" } })
+        const unknown = yield* Effect.flip(given(Option.some("nosuch"), Option.none()))
+        expect(unknown).toMatchObject({ _tag: "UnknownProvider", id: "nosuch", known: ["beta", "alpha"] })
+        expect(unknown.message).toBe('no provider "nosuch" (known: beta, alpha)')
+      })
+    ))
 
   it.effect("checked: a provider that exists and offers the capability is pinned, with its model", () =>
     withRegistry(

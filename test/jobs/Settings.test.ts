@@ -1,6 +1,6 @@
 /**
  * Job settings: a fixed poll interval from `AUTOMARKET_POLL_INTERVAL` (an unreadable one falls
- * back to the default schedule), the download directory from `AUTOMARKET_DOWNLOAD_DIR`, and
+ * back to the default schedule), the download directory from `AUTOMARKET_DOWNLOAD_DIR` (else the user's private folder), and
  * programmatic settings over both.
  */
 import { describe, expect, it } from "@effect/vitest"
@@ -10,9 +10,8 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import type * as Schedule from "effect/Schedule"
 import * as TestClock from "effect/TestClock"
-import * as os from "node:os"
-import * as path from "node:path"
 import * as Settings from "../../src/jobs/Settings.js"
+import * as PrivateDir from "../../src/local/PrivateDir.js"
 
 const withEnv = (vars: Record<string, string>) => Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(vars))))
 
@@ -35,10 +34,10 @@ describe("Settings", () => {
       expect(yield* Settings.pollScheduleFromEnv.pipe(withEnv({ AUTOMARKET_POLL_INTERVAL: "soon" }))).toBe(Settings.defaultPollSchedule)
     }))
 
-  it.effect("results go to AUTOMARKET_DOWNLOAD_DIR, else <tmp>/automarket", () =>
+  it.effect("results go to AUTOMARKET_DOWNLOAD_DIR, else the user's private downloads folder", () =>
     Effect.gen(function* () {
       expect(yield* Settings.downloadDir.pipe(withEnv({ AUTOMARKET_DOWNLOAD_DIR: "/data/results" }))).toBe("/data/results")
-      expect(yield* Settings.downloadDir.pipe(withEnv({}))).toBe(path.join(os.tmpdir(), "automarket"))
+      expect(yield* Settings.downloadDir.pipe(withEnv({}))).toBe(PrivateDir.pathOf("downloads"))
     }))
 
   it.effect("programmatic settings win over the environment", () =>

@@ -14,6 +14,7 @@ import * as fs from "node:fs"
 import * as Demo from "../demo/Demo.js"
 import { defaultScriptPath, parse, ScriptError } from "../demo/Script.js"
 import { price, table } from "../Format.js"
+import { readable } from "../InputFiles.js"
 import * as Progress from "../Progress.js"
 
 /** The summary as text: one row a step, then the total. */
@@ -33,12 +34,14 @@ export const formatSummary = (summary: Demo.DemoSummary): string =>
 export const demo = Command.make(
   "demo",
   {
-    script: Args.file({ name: "script.md", exists: "yes" }).pipe(Args.withDescription("The script (default: the one shipped)"), Args.optional),
+    script: Args.path({ name: "script.md" }).pipe(Args.withDescription("The script (default: the one shipped)"), Args.optional),
     out: Options.file("out").pipe(Options.withAlias("o"), Options.withDescription("The video to write"), Options.withDefault("demo.mp4"))
   },
   ({ out, script }) =>
     Effect.gen(function* () {
       const file = Option.getOrElse(script, () => defaultScriptPath)
+      // Checked first: a directory or a file of another user would otherwise be a defect of the read.
+      yield* readable(file)
       const parsed = parse(yield* Effect.sync(() => fs.readFileSync(file, "utf8")))
       if (parsed instanceof ScriptError) return yield* parsed
       const progress = yield* Progress.make({

@@ -19,6 +19,8 @@ import { InvalidInput, type MediaError } from "../../domain/Errors.js"
 import * as JobProgress from "../../domain/Progress.js"
 import * as Jobs from "../../jobs/index.js"
 import { extensionOf, save } from "../AssetFiles.js"
+import type { UnreadableFile } from "../Errors.js"
+import { readable } from "../InputFiles.js"
 import { output } from "../Output.js"
 import * as Progress from "../Progress.js"
 
@@ -46,15 +48,15 @@ export const jobClientFor = (
     return yield* jobs
   })
 
-/** Read and decode a ticket file; InvalidInput when it is missing or not a ticket. */
-export const readTicket = (file: string): Effect.Effect<Jobs.JobTicket, InvalidInput> =>
-  Effect.try({
+/** Read and decode a ticket file; UnreadableFile when it cannot be read, InvalidInput when it is not a ticket. */
+export const readTicket = (file: string): Effect.Effect<Jobs.JobTicket, InvalidInput | UnreadableFile> =>
+  readable(file).pipe(Effect.zipRight(Effect.try({
     try: () => fs.readFileSync(file, "utf8"),
     catch: (error) =>
       new InvalidInput({ provider: "jobs", detail: `cannot read the ticket ${file}: ${String(error)}`, issues: [file] })
-  }).pipe(Effect.flatMap(Jobs.decodeTicket))
+  })), Effect.flatMap(Jobs.decodeTicket))
 
-const ticketArg = Args.file({ name: "ticket", exists: "yes" }).pipe(
+const ticketArg = Args.path({ name: "ticket" }).pipe(
   Args.withDescription("A ticket file written by `generate ... --ticket FILE`")
 )
 

@@ -19,8 +19,9 @@ import { cues, renderSrt, renderVtt } from "../../media/Subtitles.js"
 import { ProviderRegistry } from "../../registry/ProviderRegistry.js"
 import { save, speechFormatOf } from "../AssetFiles.js"
 import { InvalidSpec } from "../Errors.js"
+import { readable } from "../InputFiles.js"
 import { writeFile } from "../Output.js"
-import { asGiven, modelOption, providerOption } from "../ProviderChoice.js"
+import { given, modelOption, providerOption } from "../ProviderChoice.js"
 
 /** The media type of an input file by its extension, as the provider is told; octet-stream when unknown. */
 const mimeOf = (file: string): string => {
@@ -53,8 +54,9 @@ export const speak = Command.make(
     Effect.gen(function* () {
       const registry = yield* ProviderRegistry
       const format = speechFormatOf(out)
+      const routed = yield* given<"text-to-speech">(provider, model)
       const result = yield* registry.generateDetailed("text-to-speech", text(words), {
-        ...asGiven(provider, model),
+        ...routed,
         options: { format, ...Option.match(voice, { onNone: () => ({}), onSome: (v) => ({ voice: v }) }) }
       })
       const written = yield* save(result.output, out)
@@ -67,7 +69,7 @@ export const speak = Command.make(
 export const transcribe = Command.make(
   "transcribe",
   {
-    file: Args.file({ name: "audio", exists: "yes" }).pipe(Args.withDescription("An audio or video file")),
+    file: Args.path({ name: "audio" }).pipe(Args.withDescription("An audio or video file")),
     format: Options.choice("format", ["txt", "json", "srt", "vtt"]).pipe(Options.withDefault("txt" as const)),
     language: Options.text("language").pipe(Options.optional),
     out: Options.file("out").pipe(Options.withAlias("o"), Options.withDescription("Write here instead of stdout"), Options.optional),
@@ -77,9 +79,11 @@ export const transcribe = Command.make(
   ({ file, format, language, model, out, provider }) =>
     Effect.gen(function* () {
       const registry = yield* ProviderRegistry
+      const routed = yield* given<"speech-to-text">(provider, model)
+      yield* readable(file)
       const audio = new Audio({ source: new FileSource({ path: path.resolve(file) }), mimeType: mimeOf(file) })
       const result = yield* registry.generate("speech-to-text", audio, {
-        ...asGiven(provider, model),
+        ...routed,
         options: Option.match(language, { onNone: () => ({}), onSome: (l) => ({ language: l }) })
       })
       const segments = result.segments ?? []
@@ -102,7 +106,7 @@ export const transcribe = Command.make(
 export const compose = Command.make(
   "compose",
   {
-    spec: Args.file({ name: "spec.json", exists: "yes" }).pipe(Args.withDescription("A composition spec (see Composition in the README)")),
+    spec: Args.path({ name: "spec.json" }).pipe(Args.withDescription("A composition spec (see Composition in the README)")),
     out: Options.file("out").pipe(Options.withAlias("o"), Options.withDefault("out.mp4")),
     provider: providerOption,
     model: modelOption
@@ -110,6 +114,8 @@ export const compose = Command.make(
   ({ model, out, provider, spec }) =>
     Effect.gen(function* () {
       const registry = yield* ProviderRegistry
+      const routed = yield* given<"video-composition">(provider, model)
+      yield* readable(spec)
       const raw = yield* Effect.try({
         try: () => JSON.parse(fs.readFileSync(spec, "utf8")) as unknown,
         catch: (error) => new InvalidSpec({ path: spec, reason: `not JSON: ${String(error)}` })
@@ -120,7 +126,9 @@ export const compose = Command.make(
         Effect.mapError((error) => new InvalidSpec({ path: spec, reason: error.message }))
       )
       const resolved = Composition.resolvePaths(composition, base)
-      const result = yield* registry.generateDetailed("video-composition", resolved, asGiven(provider, model))
+      // Every local file the spec names, before the provider uploads the first of them.
+      yield* Effect.forEach(Composition.localSources(resolved), (source) => readable(source), { discard: true })
+      const result = yield* registry.generateDetailed("video-composition", resolved, routed)
       const written = yield* save(result.output, out)
       const duration = result.output.duration !== undefined ? ` (${result.output.duration.toFixed(2)} s)` : ""
       yield* Console.log(`${written}${duration} by ${result.provider}/${result.model}`)

@@ -9,9 +9,8 @@
 import type * as ConfigError from "effect/ConfigError"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
-import * as NodeOs from "node:os"
-import * as NodePath from "node:path"
 import * as LocalService from "../../local/LocalService.js"
+import * as PrivateDir from "../../local/PrivateDir.js"
 import type { ServiceRuntime } from "../../local/ServiceRuntime.js"
 
 /** The provider id, in errors and models. */
@@ -23,8 +22,11 @@ export const envVar = "CHATTERBOX_DOCKER_URL"
 /** Where the service is: `CHATTERBOX_DOCKER_URL`, or the embedded TTS service. */
 export const location: Effect.Effect<LocalService.ServiceLocation, ConfigError.ConfigError, ServiceRuntime> = LocalService.locate("tts", envVar)
 
-/** Where synthesized files are written unless told otherwise. */
-export const defaultOutputDir = (): string => NodePath.join(NodeOs.tmpdir(), "automarket", "chatterbox")
+/**
+ * Where synthesized files are written unless told otherwise: the user's private `chatterbox`
+ * folder (`PrivateDir`), not a fixed folder of the shared temp dir.
+ */
+export const defaultOutputDir = (): string => PrivateDir.pathOf("chatterbox")
 
 /** Budget of one synthesis unless told otherwise. */
 export const defaultTimeout: Duration.DurationInput = "5 minutes"

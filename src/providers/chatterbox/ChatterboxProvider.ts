@@ -12,9 +12,9 @@
  *   (`/upload_reference`) and asks for `voice_mode: "clone"`: our flite service refuses both with
  *   400, which is `InvalidInput`. `extra` passes Chatterbox's own parameters through:
  *   `temperature`, `exaggeration`, `cfg_weight`, `seed`, `language`, `split_text`, `chunk_size`.
- * - Output: an `Audio` whose source is a file (streamed to disk) in `outputDir` (default
- *   `<tmpdir>/automarket/chatterbox`), with its mime type, duration and sample rate (read from
- *   the WAV header, or with ffprobe for mp3/opus when ffprobe is installed), and
+ * - Output: an `Audio` whose source is a file (streamed to disk) in `outputDir` (default: the
+ *   user's private `chatterbox` folder, see `local/PrivateDir`), with its mime type, duration and
+ *   sample rate (read from the WAV header, or with ffprobe for mp3/opus when ffprobe is installed), and
  *   `origin: {provider: "chatterbox", model, costUsd: 0}`.
  * - `isAvailable`: `GET /health`, falling back to `GET /get_predefined_voices` for the real server.
  *
@@ -35,6 +35,7 @@ import { DownloadFailed, InvalidInput, type MediaError } from "../../domain/Erro
 import { MediaProvider, type MediaProviderService, type SpeechOptions } from "../../domain/MediaProvider.js"
 import type { ProviderModel } from "../../domain/Model.js"
 import type * as LocalService from "../../local/LocalService.js"
+import * as PrivateDir from "../../local/PrivateDir.js"
 import * as Provider from "../../provider/Provider.js"
 import type { ServiceRuntime } from "../../local/ServiceRuntime.js"
 import { parseWavHeader } from "../../media/Wav.js"
@@ -45,7 +46,7 @@ import * as ChatterboxConfig from "./ChatterboxConfig.js"
 
 /** How the provider is set up. */
 export interface ChatterboxOptions {
-  /** Where synthesized files are written. Default `<tmpdir>/automarket/chatterbox`. */
+  /** Where synthesized files are written. Default: the user's private `chatterbox` folder (`ChatterboxConfig.defaultOutputDir`). */
   readonly outputDir?: string
   readonly client?: ChatterboxClient.ChatterboxClientOptions
 }
@@ -149,11 +150,10 @@ export const make = (
         const speed = speech?.speed ?? 1
         if (!(speed >= 0.25 && speed <= 4)) return yield* invalid(`speed must be between 0.25 and 4, not ${speed}`)
         const extra = yield* extraOf(speech)
-        const fs = yield* FileSystem.FileSystem
-        yield* fs.makeDirectory(outputDir, { recursive: true }).pipe(
-          Effect.mapError((error) => new DownloadFailed({ provider: providerId, detail: `cannot create ${outputDir}: ${error.message}` }))
+        const dir = yield* PrivateDir.ensure(outputDir).pipe(
+          Effect.mapError((error) => new DownloadFailed({ provider: providerId, detail: `cannot use ${outputDir}: ${error.message}` }))
         )
-        const destination = NodePath.join(outputDir, `chatterbox-${randomUUID()}.${format}`)
+        const destination = NodePath.join(dir, `chatterbox-${randomUUID()}.${format}`)
         const common = { text: input.text, output_format: format, speed_factor: speed, ...extra }
         const reference = speech?.referenceAudio
         let saved: ChatterboxClient.SavedAudio

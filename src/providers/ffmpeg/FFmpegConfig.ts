@@ -11,9 +11,8 @@ import type * as ConfigError from "effect/ConfigError"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as NodeOs from "node:os"
-import * as NodePath from "node:path"
 import * as LocalService from "../../local/LocalService.js"
+import * as PrivateDir from "../../local/PrivateDir.js"
 import type { ServiceRuntime } from "../../local/ServiceRuntime.js"
 
 /** The provider id, in errors and models. */
@@ -31,8 +30,12 @@ export const location: Effect.Effect<LocalService.ServiceLocation, ConfigError.C
 /** `FFMPEG_OUTPUT_DIR` when set. */
 export const outputDir: Config.Config<string | undefined> = Config.map(Config.option(Config.nonEmptyString(outputDirVar)), Option.getOrUndefined)
 
-/** The directory results are written to unless told otherwise: `<tmpdir>/automarket-ffmpeg`. */
-export const defaultOutputDir = (): string => NodePath.join(NodeOs.tmpdir(), "automarket-ffmpeg")
+/**
+ * The directory results are written to unless told otherwise: the user's private `ffmpeg` folder
+ * (`PrivateDir`: `$XDG_RUNTIME_DIR/automarket/ffmpeg`, else `~/.cache/automarket/tmp/ffmpeg`),
+ * not a fixed folder of the shared temp dir that another user could own or link elsewhere.
+ */
+export const defaultOutputDir = (): string => PrivateDir.pathOf("ffmpeg")
 
 /** Budget of one job (upload, ffmpeg run, answer, download) unless told otherwise. */
 export const defaultJobTimeout: Duration.DurationInput = "10 minutes"

@@ -6,8 +6,8 @@
  *
  * The service is found as `FFmpegConfig.ts` says: the URL the user configured in
  * `FFMPEG_SERVICE_URL` (their own service or container), or the embedded one `ServiceRuntime`
- * starts on first use. Results are downloaded into `FFMPEG_OUTPUT_DIR` (default: the system
- * temp directory's `automarket-ffmpeg`), streamed to disk.
+ * starts on first use. Results are downloaded into `FFMPEG_OUTPUT_DIR` (default: the user's
+ * private `ffmpeg` folder, see `local/PrivateDir`), streamed to disk.
  *
  * @module
  */
@@ -36,7 +36,7 @@ export const models: ReadonlyArray<ProviderModel> = [Composer.model, AudioEnhanc
 
 /** Options of `make`. */
 export interface FFmpegProviderOptions {
-  /** Where results are written. Default: `<tmpdir>/automarket-ffmpeg`. */
+  /** Where results are written. Default: the user's private `ffmpeg` folder (`FFmpegConfig.defaultOutputDir`). */
   readonly outputDir?: string | undefined
   /** Budget of one job. Default 10 minutes. */
   readonly jobTimeout?: Duration.DurationInput | undefined

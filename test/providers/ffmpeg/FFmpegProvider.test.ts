@@ -10,7 +10,7 @@ import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs"
 import * as Http from "node:http"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -118,6 +118,38 @@ describe("FFmpeg provider: set-ups of its own", () => {
       expect(error._tag).toBe("ServiceNotRunning")
     }).pipe(Effect.provide(NodeHttpClient.layerUndici))
   )
+
+  it.effect("the default output folder is the user's private one: a link planted by another user (in the shared temp dir or in the runtime dir) gets no result", () => {
+    const planted = join(root, "planted")
+    const attacker = join(planted, "attacker")
+    const saved = { XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR, TMPDIR: process.env.TMPDIR }
+    const plant = Effect.sync(() => {
+      mkdirSync(attacker, { recursive: true })
+      mkdirSync(join(planted, "shared"))
+      mkdirSync(join(planted, "run"), { mode: 0o700 })
+      // The old default, <tmp>/automarket-ffmpeg, and the new one's folder, both links to the attacker's folder.
+      symlinkSync(attacker, join(planted, "shared", "automarket-ffmpeg"))
+      symlinkSync(attacker, join(planted, "run", "automarket"))
+      process.env.TMPDIR = join(planted, "shared")
+      process.env.XDG_RUNTIME_DIR = join(planted, "run")
+    })
+    const restore = Effect.sync(() => {
+      for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[name]
+        else process.env[name] = value
+      }
+    })
+    return Effect.gen(function* () {
+      yield* plant
+      const provider = yield* FFmpegProvider.make({ url: Effect.succeed(server.url), configured: true })
+      const speech = makeSpeech(root, "planted.wav", "Where does this go?")
+      const model = yield* provider.audioEnhancer()
+      const error = yield* Effect.flip(model.transform(new Audio({ source: fromFile(speech), mimeType: "audio/wav" }), { format: "mp3" }))
+      expect(error._tag).toBe("DownloadFailed")
+      expect(error.message).toContain(`${join(planted, "run", "automarket")}: it is a symbolic link`)
+      expect(readdirSync(attacker)).toEqual([])
+    }).pipe(Effect.ensuring(restore), Effect.provide(NodeHttpClient.layerUndici))
+  })
 
   it.effect("the layer uses FFMPEG_SERVICE_URL when set, without asking the runtime", () =>
     Effect.gen(function* () {

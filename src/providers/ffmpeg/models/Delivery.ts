@@ -5,11 +5,10 @@
  *
  * @module
  */
-import * as FileSystem from "@effect/platform/FileSystem"
-import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as Effect from "effect/Effect"
 import * as NodePath from "node:path"
 import { DownloadFailed, type MediaError } from "../../../domain/Errors.js"
+import * as PrivateDir from "../../../local/PrivateDir.js"
 import type { JobResult, OutputFile } from "../../../services/ffmpeg/Api.js"
 import type * as FFmpegClient from "../FFmpegClient.js"
 import { providerId as provider } from "../FFmpegConfig.js"
@@ -23,21 +22,23 @@ export interface Delivered {
 /** Run `job` and download its output as `<modelId>-<uuid>.<ext>`. */
 export type Deliver = (job: Effect.Effect<JobResult, MediaError>, modelId: string) => Effect.Effect<Delivered, MediaError>
 
-/** A `Deliver` that fetches results from `client` into `outputDir` (created when missing). */
+/**
+ * A `Deliver` that fetches results from `client` into `outputDir`: created when missing, and,
+ * when it is the user's private default, refused if another user owns it or it is a link.
+ */
 export const deliverTo =
   (client: FFmpegClient.Service, outputDir: string): Deliver =>
   (job, modelId) =>
     Effect.flatMap(job, ({ output }) =>
       Effect.gen(function* () {
-        const fs = yield* FileSystem.FileSystem
-        yield* fs.makeDirectory(outputDir, { recursive: true }).pipe(
+        const dir = yield* PrivateDir.ensure(outputDir).pipe(
           Effect.mapError(
-            (error) => new DownloadFailed({ provider, detail: `cannot create the output directory ${outputDir}: ${error.message}` })
+            (error) => new DownloadFailed({ provider, detail: `cannot use the output directory ${outputDir}: ${error.message}` })
           )
         )
         const extension = NodePath.extname(output.name).replace(/[^.a-z0-9]/g, "")
-        const path = NodePath.join(outputDir, `${modelId}-${crypto.randomUUID()}${extension}`)
+        const path = NodePath.join(dir, `${modelId}-${crypto.randomUUID()}${extension}`)
         yield* client.download(output, path)
         return { output, path }
-      }).pipe(Effect.ensuring(client.release(output)), Effect.provide(NodeFileSystem.layer))
+      }).pipe(Effect.ensuring(client.release(output)))
     )
