@@ -19,10 +19,11 @@
  *   with the ETag or Last-Modified) if the server announced `Accept-Ranges: bytes`; a `206` with the
  *   matching `Content-Range` continues the file, anything else restarts it from zero. Up to
  *   `attempts` attempts (default 4), 5xx answers included.
- * - **Secure by default**: only `https:` URLs (and `data:` URLs, decoded locally). Plain `http:` is
- *   allowed only for loopback hosts (127.0.0.0/8, `::1`, `localhost`) and only when
- *   `allowLoopbackHttp` is set or the environment has `AUTOMARKET_ALLOW_LOOPBACK_HTTP=1` (tests,
- *   local emulators).
+ * - **Secure by default**: only `https:` URLs to public hosts (and `data:` URLs, decoded locally).
+ *   Loopback hosts (127.0.0.0/8, `::1`, `localhost`, also IPv4-mapped), over `http:` or `https:`,
+ *   only when `allowLoopbackHttp` is set or the environment has `AUTOMARKET_ALLOW_LOOPBACK_HTTP=1`
+ *   (tests, local emulators); private, link-local and unspecified addresses only with
+ *   `allowPrivateHosts`. Addresses are judged as the URL writes them (names are not resolved).
  * - **Redirects under the same rule**: up to `maxRedirects` (5) are followed, each target checked
  *   as the first URL is (so `https:` never leads to plain `http:`, nor to loopback without the
  *   allowance, nor to `data:`); a sixth is refused. The caller's `headers` (an authorization the
@@ -99,8 +100,15 @@ export interface DownloadOptions {
   readonly attempts?: number
   /** Longest wait for the answer's headers or for the next chunk. Default 60 s. */
   readonly idleTimeout?: Duration.DurationInput
-  /** Allow `http:` to loopback hosts. Default: the `AUTOMARKET_ALLOW_LOOPBACK_HTTP` environment variable. */
+  /** Allow loopback hosts (`http:` or `https:`). Default: the `AUTOMARKET_ALLOW_LOOPBACK_HTTP` environment variable. */
   readonly allowLoopbackHttp?: boolean
+  /**
+   * Allow `https:` to private, link-local and unspecified addresses (10/8, 192.168/16,
+   * 169.254/16, fc00::/7 ...), on the first URL and on redirects. Default `false`: a remote
+   * provider's result is on a public host, and such an address in its place (or in a redirect)
+   * points into the local network.
+   */
+  readonly allowPrivateHosts?: boolean
   /**
    * Extra request headers (e.g. an authorization the file host needs), sent only to the origin
    * of `url` (after a redirect elsewhere, only `user-agent`, `accept` and `accept-language`).
@@ -124,38 +132,84 @@ export interface Downloaded {
   readonly resumed: number
 }
 
-/** Whether `host` (a URL's hostname) is a loopback address. */
+/** Whether `host` (a URL's hostname, as `URL` normalises it) is a loopback address. */
 export const isLoopbackHost = (host: string): boolean => {
-  const h = host.replace(/^\[|\]$/g, "").toLowerCase()
-  return h === "localhost" || h === "::1" || /^127(\.\d{1,3}){3}$/.test(h)
+  const h = unbracket(host)
+  if (h === "localhost" || h.endsWith(".localhost") || h === "::1") return true
+  const v4 = ipv4Of(h)
+  return v4 !== undefined && v4[0] === 127
 }
 
 /**
- * Whether a URL may be fetched: `https:` and `data:` always, `http:` only to loopback hosts and
- * only when `allowLoopbackHttp`. Returns the reason when refused.
+ * Whether `host` (a URL's hostname, as `URL` normalises it) is an address of no public host:
+ * private (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7), link-local (169.254/16, fe80::/10,
+ * where cloud metadata services answer) or unspecified (0.0.0.0/8, `::`). Names are not resolved:
+ * this judges the URL as written.
  */
-export const checkUrl = (url: string, allowLoopbackHttp: boolean): { readonly ok: true } | { readonly ok: false; readonly reason: string } => {
+export const isPrivateHost = (host: string): boolean => {
+  const h = unbracket(host)
+  const v4 = ipv4Of(h)
+  if (v4 !== undefined) {
+    const [a, b] = v4
+    return a === 0 || a === 10 || (a === 172 && b >= 16 && b < 32) || (a === 192 && b === 168) || (a === 169 && b === 254) || (a === 100 && b >= 64 && b < 128)
+  }
+  if (!h.includes(":")) return false
+  return h === "::" || /^f[cd][0-9a-f]{0,2}:/.test(h) || /^fe[89ab][0-9a-f]?:/.test(h)
+}
+
+const unbracket = (host: string): string => host.replace(/^\[|\]$/g, "").toLowerCase()
+
+// The four bytes of a dotted IPv4 address, or of an IPv4-mapped IPv6 one (`::ffff:7f00:1`, as
+// `URL` writes `::ffff:127.0.0.1`); undefined for anything else.
+const ipv4Of = (h: string): readonly [number, number, number, number] | undefined => {
+  const dotted = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(h.startsWith("::ffff:") ? h.slice(7) : h)
+  if (dotted !== null) return [Number(dotted[1]), Number(dotted[2]), Number(dotted[3]), Number(dotted[4])]
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(h)
+  if (mapped === null) return undefined
+  const hi = parseInt(mapped[1]!, 16)
+  const lo = parseInt(mapped[2]!, 16)
+  return [hi >> 8, hi & 255, lo >> 8, lo & 255]
+}
+
+/**
+ * Whether a URL may be fetched: `https:` to a public host and `data:` always; a loopback host
+ * (over `http:` or `https:`) only when `allowLoopbackHttp`; a private, link-local or unspecified
+ * address only when `allowPrivateHosts`; plain `http:` to no other host. Returns the reason when
+ * refused.
+ */
+export const checkUrl = (
+  url: string,
+  allowLoopbackHttp: boolean,
+  allowPrivateHosts = false
+): { readonly ok: true } | { readonly ok: false; readonly reason: string } => {
   let parsed: URL
   try {
     parsed = new URL(url)
   } catch {
     return { ok: false, reason: "not a valid URL" }
   }
-  if (parsed.protocol === "https:" || parsed.protocol === "data:") return { ok: true }
-  if (parsed.protocol === "http:") {
-    if (!isLoopbackHost(parsed.hostname)) return { ok: false, reason: "plain http is refused (https only)" }
-    if (!allowLoopbackHttp) return { ok: false, reason: `plain http to a loopback host needs ${allowLoopbackHttpVar}=1` }
-    return { ok: true }
+  if (parsed.protocol === "data:") return { ok: true }
+  if (parsed.protocol !== "https:" && parsed.protocol !== "http:") {
+    return { ok: false, reason: `scheme ${parsed.protocol} is not allowed (https only)` }
   }
-  return { ok: false, reason: `scheme ${parsed.protocol} is not allowed (https only)` }
+  if (isLoopbackHost(parsed.hostname)) {
+    return allowLoopbackHttp ? { ok: true } : { ok: false, reason: `${parsed.protocol === "http:" ? "plain http" : "https"} to a loopback host needs ${allowLoopbackHttpVar}=1` }
+  }
+  if (parsed.protocol === "http:") return { ok: false, reason: "plain http is refused (https only)" }
+  if (isPrivateHost(parsed.hostname) && !allowPrivateHosts) return { ok: false, reason: "a private or link-local address (allowPrivateHosts is off)" }
+  return { ok: true }
 }
 
 /**
  * Whether a redirect's target may be followed: the same rule as `checkUrl` for the first URL,
  * except that a `data:` target is refused (a server has no business answering with one).
  */
-export const checkRedirect = (url: string, allowLoopbackHttp: boolean): { readonly ok: true } | { readonly ok: false; readonly reason: string } =>
-  /^data:/i.test(url) ? { ok: false, reason: "a redirect to a data: URL" } : checkUrl(url, allowLoopbackHttp)
+export const checkRedirect = (
+  url: string,
+  allowLoopbackHttp: boolean,
+  allowPrivateHosts = false
+): { readonly ok: true } | { readonly ok: false; readonly reason: string } =>
+  /^data:/i.test(url) ? { ok: false, reason: "a redirect to a data: URL" } : checkUrl(url, allowLoopbackHttp, allowPrivateHosts)
 
 // Headers that say nothing about who asks: they follow a redirect to another origin.
 const portableHeaders: ReadonlySet<string> = new Set(["user-agent", "accept", "accept-language"])
@@ -260,7 +314,8 @@ export const download = (options: DownloadOptions): Effect.Effect<Downloaded, Do
     const allowHttp =
       options.allowLoopbackHttp ??
       (yield* Config.boolean(allowLoopbackHttpVar).pipe(Config.withDefault(false), Effect.orElseSucceed(() => false)))
-    const allowed = checkUrl(options.url, allowHttp)
+    const allowPrivate = options.allowPrivateHosts ?? false
+    const allowed = checkUrl(options.url, allowHttp, allowPrivate)
     if (!allowed.ok) return yield* Effect.fail(fail(`refused: ${allowed.reason}`))
 
     const maxBytes = options.maxBytes ?? defaultMaxBytes
@@ -271,7 +326,7 @@ export const download = (options: DownloadOptions): Effect.Effect<Downloaded, Do
 
     const transfer: Effect.Effect<Downloaded, DownloadFailed, HttpClient.HttpClient> = options.url.startsWith("data:")
       ? writeDataUrl(options, temp, maxBytes, fail)
-      : fetchToFile(options, temp, maxBytes, fail, provider, model, allowHttp)
+      : fetchToFile(options, temp, maxBytes, fail, provider, model, allowHttp, allowPrivate)
 
     return yield* transfer.pipe(
       Effect.flatMap((done) =>
@@ -309,10 +364,11 @@ const fetchToFile = (
   fail: (message: string) => DownloadFailed,
   provider: string,
   model: string,
-  allowHttp: boolean
+  allowHttp: boolean,
+  allowPrivate: boolean
 ): Effect.Effect<Downloaded, DownloadFailed, HttpClient.HttpClient> =>
   Effect.gen(function* () {
-    const fetch: Fetch = fetchWith(yield* HttpClient.HttpClient, { allowHttp, given: options.url, headers: options.headers, fail })
+    const fetch: Fetch = fetchWith(yield* HttpClient.HttpClient, { allowHttp, allowPrivate, given: options.url, headers: options.headers, fail })
     const attempts = Math.max(1, options.attempts ?? 4)
     const idle = Duration.decode(options.idleTimeout ?? "60 seconds")
 
@@ -504,6 +560,7 @@ const fetchWith =
     client: HttpClient.HttpClient,
     rules: {
       readonly allowHttp: boolean
+      readonly allowPrivate: boolean
       readonly given: string
       readonly headers: Readonly<Record<string, string>> | undefined
       readonly fail: (message: string) => DownloadFailed
@@ -549,7 +606,7 @@ const fetchWith =
       } catch {
         return Effect.fail(new Fatal(rules.fail("refused: a redirect to an invalid URL")))
       }
-      const allowed = checkRedirect(next, rules.allowHttp)
+      const allowed = checkRedirect(next, rules.allowHttp, rules.allowPrivate)
       if (!allowed.ok) return Effect.fail(new Fatal(rules.fail(`refused: redirect to ${displayUrl(next)}: ${allowed.reason}`)))
       return follow(next, hops + 1)
     }

@@ -233,6 +233,55 @@ describe("Download (loopback servers)", () => {
       expect(target.seen).toHaveLength(1)
     }).pipe(Effect.provide(UndiciHttpClient.layer)))
 
+  it.effect("a redirect to a loopback, private or link-local address is refused even over https (the address as the URL parser normalises it)", () =>
+    Effect.gen(function* () {
+      const asked: Array<string> = []
+      const client = HttpClient.make((request) => {
+        asked.push(request.url)
+        const to = new URL(request.url).searchParams.get("to")
+        return Effect.succeed(
+          to !== null
+            ? HttpClientResponse.fromWeb(request, new Response(null, { status: 302, headers: { location: to } }))
+            : HttpClientResponse.fromWeb(request, new Response("PNG", { headers: { "content-type": "image/png" } }))
+        )
+      })
+      const dir = freshDir()
+      for (const [target, reason] of [
+        ["https://127.0.0.1:8443/a.png", /loopback host needs AUTOMARKET_ALLOW_LOOPBACK_HTTP=1/],
+        ["https://localhost/a.png", /loopback host needs/],
+        ["https://[::ffff:127.0.0.1]/a.png", /loopback host needs/],
+        ["https://10.1.2.3/a.png", /a private or link-local address/],
+        ["https://192.168.0.10/a.png", /a private or link-local address/],
+        ["https://169.254.169.254/latest/meta-data", /a private or link-local address/],
+        ["https://[fd00::1]/a.png", /a private or link-local address/],
+        ["https://[::ffff:10.0.0.1]/a.png", /a private or link-local address/],
+        ["https://0.0.0.0/a.png", /a private or link-local address/]
+      ] as const) {
+        asked.length = 0
+        const exit = yield* Effect.exit(
+          Download.download({ url: `https://files.example.test/r.png?to=${encodeURIComponent(target)}`, to: path.join(dir, "a.png"), allowLoopbackHttp: false }).pipe(
+            Effect.provideService(HttpClient.HttpClient, client)
+          )
+        )
+        expect(errorOf(exit)?.message).toMatch(/refused: redirect to https:\/\//)
+        expect(errorOf(exit)?.message).toMatch(reason)
+        expect(asked).toHaveLength(1)
+      }
+      // The first URL is under the same rule.
+      const first = yield* Effect.exit(
+        Download.download({ url: "https://10.0.0.1/a.png", to: path.join(dir, "a.png") }).pipe(Effect.provideService(HttpClient.HttpClient, client))
+      )
+      expect(errorOf(first)?.message).toMatch(/refused: .*a private or link-local address/)
+      // A public host is followed.
+      const ok = yield* Effect.exit(
+        Download.download({ url: `https://files.example.test/r.png?to=${encodeURIComponent("https://cdn.example.test/a.png")}`, to: path.join(dir, "a.png") }).pipe(
+          Effect.provideService(HttpClient.HttpClient, client)
+        )
+      )
+      expect(Exit.isSuccess(ok) && ok.value).toMatchObject({ bytes: 3 })
+      expect(fs.readdirSync(dir)).toEqual(["a.png"])
+    }))
+
   it.scopedLive("the caller's headers go only to the origin they were given for: kept on a same-origin redirect, dropped after a cross-origin one", () =>
     Effect.gen(function* () {
       const other = yield* loopback((_req, res) => {
@@ -338,6 +387,15 @@ describe("Download (loopback servers)", () => {
     expect(Download.isLoopbackHost("[::1]")).toBe(true)
     expect(Download.isLoopbackHost("localhost")).toBe(true)
     expect(Download.isLoopbackHost("127.0.0.1.example.com")).toBe(false)
+    expect(Download.isLoopbackHost("[::ffff:7f00:1]")).toBe(true)
+    expect(Download.isPrivateHost("172.16.0.1")).toBe(true)
+    expect(Download.isPrivateHost("172.32.0.1")).toBe(false)
+    expect(Download.isPrivateHost("100.64.0.1")).toBe(true)
+    expect(Download.isPrivateHost("[fe80::1]")).toBe(true)
+    expect(Download.isPrivateHost("[::]")).toBe(true)
+    expect(Download.isPrivateHost("[2001:db8::1]")).toBe(false)
+    expect(Download.isPrivateHost("8.8.8.8")).toBe(false)
+    expect(Download.isPrivateHost("fc.example.com")).toBe(false)
     expect(Download.contentTypeAccepted("image/png", ["image/*"])).toBe(true)
     expect(Download.contentTypeAccepted("application/octet-stream", ["image/*"])).toBe(true)
     expect(Download.contentTypeAccepted("video/mp4", ["image/*", "audio/wav"])).toBe(false)
