@@ -63,14 +63,38 @@ export const parseRetryAfter = (headers: Headers, now: number): Duration.Duratio
   return Duration.millis(Math.max(0, date - now))
 }
 
-/** Replace every occurrence of each secret in `text` with `[redacted]`. */
+/**
+ * Replace every occurrence of each secret in `text` with `[redacted]`: written as it is, or as
+ * JSON may write it in a string (any character as `\u0073`, `/` as `\/`), so that raw provider
+ * text is clean whether or not it is decoded later. Decoded text is scrubbed again all the same.
+ */
 export const scrub = (text: string, secrets: ReadonlyArray<Redacted.Redacted<string>>): string => {
   let out = text
   for (const secret of secrets) {
     const value = Redacted.value(secret)
-    if (value.length >= 4) out = out.split(value).join("[redacted]")
+    if (value.length < 4) continue
+    out = out.split(value).join("[redacted]")
+    // Only text with an escape in it can hold an escaped secret (most error bodies have none).
+    if (out.includes("\\")) out = out.replace(escapedPattern(value), "[redacted]")
   }
   return out
+}
+
+// `value` with each character matched as itself or as a JSON escape of it.
+const escapedPattern = (value: string): RegExp => {
+  let source = ""
+  for (const char of value) {
+    const code = char.codePointAt(0) ?? 0
+    const literal = char.replace(/[\\^$.*+?()[\]{}|/-]/g, "\\$&")
+    if (code > 0xffff) {
+      source += literal
+      continue
+    }
+    // The four hex digits, either case.
+    const hex = [...code.toString(16).padStart(4, "0")].map((digit) => (/[a-f]/.test(digit) ? `[${digit}${digit.toUpperCase()}]` : digit)).join("")
+    source += `(?:${literal}|\\\\u${hex}${char === "/" ? "|\\\\/" : ""})`
+  }
+  return new RegExp(source, "g")
 }
 
 const maxMessage = 500
@@ -120,12 +144,16 @@ export interface StatusFailure {
   readonly now: number
   /** The model the request was for, named in ModelNotFound. */
   readonly model?: string | undefined
+  /** Secrets to scrub out of the body, before and after its message is decoded from JSON. */
+  readonly secrets?: ReadonlyArray<Redacted.Redacted<string>> | undefined
 }
 
 /** Map an HTTP error status and body to the `MediaError` it means. The one place this is decided. */
 export const errorFromStatus = (failure: StatusFailure): MediaError => {
-  const { body, provider, status } = failure
-  const said = providerMessage(body)
+  const { provider, status } = failure
+  const secrets = failure.secrets ?? []
+  // Scrubbed raw, then again once decoded: JSON may have spelled a key in escapes.
+  const said = scrub(providerMessage(scrub(failure.body, secrets)), secrets)
   const detail = `HTTP ${status}${said === "" ? "" : `: ${said}`}`
   if (status === 401 || status === 403) return new InvalidApiKey({ provider, detail })
   if (status === 402) return new QuotaExceeded({ provider, detail })
@@ -235,6 +263,8 @@ export interface ProviderHttp {
    * unread: for streams and downloads). Not retried after the status arrived.
    */
   readonly send: (options: RequestOptions) => Effect.Effect<HttpClientResponse.HttpClientResponse, MediaError>
+  /** `text` without this provider's secrets (see `scrub`): for provider text a caller quotes in an error. */
+  readonly scrub: (text: string) => string
 }
 
 const notSubmitted = (error: MediaError): boolean =>
@@ -279,7 +309,7 @@ export const make = (config: ProviderHttpConfig): Effect.Effect<ProviderHttp, ne
     }
 
     const statusError = (status: number, headers: Headers, body: string, now: number, model: string | undefined) =>
-      errorFromStatus({ provider, status, headers, body: scrub(body, secrets), now, model })
+      errorFromStatus({ provider, status, headers, body, now, model, secrets })
 
     const failed = (response: HttpClientResponse.HttpClientResponse, model: string | undefined) =>
       Effect.flatMap(
@@ -389,7 +419,8 @@ export const make = (config: ProviderHttpConfig): Effect.Effect<ProviderHttp, ne
           (error) =>
             new MalformedResponse({
               provider,
-              detail: `answer does not have the expected shape: ${truncate(ParseResult.TreeFormatter.formatErrorSync(error))}`
+              // The decoder quotes the values it found, decoded: a key echoed in the answer among them.
+              detail: `answer does not have the expected shape: ${truncate(scrub(ParseResult.TreeFormatter.formatErrorSync(error), secrets))}`
             })
         )
       }
@@ -410,7 +441,7 @@ export const make = (config: ProviderHttpConfig): Effect.Effect<ProviderHttp, ne
     const send = (options: RequestOptions): Effect.Effect<HttpClientResponse.HttpClientResponse, MediaError> =>
       retried(options, withKeys((key) => attempt(options, key, Effect.succeed)))
 
-    return { provider, baseUrl: base, json, send }
+    return { provider, baseUrl: base, json, send, scrub: (text: string) => scrub(text, secrets) }
   })
 
 /**

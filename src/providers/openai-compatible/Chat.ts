@@ -226,15 +226,20 @@ export const streamChat = (http: ProviderHttp, request: { readonly model: string
         model: request.model
       }),
       (response) =>
-        dataPayloads(http.provider, response).pipe(decodePayloads(http.provider, ChatChunk), deltasOf(http.provider, Date.now))
+        dataPayloads(http.provider, response).pipe(
+          decodePayloads(http.provider, ChatChunk, http.scrub),
+          deltasOf(http.provider, Date.now, http.scrub)
+        )
     )
   )
 
 /**
  * Fail the stream on an error event (mapped as its `code` would be as an HTTP status, 500 when
- * it has none), otherwise emit the chunk's text delta (empty deltas are dropped).
+ * it has none; its message through `scrub`), otherwise emit the chunk's text delta (empty deltas are
+ * dropped).
  */
-export const deltasOf = (provider: string, now: () => number) => (chunks: Stream.Stream<ChatChunk, MediaError>): Stream.Stream<string, MediaError> =>
+export const deltasOf = (provider: string, now: () => number, scrub: (text: string) => string = (text) => text) =>
+  (chunks: Stream.Stream<ChatChunk, MediaError>): Stream.Stream<string, MediaError> =>
   Stream.mapConcatEffect(chunks, (chunk) => {
     if (chunk.error !== undefined) {
       const code = typeof chunk.error.code === "number" ? chunk.error.code : Number(chunk.error.code)
@@ -243,7 +248,8 @@ export const deltasOf = (provider: string, now: () => number) => (chunks: Stream
           provider,
           status: Number.isInteger(code) && code >= 400 && code < 600 ? code : 500,
           headers: {},
-          body: JSON.stringify({ error: { message: chunk.error.message ?? "error in stream" } }),
+          // The message is decoded already: scrubbed here, a key spelled in escapes included.
+          body: JSON.stringify({ error: { message: scrub(chunk.error.message ?? "error in stream") } }),
           now: now()
         })
       )
