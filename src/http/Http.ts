@@ -25,6 +25,7 @@ import * as Predicate from "effect/Predicate"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
 import {
   ContentRejected,
   InvalidApiKey,
@@ -222,7 +223,18 @@ export interface ProviderHttpConfig {
   readonly retry?: Partial<RetryPolicy>
   /** Headers on every request. */
   readonly headers?: Readonly<Record<string, string>>
+  /**
+   * The largest JSON answer read, in bytes; a larger (or endless) one is `MalformedResponse` and
+   * is not read further. Default `defaultMaxBodyBytes` (64 MiB: room for an inline base64 image).
+   */
+  readonly maxBodyBytes?: number
 }
+
+/** The default cap of a JSON answer: 64 MiB. */
+export const defaultMaxBodyBytes = 64 * 1024 * 1024
+
+/** How much of an error answer is read (its message is quoted from it, at most 500 characters): 64 KiB. */
+export const maxErrorBodyBytes = 64 * 1024
 
 /** One request. */
 export interface RequestOptions {
@@ -290,6 +302,8 @@ export const make = (config: ProviderHttpConfig): Effect.Effect<ProviderHttp, ne
     const secrets = config.secrets ?? []
     const timeout = config.timeout ?? "30 seconds"
     const lean = leanTarget(Option.getOrUndefined(yield* leanPathOf(given)), base)
+    const maxBodyBytes = config.maxBodyBytes ?? defaultMaxBodyBytes
+    const tooLarge = () => new MalformedResponse({ provider, detail: `answer is larger than ${maxBodyBytes} bytes (not read further)` })
 
     const urlOf = (path: string) => (/^https?:\/\//i.test(path) ? path : `${base}${path.startsWith("/") ? "" : "/"}${path}`)
 
@@ -313,8 +327,11 @@ export const make = (config: ProviderHttpConfig): Effect.Effect<ProviderHttp, ne
 
     const failed = (response: HttpClientResponse.HttpClientResponse, model: string | undefined) =>
       Effect.flatMap(
-        Effect.zip(Effect.orElseSucceed(response.text, () => ""), Clock.currentTimeMillis),
-        ([body, now]) => Effect.fail(statusError(response.status, response.headers, body, now, model))
+        Effect.zip(
+          Effect.orElseSucceed(readCapped(response, maxErrorBodyBytes), () => ({ text: "", over: false })),
+          Clock.currentTimeMillis
+        ),
+        ([body, now]) => Effect.fail(statusError(response.status, response.headers, body.text, now, model))
       )
 
     // One attempt with one key: status checked, body handled by `read`.
@@ -351,13 +368,15 @@ export const make = (config: ProviderHttpConfig): Effect.Effect<ProviderHttp, ne
           headers["content-type"] = "application/json"
           headers["content-length"] = String(Buffer.byteLength(body))
         }
-        const request = { method: options.method ?? "GET", origin: target.origin, path: target.prefix + path, headers, body }
+        const request = { method: options.method ?? "GET", origin: target.origin, path: target.prefix + path, headers, body, maxBodyBytes, maxErrorBodyBytes }
         const handle = (response: LeanResponse): Effect.Effect<A, MediaError> =>
           response.status >= 200 && response.status < 300
             ? response.bodyError !== undefined
               ? // The answer broke off after its status: a transport failure, as on the general path.
                 Effect.fail(transportError(provider, "Transport", response.bodyError))
-              : readText(response.text)
+              : response.overflow
+                ? Effect.fail(tooLarge())
+                : readText(response.text)
             : Effect.fail(statusError(response.status, response.headers, response.text, clock.unsafeCurrentTimeMillis(), options.model))
         const budget = Duration.decode(options.timeout ?? timeout)
         const millis = Duration.toMillis(budget)
@@ -434,7 +453,8 @@ export const make = (config: ProviderHttpConfig): Effect.Effect<ProviderHttp, ne
       }
       // A body that breaks off after a 2xx status is a transport failure (NetworkError), not an empty answer.
       const read = (response: HttpClientResponse.HttpClientResponse) =>
-        Effect.flatMap(Effect.mapError(response.text, (error) => errorFromTransport(provider, error)), readText)
+        Effect.flatMap(Effect.mapError(readCapped(response, maxBodyBytes), (error) => errorFromTransport(provider, error)), (body) =>
+          body.over ? Effect.fail(tooLarge()) : readText(body.text))
       return retried(options, withKeys((key) => attempt(options, key, read)))
     }
 
@@ -442,6 +462,25 @@ export const make = (config: ProviderHttpConfig): Effect.Effect<ProviderHttp, ne
       retried(options, withKeys((key) => attempt(options, key, Effect.succeed)))
 
     return { provider, baseUrl: base, json, send, scrub: (text: string) => scrub(text, secrets) }
+  })
+
+/**
+ * A body as UTF-8 text, at most `max` bytes of it; `over` when there was more, the rest not read
+ * (stopping the stream aborts the request).
+ */
+const readCapped = (
+  response: HttpClientResponse.HttpClientResponse,
+  max: number
+): Effect.Effect<{ readonly text: string; readonly over: boolean }, HttpClientError.ResponseError> =>
+  Effect.suspend(() => {
+    const chunks: Array<Uint8Array> = []
+    return Effect.map(
+      Stream.runFoldWhile(response.stream, 0, (size) => size <= max, (size, chunk) => {
+        chunks.push(chunk)
+        return size + chunk.length
+      }),
+      (size) => ({ text: Buffer.concat(chunks).subarray(0, max).toString("utf8"), over: size > max })
+    )
   })
 
 /**
