@@ -19,17 +19,27 @@
  *   with the ETag or Last-Modified) if the server announced `Accept-Ranges: bytes`; a `206` with the
  *   matching `Content-Range` continues the file, anything else restarts it from zero. Up to
  *   `attempts` attempts (default 4), 5xx answers included.
- * - **Secure by default**: only `https:` URLs (and `data:` URLs, decoded locally). Plain `http:` is
- *   allowed only for loopback hosts (127.0.0.0/8, `::1`, `localhost`) and only when
- *   `allowLoopbackHttp` is set or the environment has `AUTOMARKET_ALLOW_LOOPBACK_HTTP=1` (tests,
- *   local emulators). Redirects are followed (up to 5).
+ * - **Secure by default**: only `https:` URLs to public hosts (and `data:` URLs, decoded locally).
+ *   Loopback hosts (127.0.0.0/8, `::1`, `localhost`, also IPv4-mapped), over `http:` or `https:`,
+ *   only when `allowLoopbackHttp` is set or the environment has `AUTOMARKET_ALLOW_LOOPBACK_HTTP=1`
+ *   (tests, local emulators); private, link-local and unspecified addresses only with
+ *   `allowPrivateHosts`. Addresses are judged as the URL writes them (names are not resolved).
+ * - **Redirects under the same rule**: up to `maxRedirects` (5) are followed, each target checked
+ *   as the first URL is (so `https:` never leads to plain `http:`, nor to loopback without the
+ *   allowance, nor to `data:`); a sixth is refused. The caller's `headers` (an authorization the
+ *   file host needs) go only to the origin of `url`: after a redirect to another origin only
+ *   `user-agent`, `accept` and `accept-language` follow. Redirects are decided here, not by the
+ *   `HttpClient` (a fetch-based client is told `redirect: "manual"`).
+ * - **Nothing read that is not kept**: the body of an error status, of a redirect, of a refused
+ *   content type or size is not read; the request is aborted when the attempt ends.
  * - **Observable**: `Progress.JobEvent.Downloading` events (bytes so far, total when known) are
  *   reported to the `ProgressReporter` in context, at most about once per percent (or per MiB when
  *   the size is unknown), plus the first and the last.
  *
  * Every failure is a `DownloadFailed` naming the provider and the URL (without its query string,
  * which may hold a signature); its `detail` starts with what went wrong: `too large`,
- * `unexpected content type`, `refused`, `HTTP <status>`, `truncated`, `connection lost`, `connection failed`, `stalled`,
+ * `unexpected content type`, `refused` (a URL or redirect the rules above refuse, or too many
+ * redirects), `HTTP <status>`, `truncated`, `connection lost`, `connection failed`, `stalled`,
  * `write error` (the last attempt's reason when the attempts ran out).
  *
  * ```ts
@@ -46,13 +56,17 @@
  *
  * @module
  */
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Chunk from "effect/Chunk"
 import * as Config from "effect/Config"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { randomUUID } from "node:crypto"
 import * as fs from "node:fs/promises"
@@ -69,6 +83,9 @@ export const allowLoopbackHttpVar = "AUTOMARKET_ALLOW_LOOPBACK_HTTP"
 /** Default size cap: 2 GiB. */
 export const defaultMaxBytes = 2 * 1024 * 1024 * 1024
 
+/** Redirects followed at most; one more is refused. */
+export const maxRedirects = 5
+
 /** What to download, where, and under which rules. */
 export interface DownloadOptions {
   /** The result's URL: `https:` (or `http:` to a loopback host when allowed, or `data:`). */
@@ -83,9 +100,19 @@ export interface DownloadOptions {
   readonly attempts?: number
   /** Longest wait for the answer's headers or for the next chunk. Default 60 s. */
   readonly idleTimeout?: Duration.DurationInput
-  /** Allow `http:` to loopback hosts. Default: the `AUTOMARKET_ALLOW_LOOPBACK_HTTP` environment variable. */
+  /** Allow loopback hosts (`http:` or `https:`). Default: the `AUTOMARKET_ALLOW_LOOPBACK_HTTP` environment variable. */
   readonly allowLoopbackHttp?: boolean
-  /** Extra request headers (e.g. an authorization the file host needs). */
+  /**
+   * Allow `https:` to private, link-local and unspecified addresses (10/8, 192.168/16,
+   * 169.254/16, fc00::/7 ...), on the first URL and on redirects. Default `false`: a remote
+   * provider's result is on a public host, and such an address in its place (or in a redirect)
+   * points into the local network.
+   */
+  readonly allowPrivateHosts?: boolean
+  /**
+   * Extra request headers (e.g. an authorization the file host needs), sent only to the origin
+   * of `url` (after a redirect elsewhere, only `user-agent`, `accept` and `accept-language`).
+   */
   readonly headers?: Readonly<Record<string, string>>
   /** The provider the file comes from, named in errors and progress events. Default `"download"`. */
   readonly provider?: string
@@ -105,30 +132,111 @@ export interface Downloaded {
   readonly resumed: number
 }
 
-/** Whether `host` (a URL's hostname) is a loopback address. */
+/** Whether `host` (a URL's hostname, as `URL` normalises it) is a loopback address. */
 export const isLoopbackHost = (host: string): boolean => {
-  const h = host.replace(/^\[|\]$/g, "").toLowerCase()
-  return h === "localhost" || h === "::1" || /^127(\.\d{1,3}){3}$/.test(h)
+  const h = unbracket(host)
+  if (h === "localhost" || h.endsWith(".localhost") || h === "::1") return true
+  const v4 = ipv4Of(h)
+  return v4 !== undefined && v4[0] === 127
 }
 
 /**
- * Whether a URL may be fetched: `https:` and `data:` always, `http:` only to loopback hosts and
- * only when `allowLoopbackHttp`. Returns the reason when refused.
+ * Whether `host` (a URL's hostname, as `URL` normalises it) is an address of no public host:
+ * private (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7), link-local (169.254/16, fe80::/10,
+ * where cloud metadata services answer) or unspecified (0.0.0.0/8, `::`). Names are not resolved:
+ * this judges the URL as written.
  */
-export const checkUrl = (url: string, allowLoopbackHttp: boolean): { readonly ok: true } | { readonly ok: false; readonly reason: string } => {
+export const isPrivateHost = (host: string): boolean => {
+  const h = unbracket(host)
+  const v4 = ipv4Of(h)
+  if (v4 !== undefined) {
+    const [a, b] = v4
+    return a === 0 || a === 10 || (a === 172 && b >= 16 && b < 32) || (a === 192 && b === 168) || (a === 169 && b === 254) || (a === 100 && b >= 64 && b < 128)
+  }
+  if (!h.includes(":")) return false
+  return h === "::" || /^f[cd][0-9a-f]{0,2}:/.test(h) || /^fe[89ab][0-9a-f]?:/.test(h)
+}
+
+const unbracket = (host: string): string => host.replace(/^\[|\]$/g, "").toLowerCase()
+
+// The four bytes of a dotted IPv4 address, or of an IPv4-mapped IPv6 one (`::ffff:7f00:1`, as
+// `URL` writes `::ffff:127.0.0.1`); undefined for anything else.
+const ipv4Of = (h: string): readonly [number, number, number, number] | undefined => {
+  const dotted = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(h.startsWith("::ffff:") ? h.slice(7) : h)
+  if (dotted !== null) return [Number(dotted[1]), Number(dotted[2]), Number(dotted[3]), Number(dotted[4])]
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(h)
+  if (mapped === null) return undefined
+  const hi = parseInt(mapped[1]!, 16)
+  const lo = parseInt(mapped[2]!, 16)
+  return [hi >> 8, hi & 255, lo >> 8, lo & 255]
+}
+
+/**
+ * Whether a URL may be fetched: `https:` to a public host and `data:` always; a loopback host
+ * (over `http:` or `https:`) only when `allowLoopbackHttp`; a private, link-local or unspecified
+ * address only when `allowPrivateHosts`; plain `http:` to no other host. Returns the reason when
+ * refused.
+ */
+export const checkUrl = (
+  url: string,
+  allowLoopbackHttp: boolean,
+  allowPrivateHosts = false
+): { readonly ok: true } | { readonly ok: false; readonly reason: string } => {
   let parsed: URL
   try {
     parsed = new URL(url)
   } catch {
     return { ok: false, reason: "not a valid URL" }
   }
-  if (parsed.protocol === "https:" || parsed.protocol === "data:") return { ok: true }
-  if (parsed.protocol === "http:") {
-    if (!isLoopbackHost(parsed.hostname)) return { ok: false, reason: "plain http is refused (https only)" }
-    if (!allowLoopbackHttp) return { ok: false, reason: `plain http to a loopback host needs ${allowLoopbackHttpVar}=1` }
-    return { ok: true }
+  if (parsed.protocol === "data:") return { ok: true }
+  if (parsed.protocol !== "https:" && parsed.protocol !== "http:") {
+    return { ok: false, reason: `scheme ${parsed.protocol} is not allowed (https only)` }
   }
-  return { ok: false, reason: `scheme ${parsed.protocol} is not allowed (https only)` }
+  if (isLoopbackHost(parsed.hostname)) {
+    return allowLoopbackHttp ? { ok: true } : { ok: false, reason: `${parsed.protocol === "http:" ? "plain http" : "https"} to a loopback host needs ${allowLoopbackHttpVar}=1` }
+  }
+  if (parsed.protocol === "http:") return { ok: false, reason: "plain http is refused (https only)" }
+  if (isPrivateHost(parsed.hostname) && !allowPrivateHosts) return { ok: false, reason: "a private or link-local address (allowPrivateHosts is off)" }
+  return { ok: true }
+}
+
+/**
+ * Whether a redirect's target may be followed: the same rule as `checkUrl` for the first URL,
+ * except that a `data:` target is refused (a server has no business answering with one).
+ */
+export const checkRedirect = (
+  url: string,
+  allowLoopbackHttp: boolean,
+  allowPrivateHosts = false
+): { readonly ok: true } | { readonly ok: false; readonly reason: string } =>
+  /^data:/i.test(url) ? { ok: false, reason: "a redirect to a data: URL" } : checkUrl(url, allowLoopbackHttp, allowPrivateHosts)
+
+// Headers that say nothing about who asks: they follow a redirect to another origin.
+const portableHeaders: ReadonlySet<string> = new Set(["user-agent", "accept", "accept-language"])
+
+/** The caller's headers that may be sent to `url`: all of them on the origin they were given for, the portable ones elsewhere. */
+export const headersFor = (
+  url: string,
+  givenFor: string,
+  headers: Readonly<Record<string, string>> | undefined
+): Record<string, string> => {
+  const out: Record<string, string> = {}
+  if (headers === undefined) return out
+  const same = originOf(url) !== undefined && originOf(url) === originOf(givenFor)
+  for (const name in headers) {
+    if (same || portableHeaders.has(name.toLowerCase())) out[name] = headers[name]!
+  }
+  return out
+}
+
+const originOf = (url: string): string | undefined => {
+  try {
+    const origin = new URL(url).origin
+    // An opaque origin ("null": data:, file: ...) is nobody's.
+    return origin === "null" ? undefined : origin
+  } catch {
+    return undefined
+  }
 }
 
 const genericTypes: ReadonlySet<string> = new Set(["application/octet-stream", "binary/octet-stream", "application/binary"])
@@ -206,7 +314,8 @@ export const download = (options: DownloadOptions): Effect.Effect<Downloaded, Do
     const allowHttp =
       options.allowLoopbackHttp ??
       (yield* Config.boolean(allowLoopbackHttpVar).pipe(Config.withDefault(false), Effect.orElseSucceed(() => false)))
-    const allowed = checkUrl(options.url, allowHttp)
+    const allowPrivate = options.allowPrivateHosts ?? false
+    const allowed = checkUrl(options.url, allowHttp, allowPrivate)
     if (!allowed.ok) return yield* Effect.fail(fail(`refused: ${allowed.reason}`))
 
     const maxBytes = options.maxBytes ?? defaultMaxBytes
@@ -217,7 +326,7 @@ export const download = (options: DownloadOptions): Effect.Effect<Downloaded, Do
 
     const transfer: Effect.Effect<Downloaded, DownloadFailed, HttpClient.HttpClient> = options.url.startsWith("data:")
       ? writeDataUrl(options, temp, maxBytes, fail)
-      : fetchToFile(options, temp, maxBytes, fail, provider, model)
+      : fetchToFile(options, temp, maxBytes, fail, provider, model, allowHttp, allowPrivate)
 
     return yield* transfer.pipe(
       Effect.flatMap((done) =>
@@ -254,10 +363,12 @@ const fetchToFile = (
   maxBytes: number,
   fail: (message: string) => DownloadFailed,
   provider: string,
-  model: string
+  model: string,
+  allowHttp: boolean,
+  allowPrivate: boolean
 ): Effect.Effect<Downloaded, DownloadFailed, HttpClient.HttpClient> =>
   Effect.gen(function* () {
-    const fetch: Fetch = fetchWith(HttpClient.followRedirects(yield* HttpClient.HttpClient, 5))
+    const fetch: Fetch = fetchWith(yield* HttpClient.HttpClient, { allowHttp, allowPrivate, given: options.url, headers: options.headers, fail })
     const attempts = Math.max(1, options.attempts ?? 4)
     const idle = Duration.decode(options.idleTimeout ?? "60 seconds")
 
@@ -279,23 +390,27 @@ const fetchToFile = (
             return Progress.report(Progress.JobEvent.Downloading({ provider, model, received: written, total }))
           }
 
+          // Each attempt in its own scope: whatever it left unread is aborted when it ends.
           const attempt = (index: number): Effect.Effect<AttemptEnd, Fatal> =>
-            Effect.gen(function* () {
+            Effect.scoped(Effect.gen(function* () {
               const resuming = written > 0 && rangesAllowed
               if (written > 0 && !resuming) {
                 yield* Effect.tryPromise({ try: () => handle.truncate(0), catch: (e) => new Fatal(fail(`write error: ${String(e)}`)) })
                 written = 0
               }
-              const headers: Record<string, string> = { ...options.headers }
+              const ranged: Record<string, string> = {}
               if (resuming) {
-                headers["range"] = `bytes=${written}-`
-                if (validator !== undefined) headers["if-range"] = validator
+                ranged["range"] = `bytes=${written}-`
+                if (validator !== undefined) ranged["if-range"] = validator
               }
-              const answer = yield* fetch(options.url, headers).pipe(
+              const answer = yield* fetch(options.url, ranged).pipe(
                 Effect.timeoutFail({ duration: idle, onTimeout: () => "stalled: no answer" }),
                 Effect.either
               )
-              if (answer._tag === "Left") return { _tag: "Retry", reason: answer.left, restart: false } as const
+              if (answer._tag === "Left") {
+                if (answer.left instanceof Fatal) return yield* Effect.fail(answer.left)
+                return { _tag: "Retry", reason: answer.left, restart: false } as const
+              }
               const response = answer.right
               const status = response.status
               if (status >= 500 || status === 429 || status === 408) {
@@ -380,7 +495,7 @@ const fetchToFile = (
                 return { _tag: "Retry", reason: `truncated: ${written} of ${total} bytes`, restart: false } as const
               }
               return { _tag: "Done" } as const
-            })
+            }))
 
           const loop = (index: number, reasons: ReadonlyArray<string>): Effect.Effect<void, Fatal> =>
             Effect.flatMap(attempt(index), (end) => {
@@ -426,27 +541,78 @@ interface Answer {
   readonly header: (name: string) => string | undefined
   /** The body, chunk by chunk; fails with "connection lost: ..." when the transfer breaks. */
   readonly body: Stream.Stream<Uint8Array, string>
-  /** Drop the body unread (frees the connection). */
+  /** Drop the body unread: the request is aborted (an error page may be as large as it likes). */
   readonly discard: Effect.Effect<void>
 }
 
-type Fetch = (url: string, headers: Readonly<Record<string, string>>) => Effect.Effect<Answer, string>
+/**
+ * The answer for `url` after its redirects, with `ranged` (Range, If-Range) on every hop and the
+ * caller's headers where they may go. Fails with a reason the loop may retry on, or `Fatal` when
+ * a redirect is refused. The answer lives as long as the scope (the attempt).
+ */
+type Fetch = (url: string, ranged: Readonly<Record<string, string>>) => Effect.Effect<Answer, string | Fatal, Scope.Scope>
 
-// The transport: an HttpClient's answers as the transfer loop reads them.
+const redirectStatuses: ReadonlySet<number> = new Set([301, 302, 303, 307, 308])
+
+// The transport: an HttpClient's answers as the transfer loop reads them, redirects followed here.
 const fetchWith =
-  (client: HttpClient.HttpClient): Fetch =>
-  (url, headers) =>
-    client.execute(HttpClientRequest.setHeaders(HttpClientRequest.get(url), headers)).pipe(
-      Effect.mapError((error) => `connection failed: ${describe(error.cause)}`),
-      Effect.map(
-        (response): Answer => ({
+  (
+    client: HttpClient.HttpClient,
+    rules: {
+      readonly allowHttp: boolean
+      readonly allowPrivate: boolean
+      readonly given: string
+      readonly headers: Readonly<Record<string, string>> | undefined
+      readonly fail: (message: string) => DownloadFailed
+    }
+  ): Fetch => {
+  // Requests tied to a scope: closing it aborts whatever of the answer was not read.
+  const scoped = HttpClient.withScope(client)
+  return (url, ranged) => {
+    // One request, in a scope of its own (inside the attempt's) so that a redirect's answer is
+    // aborted as soon as it has been read, not when the attempt ends.
+    const hop = (at: string) =>
+      Effect.gen(function* () {
+        const scope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
+        const request = HttpClientRequest.setHeaders(HttpClientRequest.get(at), { ...headersFor(at, rules.given, rules.headers), ...ranged })
+        const init = Option.getOrElse(yield* Effect.serviceOption(FetchHttpClient.RequestInit), () => ({}))
+        const response = yield* scoped.execute(request).pipe(
+          // A fetch-based client would otherwise follow redirects itself, past the checks below.
+          Effect.provideService(FetchHttpClient.RequestInit, { ...init, redirect: "manual" }),
+          Scope.extend(scope),
+          Effect.mapError((error) => `connection failed: ${describe(error.cause)}`),
+          Effect.onError(() => Scope.close(scope, Exit.void))
+        )
+        return { response, release: Scope.close(scope, Exit.void) }
+      })
+    const follow = (at: string, hops: number): Effect.Effect<Answer, string | Fatal, Scope.Scope> =>
+      Effect.flatMap(hop(at), ({ release, response }) => {
+        const location = response.headers["location"]
+        if (redirectStatuses.has(response.status) && location !== undefined) {
+          return Effect.zipRight(release, redirect(at, location, hops))
+        }
+        return Effect.succeed<Answer>({
           status: response.status,
           header: (name) => response.headers[name],
           body: Stream.mapError(response.stream, (error) => `connection lost: ${describe(error.cause)}`),
-          discard: Effect.ignore(response.text)
+          discard: release
         })
-      )
-    )
+      })
+    const redirect = (from: string, location: string, hops: number): Effect.Effect<Answer, string | Fatal, Scope.Scope> => {
+      if (hops >= maxRedirects) return Effect.fail(new Fatal(rules.fail(`refused: more than ${maxRedirects} redirects`)))
+      let next: string
+      try {
+        next = new URL(location, from).href
+      } catch {
+        return Effect.fail(new Fatal(rules.fail("refused: a redirect to an invalid URL")))
+      }
+      const allowed = checkRedirect(next, rules.allowHttp, rules.allowPrivate)
+      if (!allowed.ok) return Effect.fail(new Fatal(rules.fail(`refused: redirect to ${displayUrl(next)}: ${allowed.reason}`)))
+      return follow(next, hops + 1)
+    }
+    return follow(url, 0)
+  }
+}
 
 const describe = (cause: unknown): string => {
   if (cause instanceof Error) {

@@ -25,6 +25,7 @@ import * as Predicate from "effect/Predicate"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
 import {
   ContentRejected,
   InvalidApiKey,
@@ -63,14 +64,38 @@ export const parseRetryAfter = (headers: Headers, now: number): Duration.Duratio
   return Duration.millis(Math.max(0, date - now))
 }
 
-/** Replace every occurrence of each secret in `text` with `[redacted]`. */
+/**
+ * Replace every occurrence of each secret in `text` with `[redacted]`: written as it is, or as
+ * JSON may write it in a string (any character as `\u0073`, `/` as `\/`), so that raw provider
+ * text is clean whether or not it is decoded later. Decoded text is scrubbed again all the same.
+ */
 export const scrub = (text: string, secrets: ReadonlyArray<Redacted.Redacted<string>>): string => {
   let out = text
   for (const secret of secrets) {
     const value = Redacted.value(secret)
-    if (value.length >= 4) out = out.split(value).join("[redacted]")
+    if (value.length < 4) continue
+    out = out.split(value).join("[redacted]")
+    // Only text with an escape in it can hold an escaped secret (most error bodies have none).
+    if (out.includes("\\")) out = out.replace(escapedPattern(value), "[redacted]")
   }
   return out
+}
+
+// `value` with each character matched as itself or as a JSON escape of it.
+const escapedPattern = (value: string): RegExp => {
+  let source = ""
+  for (const char of value) {
+    const code = char.codePointAt(0) ?? 0
+    const literal = char.replace(/[\\^$.*+?()[\]{}|/-]/g, "\\$&")
+    if (code > 0xffff) {
+      source += literal
+      continue
+    }
+    // The four hex digits, either case.
+    const hex = [...code.toString(16).padStart(4, "0")].map((digit) => (/[a-f]/.test(digit) ? `[${digit}${digit.toUpperCase()}]` : digit)).join("")
+    source += `(?:${literal}|\\\\u${hex}${char === "/" ? "|\\\\/" : ""})`
+  }
+  return new RegExp(source, "g")
 }
 
 const maxMessage = 500
@@ -120,12 +145,16 @@ export interface StatusFailure {
   readonly now: number
   /** The model the request was for, named in ModelNotFound. */
   readonly model?: string | undefined
+  /** Secrets to scrub out of the body, before and after its message is decoded from JSON. */
+  readonly secrets?: ReadonlyArray<Redacted.Redacted<string>> | undefined
 }
 
 /** Map an HTTP error status and body to the `MediaError` it means. The one place this is decided. */
 export const errorFromStatus = (failure: StatusFailure): MediaError => {
-  const { body, provider, status } = failure
-  const said = providerMessage(body)
+  const { provider, status } = failure
+  const secrets = failure.secrets ?? []
+  // Scrubbed raw, then again once decoded: JSON may have spelled a key in escapes.
+  const said = scrub(providerMessage(scrub(failure.body, secrets)), secrets)
   const detail = `HTTP ${status}${said === "" ? "" : `: ${said}`}`
   if (status === 401 || status === 403) return new InvalidApiKey({ provider, detail })
   if (status === 402) return new QuotaExceeded({ provider, detail })
@@ -194,7 +223,18 @@ export interface ProviderHttpConfig {
   readonly retry?: Partial<RetryPolicy>
   /** Headers on every request. */
   readonly headers?: Readonly<Record<string, string>>
+  /**
+   * The largest JSON answer read, in bytes; a larger (or endless) one is `MalformedResponse` and
+   * is not read further. Default `defaultMaxBodyBytes` (64 MiB: room for an inline base64 image).
+   */
+  readonly maxBodyBytes?: number
 }
+
+/** The default cap of a JSON answer: 64 MiB. */
+export const defaultMaxBodyBytes = 64 * 1024 * 1024
+
+/** How much of an error answer is read (its message is quoted from it, at most 500 characters): 64 KiB. */
+export const maxErrorBodyBytes = 64 * 1024
 
 /** One request. */
 export interface RequestOptions {
@@ -235,6 +275,8 @@ export interface ProviderHttp {
    * unread: for streams and downloads). Not retried after the status arrived.
    */
   readonly send: (options: RequestOptions) => Effect.Effect<HttpClientResponse.HttpClientResponse, MediaError>
+  /** `text` without this provider's secrets (see `scrub`): for provider text a caller quotes in an error. */
+  readonly scrub: (text: string) => string
 }
 
 const notSubmitted = (error: MediaError): boolean =>
@@ -260,6 +302,8 @@ export const make = (config: ProviderHttpConfig): Effect.Effect<ProviderHttp, ne
     const secrets = config.secrets ?? []
     const timeout = config.timeout ?? "30 seconds"
     const lean = leanTarget(Option.getOrUndefined(yield* leanPathOf(given)), base)
+    const maxBodyBytes = config.maxBodyBytes ?? defaultMaxBodyBytes
+    const tooLarge = () => new MalformedResponse({ provider, detail: `answer is larger than ${maxBodyBytes} bytes (not read further)` })
 
     const urlOf = (path: string) => (/^https?:\/\//i.test(path) ? path : `${base}${path.startsWith("/") ? "" : "/"}${path}`)
 
@@ -279,12 +323,15 @@ export const make = (config: ProviderHttpConfig): Effect.Effect<ProviderHttp, ne
     }
 
     const statusError = (status: number, headers: Headers, body: string, now: number, model: string | undefined) =>
-      errorFromStatus({ provider, status, headers, body: scrub(body, secrets), now, model })
+      errorFromStatus({ provider, status, headers, body, now, model, secrets })
 
     const failed = (response: HttpClientResponse.HttpClientResponse, model: string | undefined) =>
       Effect.flatMap(
-        Effect.zip(Effect.orElseSucceed(response.text, () => ""), Clock.currentTimeMillis),
-        ([body, now]) => Effect.fail(statusError(response.status, response.headers, body, now, model))
+        Effect.zip(
+          Effect.orElseSucceed(readCapped(response, maxErrorBodyBytes), () => ({ text: "", over: false })),
+          Clock.currentTimeMillis
+        ),
+        ([body, now]) => Effect.fail(statusError(response.status, response.headers, body.text, now, model))
       )
 
     // One attempt with one key: status checked, body handled by `read`.
@@ -321,13 +368,15 @@ export const make = (config: ProviderHttpConfig): Effect.Effect<ProviderHttp, ne
           headers["content-type"] = "application/json"
           headers["content-length"] = String(Buffer.byteLength(body))
         }
-        const request = { method: options.method ?? "GET", origin: target.origin, path: target.prefix + path, headers, body }
+        const request = { method: options.method ?? "GET", origin: target.origin, path: target.prefix + path, headers, body, maxBodyBytes, maxErrorBodyBytes }
         const handle = (response: LeanResponse): Effect.Effect<A, MediaError> =>
           response.status >= 200 && response.status < 300
             ? response.bodyError !== undefined
               ? // The answer broke off after its status: a transport failure, as on the general path.
                 Effect.fail(transportError(provider, "Transport", response.bodyError))
-              : readText(response.text)
+              : response.overflow
+                ? Effect.fail(tooLarge())
+                : readText(response.text)
             : Effect.fail(statusError(response.status, response.headers, response.text, clock.unsafeCurrentTimeMillis(), options.model))
         const budget = Duration.decode(options.timeout ?? timeout)
         const millis = Duration.toMillis(budget)
@@ -389,7 +438,8 @@ export const make = (config: ProviderHttpConfig): Effect.Effect<ProviderHttp, ne
           (error) =>
             new MalformedResponse({
               provider,
-              detail: `answer does not have the expected shape: ${truncate(ParseResult.TreeFormatter.formatErrorSync(error))}`
+              // The decoder quotes the values it found, decoded: a key echoed in the answer among them.
+              detail: `answer does not have the expected shape: ${truncate(scrub(ParseResult.TreeFormatter.formatErrorSync(error), secrets))}`
             })
         )
       }
@@ -403,14 +453,34 @@ export const make = (config: ProviderHttpConfig): Effect.Effect<ProviderHttp, ne
       }
       // A body that breaks off after a 2xx status is a transport failure (NetworkError), not an empty answer.
       const read = (response: HttpClientResponse.HttpClientResponse) =>
-        Effect.flatMap(Effect.mapError(response.text, (error) => errorFromTransport(provider, error)), readText)
+        Effect.flatMap(Effect.mapError(readCapped(response, maxBodyBytes), (error) => errorFromTransport(provider, error)), (body) =>
+          body.over ? Effect.fail(tooLarge()) : readText(body.text))
       return retried(options, withKeys((key) => attempt(options, key, read)))
     }
 
     const send = (options: RequestOptions): Effect.Effect<HttpClientResponse.HttpClientResponse, MediaError> =>
       retried(options, withKeys((key) => attempt(options, key, Effect.succeed)))
 
-    return { provider, baseUrl: base, json, send }
+    return { provider, baseUrl: base, json, send, scrub: (text: string) => scrub(text, secrets) }
+  })
+
+/**
+ * A body as UTF-8 text, at most `max` bytes of it; `over` when there was more, the rest not read
+ * (stopping the stream aborts the request).
+ */
+const readCapped = (
+  response: HttpClientResponse.HttpClientResponse,
+  max: number
+): Effect.Effect<{ readonly text: string; readonly over: boolean }, HttpClientError.ResponseError> =>
+  Effect.suspend(() => {
+    const chunks: Array<Uint8Array> = []
+    return Effect.map(
+      Stream.runFoldWhile(response.stream, 0, (size) => size <= max, (size, chunk) => {
+        chunks.push(chunk)
+        return size + chunk.length
+      }),
+      (size) => ({ text: Buffer.concat(chunks).subarray(0, max).toString("utf8"), over: size > max })
+    )
   })
 
 /**

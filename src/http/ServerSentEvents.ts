@@ -119,10 +119,11 @@ export const dataPayloads = (
 
 /**
  * Decode each payload as JSON of `schema`; a payload that is neither fails the stream with
- * `MalformedResponse` (its text is not quoted: it may be anything).
+ * `MalformedResponse` (its text is not quoted: it may be anything; the shape error, which quotes
+ * the values found, goes through `scrub`: the provider's secrets out).
  */
 export const decodePayloads =
-  <A, I>(provider: string, schema: Schema.Schema<A, I>) =>
+  <A, I>(provider: string, schema: Schema.Schema<A, I>, scrub: (text: string) => string = (text) => text) =>
   (payloads: Stream.Stream<string, MediaError>): Stream.Stream<A, MediaError> => {
     const decode = Schema.decodeUnknown(schema)
     return Stream.mapEffect(payloads, (payload) => {
@@ -137,7 +138,7 @@ export const decodePayloads =
         (error) =>
           new MalformedResponse({
             provider,
-            detail: `a streamed event does not have the expected shape: ${ParseResult.TreeFormatter.formatErrorSync(error).slice(0, 300)}`
+            detail: `a streamed event does not have the expected shape: ${scrub(ParseResult.TreeFormatter.formatErrorSync(error)).slice(0, 300)}`
           })
       )
     })

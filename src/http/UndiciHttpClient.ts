@@ -37,15 +37,21 @@ export interface LeanRequest {
   readonly path: string
   readonly headers: Readonly<Record<string, string>>
   readonly body: string | Uint8Array | undefined
+  /** The most bytes of a 2xx answer's body read; past it the exchange is aborted (`overflow`). Default: no cap. */
+  readonly maxBodyBytes?: number
+  /** The same for any other status (an error page need not be read whole to be reported). Default: no cap. */
+  readonly maxErrorBodyBytes?: number
 }
 
 /** A whole answer of the lean path. Header names are lower-case; repeated headers are joined with ", ". */
 export interface LeanResponse {
   readonly status: number
   readonly headers: Readonly<Record<string, string | undefined>>
-  /** The body as UTF-8 text; "" when reading it failed (`bodyError` says why). */
+  /** The body as UTF-8 text; "" when reading it failed (`bodyError` says why); its first bytes only when `overflow`. */
   readonly text: string
   readonly bodyError: Error | undefined
+  /** The body went past its cap: `text` is its first `max...BodyBytes` bytes, the rest was not read. */
+  readonly overflow: boolean
 }
 
 /** How a lean exchange ended: an answer, or a transport failure before the status arrived. */
@@ -125,6 +131,8 @@ const makeExchange =
     let headers: Record<string, string | undefined> = {}
     let chunks: Array<Buffer> | undefined
     let first: Buffer | undefined
+    let received = 0
+    let limit = Infinity
     const finish = (outcome: LeanOutcome) => {
       if (finished) return
       finished = true
@@ -142,20 +150,30 @@ const makeExchange =
       },
       onResponseStart(_c, statusCode, raw) {
         status = statusCode
+        limit = (statusCode >= 200 && statusCode < 300 ? request.maxBodyBytes : request.maxErrorBodyBytes) ?? Infinity
         headers = {}
         for (const name in raw) headers[name] = headerValue(raw[name])
       },
-      onResponseData(_c, chunk) {
+      onResponseData(c, chunk) {
+        if (finished) return
+        received += chunk.length
+        if (received > limit) {
+          // Past the cap: what fits is kept, the rest is not read (the request is aborted).
+          const kept = Buffer.concat([...(chunks ?? (first !== undefined ? [first] : [])), chunk]).subarray(0, limit)
+          finish({ _tag: "Response", response: { status, headers, text: kept.toString("utf8"), bodyError: undefined, overflow: true } })
+          c.abort(cancelled)
+          return
+        }
         if (first === undefined) first = chunk
         else (chunks ??= [first]).push(chunk)
       },
       onResponseEnd() {
-        finish({ _tag: "Response", response: { status, headers, text: bodyText(), bodyError: undefined } })
+        finish({ _tag: "Response", response: { status, headers, text: bodyText(), bodyError: undefined, overflow: false } })
       },
       onResponseError(_c, error) {
         // After the status arrived a failure is a body failure (the general client reads "" then);
         // before, it is a transport failure.
-        finish(status !== 0 ? { _tag: "Response", response: { status, headers, text: "", bodyError: error } } : { _tag: "Failed", cause: error })
+        finish(status !== 0 ? { _tag: "Response", response: { status, headers, text: "", bodyError: error, overflow: false } } : { _tag: "Failed", cause: error })
       }
     }
     const failed = (error: unknown) => finish({ _tag: "Failed", cause: error instanceof Error ? error : new Error(String(error)) })

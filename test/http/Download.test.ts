@@ -2,8 +2,9 @@
  * Download against real loopback servers (the library's undici client): a file streams to disk
  * with progress; a truncated body resumes with Range where the server allows it, restarts where it
  * does not, and fails with DownloadFailed leaving no file when every attempt is cut; the size cap,
- * the content type check and the https-only rule refuse before writing; an interrupted download
- * leaves nothing. And it goes through whichever `HttpClient` is in context (an in-memory one here).
+ * the content type check and the https-only rule refuse before writing, on every redirect hop too
+ * (and the caller's headers never follow a redirect to another origin); an error answer's body is
+ * not read; an interrupted download leaves nothing. And it goes through whichever `HttpClient` is in context (an in-memory one here).
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
@@ -20,6 +21,7 @@ import * as Download from "../../src/http/Download.js"
 import * as UndiciHttpClient from "../../src/http/UndiciHttpClient.js"
 import { fileContent, makeFal, serve } from "../emulators/falai.js"
 import { loopback } from "../support/LoopbackServer.js"
+import { pump, type Pumped } from "./StreamedBody.js"
 import { env, errorOf } from "../providers/falai/drive.js"
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "automarket-download-"))
@@ -183,6 +185,167 @@ describe("Download (loopback servers)", () => {
       expect(fs.readdirSync(dir)).toEqual([])
     }))
 
+  it.scopedLive("every redirect hop is checked: https redirecting to http://127.0.0.1 (or to plain http elsewhere) is refused without the allowance", () =>
+    Effect.gen(function* () {
+      const target = yield* loopback((_req, res) => {
+        res.writeHead(200, { "content-type": "image/png" })
+        res.end("PNG")
+      })
+      const real = yield* HttpClient.HttpClient
+      const asked: Array<string> = []
+      // An https file host (in memory) whose answers redirect; anything else goes to the real network client.
+      const client = HttpClient.make((request) => {
+        asked.push(request.url)
+        if (request.url.startsWith("https://files.example.test/loopback")) {
+          return Effect.succeed(HttpClientResponse.fromWeb(request, new Response(null, { status: 302, headers: { location: `${target.url}/a.png` } })))
+        }
+        if (request.url.startsWith("https://files.example.test/plain")) {
+          return Effect.succeed(HttpClientResponse.fromWeb(request, new Response(null, { status: 301, headers: { location: "http://cdn.example.test/a.png" } })))
+        }
+        if (request.url.startsWith("http://cdn.example.test/")) {
+          return Effect.succeed(HttpClientResponse.fromWeb(request, new Response("PNG", { headers: { "content-type": "image/png" } })))
+        }
+        return real.execute(request)
+      })
+      const dir = freshDir()
+      const toLoopback = yield* Effect.exit(
+        Download.download({ url: "https://files.example.test/loopback.png", to: path.join(dir, "a.png"), allowLoopbackHttp: false }).pipe(
+          Effect.provideService(HttpClient.HttpClient, client)
+        )
+      )
+      expect(errorOf(toLoopback)?.message).toMatch(/refused: redirect to http:\/\/127\.0\.0\.1:\d+\/a\.png: plain http to a loopback host needs AUTOMARKET_ALLOW_LOOPBACK_HTTP=1/)
+      expect(target.seen).toHaveLength(0)
+      const toPlain = yield* Effect.exit(
+        Download.download({ url: "https://files.example.test/plain.png", to: path.join(dir, "a.png"), allowLoopbackHttp: true }).pipe(
+          Effect.provideService(HttpClient.HttpClient, client)
+        )
+      )
+      expect(errorOf(toPlain)?.message).toMatch(/refused: redirect to http:\/\/cdn\.example\.test\/a\.png: plain http is refused \(https only\)/)
+      expect(asked.some((url) => url.startsWith("http://cdn.example.test/"))).toBe(false)
+      expect(fs.readdirSync(dir)).toEqual([])
+      // With the allowance, the same redirect to loopback is followed.
+      const allowed = yield* Effect.exit(
+        Download.download({ url: "https://files.example.test/loopback.png", to: path.join(dir, "a.png"), allowLoopbackHttp: true }).pipe(
+          Effect.provideService(HttpClient.HttpClient, client)
+        )
+      )
+      expect(Exit.isSuccess(allowed) && allowed.value).toMatchObject({ bytes: 3, contentType: "image/png" })
+      expect(target.seen).toHaveLength(1)
+    }).pipe(Effect.provide(UndiciHttpClient.layer)))
+
+  it.effect("a redirect to a loopback, private or link-local address is refused even over https (the address as the URL parser normalises it)", () =>
+    Effect.gen(function* () {
+      const asked: Array<string> = []
+      const client = HttpClient.make((request) => {
+        asked.push(request.url)
+        const to = new URL(request.url).searchParams.get("to")
+        return Effect.succeed(
+          to !== null
+            ? HttpClientResponse.fromWeb(request, new Response(null, { status: 302, headers: { location: to } }))
+            : HttpClientResponse.fromWeb(request, new Response("PNG", { headers: { "content-type": "image/png" } }))
+        )
+      })
+      const dir = freshDir()
+      for (const [target, reason] of [
+        ["https://127.0.0.1:8443/a.png", /loopback host needs AUTOMARKET_ALLOW_LOOPBACK_HTTP=1/],
+        ["https://localhost/a.png", /loopback host needs/],
+        ["https://[::ffff:127.0.0.1]/a.png", /loopback host needs/],
+        ["https://10.1.2.3/a.png", /a private or link-local address/],
+        ["https://192.168.0.10/a.png", /a private or link-local address/],
+        ["https://169.254.169.254/latest/meta-data", /a private or link-local address/],
+        ["https://[fd00::1]/a.png", /a private or link-local address/],
+        ["https://[::ffff:10.0.0.1]/a.png", /a private or link-local address/],
+        ["https://0.0.0.0/a.png", /a private or link-local address/]
+      ] as const) {
+        asked.length = 0
+        const exit = yield* Effect.exit(
+          Download.download({ url: `https://files.example.test/r.png?to=${encodeURIComponent(target)}`, to: path.join(dir, "a.png"), allowLoopbackHttp: false }).pipe(
+            Effect.provideService(HttpClient.HttpClient, client)
+          )
+        )
+        expect(errorOf(exit)?.message).toMatch(/refused: redirect to https:\/\//)
+        expect(errorOf(exit)?.message).toMatch(reason)
+        expect(asked).toHaveLength(1)
+      }
+      // The first URL is under the same rule.
+      const first = yield* Effect.exit(
+        Download.download({ url: "https://10.0.0.1/a.png", to: path.join(dir, "a.png") }).pipe(Effect.provideService(HttpClient.HttpClient, client))
+      )
+      expect(errorOf(first)?.message).toMatch(/refused: .*a private or link-local address/)
+      // A public host is followed.
+      const ok = yield* Effect.exit(
+        Download.download({ url: `https://files.example.test/r.png?to=${encodeURIComponent("https://cdn.example.test/a.png")}`, to: path.join(dir, "a.png") }).pipe(
+          Effect.provideService(HttpClient.HttpClient, client)
+        )
+      )
+      expect(Exit.isSuccess(ok) && ok.value).toMatchObject({ bytes: 3 })
+      expect(fs.readdirSync(dir)).toEqual(["a.png"])
+    }))
+
+  it.scopedLive("the caller's headers go only to the origin they were given for: kept on a same-origin redirect, dropped after a cross-origin one", () =>
+    Effect.gen(function* () {
+      const other = yield* loopback((_req, res) => {
+        res.writeHead(200, { "content-type": "image/png" })
+        res.end("OTHER")
+      })
+      const origin = yield* loopback((req, res) => {
+        if (req.url === "/elsewhere.png") {
+          res.writeHead(302, { location: `${other.url}/b.png` })
+          return res.end()
+        }
+        if (req.url === "/moved.png") {
+          res.writeHead(307, { location: "/here.png" })
+          return res.end()
+        }
+        res.writeHead(200, { "content-type": "image/png" })
+        res.end("HERE")
+      })
+      const dir = freshDir()
+      const headers = { authorization: "Bearer file-host-token", "x-file-token": "t0k3n", "user-agent": "automarket" }
+      const crossed = yield* run(Download.download({ url: `${origin.url}/elsewhere.png`, to: path.join(dir, "b.png"), allowLoopbackHttp: true, headers }))
+      expect(Exit.isSuccess(crossed) && crossed.value).toMatchObject({ bytes: 5 })
+      expect(origin.seen[0]!.headers.authorization).toBe("Bearer file-host-token")
+      expect(other.seen).toHaveLength(1)
+      expect(other.seen[0]!.headers.authorization).toBeUndefined()
+      expect(other.seen[0]!.headers["x-file-token"]).toBeUndefined()
+      // A header that says nothing about the caller (the user agent a CDN wants) still goes along.
+      expect(other.seen[0]!.headers["user-agent"]).toBe("automarket")
+      const same = yield* run(Download.download({ url: `${origin.url}/moved.png`, to: path.join(dir, "h.png"), allowLoopbackHttp: true, headers }))
+      expect(Exit.isSuccess(same) && same.value).toMatchObject({ bytes: 4 })
+      expect(origin.seen.map((seen) => [seen.path, seen.headers.authorization])).toEqual([
+        ["/elsewhere.png", "Bearer file-host-token"],
+        ["/moved.png", "Bearer file-host-token"],
+        ["/here.png", "Bearer file-host-token"]
+      ])
+    }))
+
+  it.scopedLive("a redirect loop ends after a bounded number of hops", () =>
+    Effect.gen(function* () {
+      const server = yield* loopback((req, res) => {
+        res.writeHead(302, { location: `/loop${(req.url ?? "").length}` })
+        res.end()
+      })
+      const dir = freshDir()
+      const exit = yield* run(Download.download({ url: `${server.url}/loop`, to: path.join(dir, "x.png"), allowLoopbackHttp: true }))
+      expect(errorOf(exit)?.message).toMatch(/refused: more than 5 redirects/)
+      expect(server.seen.length).toBe(6)
+      expect(fs.readdirSync(dir)).toEqual([])
+    }))
+
+  it.scopedLive("an error answer's body is not read: a 100 MB 404 ends at once, the server sent a small part of it", () =>
+    Effect.gen(function* () {
+      let pumped: Pumped | undefined
+      const server = yield* loopback((_req, res) => {
+        res.writeHead(404, { "content-type": "text/plain", "content-length": String(100 * 1024 * 1024) })
+        pumped = pump(res, 100 * 1024 * 1024)
+      })
+      const dir = freshDir()
+      const exit = yield* run(Download.download({ url: `${server.url}/x.png`, to: path.join(dir, "x.png"), allowLoopbackHttp: true }))
+      expect(errorOf(exit)?.message).toMatch(/HTTP 404/)
+      yield* Effect.sleep("50 millis")
+      expect(pumped!.sent()).toBeLessThan(32 * 1024 * 1024)
+    }))
+
   it.effect("a data: URL is decoded to the file", () =>
     Effect.gen(function* () {
       const dir = freshDir()
@@ -224,6 +387,15 @@ describe("Download (loopback servers)", () => {
     expect(Download.isLoopbackHost("[::1]")).toBe(true)
     expect(Download.isLoopbackHost("localhost")).toBe(true)
     expect(Download.isLoopbackHost("127.0.0.1.example.com")).toBe(false)
+    expect(Download.isLoopbackHost("[::ffff:7f00:1]")).toBe(true)
+    expect(Download.isPrivateHost("172.16.0.1")).toBe(true)
+    expect(Download.isPrivateHost("172.32.0.1")).toBe(false)
+    expect(Download.isPrivateHost("100.64.0.1")).toBe(true)
+    expect(Download.isPrivateHost("[fe80::1]")).toBe(true)
+    expect(Download.isPrivateHost("[::]")).toBe(true)
+    expect(Download.isPrivateHost("[2001:db8::1]")).toBe(false)
+    expect(Download.isPrivateHost("8.8.8.8")).toBe(false)
+    expect(Download.isPrivateHost("fc.example.com")).toBe(false)
     expect(Download.contentTypeAccepted("image/png", ["image/*"])).toBe(true)
     expect(Download.contentTypeAccepted("application/octet-stream", ["image/*"])).toBe(true)
     expect(Download.contentTypeAccepted("video/mp4", ["image/*", "audio/wav"])).toBe(false)

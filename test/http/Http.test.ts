@@ -9,8 +9,10 @@ import * as Schema from "effect/Schema"
 import * as TestClock from "effect/TestClock"
 import * as Http from "../../src/http/Http.js"
 import * as KeyRing from "../../src/http/KeyRing.js"
+import * as UndiciHttpClient from "../../src/http/UndiciHttpClient.js"
 import { json, loopback } from "../support/LoopbackServer.js"
 import { scripted } from "../support/ScriptedHttp.js"
+import { pump, type Pumped } from "./StreamedBody.js"
 
 const now = Date.UTC(2026, 10, 29, 12, 0, 0)
 const tagOf = (status: number, body = "", headers: Http.Headers = {}) =>
@@ -229,4 +231,61 @@ describe("key rotation", () => {
       expect(Either.isLeft(result) && result.left).toMatchObject({ _tag: "MissingConfig", setting: "P_API_KEY" })
       expect(script.requests).toHaveLength(0)
     }))
+})
+
+describe("bodies are read under a cap", () => {
+  const huge = 300 * 1024 * 1024
+  // A JSON answer that never ends (as far as the client can tell: 300 MB, no content-length),
+  // or an error page as large.
+  const endless = (status: number) => {
+    const pumped: Array<Pumped> = []
+    const server = loopback((_, res) => {
+      res.writeHead(status, { "content-type": "application/json" })
+      pumped.push(pump(res, huge, { prefix: '{"id":"', suffix: '"}' }))
+    })
+    return Effect.map(server, (s) => ({ ...s, sent: () => pumped.reduce((sum, p) => sum + p.sent(), 0) }))
+  }
+  const clients = [
+    ["the general HttpClient", NodeHttpClient.layerUndici],
+    ["the lean path", UndiciHttpClient.layer]
+  ] as const
+
+  for (const [name, layer] of clients) {
+    it.scopedLive(`${name}: a 2xx JSON answer past maxBodyBytes is MalformedResponse, read no further`, () =>
+      Effect.gen(function* () {
+        const server = yield* endless(200)
+        const http = yield* Http.make({ provider: "p", baseUrl: server.url, maxBodyBytes: 1024 * 1024, retry: { retries: 0 } })
+        const error = yield* Effect.flip(http.json({ method: "POST", path: "/x", json: {}, schema: Answer }))
+        expect(error).toMatchObject({ _tag: "MalformedResponse", provider: "p" })
+        expect(error.message).toMatch(/answer is larger than 1048576 bytes/)
+        expect(server.sent()).toBeLessThan(64 * 1024 * 1024)
+      }).pipe(Effect.provide(layer)))
+
+    it.scopedLive(`${name}: an error answer is read up to its cap and mapped by its status; the rest is not read`, () =>
+      Effect.gen(function* () {
+        const server = yield* endless(503)
+        const http = yield* Http.make({ provider: "p", baseUrl: server.url, retry: { retries: 0 } })
+        const error = yield* Effect.flip(http.json({ method: "POST", path: "/x", json: {}, schema: Answer }))
+        expect(error).toMatchObject({ _tag: "ProviderUnavailable", status: 503 })
+        expect(error.message.length).toBeLessThan(1000)
+        expect(server.sent()).toBeLessThan(64 * 1024 * 1024)
+      }).pipe(Effect.provide(layer)))
+  }
+
+  it.scopedLive("the default cap holds an answer with a large inline image (a few MB), and refuses 300 MB", () =>
+    Effect.gen(function* () {
+      let big = true
+      const server = yield* loopback((_, res) => {
+        if (big) {
+          res.writeHead(200, { "content-type": "application/json" })
+          pump(res, huge, { prefix: '{"id":"', suffix: '"}' })
+          return
+        }
+        json(res, 200, { id: "x".repeat(8 * 1024 * 1024) })
+      })
+      const http = yield* Http.make({ provider: "p", baseUrl: server.url, retry: { retries: 0 } })
+      expect((yield* Effect.flip(http.json({ path: "/x", schema: Answer })))._tag).toBe("MalformedResponse")
+      big = false
+      expect((yield* http.json({ path: "/x", schema: Answer })).id.length).toBe(8 * 1024 * 1024)
+    }).pipe(Effect.provide(UndiciHttpClient.layer)))
 })

@@ -5,11 +5,15 @@ import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Logger from "effect/Logger"
+import * as Redacted from "effect/Redacted"
 import * as LogLevel from "effect/LogLevel"
 import * as Schema from "effect/Schema"
 import * as Tracer from "effect/Tracer"
 import { inspect } from "node:util"
+import * as Stream from "effect/Stream"
 import { text, Text } from "../../src/domain/Asset.js"
+import * as Http from "../../src/http/Http.js"
+import * as Chat from "../../src/providers/openai-compatible/Chat.js"
 import { describeFailure } from "../../src/cli/Failure.js"
 import * as ProviderRegistry from "../../src/registry/ProviderRegistry.js"
 import * as Provider from "../../src/provider/Provider.js"
@@ -128,5 +132,50 @@ describe("secrets", () => {
       expect(all).not.toContain(KEY_2)
       expect(all).not.toContain("SECRETKEY")
       expect(all).not.toContain("OTHERKEY")
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
+  it.scopedLive("a key JSON-escaped in a provider's answer (\\u0073k-..., \\/) reaches no error in clear: bodies, shapes, stream events", () =>
+    Effect.gen(function* () {
+      const key = "sk-live/SLASHKEY/1234567890"
+      // The key as JSON may write it: its first letter as \u0073, its slashes as \/, or every character escaped.
+      const firstEscaped = `\\u0073${key.slice(1).replaceAll("/", "\\/")}`
+      const allEscaped = [...key].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`).join("")
+      const bodies: ReadonlyArray<{ readonly status: number; readonly type: string; readonly raw: string }> = [
+        { status: 401, type: "application/json", raw: `{"error":{"message":"Invalid API key provided: ${firstEscaped}"}}` },
+        { status: 503, type: "application/json", raw: `{"error":"overloaded for ${allEscaped}"}` },
+        // Not JSON (cut short): the raw text is what is quoted, escaped key and all.
+        { status: 500, type: "text/plain", raw: `{"error":"bad key ${firstEscaped}` },
+        // A 2xx whose shape is wrong: the decoder quotes the value it found.
+        { status: 200, type: "application/json", raw: `{"text":42,"echo":"${firstEscaped}","id":"${allEscaped}"}` },
+        // A stream whose events quote the key.
+        { status: 200, type: "text/event-stream", raw: `data: {"error":{"message":"key ${firstEscaped} is over quota","code":402}}\n\n` },
+        { status: 200, type: "text/event-stream", raw: `data: {"choices":[{"delta":{"content":{"k":"${allEscaped}"}}}]}\n\n` }
+      ]
+      const server = yield* loopback((_req, res, _body, index) => {
+        const body = bodies[index % bodies.length]!
+        res.writeHead(body.status, { "content-type": body.type })
+        res.end(body.raw)
+      })
+      // The key as a secret to scrub (no key ring: the 401 would rest the key, and the calls after would not be sent).
+      const http = yield* Http.make({ provider: "together", baseUrl: server.url, secrets: [Redacted.make(key)], retry: { retries: 0 } })
+      const Shape = Schema.Struct({ text: Schema.String, echo: Schema.String, id: Schema.Literal("x") })
+      const errors: Array<unknown> = []
+      for (let i = 0; i < 4; i++) errors.push(yield* Effect.flip(http.json({ method: "POST", path: "/chat/completions", json: {}, schema: Shape })))
+      for (let i = 0; i < 2; i++) errors.push(yield* Effect.flip(Stream.runDrain(Chat.streamChat(http, { model: "m" }))))
+      expect(server.seen).toHaveLength(6)
+      expect(errors.map((error) => (error as { _tag: string })._tag)).toEqual([
+        "InvalidApiKey",
+        "ProviderUnavailable",
+        "ProviderUnavailable",
+        "MalformedResponse",
+        "QuotaExceeded",
+        "MalformedResponse"
+      ])
+      const rendered = errors.flatMap((error) => [String(error), JSON.stringify(error), inspect(error, { depth: 10 }), Cause.pretty(Cause.fail(error))])
+      const all = rendered.join("\n")
+      expect(all).toMatch(/\[redacted\]/)
+      for (const leak of [key, "SLASHKEY", JSON.stringify(key).slice(1, -1), firstEscaped, allEscaped.slice(0, 60)]) {
+        expect(all).not.toContain(leak)
+      }
     }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
 })

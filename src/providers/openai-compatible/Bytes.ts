@@ -1,13 +1,15 @@
 /**
- * Results that come back as bytes from an OpenAI-style API: an answer whose body is the
- * result (synthesized speech), or a URL the answer names (a generated image), fetched whole.
- * Both are small enough to hold in memory; larger media go through `http/Download.ts`.
+ * Results that come back as bytes from an OpenAI-style API: an answer whose body is the result
+ * (synthesized speech), small enough to hold in memory, read under a cap. A URL an answer names (a generated
+ * image) is not fetched here but downloaded to a file (`Chat.chatCalls`'s `download`, through
+ * `http/Download.ts`).
  *
  * @module
  */
 import * as Effect from "effect/Effect"
-import { type MediaError, NetworkError } from "../../domain/Errors.js"
-import type { Headers, ProviderHttp } from "../../http/Http.js"
+import * as Stream from "effect/Stream"
+import { MalformedResponse, type MediaError, NetworkError } from "../../domain/Errors.js"
+import type { Headers } from "../../http/Http.js"
 
 /** A result's bytes and the media type they were answered with. */
 export interface Bytes {
@@ -15,22 +17,28 @@ export interface Bytes {
   readonly contentType: string
 }
 
-/** Read a whole response body as bytes; a broken body is a NetworkError. */
-export const readBytes =
-  (provider: string) =>
-  (response: { readonly arrayBuffer: Effect.Effect<ArrayBuffer, unknown>; readonly headers: Headers }): Effect.Effect<Bytes, MediaError> =>
-    Effect.map(
-      Effect.mapError(
-        response.arrayBuffer,
-        () => new NetworkError({ provider, detail: "the answer's body broke off while being read" })
-      ),
-      (buffer) => ({ bytes: new Uint8Array(buffer), contentType: response.headers["content-type"] ?? "application/octet-stream" })
-    )
+/** The largest answer body `readBytes` reads unless told otherwise: 256 MiB (minutes of WAV). */
+export const defaultMaxBytes = 256 * 1024 * 1024
 
-/** Fetch a result URL's bytes within 2 minutes (the key is only sent to the API's own origin). */
-export const fetchBytes = (
-  http: ProviderHttp,
-  url: string,
-  headers?: Readonly<Record<string, string>>
-): Effect.Effect<Bytes, MediaError> =>
-  Effect.flatMap(http.send({ path: url, ...(headers !== undefined ? { headers } : {}), timeout: "2 minutes" }), readBytes(http.provider))
+/**
+ * Read a whole response body as bytes, at most `maxBytes` of it: a larger (or endless) body is
+ * MalformedResponse and is not read further (stopping the stream aborts the request); a broken
+ * body is a NetworkError.
+ */
+export const readBytes =
+  (provider: string, maxBytes: number = defaultMaxBytes) =>
+  (response: { readonly stream: Stream.Stream<Uint8Array, unknown>; readonly headers: Headers }): Effect.Effect<Bytes, MediaError> =>
+    Effect.suspend(() => {
+      const chunks: Array<Uint8Array> = []
+      return Stream.runFoldWhile(response.stream, 0, (size) => size <= maxBytes, (size, chunk) => {
+        chunks.push(chunk)
+        return size + chunk.length
+      }).pipe(
+        Effect.mapError(() => new NetworkError({ provider, detail: "the answer's body broke off while being read" })),
+        Effect.flatMap((size) =>
+          size > maxBytes
+            ? Effect.fail(new MalformedResponse({ provider, detail: `the answer is larger than ${maxBytes} bytes (not read further)` }))
+            : Effect.succeed({ bytes: new Uint8Array(Buffer.concat(chunks)), contentType: response.headers["content-type"] ?? "application/octet-stream" })
+        )
+      )
+    })

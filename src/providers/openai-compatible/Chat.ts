@@ -10,15 +10,18 @@
  *
  * @module
  */
+import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type { MediaError } from "../../domain/Errors.js"
 import type { ExtraParams } from "../../domain/MediaProvider.js"
+import { randomUUID } from "node:crypto"
+import * as path from "node:path"
+import * as Download from "../../http/Download.js"
 import { errorFromStatus, type ProviderHttp } from "../../http/Http.js"
 import { dataPayloads, decodePayloads } from "../../http/ServerSentEvents.js"
-import { type Bytes, fetchBytes } from "./Bytes.js"
 
 /** One message of a chat. */
 export interface ChatMessage {
@@ -111,9 +114,33 @@ export interface ChatCalls<Request extends ChatRequest, Response> {
   readonly chat: (request: Request) => Effect.Effect<Response, MediaError>
   /** `POST /chat/completions` with `stream: true`: the text deltas, in order. */
   readonly chatStream: (request: Request) => Stream.Stream<string, MediaError>
-  /** Fetch a result URL's bytes (the key is only sent to the API's own origin). */
-  readonly download: (url: string) => Effect.Effect<Bytes, MediaError>
+  /**
+   * Download a result URL an answer named into a file of `into.dir`, through `Download` (see
+   * `ResultDownload`): never with the API's key, never whole in memory.
+   */
+  readonly download: (url: string, into: ResultDownload) => Effect.Effect<ResultFile, MediaError, HttpClient.HttpClient>
 }
+
+/** Where a result URL is downloaded, and what it must be. */
+export interface ResultDownload {
+  /** The directory the file is written to (created if needed). */
+  readonly dir: string
+  /** The model that made the result, named in progress events. */
+  readonly model: string
+  /** Acceptable content types (`"image/*"`); another is refused before anything is written. */
+  readonly expect: ReadonlyArray<string>
+}
+
+/** A result downloaded to a file. */
+export interface ResultFile {
+  readonly path: string
+  readonly bytes: number
+  /** The content type the file host answered with, when it named one. */
+  readonly contentType: string | undefined
+}
+
+/** The largest result file a chat client downloads unless told otherwise: 256 MiB (an image is far smaller). */
+export const defaultMaxDownloadBytes = 256 * 1024 * 1024
 
 /** How an API's chat calls differ. */
 export interface ChatCallsOptions<Request extends ChatRequest, A, I> {
@@ -123,6 +150,8 @@ export interface ChatCallsOptions<Request extends ChatRequest, A, I> {
   readonly timeoutOf?: (request: Request) => Duration.DurationInput | undefined
   /** Headers a download of a result URL sends. */
   readonly downloadHeaders?: Readonly<Record<string, string>>
+  /** The largest result file downloaded. Default `defaultMaxDownloadBytes` (256 MiB). */
+  readonly maxDownloadBytes?: number
 }
 
 /** The chat calls over a provider HTTP client (from `ProviderConfig.makeHttp`). */
@@ -145,7 +174,40 @@ export const chatCalls = <Request extends ChatRequest, A, I>(
     baseUrl: http.baseUrl,
     chat,
     chatStream: (request) => streamChat(http, request),
-    download: (url) => fetchBytes(http, url, options.downloadHeaders)
+    download: (url, into) => downloadResult(http.provider, url, into, options)
+  }
+}
+
+// A result URL through `Download`: its URL policy on every redirect hop (https to public hosts;
+// loopback only with AUTOMARKET_ALLOW_LOOPBACK_HTTP), the content type checked, streamed to disk
+// under the size cap. It goes through the plain `HttpClient`, not the API's client: the key is
+// for the API, not for wherever an answer points.
+const downloadResult = (
+  provider: string,
+  url: string,
+  into: ResultDownload,
+  options: { readonly downloadHeaders?: Readonly<Record<string, string>>; readonly maxDownloadBytes?: number }
+): Effect.Effect<ResultFile, MediaError, HttpClient.HttpClient> =>
+  Effect.map(
+    Download.download({
+      url,
+      to: path.join(into.dir, `${provider}-${randomUUID()}.${extensionOfUrl(url) ?? "bin"}`),
+      expect: into.expect,
+      maxBytes: options.maxDownloadBytes ?? defaultMaxDownloadBytes,
+      provider,
+      model: into.model,
+      ...(options.downloadHeaders !== undefined ? { headers: options.downloadHeaders } : {})
+    }),
+    (file) => ({ path: file.path, bytes: file.bytes, contentType: file.contentType })
+  )
+
+// A short alphanumeric extension of the URL's path (`png`, `webp`), or undefined.
+const extensionOfUrl = (url: string): string | undefined => {
+  try {
+    const match = /\.([a-z0-9]{2,4})$/i.exec(new URL(url).pathname)
+    return match?.[1]?.toLowerCase()
+  } catch {
+    return undefined
   }
 }
 
@@ -164,15 +226,20 @@ export const streamChat = (http: ProviderHttp, request: { readonly model: string
         model: request.model
       }),
       (response) =>
-        dataPayloads(http.provider, response).pipe(decodePayloads(http.provider, ChatChunk), deltasOf(http.provider, Date.now))
+        dataPayloads(http.provider, response).pipe(
+          decodePayloads(http.provider, ChatChunk, http.scrub),
+          deltasOf(http.provider, Date.now, http.scrub)
+        )
     )
   )
 
 /**
  * Fail the stream on an error event (mapped as its `code` would be as an HTTP status, 500 when
- * it has none), otherwise emit the chunk's text delta (empty deltas are dropped).
+ * it has none; its message through `scrub`), otherwise emit the chunk's text delta (empty deltas are
+ * dropped).
  */
-export const deltasOf = (provider: string, now: () => number) => (chunks: Stream.Stream<ChatChunk, MediaError>): Stream.Stream<string, MediaError> =>
+export const deltasOf = (provider: string, now: () => number, scrub: (text: string) => string = (text) => text) =>
+  (chunks: Stream.Stream<ChatChunk, MediaError>): Stream.Stream<string, MediaError> =>
   Stream.mapConcatEffect(chunks, (chunk) => {
     if (chunk.error !== undefined) {
       const code = typeof chunk.error.code === "number" ? chunk.error.code : Number(chunk.error.code)
@@ -181,7 +248,8 @@ export const deltasOf = (provider: string, now: () => number) => (chunks: Stream
           provider,
           status: Number.isInteger(code) && code >= 400 && code < 600 ? code : 500,
           headers: {},
-          body: JSON.stringify({ error: { message: chunk.error.message ?? "error in stream" } }),
+          // The message is decoded already: scrubbed here, a key spelled in escapes included.
+          body: JSON.stringify({ error: { message: scrub(chunk.error.message ?? "error in stream") } }),
           now: now()
         })
       )

@@ -17,8 +17,9 @@
  *   skipped. A stream cut before `[DONE]` fails with `NetworkError`; an error event in the stream
  *   fails with the tag its code maps to (e.g. 402 -> QuotaExceeded).
  * - text-to-image: chat with `modalities: ["image", "text"]` on a model whose output modalities
- *   include `image`; the first of `message.images` (a data: URL, or an http URL, fetched) is the
- *   `Image`. `width`/`height` are not sent (chat image models choose their size; use
+ *   include `image`; the first of `message.images` (a data: URL decoded, or a URL downloaded
+ *   through `http/Download.ts`: its URL policy, an `image/*` check, 256 MiB cap, into
+ *   `AUTOMARKET_DOWNLOAD_DIR`) is the `Image`. `width`/`height` are not sent (chat image models choose their size; use
  *   `extra.image_config` for aspect ratios where the model supports it).
  * - 402 (insufficient credits) is QuotaExceeded, 429 RateLimited with its Retry-After: both
  *   decided in `http/Http.ts`, retried (429) by its policy.
@@ -28,13 +29,14 @@
  *
  * @module
  */
-import type * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClient from "@effect/platform/HttpClient"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
-import { BytesSource, Image, Text } from "../../domain/Asset.js"
+import { BytesSource, FileSource, Image, Text } from "../../domain/Asset.js"
 import { InvalidInput, MalformedResponse, type MediaError } from "../../domain/Errors.js"
 import { type ImageOptions, MediaProvider, type TextOptions } from "../../domain/MediaProvider.js"
+import * as Settings from "../../jobs/Settings.js"
 import * as Provider from "../../provider/Provider.js"
 import * as ProviderConfig from "../../provider/ProviderConfig.js"
 import { textCost } from "../openai-compatible/Categories.js"
@@ -93,6 +95,7 @@ export const make = (config: ProviderConfig.ProviderConfig): Effect.Effect<OpenR
     const { settings } = OpenRouterConfig
     const { http, remote } = yield* ProviderConfig.makeHttp(settings, config)
     const client = OpenRouterClient.make(http)
+    const httpClient = yield* HttpClient.HttpClient
     const provider = settings.id
     const { discover, known } = yield* Discovery.make(
       Effect.map(client.models, (models) => models.map((model) => toProviderModel(provider, model)))
@@ -128,21 +131,26 @@ export const make = (config: ProviderConfig.ProviderConfig): Effect.Effect<OpenR
             detail: `${model} answered without an image${said !== undefined && said !== "" ? ` (it said: ${said.slice(0, 200)})` : ""}`
           })
         }
-        let image: { readonly bytes: Uint8Array; readonly mimeType: string }
+        let image: { readonly source: BytesSource | FileSource; readonly mimeType: string }
         if (url.startsWith("data:")) {
           const decoded = decodeDataUrl(url)
           if (decoded === undefined || decoded.bytes.length === 0) {
             return yield* new MalformedResponse({ provider, detail: "the image data URL is malformed" })
           }
-          image = decoded
+          image = { source: new BytesSource({ bytes: decoded.bytes }), mimeType: decoded.mimeType }
         } else {
-          const fetched = yield* client.download(url)
-          image = { bytes: fetched.bytes, mimeType: fetched.contentType.startsWith("image/") ? fetched.contentType : "image/png" }
+          // A URL result is downloaded under the download policy, streamed to a file.
+          const fetched = yield* client.download(url, { dir: yield* Settings.downloadDir, model, expect: ["image/*"] }).pipe(
+            Effect.provideService(HttpClient.HttpClient, httpClient)
+          )
+          if (fetched.bytes === 0) return yield* new MalformedResponse({ provider, detail: "the image is empty" })
+          const type = fetched.contentType
+          image = { source: new FileSource({ path: fetched.path }), mimeType: type !== undefined && type.startsWith("image/") ? type : "image/png" }
         }
         const served = answer.model ?? model
         const costUsd = yield* costOf(served, answer.usage)
         return new Image({
-          source: new BytesSource({ bytes: image.bytes }),
+          source: image.source,
           mimeType: image.mimeType,
           origin: { provider, model: served, jobId: answer.id, ...(costUsd !== undefined ? { costUsd } : {}) }
         })

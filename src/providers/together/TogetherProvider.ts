@@ -15,8 +15,9 @@
  * - streamText: the same request with `stream: true`; deltas as they arrive. A stream cut
  *   before `[DONE]` fails with `NetworkError` (see `ServerSentEvents.ts`).
  * - text-to-image: `POST /images/generations`, `response_format: "base64"` by default
- *   (`extra.response_format: "url"` asks for a URL, which is then fetched). The `Image` holds the
- *   bytes; `costUsd` is megapixels x the model's megapixel price when known.
+ *   (`extra.response_format: "url"` asks for a URL, which is then downloaded through
+ *   `http/Download.ts` (its URL policy, an `image/*` check, 256 MiB cap) into
+ *   `AUTOMARKET_DOWNLOAD_DIR`). The `Image` holds the bytes, or the downloaded file; `costUsd` is megapixels x the model's megapixel price when known.
  * - text-to-speech: `POST /audio/speech`; `voice` (default per model family), `format` wav or
  *   mp3 (opus is refused with InvalidInput).
  * - speech-to-text: `POST /audio/transcriptions` as multipart, `verbose_json`, with segments.
@@ -27,10 +28,11 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Stream from "effect/Stream"
-import { Audio, BytesSource, Image, Text } from "../../domain/Asset.js"
+import { Audio, BytesSource, FileSource, Image, Text } from "../../domain/Asset.js"
 import { InvalidInput, MalformedResponse, type MediaError } from "../../domain/Errors.js"
 import { type ImageOptions, MediaProvider, type SpeechOptions, type TextOptions, type TranscriptionOptions } from "../../domain/MediaProvider.js"
 import { uploadName } from "../../http/Multipart.js"
+import * as Settings from "../../jobs/Settings.js"
 import * as Provider from "../../provider/Provider.js"
 import * as ProviderConfig from "../../provider/ProviderConfig.js"
 import { textCost } from "../openai-compatible/Categories.js"
@@ -74,6 +76,7 @@ export const make = (config: ProviderConfig.ProviderConfig): Effect.Effect<Toget
     const { settings } = TogetherConfig
     const { http, remote } = yield* ProviderConfig.makeHttp(settings, config)
     const client = yield* TogetherClient.make(http)
+    const httpClient = yield* HttpClient.HttpClient
     const provider = settings.id
     // The last discovery, by id: prices for `costUsd`.
     const { discover, known: modelInfo } = yield* Discovery.make(
@@ -112,25 +115,30 @@ export const make = (config: ProviderConfig.ProviderConfig): Effect.Effect<Toget
           ...(options?.negativePrompt !== undefined ? { negative_prompt: options.negativePrompt } : {})
         })
         const first = answer.data[0]
-        let bytes: Uint8Array
+        let source: BytesSource | FileSource
         let contentType: string | undefined
         if (first?.b64_json !== undefined) {
-          bytes = new Uint8Array(Buffer.from(first.b64_json, "base64"))
+          const bytes = new Uint8Array(Buffer.from(first.b64_json, "base64"))
+          if (bytes.length === 0) return yield* new MalformedResponse({ provider, detail: "the image is empty" })
+          source = new BytesSource({ bytes })
         } else if (first?.url !== undefined) {
-          const fetched = yield* client.download(first.url)
-          bytes = fetched.bytes
+          // A URL result is downloaded under the download policy, streamed to a file.
+          const fetched = yield* client.download(first.url, { dir: yield* Settings.downloadDir, model, expect: ["image/*"] }).pipe(
+            Effect.provideService(HttpClient.HttpClient, httpClient)
+          )
+          if (fetched.bytes === 0) return yield* new MalformedResponse({ provider, detail: "the image is empty" })
+          source = new FileSource({ path: fetched.path })
           contentType = fetched.contentType
         } else {
           return yield* new MalformedResponse({ provider, detail: "the image answer has neither b64_json nor url" })
         }
-        if (bytes.length === 0) return yield* new MalformedResponse({ provider, detail: "the image is empty" })
         const width = options?.width ?? 1024
         const height = options?.height ?? 1024
         const info = yield* modelInfo(model)
         const perMegapixel = info?.pricing.find((price) => price.unit === "megapixel")
         const costUsd = info?.free === true ? 0 : perMegapixel !== undefined ? (perMegapixel.usd * width * height) / 1_000_000 : undefined
         return new Image({
-          source: new BytesSource({ bytes }),
+          source,
           mimeType: mimeOfImage(extra.output_format, contentType),
           width,
           height,

@@ -6,12 +6,28 @@
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
+import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Http from "../../../src/http/Http.js"
 import * as Chat from "../../../src/providers/openai-compatible/Chat.js"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { afterAll } from "vitest"
 import { json, loopback } from "../../support/LoopbackServer.js"
+import { pump, type Pumped } from "../../http/StreamedBody.js"
+
+const root = fs.mkdtempSync(path.join(os.tmpdir(), "automarket-chat-"))
+afterAll(() => fs.rmSync(root, { recursive: true, force: true }))
+let n = 0
+const freshDir = () => {
+  const dir = path.join(root, `case-${++n}`)
+  fs.mkdirSync(dir)
+  return dir
+}
+const allowLoopback = ConfigProvider.fromMap(new Map([["AUTOMARKET_ALLOW_LOOPBACK_HTTP", "1"]]))
 
 const Choice = Schema.Struct({ message: Schema.Struct({ content: Schema.String }) })
 const Answer = Chat.ChatResponse(Choice, Chat.Usage)
@@ -111,17 +127,60 @@ describe("Chat.chatCalls against a loopback server", () => {
       expect((yield* Effect.flip(Stream.runCollect(stream())))._tag).toBe("NetworkError")
     }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
 
-  it.scoped("download fetches a result URL's bytes with the API's own headers", () =>
+  it.scoped("download streams a result URL to a file in the given directory, with the API's download headers", () =>
     Effect.gen(function* () {
       const server = yield* loopback((_req, res) => {
         res.writeHead(200, { "content-type": "image/png" })
         res.end(Buffer.from([1, 2, 3]))
       })
+      const dir = freshDir()
       const http = yield* Http.make({ provider: "test", baseUrl: "http://127.0.0.1:1", retry: { retries: 0 } })
       const calls = Chat.chatCalls(http, { response: Answer, downloadHeaders: { "user-agent": "automarket" } })
-      const fetched = yield* calls.download(`${server.url}/result.png`)
-      expect(fetched).toEqual({ bytes: new Uint8Array([1, 2, 3]), contentType: "image/png" })
+      const fetched = yield* calls.download(`${server.url}/result.png`, { dir, model: "m", expect: ["image/*"] })
+      expect(fetched).toMatchObject({ bytes: 3, contentType: "image/png" })
+      expect(path.dirname(fetched.path)).toBe(dir)
+      expect([...fs.readFileSync(fetched.path)]).toEqual([1, 2, 3])
+      expect(fs.readdirSync(dir)).toEqual([path.basename(fetched.path)])
       expect(server.seen[0]).toMatchObject({ method: "GET", path: "/result.png" })
       expect(server.seen[0]!.headers["user-agent"]).toBe("automarket")
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici), Effect.withConfigProvider(allowLoopback)))
+
+  it.scoped("a result URL's body is never held whole: a 300 MB answer stops as soon as it passes the cap, nothing is left", () =>
+    Effect.gen(function* () {
+      let pumped: Pumped | undefined
+      const server = yield* loopback((_req, res) => {
+        // No content-length: the cap can only be enforced while reading.
+        res.writeHead(200, { "content-type": "image/png" })
+        pumped = pump(res, 300 * 1024 * 1024)
+      })
+      const dir = freshDir()
+      const http = yield* Http.make({ provider: "test", baseUrl: "http://127.0.0.1:1", retry: { retries: 0 } })
+      const calls = Chat.chatCalls(http, { response: Answer, maxDownloadBytes: 4 * 1024 * 1024 })
+      const error = yield* Effect.flip(calls.download(`${server.url}/huge.png`, { dir, model: "m", expect: ["image/*"] }))
+      expect(error).toMatchObject({ _tag: "DownloadFailed", provider: "test" })
+      expect(error.message).toMatch(/too large: more than 4194304 bytes received/)
+      expect(pumped!.sent()).toBeLessThan(64 * 1024 * 1024)
+      expect(fs.readdirSync(dir)).toEqual([])
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici), Effect.withConfigProvider(allowLoopback)))
+
+  it.scoped("a result URL outside the download policy, or answering another content type, is refused", () =>
+    Effect.gen(function* () {
+      const server = yield* loopback((req, res) => {
+        res.writeHead(200, { "content-type": req.url === "/page.png" ? "text/html" : "image/png" })
+        res.end("<html>")
+      })
+      const dir = freshDir()
+      const http = yield* Http.make({ provider: "test", baseUrl: "http://127.0.0.1:1", retry: { retries: 0 } })
+      const calls = Chat.chatCalls(http, { response: Answer })
+      // Plain http to loopback without the allowance: refused before any request.
+      const plain = yield* Effect.flip(calls.download(`${server.url}/a.png`, { dir, model: "m", expect: ["image/*"] }))
+      expect(plain.message).toMatch(/refused: plain http to a loopback host needs AUTOMARKET_ALLOW_LOOPBACK_HTTP=1/)
+      expect(server.seen).toHaveLength(0)
+      const html = yield* Effect.flip(
+        calls.download(`${server.url}/page.png`, { dir, model: "m", expect: ["image/*"] }).pipe(Effect.withConfigProvider(allowLoopback))
+      )
+      expect(html).toMatchObject({ _tag: "DownloadFailed" })
+      expect(html.message).toMatch(/unexpected content type text\/html/)
+      expect(fs.readdirSync(dir)).toEqual([])
     }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
 })

@@ -1,10 +1,14 @@
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
+import * as ConfigProvider from "effect/ConfigProvider"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
 import { Audio, BytesSource, Image, text } from "../../../src/domain/Asset.js"
 import * as Together from "../../../src/providers/together/index.js"
 import type { ProviderConfig } from "../../../src/provider/ProviderConfig.js"
@@ -93,7 +97,7 @@ describe("Together against its emulator", () => {
       expect(emulator.count("/v1/chat/completions")).toBe(2)
     }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
 
-  it.scopedLive("images: base64 by default, URL results fetched; cost per megapixel", () =>
+  it.scopedLive("images: base64 by default, URL results downloaded to a file under the download policy; cost per megapixel", () =>
     Effect.gen(function* () {
       const { emulator, provider } = yield* setup()
       yield* provider.models
@@ -103,10 +107,23 @@ describe("Together against its emulator", () => {
       expect(b64.source).toEqual(new BytesSource({ bytes: new Uint8Array(tinyPng) }))
       expect(b64.origin?.costUsd).toBeCloseTo((0.0027 * 512 * 512) / 1e6, 12)
       expect(emulator.requests.at(-1)!.json).toMatchObject({ prompt: "a red fox", width: 512, height: 512, steps: 4, seed: 7, response_format: "base64", n: 1 })
-      const viaUrl = yield* model.transform(text("a blue fox"), { extra: { response_format: "url", output_format: "png" } })
+      const urlOptions = { extra: { response_format: "url", output_format: "png" } }
+      // The emulator's result URL is plain http to loopback: refused unless allowed, as any file host's would be.
+      const refused = yield* Effect.flip(model.transform(text("a blue fox"), urlOptions))
+      expect(refused).toMatchObject({ _tag: "DownloadFailed", provider: "together" })
+      expect(refused.message).toMatch(/refused: plain http to a loopback host/)
+      expect(emulator.requests.some((request) => request.path.startsWith("/files/"))).toBe(false)
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "automarket-together-"))
+      yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
+      const viaUrl = yield* model.transform(text("a blue fox"), urlOptions).pipe(
+        Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["AUTOMARKET_ALLOW_LOOPBACK_HTTP", "1"], ["AUTOMARKET_DOWNLOAD_DIR", dir]])))
+      )
       expect(viaUrl.mimeType).toBe("image/png")
-      expect(viaUrl.source._tag === "Bytes" && Buffer.from(viaUrl.source.bytes).equals(tinyPng)).toBe(true)
+      expect(viaUrl.source._tag).toBe("File")
+      expect(viaUrl.source._tag === "File" && path.dirname(viaUrl.source.path)).toBe(dir)
+      expect(viaUrl.source._tag === "File" && fs.readFileSync(viaUrl.source.path).equals(tinyPng)).toBe(true)
       expect(emulator.requests.at(-1)!.path).toMatch(/^\/files\/img-\d+\.png$/)
+      expect(emulator.requests.at(-1)!.headers.authorization).toBeUndefined()
     }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
 
   it.scopedLive("text-to-speech returns the audio bytes; opus is refused before sending", () =>
