@@ -8,7 +8,7 @@
 import * as Effect from "effect/Effect"
 import { readFileSync } from "node:fs"
 import * as path from "node:path"
-import { bearerOf, type EmulatorServer, json, serve, writeSse } from "./Faults.js"
+import { bearerOf, type EmulatorServer, json, serve, type ServeOptions, writeSse } from "./Faults.js"
 import { deltasOf, lastUserMessage, silentWav, tinyPng } from "./Samples.js"
 
 /** The realistic `/models` fixture (53 models of every type). */
@@ -34,8 +34,8 @@ export interface TogetherEmulator extends EmulatorServer {
   readonly state: TogetherState
 }
 
-/** Start the emulator; stopped with the scope. */
-export const together = (initial: Partial<TogetherState> = {}) =>
+/** Start the emulator (`options`: how faults are chosen, see `Faults.serve`); stopped with the scope. */
+export const together = (initial: Partial<TogetherState> = {}, options: ServeOptions = {}) =>
   Effect.gen(function* () {
     const state: TogetherState = {
       reply: undefined,
@@ -120,6 +120,6 @@ export const together = (initial: Partial<TogetherState> = {}) =>
         })
       }
       return json(res, 404, { error: { message: `Unable to access model ${model}. Not found: ${request.method} ${route}`, type: "invalid_request_error", code: "model_not_found" } })
-    })
+    }, options)
     return { ...server, baseUrl: `${server.url}/v1`, state }
   })
