@@ -11,7 +11,7 @@
 import * as Effect from "effect/Effect"
 import { readFileSync } from "node:fs"
 import * as path from "node:path"
-import { bearerOf, type EmulatorServer, json, serve, type ServeOptions, writeSse } from "./Faults.js"
+import { bearerOf, type EmulatorServer, json, type RecordedRequest, serve, type ServeOptions, writeSse } from "./Faults.js"
 import { deltasOf, lastUserMessage, tinyPng } from "./Samples.js"
 
 interface FixtureModel {
@@ -37,6 +37,8 @@ export interface OpenRouterState {
   cost: number
   /** How images are answered: inline data URLs (default), or URLs of files the emulator serves. */
   imageAs: "data" | "url"
+  /** Told of each image URL the emulator hands out, with the request it answers (a per-call fault on that file). */
+  onImageUrl: ((request: RecordedRequest, url: string) => void) | undefined
 }
 
 /** A running OpenRouter emulator. */
@@ -49,7 +51,7 @@ export interface OpenRouterEmulator extends EmulatorServer {
 /** Start the emulator (`options`: how faults are chosen, see `Faults.serve`); stopped with the scope. */
 export const openrouter = (initial: Partial<OpenRouterState> = {}, options: ServeOptions = {}) =>
   Effect.gen(function* () {
-    const state: OpenRouterState = { reply: undefined, models: openRouterModelsFixture.data, keys: [], down: [], cost: 0.00042, imageAs: "data", ...initial }
+    const state: OpenRouterState = { reply: undefined, models: openRouterModelsFixture.data, keys: [], down: [], cost: 0.00042, imageAs: "data", onImageUrl: undefined, ...initial }
     let created = 0
     const server = yield* serve((request, res, play) => {
       const key = bearerOf(request)
@@ -82,6 +84,8 @@ export const openrouter = (initial: Partial<OpenRouterState> = {}, options: Serv
         const id = `gen-${++created}`
         const usage = { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15, cost: state.cost }
         const wantsImage = Array.isArray(body?.modalities) && body.modalities.includes("image")
+        const imageUrl = `${server.url}/files/${id}.png`
+        if (wantsImage && state.imageAs === "url") state.onImageUrl?.(request, imageUrl)
         if (body?.stream === true) {
           const chunk = (delta: Record<string, unknown>, finish: string | null, extra: Record<string, unknown> = {}) => ({
             id,
@@ -115,7 +119,7 @@ export const openrouter = (initial: Partial<OpenRouterState> = {}, options: Serv
                       images: [
                         {
                           type: "image_url",
-                          image_url: { url: state.imageAs === "url" ? `${server.url}/files/${id}.png` : `data:image/png;base64,${tinyPng.toString("base64")}` }
+                          image_url: { url: state.imageAs === "url" ? imageUrl : `data:image/png;base64,${tinyPng.toString("base64")}` }
                         }
                       ]
                     }
