@@ -54,8 +54,10 @@ export interface LoadKindResult {
   readonly expected: Outcome
   /** Outcomes seen, with how many calls each. */
   readonly outcomes: Readonly<Partial<Record<Outcome | "hung", number>>>
-  /** Calls that ended as expected. */
+  /** Calls that ended as expected (circuit-open refusals included). */
   readonly asExpected: number
+  /** Calls refused at once with ProviderUnavailable because both providers' circuits were open. */
+  readonly circuitOpen: number
   /** Calls served by the second provider. */
   readonly fellBack: number
   /** A few unexpected endings, for the report. */
@@ -78,7 +80,7 @@ export interface LoadResult {
   readonly tempFiles: { readonly downloadDir: ReadonlyArray<string>; readonly tmpDir: ReadonlyArray<string> }
   readonly childProcesses: ReadonlyArray<string>
   readonly containers: { readonly checked: boolean; readonly note: string; readonly ours: ReadonlyArray<string> }
-  readonly settings: { readonly requestTimeoutMs: number; readonly jobTimeoutMs: number; readonly pollInterval: string; readonly keysPerProvider: number; readonly seed: number }
+  readonly settings: { readonly requestTimeoutMs: number; readonly jobTimeoutMs: number; readonly pollInterval: string; readonly keysPerProvider: number; readonly seed: number; readonly queuedShare: number }
 }
 
 /** One request of the attack part. */

@@ -9,7 +9,7 @@
  *
  * Settings (environment): SOAK_CALLS (10000), SOAK_CONCURRENCY (128), SOAK_FAULT_RATE (0.1),
  * SOAK_KEYS (keys per provider, 200: every 401 retires a key and every 402 rests one for an hour,
- * and the run must not run out of them), SOAK_SEED, SOAK_LOAD_REQUEST_TIMEOUT_MS (5000), SOAK_LOAD_JOB_TIMEOUT_MS (20000),
+ * and the run must not run out of them), SOAK_SEED, SOAK_QUEUED_SHARE (0.15: the share of queued jobs), SOAK_LOAD_REQUEST_TIMEOUT_MS (5000), SOAK_LOAD_JOB_TIMEOUT_MS (20000),
  * SOAK_CALL_DEADLINE_MS (a call still running then counts as hung).
  *
  * @module
@@ -45,6 +45,7 @@ const concurrency = numberFromEnv("SOAK_CONCURRENCY", 128)
 const faultRate = numberFromEnv("SOAK_FAULT_RATE", 0.1)
 const keysPerProvider = numberFromEnv("SOAK_KEYS", 200)
 const seed = numberFromEnv("SOAK_SEED", 13)
+const queuedShare = numberFromEnv("SOAK_QUEUED_SHARE", 0.15)
 // Wider than the matrix's: 128 calls in flight on 2 shared cores answer slower than one call does,
 // and a normal answer must not be taken for a slow one.
 const requestTimeoutMs = numberFromEnv("SOAK_LOAD_REQUEST_TIMEOUT_MS", 5000)
@@ -95,8 +96,9 @@ const callFor = (provider: RemoteId, kind: FaultKind | "none"): CallKind => {
 const plan = (): ReadonlyArray<PlannedCall> =>
   Array.from({ length: calls }, (_, i) => {
     const index = i + 1
-    // A quarter of the calls go to the queued providers: each is a job (submit, polls, a file).
-    const provider = pick(random() < 0.25 ? (["falai", "replicate"] as const) : (["together", "openrouter"] as const))
+    // A share of the calls go to the queued providers: each is a job (submit, polls, a file), about
+    // eight requests where a chat call makes one, so the share sets the run's length.
+    const provider = pick(random() < queuedShare ? (["falai", "replicate"] as const) : (["together", "openrouter"] as const))
     const kind: FaultKind | "none" = random() < faultRate ? pick(loadKinds(provider)) : "none"
     return {
       index,
@@ -263,16 +265,20 @@ const main = async () => {
   const fdsAfter = openFds()
   const leaked = [...fdsAfter].filter(([fd, target]) => fdsBefore.get(fd) !== target).map(([fd, target]) => `${fd} -> ${target}`)
 
-  const byKind = new Map<FaultKind | "none", { calls: number; expected: Outcome; outcomes: Partial<Record<Outcome | "hung", number>>; asExpected: number; fellBack: number; examples: Array<string> }>()
+  const byKind = new Map<FaultKind | "none", { calls: number; expected: Outcome; outcomes: Partial<Record<Outcome | "hung", number>>; asExpected: number; circuitOpen: number; fellBack: number; examples: Array<string> }>()
   const byProvider: Partial<Record<RemoteId, number>> = {}
   planned.forEach((call, i) => {
     const result = ended[i]
     if (result === undefined) return
-    const entry = byKind.get(call.kind) ?? { calls: 0, expected: call.expected, outcomes: {}, asExpected: 0, fellBack: 0, examples: [] }
+    const entry = byKind.get(call.kind) ?? { calls: 0, expected: call.expected, outcomes: {}, asExpected: 0, circuitOpen: 0, fellBack: 0, examples: [] }
     entry.calls++
     entry.outcomes[result.outcome] = (entry.outcomes[result.outcome] ?? 0) + 1
-    if (result.outcome !== "hung" && acceptedLoadOutcomes(call.kind).includes(result.outcome)) entry.asExpected++
-    else if (entry.examples.length < 3) entry.examples.push(`call ${call.index} (${call.call}, ${call.order.join(" → ")}): ${result.outcome}${result.message !== undefined ? `: ${result.message.slice(0, 160)}` : ""}`)
+    // A circuit opened by other calls' faults (503s that last) refuses at once with a typed
+    // ProviderUnavailable: the breaker doing its work, counted apart so that it stays visible.
+    const circuitOpen = result.outcome === "ProviderUnavailable" && (result.message ?? "").includes("circuit open")
+    if (circuitOpen) entry.circuitOpen++
+    if (circuitOpen || (result.outcome !== "hung" && acceptedLoadOutcomes(call.kind).includes(result.outcome))) entry.asExpected++
+    if (!circuitOpen && !(result.outcome !== "hung" && acceptedLoadOutcomes(call.kind).includes(result.outcome)) && entry.examples.length < 3) entry.examples.push(`call ${call.index} (${call.call}, ${call.order.join(" → ")}): ${result.outcome}${result.message !== undefined ? `: ${result.message.slice(0, 160)}` : ""}`)
     if (result.provider !== undefined && result.provider !== call.order[0]) entry.fellBack++
     const served = remoteIds.find((id) => id === result.provider)
     if (served !== undefined) byProvider[served] = (byProvider[served] ?? 0) + 1
@@ -296,7 +302,7 @@ const main = async () => {
     },
     childProcesses: childProcesses(),
     containers: containers(),
-    settings: { requestTimeoutMs, jobTimeoutMs, pollInterval: process.env.AUTOMARKET_POLL_INTERVAL ?? "default", keysPerProvider, seed }
+    settings: { requestTimeoutMs, jobTimeoutMs, pollInterval: process.env.AUTOMARKET_POLL_INTERVAL ?? "default", keysPerProvider, seed, queuedShare }
   }
   writeFileSync(out, JSON.stringify(result, null, 2))
   log(`wrote ${out}`)

@@ -71,7 +71,7 @@ const runPart = <A>(name: string, deadlineMs: number): { readonly result?: A; re
 }
 
 const matrix = only.includes("matrix") ? runPart<MatrixResult>("matrix", 300_000) : undefined
-const load = only.includes("load") ? runPart<LoadResult>("load", 420_000) : undefined
+const load = only.includes("load") ? runPart<LoadResult>("load", 600_000) : undefined
 const attack = only.includes("attack") ? runPart<AttackResult>("attack", 300_000) : undefined
 
 const commit = (() => {
