@@ -141,9 +141,10 @@ const loadSection = (run: PartRun<LoadResult>, failures: Array<string>): Array<s
   const doubles = remoteIds.map((id) => r.emulators[id]?.doubleSubmits ?? 0).reduce((a, b) => a + b, 0)
   const hung = r.byKind.reduce((a, k) => a + (k.outcomes.hung ?? 0), 0)
   lines.push(
-    `${int(r.calls)} registry calls at concurrency ${r.concurrency} over the four emulated providers (in one process of their own), ${int(faulted)} (${pct(faulted, total)}) carrying a fault of every kind below, played once (503: every time, a provider that stays down) on the call's first provider, the other provider of its family second. ${Math.round(r.settings.queuedShare * 100)} % of the calls go first to a queued provider (a text-to-video job), the rest to a chat provider (text, streamed text, images by URL). ${r.settings.keysPerProvider} keys a provider (a 401 retires one, a 402 rests one); per-request timeout ${r.settings.requestTimeoutMs} ms, job budget ${r.settings.jobTimeoutMs} ms, polls every ${r.settings.pollInterval}, seed ${r.settings.seed}. ${r.seconds.toFixed(0)} s, ${r.callsPerSecond.toFixed(0)} calls/s.\n`
+    `${int(r.calls - r.notRun)} registry calls at concurrency ${r.concurrency} over the four emulated providers (in one process of their own), ${int(faulted)} (${pct(faulted, total)}) carrying a fault of every kind below, played once (503: every time, a provider that stays down) on the call's first provider, the other provider of its family second. ${Math.round(r.settings.queuedShare * 100)} % of the calls go first to a queued provider (a text-to-video job), the rest to a chat provider (text, streamed text, images by URL). ${r.settings.keysPerProvider} keys a provider (a 401 retires one, a 402 rests one); per-request timeout ${r.settings.requestTimeoutMs} ms, job budget ${r.settings.jobTimeoutMs} ms, polls every ${r.settings.pollInterval}, seed ${r.settings.seed}. ${r.seconds.toFixed(0)} s, ${r.callsPerSecond.toFixed(0)} calls/s.\n`
   )
   lines.push(`| | figure | goal |`, `|---|---|---|`)
+  if (r.notRun > 0) lines.push(`| planned calls not started within the ${r.budgetSeconds} s budget | **${int(r.notRun)}** of ${int(r.calls)} | 0 |`)
   lines.push(`| calls ending in a result or the expected typed error | ${int(asExpected)} / ${int(total)} (${pct(asExpected, total)}) | 100 % |`)
   lines.push(`| calls still running at their deadline (hung) | ${int(hung)} | 0 |`)
   lines.push(`| of which refused at once because both providers' circuits were open (ProviderUnavailable, counted as expected) | ${int(r.byKind.reduce((a, k) => a + k.circuitOpen, 0))} | |`)
@@ -169,6 +170,7 @@ const loadSection = (run: PartRun<LoadResult>, failures: Array<string>): Array<s
   for (const k of r.byKind) {
     if (k.asExpected !== k.calls) problems.push(`${k.calls - k.asExpected} of ${k.calls} calls with fault ${k.kind} did not end as ${k.expected}: ${k.examples.join(" / ")}`)
   }
+  if (r.notRun > 0) problems.push(`${int(r.notRun)} of ${int(r.calls)} planned calls were not started within the ${r.budgetSeconds} s budget (SOAK_LOAD_BUDGET_S): the machine was too slow or crowded for the whole run`)
   if (doubles > 0) problems.push(`${doubles} double submits`)
   if (r.fds.leaked.length > 0) problems.push(`${r.fds.leaked.length} file descriptors leaked: ${r.fds.leaked.slice(0, 5).join(", ")}`)
   const leftFiles = [...r.tempFiles.downloadDir, ...r.tempFiles.tmpDir]

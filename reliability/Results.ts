@@ -66,7 +66,11 @@ export interface LoadKindResult {
 
 /** Part 2. */
 export interface LoadResult {
+  /** Calls planned. */
   readonly calls: number
+  /** Planned calls not started within the run's budget (a crowded machine). */
+  readonly notRun: number
+  readonly budgetSeconds: number
   readonly concurrency: number
   readonly faultRate: number
   readonly seconds: number

@@ -10,7 +10,8 @@
  * Settings (environment): SOAK_CALLS (10000), SOAK_CONCURRENCY (128), SOAK_FAULT_RATE (0.1),
  * SOAK_KEYS (keys per provider, 200: every 401 retires a key and every 402 rests one for an hour,
  * and the run must not run out of them), SOAK_SEED, SOAK_QUEUED_SHARE (0.15: the share of queued jobs), SOAK_LOAD_REQUEST_TIMEOUT_MS (5000), SOAK_LOAD_JOB_TIMEOUT_MS (20000),
- * SOAK_CALL_DEADLINE_MS (a call still running then counts as hung).
+ * SOAK_CALL_DEADLINE_MS (a call still running then counts as hung), SOAK_LOAD_BUDGET_S (480: no
+ * call starts later; the calls not started are reported).
  *
  * @module
  */
@@ -51,6 +52,9 @@ const queuedShare = numberFromEnv("SOAK_QUEUED_SHARE", 0.15)
 const requestTimeoutMs = numberFromEnv("SOAK_LOAD_REQUEST_TIMEOUT_MS", 5000)
 const jobTimeoutMs = numberFromEnv("SOAK_LOAD_JOB_TIMEOUT_MS", 20_000)
 const callDeadlineMs = numberFromEnv("SOAK_CALL_DEADLINE_MS", 60_000)
+// No call starts after this many seconds of the run, so that a crowded machine gives a shorter
+// run that says so, not a part killed by the runner's deadline with nothing written.
+const budgetSeconds = numberFromEnv("SOAK_LOAD_BUDGET_S", 480)
 const faults = timing(requestTimeoutMs, jobTimeoutMs)
 const started = performance.now()
 const log = (line: string) => process.stderr.write(`[load ${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}\n`)
@@ -245,12 +249,12 @@ const main = async () => {
       return yield* Effect.forEach(
         planned,
         (call) =>
-          Effect.tap(runOne(registry, call), () =>
+          (performance.now() - callsStarted > budgetSeconds * 1000 ? Effect.succeed<Ended | undefined>(undefined) : runOne(registry, call)).pipe(Effect.tap(() =>
             Effect.sync(() => {
               done++
               if (done % 1000 === 0) log(`${done} calls done`)
             })
-          ),
+          )),
         { concurrency }
       )
     })
@@ -267,9 +271,13 @@ const main = async () => {
 
   const byKind = new Map<FaultKind | "none", { calls: number; expected: Outcome; outcomes: Partial<Record<Outcome | "hung", number>>; asExpected: number; circuitOpen: number; fellBack: number; examples: Array<string> }>()
   const byProvider: Partial<Record<RemoteId, number>> = {}
+  let notRun = 0
   planned.forEach((call, i) => {
     const result = ended[i]
-    if (result === undefined) return
+    if (result === undefined) {
+      notRun++
+      return
+    }
     const entry = byKind.get(call.kind) ?? { calls: 0, expected: call.expected, outcomes: {}, asExpected: 0, circuitOpen: 0, fellBack: 0, examples: [] }
     entry.calls++
     entry.outcomes[result.outcome] = (entry.outcomes[result.outcome] ?? 0) + 1
@@ -287,10 +295,12 @@ const main = async () => {
   const kinds: ReadonlyArray<LoadKindResult> = [...byKind].map(([kind, entry]) => ({ kind, ...entry }))
   const result: LoadResult = {
     calls,
+    notRun,
+    budgetSeconds,
     concurrency,
     faultRate,
     seconds: callsSeconds,
-    callsPerSecond: calls / callsSeconds,
+    callsPerSecond: (calls - notRun) / callsSeconds,
     byKind: kinds,
     byProvider,
     emulators,

@@ -6,7 +6,8 @@
  * did not end as expected, or a part did not finish.
  *
  * Settings (environment): SOAK_ONLY (comma list of parts: matrix,load,attack), SOAK_OUT (where
- * RESULTS.md goes; default reliability/RESULTS.md), and each part's own (see matrix.ts,
+ * RESULTS.md goes; default reliability/RESULTS.md), SOAK_JSON_DIR (keep each part's JSON
+ * there), and each part's own (see matrix.ts,
  * load.ts, attack.ts).
  *
  * @module
@@ -31,6 +32,8 @@ const downloadDir = path.join(work, "downloads")
 const tmpDir = path.join(work, "tmp")
 mkdirSync(downloadDir)
 mkdirSync(tmpDir)
+/** Where the parts write their JSON: kept when SOAK_JSON_DIR names a directory (the self-check reads it). */
+const jsonDir = process.env.SOAK_JSON_DIR ?? work
 
 /** The environment every part runs with: short timeouts (the slow faults are multiples of them), quick polls, loopback downloads. */
 const partEnv: NodeJS.ProcessEnv = {
@@ -52,7 +55,7 @@ const runPart = <A>(name: string, deadlineMs: number): { readonly result?: A; re
   const partStarted = performance.now()
   const seconds = () => (performance.now() - partStarted) / 1000
   if (!existsSync(script)) return { error: `reliability/${name}.ts does not exist in this tree`, seconds: 0 }
-  const out = path.join(work, `${name}.json`)
+  const out = path.join(jsonDir, `${name}.json`)
   log(`${name}: starting (deadline ${Math.round(deadlineMs / 1000)} s)`)
   const run = spawnSync(process.execPath, ["--import", "tsx", script, out], {
     cwd: root,
