@@ -406,8 +406,12 @@ const main = async () => {
       if (c === undefined) break
       const running = services.get(c.service)
       const sentAt = performance.now()
-      const answer: Answer =
-        running === undefined ? { failure: "service not started", bytes: 0 } : c.hostile ? await send(running.port, c.request()) : await collect(running.port, await send(running.port, c.request()))
+      const first: Answer = running === undefined ? { failure: "service not started", bytes: 0 } : await send(running.port, c.request())
+      // A result is fetched and deleted even for a hostile request the service wrongly served
+      // (that request already fails): the work dir check then counts what the service left, not
+      // what it was wrongly asked to keep.
+      const collected = running === undefined ? first : await collect(running.port, first)
+      const answer = c.hostile ? first : collected
       const verdict = judge(c, answer)
       const { request: _request, ...described } = c
       outcomes.push({

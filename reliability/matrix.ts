@@ -37,7 +37,8 @@ import type { MatrixCell, MatrixResult } from "./Results.js"
 
 const out = process.argv[2] ?? "matrix.json"
 const requestTimeoutMs = Number(process.env.SOAK_REQUEST_TIMEOUT_MS ?? "1000")
-const jobTimeoutMs = Number(process.env.SOAK_JOB_TIMEOUT_MS ?? "3000")
+// 5 s: a job with a failed status poll (retried with backoff) finished in 3 s on a quiet machine but not on a crowded one.
+const jobTimeoutMs = Number(process.env.SOAK_JOB_TIMEOUT_MS ?? "5000")
 const concurrency = Number(process.env.SOAK_MATRIX_CONCURRENCY ?? "4")
 const faults = timing(requestTimeoutMs, jobTimeoutMs)
 const key = "soak-matrix-key"
