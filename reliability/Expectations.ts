@@ -166,8 +166,13 @@ export const loadKinds = (provider: RemoteId): ReadonlyArray<FaultKind> =>
     ? ["401", "402", "429", "500", "503", "reset", "slowHeaders", "slowBody", "malformedJson", "truncatedSse", "resultNotFound"]
     : ["401", "402", "429", "500", "503", "reset", "slowHeaders", "slowBody", "malformedJson", "jobFailed", "pollFault", "waitCap", "resultNotFound"]
 
-/** How often the load plays a kind to one call: once (a transient fault), or every time for 503 (a provider that stays down). */
-export const loadTimes = (kind: FaultKind): Times => (kind === "503" ? "all" : 1)
+/**
+ * How often the load plays a kind to one call: once. (Playing 503 on every request of a call, a
+ * provider that stays down, opened both queued providers' circuits for most of a run: 1,435 of
+ * 10,000 calls were refused by open circuits and the queued jobs were hardly exercised. The
+ * matrix plays every fault on every request instead.)
+ */
+export const loadTimes = (_kind: FaultKind): Times => 1
 
 /**
  * How a load call whose first provider gets `kind` (per `loadTimes`) ends, with several keys
