@@ -2,11 +2,16 @@
  * The fault kit every emulator of a remote API shares: a scoped node:http server on 127.0.0.1
  * (free port) that records each request, and a switch of faults a test arms before a call:
  * an HTTP error status (401, 402/quota, 429 with Retry-After, 500/503, or any status and body),
- * a connection reset, slow headers, a malformed JSON body, a truncated SSE stream.
+ * a connection reset, slow headers, a slow body, a malformed JSON body, a truncated SSE stream,
+ * and a request that is never answered (`hang`: the process serving it is about to be killed).
  *
  * An emulator is a `handler` given to `serve`; `serve` plays an armed fault instead of (or, for
- * slow headers and truncation, around) the handler. Faults are consumed in the order they were
- * armed, each `times` times (default once), optionally only for paths matching `route`.
+ * slow headers, slow bodies and truncation, around) the handler. Faults are consumed in the order
+ * they were armed, each `times` times (default once), optionally only for paths matching `route`.
+ * A request no armed fault matches may still get one from the server's `choose` option: a
+ * function of the request itself, for runs where each call carries its own fault (the soak
+ * suite's load, where 128 calls are in flight at once and a switch armed in order would hand a
+ * fault to whichever request came first).
  *
  * ```ts
  * const server = yield* serve((request, res, play) => json(res, 200, { ok: true }))
@@ -33,6 +38,8 @@ export type Fault =
     }
   | { readonly _tag: "Reset" }
   | { readonly _tag: "SlowHeaders"; readonly delayMs: number }
+  | { readonly _tag: "SlowBody"; readonly delayMs: number }
+  | { readonly _tag: "Hang" }
   | { readonly _tag: "MalformedJson" }
   | { readonly _tag: "TruncatedStream"; readonly afterEvents: number; readonly cut: "reset" | "end" }
 
@@ -72,6 +79,18 @@ export const reset: Fault = { _tag: "Reset" }
 
 /** The answer (the normal one) is held back `delayMs` before its headers are written. */
 export const slowHeaders = (delayMs: number): Fault => ({ _tag: "SlowHeaders", delayMs })
+
+/**
+ * The answer (the normal one) starts at once, its headers and the first half of its body, and
+ * the rest follows `delayMs` later: a provider that stalls mid-body.
+ */
+export const slowBody = (delayMs: number): Fault => ({ _tag: "SlowBody", delayMs })
+
+/**
+ * The request is never answered: the connection stays open until the client gives up or the
+ * server closes. What a provider whose process is about to die looks like from outside.
+ */
+export const hang: Fault = { _tag: "Hang" }
 
 /** 200 with `content-type: application/json` and a body that is not JSON. */
 export const malformedJson: Fault = { _tag: "MalformedJson" }
@@ -189,10 +208,51 @@ const play = (fault: Fault, request: RecordedRequest, res: http.ServerResponse):
       res.writeHead(200, { "content-type": "application/json" })
       res.end('{"id": "cmpl-1", "choices": [{"message": ')
       return true
+    case "Hang":
+      return true
     case "SlowHeaders":
+    case "SlowBody":
     case "TruncatedStream":
       return false
   }
+}
+
+/**
+ * Hold back the body the handler writes on `res`: once it ends, the headers and the first half go
+ * out, the rest `delayMs` later (its timer in `timers`, so that closing the server clears it).
+ * The methods are replaced on this one response object, so every handler gets it for free.
+ */
+const holdBody = (res: http.ServerResponse, delayMs: number, timers: Set<NodeJS.Timeout>): void => {
+  const write = res.write.bind(res)
+  const end = res.end.bind(res)
+  const held: Array<Buffer> = []
+  const keep = (chunk: unknown) => {
+    if (typeof chunk === "string") held.push(Buffer.from(chunk, "utf8"))
+    else if (chunk instanceof Uint8Array) held.push(Buffer.from(chunk))
+  }
+  Object.defineProperty(res, "write", {
+    configurable: true,
+    value: (chunk: unknown) => {
+      keep(chunk)
+      return true
+    }
+  })
+  Object.defineProperty(res, "end", {
+    configurable: true,
+    value: (chunk?: unknown) => {
+      keep(chunk)
+      const body = Buffer.concat(held)
+      const cut = Math.floor(body.length / 2)
+      res.flushHeaders()
+      if (cut > 0) write(body.subarray(0, cut))
+      const timer = setTimeout(() => {
+        timers.delete(timer)
+        if (!res.destroyed) end(body.subarray(cut))
+      }, delayMs)
+      timers.add(timer)
+      return res
+    }
+  })
 }
 
 /**
@@ -227,8 +287,17 @@ export const writeSse = (
   setTimeout(() => res.socket?.destroy(), 20)
 }
 
+/** How `serve` runs an emulator. */
+export interface ServeOptions {
+  /**
+   * The fault a request gets when no armed fault matches it, decided from the request itself;
+   * undefined for the normal answer. Called once per request, in arrival order.
+   */
+  readonly choose?: (request: RecordedRequest) => Fault | undefined
+}
+
 /** Start an emulator on a free loopback port; closed (connections too) when the scope closes. */
-export const serve = (handler: Handler) =>
+export const serve = (handler: Handler, options: ServeOptions = {}) =>
   Effect.acquireRelease(
     Effect.async<{ server: http.Server; info: EmulatorServer; timers: Set<NodeJS.Timeout> }>((resume) => {
       const requests: Array<RecordedRequest> = []
@@ -250,8 +319,9 @@ export const serve = (handler: Handler) =>
             at: Date.now()
           }
           requests.push(request)
-          const fault = faults.take(request.path)
+          const fault = faults.take(request.path) ?? options.choose?.(request)
           if (fault !== undefined && play(fault, request, res)) return
+          if (fault?._tag === "SlowBody") holdBody(res, fault.delayMs, timers)
           const run = () => {
             try {
               handler(request, res, { truncate: fault?._tag === "TruncatedStream" ? fault : undefined })

@@ -10,6 +10,13 @@
  * served without Range support (`ranges: false`), of another content type (`fileContentType`) or
  * of any size (`fileBytes`). Every request is recorded; `count` tells submits, polls, cancels.
  *
+ * Per-call faults (the soak suite's load, where many calls are in flight at once): `intercept`
+ * answers a request instead of the emulator (a submit refused before any job exists), and
+ * `planJob` gives a job its own behaviour from its input when it is created (`JobPlan`: the
+ * submit's answer lost or broken although the job was taken, a failure, a job that never leaves
+ * the queue, faulty status answers, a result file that is gone). `jobsByInput` counts the jobs
+ * created per input, which is how a double submit shows.
+ *
  * It also exports the parts the Replicate emulator shares: `Reply`, `serve`, `clientLayer`,
  * `fileReply`.
  *
@@ -34,7 +41,11 @@ export interface EmuRequest {
   readonly body: string
 }
 
-/** An emulator's answer: a normal one, a body cut after `cutAt` bytes (socket destroyed), or a reset. */
+/**
+ * An emulator's answer: a normal one, a body cut after `cutAt` bytes (socket destroyed), a reset,
+ * a body that stalls halfway for `delayMs` (`SlowBody`), or no answer at all (`Hang`: the
+ * connection stays open until the client gives up or the server closes).
+ */
 export type Reply =
   | {
       readonly _tag: "Reply"
@@ -46,6 +57,8 @@ export type Reply =
     }
   | { readonly _tag: "Truncate"; readonly status: number; readonly headers: Record<string, string>; readonly body: Uint8Array; readonly cutAt: number }
   | { readonly _tag: "Reset" }
+  | { readonly _tag: "SlowBody"; readonly status: number; readonly headers: Record<string, string>; readonly body: string | Uint8Array; readonly delayMs: number }
+  | { readonly _tag: "Hang" }
 
 /** A JSON reply. */
 export const jsonReply = (status: number, body: unknown, headers: Record<string, string> = {}): Reply => ({
@@ -54,6 +67,20 @@ export const jsonReply = (status: number, body: unknown, headers: Record<string,
   headers: { "content-type": "application/json", ...headers },
   body: JSON.stringify(body)
 })
+
+/** A normal reply whose body stalls halfway for `delayMs` (its headers and first half go out at once). */
+export const slowBody = (reply: Reply, delayMs: number): Reply =>
+  reply._tag === "Reply"
+    ? { _tag: "SlowBody", status: reply.status, headers: reply.headers ?? {}, body: reply.body ?? "", delayMs }
+    : reply
+
+/** A 200 JSON answer whose body is not JSON (cut in the middle of an object). */
+export const malformedJsonReply: Reply = {
+  _tag: "Reply",
+  status: 200,
+  headers: { "content-type": "application/json" },
+  body: '{"request_id": "req-broken", "status": '
+}
 
 /** Something that answers requests and knows its own base URL. */
 export interface Emulator {
@@ -101,7 +128,16 @@ export const fileReply = (request: EmuRequest, options: FileOptions): Reply => {
 /** Run an emulator behind a node:http server on 127.0.0.1 (free port); closed with the scope. Sets `baseUrl`. */
 export const serve = <E extends Emulator>(emulator: E) =>
   Effect.acquireRelease(
-    Effect.async<http.Server>((resume) => {
+    Effect.async<{ readonly server: http.Server; readonly timers: Set<NodeJS.Timeout> }>((resume) => {
+      // Pending delayed answers, cleared when the server closes.
+      const timers = new Set<NodeJS.Timeout>()
+      const later = (ms: number, run: () => void) => {
+        const timer = setTimeout(() => {
+          timers.delete(timer)
+          run()
+        }, ms)
+        timers.add(timer)
+      }
       const server = http.createServer((req, res) => {
         const chunks: Array<Buffer> = []
         req.on("data", (chunk: Buffer) => chunks.push(chunk))
@@ -119,21 +155,35 @@ export const serve = <E extends Emulator>(emulator: E) =>
               res.writeHead(reply.status, reply.headers)
               res.write(Buffer.from(reply.body.subarray(0, reply.cutAt)), () => setTimeout(() => res.socket?.destroy(), 5))
               return
+            case "Hang":
+              return
+            case "SlowBody": {
+              const body = typeof reply.body === "string" ? Buffer.from(reply.body, "utf8") : Buffer.from(reply.body)
+              const cut = Math.floor(body.length / 2)
+              res.writeHead(reply.status, { ...reply.headers, "content-length": String(body.length) })
+              res.write(body.subarray(0, cut))
+              later(reply.delayMs, () => {
+                if (!res.destroyed) res.end(body.subarray(cut))
+              })
+              return
+            }
             case "Reply":
-              setTimeout(() => {
+              later(reply.delayMs ?? 0, () => {
+                if (res.destroyed) return
                 res.writeHead(reply.status, reply.headers ?? {})
                 res.end(reply.body === undefined ? undefined : typeof reply.body === "string" ? reply.body : Buffer.from(reply.body))
-              }, reply.delayMs ?? 0)
+              })
           }
         })
       })
       server.listen(0, "127.0.0.1", () => {
         emulator.baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-        resume(Effect.succeed(server))
+        resume(Effect.succeed({ server, timers }))
       })
     }),
-    (server) =>
+    ({ server, timers }) =>
       Effect.async<void>((resume) => {
+        for (const timer of timers) clearTimeout(timer)
         server.closeAllConnections()
         server.close(() => resume(Effect.void))
       })
@@ -152,6 +202,23 @@ const inMemoryClient = (emulator: Emulator): HttpClient.HttpClient =>
         const seen: EmuRequest = { method: request.method, url: `${url.pathname}${url.search}`, headers: { ...request.headers }, body }
         emulator.requests.push(seen)
         const reply = emulator.handle(seen)
+        if (reply._tag === "Hang") return Effect.never
+        if (reply._tag === "SlowBody") {
+          const body = typeof reply.body === "string" ? new TextEncoder().encode(reply.body) : reply.body
+          const cut = Math.floor(body.length / 2)
+          let step = 0
+          const stream = new ReadableStream<Uint8Array>({
+            async pull(controller) {
+              step += 1
+              if (step === 1) controller.enqueue(body.slice(0, cut))
+              else if (step === 2) {
+                await new Promise<void>((resolve) => setTimeout(resolve, reply.delayMs))
+                controller.enqueue(body.slice(cut))
+              } else controller.close()
+            }
+          })
+          return Effect.succeed(HttpClientResponse.fromWeb(request, new Response(stream, { status: reply.status, headers: reply.headers })))
+        }
         if (reply._tag === "Reset") {
           return Effect.fail(
             new HttpClientError.RequestError({ request, reason: "Transport", cause: Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }) })
@@ -177,6 +244,46 @@ const inMemoryClient = (emulator: Emulator): HttpClient.HttpClient =>
       })
     )
 
+/**
+ * How one job behaves, decided from its input when it is created (`planJob`): what the submit
+ * answers although the job was taken (`answer`, given the normal answer: a 500, a reset, a late
+ * or broken answer), a failure message, a job that never leaves the queue (`stuck`), replies to
+ * its next status polls instead of its status (`pollReplies`, consumed in order), and what its
+ * result file answers instead of the file (`fileReply`: a 404 of a URL that expired ...).
+ */
+export interface JobPlan {
+  readonly answer?: (accepted: Reply) => Reply
+  readonly failWith?: string
+  readonly stuck?: boolean
+  readonly pollReplies?: ReadonlyArray<Reply>
+  readonly fileReply?: Reply
+}
+
+/** What an emulator knows of a job's plan while it runs: the poll replies still to play. */
+interface PlanState {
+  readonly plan: JobPlan
+  pollReplies: Array<Reply>
+}
+
+const planState = (plan: JobPlan | undefined): PlanState | undefined =>
+  plan === undefined ? undefined : { plan, pollReplies: [...(plan.pollReplies ?? [])] }
+
+/** The next planned status reply of a job, consuming it. */
+export const nextPollReply = (state: PlanState | undefined): Reply | undefined => state?.pollReplies.shift()
+
+/** How many jobs were created per input (its JSON): more than one for the same input is a double submit. */
+export const countByInput = (inputs: Iterable<Record<string, unknown>>): ReadonlyMap<string, number> => {
+  const counts = new Map<string, number>()
+  for (const input of inputs) {
+    const key = JSON.stringify(input)
+    counts.set(key, (counts.get(key) ?? 0) + 1)
+  }
+  return counts
+}
+
+/** The kinds of request the fal emulator tells apart. */
+export type FalRequestKind = "submit" | "status" | "result" | "cancel" | "file" | "models" | "other"
+
 /** One emulated fal job. */
 interface FalJob {
   readonly id: string
@@ -185,6 +292,7 @@ interface FalJob {
   polls: number
   cancelled: boolean
   readonly failWith: string | undefined
+  readonly plan: PlanState | undefined
 }
 
 /** The fal emulator's knobs (all mutable between calls). */
@@ -212,6 +320,12 @@ export interface FalSettings {
   submitDelayMs: number
   /** The key the emulator accepts (`Authorization: Key <key>`). */
   key: string
+  /** More keys it accepts (a provider configured with a key ring). Default none. */
+  otherKeys: ReadonlyArray<string>
+  /** A reply to a request instead of the emulator's own (after the key check): a submit refused before any job exists. */
+  intercept: ((request: EmuRequest, kind: FalRequestKind) => Reply | undefined) | undefined
+  /** A new job's own behaviour, from its input. */
+  planJob: ((input: Record<string, unknown>) => JobPlan | undefined) | undefined
 }
 
 /** The fal emulator. */
@@ -220,6 +334,8 @@ export interface FalEmulator extends Emulator {
   readonly jobs: Map<string, FalJob>
   /** How many requests of a kind it has seen. */
   readonly count: (kind: "submit" | "status" | "result" | "cancel" | "file") => number
+  /** How many jobs were created per input (its JSON). */
+  readonly jobsByInput: () => ReadonlyMap<string, number>
 }
 
 const kindOfModel = (model: string): "image" | "video" | "audio" | "text" =>
@@ -240,13 +356,16 @@ export const makeFal = (overrides: Partial<FalSettings> = {}): FalEmulator => {
     truncateFiles: 0,
     submitDelayMs: 0,
     key: "test-fal-key",
+    otherKeys: [],
+    intercept: undefined,
+    planJob: undefined,
     ...overrides
   }
   const jobs = new Map<string, FalJob>()
   const requests: Array<EmuRequest> = []
   let next = 0
 
-  const classify = (request: EmuRequest): "submit" | "status" | "result" | "cancel" | "file" | "models" | "other" => {
+  const classify = (request: EmuRequest): FalRequestKind => {
     const path = request.url.split("?")[0]!
     if (path.startsWith("/files/")) return "file"
     if (path === "/models" || path === "/v1/models") return "models"
@@ -263,10 +382,13 @@ export const makeFal = (overrides: Partial<FalSettings> = {}): FalEmulator => {
     settings,
     jobs,
     count: (kind) => requests.filter((request) => classify(request) === kind).length,
+    jobsByInput: () => countByInput([...jobs.values()].map((job) => job.input)),
     handle: (request) => {
       const kind = classify(request)
       const path = request.url.split("?")[0]!
       if (kind === "file") {
+        const planned = jobs.get(/^\/files\/([^./]+)/.exec(path)?.[1] ?? "")?.plan?.plan.fileReply
+        if (planned !== undefined) return planned
         const ext = path.split(".").pop() ?? "png"
         const type =
           settings.fileContentType ?? ({ png: "image/png", mp4: "video/mp4", wav: "audio/wav" } as Record<string, string>)[ext] ?? "application/octet-stream"
@@ -274,7 +396,12 @@ export const makeFal = (overrides: Partial<FalSettings> = {}): FalEmulator => {
         if (truncate) settings.truncateFiles -= 1
         return fileReply(request, { bytes: settings.fileBytes, contentType: type, ranges: settings.ranges, truncate })
       }
-      if (request.headers["authorization"] !== `Key ${settings.key}`) return jsonReply(401, { detail: "Invalid key" })
+      const authorization = request.headers["authorization"]
+      if (authorization !== `Key ${settings.key}` && !settings.otherKeys.some((key) => authorization === `Key ${key}`)) {
+        return jsonReply(401, { detail: "Invalid key" })
+      }
+      const intercepted = settings.intercept?.(request, kind)
+      if (intercepted !== undefined) return intercepted
       if (kind === "models") {
         return jsonReply(200, {
           models: [
@@ -293,16 +420,19 @@ export const makeFal = (overrides: Partial<FalSettings> = {}): FalEmulator => {
         const id = `req-${++next}`
         const [owner, alias] = model.split("/")
         const root = `${emulator.baseUrl}/${owner}/${alias}/requests/${id}`
-        jobs.set(id, { id, model, input: JSON.parse(request.body || "{}"), polls: 0, cancelled: false, failWith: settings.failWith })
+        const input: Record<string, unknown> = JSON.parse(request.body || "{}")
+        const plan = planState(settings.planJob?.(input))
+        jobs.set(id, { id, model, input, polls: 0, cancelled: false, failWith: plan?.plan.failWith ?? settings.failWith, plan })
         settings.failWith = undefined
         const accepted = jsonReply(200, { request_id: id, response_url: root, status_url: `${root}/status`, cancel_url: `${root}/cancel`, queue_position: settings.queueSteps })
-        return settings.submitDelayMs > 0 && accepted._tag === "Reply" ? { ...accepted, delayMs: settings.submitDelayMs } : accepted
+        const answer = settings.submitDelayMs > 0 && accepted._tag === "Reply" ? { ...accepted, delayMs: settings.submitDelayMs } : accepted
+        return plan?.plan.answer !== undefined ? plan.plan.answer(answer) : answer
       }
       const id = /\/requests\/([^/]+)/.exec(path)?.[1] ?? ""
       const job = jobs.get(id)
       if (job === undefined) return jsonReply(404, { detail: "Request not found" })
       if (kind === "cancel") {
-        const done = job.polls >= settings.queueSteps + settings.runSteps
+        const done = job.plan?.plan.stuck !== true && job.polls >= settings.queueSteps + settings.runSteps
         job.cancelled = true
         return jsonReply(done ? 400 : 202, { status: done ? "ALREADY_COMPLETED" : "CANCELLATION_REQUESTED" })
       }
@@ -311,9 +441,12 @@ export const makeFal = (overrides: Partial<FalSettings> = {}): FalEmulator => {
           settings.rateLimitPolls -= 1
           return jsonReply(429, { detail: "Too many requests" }, { "retry-after": String(settings.retryAfterSeconds) })
         }
+        const planned = nextPollReply(job.plan)
+        if (planned !== undefined) return planned
         const step = job.polls++
         const logsOn = /[?&]logs=1/.test(request.url)
         if (job.cancelled) return jsonReply(200, { status: "COMPLETED", request_id: id, error: "Request was cancelled", error_type: "cancelled" })
+        if (job.plan?.plan.stuck === true) return jsonReply(200, { status: "IN_QUEUE", request_id: id, queue_position: 0 })
         if (step < settings.queueSteps) return jsonReply(200, { status: "IN_QUEUE", request_id: id, queue_position: settings.queueSteps - step - 1 })
         const ran = step - settings.queueSteps + 1
         const logs = Array.from({ length: Math.min(ran, settings.runSteps) }, (_, i) => ({
@@ -330,7 +463,7 @@ export const makeFal = (overrides: Partial<FalSettings> = {}): FalEmulator => {
         return jsonReply(200, { status: "COMPLETED", request_id: id, logs: logsOn ? logs : null })
       }
       // result
-      if (job.polls <= settings.queueSteps + settings.runSteps) return jsonReply(400, { detail: "Request is still in progress" })
+      if (job.plan?.plan.stuck === true || job.polls <= settings.queueSteps + settings.runSteps) return jsonReply(400, { detail: "Request is still in progress" })
       const file = `${emulator.baseUrl}/files/${id}`
       switch (kindOfModel(job.model)) {
         case "text":

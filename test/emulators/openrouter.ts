@@ -4,13 +4,14 @@
  * completions, whole or SSE-streamed with `: OPENROUTER PROCESSING` keep-alive comments, image
  * output through chat (`modalities: ["image", "text"]` -> `message.images` data URLs), and the
  * `models` fallback list (a model in `state.down` is skipped for the next one of `models`; the
- * answer's `model` says which served). It checks the bearer key (401 otherwise), records every
- * request and plays the faults of `Faults.ts`.
+ * answer's `model` says which served). Images come as data URLs, or (`state.imageAs: "url"`) as
+ * URLs of files the emulator serves under `/files/` without a key, as a CDN would. It checks the
+ * bearer key (401 otherwise), records every request and plays the faults of `Faults.ts`.
  */
 import * as Effect from "effect/Effect"
 import { readFileSync } from "node:fs"
 import * as path from "node:path"
-import { bearerOf, type EmulatorServer, json, serve, writeSse } from "./Faults.js"
+import { bearerOf, type EmulatorServer, json, type RecordedRequest, serve, type ServeOptions, writeSse } from "./Faults.js"
 import { deltasOf, lastUserMessage, tinyPng } from "./Samples.js"
 
 interface FixtureModel {
@@ -34,6 +35,10 @@ export interface OpenRouterState {
   down: ReadonlyArray<string>
   /** `usage.cost` reported by answers (USD). */
   cost: number
+  /** How images are answered: inline data URLs (default), or URLs of files the emulator serves. */
+  imageAs: "data" | "url"
+  /** Told of each image URL the emulator hands out, with the request it answers (a per-call fault on that file). */
+  onImageUrl: ((request: RecordedRequest, url: string) => void) | undefined
 }
 
 /** A running OpenRouter emulator. */
@@ -43,14 +48,19 @@ export interface OpenRouterEmulator extends EmulatorServer {
   readonly state: OpenRouterState
 }
 
-/** Start the emulator; stopped with the scope. */
-export const openrouter = (initial: Partial<OpenRouterState> = {}) =>
+/** Start the emulator (`options`: how faults are chosen, see `Faults.serve`); stopped with the scope. */
+export const openrouter = (initial: Partial<OpenRouterState> = {}, options: ServeOptions = {}) =>
   Effect.gen(function* () {
-    const state: OpenRouterState = { reply: undefined, models: openRouterModelsFixture.data, keys: [], down: [], cost: 0.00042, ...initial }
+    const state: OpenRouterState = { reply: undefined, models: openRouterModelsFixture.data, keys: [], down: [], cost: 0.00042, imageAs: "data", onImageUrl: undefined, ...initial }
     let created = 0
     const server = yield* serve((request, res, play) => {
       const key = bearerOf(request)
       const [route = "", query = ""] = request.path.split("?")
+      if (route.startsWith("/files/")) {
+        res.writeHead(200, { "content-type": "image/png" })
+        res.end(tinyPng)
+        return
+      }
       if (key === undefined || key === "" || (state.keys.length > 0 && !state.keys.includes(key))) {
         json(res, 401, { error: { code: 401, message: "No auth credentials found" } })
         return
@@ -74,6 +84,8 @@ export const openrouter = (initial: Partial<OpenRouterState> = {}) =>
         const id = `gen-${++created}`
         const usage = { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15, cost: state.cost }
         const wantsImage = Array.isArray(body?.modalities) && body.modalities.includes("image")
+        const imageUrl = `${server.url}/files/${id}.png`
+        if (wantsImage && state.imageAs === "url") state.onImageUrl?.(request, imageUrl)
         if (body?.stream === true) {
           const chunk = (delta: Record<string, unknown>, finish: string | null, extra: Record<string, unknown> = {}) => ({
             id,
@@ -102,7 +114,16 @@ export const openrouter = (initial: Partial<OpenRouterState> = {}) =>
               message: {
                 role: "assistant",
                 content: wantsImage ? "Here is your image." : reply,
-                ...(wantsImage ? { images: [{ type: "image_url", image_url: { url: `data:image/png;base64,${tinyPng.toString("base64")}` } }] } : {})
+                ...(wantsImage
+                  ? {
+                      images: [
+                        {
+                          type: "image_url",
+                          image_url: { url: state.imageAs === "url" ? imageUrl : `data:image/png;base64,${tinyPng.toString("base64")}` }
+                        }
+                      ]
+                    }
+                  : {})
               }
             }
           ],
@@ -110,6 +131,6 @@ export const openrouter = (initial: Partial<OpenRouterState> = {}) =>
         })
       }
       return json(res, 404, { error: { code: 404, message: `Not found: ${request.method} ${route}` } })
-    })
+    }, options)
     return { ...server, baseUrl: `${server.url}/api/v1`, state }
   })

@@ -9,8 +9,12 @@
  * prediction when `finishWithinWait`, else the unfinished one (the wait ran out). Faults: 429s on
  * polls (`rateLimitPolls`, Retry-After), replies to the next creates (`createReplies`), result
  * files truncated/without ranges/of another type. Cancel calls are recorded.
+ *
+ * Per-call faults, as in the fal emulator: `intercept` answers a request instead of the emulator,
+ * `planJob` gives a prediction its own behaviour from its input (`JobPlan`), and
+ * `predictionsByInput` counts the predictions created per input (a double submit shows there).
  */
-import { type EmuRequest, type Emulator, fileReply, jsonReply, type Reply } from "./falai.js"
+import { countByInput, type EmuRequest, type Emulator, fileReply, type JobPlan, jsonReply, nextPollReply, type Reply } from "./falai.js"
 
 export { clientLayer, serve } from "./falai.js"
 
@@ -22,7 +26,11 @@ interface Prediction {
   polls: number
   canceled: boolean
   readonly failWith: string | undefined
+  readonly plan: { readonly plan: JobPlan; pollReplies: Array<Reply> } | undefined
 }
+
+/** The kinds of request the Replicate emulator tells apart. */
+export type ReplicateRequestKind = "create" | "get" | "cancel" | "file" | "collection" | "models" | "other"
 
 /** The Replicate emulator's knobs. */
 export interface ReplicateSettings {
@@ -39,6 +47,12 @@ export interface ReplicateSettings {
   ranges: boolean
   truncateFiles: number
   token: string
+  /** More tokens it accepts (a provider configured with a key ring). Default none. */
+  otherTokens: ReadonlyArray<string>
+  /** A reply to a request instead of the emulator's own (after the token check): a create refused before any prediction exists. */
+  intercept: ((request: EmuRequest, kind: ReplicateRequestKind) => Reply | undefined) | undefined
+  /** A new prediction's own behaviour, from its input. */
+  planJob: ((input: Record<string, unknown>) => JobPlan | undefined) | undefined
 }
 
 /** The Replicate emulator. */
@@ -46,6 +60,8 @@ export interface ReplicateEmulator extends Emulator {
   readonly settings: ReplicateSettings
   readonly predictions: Map<string, Prediction>
   readonly count: (kind: "create" | "get" | "cancel" | "file" | "collection") => number
+  /** How many predictions were created per input (its JSON). */
+  readonly predictionsByInput: () => ReadonlyMap<string, number>
 }
 
 const kindOf = (model: string): "image" | "video" | "audio" | "text" =>
@@ -66,13 +82,16 @@ export const makeReplicate = (overrides: Partial<ReplicateSettings> = {}): Repli
     ranges: true,
     truncateFiles: 0,
     token: "r8_test_token",
+    otherTokens: [],
+    intercept: undefined,
+    planJob: undefined,
     ...overrides
   }
   const predictions = new Map<string, Prediction>()
   const requests: Array<EmuRequest> = []
   let next = 0
 
-  const classify = (request: EmuRequest) => {
+  const classify = (request: EmuRequest): ReplicateRequestKind => {
     const path = request.url.split("?")[0]!
     if (path.startsWith("/files/")) return "file" as const
     if (path.startsWith("/collections/")) return "collection" as const
@@ -85,7 +104,7 @@ export const makeReplicate = (overrides: Partial<ReplicateSettings> = {}): Repli
 
   const view = (p: Prediction) => {
     const total = settings.startingSteps + settings.processingSteps
-    const done = p.polls >= total
+    const done = p.plan?.plan.stuck !== true && p.polls >= total
     const running = Math.max(0, Math.min(p.polls - settings.startingSteps + 1, settings.processingSteps))
     const logs = Array.from({ length: p.polls >= settings.startingSteps ? running : 0 }, (_, i) => {
       const pct = Math.round(((i + 1) / (settings.processingSteps + 1)) * 100)
@@ -97,7 +116,7 @@ export const makeReplicate = (overrides: Partial<ReplicateSettings> = {}): Repli
         ? p.failWith !== undefined
           ? "failed"
           : "succeeded"
-        : p.polls < settings.startingSteps
+        : p.polls < settings.startingSteps || p.plan?.plan.stuck === true
           ? "starting"
           : "processing"
     const base = emulator.baseUrl
@@ -135,10 +154,13 @@ export const makeReplicate = (overrides: Partial<ReplicateSettings> = {}): Repli
     settings,
     predictions,
     count: (kind) => requests.filter((request) => classify(request) === kind).length,
+    predictionsByInput: () => countByInput([...predictions.values()].map((p) => p.input)),
     handle: (request) => {
       const kind = classify(request)
       const path = request.url.split("?")[0]!
       if (kind === "file") {
+        const planned = predictions.get(/^\/files\/([^./]+)/.exec(path)?.[1] ?? "")?.plan?.plan.fileReply
+        if (planned !== undefined) return planned
         const ext = path.split(".").pop() ?? "png"
         const type =
           settings.fileContentType ?? ({ png: "image/png", mp4: "video/mp4", wav: "audio/wav" } as Record<string, string>)[ext] ?? "application/octet-stream"
@@ -146,7 +168,12 @@ export const makeReplicate = (overrides: Partial<ReplicateSettings> = {}): Repli
         if (truncate) settings.truncateFiles -= 1
         return fileReply(request, { bytes: settings.fileBytes, contentType: type, ranges: settings.ranges, truncate })
       }
-      if (request.headers["authorization"] !== `Bearer ${settings.token}`) return jsonReply(401, { title: "Unauthenticated", detail: "You did not pass a valid authentication token", status: 401 })
+      const authorization = request.headers["authorization"]
+      if (authorization !== `Bearer ${settings.token}` && !settings.otherTokens.some((token) => authorization === `Bearer ${token}`)) {
+        return jsonReply(401, { title: "Unauthenticated", detail: "You did not pass a valid authentication token", status: 401 })
+      }
+      const intercepted = settings.intercept?.(request, kind)
+      if (intercepted !== undefined) return intercepted
       if (kind === "collection") {
         const slug = path.split("/")[2]
         const models: Record<string, Array<{ owner: string; name: string; description: string }>> = {
@@ -166,20 +193,24 @@ export const makeReplicate = (overrides: Partial<ReplicateSettings> = {}): Repli
         const body = JSON.parse(request.body || "{}") as { input?: Record<string, unknown>; version?: string }
         const official = /^\/models\/([^/]+)\/([^/]+)\/predictions$/.exec(path)
         const id = `pred${++next}`
+        const input = body.input ?? {}
+        const plan = settings.planJob?.(input)
         const prediction: Prediction = {
           id,
           model: official !== null ? `${official[1]}/${official[2]}` : "someone/versioned",
           version: body.version,
-          input: body.input ?? {},
+          input,
           polls: 0,
           canceled: false,
-          failWith: settings.failWith
+          failWith: plan?.failWith ?? settings.failWith,
+          plan: plan === undefined ? undefined : { plan, pollReplies: [...(plan.pollReplies ?? [])] }
         }
         settings.failWith = undefined
         predictions.set(id, prediction)
         const waited = /^wait/.test(request.headers["prefer"] ?? "")
         if (waited && settings.finishWithinWait) prediction.polls = settings.startingSteps + settings.processingSteps
-        return jsonReply(201, view(prediction))
+        const created = jsonReply(201, view(prediction))
+        return plan?.answer !== undefined ? plan.answer(created) : created
       }
       if (kind === "models") {
         return jsonReply(200, { results: [{ owner: "emu", name: "pixels", description: "an emulated image model" }], next: null })
@@ -196,6 +227,8 @@ export const makeReplicate = (overrides: Partial<ReplicateSettings> = {}): Repli
           settings.rateLimitPolls -= 1
           return jsonReply(429, { title: "Request was throttled", detail: "Request was throttled.", status: 429 }, { "retry-after": String(settings.retryAfterSeconds) })
         }
+        const planned = nextPollReply(prediction.plan)
+        if (planned !== undefined) return planned
         prediction.polls += 1
         return jsonReply(200, view(prediction))
       }

@@ -8,7 +8,7 @@
 import * as Effect from "effect/Effect"
 import { readFileSync } from "node:fs"
 import * as path from "node:path"
-import { bearerOf, type EmulatorServer, json, serve, writeSse } from "./Faults.js"
+import { bearerOf, type EmulatorServer, json, type RecordedRequest, serve, type ServeOptions, writeSse } from "./Faults.js"
 import { deltasOf, lastUserMessage, silentWav, tinyPng } from "./Samples.js"
 
 /** The realistic `/models` fixture (53 models of every type). */
@@ -25,6 +25,8 @@ export interface TogetherState {
   keys: ReadonlyArray<string>
   /** Usage reported by chat answers. */
   usage: { prompt_tokens: number; completion_tokens: number }
+  /** Told of each image URL the emulator hands out, with the request it answers (a per-call fault on that file). */
+  onImageUrl: ((request: RecordedRequest, url: string) => void) | undefined
 }
 
 /** A running Together emulator. */
@@ -34,14 +36,15 @@ export interface TogetherEmulator extends EmulatorServer {
   readonly state: TogetherState
 }
 
-/** Start the emulator; stopped with the scope. */
-export const together = (initial: Partial<TogetherState> = {}) =>
+/** Start the emulator (`options`: how faults are chosen, see `Faults.serve`); stopped with the scope. */
+export const together = (initial: Partial<TogetherState> = {}, options: ServeOptions = {}) =>
   Effect.gen(function* () {
     const state: TogetherState = {
       reply: undefined,
       models: togetherModelsFixture,
       keys: [],
       usage: { prompt_tokens: 12, completion_tokens: 8 },
+      onImageUrl: undefined,
       ...initial
     }
     let created = 0
@@ -91,9 +94,11 @@ export const together = (initial: Partial<TogetherState> = {}) =>
       if (request.method === "POST" && route === "/v1/images/generations") {
         if (typeof body?.prompt !== "string" || body.prompt === "") return json(res, 400, { error: { message: "prompt is required", type: "invalid_request_error" } })
         const id = `img-${++created}`
+        const url = `${server.url}/files/${id}.png`
+        if (body.response_format === "url") state.onImageUrl?.(request, url)
         const data =
           body.response_format === "url"
-            ? [{ index: 0, type: "url", url: `${server.url}/files/${id}.png` }]
+            ? [{ index: 0, type: "url", url }]
             : [{ index: 0, type: "b64_json", b64_json: tinyPng.toString("base64") }]
         return json(res, 200, { id, model, object: "list", data })
       }
@@ -120,6 +125,6 @@ export const together = (initial: Partial<TogetherState> = {}) =>
         })
       }
       return json(res, 404, { error: { message: `Unable to access model ${model}. Not found: ${request.method} ${route}`, type: "invalid_request_error", code: "model_not_found" } })
-    })
+    }, options)
     return { ...server, baseUrl: `${server.url}/v1`, state }
   })
