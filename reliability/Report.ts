@@ -147,7 +147,7 @@ const loadSection = (run: PartRun<LoadResult>, failures: Array<string>): Array<s
   if (r.notRun > 0) lines.push(`| planned calls not started within the ${r.budgetSeconds} s budget | **${int(r.notRun)}** of ${int(r.calls)} | 0 |`)
   lines.push(`| calls ending in a result or the expected typed error | ${int(asExpected)} / ${int(total)} (${pct(asExpected, total)}) | 100 % |`)
   lines.push(`| calls still running at their deadline (hung) | ${int(hung)} | 0 |`)
-  lines.push(`| calls refused at once because both providers' circuits were open (ProviderUnavailable: counted as expected, the breaker's work) | ${int(r.byKind.reduce((a, k) => a + k.circuitOpen, 0))} | |`)
+  lines.push(`| calls refused at once because both providers' circuits were open, or failed with nothing to fall back to because the second one's was (the first provider's typed error: counted as expected, the breaker's work) | ${int(r.byKind.reduce((a, k) => a + k.circuitOpen, 0))} | |`)
   lines.push(`| jobs created at the queued emulators / double submits (an input with two jobs) | ${int(jobs)} / ${int(doubles)} | 0 double submits |`)
   lines.push(`| open file descriptors before → after (leaked) | ${r.fds.before} → ${r.fds.after} (${r.fds.leaked.length}) | 0 leaked |`)
   lines.push(`| temporary files left (download dir, TMPDIR) | ${r.tempFiles.downloadDir.length + r.tempFiles.tmpDir.length} | 0 |`)

@@ -56,7 +56,7 @@ export interface LoadKindResult {
   readonly outcomes: Readonly<Partial<Record<Outcome | "hung", number>>>
   /** Calls that ended as expected (circuit-open refusals included). */
   readonly asExpected: number
-  /** Calls refused at once with ProviderUnavailable because both providers' circuits were open. */
+  /** Calls refused at once because both providers' circuits were open, or left with no fallback because the second's was. */
   readonly circuitOpen: number
   /** Calls served by the second provider. */
   readonly fellBack: number

@@ -49,8 +49,9 @@ const makeSamples = () => {
   make("ffmpeg", ["-y", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=10", "-f", "lavfi", "-i", "sine=frequency=440", "-t", "1", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", sample("clip.mp4")])
   make("ffmpeg", ["-y", "-i", sample("clip.mp4"), "-c", "copy", "-f", "mpegts", sample("segment.ts")])
   make("flite", ["-voice", "slt", "-t", "hello world", "-o", sample("hello.wav")])
-  // 30 minutes of silence: a few hundred KB of FLAC, about 58 MB of 16 kHz WAV once decoded.
-  make("ffmpeg", ["-y", "-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono", "-t", "1800", "-c:a", "flac", sample("bomb.flac")])
+  // Two hours of silence: a small FLAC, about 230 MB of 16 kHz WAV once decoded (four times the
+  // STT service's 30-minute cap on decoded audio).
+  make("ffmpeg", ["-y", "-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono", "-t", "7200", "-c:a", "flac", sample("bomb.flac")])
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -175,7 +176,7 @@ const cases = (loopbackUrl: string): ReadonlyArray<Case> => [
   // stt
   valid("stt", "transcribe", "transcript of a spoken wav", () => job("/asr?output=json", undefined, [file("audio_file", "hello.wav", "hello.wav", "audio/wav")])),
   valid("stt", "non-ascii-name", "a wav named `héllo.wav` (non-ASCII)", () => job("/asr?output=txt", undefined, [file("audio_file", "hello.wav", "héllo.wav", "audio/wav")])),
-  hostile("stt", "flac-bomb", 4, "30 min of silence as FLAC (small upload, huge decode)", () => job("/asr?output=txt", undefined, [file("audio_file", "bomb.flac", "bomb.flac", "audio/flac")])),
+  hostile("stt", "flac-bomb", 4, "2 h of silence as FLAC (small upload, huge decode)", () => job("/asr?output=txt", undefined, [file("audio_file", "bomb.flac", "bomb.flac", "audio/flac")])),
   hostile("stt", "local-playlist", 2, "uploaded .m3u8 naming a local .ts file", () =>
     job("/asr?output=txt", undefined, [{ field: "audio_file", filename: "list.m3u8", contentType: "application/vnd.apple.mpegurl", data: localFilePlaylist() }])
   ),

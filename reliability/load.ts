@@ -19,6 +19,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Stream from "effect/Stream"
 import { execFileSync } from "node:child_process"
@@ -26,7 +27,7 @@ import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileS
 import * as os from "node:os"
 import * as path from "node:path"
 import * as Asset from "../src/domain/Asset.js"
-import type { MediaError } from "../src/domain/Errors.js"
+import { isFailover, type MediaError } from "../src/domain/Errors.js"
 import * as Catalog from "../src/provider/Catalog.js"
 import { httpClientLayer } from "../src/registry/AutoMarket.js"
 import * as ProviderRegistry from "../src/registry/ProviderRegistry.js"
@@ -125,6 +126,11 @@ interface Ended {
   readonly outcome: Outcome | "hung"
   readonly provider?: string
   readonly message?: string
+  /**
+   * The call failed with an error that falls back, while its second provider was unavailable
+   * (its circuit opened by other calls' faults): the registry had nothing to fall back to.
+   */
+  readonly noFallback?: boolean
 }
 
 const runOne = (registry: ProviderRegistry.ProviderRegistryService, planned: PlannedCall): Effect.Effect<Ended> => {
@@ -135,13 +141,25 @@ const runOne = (registry: ProviderRegistry.ProviderRegistryService, planned: Pla
   // The call's number keeps every input unique: a second job for the same input is a double submit.
   const input = Asset.text(`${marker} Say something short.`)
   const route = { providers: planned.order }
+  const second = planned.order[1]
+  const secondAvailable: Effect.Effect<boolean> =
+    second === undefined
+      ? Effect.succeed(false)
+      : Effect.flatMap(registry.get(second), Option.match({ onNone: () => Effect.succeed(false), onSome: (provider) => provider.isAvailable }))
+  let availableAtStart = true
   const detailed = <A extends { readonly provider: string; readonly output: unknown }>(effect: Effect.Effect<A, MediaError>): Effect.Effect<Ended> =>
-    Effect.map(Effect.either(effect), (result) => {
-      if (Either.isLeft(result)) return { outcome: result.left._tag, message: result.left.message }
+    Effect.flatMap(Effect.either(effect), (result): Effect.Effect<Ended> => {
+      if (Either.isLeft(result)) {
+        const failed: Ended = { outcome: result.left._tag, message: result.left.message }
+        if (!isFailover(result.left) || second === undefined) return Effect.succeed(failed)
+        // Whether the registry could have fallen back: the second provider's state when the call
+        // started (the registry routes then) and right after it.
+        return Effect.map(secondAvailable, (after) => (availableAtStart && after ? failed : { ...failed, noFallback: true }))
+      }
       // A downloaded result is the caller's file, not a leftover: removed as a caller done with it would.
       const file = resultPath(result.right.output)
       if (file !== undefined) rmSync(file, { force: true })
-      return { outcome: "ok", provider: result.right.provider }
+      return Effect.succeed<Ended>({ outcome: "ok", provider: result.right.provider })
     })
   const run = ((): Effect.Effect<Ended> => {
     switch (planned.call) {
@@ -157,7 +175,12 @@ const runOne = (registry: ProviderRegistry.ProviderRegistryService, planned: Pla
         )
     }
   })()
-  return run.pipe(
+  return Effect.zipRight(
+    Effect.map(secondAvailable, (available) => {
+      availableAtStart = available
+    }),
+    run
+  ).pipe(
     Effect.timeoutTo({ duration: Duration.millis(callDeadlineMs), onTimeout: (): Ended => ({ outcome: "hung" }), onSuccess: (ended) => ended })
   )
 }
@@ -282,8 +305,9 @@ const main = async () => {
     entry.calls++
     entry.outcomes[result.outcome] = (entry.outcomes[result.outcome] ?? 0) + 1
     // A circuit opened by other calls' faults (503s that last) refuses at once with a typed
-    // ProviderUnavailable: the breaker doing its work, counted apart so that it stays visible.
-    const circuitOpen = result.outcome === "ProviderUnavailable" && (result.message ?? "").includes("circuit open")
+    // ProviderUnavailable, or leaves a failing call nothing to fall back to: the breaker doing
+    // its work, counted apart so that it stays visible.
+    const circuitOpen = (result.outcome === "ProviderUnavailable" && (result.message ?? "").includes("circuit open")) || result.noFallback === true
     if (circuitOpen) entry.circuitOpen++
     if (circuitOpen || (result.outcome !== "hung" && acceptedLoadOutcomes(call.kind).includes(result.outcome))) entry.asExpected++
     if (!circuitOpen && !(result.outcome !== "hung" && acceptedLoadOutcomes(call.kind).includes(result.outcome)) && entry.examples.length < 3) entry.examples.push(`call ${call.index} (${call.call}, ${call.order.join(" → ")}): ${result.outcome}${result.message !== undefined ? `: ${result.message.slice(0, 160)}` : ""}`)
