@@ -49,6 +49,10 @@ export const serve = Command.make(
       ),
       Options.repeated
     ),
+    maxQueued: Options.integer("max-queued").pipe(
+      Options.withDescription("Requests that may wait beyond the running jobs; the next one is answered 503 with Retry-After (default 16)"),
+      Options.optional
+    ),
     engineTimeout: Options.integer("engine-timeout").pipe(
       Options.withDescription("Longest one engine run (ffmpeg, flite, pocketsphinx) may take, in seconds, before it is killed (default 1800)"),
       // Zero or less would stop every run at once (or never): refused here, not at the first job.
@@ -70,6 +74,7 @@ export const serve = Command.make(
         allowNoToken: args.allowNoToken,
         allowedHosts: args.allowHost,
         allowUrlHosts: args.allowUrlHost,
+        maxQueued: Option.getOrUndefined(args.maxQueued),
         engineTimeout: Option.match(args.engineTimeout, { onNone: () => defaults.engineTimeout, onSome: Duration.seconds })
       })
     )

@@ -22,3 +22,14 @@ describe("automarket serve --engine-timeout", () => {
     }
   })
 })
+
+describe("automarket serve --max-queued", () => {
+  it("is listed in the help; a negative value is refused in one line before the service binds", async () => {
+    expect((await exec("serve", "--help")).stdout).toContain("--max-queued")
+    const run = await exec("serve", "tts", "--port", "0", "--max-queued", "-1")
+    expect(run.status).toBe(1)
+    expect(run.stdout).not.toContain("automarket-listening")
+    expect(run.stderr.trim().split("\n")).toHaveLength(1)
+    expect(run.stderr).toContain("the queue beyond the running jobs must be an integer of 0 or more, not -1")
+  })
+})
