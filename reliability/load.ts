@@ -29,6 +29,7 @@ import * as path from "node:path"
 import * as Asset from "../src/domain/Asset.js"
 import { isFailover, type MediaError } from "../src/domain/Errors.js"
 import * as Catalog from "../src/provider/Catalog.js"
+import { random as seededRandom } from "../src/services/ffmpeg/Ambient.js"
 import { httpClientLayer } from "../src/registry/AutoMarket.js"
 import * as ProviderRegistry from "../src/registry/ProviderRegistry.js"
 import { acceptedLoadOutcomes, expectedLoadOutcome, loadKinds, loadTimes, type Outcome } from "./Expectations.js"
@@ -60,17 +61,8 @@ const faults = timing(requestTimeoutMs, jobTimeoutMs)
 const started = performance.now()
 const log = (line: string) => process.stderr.write(`[load ${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}\n`)
 
-/** A small seeded generator (mulberry32), so that a run can be repeated call for call. */
-const random = (() => {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-})()
+/** Seeded (the FFmpeg service's mulberry32), so that a run can be repeated call for call. */
+const random = seededRandom(seed)
 const pick = <A>(items: ReadonlyArray<A>): A => {
   const item = items[Math.floor(random() * items.length)]
   if (item === undefined) throw new Error("pick from an empty list")
