@@ -13,13 +13,33 @@
  */
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import type * as Option from "effect/Option"
 import type { Asset } from "../domain/Asset.js"
 import type { JobCapability } from "../domain/Capability.js"
 import type { MediaError } from "../domain/Errors.js"
 import type { InputOf, OptionsOf, OutputOf } from "../domain/MediaProvider.js"
 import type { Transform } from "../provider/Provider.js"
-import { guarded, type JobControl, reportSubmitted, submitAndRun } from "./Run.js"
+import { guarded, type JobControl, makeControl, reportSubmitted, submitAndRun } from "./Run.js"
 import type { JobTicket } from "./Ticket.js"
+
+/**
+ * What a submit tells the provider besides the job itself. `deadline`: the job's budget ends
+ * then; providers that can stop a job on their side at a deadline are told (Replicate's
+ * `Cancel-After`, fal's request timeout header), so a job nobody waits for any more is not
+ * billed to the end.
+ */
+export interface SubmitControls {
+  readonly deadline?: Date | undefined
+}
+
+/** What `JobClient.find` looks for: a job submitted at or after `since` with this model and input. */
+export interface JobSearch<C extends JobCapability = JobCapability> {
+  readonly capability: C
+  readonly model: string
+  readonly input: InputOf<C>
+  readonly options?: OptionsOf<C> | undefined
+  readonly since: Date
+}
 
 /**
  * A queued provider's job API, besides its `MediaProvider`: submit without waiting (a ticket to
@@ -34,10 +54,24 @@ export interface JobClient {
     capability: C,
     model: string,
     input: InputOf<C>,
-    options?: OptionsOf<C>
+    options?: OptionsOf<C>,
+    controls?: SubmitControls
   ) => Effect.Effect<JobTicket, MediaError>
   /** Follow a submitted job to its result asset (downloaded to disk); interrupting cancels it. */
   readonly resume: (ticket: JobTicket) => Effect.Effect<Asset, MediaError>
+  /**
+   * Follow a submitted job to its result asset (downloaded to disk) without cancelling it when
+   * interrupted and without a budget of its own: for a durable run, where an interruption is a
+   * worker going away (the job goes on and is followed again elsewhere) and the run itself
+   * decides when to cancel (`cancel`).
+   */
+  readonly collect: (ticket: JobTicket) => Effect.Effect<Asset, MediaError>
+  /**
+   * Find a job submitted earlier (at or after `search.since`, same model and input), for a run
+   * that crashed after sending a submit and before keeping its ticket. Present only for
+   * providers that list their jobs (Replicate); `None` when no such job exists.
+   */
+  readonly find?: (search: JobSearch) => Effect.Effect<Option.Option<JobTicket>, MediaError>
   /** Ask the provider to cancel a job. */
   readonly cancel: (ticket: JobTicket) => Effect.Effect<void, MediaError>
 }
@@ -56,7 +90,8 @@ export interface JobProtocol<S> {
     capability: C,
     model: string,
     input: InputOf<C>,
-    options: OptionsOf<C> | undefined
+    options: OptionsOf<C> | undefined,
+    controls?: SubmitControls
   ) => Effect.Effect<S, MediaError>
   /** The ticket in a submit's answer. */
   readonly ticketOf: (submitted: S) => JobTicket
@@ -73,6 +108,8 @@ export interface JobProtocol<S> {
   ) => Effect.Effect<OutputOf<C>, MediaError>
   /** Ask the provider to cancel a job. */
   readonly cancel: (ticket: JobTicket) => Effect.Effect<void, MediaError>
+  /** Find a job submitted earlier with this model and input (see `JobClient.find`); absent when the provider cannot list jobs. */
+  readonly find?: (search: JobSearch) => Effect.Effect<Option.Option<JobTicket>, MediaError>
   /** The budget of a whole job. Default `Settings.defaultJobTimeout`. */
   readonly timeout?: Duration.DurationInput | undefined
 }
@@ -83,14 +120,23 @@ const configured = <S, A>(protocol: JobProtocol<S>, self: Effect.Effect<A, Media
 /** The job API of a queued provider: `submit` reports `Submitted`, `resume` and `cancel` take a ticket. */
 export const makeJobClient = <S>(protocol: JobProtocol<S>): JobClient => ({
   provider: protocol.provider,
-  submit: (capability, model, input, options) =>
-    configured(protocol, protocol.submit(capability, model, input, options).pipe(Effect.map(protocol.ticketOf), Effect.tap(reportSubmitted))),
+  submit: (capability, model, input, options, controls) =>
+    configured(
+      protocol,
+      protocol.submit(capability, model, input, options, controls).pipe(Effect.map(protocol.ticketOf), Effect.tap(reportSubmitted))
+    ),
   resume: (ticket) =>
     configured(
       protocol,
       guarded(ticket, protocol.cancel(ticket), (control) => protocol.run(ticket.capability, ticket, control, undefined), protocol.timeout)
     ),
-  cancel: (ticket) => configured(protocol, protocol.cancel(ticket))
+  collect: (ticket) =>
+    configured(
+      protocol,
+      Effect.flatMap(makeControl, (control) => protocol.run(ticket.capability, ticket, control, undefined))
+    ),
+  cancel: (ticket) => configured(protocol, protocol.cancel(ticket)),
+  ...(protocol.find !== undefined ? { find: (search: JobSearch) => configured(protocol, protocol.find!(search)) } : {})
 })
 
 /**
