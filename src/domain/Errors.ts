@@ -177,6 +177,24 @@ export class ServiceNotRunning extends Schema.TaggedError<ServiceNotRunning>()("
   }
 }
 
+/**
+ * A durable generation resumed after a crash in its one unavoidable window: the submit intent
+ * was journaled, the provider may or may not have accepted the job, and the ticket was never
+ * kept. The provider cannot be asked (it lists no jobs), so rather than risk paying twice the
+ * generation stops here (the `fail` policy); `resubmit` would send the job again.
+ */
+export class SubmitOutcomeUnknown extends Schema.TaggedError<SubmitOutcomeUnknown>()("SubmitOutcomeUnknown", {
+  ...base,
+  /** The generation's id. */
+  generationId: Schema.String,
+  /** The model the submit was for. */
+  model: Schema.String
+}) {
+  override get message(): string {
+    return render(this)
+  }
+}
+
 /** Every error a media call can fail with. */
 export const MediaError = Schema.Union(
   InvalidApiKey,
@@ -194,7 +212,8 @@ export const MediaError = Schema.Union(
   MalformedResponse,
   DownloadFailed,
   Cancelled,
-  ServiceNotRunning
+  ServiceNotRunning,
+  SubmitOutcomeUnknown
 )
 /** Every error a media call can fail with. */
 export type MediaError = typeof MediaError.Type

@@ -1,0 +1,437 @@
+/**
+ * Durable generations from code: `Generations` starts, awaits, watches and cancels generations
+ * that survive crashes (`Generation` workflows on Effect's cluster engine), by id.
+ *
+ * ```ts
+ * const program = Effect.gen(function* () {
+ *   const generations = yield* Durable.Generations
+ *   const id = yield* generations.start({ capability: "text-to-image", input: text("a fox"), key: "fox-1" })
+ *   const result = yield* generations.await(id) // after a crash: the same call, the same result, paid once
+ * })
+ * program.pipe(Effect.provide(Durable.layerSqlite()), Effect.provide(registryLayer))
+ * ```
+ *
+ * Two ways to host them:
+ * - `layerSqlite`: the embedded default, one SQLite file (`AUTOMARKET_STATE_DIR`, default
+ *   `$XDG_STATE_HOME/automarket`, else `~/.local/state/automarket`) and a runner in this process.
+ *   Several processes may share the file: each generation runs in one of them at a time (shard
+ *   locks in the file); one that dies leaves its generations to the next process that starts.
+ * - `layerPg`: many workers on one Postgres; each is a cluster runner on a loopback port, or a
+ *   client that only submits (`runner: "client"`).
+ *
+ * @module
+ */
+import * as ClusterWorkflowEngine from "@effect/cluster/ClusterWorkflowEngine"
+import * as RunnerAddress from "@effect/cluster/RunnerAddress"
+import type * as ShardingConfig from "@effect/cluster/ShardingConfig"
+import * as SingleRunner from "@effect/cluster/SingleRunner"
+import * as NodeClusterSocket from "@effect/platform-node/NodeClusterSocket"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import * as PgClient from "@effect/sql-pg/PgClient"
+import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
+import type { WorkflowEngine } from "@effect/workflow/WorkflowEngine"
+import * as Chunk from "effect/Chunk"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import { randomUUID } from "node:crypto"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { type Asset, FileSource } from "../domain/Asset.js"
+import type { JobCapability } from "../domain/Capability.js"
+import { InvalidInput, type MediaError, MediaError as MediaErrorSchema } from "../domain/Errors.js"
+import type { JobClient } from "../jobs/JobClient.js"
+import * as Settings from "../jobs/Settings.js"
+import { decodeTicket } from "../jobs/Ticket.js"
+import * as MediaTypes from "../media/MediaTypes.js"
+import { ProviderRegistry } from "../registry/ProviderRegistry.js"
+import { manifestOf } from "../registry/Providers.js"
+import * as Generation from "./Generation.js"
+import { finalStatuses, GenerationStore, type GenerationRow, type GenerationStatus } from "./GenerationStore.js"
+import * as GenerationStoreLayer from "./GenerationStore.js"
+import * as Steps from "./Steps.js"
+
+/** What a caller asks for when starting a durable generation. */
+export interface StartRequest {
+  readonly capability: JobCapability
+  /** The input asset; bytes are written to the state folder first (a journal holds no bytes). */
+  readonly input: Asset
+  readonly options?: Readonly<Record<string, unknown>>
+  /** Only this provider (and `model` on it); else the registry's route, journaled once. */
+  readonly provider?: string
+  readonly model?: string
+  readonly route?: typeof Generation.RoutePreferences.Type
+  /**
+   * The idempotency key: the generation's id. A second start with the same key and request is
+   * the same generation (its result, paid once); with another request, InvalidInput. Default: a
+   * fresh id per call.
+   */
+  readonly key?: string
+  /** The whole generation's budget, from now; the provider is told where it can be. */
+  readonly timeout?: Duration.DurationInput
+  /** Where to write the result file when done. */
+  readonly deliverTo?: string
+}
+
+/** One progress event of a generation, as recorded. */
+export interface GenerationEvent {
+  readonly seq: number
+  readonly at: Date
+  /** A job event (`Submitted`, `Queued`, `Running`, `Downloading`, `Completed`) or `{ _tag: "Status", status, ... }`. */
+  readonly event: { readonly _tag: string } & Record<string, unknown>
+}
+
+/** Durable generations by id. */
+export interface GenerationsService {
+  /** Start a generation (or join the one with the same key); its id, as soon as it is journaled. */
+  readonly start: (request: StartRequest) => Effect.Effect<string, MediaError>
+  /** Wait for a generation's result; fails with its failure. InvalidInput for an unknown id. */
+  readonly await: (id: string) => Effect.Effect<Generation.GenerationResult, MediaError>
+  /** `start`, then `await`. */
+  readonly run: (request: StartRequest) => Effect.Effect<Generation.GenerationResult, MediaError>
+  /** A generation's row, None for an unknown id. */
+  readonly status: (id: string) => Effect.Effect<Option.Option<GenerationRow>>
+  /** Generations, newest first. */
+  readonly list: (options?: { readonly statuses?: ReadonlyArray<GenerationStatus>; readonly limit?: number }) => Effect.Effect<ReadonlyArray<GenerationRow>>
+  /**
+   * Cancel a generation: recorded at once (whichever process runs it stops), and when its job
+   * was submitted the provider's cancel is sent from here, exactly once across all processes.
+   * False when it is unknown or already finished.
+   */
+  readonly cancel: (id: string) => Effect.Effect<boolean>
+  /** A generation's progress events from `afterSeq` (default 0), live until it is finished. */
+  readonly events: (id: string, options?: { readonly afterSeq?: number; readonly every?: Duration.DurationInput }) => Stream.Stream<GenerationEvent>
+  /** Resume every unfinished generation (this process runs them); their ids. */
+  readonly resumeAll: Effect.Effect<ReadonlyArray<string>>
+  /** Delete finished generations older than `age`, with their journal and result files; how many. */
+  readonly prune: (age: Duration.DurationInput) => Effect.Effect<number>
+}
+
+/** The durable generations service. */
+export class Generations extends Context.Tag("automarket/Generations")<Generations, GenerationsService>() {}
+
+/** The environment variable naming the state folder. */
+export const stateDirVar = "AUTOMARKET_STATE_DIR"
+
+/** The state folder: `AUTOMARKET_STATE_DIR`, else `$XDG_STATE_HOME/automarket`, else `~/.local/state/automarket`. */
+export const stateDir = (env: Readonly<Record<string, string | undefined>> = process.env): string => {
+  const own = env[stateDirVar]
+  if (own !== undefined && own !== "") return path.resolve(own)
+  const xdg = env.XDG_STATE_HOME
+  if (xdg !== undefined && path.isAbsolute(xdg)) return path.join(xdg, "automarket")
+  return path.join(os.homedir(), ".local", "state", "automarket")
+}
+
+/** Options of the durable layers. */
+export interface DurableOptions {
+  /** The state folder (results, inputs, the SQLite file). Default `stateDir()`. */
+  readonly stateDir?: string
+  /** What to do on resume in the submit window, for providers that cannot be asked. Default `"fail"`. */
+  readonly policy?: Generation.SubmitPolicy
+  /** Job clients by provider id, instead of the built-in providers' (configured from the environment). */
+  readonly jobClients?: Readonly<Record<string, JobClient>>
+  /** How often a running job's row is read for a cancel request. Default 500 ms. */
+  readonly watchEvery?: Duration.DurationInput
+}
+
+const encodeRequest = Schema.encodeSync(Generation.GenerationRequest)
+const decodeRequest = Schema.decodeUnknownSync(Generation.GenerationRequest)
+const decodeResult = Schema.decodeUnknownSync(Generation.GenerationResult)
+const decodeError = Schema.decodeUnknownSync(MediaErrorSchema)
+
+// The request as compared between two starts with one key: everything but the deadline (a budget from "now").
+const sameRequest = (a: string, b: string): boolean => {
+  const strip = (json: string) => {
+    const { deadlineAt: _, ...rest } = JSON.parse(json) as Record<string, unknown>
+    return JSON.stringify(rest)
+  }
+  return strip(a) === strip(b)
+}
+
+const unknownId = (id: string) => new InvalidInput({ provider: "durable", detail: `no generation "${id}"`, issues: [`id: ${id}`] })
+
+/** The service over the engine, store and steps in context. */
+export const make = (options: DurableOptions = {}): Effect.Effect<GenerationsService, never, GenerationStore | WorkflowEngine> =>
+  Effect.gen(function* () {
+    const store = yield* GenerationStore
+    const context = yield* Effect.context<WorkflowEngine>()
+    const dir = options.stateDir ?? stateDir()
+    const withEngine = <A, E>(self: Effect.Effect<A, E, WorkflowEngine>) => Effect.provide(self, context)
+
+    // Bytes are kept as a file of the state folder: the journal holds the request as JSON.
+    const storable = (id: string, input: Asset): Effect.Effect<Asset> => {
+      if (input._tag === "Text" || input.source._tag !== "Bytes") return Effect.succeed(input)
+      const bytes = input.source.bytes
+      const file = path.join(dir, "inputs", `${id.replace(/[^A-Za-z0-9_.-]/g, "_")}.${MediaTypes.fileExtensionOf(input.mimeType)}`)
+      return Effect.sync(() => {
+        fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 })
+        fs.writeFileSync(file, bytes, { mode: 0o600 })
+        return { ...input, source: new FileSource({ path: file }) } as Asset
+      })
+    }
+
+    const start = (request: StartRequest): Effect.Effect<string, MediaError> =>
+      Effect.gen(function* () {
+        const id = request.key ?? randomUUID()
+        if (id.length === 0 || id.length > 200) {
+          return yield* Effect.fail(new InvalidInput({ provider: "durable", detail: "an idempotency key is 1 to 200 characters", issues: ["key"] }))
+        }
+        const input = yield* storable(id, request.input)
+        const now = Date.now()
+        const payload: Generation.GenerationRequest = {
+          id,
+          capability: request.capability,
+          input,
+          ...(request.options !== undefined ? { options: request.options } : {}),
+          ...(request.provider !== undefined ? { provider: request.provider } : {}),
+          ...(request.model !== undefined ? { model: request.model } : {}),
+          ...(request.route !== undefined ? { route: request.route } : {}),
+          ...(request.timeout !== undefined ? { deadlineAt: now + Duration.toMillis(Duration.decode(request.timeout)) } : {}),
+          ...(request.deliverTo !== undefined ? { deliverTo: path.resolve(request.deliverTo) } : {})
+        }
+        const json = JSON.stringify(encodeRequest(payload))
+        const executionId = yield* Generation.Generation.executionId(payload)
+        const created = yield* Effect.orDie(store.create({ id, executionId, capability: request.capability, request: json, deadlineAt: payload.deadlineAt }))
+        let journaled = payload
+        if (!created) {
+          const existing = yield* Effect.orDie(store.get(id))
+          if (Option.isSome(existing)) {
+            if (!sameRequest(existing.value.request, json)) {
+              return yield* Effect.fail(
+                new InvalidInput({ provider: "durable", detail: `the key "${id}" was used for another request (a key names one generation)`, issues: ["key"] })
+              )
+            }
+            journaled = decodeRequest(JSON.parse(existing.value.request))
+          }
+        }
+        yield* withEngine(Generation.Generation.execute(journaled, { discard: true }))
+        return id
+      })
+
+    const await_ = (id: string): Effect.Effect<Generation.GenerationResult, MediaError> =>
+      Effect.gen(function* () {
+        const row = yield* Effect.orDie(store.get(id))
+        if (Option.isNone(row)) return yield* Effect.fail(unknownId(id))
+        if (row.value.status === "succeeded" && row.value.result !== undefined) return decodeResult(JSON.parse(row.value.result))
+        if ((row.value.status === "failed" || row.value.status === "cancelled") && row.value.error !== undefined) {
+          return yield* Effect.fail(decodeError(JSON.parse(row.value.error)))
+        }
+        // Unfinished: join the run (wherever it runs).
+        return yield* withEngine(Generation.Generation.execute(decodeRequest(JSON.parse(row.value.request))))
+      })
+
+    const cancel = (id: string): Effect.Effect<boolean> =>
+      Effect.gen(function* () {
+        const asked = yield* Effect.orDie(store.requestCancel(id))
+        if (!asked) return false
+        const row = yield* Effect.orDie(store.get(id))
+        if (Option.isSome(row) && row.value.ticket !== undefined && row.value.provider !== undefined) {
+          const ticket = yield* Effect.orDie(decodeTicket(row.value.ticket))
+          const jobs = options.jobClients?.[ticket.provider] ?? (yield* Effect.orDie(jobClientFromManifest(ticket.provider)))
+          if (jobs !== undefined) {
+            // Sent from here: the process running it may be gone.
+            yield* Effect.provide(Steps.cancelOnce(store, jobs, id, ticket), context)
+          }
+        }
+        // Nothing in flight at the provider (no ticket, no submit being sent), or its cancel sent: cancelled now,
+        // whether or not a process is running it (one that is stops on its own and records the same).
+        if (Option.isSome(row) && (row.value.ticket !== undefined || row.value.intentAt === undefined)) {
+          yield* Effect.ignore(
+            store.recordFailure(id, "cancelled", JSON.stringify(Schema.encodeSync(MediaErrorSchema)(Generation.cancelledError(decodeRequest(JSON.parse(row.value.request)), row.value.provider ?? "durable", row.value.requestId))))
+          )
+        }
+        return true
+      })
+
+    const events = (id: string, opts: { readonly afterSeq?: number; readonly every?: Duration.DurationInput } = {}): Stream.Stream<GenerationEvent> =>
+      Stream.paginateChunkEffect({ seq: opts.afterSeq ?? 0, done: false }, (state) =>
+        Effect.gen(function* () {
+          if (state.done) return [[], Option.none()] as const
+          const rows = yield* Effect.orDie(store.events(id, state.seq))
+          const row = yield* Effect.orDie(store.get(id))
+          const finished = Option.match(row, { onNone: () => true, onSome: (r) => finalStatuses.has(r.status) })
+          const last = rows.length > 0 ? rows[rows.length - 1]!.seq : state.seq
+          if (rows.length === 0 && !finished) yield* Effect.sleep(opts.every ?? "250 millis")
+          const chunk = rows.map((r): GenerationEvent => ({ seq: r.seq, at: new Date(r.at), event: JSON.parse(r.event) }))
+          // One more read after the end: events written with the final status are not lost.
+          const next = finished && rows.length === 0 ? { seq: last, done: true } : { seq: last, done: false }
+          return [chunk, Option.some(next)] as const
+        }).pipe(Effect.map(([chunk, next]) => [Chunk.fromIterable(chunk), next] as const))
+      )
+
+    const resumeAll = Effect.gen(function* () {
+      const rows = yield* Effect.orDie(store.list({ statuses: ["pending", "submitting", "running", "delivering"], limit: 10_000 }))
+      yield* Effect.forEach(rows, (row) => withEngine(Generation.Generation.execute(decodeRequest(JSON.parse(row.request)), { discard: true })), {
+        discard: true
+      })
+      return rows.map((row) => row.id)
+    })
+
+    const prune = (age: Duration.DurationInput) =>
+      Effect.gen(function* () {
+        const ids = yield* Effect.orDie(store.prune(Date.now() - Duration.toMillis(Duration.decode(age))))
+        yield* Effect.sync(() => {
+          const outputs = path.join(dir, "outputs")
+          const names = fs.existsSync(outputs) ? fs.readdirSync(outputs) : []
+          const pruned = new Set(ids.map((id) => id.replace(/[^A-Za-z0-9_.-]/g, "_")))
+          for (const name of names) {
+            const stem = name.slice(0, name.lastIndexOf(".") === -1 ? name.length : name.lastIndexOf("."))
+            if (pruned.has(stem)) fs.rmSync(path.join(outputs, name), { force: true })
+          }
+        })
+        return ids.length
+      })
+
+    return {
+      start,
+      await: await_,
+      run: (request) => Effect.flatMap(start(request), await_),
+      status: (id) => Effect.orDie(store.get(id)),
+      list: (opts) => Effect.orDie(store.list(opts)),
+      cancel,
+      events,
+      resumeAll,
+      prune
+    }
+  })
+
+/** A built-in provider's job client, configured from the environment; undefined for providers without queued jobs. */
+const jobClientFromManifest = (provider: string): Effect.Effect<JobClient | undefined, unknown, never> => {
+  const jobs = manifestOf(provider)?.jobs
+  return jobs === undefined ? Effect.succeed(undefined) : (jobs as Effect.Effect<JobClient, unknown, never>)
+}
+
+/** The steps of `Generation` over the registry and store in context, as a layer. */
+export const stepsLayer = (
+  options: DurableOptions = {}
+): Layer.Layer<Generation.GenerationSteps, never, GenerationStore | ProviderRegistry | HttpClient.HttpClient> =>
+  Layer.effect(
+    Generation.GenerationSteps,
+    Effect.gen(function* () {
+      const store = yield* GenerationStore
+      const registry = yield* ProviderRegistry
+      const http = yield* Effect.context<HttpClient.HttpClient>()
+      const dir = options.stateDir ?? stateDir()
+      const downloadDir = yield* Settings.downloadDir
+      const clients = new Map<string, Option.Option<JobClient>>()
+      const jobClient = (provider: string): Effect.Effect<Option.Option<JobClient>> =>
+        Effect.suspend(() => {
+          const known = clients.get(provider)
+          if (known !== undefined) return Effect.succeed(known)
+          const given = options.jobClients?.[provider]
+          const made: Effect.Effect<Option.Option<JobClient>> =
+            given !== undefined
+              ? Effect.succeed(Option.some(given))
+              : options.jobClients !== undefined
+                ? Effect.succeed(Option.none())
+                : Effect.provide(jobClientFromManifest(provider), http).pipe(
+                    Effect.map(Option.fromNullable),
+                    Effect.orElseSucceed(() => Option.none<JobClient>())
+                  )
+          return Effect.tap(made, (client) => Effect.sync(() => clients.set(provider, client)))
+        })
+      return Steps.make({
+        store,
+        registry,
+        jobClient,
+        outputDir: path.join(dir, "outputs"),
+        downloadDir,
+        policy: options.policy ?? "fail",
+        ...(options.watchEvery !== undefined ? { watchEvery: options.watchEvery } : {})
+      })
+    })
+  )
+
+/**
+ * The generations service and the workflow registered with the engine in context, over the
+ * store (its tables created when missing): what every hosting layer shares.
+ */
+export const hostLayer = (
+  options: DurableOptions = {}
+): Layer.Layer<Generations | GenerationStore, never, WorkflowEngine | GenerationStore | ProviderRegistry | HttpClient.HttpClient> =>
+  Layer.effect(Generations, make(options)).pipe(
+    Layer.provideMerge(Generation.layer),
+    Layer.provide(stepsLayer(options)),
+    Layer.provideMerge(Layer.effectContext(Effect.map(GenerationStore, (store) => Context.make(GenerationStore, store))))
+  )
+
+/** Sharding settings every process on one database shares (they are also read from generic environment variables, so all are given). */
+const commonSharding = {
+  shardsPerGroup: 64,
+  entityMessagePollInterval: Duration.millis(500),
+  entityReplyPollInterval: Duration.millis(100),
+  refreshAssignmentsInterval: Duration.seconds(1),
+  shardLockRefreshInterval: Duration.seconds(1),
+  shardLockExpiration: Duration.seconds(5),
+  runnerHealthCheckInterval: Duration.seconds(2)
+} satisfies Partial<ShardingConfig.ShardingConfig["Type"]>
+
+/** The embedded engine's sharding: a runner named after this process (its shard locks are its own). */
+export const embeddedSharding = (): Partial<ShardingConfig.ShardingConfig["Type"]> => ({
+  ...commonSharding,
+  runnerAddress: Option.some(RunnerAddress.make(`automarket-${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`, 1)),
+  runnerListenAddress: Option.none()
+})
+
+/** The path of the embedded SQLite file in a state folder. */
+export const sqliteFile = (dir: string): string => path.join(dir, "automarket.db")
+
+/**
+ * The embedded default: a SQLite file in the state folder and a runner in this process. Every
+ * unfinished generation in the file is resumed when this layer starts (by this process, or by
+ * the one holding its shard; a process that died releases its shards after 5 s).
+ */
+export const layerSqlite = (
+  options: DurableOptions & { readonly filename?: string } = {}
+): Layer.Layer<Generations | GenerationStore | WorkflowEngine, unknown, ProviderRegistry | HttpClient.HttpClient> => {
+  const dir = options.stateDir ?? stateDir()
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
+  const sqlite = SqliteClient.layer({ filename: options.filename ?? sqliteFile(dir) })
+  const engine = ClusterWorkflowEngine.layer.pipe(Layer.provideMerge(SingleRunner.layer({ shardingConfig: embeddedSharding(), runnerStorage: "sql" })))
+  return hostLayer({ ...options, stateDir: dir }).pipe(
+    Layer.provideMerge(engine),
+    Layer.provideMerge(GenerationStoreLayer.layer),
+    Layer.provide(sqlite)
+  )
+}
+
+/** Where a Postgres-hosted process stands: a runner listening on a loopback port, or a client that only submits and reads. */
+export type PgRole = { readonly _tag: "runner"; readonly host: string; readonly port: number } | { readonly _tag: "client" }
+
+/**
+ * Many workers on one Postgres (`url`: `postgres://user@host:port/db`). A `runner` hosts
+ * generations (its shards move to the others when it dies: about 5-7 s with these settings); a
+ * `client` starts, awaits, lists and cancels them without running any.
+ */
+export const layerPg = (
+  options: DurableOptions & { readonly url: string | Redacted.Redacted; readonly role: PgRole }
+): Layer.Layer<Generations | GenerationStore | WorkflowEngine, unknown, ProviderRegistry | HttpClient.HttpClient> => {
+  const dir = options.stateDir ?? stateDir()
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
+  const url = typeof options.url === "string" ? Redacted.make(options.url) : options.url
+  const pg = PgClient.layer({ url, applicationName: "automarket" })
+  const role = options.role
+  const cluster =
+    role._tag === "runner"
+      ? NodeClusterSocket.layer({
+          storage: "sql",
+          shardingConfig: {
+            ...commonSharding,
+            runnerAddress: Option.some(RunnerAddress.make(role.host, role.port)),
+            runnerListenAddress: Option.none()
+          }
+        })
+      : NodeClusterSocket.layer({ clientOnly: true, storage: "sql", shardingConfig: { ...commonSharding, runnerAddress: Option.none() } })
+  const engine = ClusterWorkflowEngine.layer.pipe(Layer.provideMerge(cluster))
+  return hostLayer({ ...options, stateDir: dir }).pipe(
+    Layer.provideMerge(engine),
+    Layer.provideMerge(GenerationStoreLayer.layer),
+    Layer.provide(pg)
+  )
+}

@@ -1,0 +1,322 @@
+/**
+ * The state of durable generations as rows anyone can read: one row per generation (what was
+ * asked, the route taken, the submit intent and the ticket, the result or the failure, a cancel
+ * request) and its progress events. It lives in the same SQL database as the workflow engine's
+ * own journal (SQLite or Postgres), so `jobs list`, `jobs show` and `jobs watch` read it without
+ * starting a runner, and it is where the double-pay window is closed: the submit intent is
+ * written before the provider is asked, the ticket right after it answers.
+ *
+ * The SQL is written for both dialects (text, bigint, `ON CONFLICT`); Postgres answers bigints
+ * as strings, so every number is read through `num`.
+ *
+ * @module
+ */
+import * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
+
+/** Where a generation is. Final: `succeeded`, `failed`, `cancelled`. */
+export const GenerationStatus = Schema.Literal("pending", "submitting", "running", "delivering", "succeeded", "failed", "cancelled")
+/** Where a generation is. */
+export type GenerationStatus = typeof GenerationStatus.Type
+
+/** The final statuses: nothing changes a generation any more. */
+export const finalStatuses: ReadonlySet<GenerationStatus> = new Set(["succeeded", "failed", "cancelled"])
+
+/** One generation as the store holds it. Times are epoch milliseconds. */
+export interface GenerationRow {
+  readonly id: string
+  /** The workflow engine's execution id (its rows in `cluster_messages` carry it as `entity_id`). */
+  readonly executionId: string
+  readonly capability: string
+  readonly status: GenerationStatus
+  /** The request as JSON (input, options, route preferences, where to deliver). */
+  readonly request: string
+  readonly provider: string | undefined
+  readonly model: string | undefined
+  /** The index of the route candidate being tried. */
+  readonly attempt: number
+  /** When the submit intent was written (before the submit was sent). */
+  readonly intentAt: number | undefined
+  /** The provider's job ticket as JSON, once the submit answered. */
+  readonly ticket: string | undefined
+  readonly requestId: string | undefined
+  /** When the ticket was written: `submittedAt - intentAt` is the width of the double-pay window. */
+  readonly submittedAt: number | undefined
+  readonly cancelRequestedAt: number | undefined
+  /** When the provider's cancel call was claimed (sent at most once, by whoever claimed it). */
+  readonly cancelSentAt: number | undefined
+  /** The result as JSON (`GenerationResult`). */
+  readonly result: string | undefined
+  /** The failure as JSON (an encoded `MediaError`). */
+  readonly error: string | undefined
+  readonly createdAt: number
+  readonly updatedAt: number
+  readonly finishedAt: number | undefined
+  readonly deadlineAt: number | undefined
+}
+
+/** A progress event of a generation, in order (`seq` from 1). */
+export interface GenerationEventRow {
+  readonly generationId: string
+  readonly seq: number
+  readonly at: number
+  /** The event as JSON: a `JobEvent` or a status change (`{ _tag: "Status", status }`). */
+  readonly event: string
+}
+
+/** What a new row says. */
+export interface NewGeneration {
+  readonly id: string
+  readonly executionId: string
+  readonly capability: string
+  readonly request: string
+  readonly deadlineAt?: number | undefined
+}
+
+/** The generations store. Every method fails only with the database's own `SqlError`. */
+export interface GenerationStoreService {
+  /** Create the tables when missing (idempotent; safe from several processes at once). */
+  readonly migrate: Effect.Effect<void, SqlError>
+  /** Insert a generation unless one with its id exists; whether it was inserted. */
+  readonly create: (row: NewGeneration) => Effect.Effect<boolean, SqlError>
+  readonly get: (id: string) => Effect.Effect<Option.Option<GenerationRow>, SqlError>
+  /** Generations, newest first, optionally of some statuses, at most `limit` (default 100). */
+  readonly list: (options?: { readonly statuses?: ReadonlyArray<GenerationStatus>; readonly limit?: number }) => Effect.Effect<ReadonlyArray<GenerationRow>, SqlError>
+  readonly setStatus: (id: string, status: GenerationStatus) => Effect.Effect<void, SqlError>
+  /** The route candidate being tried and its model. Clears an earlier candidate's intent and ticket. */
+  readonly setAttempt: (id: string, attempt: number, provider: string, model: string | undefined) => Effect.Effect<void, SqlError>
+  /** Journal the submit intent (before the submit is sent). */
+  readonly recordIntent: (id: string, attempt: number, at: number) => Effect.Effect<void, SqlError>
+  /** Journal the ticket (right after the provider accepted the job). */
+  readonly recordTicket: (id: string, attempt: number, ticket: string, requestId: string) => Effect.Effect<void, SqlError>
+  readonly recordResult: (id: string, result: string) => Effect.Effect<void, SqlError>
+  readonly recordFailure: (id: string, status: "failed" | "cancelled", error: string) => Effect.Effect<void, SqlError>
+  /** Ask for a generation to be cancelled; false when it is unknown or already final. */
+  readonly requestCancel: (id: string) => Effect.Effect<boolean, SqlError>
+  /** Claim the right to send the provider's cancel call: true for exactly one caller, ever. */
+  readonly claimCancel: (id: string) => Effect.Effect<boolean, SqlError>
+  /** Append a progress event. */
+  readonly appendEvent: (id: string, event: string) => Effect.Effect<void, SqlError>
+  /** Events after `afterSeq`, in order. */
+  readonly events: (id: string, afterSeq: number) => Effect.Effect<ReadonlyArray<GenerationEventRow>, SqlError>
+  /** Delete final generations (and their events) finished before `before`; their ids. */
+  readonly prune: (before: number) => Effect.Effect<ReadonlyArray<string>, SqlError>
+}
+
+/** The generations store's tag. */
+export class GenerationStore extends Context.Tag("automarket/GenerationStore")<GenerationStore, GenerationStoreService>() {}
+
+const num = (value: unknown): number | undefined => (value === null || value === undefined ? undefined : Number(value))
+const str = (value: unknown): string | undefined => (value === null || value === undefined ? undefined : String(value))
+
+const toRow = (r: Record<string, unknown>): GenerationRow => ({
+  id: String(r.id),
+  executionId: String(r.execution_id),
+  capability: String(r.capability),
+  status: r.status as GenerationStatus,
+  request: String(r.request),
+  provider: str(r.provider),
+  model: str(r.model),
+  attempt: num(r.attempt) ?? 0,
+  intentAt: num(r.intent_at),
+  ticket: str(r.ticket),
+  requestId: str(r.request_id),
+  submittedAt: num(r.submitted_at),
+  cancelRequestedAt: num(r.cancel_requested_at),
+  cancelSentAt: num(r.cancel_sent_at),
+  result: str(r.result),
+  error: str(r.error),
+  createdAt: num(r.created_at) ?? 0,
+  updatedAt: num(r.updated_at) ?? 0,
+  finishedAt: num(r.finished_at),
+  deadlineAt: num(r.deadline_at)
+})
+
+/** The store over the `SqlClient` in context. */
+export const make: Effect.Effect<GenerationStoreService, never, SqlClient.SqlClient> = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const now = Clock.currentTimeMillis
+
+  const createTables = Effect.all(
+    [
+      sql`CREATE TABLE IF NOT EXISTS automarket_generations (
+        id TEXT PRIMARY KEY,
+        execution_id TEXT NOT NULL,
+        capability TEXT NOT NULL,
+        status TEXT NOT NULL,
+        request TEXT NOT NULL,
+        provider TEXT,
+        model TEXT,
+        attempt BIGINT NOT NULL DEFAULT 0,
+        intent_at BIGINT,
+        ticket TEXT,
+        request_id TEXT,
+        submitted_at BIGINT,
+        cancel_requested_at BIGINT,
+        cancel_sent_at BIGINT,
+        result TEXT,
+        error TEXT,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        finished_at BIGINT,
+        deadline_at BIGINT
+      )`,
+      sql`CREATE INDEX IF NOT EXISTS automarket_generations_status ON automarket_generations (status, created_at)`,
+      sql`CREATE TABLE IF NOT EXISTS automarket_generation_events (
+        generation_id TEXT NOT NULL,
+        seq BIGINT NOT NULL,
+        at BIGINT NOT NULL,
+        event TEXT NOT NULL,
+        PRIMARY KEY (generation_id, seq)
+      )`
+    ],
+    { discard: true }
+  )
+  // Several processes creating the tables at once can collide in Postgres' catalog: once more after a pause.
+  const migrate = Effect.retry(createTables, Schedule.intersect(Schedule.spaced("200 millis"), Schedule.recurs(3)))
+
+  const create = (row: NewGeneration) =>
+    Effect.flatMap(now, (at) =>
+      sql`INSERT INTO automarket_generations (id, execution_id, capability, status, request, attempt, created_at, updated_at, deadline_at)
+          VALUES (${row.id}, ${row.executionId}, ${row.capability}, 'pending', ${row.request}, 0, ${at}, ${at}, ${row.deadlineAt ?? null})
+          ON CONFLICT (id) DO NOTHING RETURNING id`.pipe(Effect.map((rows) => rows.length > 0))
+    )
+
+  const get = (id: string) =>
+    Effect.map(sql`SELECT * FROM automarket_generations WHERE id = ${id}`, (rows) => Option.map(Option.fromNullable(rows[0]), toRow))
+
+  const list = (options: { readonly statuses?: ReadonlyArray<GenerationStatus>; readonly limit?: number } = {}) => {
+    const limit = options.limit ?? 100
+    const query =
+      options.statuses !== undefined && options.statuses.length > 0
+        ? sql`SELECT * FROM automarket_generations WHERE ${sql.in("status", options.statuses)} ORDER BY created_at DESC, id LIMIT ${limit}`
+        : sql`SELECT * FROM automarket_generations ORDER BY created_at DESC, id LIMIT ${limit}`
+    return Effect.map(query, (rows) => rows.map(toRow))
+  }
+
+  const setStatus = (id: string, status: GenerationStatus) =>
+    Effect.flatMap(now, (at) => sql`UPDATE automarket_generations SET status = ${status}, updated_at = ${at} WHERE id = ${id}`).pipe(Effect.asVoid)
+
+  const setAttempt = (id: string, attempt: number, provider: string, model: string | undefined) =>
+    Effect.flatMap(
+      now,
+      (at) => sql`UPDATE automarket_generations
+        SET attempt = ${attempt}, provider = ${provider}, model = ${model ?? null}, intent_at = NULL, ticket = NULL, request_id = NULL,
+            submitted_at = NULL, updated_at = ${at}
+        WHERE id = ${id} AND (attempt <> ${attempt} OR provider IS NULL)`
+    ).pipe(Effect.asVoid)
+
+  const recordIntent = (id: string, attempt: number, at: number) =>
+    sql`UPDATE automarket_generations SET intent_at = ${at}, status = 'submitting', updated_at = ${at} WHERE id = ${id} AND attempt = ${attempt}`.pipe(
+      Effect.asVoid
+    )
+
+  const recordTicket = (id: string, attempt: number, ticket: string, requestId: string) =>
+    Effect.flatMap(
+      now,
+      (at) => sql`UPDATE automarket_generations
+        SET ticket = ${ticket}, request_id = ${requestId}, submitted_at = ${at}, status = 'running', updated_at = ${at}
+        WHERE id = ${id} AND attempt = ${attempt}`
+    ).pipe(Effect.asVoid)
+
+  const recordResult = (id: string, result: string) =>
+    Effect.flatMap(
+      now,
+      (at) => sql`UPDATE automarket_generations SET result = ${result}, status = 'succeeded', updated_at = ${at}, finished_at = ${at} WHERE id = ${id}`
+    ).pipe(Effect.asVoid)
+
+  const recordFailure = (id: string, status: "failed" | "cancelled", error: string) =>
+    Effect.flatMap(
+      now,
+      (at) => sql`UPDATE automarket_generations SET error = ${error}, status = ${status}, updated_at = ${at}, finished_at = ${at} WHERE id = ${id}`
+    ).pipe(Effect.asVoid)
+
+  const requestCancel = (id: string) =>
+    Effect.flatMap(
+      now,
+      (at) => sql`UPDATE automarket_generations SET cancel_requested_at = ${at}, updated_at = ${at}
+        WHERE id = ${id} AND cancel_requested_at IS NULL AND status NOT IN ('succeeded', 'failed', 'cancelled') RETURNING id`
+    ).pipe(
+      Effect.flatMap((rows) =>
+        rows.length > 0
+          ? Effect.succeed(true)
+          : // Asked before: still true while the generation is not final.
+            Effect.map(get(id), (row) => Option.exists(row, (r) => r.cancelRequestedAt !== undefined && !finalStatuses.has(r.status)))
+      )
+    )
+
+  const claimCancel = (id: string) =>
+    Effect.flatMap(
+      now,
+      (at) => sql`UPDATE automarket_generations SET cancel_sent_at = ${at}, updated_at = ${at}
+        WHERE id = ${id} AND cancel_sent_at IS NULL RETURNING id`
+    ).pipe(Effect.map((rows) => rows.length > 0))
+
+  const appendEvent = (id: string, event: string) =>
+    Effect.flatMap(now, (at) =>
+      sql`INSERT INTO automarket_generation_events (generation_id, seq, at, event)
+          SELECT ${id}, COALESCE(MAX(seq), 0) + 1, ${at}, ${event} FROM automarket_generation_events WHERE generation_id = ${id}`
+    ).pipe(Effect.asVoid)
+
+  const events = (id: string, afterSeq: number) =>
+    Effect.map(
+      sql`SELECT * FROM automarket_generation_events WHERE generation_id = ${id} AND seq > ${afterSeq} ORDER BY seq`,
+      (rows): ReadonlyArray<GenerationEventRow> =>
+        rows.map((r) => ({ generationId: String(r.generation_id), seq: num(r.seq) ?? 0, at: num(r.at) ?? 0, event: String(r.event) }))
+    )
+
+  // Whether the engine's journal is in this database (absent when the store is used alone).
+  const engineTables = sql`SELECT COUNT(*) AS n FROM cluster_messages WHERE 1 = 0`.pipe(Effect.as(true), Effect.orElseSucceed(() => false))
+
+  const prune = (before: number) =>
+    Effect.flatMap(engineTables, (withEngine) =>
+      sql.withTransaction(
+        Effect.gen(function* () {
+          const rows = yield* sql`SELECT id, execution_id FROM automarket_generations
+            WHERE status IN ('succeeded', 'failed', 'cancelled') AND finished_at IS NOT NULL AND finished_at < ${before}`
+          const ids = rows.map((r) => String(r.id))
+          if (ids.length === 0) return ids
+          if (withEngine) {
+            // The engine never deletes its journal: the finished workflows' messages and replies go with them.
+            const executions = rows.map((r) => String(r.execution_id))
+            yield* sql`DELETE FROM cluster_replies WHERE request_id IN (SELECT id FROM cluster_messages WHERE ${sql.in("entity_id", executions)})`
+            yield* sql`DELETE FROM cluster_messages WHERE ${sql.in("entity_id", executions)}`
+          }
+          yield* sql`DELETE FROM automarket_generation_events WHERE ${sql.in("generation_id", ids)}`
+          yield* sql`DELETE FROM automarket_generations WHERE ${sql.in("id", ids)}`
+          return ids
+        })
+      )
+    )
+
+  return {
+    migrate,
+    create,
+    get,
+    list,
+    setStatus,
+    setAttempt,
+    recordIntent,
+    recordTicket,
+    recordResult,
+    recordFailure,
+    requestCancel,
+    claimCancel,
+    appendEvent,
+    events,
+    prune
+  }
+})
+
+/** The store over the `SqlClient` in context, its tables created when missing. */
+export const layer: Layer.Layer<GenerationStore, SqlError, SqlClient.SqlClient> = Layer.effect(
+  GenerationStore,
+  Effect.tap(make, (store) => store.migrate)
+)

@@ -1,0 +1,351 @@
+/**
+ * The steps of a durable generation (`Generation`), over a registry, the queued providers' job
+ * clients and the generations store: what each journaled activity does when it runs (and what it
+ * does when it runs a second time, after a crash).
+ *
+ * @module
+ */
+import * as Effect from "effect/Effect"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
+import { randomUUID } from "node:crypto"
+import * as fs from "node:fs/promises"
+import * as path from "node:path"
+import type { Asset } from "../domain/Asset.js"
+import { CapabilityNotSupported, InvalidInput, type MediaError, MediaError as MediaErrorSchema } from "../domain/Errors.js"
+import * as Progress from "../domain/Progress.js"
+import type { JobClient } from "../jobs/JobClient.js"
+import { outputKindOf } from "../jobs/Results.js"
+import { decodeTicket, encodeTicket, type JobTicket } from "../jobs/Ticket.js"
+import * as MediaTypes from "../media/MediaTypes.js"
+import type { ProviderRegistryService } from "../registry/ProviderRegistry.js"
+import {
+  cancelledError,
+  deadlineError,
+  type GenerationRequest,
+  GenerationResult,
+  type GenerationStepsService,
+  outcomeUnknown,
+  pastDeadline,
+  type RouteStep,
+  type StoredOutput,
+  type SubmitPolicy
+} from "./Generation.js"
+import type { GenerationStoreService } from "./GenerationStore.js"
+
+/** What the steps run on. */
+export interface StepsEnvironment {
+  readonly store: GenerationStoreService
+  readonly registry: ProviderRegistryService
+  /** The job client of a queued provider; None for a provider that runs no queued jobs. */
+  readonly jobClient: (provider: string) => Effect.Effect<Option.Option<JobClient>>
+  /** Where results are kept (`<id>.<ext>`). */
+  readonly outputDir: string
+  /** Where the job clients download to (their leftover `.part` files of a job are removed once it is delivered). */
+  readonly downloadDir: string
+  readonly policy: SubmitPolicy
+  /** How often a running job's row is read for a cancel request. Default 500 ms. */
+  readonly watchEvery?: Duration.DurationInput
+}
+
+const orDie = <A, E>(self: Effect.Effect<A, E>): Effect.Effect<A> => Effect.orDie(self)
+
+/** The event log of a generation as a progress reporter: each event appended as JSON (downloads at most 4 a second). */
+const reportingTo = (env: StepsEnvironment, id: string) => {
+  let lastDownload = 0
+  return (event: Progress.JobEvent): Effect.Effect<void> =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      if (event._tag === "Downloading") {
+        if (now - lastDownload < 250) return Effect.void
+        lastDownload = now
+      }
+      return Effect.ignore(env.store.appendEvent(id, JSON.stringify(event)))
+    })
+}
+
+/** Append a status change to a generation's events. */
+export const appendStatus = (store: GenerationStoreService, id: string, status: string, extra: Record<string, unknown> = {}) =>
+  Effect.ignore(store.appendEvent(id, JSON.stringify({ _tag: "Status", status, ...extra })))
+
+
+/** Copy a file to `to` through a temp file in its folder named after the generation (a rerun overwrites it), then rename. */
+const placeFile = (from: string, to: string, id: string, move: boolean): Effect.Effect<number, MediaError> =>
+  Effect.tryPromise({
+    try: async () => {
+      await fs.mkdir(path.dirname(to), { recursive: true })
+      const temp = path.join(path.dirname(to), `.${path.basename(to)}.${id.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 40)}.part`)
+      if (move) {
+        try {
+          await fs.rename(from, to)
+          return (await fs.stat(to)).size
+        } catch {
+          // Another file system: copy below.
+        }
+      }
+      await fs.copyFile(from, temp)
+      await fs.rename(temp, to)
+      if (move) await fs.rm(from, { force: true })
+      return (await fs.stat(to)).size
+    },
+    catch: (error) => new InvalidInput({ provider: "durable", detail: `cannot write ${to}: ${String(error)}`, issues: [to] })
+  })
+
+/** An asset made by a provider, kept in the output store as `<outputDir>/<id>.<ext>`. */
+const keep = (env: StepsEnvironment, request: GenerationRequest, asset: Asset, step: { provider: string; model: string; requestId?: string | undefined }): Effect.Effect<StoredOutput, MediaError> =>
+  Effect.gen(function* () {
+    const kind = outputKindOf(request.capability)
+    const base = { provider: step.provider, model: step.model, ...(step.requestId !== undefined ? { requestId: step.requestId } : {}), kind }
+    if (asset._tag === "Text") return { ...base, mimeType: "text/plain", text: asset.text }
+    const costUsd = asset.origin?.costUsd
+    const target = path.join(env.outputDir, `${request.id.replace(/[^A-Za-z0-9_.-]/g, "_")}.${MediaTypes.fileExtensionOf(asset.mimeType)}`)
+    const source = asset.source
+    let bytes: number
+    switch (source._tag) {
+      case "File":
+        bytes = yield* placeFile(source.path, target, request.id, true)
+        break
+      case "Bytes":
+        bytes = yield* Effect.tryPromise({
+          try: async () => {
+            await fs.mkdir(env.outputDir, { recursive: true })
+            const temp = `${target}.${randomUUID().slice(0, 8)}.part`
+            await fs.writeFile(temp, source.bytes)
+            await fs.rename(temp, target)
+            return source.bytes.length
+          },
+          catch: (error) => new InvalidInput({ provider: "durable", detail: `cannot write ${target}: ${String(error)}`, issues: [target] })
+        })
+        break
+      case "Url":
+        return yield* Effect.fail(
+          new InvalidInput({ provider: step.provider, detail: `a result at a URL (${source.url.slice(0, 60)}) cannot be kept by a durable generation`, issues: ["output"] })
+        )
+    }
+    return { ...base, mimeType: asset.mimeType, path: target, bytes, ...(costUsd !== undefined ? { costUsd } : {}) }
+  })
+
+/** Remove what a killed download of `ticket` left in the download folder (`.<provider>-<request id>-N.<ext>.<random>.part`). */
+const removeLeftovers = (dir: string, ticket: JobTicket): Effect.Effect<void> =>
+  Effect.promise(async () => {
+    const prefix = `.${ticket.provider}-${ticket.requestId.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 80)}-`
+    const names = await fs.readdir(dir).catch(() => [] as Array<string>)
+    await Promise.all(names.filter((name) => name.startsWith(prefix) && name.endsWith(".part")).map((name) => fs.rm(path.join(dir, name), { force: true })))
+  })
+
+/** The steps over `env`. */
+export const make = (env: StepsEnvironment): GenerationStepsService => {
+  const { store } = env
+  const watchEvery = Duration.decode(env.watchEvery ?? "500 millis")
+
+  const jobClientOf = (provider: string): Effect.Effect<JobClient, MediaError> =>
+    Effect.flatMap(env.jobClient(provider), (client) =>
+      Option.match(client, {
+        onNone: () => Effect.fail(new CapabilityNotSupported({ provider, capability: "queued jobs", detail: "runs no queued jobs" })),
+        onSome: Effect.succeed
+      })
+    )
+
+  const row = (id: string) =>
+    Effect.flatMap(orDie(store.get(id)), (found) =>
+      Option.match(found, {
+        onNone: () => Effect.dieMessage(`durable: generation ${id} has no row in the store`),
+        onSome: Effect.succeed
+      })
+    )
+
+  const route: GenerationStepsService["route"] = (request) =>
+    Effect.gen(function* () {
+      const wanted: ReadonlyArray<{ readonly provider: string; readonly model: string | undefined }> =
+        request.provider !== undefined
+          ? [{ provider: request.provider, model: request.model }]
+          : yield* Effect.gen(function* () {
+              const listed = yield* env.registry.candidates(request.capability, request.route ?? {})
+              const ready = yield* Effect.filter(listed, (choice) => choice.provider.isAvailable)
+              return (ready.length > 0 ? ready : listed).map((choice) => ({ provider: choice.provider.id, model: choice.model?.id }))
+            })
+      const steps: Array<RouteStep> = []
+      let firstError: MediaError | undefined
+      for (const want of wanted) {
+        const provider = yield* env.registry.get(want.provider)
+        if (Option.isNone(provider)) {
+          firstError ??= new InvalidInput({ provider: "durable", detail: `no provider "${want.provider}" is configured`, issues: [`provider: ${want.provider}`] })
+          continue
+        }
+        const model = yield* Effect.either(provider.value.model(request.capability, want.model))
+        if (model._tag === "Left") {
+          firstError ??= model.left
+          continue
+        }
+        const queued = Option.isSome(yield* env.jobClient(want.provider))
+        steps.push({ provider: want.provider, model: model.right.id, queued })
+      }
+      if (steps.length === 0) {
+        return yield* Effect.fail(
+          firstError ?? new CapabilityNotSupported({ provider: "registry", capability: request.capability, detail: `no provider can do ${request.capability}` })
+        )
+      }
+      yield* appendStatus(store, request.id, "routed", { route: steps })
+      return steps
+    })
+
+  const submit: GenerationStepsService["submit"] = (request, attempt, step) =>
+    Effect.gen(function* () {
+      const jobs = yield* jobClientOf(step.provider)
+      const now = yield* row(request.id)
+      if (now.attempt === attempt && now.provider === step.provider && now.ticket !== undefined) {
+        // The provider's answer was kept, the journal's was not: the same job.
+        return yield* Effect.orDie(decodeTicket(now.ticket))
+      }
+      if (now.cancelRequestedAt !== undefined) return yield* Effect.fail(cancelledError(request, step.provider))
+      if (yield* pastDeadline(request)) return yield* Effect.fail(deadlineError(request, step.provider))
+      if (now.attempt === attempt && now.provider === step.provider && now.intentAt !== undefined) {
+        // The window: a submit was sent and its answer never kept.
+        const intentAt = now.intentAt
+        if (jobs.find !== undefined) {
+          const found = yield* jobs.find({
+            capability: request.capability,
+            model: step.model,
+            input: request.input as never,
+            options: request.options as never,
+            since: new Date(intentAt)
+          })
+          if (Option.isSome(found)) {
+            yield* orDie(store.recordTicket(request.id, attempt, encodeTicket(found.value), found.value.requestId))
+            yield* appendStatus(store, request.id, "reconciled", { requestId: found.value.requestId })
+            return found.value
+          }
+          // The provider lists no such job: it never took it, so sending it is not paying twice.
+        } else if (env.policy === "fail") {
+          return yield* Effect.fail(outcomeUnknown(request, step, intentAt))
+        }
+        yield* appendStatus(store, request.id, "resubmitting", { after: new Date(intentAt).toISOString() })
+      }
+      yield* orDie(store.setAttempt(request.id, attempt, step.provider, step.model))
+      const intentAt = yield* Clock.currentTimeMillis
+      yield* orDie(store.recordIntent(request.id, attempt, intentAt))
+      const ticket = yield* Progress.listen(
+        jobs.submit(request.capability, step.model, request.input as never, request.options as never, {
+          deadline: request.deadlineAt !== undefined ? new Date(request.deadlineAt) : undefined
+        }),
+        reportingTo(env, request.id)
+      ).pipe(Effect.uninterruptible)
+      yield* orDie(store.recordTicket(request.id, attempt, encodeTicket(ticket), ticket.requestId))
+      return ticket
+    })
+
+  /** Send the provider's cancel call, if nobody did: claimed in the store, so exactly once whoever asks. */
+  const cancelRemote = (request: GenerationRequest, ticket: JobTicket): Effect.Effect<void> =>
+    Effect.gen(function* () {
+      const claimed = yield* orDie(store.claimCancel(request.id))
+      if (!claimed) return
+      const jobs = yield* Effect.orDie(jobClientOf(ticket.provider))
+      yield* jobs.cancel(ticket).pipe(
+        Effect.timeout("15 seconds"),
+        Effect.tapErrorCause((cause) => Effect.logWarning(`durable: cancelling ${ticket.provider} job ${ticket.requestId} failed`, cause)),
+        Effect.ignore
+      )
+      yield* appendStatus(store, request.id, "cancel-sent", { requestId: ticket.requestId })
+    })
+
+  const collect: GenerationStepsService["collect"] = (request, _attempt, ticket) =>
+    Effect.gen(function* () {
+      const jobs = yield* jobClientOf(ticket.provider)
+      yield* orDie(store.setStatus(request.id, "running"))
+      // A cancel request, seen in the store (from any process).
+      const cancelAsked = Effect.repeat(
+        Effect.map(orDie(store.get(request.id)), (found) => Option.exists(found, (r) => r.cancelRequestedAt !== undefined)),
+        { schedule: Schedule.spaced(watchEvery), until: (asked) => asked }
+      )
+      const deadline =
+        request.deadlineAt === undefined
+          ? Effect.never
+          : Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sleep(Duration.millis(Math.max(0, request.deadlineAt! - now))))
+      const stop = Effect.raceFirst(Effect.as(cancelAsked, "cancel" as const), Effect.as(deadline, "deadline" as const))
+      const outcome = yield* Effect.raceFirst(
+        Effect.map(Progress.listen(jobs.collect(ticket), reportingTo(env, request.id)), (asset) => ({ _tag: "Done" as const, asset })),
+        Effect.map(stop, (reason) => ({ _tag: "Stop" as const, reason }))
+      )
+      if (outcome._tag === "Stop") {
+        yield* cancelRemote(request, ticket)
+        yield* removeLeftovers(env.downloadDir, ticket)
+        return yield* Effect.fail(outcome.reason === "cancel" ? cancelledError(request, ticket.provider, ticket.requestId) : deadlineError(request, ticket.provider))
+      }
+      yield* orDie(store.setStatus(request.id, "delivering"))
+      const kept = yield* keep(env, request, outcome.asset, { provider: ticket.provider, model: ticket.model, requestId: ticket.requestId })
+      yield* removeLeftovers(env.downloadDir, ticket)
+      return kept
+    })
+
+  const call: GenerationStepsService["call"] = (request, attempt, step) =>
+    Effect.gen(function* () {
+      const now = yield* row(request.id)
+      if (now.cancelRequestedAt !== undefined) return yield* Effect.fail(cancelledError(request, step.provider))
+      if (yield* pastDeadline(request)) return yield* Effect.fail(deadlineError(request, step.provider))
+      yield* orDie(store.setAttempt(request.id, attempt, step.provider, step.model))
+      yield* orDie(store.setStatus(request.id, "running"))
+      const provider = yield* env.registry.get(step.provider)
+      if (Option.isNone(provider)) {
+        return yield* Effect.fail(new InvalidInput({ provider: "durable", detail: `no provider "${step.provider}" is configured`, issues: [step.provider] }))
+      }
+      const model = yield* provider.value.model(request.capability, step.model)
+      const asset = yield* Progress.listen(
+        model.transform(request.input as never, request.options as never) as Effect.Effect<Asset, MediaError>,
+        reportingTo(env, request.id)
+      )
+      yield* orDie(store.setStatus(request.id, "delivering"))
+      return yield* keep(env, request, asset, step)
+    })
+
+  const deliver: GenerationStepsService["deliver"] = (request, output, attempts) =>
+    Effect.gen(function* () {
+      let deliveredTo: string | undefined
+      if (request.deliverTo !== undefined) {
+        if (output.path !== undefined) {
+          yield* placeFile(output.path, request.deliverTo, request.id, false)
+        } else if (output.text !== undefined) {
+          const text = output.text
+          yield* Effect.tryPromise({
+            try: () => fs.writeFile(request.deliverTo!, text.endsWith("\n") ? text : `${text}\n`),
+            catch: (error) => new InvalidInput({ provider: "durable", detail: `cannot write ${request.deliverTo}: ${String(error)}`, issues: [request.deliverTo!] })
+          })
+        }
+        deliveredTo = request.deliverTo
+      }
+      const result = new GenerationResult({
+        id: request.id,
+        capability: request.capability,
+        output,
+        ...(deliveredTo !== undefined ? { deliveredTo } : {}),
+        attempts
+      })
+      yield* orDie(store.recordResult(request.id, JSON.stringify(Schema.encodeSync(GenerationResult)(result))))
+      yield* appendStatus(store, request.id, "succeeded")
+      return result
+    })
+
+  const fail: GenerationStepsService["fail"] = (request, error) =>
+    Effect.gen(function* () {
+      const status = error._tag === "Cancelled" ? "cancelled" : "failed"
+      yield* store.recordFailure(request.id, status, JSON.stringify(Schema.encodeSync(MediaErrorSchema)(error)))
+      yield* appendStatus(store, request.id, status, { error: error.message })
+    }).pipe(Effect.ignore)
+
+  return { route, submit, collect, call, deliver, fail }
+}
+
+/** Exported for `Durable.cancel`: send a generation's remote cancel once (see `make`). */
+export const cancelOnce = (store: GenerationStoreService, jobs: JobClient, id: string, ticket: JobTicket): Effect.Effect<boolean> =>
+  Effect.gen(function* () {
+    const claimed = yield* orDie(store.claimCancel(id))
+    if (!claimed) return false
+    yield* jobs.cancel(ticket).pipe(
+      Effect.timeout("15 seconds"),
+      Effect.tapErrorCause((cause) => Effect.logWarning(`durable: cancelling ${ticket.provider} job ${ticket.requestId} failed`, cause)),
+      Effect.ignore
+    )
+    yield* appendStatus(store, id, "cancel-sent", { requestId: ticket.requestId })
+    return true
+  })
