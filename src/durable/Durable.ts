@@ -383,6 +383,21 @@ export const embeddedSharding = (): Partial<ShardingConfig.ShardingConfig["Type"
 export const sqliteFile = (dir: string): string => path.join(dir, "automarket.db")
 
 /**
+ * The embedded engine alone: Effect's workflow engine on a single runner in this process, its
+ * journal and the generations store in a SQLite file of the state folder (`automarket.db`).
+ * Other workflows (the demo's) register with it; `layerSqlite` adds the generations.
+ */
+export const engineSqlite = (
+  options: { readonly stateDir?: string; readonly filename?: string } = {}
+): Layer.Layer<WorkflowEngine | GenerationStore, unknown> => {
+  const dir = options.stateDir ?? stateDir()
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
+  const sqlite = SqliteClient.layer({ filename: options.filename ?? sqliteFile(dir) })
+  const engine = ClusterWorkflowEngine.layer.pipe(Layer.provideMerge(SingleRunner.layer({ shardingConfig: embeddedSharding(), runnerStorage: "sql" })))
+  return Layer.merge(engine, GenerationStoreLayer.layer).pipe(Layer.provide(sqlite))
+}
+
+/**
  * The embedded default: a SQLite file in the state folder and a runner in this process. Every
  * unfinished generation in the file is resumed when this layer starts (by this process, or by
  * the one holding its shard; a process that died releases its shards after 5 s).
@@ -391,14 +406,7 @@ export const layerSqlite = (
   options: DurableOptions & { readonly filename?: string } = {}
 ): Layer.Layer<Generations | GenerationStore | WorkflowEngine, unknown, ProviderRegistry | HttpClient.HttpClient> => {
   const dir = options.stateDir ?? stateDir()
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
-  const sqlite = SqliteClient.layer({ filename: options.filename ?? sqliteFile(dir) })
-  const engine = ClusterWorkflowEngine.layer.pipe(Layer.provideMerge(SingleRunner.layer({ shardingConfig: embeddedSharding(), runnerStorage: "sql" })))
-  return hostLayer({ ...options, stateDir: dir }).pipe(
-    Layer.provideMerge(engine),
-    Layer.provideMerge(GenerationStoreLayer.layer),
-    Layer.provide(sqlite)
-  )
+  return hostLayer({ ...options, stateDir: dir }).pipe(Layer.provideMerge(engineSqlite({ ...options, stateDir: dir })))
 }
 
 /** Where a Postgres-hosted process stands: a runner listening on a loopback port, or a client that only submits and reads. */
