@@ -27,6 +27,7 @@ import type * as ShardingConfig from "@effect/cluster/ShardingConfig"
 import * as SingleRunner from "@effect/cluster/SingleRunner"
 import * as NodeClusterSocket from "@effect/platform-node/NodeClusterSocket"
 import type * as HttpClient from "@effect/platform/HttpClient"
+import type * as ConfigError from "effect/ConfigError"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import type { WorkflowEngine } from "@effect/workflow/WorkflowEngine"
@@ -157,10 +158,13 @@ const sameRequest = (a: string, b: string): boolean => {
 const unknownId = (id: string) => new InvalidInput({ provider: "durable", detail: `no generation "${id}"`, issues: [`id: ${id}`] })
 
 /** The service over the engine, store and steps in context. */
-export const make = (options: DurableOptions = {}): Effect.Effect<GenerationsService, never, GenerationStore | WorkflowEngine> =>
+export const make = (
+  options: DurableOptions = {}
+): Effect.Effect<GenerationsService, never, GenerationStore | WorkflowEngine | HttpClient.HttpClient> =>
   Effect.gen(function* () {
     const store = yield* GenerationStore
     const context = yield* Effect.context<WorkflowEngine>()
+    const http = yield* Effect.context<HttpClient.HttpClient>()
     const dir = options.stateDir ?? stateDir()
     const withEngine = <A, E>(self: Effect.Effect<A, E, WorkflowEngine>) => Effect.provide(self, context)
 
@@ -227,27 +231,7 @@ export const make = (options: DurableOptions = {}): Effect.Effect<GenerationsSer
       })
 
     const cancel = (id: string): Effect.Effect<boolean> =>
-      Effect.gen(function* () {
-        const asked = yield* Effect.orDie(store.requestCancel(id))
-        if (!asked) return false
-        const row = yield* Effect.orDie(store.get(id))
-        if (Option.isSome(row) && row.value.ticket !== undefined && row.value.provider !== undefined) {
-          const ticket = yield* Effect.orDie(decodeTicket(row.value.ticket))
-          const jobs = options.jobClients?.[ticket.provider] ?? (yield* Effect.orDie(jobClientFromManifest(ticket.provider)))
-          if (jobs !== undefined) {
-            // Sent from here: the process running it may be gone.
-            yield* Effect.provide(Steps.cancelOnce(store, jobs, id, ticket), context)
-          }
-        }
-        // Nothing in flight at the provider (no ticket, no submit being sent), or its cancel sent: cancelled now,
-        // whether or not a process is running it (one that is stops on its own and records the same).
-        if (Option.isSome(row) && (row.value.ticket !== undefined || row.value.intentAt === undefined)) {
-          yield* Effect.ignore(
-            store.recordFailure(id, "cancelled", JSON.stringify(Schema.encodeSync(MediaErrorSchema)(Generation.cancelledError(decodeRequest(JSON.parse(row.value.request)), row.value.provider ?? "durable", row.value.requestId))))
-          )
-        }
-        return true
-      })
+      cancelGeneration(id, options).pipe(Effect.provideService(GenerationStore, store), Effect.provide(http))
 
     const events = (id: string, opts: { readonly afterSeq?: number; readonly every?: Duration.DurationInput } = {}): Stream.Stream<GenerationEvent> =>
       Stream.paginateChunkEffect({ seq: opts.afterSeq ?? 0, done: false }, (state) =>
@@ -302,10 +286,41 @@ export const make = (options: DurableOptions = {}): Effect.Effect<GenerationsSer
   })
 
 /** A built-in provider's job client, configured from the environment; undefined for providers without queued jobs. */
-const jobClientFromManifest = (provider: string): Effect.Effect<JobClient | undefined, unknown, never> => {
+const jobClientFromManifest = (provider: string): Effect.Effect<JobClient | undefined, ConfigError.ConfigError, HttpClient.HttpClient> => {
   const jobs = manifestOf(provider)?.jobs
-  return jobs === undefined ? Effect.succeed(undefined) : (jobs as Effect.Effect<JobClient, unknown, never>)
+  return jobs === undefined ? Effect.succeed(undefined) : jobs
 }
+
+/**
+ * Cancel a generation by id, from any process (no runner needed): the request is recorded (the
+ * process running it, if any, stops it), and when its job was submitted the provider's cancel is
+ * sent from here, claimed in the store so it is sent exactly once whoever else tries. False when
+ * the id is unknown or the generation already finished.
+ */
+export const cancelGeneration = (
+  id: string,
+  options: Pick<DurableOptions, "jobClients"> = {}
+): Effect.Effect<boolean, never, GenerationStore | HttpClient.HttpClient> =>
+  Effect.gen(function* () {
+    const store = yield* GenerationStore
+    const asked = yield* Effect.orDie(store.requestCancel(id))
+    if (!asked) return false
+    const row = yield* Effect.orDie(store.get(id))
+    if (Option.isSome(row) && row.value.ticket !== undefined && row.value.provider !== undefined) {
+      const ticket = yield* Effect.orDie(decodeTicket(row.value.ticket))
+      const jobs = options.jobClients?.[ticket.provider] ?? (yield* Effect.orDie(jobClientFromManifest(ticket.provider)))
+      // Sent from here: the process running it may be gone.
+      if (jobs !== undefined) yield* Steps.cancelOnce(store, jobs, id, ticket)
+    }
+    // Nothing in flight at the provider (no ticket, no submit being sent), or its cancel sent: cancelled now,
+    // whether or not a process is running it (one that is stops on its own and records the same).
+    if (Option.isSome(row) && (row.value.ticket !== undefined || row.value.intentAt === undefined)) {
+      const request = decodeRequest(JSON.parse(row.value.request))
+      const error = Generation.cancelledError(request, row.value.provider ?? "durable", row.value.requestId)
+      yield* Effect.ignore(store.recordFailure(id, "cancelled", JSON.stringify(Schema.encodeSync(MediaErrorSchema)(error))))
+    }
+    return true
+  })
 
 /** The steps of `Generation` over the registry and store in context, as a layer. */
 export const stepsLayer = (
@@ -396,6 +411,19 @@ export const engineSqlite = (
   const engine = ClusterWorkflowEngine.layer.pipe(Layer.provideMerge(SingleRunner.layer({ shardingConfig: embeddedSharding(), runnerStorage: "sql" })))
   return Layer.merge(engine, GenerationStoreLayer.layer).pipe(Layer.provide(sqlite))
 }
+
+/** The generations store alone over the embedded SQLite file (no runner): for reading and cancelling. */
+export const storeSqlite = (options: { readonly stateDir?: string; readonly filename?: string } = {}): Layer.Layer<GenerationStore, unknown> => {
+  const dir = options.stateDir ?? stateDir()
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
+  return GenerationStoreLayer.layer.pipe(Layer.provide(SqliteClient.layer({ filename: options.filename ?? sqliteFile(dir) })))
+}
+
+/** The generations store alone over Postgres (no runner): for reading and cancelling. */
+export const storePg = (url: string | Redacted.Redacted): Layer.Layer<GenerationStore, unknown> =>
+  GenerationStoreLayer.layer.pipe(
+    Layer.provide(PgClient.layer({ url: typeof url === "string" ? Redacted.make(url) : url, applicationName: "automarket" }))
+  )
 
 /**
  * The embedded default: a SQLite file in the state folder and a runner in this process. Every

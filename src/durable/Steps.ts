@@ -53,12 +53,12 @@ export interface StepsEnvironment {
 
 const orDie = <A, E>(self: Effect.Effect<A, E>): Effect.Effect<A> => Effect.orDie(self)
 
-/** The event log of a generation as a progress reporter: each event appended as JSON (downloads at most 4 a second). */
+/** The event log of a generation as a progress reporter: each event appended as JSON (downloads at most 4 a second, and the last). */
 const reportingTo = (env: StepsEnvironment, id: string) => {
   let lastDownload = 0
   return (event: Progress.JobEvent): Effect.Effect<void> =>
     Effect.flatMap(Clock.currentTimeMillis, (now) => {
-      if (event._tag === "Downloading") {
+      if (event._tag === "Downloading" && event.received !== event.total) {
         if (now - lastDownload < 250) return Effect.void
         lastDownload = now
       }

@@ -1,0 +1,109 @@
+/**
+ * Where the command line's durable generations live: the embedded SQLite file of the state
+ * folder (`AUTOMARKET_STATE_DIR`), or a Postgres database shared by many workers
+ * (`--database postgres://...`, or `AUTOMARKET_DATABASE_URL`). The durable module is loaded only
+ * by the commands that use it (start-up time of every other command).
+ *
+ * @module
+ */
+import * as HelpDoc from "@effect/cli/HelpDoc"
+import * as Options from "@effect/cli/Options"
+import * as ValidationError from "@effect/cli/ValidationError"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import { InvalidInput } from "../domain/Errors.js"
+import type { Generations } from "../durable/Durable.js"
+import type { GenerationStore } from "../durable/GenerationStore.js"
+import type { ProviderRegistry } from "../registry/ProviderRegistry.js"
+
+/** The environment variable naming the database of durable generations. */
+export const databaseVar = "AUTOMARKET_DATABASE_URL"
+
+/** `--database URL`: the Postgres database shared by workers (default: `AUTOMARKET_DATABASE_URL`, else the embedded SQLite file). */
+export const databaseOption = Options.text("database").pipe(
+  Options.withDescription(
+    "The Postgres database of a team's workers (postgres://user@host:port/db; default $AUTOMARKET_DATABASE_URL, else the embedded SQLite file of $AUTOMARKET_STATE_DIR)"
+  ),
+  Options.optional
+)
+
+/** Whether a URL names a Postgres database. */
+export const isPostgres = (url: string): boolean => /^postgres(ql)?:\/\//.test(url)
+
+/**
+ * The database URL asked for: the option, else the environment variable; None for the embedded
+ * file. InvalidInput for anything but a `postgres://` URL (the embedded file needs none).
+ */
+export const databaseOf = (option: Option.Option<string>): Effect.Effect<Option.Option<string>, InvalidInput> => {
+  const url = Option.orElse(option, () => Option.fromNullable(process.env[databaseVar]).pipe(Option.filter((value) => value !== "")))
+  return Option.isSome(url) && !isPostgres(url.value)
+    ? Effect.fail(
+        new InvalidInput({
+          provider: "durable",
+          detail: "--database takes a postgres:// URL (without it, the embedded SQLite file of $AUTOMARKET_STATE_DIR is used)",
+          issues: ["database"]
+        })
+      )
+    : Effect.succeed(url)
+}
+
+/** A duration as written on the command line: `90s`, `5m`, `2h`, `7d` (or a bare number of seconds). */
+export const parseDuration = (text: string): Duration.Duration | undefined => {
+  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/.exec(text.trim())
+  if (match === null) return undefined
+  const value = Number(match[1])
+  switch (match[2] ?? "s") {
+    case "ms":
+      return Duration.millis(value)
+    case "s":
+      return Duration.seconds(value)
+    case "m":
+      return Duration.minutes(value)
+    case "h":
+      return Duration.hours(value)
+    default:
+      return Duration.days(value)
+  }
+}
+
+/** A duration option (`--name 90s|5m|2h|7d`), refused in one line when unreadable. */
+export const durationOption = (name: string, description: string) =>
+  Options.text(name).pipe(
+    Options.withDescription(description),
+    Options.mapEffect((text) => {
+      const parsed = parseDuration(text)
+      return parsed === undefined
+        ? Effect.fail(HelpDoc.p(`--${name}: "${text}" is not a duration (e.g. 90s, 5m, 2h, 7d)`)).pipe(Effect.mapError(ValidationError.invalidValue))
+        : Effect.succeed(parsed)
+    })
+  )
+
+const durable = Effect.promise(() => import("../durable/Durable.js"))
+
+/**
+ * The generations service for a command that starts or awaits generations: on the embedded file
+ * a runner in this process (it also resumes what other processes left unfinished); on Postgres a
+ * client (the workers run them) unless `runner` is given (the `worker` command).
+ */
+export const hostLayer = (
+  database: Option.Option<string>,
+  runner?: { readonly host: string; readonly port: number }
+): Layer.Layer<Generations | GenerationStore, unknown, ProviderRegistry | HttpClient.HttpClient> =>
+  Layer.unwrapEffect(
+    Effect.map(durable, (Durable) =>
+      Option.match(database, {
+        onNone: () => Durable.layerSqlite(),
+        onSome: (url) =>
+          Durable.layerPg({ url, role: runner !== undefined ? { _tag: "runner", ...runner } : { _tag: "client" } })
+      })
+    )
+  )
+
+/** The generations store alone (no runner): for listing, showing, watching and cancelling. */
+export const storeLayer = (database: Option.Option<string>): Layer.Layer<GenerationStore, unknown> =>
+  Layer.unwrapEffect(
+    Effect.map(durable, (Durable) => Option.match(database, { onNone: () => Durable.storeSqlite(), onSome: (url) => Durable.storePg(url) }))
+  )
