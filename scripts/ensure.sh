@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what automarket needs when it is missing, and nothing when it is there:
-# Debian's media engines (ffmpeg, flite, pocketsphinx with its English model, sox) and the npm
-# packages of package-lock.json. Idempotent; a second run only checks.
+# Debian's media engines (ffmpeg, flite, pocketsphinx with its English model, sox), PostgreSQL's
+# server binaries (the many-node tests start throwaway servers with them, test/support/Postgres.ts)
+# and the npm packages of package-lock.json. Idempotent; a second run only checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +12,8 @@ command -v flite >/dev/null 2>&1 || missing+=(flite)
 command -v pocketsphinx_continuous >/dev/null 2>&1 || missing+=(pocketsphinx)
 [ -d /usr/share/pocketsphinx/model/en-us ] || missing+=(pocketsphinx-en-us)
 command -v sox >/dev/null 2>&1 || missing+=(sox)
+# Debian keeps one bin directory per major version; any version will do.
+compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null || missing+=(postgresql)
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "ensure: installing Debian packages: ${missing[*]}"

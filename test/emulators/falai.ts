@@ -17,6 +17,13 @@
  * the queue, faulty status answers, a result file that is gone). `jobsByInput` counts the jobs
  * created per input, which is how a double submit shows.
  *
+ * Start timeout: a submit's `X-Fal-Request-Timeout: N` (seconds, more than 0.1, else 400
+ * `bad_request`) gives the job N seconds, by the emulator's `now` (the wall clock unless a test
+ * moves it), to leave the queue. A job still queued when that has passed ends as fal documents a
+ * request timeout: its status is COMPLETED with `error: "Request timed out"` and `error_type:
+ * "request_timeout"`, and its result answers 504 `{detail, error_type}` with `X-Fal-Error-Type:
+ * request_timeout` and `X-Fal-Request-Timeout-Type: user`. A job that has started is not ended.
+ *
  * It also exports the parts the Replicate emulator shares: `Reply`, `serve`, `clientLayer`,
  * `fileReply`.
  *
@@ -289,6 +296,10 @@ interface FalJob {
   readonly id: string
   readonly model: string
   readonly input: Record<string, unknown>
+  /** When no runner having started it ends it (`X-Fal-Request-Timeout` after the submit), epoch ms. */
+  readonly startBy: number | undefined
+  /** Ended by its start timeout. */
+  timedOut: boolean
   polls: number
   cancelled: boolean
   readonly failWith: string | undefined
@@ -326,6 +337,8 @@ export interface FalSettings {
   intercept: ((request: EmuRequest, kind: FalRequestKind) => Reply | undefined) | undefined
   /** A new job's own behaviour, from its input. */
   planJob: ((input: Record<string, unknown>) => JobPlan | undefined) | undefined
+  /** The emulator's clock (epoch ms), for start timeouts. Default the wall clock. */
+  now: () => number
 }
 
 /** The fal emulator. */
@@ -359,6 +372,7 @@ export const makeFal = (overrides: Partial<FalSettings> = {}): FalEmulator => {
     otherKeys: [],
     intercept: undefined,
     planJob: undefined,
+    now: Date.now,
     ...overrides
   }
   const jobs = new Map<string, FalJob>()
@@ -416,13 +430,19 @@ export const makeFal = (overrides: Partial<FalSettings> = {}): FalEmulator => {
       if (kind === "submit") {
         const fault = settings.submitReplies.shift()
         if (fault !== undefined) return fault
+        const startTimeout = request.headers["x-fal-request-timeout"]
+        const startWithin = startTimeout === undefined ? undefined : Number(startTimeout)
+        if (startWithin !== undefined && !(Number.isFinite(startWithin) && startWithin > 0.1)) {
+          return jsonReply(400, { detail: `Invalid X-Fal-Request-Timeout header: ${startTimeout}`, error_type: "bad_request" }, { "x-fal-error-type": "bad_request" })
+        }
         const model = path.slice(1)
         const id = `req-${++next}`
         const [owner, alias] = model.split("/")
         const root = `${emulator.baseUrl}/${owner}/${alias}/requests/${id}`
         const input: Record<string, unknown> = JSON.parse(request.body || "{}")
         const plan = planState(settings.planJob?.(input))
-        jobs.set(id, { id, model, input, polls: 0, cancelled: false, failWith: plan?.plan.failWith ?? settings.failWith, plan })
+        const startBy = startWithin === undefined ? undefined : settings.now() + startWithin * 1000
+        jobs.set(id, { id, model, input, startBy, timedOut: false, polls: 0, cancelled: false, failWith: plan?.plan.failWith ?? settings.failWith, plan })
         settings.failWith = undefined
         const accepted = jsonReply(200, { request_id: id, response_url: root, status_url: `${root}/status`, cancel_url: `${root}/cancel`, queue_position: settings.queueSteps })
         const answer = settings.submitDelayMs > 0 && accepted._tag === "Reply" ? { ...accepted, delayMs: settings.submitDelayMs } : accepted
@@ -431,6 +451,17 @@ export const makeFal = (overrides: Partial<FalSettings> = {}): FalEmulator => {
       const id = /\/requests\/([^/]+)/.exec(path)?.[1] ?? ""
       const job = jobs.get(id)
       if (job === undefined) return jsonReply(404, { detail: "Request not found" })
+      // A job no runner started within its start timeout is ended (judged as it stood before this request moved it on).
+      const started = job.plan?.plan.stuck !== true && job.polls >= settings.queueSteps
+      if (!job.timedOut && !job.cancelled && !started && job.startBy !== undefined && settings.now() >= job.startBy) job.timedOut = true
+      if (job.timedOut) {
+        if (kind === "cancel") return jsonReply(400, { status: "ALREADY_COMPLETED" })
+        if (kind === "status") return jsonReply(200, { status: "COMPLETED", request_id: id, error: "Request timed out", error_type: "request_timeout", logs: [] })
+        return jsonReply(504, { detail: "Request timed out", error_type: "request_timeout" }, {
+          "x-fal-error-type": "request_timeout",
+          "x-fal-request-timeout-type": "user"
+        })
+      }
       if (kind === "cancel") {
         const done = job.plan?.plan.stuck !== true && job.polls >= settings.queueSteps + settings.runSteps
         job.cancelled = true

@@ -10,6 +10,15 @@
  * polls (`rateLimitPolls`, Retry-After), replies to the next creates (`createReplies`), result
  * files truncated/without ranges/of another type. Cancel calls are recorded.
  *
+ * Time: `created_at` and the deadlines are read from `now` (the wall clock unless a test moves
+ * it). A create's `Cancel-After` (`90s`, `5m`, `1h30m45s`, bare seconds; at least 5 s, else 422)
+ * sets the prediction's `deadline`; a prediction still unfinished when its deadline has passed
+ * ends as Replicate's spec says: `aborted` when it had not started (`starting`), else `canceled`.
+ *
+ * Listing: `GET /predictions` answers `{results, next, previous}`, most recent first, `pageSize`
+ * a page (100, as Replicate), `next` an absolute URL with a `cursor`; `created_after` is honoured
+ * unless `honourCreatedAfter` is off (a listing that ignores it, to see the client stop by itself).
+ *
  * Per-call faults, as in the fal emulator: `intercept` answers a request instead of the emulator,
  * `planJob` gives a prediction its own behaviour from its input (`JobPlan`), and
  * `predictionsByInput` counts the predictions created per input (a double submit shows there).
@@ -23,6 +32,12 @@ interface Prediction {
   readonly model: string
   readonly version: string | undefined
   readonly input: Record<string, unknown>
+  /** `now` when it was created (epoch ms). */
+  readonly createdAt: number
+  /** When Replicate stops it (`Cancel-After` after its creation), epoch ms. */
+  readonly deadline: number | undefined
+  /** How it ended at its deadline, once it passed. */
+  expired: "aborted" | "canceled" | undefined
   polls: number
   canceled: boolean
   readonly failWith: string | undefined
@@ -30,7 +45,7 @@ interface Prediction {
 }
 
 /** The kinds of request the Replicate emulator tells apart. */
-export type ReplicateRequestKind = "create" | "get" | "cancel" | "file" | "collection" | "models" | "other"
+export type ReplicateRequestKind = "create" | "get" | "cancel" | "list" | "file" | "collection" | "models" | "other"
 
 /** The Replicate emulator's knobs. */
 export interface ReplicateSettings {
@@ -53,13 +68,19 @@ export interface ReplicateSettings {
   intercept: ((request: EmuRequest, kind: ReplicateRequestKind) => Reply | undefined) | undefined
   /** A new prediction's own behaviour, from its input. */
   planJob: ((input: Record<string, unknown>) => JobPlan | undefined) | undefined
+  /** The emulator's clock (epoch ms): `created_at`, deadlines. Default the wall clock. */
+  now: () => number
+  /** Predictions a page of `GET /predictions`. Default 100. */
+  pageSize: number
+  /** Whether the listing filters by `created_after`. Default true. */
+  honourCreatedAfter: boolean
 }
 
 /** The Replicate emulator. */
 export interface ReplicateEmulator extends Emulator {
   readonly settings: ReplicateSettings
   readonly predictions: Map<string, Prediction>
-  readonly count: (kind: "create" | "get" | "cancel" | "file" | "collection") => number
+  readonly count: (kind: "create" | "get" | "cancel" | "list" | "file" | "collection") => number
   /** How many predictions were created per input (its JSON). */
   readonly predictionsByInput: () => ReadonlyMap<string, number>
 }
@@ -85,6 +106,9 @@ export const makeReplicate = (overrides: Partial<ReplicateSettings> = {}): Repli
     otherTokens: [],
     intercept: undefined,
     planJob: undefined,
+    now: Date.now,
+    pageSize: 100,
+    honourCreatedAfter: true,
     ...overrides
   }
   const predictions = new Map<string, Prediction>()
@@ -98,13 +122,22 @@ export const makeReplicate = (overrides: Partial<ReplicateSettings> = {}): Repli
     if (/^\/predictions\/[^/]+\/cancel$/.test(path)) return "cancel" as const
     if (/^\/predictions\/[^/]+$/.test(path)) return "get" as const
     if (request.method === "POST" && (path === "/predictions" || /^\/models\/[^/]+\/[^/]+\/predictions$/.test(path))) return "create" as const
+    if (request.method === "GET" && path === "/predictions") return "list" as const
     if (path === "/models") return "models" as const
     return "other" as const
   }
 
+  const isDone = (p: Prediction) => p.plan?.plan.stuck !== true && p.polls >= settings.startingSteps + settings.processingSteps
+
+  // A prediction still unfinished once its deadline passed ends there: aborted before it started, else canceled.
+  const settle = (p: Prediction) => {
+    if (p.expired !== undefined || p.canceled || isDone(p) || p.deadline === undefined || settings.now() < p.deadline) return
+    p.expired = p.polls < settings.startingSteps || p.plan?.plan.stuck === true ? "aborted" : "canceled"
+  }
+
   const view = (p: Prediction) => {
-    const total = settings.startingSteps + settings.processingSteps
-    const done = p.plan?.plan.stuck !== true && p.polls >= total
+    settle(p)
+    const done = isDone(p)
     const running = Math.max(0, Math.min(p.polls - settings.startingSteps + 1, settings.processingSteps))
     const logs = Array.from({ length: p.polls >= settings.startingSteps ? running : 0 }, (_, i) => {
       const pct = Math.round(((i + 1) / (settings.processingSteps + 1)) * 100)
@@ -112,7 +145,9 @@ export const makeReplicate = (overrides: Partial<ReplicateSettings> = {}): Repli
     }).join("\n")
     const status = p.canceled
       ? "canceled"
-      : done
+      : p.expired !== undefined
+        ? p.expired
+        : done
         ? p.failWith !== undefined
           ? "failed"
           : "succeeded"
@@ -143,7 +178,8 @@ export const makeReplicate = (overrides: Partial<ReplicateSettings> = {}): Repli
       data_removed: false,
       error: status === "failed" ? p.failWith : null,
       status,
-      created_at: "2026-01-01T00:00:00.000Z",
+      created_at: new Date(p.createdAt).toISOString(),
+      ...(p.deadline !== undefined ? { deadline: new Date(p.deadline).toISOString() } : {}),
       urls: { get: `${base}/predictions/${p.id}`, cancel: `${base}/predictions/${p.id}/cancel`, web: `https://replicate.com/p/${p.id}` }
     }
   }
@@ -190,6 +226,11 @@ export const makeReplicate = (overrides: Partial<ReplicateSettings> = {}): Repli
       if (kind === "create") {
         const fault = settings.createReplies.shift()
         if (fault !== undefined) return fault
+        const cancelAfter = request.headers["cancel-after"]
+        const lifetime = cancelAfter === undefined ? undefined : durationMillis(cancelAfter)
+        if (lifetime === null || (lifetime !== undefined && lifetime < 5000)) {
+          return jsonReply(422, { title: "Invalid Cancel-After", detail: `Cancel-After "${cancelAfter}" is not a duration of at least 5s`, status: 422 })
+        }
         const body = JSON.parse(request.body || "{}") as { input?: Record<string, unknown>; version?: string }
         const official = /^\/models\/([^/]+)\/([^/]+)\/predictions$/.exec(path)
         const id = `pred${++next}`
@@ -200,6 +241,9 @@ export const makeReplicate = (overrides: Partial<ReplicateSettings> = {}): Repli
           model: official !== null ? `${official[1]}/${official[2]}` : "someone/versioned",
           version: body.version,
           input,
+          createdAt: settings.now(),
+          deadline: lifetime === undefined ? undefined : settings.now() + lifetime,
+          expired: undefined,
           polls: 0,
           canceled: false,
           failWith: plan?.failWith ?? settings.failWith,
@@ -212,6 +256,28 @@ export const makeReplicate = (overrides: Partial<ReplicateSettings> = {}): Repli
         const created = jsonReply(201, view(prediction))
         return plan?.answer !== undefined ? plan.answer(created) : created
       }
+      if (kind === "list") {
+        const query = new URLSearchParams(request.url.split("?")[1] ?? "")
+        const after = query.get("created_after")
+        const from = after === null || !settings.honourCreatedAfter ? Number.NEGATIVE_INFINITY : Date.parse(after)
+        const listed = [...predictions.values()]
+          .map((p, order) => ({ p, order }))
+          .filter(({ p }) => p.createdAt >= from)
+          .sort((a, b) => b.p.createdAt - a.p.createdAt || b.order - a.order)
+          .map(({ p }) => p)
+        const cursor = Number(query.get("cursor") ?? "0")
+        const page = listed.slice(cursor, cursor + settings.pageSize)
+        const link = (at: number) => {
+          const params = new URLSearchParams(after === null ? {} : { created_after: after })
+          params.set("cursor", String(at))
+          return `${emulator.baseUrl}/predictions?${params.toString()}`
+        }
+        return jsonReply(200, {
+          results: page.map(view),
+          next: cursor + settings.pageSize < listed.length ? link(cursor + settings.pageSize) : null,
+          previous: cursor > 0 ? link(Math.max(0, cursor - settings.pageSize)) : null
+        })
+      }
       if (kind === "models") {
         return jsonReply(200, { results: [{ owner: "emu", name: "pixels", description: "an emulated image model" }], next: null })
       }
@@ -219,7 +285,8 @@ export const makeReplicate = (overrides: Partial<ReplicateSettings> = {}): Repli
       const prediction = predictions.get(id)
       if (prediction === undefined) return jsonReply(404, { title: "Not found", detail: "Not found.", status: 404 })
       if (kind === "cancel") {
-        prediction.canceled = true
+        settle(prediction)
+        if (prediction.expired === undefined) prediction.canceled = true
         return jsonReply(200, view(prediction))
       }
       if (kind === "get") {
@@ -229,11 +296,26 @@ export const makeReplicate = (overrides: Partial<ReplicateSettings> = {}): Repli
         }
         const planned = nextPollReply(prediction.plan)
         if (planned !== undefined) return planned
-        prediction.polls += 1
+        // Its deadline is judged as it stood before this poll moved it on.
+        settle(prediction)
+        if (prediction.expired === undefined) prediction.polls += 1
         return jsonReply(200, view(prediction))
       }
       return jsonReply(404, { detail: "Not found." })
     }
   }
   return emulator
+}
+
+/**
+ * A `Cancel-After` value in milliseconds: `90s`, `5m`, `1h30m45s`, or bare seconds (`30`); null
+ * when it is none of those.
+ */
+export const durationMillis = (value: string): number | null => {
+  const text = value.trim()
+  if (/^\d+$/.test(text)) return Number(text) * 1000
+  const parts = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(text)
+  if (parts === null || text === "") return null
+  const [, h = "0", m = "0", sec = "0"] = parts
+  return ((Number(h) * 60 + Number(m)) * 60 + Number(sec)) * 1000
 }

@@ -2,7 +2,11 @@
  * The fal.ai client: the queue protocol's wire shapes and calls, and the model listing.
  *
  * Queue (`https://queue.fal.run`, `Authorization: Key ...`):
- * - `POST {base}/{model}` with the model's input -> `{request_id, status_url, response_url, cancel_url}`
+ * - `POST {base}/{model}` with the model's input -> `{request_id, status_url, response_url, cancel_url}`;
+ *   header `X-Fal-Request-Timeout: N` (seconds, fal's "start timeout"): a job no runner has begun
+ *   within N seconds of the submit (queue wait, runner acquisition and fal's own retries) is
+ *   ended by fal with a 504 (`error_type: request_timeout`, `X-Fal-Request-Timeout-Type: user`);
+ *   a job that has started runs to its end whatever the header said.
  * - `GET status_url?logs=1` -> `{status: IN_QUEUE | IN_PROGRESS | COMPLETED, queue_position, logs, error}`
  * - `GET response_url` -> the model's output (`images[].url`, `video.url`, `audio_file.url` ...)
  * - `PUT cancel_url` -> `{status: CANCELLATION_REQUESTED | ALREADY_COMPLETED | NOT_FOUND}`
@@ -162,12 +166,22 @@ export const ticketOf = (base: string, model: string, capability: JobCapability,
   })
 }
 
+/** The header that tells fal how many seconds a job may wait to be started (see the module's comment). */
+export const requestTimeoutHeader = "x-fal-request-timeout"
+
 /** The fal.ai calls, and what the provider needs to know of the configuration behind them. */
 export interface FalAiClientService {
   /** The queue's base URL (tickets are built on it), and whether a key is configured. */
   readonly remote: ProviderConfig.RemoteSpec
-  /** Queue a job (never repeated by a retry, see jobs/Run.ts). */
-  readonly submit: (model: string, input: Readonly<Record<string, unknown>>) => Effect.Effect<SubmitAnswer, MediaError>
+  /**
+   * Queue a job (never repeated by a retry, see jobs/Run.ts), ended by fal when no runner has
+   * started it `startWithinSeconds` after the submit (`X-Fal-Request-Timeout`; none when undefined).
+   */
+  readonly submit: (
+    model: string,
+    input: Readonly<Record<string, unknown>>,
+    startWithinSeconds?: number | undefined
+  ) => Effect.Effect<SubmitAnswer, MediaError>
   /** One status poll (with logs), retried on 429/5xx/transport failures. */
   readonly status: (ticket: JobTicket) => Effect.Effect<QueueStatus, MediaError>
   /** The finished job's output. */
@@ -206,7 +220,16 @@ export const make = (config: FalAiConfig.FalAiConfig): Effect.Effect<FalAiClient
 
     return FalAiClient.of({
       remote,
-      submit: (model, input) => queue.json({ method: "POST", path: `/${model}`, json: input, model, schema: SubmitAnswer, retry: false }),
+      submit: (model, input, startWithinSeconds) =>
+        queue.json({
+          method: "POST",
+          path: `/${model}`,
+          json: input,
+          ...(startWithinSeconds !== undefined ? { headers: { [requestTimeoutHeader]: String(Math.max(1, Math.ceil(startWithinSeconds))) } } : {}),
+          model,
+          schema: SubmitAnswer,
+          retry: false
+        }),
       status: (ticket) =>
         queue.json({ path: ticket.statusUrl, query: { logs: "1" }, model: ticket.model, schema: QueueStatus, retry: pollRetryPolicy }),
       result: (ticket) =>

@@ -13,6 +13,10 @@
  * - Inputs: an image or audio input is sent as `image_url`/`audio_url`: its URL, or a data URI for
  *   bytes and files up to 20 MiB. `options.extra` is merged into fal's input as is.
  * - A job fal reports as failed fails with GenerationFailed carrying fal's message.
+ * - A submit with a deadline (`SubmitControls`) tells fal the seconds left (rounded up) as
+ *   `X-Fal-Request-Timeout`: fal ends the job when no runner has started it by then (it reads as
+ *   GenerationFailed, `Request timed out`); a job already running is not stopped by it. A
+ *   deadline already passed is Timeout, and nothing is sent.
  * - `FalAiJobs` (`jobsLayer`) offers `submit` (a `JobTicket` to keep), `resume(ticket)` (follow,
  *   fetch and download a job submitted earlier, by any process, without submitting again) and
  *   `cancel(ticket)`.
@@ -31,6 +35,7 @@ import type { JobCapability } from "../../domain/Capability.js"
 import type { MediaError } from "../../domain/Errors.js"
 import { type InputOf, MediaProvider, type MediaProviderService, type OptionsOf } from "../../domain/MediaProvider.js"
 import type { ProviderModel } from "../../domain/Model.js"
+import { secondsUntil } from "../../jobs/Deadline.js"
 import { follow } from "../../jobs/Follow.js"
 import { inputUrlOf } from "../../jobs/Inputs.js"
 import { type JobClient, jobTransform, makeJobClient, type JobProtocol } from "../../jobs/JobClient.js"
@@ -105,10 +110,11 @@ export const makeFromClient = (
     const protocol: JobProtocol<JobTicket> = {
       provider: FalAiConfig.settings.id,
       missing: client.remote.notConfigured,
-      submit: (capability, model, input, opts) =>
+      submit: (capability, model, input, opts, controls) =>
         Effect.gen(function* () {
           const body = yield* builders[capability](model, input, opts)
-          const answer = yield* client.submit(model, body)
+          const startWithin = yield* secondsUntil(FalAiConfig.settings.id, controls?.deadline)
+          const answer = yield* client.submit(model, body, startWithin)
           const now = yield* Clock.currentTimeMillis
           return ticketOf(client.remote.baseUrl, model, capability, answer, new Date(now))
         }),

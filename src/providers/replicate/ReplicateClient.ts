@@ -4,10 +4,14 @@
  * - `POST /models/{owner}/{name}/predictions` (official models) or `POST /predictions` with
  *   `version` (any model version), body `{input}`, header `Prefer: wait=N` (1..60 s): the answer
  *   holds the prediction, finished when it finished within the wait, else `starting`/`processing`
- *   with `urls.get` to poll (a wait that ran out is not a failure).
+ *   with `urls.get` to poll (a wait that ran out is not a failure). Header `Cancel-After: Ns`
+ *   (at least 5 s, measured from creation): Replicate stops the prediction then, `aborted` when it
+ *   had not started, `canceled` when it was running.
  * - `GET urls.get` -> the prediction: `status` starting | processing | succeeded | failed |
  *   canceled | aborted, `logs` (text), `output`, `error`.
  * - `POST urls.cancel` -> the prediction, canceled.
+ * - `GET /predictions?created_after=...` -> `{results, next}`: the account's predictions, most
+ *   recent first, 100 a page, each with its `model`, `version`, `input` and `created_at`.
  * - Discovery: `GET /collections/{slug}` -> `{name, slug, models: [{owner, name, description ...}]}`,
  *   `GET /models` -> `{results, next}`.
  *
@@ -32,6 +36,11 @@ import * as ReplicateConfig from "./ReplicateConfig.js"
 export const Prediction = Schema.Struct({
   id: Schema.String,
   model: Schema.optional(Schema.String),
+  /** The version id, or `hidden` for an official model. */
+  version: Schema.optional(Schema.NullOr(Schema.String)),
+  input: Schema.optional(Schema.NullOr(Schema.Unknown)),
+  /** ISO 8601, by Replicate's clock. */
+  created_at: Schema.optional(Schema.NullOr(Schema.String)),
   status: Schema.String,
   output: Schema.optional(Schema.Unknown),
   error: Schema.optional(Schema.NullOr(Schema.Unknown)),
@@ -48,6 +57,14 @@ export const Prediction = Schema.Struct({
 })
 /** A prediction. */
 export type Prediction = typeof Prediction.Type
+
+/** A page of `GET /predictions`: most recent first; `next` is the URL of the following page. */
+export const PredictionPage = Schema.Struct({
+  results: Schema.Array(Prediction),
+  next: Schema.optional(Schema.NullOr(Schema.String))
+})
+/** A page of `GET /predictions`. */
+export type PredictionPage = typeof PredictionPage.Type
 
 /** A model as listed. */
 export const ListedModel = Schema.Struct({
@@ -115,6 +132,96 @@ export const parseModelRef = (model: string): ModelRef | undefined => {
   return undefined
 }
 
+/** Replicate's smallest `Cancel-After`: 5 seconds. */
+export const minCancelAfterSeconds = 5
+
+/** The `Cancel-After` value for `seconds` left: whole seconds, at least Replicate's minimum (`90s`). */
+export const cancelAfter = (seconds: number): string => `${Math.max(minCancelAfterSeconds, Math.ceil(seconds))}s`
+
+/**
+ * A JSON value as text with every object's keys sorted (and `undefined` members left out, as
+ * `JSON.stringify` does): two inputs that would be sent as the same JSON read the same.
+ */
+export const canonicalJson = (value: unknown): string => JSON.stringify(sortKeys(value)) ?? "null"
+
+const sortKeys = (value: unknown): unknown => {
+  if (Array.isArray(value)) return value.map(sortKeys)
+  if (value === null || typeof value !== "object") return value
+  const sorted: Record<string, unknown> = {}
+  for (const [key, member] of Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) sorted[key] = sortKeys(member)
+  return sorted
+}
+
+/** What `scanPredictions` looks for: a prediction of `ref` with this input, created at or after `since`. */
+export interface PredictionSearch {
+  readonly ref: ModelRef
+  /** The input as `canonicalJson`. */
+  readonly input: string
+  /** Epoch milliseconds. */
+  readonly since: number
+}
+
+/**
+ * How much older than `since` a listed prediction may be before the listing is read no further:
+ * `created_at` is Replicate's clock and `since` ours, and a listing is ordered by the former.
+ */
+export const clockSkewMillis = 60_000
+
+/** What one page of the listing says about a search: the prediction found, and whether the pages after it can hold no match. */
+export interface PageScan {
+  readonly found: Prediction | undefined
+  /** A prediction on the page was created more than `clockSkewMillis` before `since`: later pages are older still. */
+  readonly exhausted: boolean
+}
+
+const createdAtOf = (prediction: Prediction): number | undefined => {
+  const at = typeof prediction.created_at === "string" ? Date.parse(prediction.created_at) : Number.NaN
+  return Number.isFinite(at) ? at : undefined
+}
+
+/** Whether `prediction` is one of `ref`: the same official model, or the same version. */
+export const isOfModel = (prediction: Prediction, ref: ModelRef): boolean =>
+  ref._tag === "Model" ? prediction.model === `${ref.owner}/${ref.name}` : prediction.version === ref.version
+
+/**
+ * Scan one page of `GET /predictions` (most recent first) for `search`: the first prediction of
+ * the model whose input reads the same (`canonicalJson`) and whose `created_at` is at or after
+ * `since`. A prediction without a readable `created_at` never matches and never ends the scan.
+ */
+export const scanPredictions = (page: ReadonlyArray<Prediction>, search: PredictionSearch): PageScan => {
+  let exhausted = false
+  for (const prediction of page) {
+    const at = createdAtOf(prediction)
+    if (at === undefined) continue
+    if (at < search.since - clockSkewMillis) exhausted = true
+    if (at >= search.since && isOfModel(prediction, search.ref) && canonicalJson(prediction.input) === search.input) {
+      return { found: prediction, exhausted }
+    }
+  }
+  return { found: undefined, exhausted }
+}
+
+/**
+ * The path of the listing's next page: `next` as given when it is on the base URL's origin, else
+ * its query (the cursor) on the base URL's `/predictions` (a proxy or emulator stands in: keys go
+ * only to the base origin); undefined when there is none.
+ */
+export const nextPagePath = (base: string, next: string | null | undefined): string | undefined => {
+  if (next === undefined || next === null || next === "") return undefined
+  try {
+    const url = new URL(next)
+    return sameOrigin(url.toString(), base) ? url.toString() : `${base.replace(/\/+$/, "")}/predictions${url.search}`
+  } catch {
+    return undefined
+  }
+}
+
+/** The time a prediction was created, as a date (`fallback` when it does not say). */
+export const createdAt = (prediction: Prediction, fallback: Date): Date => {
+  const at = createdAtOf(prediction)
+  return at === undefined ? fallback : new Date(at)
+}
+
 const sameOrigin = (a: string, b: string): boolean => {
   try {
     return new URL(a).origin === new URL(b).origin
@@ -151,15 +258,22 @@ export interface ReplicateClientService {
   readonly remote: ProviderConfig.RemoteSpec
   /**
    * Create a prediction, waiting up to `waitSeconds` (1..60) for it to finish (`Prefer: wait`;
-   * no wait when undefined).
+   * no wait when undefined), stopped by Replicate `cancelAfterSeconds` after its creation
+   * (`Cancel-After`, at least 5 s; none when undefined).
    * Never repeated by a retry (see jobs/Run.ts).
    */
   readonly create: (
     ref: ModelRef,
     input: Readonly<Record<string, unknown>>,
     waitSeconds: number | undefined,
-    model: string
+    model: string,
+    cancelAfterSeconds?: number | undefined
   ) => Effect.Effect<Prediction, MediaError>
+  /**
+   * One page of the account's predictions, most recent first: the first (created at or after
+   * `createdAfter`) when `next` is undefined, else the page `next` names (a `PredictionPage.next`).
+   */
+  readonly listPredictions: (createdAfter: Date, next?: string | undefined) => Effect.Effect<PredictionPage, MediaError>
   /** One status poll, retried on 429/5xx/transport failures. */
   readonly get: (ticket: JobTicket) => Effect.Effect<Prediction, MediaError>
   /** Cancel a prediction. */
@@ -192,18 +306,26 @@ export const make = (config: ReplicateConfig.ReplicateConfig): Effect.Effect<Rep
 
     return ReplicateClient.of({
       remote,
-      create: (ref, input, waitSeconds, model) => {
+      create: (ref, input, waitSeconds, model, cancelAfterSeconds) => {
         const wait = waitSeconds === undefined ? undefined : Math.min(60, Math.max(1, Math.round(waitSeconds)))
+        const headers: Record<string, string> = {}
+        if (wait !== undefined) headers["prefer"] = `wait=${wait}`
+        if (cancelAfterSeconds !== undefined) headers["cancel-after"] = cancelAfter(cancelAfterSeconds)
         return http.json({
           method: "POST",
           path: ref._tag === "Model" ? `/models/${ref.owner}/${ref.name}/predictions` : "/predictions",
           json: ref._tag === "Model" ? { input } : { version: ref.version, input },
-          ...(wait !== undefined ? { headers: { prefer: `wait=${wait}` }, timeout: `${wait + 30} seconds` } : {}),
+          headers,
+          ...(wait !== undefined ? { timeout: `${wait + 30} seconds` } : {}),
           model,
           schema: Prediction,
           retry: false
         })
       },
+      listPredictions: (createdAfter, next) =>
+        next !== undefined
+          ? http.json({ path: next, schema: PredictionPage, retry: pollRetryPolicy })
+          : http.json({ path: "/predictions", query: { created_after: createdAfter.toISOString() }, schema: PredictionPage, retry: pollRetryPolicy }),
       get: (ticket) => http.json({ path: ticket.statusUrl, model: ticket.model, schema: Prediction, retry: pollRetryPolicy }),
       cancel: (ticket) =>
         Effect.asVoid(http.json({ method: "POST", path: ticket.cancelUrl, model: ticket.model, schema: Schema.Unknown, retry: { retries: 2 } })),

@@ -16,7 +16,15 @@
  *   tqdm-style `45%|` logs), `Completed`, `Downloading`. Interrupting the call cancels the
  *   prediction once (`POST urls.cancel`). A failed prediction fails with GenerationFailed
  *   carrying Replicate's `error`.
- * - `ReplicateJobs` (`jobsLayer`): `submit`, `resume(ticket)` (no new prediction), `cancel`.
+ * - `ReplicateJobs` (`jobsLayer`): `submit`, `resume(ticket)` (no new prediction), `cancel`,
+ *   and `find`. A submit with a deadline (`SubmitControls`) creates the prediction with
+ *   `Cancel-After` (the seconds left, rounded up, at least 5 s), so Replicate stops it then even
+ *   when nobody follows it any more; a deadline already passed is Timeout, and nothing is sent.
+ * - `find(search)` reads `GET /predictions` (most recent first, from `since` less
+ *   `ReplicateClient.clockSkewMillis`) for a prediction of the model whose input is the one a
+ *   submit would send (the same builders, compared as canonical JSON) created at or after
+ *   `since`; it reads at most `maxFindPages` pages and stops at the first prediction older than
+ *   `since` less the allowance.
  *
  * @module
  */
@@ -32,6 +40,7 @@ import type { JobCapability } from "../../domain/Capability.js"
 import { InvalidInput, type MediaError } from "../../domain/Errors.js"
 import { type InputOf, MediaProvider, type MediaProviderService, type OptionsOf } from "../../domain/MediaProvider.js"
 import type { ProviderModel } from "../../domain/Model.js"
+import { secondsUntil } from "../../jobs/Deadline.js"
 import { follow } from "../../jobs/Follow.js"
 import { inputUrlOf } from "../../jobs/Inputs.js"
 import { type JobClient, type JobProtocol, jobTransform, makeJobClient } from "../../jobs/JobClient.js"
@@ -45,7 +54,20 @@ import { collectionRules, mergeModels } from "./models/Collections.js"
 import { costOf, defaultModels } from "./models/Curated.js"
 import * as Inputs from "./models/Inputs.js"
 import { firstFileUrl, transcriptOf } from "./models/Outputs.js"
-import { layerConfig, parseModelRef, type Prediction, ReplicateClient, ticketOf, toJobStatus } from "./ReplicateClient.js"
+import {
+  canonicalJson,
+  clockSkewMillis,
+  createdAt,
+  layerConfig,
+  type ModelRef,
+  nextPagePath,
+  parseModelRef,
+  type Prediction,
+  ReplicateClient,
+  scanPredictions,
+  ticketOf,
+  toJobStatus
+} from "./ReplicateClient.js"
 import * as ReplicateConfig from "./ReplicateConfig.js"
 
 /** The job API of Replicate: submit, resume and cancel with `JobTicket`s. */
@@ -84,6 +106,17 @@ const builders: Builders = {
     Effect.map(inputUrlOf(ReplicateConfig.settings.id, input.source, input.mimeType), (url) => Inputs.speechToTextInput(url, o))
 }
 
+/**
+ * The most pages of `GET /predictions` a `find` reads (100 predictions each): a search that has
+ * not reached `since` by then answers none. 1,000 predictions covers far more than the minutes
+ * between a submit and its run's recovery for any account this library serves.
+ */
+export const maxFindPages = 10
+
+/** The input a capability sends for `input` and `options` (the same for a submit and a `find`). */
+const bodyOf = <C extends JobCapability>(capability: C, input: InputOf<C>, options: OptionsOf<C> | undefined) =>
+  builders[capability](input, options)
+
 /** A created prediction: its ticket, and the prediction as the create answered it (finished, when it finished within the wait). */
 interface Created {
   readonly ticket: JobTicket
@@ -111,20 +144,24 @@ export const makeFromClient = (
     }
     const readers = resultReaders(fetchFile, transcriptOf)
 
+    const refOf = (model: string): Effect.Effect<ModelRef, InvalidInput> => {
+      const ref = parseModelRef(model)
+      return ref !== undefined
+        ? Effect.succeed(ref)
+        : Effect.fail(new InvalidInput({ provider, detail: `"${model}" is not owner/name, owner/name:version or a version id`, issues: ["model id"] }))
+    }
+
     const protocol: JobProtocol<Created> = {
       provider,
       missing: client.remote.notConfigured,
-      submit: (capability, model, input, opts) =>
+      submit: (capability, model, input, opts, controls) =>
         Effect.gen(function* () {
-          const ref = parseModelRef(model)
-          if (ref === undefined) {
-            return yield* Effect.fail(
-              new InvalidInput({ provider, detail: `"${model}" is not owner/name, owner/name:version or a version id`, issues: ["model id"] })
-            )
-          }
-          const body = yield* builders[capability](input, opts)
+          const ref = yield* refOf(model)
+          const body = yield* bodyOf(capability, input, opts)
           const wait = shortJobs.has(capability) ? (options.waitSeconds ?? 10) : undefined
-          const initial = yield* client.create(ref, body, wait, model)
+          // Read last, just before the create: the seconds left are as few as they will be.
+          const cancelAfter = yield* secondsUntil(provider, controls?.deadline)
+          const initial = yield* client.create(ref, body, wait, model, cancelAfter)
           const now = yield* Clock.currentTimeMillis
           return { ticket: ticketOf(client.remote.baseUrl, model, capability, initial, new Date(now)), initial }
         }),
@@ -135,6 +172,24 @@ export const makeFromClient = (
           Effect.flatMap((prediction) => readers[capability](ticket, prediction.output))
         ),
       cancel: client.cancel,
+      find: (search) =>
+        Effect.gen(function* () {
+          const ref = yield* refOf(search.model)
+          const input = canonicalJson(yield* bodyOf(search.capability, search.input, search.options))
+          const since = search.since.getTime()
+          let next: string | undefined
+          for (let page = 0; page < maxFindPages; page++) {
+            const answer = yield* client.listPredictions(new Date(since - clockSkewMillis), next)
+            const scan = scanPredictions(answer.results, { ref, input, since })
+            if (scan.found !== undefined) {
+              return Option.some(ticketOf(client.remote.baseUrl, search.model, search.capability, scan.found, createdAt(scan.found, search.since)))
+            }
+            next = nextPagePath(client.remote.baseUrl, answer.next)
+            if (scan.exhausted || next === undefined) return Option.none()
+          }
+          yield* Effect.logWarning(`replicate: find read ${maxFindPages} pages of predictions without reaching ${search.since.toISOString()}; none found`)
+          return Option.none()
+        }),
       timeout: options.jobTimeout
     }
     const transform = jobTransform(protocol)

@@ -4,6 +4,11 @@
  * message; interruption sends exactly one cancel and stops polling; 429s on status polls back off
  * without a second submit; a submit that may have been accepted is never repeated; a ticket
  * resumes in a fresh provider without submitting; a job over its budget is cancelled.
+ *
+ * Deadlines: a submit's deadline is sent as `X-Fal-Request-Timeout` (the seconds left by the
+ * TestClock, rounded up), a deadline already passed is Timeout with nothing sent, and a job the
+ * emulator ended because no runner started it in time (by its own clock) reads back as
+ * GenerationFailed with fal's `Request timed out`; a job that had started is not ended.
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -18,7 +23,7 @@ import { Audio, FileSource, Image, text } from "../../../src/domain/Asset.js"
 import * as FalAi from "../../../src/providers/falai/index.js"
 import * as Jobs from "../../../src/jobs/index.js"
 import { clientLayer, jsonReply, makeFal } from "../../emulators/falai.js"
-import { driveUntil, env, errorOf, realPause, runWithEvents, valueOf } from "./drive.js"
+import { drive, driveUntil, env, errorOf, realPause, runWithEvents, valueOf } from "./drive.js"
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "automarket-falai-"))
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
@@ -236,6 +241,74 @@ describe("FalAi provider (emulator, TestClock)", () => {
       expect(made.provider.configured).toBe(false)
       const exit = yield* Effect.exit(made.provider.textToImage())
       expect(Exit.isFailure(exit) && errorOf(exit)).toMatchObject({ _tag: "MissingConfig" })
+    }))
+})
+
+describe("FalAi deadlines (X-Fal-Request-Timeout)", () => {
+  it.effect("a deadline 90 s ahead is X-Fal-Request-Timeout: 90 (seconds, rounded up); none without a deadline", () =>
+    Effect.gen(function* () {
+      const fal = makeFal()
+      const { jobs } = yield* setup(fal)
+      const now = yield* TestClock.currentTimeMillis
+      yield* jobs.submit("text-to-image", "fal-ai/flux/schnell", text("a"), undefined, { deadline: new Date(now + 90_000) })
+      yield* jobs.submit("text-to-image", "fal-ai/flux/schnell", text("b"), undefined, { deadline: new Date(now + 200) })
+      yield* TestClock.adjust("10 seconds")
+      yield* jobs.submit("text-to-image", "fal-ai/flux/schnell", text("c"), undefined, { deadline: new Date(now + 90_000) })
+      yield* jobs.submit("text-to-image", "fal-ai/flux/schnell", text("d"))
+      const submits = fal.requests.filter((request) => request.method === "POST")
+      expect(submits.map((request) => request.headers["x-fal-request-timeout"])).toEqual(["90", "1", "80", undefined])
+      expect([...fal.jobs.values()].map((job) => job.startBy !== undefined)).toEqual([true, true, true, false])
+    }))
+
+  it.effect("a deadline already passed is Timeout and nothing is sent", () =>
+    Effect.gen(function* () {
+      const fal = makeFal()
+      const { jobs } = yield* setup(fal)
+      yield* TestClock.adjust("1 hour")
+      const now = yield* TestClock.currentTimeMillis
+      const error = yield* Effect.flip(jobs.submit("text-to-image", "fal-ai/flux/schnell", text("a"), undefined, { deadline: new Date(now - 1_000) }))
+      expect(error).toMatchObject({ _tag: "Timeout", provider: "falai" })
+      expect(fal.count("submit")).toBe(0)
+      expect(fal.requests).toHaveLength(0)
+    }))
+
+  it.effect("a job no runner started before its deadline is ended by fal: GenerationFailed, Request timed out; its result is fal's 504", () =>
+    Effect.gen(function* () {
+      let wall = Date.parse("2026-03-01T12:00:00Z")
+      const fal = makeFal({ queueSteps: 100, now: () => wall })
+      const { jobs } = yield* setup(fal)
+      const ticket = yield* jobs.submit("text-to-image", "fal-ai/flux/schnell", text("x"), undefined, {
+        deadline: new Date((yield* TestClock.currentTimeMillis) + 30_000)
+      })
+      const fiber = yield* Effect.fork(jobs.resume(ticket))
+      yield* driveUntil(() => fal.count("status") >= 3)
+      wall += 31_000
+      const error = errorOf(yield* drive(fiber))
+      expect(error).toMatchObject({ _tag: "GenerationFailed", jobId: ticket.requestId, providerMessage: "Request timed out" })
+      expect(fal.jobs.get(ticket.requestId)!.timedOut).toBe(true)
+      expect(fal.count("result")).toBe(0)
+      // What fal answers for its result, as documented for a request timeout.
+      const result = fal.handle({ method: "GET", url: new URL(ticket.resultUrl).pathname, headers: { authorization: `Key ${fal.settings.key}` }, body: "" })
+      expect(result).toMatchObject({
+        status: 504,
+        headers: { "x-fal-error-type": "request_timeout", "x-fal-request-timeout-type": "user" },
+        body: JSON.stringify({ detail: "Request timed out", error_type: "request_timeout" })
+      })
+    }))
+
+  it.effect("a job a runner started before its deadline runs to its end", () =>
+    Effect.gen(function* () {
+      let wall = Date.parse("2026-03-01T12:00:00Z")
+      const fal = makeFal({ queueSteps: 1, runSteps: 3, now: () => wall })
+      const { jobs } = yield* setup(fal)
+      const ticket = yield* jobs.submit("text-to-image", "fal-ai/flux/schnell", text("x"), undefined, {
+        deadline: new Date((yield* TestClock.currentTimeMillis) + 30_000)
+      })
+      const fiber = yield* Effect.fork(jobs.resume(ticket))
+      yield* driveUntil(() => fal.count("status") >= 2)
+      wall += 60_000
+      expect(valueOf(yield* drive(fiber))).toBeInstanceOf(Image)
+      expect(fal.jobs.get(ticket.requestId)!.timedOut).toBe(false)
     }))
 })
 
