@@ -35,7 +35,7 @@ export const bundleDir = path.join(distDir, "cli-bundle")
 export const bundlePath = path.join(bundleDir, "automarket.mjs")
 
 /** Packages left out of the bundle (native or optional dependencies). */
-export const external = ["dockerode", "ssh2", "cpu-features", "bufferutil", "utf-8-validate"]
+export const external = ["dockerode", "ssh2", "cpu-features", "bufferutil", "utf-8-validate", "better-sqlite3", "pg", "pg-native"]
 
 // dockerode (with ssh2, grpc, protobufjs) costs ~100 ms to load and only Docker mode uses it:
 // the bundle gets a stand-in that loads the real package on first use (construction or any

@@ -21,6 +21,7 @@ import * as Media from "./commands/Media.js"
 import * as Providers from "./commands/Providers.js"
 import * as Serve from "./commands/Serve.js"
 import * as Services from "./commands/Services.js"
+import * as Worker from "./commands/Worker.js"
 
 /** The root command with its subcommands, in the order `--help` lists them. */
 export const root = Command.make("automarket").pipe(
@@ -34,6 +35,7 @@ export const root = Command.make("automarket").pipe(
     Generate.generate,
     Jobs.jobs,
     Serve.serve,
+    Worker.worker,
     Services.services,
     Demo.demo
   ])

@@ -14,104 +14,21 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import * as Clock from "effect/Clock"
-import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
-import * as Schema from "effect/Schema"
 
-/** Where a generation is. Final: `succeeded`, `failed`, `cancelled`. */
-export const GenerationStatus = Schema.Literal("pending", "submitting", "running", "delivering", "succeeded", "failed", "cancelled")
-/** Where a generation is. */
-export type GenerationStatus = typeof GenerationStatus.Type
-
-/** The final statuses: nothing changes a generation any more. */
-export const finalStatuses: ReadonlySet<GenerationStatus> = new Set(["succeeded", "failed", "cancelled"])
-
-/** One generation as the store holds it. Times are epoch milliseconds. */
-export interface GenerationRow {
-  readonly id: string
-  /** The workflow engine's execution id (its rows in `cluster_messages` carry it as `entity_id`). */
-  readonly executionId: string
-  readonly capability: string
-  readonly status: GenerationStatus
-  /** The request as JSON (input, options, route preferences, where to deliver). */
-  readonly request: string
-  readonly provider: string | undefined
-  readonly model: string | undefined
-  /** The index of the route candidate being tried. */
-  readonly attempt: number
-  /** When the submit intent was written (before the submit was sent). */
-  readonly intentAt: number | undefined
-  /** The provider's job ticket as JSON, once the submit answered. */
-  readonly ticket: string | undefined
-  readonly requestId: string | undefined
-  /** When the ticket was written: `submittedAt - intentAt` is the width of the double-pay window. */
-  readonly submittedAt: number | undefined
-  readonly cancelRequestedAt: number | undefined
-  /** When the provider's cancel call was claimed (sent at most once, by whoever claimed it). */
-  readonly cancelSentAt: number | undefined
-  /** The result as JSON (`GenerationResult`). */
-  readonly result: string | undefined
-  /** The failure as JSON (an encoded `MediaError`). */
-  readonly error: string | undefined
-  readonly createdAt: number
-  readonly updatedAt: number
-  readonly finishedAt: number | undefined
-  readonly deadlineAt: number | undefined
-}
-
-/** A progress event of a generation, in order (`seq` from 1). */
-export interface GenerationEventRow {
-  readonly generationId: string
-  readonly seq: number
-  readonly at: number
-  /** The event as JSON: a `JobEvent` or a status change (`{ _tag: "Status", status }`). */
-  readonly event: string
-}
-
-/** What a new row says. */
-export interface NewGeneration {
-  readonly id: string
-  readonly executionId: string
-  readonly capability: string
-  readonly request: string
-  readonly deadlineAt?: number | undefined
-}
-
-/** The generations store. Every method fails only with the database's own `SqlError`. */
-export interface GenerationStoreService {
-  /** Create the tables when missing (idempotent; safe from several processes at once). */
-  readonly migrate: Effect.Effect<void, SqlError>
-  /** Insert a generation unless one with its id exists; whether it was inserted. */
-  readonly create: (row: NewGeneration) => Effect.Effect<boolean, SqlError>
-  readonly get: (id: string) => Effect.Effect<Option.Option<GenerationRow>, SqlError>
-  /** Generations, newest first, optionally of some statuses, at most `limit` (default 100). */
-  readonly list: (options?: { readonly statuses?: ReadonlyArray<GenerationStatus>; readonly limit?: number }) => Effect.Effect<ReadonlyArray<GenerationRow>, SqlError>
-  readonly setStatus: (id: string, status: GenerationStatus) => Effect.Effect<void, SqlError>
-  /** The route candidate being tried and its model. Clears an earlier candidate's intent and ticket. */
-  readonly setAttempt: (id: string, attempt: number, provider: string, model: string | undefined) => Effect.Effect<void, SqlError>
-  /** Journal the submit intent (before the submit is sent). */
-  readonly recordIntent: (id: string, attempt: number, at: number) => Effect.Effect<void, SqlError>
-  /** Journal the ticket (right after the provider accepted the job). */
-  readonly recordTicket: (id: string, attempt: number, ticket: string, requestId: string) => Effect.Effect<void, SqlError>
-  readonly recordResult: (id: string, result: string) => Effect.Effect<void, SqlError>
-  readonly recordFailure: (id: string, status: "failed" | "cancelled", error: string) => Effect.Effect<void, SqlError>
-  /** Ask for a generation to be cancelled; false when it is unknown or already final. */
-  readonly requestCancel: (id: string) => Effect.Effect<boolean, SqlError>
-  /** Claim the right to send the provider's cancel call: true for exactly one caller, ever. */
-  readonly claimCancel: (id: string) => Effect.Effect<boolean, SqlError>
-  /** Append a progress event. */
-  readonly appendEvent: (id: string, event: string) => Effect.Effect<void, SqlError>
-  /** Events after `afterSeq`, in order. */
-  readonly events: (id: string, afterSeq: number) => Effect.Effect<ReadonlyArray<GenerationEventRow>, SqlError>
-  /** Delete final generations (and their events) finished before `before`; their ids. */
-  readonly prune: (before: number) => Effect.Effect<ReadonlyArray<string>, SqlError>
-}
-
-/** The generations store's tag. */
-export class GenerationStore extends Context.Tag("automarket/GenerationStore")<GenerationStore, GenerationStoreService>() {}
+export {
+  finalStatuses,
+  type GenerationEventRow,
+  type GenerationRow,
+  GenerationStatus,
+  GenerationStore,
+  type GenerationStoreService,
+  type NewGeneration
+} from "./GenerationState.js"
+import { type GenerationEventRow, type GenerationRow, type GenerationStatus, GenerationStore, type GenerationStoreService, type NewGeneration, finalStatuses } from "./GenerationState.js"
 
 const num = (value: unknown): number | undefined => (value === null || value === undefined ? undefined : Number(value))
 const str = (value: unknown): string | undefined => (value === null || value === undefined ? undefined : String(value))

@@ -13,18 +13,20 @@ import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import type * as HttpClient from "@effect/platform/HttpClient"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import { spawn } from "node:child_process"
 import { type Audio, type Image, type Text, text, type Video } from "../../domain/Asset.js"
 import type { MediaCapability } from "../../domain/Capability.js"
-import type { MediaError } from "../../domain/Errors.js"
 import type { InputOf, OptionsOf, OutputOf } from "../../domain/MediaProvider.js"
 import * as JobProgress from "../../domain/Progress.js"
-import { ProviderRegistry } from "../../registry/ProviderRegistry.js"
+import { type GenerateOptions, ProviderRegistry } from "../../registry/ProviderRegistry.js"
 import { extensionOf, saveDownloading, speechFormatOf } from "../AssetFiles.js"
-import { UnknownProvider } from "../Errors.js"
-import { type CliOutputService, output, writeFile } from "../Output.js"
+import { databaseOf, databaseOption, durationOption as durationText, hostLayer } from "../DurableHost.js"
+import { type CliOutputService, copyFile, output, writeFile } from "../Output.js"
 import * as Progress from "../Progress.js"
 import { checked, modelOption, providerOption } from "../ProviderChoice.js"
 
@@ -63,6 +65,115 @@ export interface MediaRequest {
   readonly model: Option.Option<string>
   readonly out: Option.Option<string>
   readonly ticket: Option.Option<string>
+  /** The idempotency key: the same key (and request) is the same generation, paid once. */
+  readonly key: Option.Option<string>
+  /** Start the generation, print its id and exit. */
+  readonly detach: boolean
+  /** The generation's budget. */
+  readonly timeout: Option.Option<Duration.Duration>
+  readonly database: Option.Option<string>
+}
+
+const keyOption = Options.text("key").pipe(
+  Options.withDescription("An idempotency key: run again with the same key and prompt, and the same generation answers (its result, paid once)"),
+  Options.optional
+)
+const detachOption = Options.boolean("detach").pipe(
+  Options.withDescription("Start the generation, print its id and exit (follow it with `automarket jobs watch ID`)")
+)
+const timeoutOption = durationText("timeout", "The generation's budget (e.g. 90s, 10m; default 30m): past it the remote job is cancelled").pipe(
+  Options.optional
+)
+
+/**
+ * Whether a generation runs durably: asked for (a key, --detach, a database), or the provider it
+ * would go to first runs queued jobs (fal.ai, Replicate): every queued job the command line
+ * starts survives a crash.
+ */
+const runsDurably = <C extends MediaFromText>(capability: C, request: MediaRequest, routed: GenerateOptions<C>) =>
+  Effect.gen(function* () {
+    if (Option.isSome(request.key) || request.detach || Option.isSome(request.database)) return true
+    const registry = yield* ProviderRegistry
+    const listed = yield* registry.candidates(capability, routed)
+    const ready = yield* Effect.filter(listed, (choice) => choice.provider.isAvailable)
+    const first = (ready.length > 0 ? ready : listed)[0]
+    if (first === undefined) return false
+    const { manifestOf } = yield* Effect.promise(() => import("../../registry/Providers.js"))
+    return manifestOf(first.provider.id)?.jobs !== undefined
+  })
+
+/**
+ * The generation as a durable one (see `durable/`): started (or joined, with the same key),
+ * followed through its recorded events to its result, delivered to --out. Ctrl-C cancels it
+ * (its remote job once); a crash does not: `automarket jobs resume --all` picks it up.
+ */
+const generateDurably = <C extends MediaFromText>(
+  capability: C,
+  request: MediaRequest,
+  routed: GenerateOptions<C>,
+  options: OptionsOf<C>,
+  stem: string
+) =>
+  Effect.gen(function* () {
+    const io = yield* output
+    const database = yield* databaseOf(request.database)
+    const { Generations } = yield* Effect.promise(() => import("../../durable/Durable.js"))
+    const provider = routed.providers?.length === 1 ? routed.providers[0] : undefined
+    const model = provider !== undefined ? routed.models?.[provider] : undefined
+    const modelsAsked = routed.models !== undefined && provider === undefined ? Object.values(routed.models)[0] : undefined
+    return yield* Effect.scoped(
+      Effect.gen(function* () {
+        const generations = yield* Generations
+        const id = yield* generations.start({
+          capability,
+          input: text(request.prompt),
+          options: options as Record<string, unknown>,
+          ...(provider !== undefined ? { provider } : {}),
+          ...(model !== undefined ? { model } : modelsAsked !== undefined ? { model: modelsAsked } : {}),
+          ...(routed.providers !== undefined && provider === undefined ? { route: { providers: routed.providers } } : {}),
+          ...Option.match(request.key, { onNone: () => ({}), onSome: (key) => ({ key }) }),
+          timeout: Option.getOrElse(request.timeout, () => Duration.minutes(30)),
+          ...Option.match(request.out, { onNone: () => ({}), onSome: (out) => ({ deliverTo: out }) })
+        })
+        if (request.detach) {
+          // Embedded: a process of its own runs it (this one exits now). Postgres: the workers do.
+          if (Option.isNone(database)) spawnResumer(id)
+          yield* io.stdout(`${id}\n`)
+          return
+        }
+        const display = yield* Progress.makeJobDisplay(io.progress)
+        const show = keepingTicket(request.ticket, io, display.onEvent)
+        const events = yield* Effect.fork(
+          Stream.runForEach(generations.events(id, { every: "100 millis" }), (recorded) =>
+            isJobEvent(recorded.event) ? show(recorded.event) : Effect.void
+          )
+        )
+        const result = yield* generations.await(id).pipe(
+          // Ctrl-C: the user stops this generation (a crash would not): its remote job is cancelled once.
+          Effect.onInterrupt(() => Effect.ignore(generations.cancel(id)))
+        )
+        yield* Fiber.join(events).pipe(Effect.timeout("2 seconds"), Effect.ignore)
+        const stored = result.output
+        let written: string
+        if (result.deliveredTo !== undefined) written = result.deliveredTo
+        else if (stored.path !== undefined) written = yield* copyFile(`${stem}.${extensionOf(stored.mimeType)}`, stored.path)
+        else return yield* io.stdout(`${stored.text ?? ""}\n`)
+        const fellBack = result.attempts
+        const note = fellBack.length > 0 ? ` (after ${fellBack.map((a) => `${a.provider}: ${a.error.tag}`).join(", ")})` : ""
+        yield* io.stdout(`${written} by ${stored.provider}/${stored.model}${note}\n`)
+      })
+    ).pipe(Effect.provide(hostLayer(database)))
+  })
+
+const jobEventTags = new Set(["Submitted", "Queued", "Running", "Downloading", "Completed"])
+const isJobEvent = (event: { readonly _tag: string }): event is JobProgress.JobEvent => jobEventTags.has(event._tag)
+
+/** A background `automarket jobs resume ID` that runs a detached generation on the embedded file. */
+const spawnResumer = (id: string): void => {
+  const script = process.argv[1]
+  if (script === undefined) return
+  const child = spawn(process.execPath, [script, "jobs", "resume", id, "--quiet"], { detached: true, stdio: "ignore", env: process.env })
+  child.unref()
 }
 
 /**
@@ -95,11 +206,12 @@ const generateMedia = <C extends MediaFromText>(
   request: MediaRequest,
   options: OptionsOf<C>,
   stem: string
-): Effect.Effect<void, UnknownProvider | MediaError, ProviderRegistry | HttpClient.HttpClient> =>
+): Effect.Effect<void, unknown, ProviderRegistry | HttpClient.HttpClient> =>
   Effect.gen(function* () {
     const registry = yield* ProviderRegistry
     const io = yield* output
     const routed = yield* checked(capability, request.provider, request.model)
+    if (yield* runsDurably(capability, request, routed)) return yield* generateDurably(capability, request, routed, options, stem)
     const { result, written } = yield* Effect.scoped(
       Effect.gen(function* () {
         // The display ends its line when this scope closes, before the result is printed.
@@ -186,6 +298,10 @@ const mediaCommand = <Name extends string, C extends MediaFromText, Own>(spec: {
       model: modelOption,
       out: outOption(`${spec.stem}.${spec.extension}`),
       ticket: ticketOption,
+      key: keyOption,
+      detach: detachOption,
+      timeout: timeoutOption,
+      database: databaseOption,
       generation
     },
     ({ generation, ...request }) => generation(request)

@@ -21,6 +21,8 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
 const envFor = (baseUrl: string, key: string): NodeJS.ProcessEnv => ({
   PATH: process.env.PATH,
   HOME: process.env.HOME,
+  // One state folder per emulator: a generation left unfinished by one test is not resumed against another.
+  AUTOMARKET_STATE_DIR: path.join(dir, `state-${new URL(baseUrl).port}`),
   FALAI_API_KEY: key,
   FALAI_BASE_URL: baseUrl,
   FALAI_PLATFORM_URL: baseUrl,

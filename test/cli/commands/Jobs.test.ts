@@ -26,6 +26,8 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
 const envFor = (fal: FalEmulator): NodeJS.ProcessEnv => ({
   PATH: process.env.PATH,
   HOME: process.env.HOME,
+  // One state folder per emulator: a generation left unfinished by one test is not resumed against another test's emulator.
+  AUTOMARKET_STATE_DIR: path.join(dir, `state-${new URL(fal.baseUrl).port}`),
   AUTOMARKET_CACHE_DIR: process.env.AUTOMARKET_CACHE_DIR,
   FALAI_API_KEY: fal.settings.key,
   FALAI_BASE_URL: fal.baseUrl,
@@ -51,7 +53,7 @@ const submitThenKill = (fal: FalEmulator, ticket: string) =>
     for (let i = 0; i < 600 && !(fs.existsSync(ticket) && fal.count("status") >= 2); i++) yield* Effect.sleep("100 millis")
     expect(fs.existsSync(ticket), stderr).toBe(true)
     child.kill("SIGKILL")
-    expect(yield* Effect.promise(() => exited)).toBe("SIGKILL")
+    expect(yield* Effect.promise(() => exited), stderr).toBe("SIGKILL")
     return stderr
   })
 
@@ -94,7 +96,7 @@ describe("automarket jobs (fal.ai emulator)", () => {
     Effect.gen(function* () {
       const bogus = path.join(dir, "bogus.json")
       fs.writeFileSync(bogus, JSON.stringify({ provider: "falai" }))
-      const ran = yield* Effect.promise(() => run(process.execPath, [bin, "jobs", "resume", bogus], { env: { PATH: process.env.PATH, HOME: process.env.HOME }, timeout: 60_000 }))
+      const ran = yield* Effect.promise(() => run(process.execPath, [bin, "jobs", "resume", bogus], { env: { PATH: process.env.PATH, HOME: process.env.HOME, XDG_STATE_HOME: process.env.XDG_STATE_HOME }, timeout: 60_000 }))
       expect(ran.status).toBe(1)
       expect(ran.stderr).toMatch(/not a job ticket/)
       expect(ran.stderr.trim().split("\n")).toHaveLength(1)
