@@ -66,6 +66,16 @@ const reportingTo = (env: StepsEnvironment, id: string) => {
     })
 }
 
+/**
+ * The environment variable that holds a run at a boundary, for crash tests: `submitted` (the
+ * ticket kept, the submit step not yet journaled) or `delivering` (the result in the output store,
+ * not yet delivered). The run records a `held` event there and waits until the process is killed.
+ */
+export const holdVar = "AUTOMARKET_DURABLE_HOLD"
+
+const hold = (store: GenerationStoreService, id: string, point: "submitted" | "delivering"): Effect.Effect<void> =>
+  process.env[holdVar] === point ? Effect.zipRight(appendStatus(store, id, "held", { point }), Effect.never) : Effect.void
+
 /** Append a status change to a generation's events. */
 export const appendStatus = (store: GenerationStoreService, id: string, status: string, extra: Record<string, unknown> = {}) =>
   Effect.ignore(store.appendEvent(id, JSON.stringify({ _tag: "Status", status, ...extra })))
@@ -233,6 +243,7 @@ export const make = (env: StepsEnvironment): GenerationStepsService => {
         reportingTo(env, request.id)
       ).pipe(Effect.uninterruptible)
       yield* orDie(store.recordTicket(request.id, attempt, encodeTicket(ticket), ticket.requestId))
+      yield* hold(store, request.id, "submitted")
       return ticket
     })
 
@@ -301,6 +312,7 @@ export const make = (env: StepsEnvironment): GenerationStepsService => {
 
   const deliver: GenerationStepsService["deliver"] = (request, output, attempts) =>
     Effect.gen(function* () {
+      yield* hold(store, request.id, "delivering")
       let deliveredTo: string | undefined
       if (request.deliverTo !== undefined) {
         if (output.path !== undefined) {
