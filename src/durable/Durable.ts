@@ -32,6 +32,7 @@ import * as PgClient from "@effect/sql-pg/PgClient"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import type { WorkflowEngine } from "@effect/workflow/WorkflowEngine"
 import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -187,7 +188,7 @@ export const make = (
           return yield* Effect.fail(new InvalidInput({ provider: "durable", detail: "an idempotency key is 1 to 200 characters", issues: ["key"] }))
         }
         const input = yield* storable(id, request.input)
-        const now = Date.now()
+        const now = yield* Clock.currentTimeMillis
         const payload: Generation.GenerationRequest = {
           id,
           capability: request.capability,
@@ -259,7 +260,7 @@ export const make = (
 
     const prune = (age: Duration.DurationInput) =>
       Effect.gen(function* () {
-        const ids = yield* Effect.orDie(store.prune(Date.now() - Duration.toMillis(Duration.decode(age))))
+        const ids = yield* Effect.orDie(store.prune((yield* Clock.currentTimeMillis) - Duration.toMillis(Duration.decode(age))))
         yield* Effect.sync(() => {
           const outputs = path.join(dir, "outputs")
           const names = fs.existsSync(outputs) ? fs.readdirSync(outputs) : []
