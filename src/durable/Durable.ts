@@ -107,6 +107,12 @@ export interface GenerationsService {
    * False when it is unknown or already finished.
    */
   readonly cancel: (id: string) => Effect.Effect<boolean>
+  /**
+   * Say that a generation's job changed on the provider's side (a verified webhook of fal or
+   * Replicate): the process running it polls at once rather than at its next interval. False for
+   * an unknown or finished generation.
+   */
+  readonly notify: (id: string) => Effect.Effect<boolean>
   /** A generation's progress events from `afterSeq` (default 0), live until it is finished. */
   readonly events: (id: string, options?: { readonly afterSeq?: number; readonly every?: Duration.DurationInput }) => Stream.Stream<GenerationEvent>
   /** Resume every unfinished generation (this process runs them); their ids. */
@@ -280,6 +286,7 @@ export const make = (
       status: (id) => Effect.orDie(store.get(id)),
       list: (opts) => Effect.orDie(store.list(opts)),
       cancel,
+      notify: (id) => Effect.orDie(store.notify(id)),
       events,
       resumeAll,
       prune

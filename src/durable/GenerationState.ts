@@ -40,6 +40,8 @@ export interface GenerationRow {
   /** When the ticket was written: `submittedAt - intentAt` is the width of the double-pay window. */
   readonly submittedAt: number | undefined
   readonly cancelRequestedAt: number | undefined
+  /** When someone said the job changed (a provider's webhook): the run polls at once instead of waiting. */
+  readonly notifiedAt: number | undefined
   /** When the provider's cancel call was claimed (sent at most once, by whoever claimed it). */
   readonly cancelSentAt: number | undefined
   /** The result as JSON (`GenerationResult`). */
@@ -90,6 +92,8 @@ export interface GenerationStoreService {
   readonly recordFailure: (id: string, status: "failed" | "cancelled", error: string) => Effect.Effect<void, SqlError>
   /** Ask for a generation to be cancelled; false when it is unknown or already final. */
   readonly requestCancel: (id: string) => Effect.Effect<boolean, SqlError>
+  /** Say the job changed (a verified webhook): the process running it polls at once. False for an unknown or final generation. */
+  readonly notify: (id: string) => Effect.Effect<boolean, SqlError>
   /** Claim the right to send the provider's cancel call: true for exactly one caller, ever. */
   readonly claimCancel: (id: string) => Effect.Effect<boolean, SqlError>
   /** Append a progress event. */

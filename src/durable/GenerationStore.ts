@@ -47,6 +47,7 @@ const toRow = (r: Record<string, unknown>): GenerationRow => ({
   requestId: str(r.request_id),
   submittedAt: num(r.submitted_at),
   cancelRequestedAt: num(r.cancel_requested_at),
+  notifiedAt: num(r.notified_at),
   cancelSentAt: num(r.cancel_sent_at),
   result: str(r.result),
   error: str(r.error),
@@ -77,6 +78,7 @@ export const make: Effect.Effect<GenerationStoreService, never, SqlClient.SqlCli
         request_id TEXT,
         submitted_at BIGINT,
         cancel_requested_at BIGINT,
+        notified_at BIGINT,
         cancel_sent_at BIGINT,
         result TEXT,
         error TEXT,
@@ -169,6 +171,13 @@ export const make: Effect.Effect<GenerationStoreService, never, SqlClient.SqlCli
       )
     )
 
+  const notify = (id: string) =>
+    Effect.flatMap(
+      now,
+      (at) => sql`UPDATE automarket_generations SET notified_at = ${at}, updated_at = ${at}
+        WHERE id = ${id} AND status NOT IN ('succeeded', 'failed', 'cancelled') RETURNING id`
+    ).pipe(Effect.map((rows) => rows.length > 0))
+
   const claimCancel = (id: string) =>
     Effect.flatMap(
       now,
@@ -225,6 +234,7 @@ export const make: Effect.Effect<GenerationStoreService, never, SqlClient.SqlCli
     recordResult,
     recordFailure,
     requestCancel,
+    notify,
     claimCancel,
     appendEvent,
     events,

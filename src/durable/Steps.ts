@@ -9,7 +9,6 @@ import * as Effect from "effect/Effect"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Option from "effect/Option"
-import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import { randomUUID } from "node:crypto"
 import * as fs from "node:fs/promises"
@@ -265,20 +264,37 @@ export const make = (env: StepsEnvironment): GenerationStepsService => {
     Effect.gen(function* () {
       const jobs = yield* jobClientOf(ticket.provider)
       yield* orDie(store.setStatus(request.id, "running"))
-      // A cancel request, seen in the store (from any process).
-      const cancelAsked = Effect.repeat(
-        Effect.map(orDie(store.get(request.id)), (found) => Option.exists(found, (r) => r.cancelRequestedAt !== undefined)),
-        { schedule: Schedule.spaced(watchEvery), until: (asked) => asked }
+      // What the store says, read every `watchEvery`: a cancel request (from any process), or a
+      // notification newer than `seen` (a webhook said the job changed: poll now, not at the next tick).
+      const said = Effect.map(orDie(store.get(request.id)), (found): "cancel" | number | undefined =>
+        Option.match(found, {
+          onNone: () => undefined,
+          onSome: (r) => (r.cancelRequestedAt !== undefined ? "cancel" : r.notifiedAt !== undefined ? r.notifiedAt : undefined)
+        })
       )
+      const watch = (seen: number): Effect.Effect<"cancel" | number> =>
+        Effect.flatMap(said, (now) =>
+          now === "cancel" || (now !== undefined && now > seen) ? Effect.succeed(now) : Effect.zipRight(Effect.sleep(watchEvery), watch(seen))
+        )
       const deadline =
         request.deadlineAt === undefined
           ? Effect.never
           : Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sleep(Duration.millis(Math.max(0, request.deadlineAt! - now))))
-      const stop = Effect.raceFirst(Effect.as(cancelAsked, "cancel" as const), Effect.as(deadline, "deadline" as const))
-      const outcome = yield* Effect.raceFirst(
-        Effect.map(Progress.listen(jobs.collect(ticket), reportingTo(env, request.id)), (asset) => ({ _tag: "Done" as const, asset })),
-        Effect.map(stop, (reason) => ({ _tag: "Stop" as const, reason }))
-      )
+      const follow = Effect.map(Progress.listen(jobs.collect(ticket), reportingTo(env, request.id)), (asset) => ({ _tag: "Done" as const, asset }))
+      type Outcome = { readonly _tag: "Done"; readonly asset: Asset } | { readonly _tag: "Stop"; readonly reason: "cancel" | "deadline" }
+      const round = (seen: number): Effect.Effect<Outcome, MediaError> =>
+        Effect.raceFirst(
+          follow,
+          Effect.raceFirst(
+            Effect.as(deadline, { _tag: "Stop" as const, reason: "deadline" as const }),
+            Effect.flatMap(watch(seen), (heard) =>
+              // Notified: follow again from a fresh poll (the round in flight is dropped: polls are idempotent).
+              heard === "cancel" ? Effect.succeed({ _tag: "Stop" as const, reason: "cancel" as const }) : round(heard)
+            )
+          )
+        )
+      const start = yield* row(request.id)
+      const outcome = yield* round(start.notifiedAt ?? 0)
       if (outcome._tag === "Stop") {
         yield* cancelRemote(request, ticket)
         yield* removeLeftovers(env.downloadDir, ticket)

@@ -22,7 +22,9 @@ import { Durable, Generation } from "../../src/durable/index.js"
 import * as GenerationStore from "../../src/durable/GenerationStore.js"
 import * as FalAi from "../../src/providers/falai/index.js"
 import * as ProviderRegistry from "../../src/registry/ProviderRegistry.js"
+import * as Replicate from "../../src/providers/replicate/index.js"
 import { clientLayer, makeFal } from "../emulators/falai.js"
+import { makeReplicate } from "../emulators/replicate.js"
 import { env } from "../providers/falai/drive.js"
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "automarket-durable-"))
@@ -155,8 +157,75 @@ describe("Durable generations (SQLite engine, fal emulator)", () => {
       const exit = yield* Effect.exit(generations.run(image("a late bat", { key: "bat", timeout: "600 millis" })))
       expect(Exit.isFailure(exit) && JSON.stringify(exit.cause)).toContain("Timeout")
       expect(fal.count("submit")).toBe(1)
+      // fal was told the budget with the submit (its own request timeout), in whole seconds.
+      const submit = fal.requests.find((request) => request.method === "POST")!
+      expect(submit.headers["x-fal-request-timeout"]).toBe("1")
       expect(fal.count("cancel")).toBe(1)
       expect(Option.getOrThrow(yield* generations.status("bat")).status).toBe("failed")
     }).pipe(Effect.provide(layer), Effect.scoped)
+  }, 30_000)
+
+  it.live("resumed in the submit window on Replicate: the prediction is found by its model and input, not created again", () => {
+    const replicate = makeReplicate()
+    const dir = path.join(root, `state-${++n}`)
+    const made = Replicate.makeWithJobs({ downloadDir: path.join(dir, "downloads"), pollSchedule: Schedule.spaced("5 millis") }).pipe(
+      Effect.provide(clientLayer(replicate)),
+      Effect.withConfigProvider(env({ REPLICATE_API_TOKEN: replicate.settings.token, REPLICATE_BASE_URL: replicate.baseUrl }))
+    )
+    return Effect.gen(function* () {
+      const { jobs, provider } = yield* made
+      const layer = Durable.layerSqlite({ stateDir: dir, jobClients: { replicate: jobs }, watchEvery: "20 millis" }).pipe(
+        Layer.provide(ProviderRegistry.fromProviders([provider])),
+        Layer.provide(clientLayer(replicate))
+      )
+      yield* Effect.gen(function* () {
+        const generations = yield* Durable.Generations
+        const store = yield* GenerationStore.GenerationStore
+        const model = "black-forest-labs/flux-schnell"
+        const request = { id: "kite", capability: "text-to-image" as const, input: text("a red kite"), provider: "replicate", model }
+        const executionId = yield* Generation.Generation.executionId(request)
+        yield* store.create({ id: "kite", executionId, capability: "text-to-image", request: JSON.stringify(Schema.encodeSync(Generation.GenerationRequest)(request)) })
+        yield* store.setAttempt("kite", 0, "replicate", model)
+        yield* store.recordIntent("kite", 0, Date.now() - 1000)
+        // The submit that was sent before the crash (and another prediction, of another input).
+        const sent = yield* jobs.submit("text-to-image", model, text("a red kite"), undefined)
+        yield* jobs.submit("text-to-image", model, text("a blue kite"), undefined)
+        expect(replicate.count("create")).toBe(2)
+        const result = yield* generations.run({ capability: "text-to-image", input: text("a red kite"), provider: "replicate", model, key: "kite" })
+        expect(result.output.requestId).toBe(sent.requestId)
+        expect(replicate.count("create")).toBe(2)
+        const events = yield* Stream.runCollect(generations.events("kite"))
+        expect([...events].some((e) => e.event._tag === "Status" && e.event.status === "reconciled")).toBe(true)
+      }).pipe(Effect.provide(layer), Effect.scoped)
+    })
+  }, 30_000)
+
+  it.live("a notification (a webhook said the job changed) makes the run poll at once instead of at its next interval", () => {
+    const fal = makeFal({ queueSteps: 1, runSteps: 0 })
+    const dir = path.join(root, `state-${++n}`)
+    // Polls an hour apart: without the notification this job would wait an hour for its result.
+    const made = FalAi.makeWithJobs({ downloadDir: path.join(dir, "downloads"), pollSchedule: Schedule.spaced("1 hour") }).pipe(
+      Effect.provide(clientLayer(fal)),
+      Effect.withConfigProvider(env({ FALAI_API_KEY: fal.settings.key, FALAI_BASE_URL: fal.baseUrl }))
+    )
+    return Effect.gen(function* () {
+      const { jobs, provider } = yield* made
+      const layer = Durable.layerSqlite({ stateDir: dir, jobClients: { falai: jobs }, watchEvery: "20 millis" }).pipe(
+        Layer.provide(ProviderRegistry.fromProviders([provider])),
+        Layer.provide(clientLayer(fal))
+      )
+      yield* Effect.gen(function* () {
+        const generations = yield* Durable.Generations
+        const id = yield* generations.start(image("a quick finch", { key: "finch" }))
+        yield* Effect.repeat(Effect.sync(() => fal.count("status")), { schedule: Schedule.spaced("10 millis"), until: (polls) => polls >= 1 })
+        yield* Effect.sleep("200 millis")
+        expect(fal.count("status")).toBe(1)
+        expect(yield* generations.notify(id)).toBe(true)
+        const result = yield* generations.await(id).pipe(Effect.timeout("10 seconds"))
+        expect(result.output.bytes).toBe(4096)
+        expect(fal.count("status")).toBe(2)
+        expect(yield* generations.notify(id)).toBe(false)
+      }).pipe(Effect.provide(layer), Effect.scoped)
+    })
   }, 30_000)
 })
