@@ -15,6 +15,10 @@
  * - `ServiceRuntime`: the tag of the runtime that starts the local services (chosen with
  *   `AutoMarket.layerWith(providers, { runtime })`).
  *
+ * Durable generations (workflows that survive crashes, on SQLite or Postgres) are their own entry,
+ * `automarket/durable` (`Durable.Generations`, `Durable.layerSqlite`, `Durable.layerPg`), so that an
+ * application that does not use them does not load the SQL clients.
+ *
  * Everything else (the HTTP stack, key rings, downloads, the process and Docker runtimes, the local
  * services' servers) is importable by its path (`automarket/http/Download`, ...), not from here:
  * those modules may change between minor versions.
