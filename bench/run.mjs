@@ -4,7 +4,7 @@
 //
 // Settings (environment): BENCH_REQUESTS (per client, concurrency and repeat; default 5000),
 // BENCH_REPEATS (default 3), BENCH_COMPOSE_REPEATS (default 2), BENCH_DOWNLOAD_MB (default 1024),
-// BENCH_ONLY (comma list of sections: calls,fallback,startup,compose,download,discovery).
+// BENCH_ONLY (comma list of sections: calls,fallback,startup,compose,download,discovery,durable).
 //
 // Layout: the emulators run in their own processes (bench/server.mjs); when `taskset` exists the
 // emulator is pinned to CPU 0 and the measured client to CPU 1, so they do not share a core or an
@@ -23,7 +23,7 @@ const requests = Number(env("BENCH_REQUESTS", "5000"))
 const repeats = Number(env("BENCH_REPEATS", "3"))
 const composeRepeats = Number(env("BENCH_COMPOSE_REPEATS", "2"))
 const downloadMb = Number(env("BENCH_DOWNLOAD_MB", "1024"))
-const only = env("BENCH_ONLY", "calls,fallback,startup,compose,download,discovery").split(",")
+const only = env("BENCH_ONLY", "calls,fallback,startup,compose,download,discovery,durable").split(",")
 const warmup = Math.min(1000, Math.max(200, Math.round(requests / 10)))
 const started = performance.now()
 const log = (line) => process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}\n`)
@@ -113,7 +113,7 @@ const build = async () => {
   const { build: buildCli } = await import(path.join(root, "scripts", "build.mjs"))
   await buildCli()
   const esbuild = await import("esbuild")
-  const entries = ["chat.ts", "fallback.ts", "compose.ts", "discovery.ts"].map((f) => path.join(here, f)).filter((f) => existsSync(f))
+  const entries = ["chat.ts", "fallback.ts", "compose.ts", "discovery.ts", "durable.ts"].map((f) => path.join(here, f)).filter((f) => existsSync(f))
   await esbuild.build({
     entryPoints: entries,
     outdir: buildDir,
@@ -384,6 +384,84 @@ const discoverySection = (r) => {
 }
 
 // ---------------------------------------------------------------------------------------------
+// 7. durable generations
+// ---------------------------------------------------------------------------------------------
+/** Run a node script unpinned (it starts worker processes of its own) and parse its last stdout line. */
+const runJsonFree = (script, args) => {
+  const run = spawnSync(process.execPath, [script, ...args], { encoding: "utf8", maxBuffer: 64 << 20, timeout: 900_000 })
+  if (run.status !== 0) throw new Error(`${path.basename(script)} ${args.join(" ")} failed (${run.status ?? run.signal}): ${run.stderr.slice(-2000)}`)
+  const lines = run.stdout.trim().split("\n")
+  return JSON.parse(lines[lines.length - 1])
+}
+
+const durable = async () => {
+  const script = path.join(buildDir, "durable.mjs")
+  const server = spawn(process.execPath, [script, "postgres"], { stdio: ["pipe", "pipe", "inherit"] })
+  const url = await new Promise((resolve, reject) => {
+    let buffered = ""
+    server.stdout.on("data", (chunk) => {
+      buffered += chunk
+      if (buffered.includes("\n")) resolve(JSON.parse(buffered.split("\n")[0]).url)
+    })
+    server.once("exit", (code) => reject(new Error(`postgres exited with ${code}`)))
+  })
+  try {
+    const latency = {}
+    for (const backend of ["none", "sqlite", "pg"]) {
+      latency[backend] = []
+      for (let r = 0; r < repeats; r++) {
+        log(`durable: latency ${backend}, repeat ${r + 1}/${repeats}`)
+        latency[backend].push(runJsonFree(script, ["latency", "100", backend, url]))
+      }
+    }
+    const throughput = {}
+    for (const workers of ["0", "1", "3"]) {
+      throughput[workers] = []
+      for (let r = 0; r < repeats; r++) {
+        log(`durable: throughput with ${workers} workers, repeat ${r + 1}/${repeats}`)
+        throughput[workers].push(runJsonFree(script, ["throughput", "200", workers, url]))
+      }
+    }
+    return { latency, throughput }
+  } finally {
+    server.removeAllListeners("exit")
+    server.stdin.end()
+    await new Promise((resolve) => server.once("exit", resolve))
+  }
+}
+
+const durableSection = ({ latency, throughput }) => {
+  const per = (backend) => latency[backend].map((run) => median(run.perGeneration))
+  const base = median(per("none"))
+  const rows = ["none", "sqlite", "pg"].map((backend) => {
+    const medians = per(backend)
+    const journal = median(latency[backend].map((run) => run.journalRows))
+    const label = { none: "provider directly (no durability)", sqlite: "durable, embedded SQLite", pg: "durable, Postgres (runner in-process)" }[backend]
+    const windows = latency[backend].flatMap((run) => run.windows)
+    const p99 = windows.length > 0 ? [...windows].sort((a, b) => a - b)[Math.floor(windows.length * 0.99)] : undefined
+    return `| ${label} | ${spread(medians, 2)} | ${backend === "none" ? "–" : fmt(median(medians) - base, 2)} | ${ratio(median(medians), base)} | ${backend === "none" ? "–" : fmt(journal, 1)} | ${windows.length > 0 ? `${fmt(median(windows), 0)} / ${fmt(p99, 0)}` : "–"} |`
+  })
+  const tput = ["0", "1", "3"].map((workers) => {
+    const rates = throughput[workers].map((run) => run.perSecond)
+    const label = workers === "0" ? "provider directly, 64 at a time (no durability)" : `${workers} \`automarket worker\` on Postgres`
+    return `| ${label} | ${spread(rates, 1)} | ${ratio(median(rates), median(throughput["0"].map((run) => run.perSecond)))} |`
+  })
+  return [
+    `## 7. Durable generations\n`,
+    `Instant jobs on the fal emulator (complete at the first status poll, 4 KiB result), served by the measuring process on loopback. Latency: 100 generations one after another (after 20 warm-up), median per generation of each repeat; the difference to the direct call is what the journal costs. Journal rows: rows the engine (messages, replies) and the store (generation, events) hold per generation. Submit window: from the intent written to the provider's ticket written (the one window where a crash can leave a job paid and unknown), whole milliseconds.\n`,
+    `| per generation | ms (median of repeats) | + ms over direct | × direct | journal rows | submit window ms, median / p99 |`,
+    `|---|---|---|---|---|---|`,
+    ...rows,
+    ``,
+    `Throughput: 200 generations started at once (the durable ones by a client process through Postgres), until all succeeded; workers' start-up not counted.\n`,
+    `| through | generations/s | × direct |`,
+    `|---|---|---|`,
+    ...tput,
+    ``
+  ].join("\n")
+}
+
+// ---------------------------------------------------------------------------------------------
 // main
 // ---------------------------------------------------------------------------------------------
 log(`building the CLI bundle and the benchmark programs`)
@@ -397,6 +475,7 @@ if (only.includes("download")) sections.download = downloadSection(await downloa
 if (only.includes("compose")) sections.compose = composeSection(compose())
 if (only.includes("startup")) sections.startup = startupSection(startup())
 if (only.includes("fallback")) sections.fallback = fallbackSection(await fallback())
+if (only.includes("durable")) sections.durable = durableSection(await durable())
 
 const total = (performance.now() - started) / 1000
 const commit = (() => {
@@ -420,7 +499,7 @@ const report = [
   `| commit | ${commit} (working tree may differ) |`,
   ``,
   `Settings: BENCH_REQUESTS=${requests}, BENCH_REPEATS=${repeats}, BENCH_COMPOSE_REPEATS=${composeRepeats}, BENCH_DOWNLOAD_MB=${downloadMb}.\n`,
-  ...["calls", "discovery", "download", "compose", "startup", "fallback"].filter((k) => sections[k] !== undefined).map((k) => sections[k])
+  ...["calls", "discovery", "download", "compose", "startup", "fallback", "durable"].filter((k) => sections[k] !== undefined).map((k) => sections[k])
 ].join("\n")
 writeFileSync(path.join(here, "RESULTS.md"), report)
 log(`wrote bench/RESULTS.md`)

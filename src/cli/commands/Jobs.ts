@@ -83,14 +83,9 @@ const idArg = Args.text({ name: "id" }).pipe(Args.withDescription("A generation 
 
 const jsonOption = Options.boolean("json").pipe(Options.withDescription("Print JSON"))
 
-// A ticket when the argument names an existing file, else a generation id.
-const isTicketFile = (arg: string): boolean => {
-  try {
-    return fs.statSync(arg).isFile()
-  } catch {
-    return false
-  }
-}
+// A ticket file when the argument names something on disk, has a path separator or ends in
+// `.json` (so that a missing or unreadable ticket is reported as such); else a generation id.
+const isTicketFile = (arg: string): boolean => arg.includes("/") || arg.endsWith(".json") || fs.existsSync(arg)
 
 const age = (since: number): string => {
   const seconds = Math.max(0, Math.round((Date.now() - since) / 1000))
