@@ -61,9 +61,9 @@ if (mode === "postgres") {
   }
   Object.assign(process.env, env)
   const http = NodeHttpClient.layerUndici
-  const made = await Effect.runPromise(
-    FalAi.makeWithJobs({ downloadDir: path.join(dir, "downloads"), pollSchedule: Schedule.spaced("20 millis") }).pipe(Effect.provide(http))
-  )
+  // One HTTP client for the provider, alive for the whole run.
+  const base = ManagedRuntime.make(http)
+  const made = await base.runPromise(FalAi.makeWithJobs({ downloadDir: path.join(dir, "downloads"), pollSchedule: Schedule.spaced("20 millis") }))
   const registry = ProviderRegistry.fromProviders([made.provider])
   const request = (i: number): Durable.StartRequest => ({
     capability: "text-to-image",
@@ -83,10 +83,10 @@ if (mode === "postgres") {
           : undefined
     const times: Array<number> = []
     if (layer === undefined) {
-      for (let i = 0; i < 20; i++) await Effect.runPromise(direct(i))
+      for (let i = 0; i < 20; i++) await base.runPromise(direct(i))
       for (let i = 0; i < count; i++) {
         const t = performance.now()
-        await Effect.runPromise(direct(i))
+        await base.runPromise(direct(i))
         times.push(performance.now() - t)
       }
       await finish({ perGeneration: times, journalRows: 0, windows: [] })
@@ -129,7 +129,7 @@ if (mode === "postgres") {
     const workers = Number(backend)
     if (workers === 0) {
       const t = performance.now()
-      await Effect.runPromise(Effect.forEach(Array.from({ length: count }, (_, i) => i), direct, { concurrency: 64, discard: true }))
+      await base.runPromise(Effect.forEach(Array.from({ length: count }, (_, i) => i), direct, { concurrency: 64, discard: true }))
       const seconds = (performance.now() - t) / 1000
       await finish({ seconds, perSecond: count / seconds })
     } else {
@@ -159,8 +159,13 @@ if (mode === "postgres") {
       const client = new pg.Client({ connectionString: url })
       await client.connect()
       for (;;) {
-        const done = Number((await client.query("SELECT COUNT(*) AS n FROM automarket_generations WHERE status = 'succeeded'")).rows[0].n)
-        if (done >= count) break
+        const rows = (await client.query("SELECT status, COUNT(*) AS n FROM automarket_generations WHERE status IN ('succeeded', 'failed', 'cancelled') GROUP BY status")).rows
+        const final = rows.reduce((sum: number, row: { n: string }) => sum + Number(row.n), 0)
+        if (final >= count) {
+          const failed = rows.filter((row: { status: string }) => row.status !== "succeeded")
+          if (failed.length > 0) throw new Error(`generations did not all succeed: ${JSON.stringify(rows)}`)
+          break
+        }
         await new Promise((r) => setTimeout(r, 50))
       }
       const seconds = (performance.now() - t) / 1000

@@ -144,7 +144,7 @@ export interface DurableOptions {
   readonly policy?: Generation.SubmitPolicy
   /** Job clients by provider id, instead of the built-in providers' (configured from the environment). */
   readonly jobClients?: Readonly<Record<string, JobClient>>
-  /** How often a running job's row is read for a cancel request. Default 500 ms. */
+  /** How often a running job's row is read for a cancel request or a notification. Default 1 s. */
   readonly watchEvery?: Duration.DurationInput
 }
 

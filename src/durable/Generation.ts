@@ -21,6 +21,7 @@
  */
 import * as Activity from "@effect/workflow/Activity"
 import * as Workflow from "@effect/workflow/Workflow"
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
@@ -135,6 +136,8 @@ export interface GenerationStepsService {
   readonly deliver: (request: GenerationRequest, output: StoredOutput, attempts: ReadonlyArray<typeof GenerationAttempt.Type>) => Effect.Effect<GenerationResult, MediaError>
   /** Record a failure (idempotent): `cancelled` for Cancelled, else `failed`. */
   readonly fail: (request: GenerationRequest, error: MediaError) => Effect.Effect<void>
+  /** Record a defect that ended the run (the engine keeps the workflow finished with it): `failed`. */
+  readonly crash: (request: GenerationRequest, defect: string) => Effect.Effect<void>
 }
 
 /** The step functions, as a service of the process that runs generations. */
@@ -171,7 +174,11 @@ export const run = (steps: GenerationStepsService) => (request: GenerationReques
     return yield* Effect.fail(
       new Cancelled({ provider: "durable", detail: `generation ${request.id}: no provider to try` })
     )
-  }).pipe(Effect.tapError((error) => steps.fail(request, error)))
+  }).pipe(
+    Effect.tapError((error) => steps.fail(request, error)),
+    // A defect ends the workflow for good: the store says so (an interruption, a worker going away, is not one).
+    Effect.tapDefect((defect) => steps.crash(request, Cause.pretty(Cause.die(defect)).split("\n")[0] ?? String(defect)))
+  )
 
 const queued = (steps: GenerationStepsService, request: GenerationRequest, i: number, step: RouteStep) =>
   Effect.gen(function* () {

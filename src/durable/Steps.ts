@@ -9,12 +9,13 @@ import * as Effect from "effect/Effect"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import { randomUUID } from "node:crypto"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import type { Asset } from "../domain/Asset.js"
-import { CapabilityNotSupported, InvalidInput, type MediaError, MediaError as MediaErrorSchema } from "../domain/Errors.js"
+import { CapabilityNotSupported, GenerationFailed, InvalidInput, type MediaError, MediaError as MediaErrorSchema } from "../domain/Errors.js"
 import * as Progress from "../domain/Progress.js"
 import type { JobClient } from "../jobs/JobClient.js"
 import { outputKindOf } from "../jobs/Results.js"
@@ -46,11 +47,16 @@ export interface StepsEnvironment {
   /** Where the job clients download to (their leftover `.part` files of a job are removed once it is delivered). */
   readonly downloadDir: string
   readonly policy: SubmitPolicy
-  /** How often a running job's row is read for a cancel request. Default 500 ms. */
+  /** How often a running job's row is read for a cancel request or a notification. Default 1 s. */
   readonly watchEvery?: Duration.DurationInput
 }
 
-const orDie = <A, E>(self: Effect.Effect<A, E>): Effect.Effect<A> => Effect.orDie(self)
+/**
+ * A store call: a failure of the database (busy, a connection lost or not had in time) is tried
+ * again, 6 times over about 6 s, before it becomes a defect of the step.
+ */
+const orDie = <A, E>(self: Effect.Effect<A, E>): Effect.Effect<A> =>
+  Effect.orDie(Effect.retry(self, Schedule.intersect(Schedule.exponential("100 millis", 2), Schedule.recurs(6))))
 
 /** The event log of a generation as a progress reporter: each event appended as JSON (downloads at most 4 a second, and the last). */
 const reportingTo = (env: StepsEnvironment, id: string) => {
@@ -147,7 +153,7 @@ const removeLeftovers = (dir: string, ticket: JobTicket): Effect.Effect<void> =>
 /** The steps over `env`. */
 export const make = (env: StepsEnvironment): GenerationStepsService => {
   const { store } = env
-  const watchEvery = Duration.decode(env.watchEvery ?? "500 millis")
+  const watchEvery = Duration.decode(env.watchEvery ?? "1 second")
 
   const jobClientOf = (provider: string): Effect.Effect<JobClient, MediaError> =>
     Effect.flatMap(env.jobClient(provider), (client) =>
@@ -361,7 +367,14 @@ export const make = (env: StepsEnvironment): GenerationStepsService => {
       yield* appendStatus(store, request.id, status, { error: error.message })
     }).pipe(Effect.ignore)
 
-  return { route, submit, collect, call, deliver, fail }
+  const crash: GenerationStepsService["crash"] = (request, defect) =>
+    Effect.gen(function* () {
+      const error = new GenerationFailed({ provider: "durable", detail: `generation ${request.id} stopped on a defect: ${defect}` })
+      yield* store.recordFailure(request.id, "failed", JSON.stringify(Schema.encodeSync(MediaErrorSchema)(error)))
+      yield* appendStatus(store, request.id, "failed", { error: error.message })
+    }).pipe(Effect.retry(Schedule.intersect(Schedule.exponential("100 millis", 2), Schedule.recurs(6))), Effect.ignore)
+
+  return { route, submit, collect, call, deliver, fail, crash }
 }
 
 /** Exported for `Durable.cancel`: send a generation's remote cancel once (see `make`). */
