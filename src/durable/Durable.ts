@@ -175,54 +175,11 @@ export const make = (
     const dir = options.stateDir ?? stateDir()
     const withEngine = <A, E>(self: Effect.Effect<A, E, WorkflowEngine>) => Effect.provide(self, context)
 
-    // Bytes are kept as a file of the state folder: the journal holds the request as JSON.
-    const storable = (id: string, input: Asset): Effect.Effect<Asset> => {
-      if (input._tag === "Text" || input.source._tag !== "Bytes") return Effect.succeed(input)
-      const bytes = input.source.bytes
-      const file = path.join(dir, "inputs", `${id.replace(/[^A-Za-z0-9_.-]/g, "_")}.${MediaTypes.fileExtensionOf(input.mimeType)}`)
-      return Effect.sync(() => {
-        fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 })
-        fs.writeFileSync(file, bytes, { mode: 0o600 })
-        return { ...input, source: new FileSource({ path: file }) } as Asset
-      })
-    }
-
     const start = (request: StartRequest): Effect.Effect<string, MediaError> =>
       Effect.gen(function* () {
-        const id = request.key ?? randomUUID()
-        if (id.length === 0 || id.length > 200) {
-          return yield* Effect.fail(new InvalidInput({ provider: "durable", detail: "an idempotency key is 1 to 200 characters", issues: ["key"] }))
-        }
-        const input = yield* storable(id, request.input)
-        const now = yield* Clock.currentTimeMillis
-        const payload: Generation.GenerationRequest = {
-          id,
-          capability: request.capability,
-          input,
-          ...(request.options !== undefined ? { options: request.options } : {}),
-          ...(request.provider !== undefined ? { provider: request.provider } : {}),
-          ...(request.model !== undefined ? { model: request.model } : {}),
-          ...(request.route !== undefined ? { route: request.route } : {}),
-          ...(request.timeout !== undefined ? { deadlineAt: now + Duration.toMillis(Duration.decode(request.timeout)) } : {}),
-          ...(request.deliverTo !== undefined ? { deliverTo: path.resolve(request.deliverTo) } : {})
-        }
-        const json = JSON.stringify(encodeRequest(payload))
-        const executionId = yield* Generation.Generation.executionId(payload)
-        const created = yield* Effect.orDie(store.create({ id, executionId, capability: request.capability, request: json, deadlineAt: payload.deadlineAt }))
-        let journaled = payload
-        if (!created) {
-          const existing = yield* Effect.orDie(store.get(id))
-          if (Option.isSome(existing)) {
-            if (!sameRequest(existing.value.request, json)) {
-              return yield* Effect.fail(
-                new InvalidInput({ provider: "durable", detail: `the key "${id}" was used for another request (a key names one generation)`, issues: ["key"] })
-              )
-            }
-            journaled = decodeRequest(JSON.parse(existing.value.request))
-          }
-        }
+        const journaled = yield* Effect.provideService(prepareGeneration(request, { stateDir: dir }), GenerationStore, store)
         yield* withEngine(Generation.Generation.execute(journaled, { discard: true }))
-        return id
+        return journaled.id
       })
 
     const await_ = (id: string): Effect.Effect<Generation.GenerationResult, MediaError> =>
@@ -292,6 +249,62 @@ export const make = (
       prune
     }
   })
+
+/**
+ * Journal a generation without running it: its row in the store, its request as it will run
+ * (bytes written to the state folder first). The same key with the same request is the same
+ * generation (its journaled request is returned); with another request, InvalidInput. A process
+ * that runs generations (`start`, `await`, `resumeAll`, a worker) runs it.
+ */
+export const prepareGeneration = (
+  request: StartRequest,
+  options: { readonly stateDir?: string } = {}
+): Effect.Effect<Generation.GenerationRequest, MediaError, GenerationStore> =>
+  Effect.gen(function* () {
+    const store = yield* GenerationStore
+    const dir = options.stateDir ?? stateDir()
+    const id = request.key ?? randomUUID()
+    if (id.length === 0 || id.length > 200) {
+      return yield* Effect.fail(new InvalidInput({ provider: "durable", detail: "an idempotency key is 1 to 200 characters", issues: ["key"] }))
+    }
+    const input = yield* storable(dir, id, request.input)
+    const now = yield* Clock.currentTimeMillis
+    const payload: Generation.GenerationRequest = {
+      id,
+      capability: request.capability,
+      input,
+      ...(request.options !== undefined ? { options: request.options } : {}),
+      ...(request.provider !== undefined ? { provider: request.provider } : {}),
+      ...(request.model !== undefined ? { model: request.model } : {}),
+      ...(request.route !== undefined ? { route: request.route } : {}),
+      ...(request.timeout !== undefined ? { deadlineAt: now + Duration.toMillis(Duration.decode(request.timeout)) } : {}),
+      ...(request.deliverTo !== undefined ? { deliverTo: path.resolve(request.deliverTo) } : {})
+    }
+    const json = JSON.stringify(encodeRequest(payload))
+    const executionId = yield* Generation.Generation.executionId(payload)
+    const created = yield* Effect.orDie(store.create({ id, executionId, capability: request.capability, request: json, deadlineAt: payload.deadlineAt }))
+    if (created) return payload
+    const existing = yield* Effect.orDie(store.get(id))
+    if (Option.isNone(existing)) return payload
+    if (!sameRequest(existing.value.request, json)) {
+      return yield* Effect.fail(
+        new InvalidInput({ provider: "durable", detail: `the key "${id}" was used for another request (a key names one generation)`, issues: ["key"] })
+      )
+    }
+    return decodeRequest(JSON.parse(existing.value.request))
+  })
+
+// Bytes are kept as a file of the state folder: the journal holds the request as JSON.
+const storable = (dir: string, id: string, input: Asset): Effect.Effect<Asset> => {
+  if (input._tag === "Text" || input.source._tag !== "Bytes") return Effect.succeed(input)
+  const bytes = input.source.bytes
+  const file = path.join(dir, "inputs", `${id.replace(/[^A-Za-z0-9_.-]/g, "_")}.${MediaTypes.fileExtensionOf(input.mimeType)}`)
+  return Effect.sync(() => {
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 })
+    fs.writeFileSync(file, bytes, { mode: 0o600 })
+    return { ...input, source: new FileSource({ path: file }) } as Asset
+  })
+}
 
 /** A built-in provider's job client, configured from the environment; undefined for providers without queued jobs. */
 const jobClientFromManifest = (provider: string): Effect.Effect<JobClient | undefined, ConfigError.ConfigError, HttpClient.HttpClient> => {

@@ -25,7 +25,7 @@ import type { InputOf, OptionsOf, OutputOf } from "../../domain/MediaProvider.js
 import * as JobProgress from "../../domain/Progress.js"
 import { type GenerateOptions, ProviderRegistry } from "../../registry/ProviderRegistry.js"
 import { extensionOf, saveDownloading, speechFormatOf } from "../AssetFiles.js"
-import { databaseOf, databaseOption, durationOption as durationText, hostLayer } from "../DurableHost.js"
+import { databaseOf, databaseOption, durationOption as durationText, hostLayer, storeLayer } from "../DurableHost.js"
 import { type CliOutputService, copyFile, output, writeFile } from "../Output.js"
 import * as Progress from "../Progress.js"
 import { checked, modelOption, providerOption } from "../ProviderChoice.js"
@@ -121,23 +121,30 @@ const generateDurably = <C extends MediaFromText>(
     const provider = routed.providers?.length === 1 ? routed.providers[0] : undefined
     const model = provider !== undefined ? routed.models?.[provider] : undefined
     const modelsAsked = routed.models !== undefined && provider === undefined ? Object.values(routed.models)[0] : undefined
+    const startRequest = {
+      capability,
+      input: text(request.prompt),
+      options: options as Record<string, unknown>,
+      ...(provider !== undefined ? { provider } : {}),
+      ...(model !== undefined ? { model } : modelsAsked !== undefined ? { model: modelsAsked } : {}),
+      ...(routed.providers !== undefined && provider === undefined ? { route: { providers: routed.providers } } : {}),
+      ...Option.match(request.key, { onNone: () => ({}), onSome: (key) => ({ key }) }),
+      timeout: Option.getOrElse(request.timeout, () => Duration.minutes(30)),
+      ...Option.match(request.out, { onNone: () => ({}), onSome: (out) => ({ deliverTo: out }) })
+    }
+    if (request.detach && Option.isNone(database)) {
+      // Embedded: journaled here, run by a process of its own (this one exits now, starting no runner).
+      const { prepareGeneration } = yield* Effect.promise(() => import("../../durable/Durable.js"))
+      const journaled = yield* prepareGeneration(startRequest).pipe(Effect.provide(storeLayer(database)))
+      spawnResumer(journaled.id)
+      return yield* io.stdout(`${journaled.id}\n`)
+    }
     return yield* Effect.scoped(
       Effect.gen(function* () {
         const generations = yield* Generations
-        const id = yield* generations.start({
-          capability,
-          input: text(request.prompt),
-          options: options as Record<string, unknown>,
-          ...(provider !== undefined ? { provider } : {}),
-          ...(model !== undefined ? { model } : modelsAsked !== undefined ? { model: modelsAsked } : {}),
-          ...(routed.providers !== undefined && provider === undefined ? { route: { providers: routed.providers } } : {}),
-          ...Option.match(request.key, { onNone: () => ({}), onSome: (key) => ({ key }) }),
-          timeout: Option.getOrElse(request.timeout, () => Duration.minutes(30)),
-          ...Option.match(request.out, { onNone: () => ({}), onSome: (out) => ({ deliverTo: out }) })
-        })
+        const id = yield* generations.start(startRequest)
         if (request.detach) {
-          // Embedded: a process of its own runs it (this one exits now). Postgres: the workers do.
-          if (Option.isNone(database)) spawnResumer(id)
+          // Postgres: the workers run it.
           yield* io.stdout(`${id}\n`)
           return
         }
