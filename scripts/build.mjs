@@ -11,7 +11,8 @@
 //   node scripts/build.mjs --cli    the bundle only (scripts/docker-images.sh)
 //
 // Kept out of the bundle: packages with native or optional parts that a bundle cannot hold
-// (dockerode and its ssh2/cpu-features), loaded from node_modules as usual.
+// (dockerode and its ssh2/cpu-features; better-sqlite3, the embedded workflow engine's SQLite,
+// which finds its compiled addon from its own folder), loaded from node_modules as usual.
 //
 // `import.meta.url` in a source file is rewritten to the URL that file would have inside
 // dist/cli-bundle/ (src/cli/demo/Script.ts -> dist/cli-bundle/cli/demo/Script.js), and the
@@ -35,7 +36,7 @@ export const bundleDir = path.join(distDir, "cli-bundle")
 export const bundlePath = path.join(bundleDir, "automarket.mjs")
 
 /** Packages left out of the bundle (native or optional dependencies). */
-export const external = ["dockerode", "ssh2", "cpu-features", "bufferutil", "utf-8-validate"]
+export const external = ["dockerode", "ssh2", "cpu-features", "bufferutil", "utf-8-validate", "better-sqlite3"]
 
 // dockerode (with ssh2, grpc, protobufjs) costs ~100 ms to load and only Docker mode uses it:
 // the bundle gets a stand-in that loads the real package on first use (construction or any
