@@ -1,9 +1,11 @@
 /**
  * `automarket demo` as a durable workflow, on the real local engines: a demo killed outright
  * (SIGKILL) once three of its steps are in the journal, then run again with the same script and
- * options, makes its video without running any finished step again. Which steps finished is read
- * from the engine's journal (the SQLite file of the state folder); which work the engines were
- * asked for is logged by stand-ins placed first on PATH that run the real engines.
+ * options, makes its video without running any finished step again; a demo whose narration failed
+ * is one line and exit code 1, and run again it tries the narration again and reuses the rest.
+ * Which steps finished is read from the engine's journal (the SQLite file of the state folder);
+ * which work the engines were asked for is logged by stand-ins placed first on PATH that run the
+ * real engines.
  */
 import Database from "better-sqlite3"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -11,13 +13,12 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { loggingEngine } from "../../support/fakeEngines.js"
+import { failingFlite, loggingEngine } from "../../support/fakeEngines.js"
 
 const bin = path.resolve(import.meta.dirname, "../../../bin/automarket.mjs")
 let dir: string
-let state: string
-let log: string
-let env: NodeJS.ProcessEnv
+let wrappers: string
+let failing: string
 // Every process the runs started, stopped at the end whatever happened.
 const started = new Set<number>()
 
@@ -40,16 +41,30 @@ const args = [bin, "demo", "two.md", "--out", "two.mp4", "--width", "320", "--he
 
 beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "automarket-demo-resume-"))
-  state = path.join(dir, "state")
-  log = path.join(dir, "engines.log")
-  const wrappers = path.join(dir, "bin")
+  wrappers = path.join(dir, "bin")
   fs.mkdirSync(wrappers)
   for (const engine of ["flite", "ffmpeg", "pocketsphinx_continuous"]) {
-    loggingEngine(wrappers, engine, execFileSync("sh", ["-c", `command -v ${engine}`], { encoding: "utf8" }).trim(), log)
+    loggingEngine(wrappers, engine, execFileSync("sh", ["-c", `command -v ${engine}`], { encoding: "utf8" }).trim(), path.join(dir, "engines.log"))
   }
-  fs.writeFileSync(path.join(dir, "two.md"), `# Two\n\n${scenes.map((s) => `## ${s.title}\n${s.narration}\n`).join("\n")}`)
-  env = { ...process.env, PATH: `${wrappers}:${process.env.PATH}`, AUTOMARKET_STATE_DIR: state }
+  // A flite that fails every synthesis, found before the logging one.
+  failing = path.join(dir, "failing")
+  fs.mkdirSync(failing)
+  fs.symlinkSync(failingFlite(failing), path.join(failing, "flite"))
 })
+
+/** A case's own folder (the script, the video, the state folder) and its environment (`first` on PATH before the logging engines). */
+const workspace = (name: string) => {
+  const cwd = path.join(dir, name)
+  const state = path.join(cwd, "state")
+  fs.mkdirSync(cwd)
+  fs.writeFileSync(path.join(cwd, "two.md"), `# Two\n\n${scenes.map((s) => `## ${s.title}\n${s.narration}\n`).join("\n")}`)
+  const env = (first: ReadonlyArray<string> = []): NodeJS.ProcessEnv => ({
+    ...process.env,
+    PATH: [...first, wrappers, process.env.PATH].join(":"),
+    AUTOMARKET_STATE_DIR: state
+  })
+  return { cwd, state, env }
+}
 
 afterAll(() => {
   for (const pid of started) if (alive(pid)) process.kill(pid, "SIGKILL")
@@ -97,7 +112,7 @@ const gone = async (pids: Iterable<number>, ms: number): Promise<Array<number>> 
 }
 
 /** The journal's finished (successful) demo steps: activity name to the file its record names. */
-const finishedSteps = (): Map<string, string> => {
+const finishedSteps = (state: string): Map<string, string> => {
   const file = path.join(state, "automarket.db")
   if (!fs.existsSync(file)) return new Map()
   const db = new Database(file, { readonly: true, fileMustExist: true, timeout: 2000 })
@@ -124,7 +139,7 @@ const finishedSteps = (): Map<string, string> => {
 }
 
 /** The journal's messages of demo runs (none once a run completed and was forgotten). */
-const demoMessages = (): number => {
+const demoMessages = (state: string): number => {
   const db = new Database(path.join(state, "automarket.db"), { readonly: true, fileMustExist: true, timeout: 2000 })
   try {
     return (db.prepare(`SELECT COUNT(*) AS n FROM cluster_messages WHERE entity_type = 'Workflow/automarket/Demo'`).get() as { n: number }).n
@@ -135,7 +150,7 @@ const demoMessages = (): number => {
 
 /** The engine calls logged so far: engine, arguments, texts. */
 const engineCalls = (): Array<{ readonly engine: string; readonly args: string; readonly texts: string }> =>
-  (fs.existsSync(log) ? fs.readFileSync(log, "utf8") : "")
+  (fs.existsSync(path.join(dir, "engines.log")) ? fs.readFileSync(path.join(dir, "engines.log"), "utf8") : "")
     .split("\n")
     .filter((line) => line !== "")
     .map((line) => {
@@ -158,8 +173,11 @@ const stepOf = (call: { readonly engine: string; readonly args: string; readonly
   return `unknown: ${engine} ${args.slice(0, 120)}`
 }
 
-const spawnDemo = (): { readonly child: ChildProcess; readonly stderr: () => string; readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> } => {
-  const child = spawn(process.execPath, args, { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] })
+const spawnDemo = (
+  cwd: string,
+  env: NodeJS.ProcessEnv
+): { readonly child: ChildProcess; readonly stderr: () => string; readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> } => {
+  const child = spawn(process.execPath, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] })
   started.add(child.pid!)
   let stderr = ""
   child.stderr!.on("data", (chunk: Buffer) => {
@@ -172,57 +190,95 @@ const spawnDemo = (): { readonly child: ChildProcess; readonly stderr: () => str
   return { child, stderr: () => stderr, exited }
 }
 
-describe("automarket demo, killed and run again", () => {
-  it("continues from the journal: the finished steps are not run again, the video is made, nothing is left behind", async () => {
-    // 1. Killed (SIGKILL) once three steps are journaled.
-    const first = spawnDemo()
+/**
+ * Each step's line on the display: `resumed` for a step in `reused`, a time for the others; and
+ * the engines were asked for the work of exactly the steps not reused (calls from `callsBefore` on).
+ */
+const expectResumed = (stderr: string, reused: ReadonlyMap<string, string>, callsBefore: number) => {
+  for (const step of steps) {
+    const line = new RegExp(`✓ \\[${steps.indexOf(step) + 1}/8\\] ${labels[step]!}  \\(\\w+\\)  (resumed|\\d+\\.\\ds)`)
+    const shown = line.exec(stderr)
+    expect(shown, `${step} in:\n${stderr}`).not.toBeNull()
+    expect(shown![1] === "resumed", step).toBe(reused.has(step))
+  }
+  const ranAgain = new Set(engineCalls().slice(callsBefore).map(stepOf).filter((step) => step !== undefined))
+  expect([...ranAgain].filter((step) => step.startsWith("unknown"))).toEqual([])
+  for (const step of steps) expect(ranAgain.has(step), step).toBe(!reused.has(step))
+}
+
+/** The video and its subtitles made; the run's folder and journal gone. */
+const expectMade = (cwd: string, state: string) => {
+  const duration = Number(
+    execFileSync("ffprobe", ["-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", path.join(cwd, "two.mp4")], { encoding: "utf8" })
+  )
+  expect(duration).toBeGreaterThan(0)
+  expect(fs.readFileSync(path.join(cwd, "two.srt"), "utf8")).toMatch(/^1\n00:00:\d\d,\d{3} --> /)
+  expect(fs.readdirSync(path.join(state, "demo"))).toEqual([])
+  expect(demoMessages(state)).toBe(0)
+}
+
+describe("automarket demo, stopped and run again", () => {
+  it("killed (SIGKILL): continues from the journal, the finished steps are not run again, the video is made, nothing is left behind", async () => {
+    const { cwd, env, state } = workspace("killed")
+    // 1. Killed once three steps are journaled.
+    const first = spawnDemo(cwd, env())
     const t0 = Date.now()
     let finished = new Map<string, string>()
     while (finished.size < 3) {
       if (Date.now() - t0 > 120_000) throw new Error(`three steps never finished: ${first.stderr()}`)
       await sleep(100)
-      finished = finishedSteps()
+      finished = finishedSteps(state)
     }
     const beforeKill = descendantsOf(first.child.pid!)
     first.child.kill("SIGKILL")
     expect(await first.exited).toMatchObject({ signal: "SIGKILL" })
     const killedAfter = Date.now() - t0
     // What the journal holds now is what the next run may reuse (a step may have ended meanwhile).
-    finished = finishedSteps()
+    finished = finishedSteps(state)
     expect(finished.size).toBeGreaterThanOrEqual(3)
     for (const file of finished.values()) expect(fs.existsSync(file)).toBe(true)
     // Its services were not told: they notice their parent is gone and stop, with their engines.
     expect(beforeKill.length).toBeGreaterThan(0)
     expect(await gone(beforeKill, 15_000)).toEqual([])
     const callsBefore = engineCalls().length
-    expect(fs.existsSync(path.join(dir, "two.mp4"))).toBe(false)
+    expect(fs.existsSync(path.join(cwd, "two.mp4"))).toBe(false)
 
     // 2. The same demo again: the finished steps are shown resumed and not run; the others run.
-    const second = spawnDemo()
+    const second = spawnDemo(cwd, env())
     const t1 = Date.now()
     const { code } = await second.exited
     const resumedIn = Date.now() - t1
     expect(code, second.stderr()).toBe(0)
-    const stderr = second.stderr()
-    for (const step of steps) {
-      const line = new RegExp(`✓ \\[${steps.indexOf(step) + 1}/8\\] ${labels[step]!.replace(/[()[\]]/g, "\\$&")}  \\(\\w+\\)  (resumed|\\d+\\.\\ds)`)
-      const shown = line.exec(stderr)
-      expect(shown, `${step} in:\n${stderr}`).not.toBeNull()
-      expect(shown![1] === "resumed", step).toBe(finished.has(step))
-    }
-    const ranAgain = new Set(engineCalls().slice(callsBefore).map(stepOf).filter((step) => step !== undefined))
-    expect([...ranAgain].filter((step) => step.startsWith("unknown"))).toEqual([])
-    for (const step of steps) expect(ranAgain.has(step), step).toBe(!finished.has(step))
-
-    // The video and its subtitles; the run's folder and journal are gone; no process is left.
-    const duration = Number(
-      execFileSync("ffprobe", ["-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", path.join(dir, "two.mp4")], { encoding: "utf8" })
-    )
-    expect(duration).toBeGreaterThan(0)
-    expect(fs.readFileSync(path.join(dir, "two.srt"), "utf8")).toMatch(/^1\n00:00:\d\d,\d{3} --> /)
-    expect(fs.readdirSync(path.join(state, "demo"))).toEqual([])
-    expect(demoMessages()).toBe(0)
+    expectResumed(second.stderr(), finished, callsBefore)
+    expectMade(cwd, state)
     expect(await gone(started, 5_000)).toEqual([])
-    console.log(`demo resume: killed after ${killedAfter} ms with ${finished.size} steps journaled (${[...finished.keys()].join(", ")}); the second run took ${resumedIn} ms`)
+    console.log(`killed after ${killedAfter} ms with ${finished.size} steps journaled (${[...finished.keys()].join(", ")}); the second run took ${resumedIn} ms`)
+  }, 300_000)
+
+  it("a failed step: one line and exit code 1, the run kept; run again, that step runs again and the finished ones do not", async () => {
+    const { cwd, env, state } = workspace("failed")
+    // 1. Every narration fails (flite crashes); the pictures run beside them.
+    const first = spawnDemo(cwd, env([failing]))
+    const t0 = Date.now()
+    expect(await first.exited).toMatchObject({ code: 1 })
+    const failedIn = Date.now() - t0
+    expect(first.stderr()).toMatch(/✗ \[1\/8\] narrate scene 1 "Alpha"/)
+    expect(first.stderr()).toMatch(/\nautomarket: chatterbox: .*simulated flite crash\n$/)
+    expect(fs.existsSync(path.join(cwd, "two.mp4"))).toBe(false)
+    const finished = finishedSteps(state)
+    expect([...finished.keys()].filter((step) => step.startsWith("narrate"))).toEqual([])
+    expect(fs.readdirSync(path.join(state, "demo"))).toHaveLength(1)
+    const callsBefore = engineCalls().length
+
+    // 2. Flite works again: the narrations run (their failure was not final), the rest is reused.
+    const second = spawnDemo(cwd, env())
+    const t1 = Date.now()
+    const { code } = await second.exited
+    const resumedIn = Date.now() - t1
+    expect(code, second.stderr()).toBe(0)
+    expectResumed(second.stderr(), finished, callsBefore)
+    expectMade(cwd, state)
+    expect(await gone(started, 5_000)).toEqual([])
+    console.log(`failed after ${failedIn} ms with ${finished.size} steps journaled (${[...finished.keys()].join(", ")}); the second run took ${resumedIn} ms`)
   }, 300_000)
 })
