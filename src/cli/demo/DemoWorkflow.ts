@@ -13,7 +13,7 @@
  *   suspended rather than failed: running the same demo again resumes it and tries that step
  *   again (a failure journaled by an earlier process is never final, only a success is).
  * - The engine resumes every unfinished workflow of the state folder when it starts; a demo run
- *   other than the one this process was asked for is suspended at once, to wait until its own
+ *   other than the one this process was asked for is set aside (suspended), to wait until its own
  *   script is run again (it would otherwise write another video no one is waiting for).
  * - When the run completes, its folder is removed and its journal forgotten, so the same demo
  *   run again later makes the video again, as a demo always did.
@@ -34,6 +34,7 @@ import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
@@ -169,12 +170,30 @@ export const journaled = (
     return { dir, run }
   })
 
-/** The workflow's body over the session: the run asked for runs, any other is suspended. */
+/**
+ * Suspend a run this process was not started for, until its own demo is run again. Each of its
+ * steps is asked for once, by name, with an execution that only suspends: a finished step answers
+ * from the journal; a step that was running when its process died, which the engine delivers
+ * again and holds until the body names it, is released (suspended, to run when its run resumes)
+ * instead of holding this process's engine at shutdown.
+ */
+const setAside = (request: DemoRequest, instance: WorkflowInstance["Type"]) =>
+  Effect.gen(function* () {
+    const suspendItself = Effect.flatMap(WorkflowInstance, Workflow.suspend)
+    // Each in a fiber of its own: a step answering "suspended" suspends (interrupts) only its fiber.
+    const asked = yield* Effect.forEach(Demo.planOf(request.script), ({ id }) =>
+      Effect.fork(Activity.make({ name: id, success: Demo.StepRecord, error: Demo.StepError, execute: suspendItself }))
+    )
+    yield* Effect.forEach(asked, Fiber.await, { discard: true })
+    return yield* Workflow.suspend(instance)
+  })
+
+/** The workflow's body over the session: the run asked for runs, any other is set aside. */
 const body = (request: DemoRequest, executionId: string) =>
   Effect.gen(function* () {
     const session = yield* DemoSession
     const instance = yield* WorkflowInstance
-    if (executionId !== session.executionId) return yield* Workflow.suspend(instance)
+    if (executionId !== session.executionId) return yield* setAside(request, instance)
     const runner = yield* journaled(request.dir, session)
     return yield* Demo.pipeline(request.script, request, session.progress, runner).pipe(
       // What fails between the steps (writing the video): reported, and the run kept to be resumed.
