@@ -1,8 +1,9 @@
 /**
  * `automarket demo` as a durable workflow, on the real local engines: a demo killed outright
  * (SIGKILL) once three of its steps are in the journal, then run again with the same script and
- * options, makes its video without running any finished step again; a demo whose narration failed
- * is one line and exit code 1, and run again it tries the narration again and reuses the rest.
+ * options, makes its video without running any finished step again (also when another demo ran
+ * in between, which sets the killed run aside); a demo whose narration failed is one line and exit
+ * code 1, and run again it tries the narration again and reuses the rest.
  * Which steps finished is read from the engine's journal (the SQLite file of the state folder);
  * which work the engines were asked for is logged by stand-ins placed first on PATH that run the
  * real engines.
@@ -37,7 +38,7 @@ const labels: Record<string, string> = {
   transcribe: "transcribe the result",
   subtitles: "burn in the subtitles"
 }
-const args = [bin, "demo", "two.md", "--out", "two.mp4", "--width", "320", "--height", "180"]
+const demoArgs = (script = "two.md", out = "two.mp4") => [bin, "demo", script, "--out", out, "--width", "320", "--height", "180"]
 
 beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "automarket-demo-resume-"))
@@ -175,7 +176,8 @@ const stepOf = (call: { readonly engine: string; readonly args: string; readonly
 
 const spawnDemo = (
   cwd: string,
-  env: NodeJS.ProcessEnv
+  env: NodeJS.ProcessEnv,
+  args: ReadonlyArray<string> = demoArgs()
 ): { readonly child: ChildProcess; readonly stderr: () => string; readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> } => {
   const child = spawn(process.execPath, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] })
   started.add(child.pid!)
@@ -217,31 +219,39 @@ const expectMade = (cwd: string, state: string) => {
   expect(demoMessages(state)).toBe(0)
 }
 
+/**
+ * Run the demo and kill it (SIGKILL) once three steps are journaled; the steps the journal holds
+ * then (a step may have ended meanwhile), each with its file. Its services, never told, stop by
+ * themselves with their engines.
+ */
+const killedAtThirdStep = async (cwd: string, env: NodeJS.ProcessEnv, state: string) => {
+  const first = spawnDemo(cwd, env)
+  const t0 = Date.now()
+  let finished = new Map<string, string>()
+  while (finished.size < 3) {
+    if (Date.now() - t0 > 120_000) throw new Error(`three steps never finished: ${first.stderr()}`)
+    await sleep(100)
+    finished = finishedSteps(state)
+  }
+  const beforeKill = descendantsOf(first.child.pid!)
+  first.child.kill("SIGKILL")
+  expect(await first.exited).toMatchObject({ signal: "SIGKILL" })
+  const killedAfter = Date.now() - t0
+  finished = finishedSteps(state)
+  expect(finished.size).toBeGreaterThanOrEqual(3)
+  for (const file of finished.values()) expect(fs.existsSync(file)).toBe(true)
+  expect(beforeKill.length).toBeGreaterThan(0)
+  expect(await gone(beforeKill, 15_000)).toEqual([])
+  expect(fs.existsSync(path.join(cwd, "two.mp4"))).toBe(false)
+  return { finished, killedAfter }
+}
+
 describe("automarket demo, stopped and run again", () => {
   it("killed (SIGKILL): continues from the journal, the finished steps are not run again, the video is made, nothing is left behind", async () => {
     const { cwd, env, state } = workspace("killed")
     // 1. Killed once three steps are journaled.
-    const first = spawnDemo(cwd, env())
-    const t0 = Date.now()
-    let finished = new Map<string, string>()
-    while (finished.size < 3) {
-      if (Date.now() - t0 > 120_000) throw new Error(`three steps never finished: ${first.stderr()}`)
-      await sleep(100)
-      finished = finishedSteps(state)
-    }
-    const beforeKill = descendantsOf(first.child.pid!)
-    first.child.kill("SIGKILL")
-    expect(await first.exited).toMatchObject({ signal: "SIGKILL" })
-    const killedAfter = Date.now() - t0
-    // What the journal holds now is what the next run may reuse (a step may have ended meanwhile).
-    finished = finishedSteps(state)
-    expect(finished.size).toBeGreaterThanOrEqual(3)
-    for (const file of finished.values()) expect(fs.existsSync(file)).toBe(true)
-    // Its services were not told: they notice their parent is gone and stop, with their engines.
-    expect(beforeKill.length).toBeGreaterThan(0)
-    expect(await gone(beforeKill, 15_000)).toEqual([])
+    const { finished, killedAfter } = await killedAtThirdStep(cwd, env(), state)
     const callsBefore = engineCalls().length
-    expect(fs.existsSync(path.join(cwd, "two.mp4"))).toBe(false)
 
     // 2. The same demo again: the finished steps are shown resumed and not run; the others run.
     const second = spawnDemo(cwd, env())
@@ -253,6 +263,35 @@ describe("automarket demo, stopped and run again", () => {
     expectMade(cwd, state)
     expect(await gone(started, 5_000)).toEqual([])
     console.log(`killed after ${killedAfter} ms with ${finished.size} steps journaled (${[...finished.keys()].join(", ")}); the second run took ${resumedIn} ms`)
+  }, 300_000)
+
+  it("killed, then another demo in the same state folder: that one sets the killed run aside and exits promptly; the killed one then continues", async () => {
+    const { cwd, env, state } = workspace("aside")
+    fs.writeFileSync(path.join(cwd, "one.md"), "# One\n\n## Solo\nHello there.\n")
+    const { finished } = await killedAtThirdStep(cwd, env(), state)
+
+    // Another demo: made, without running the killed one's steps or writing its video; and its
+    // engine's shutdown is not held by the killed run's step that was running.
+    const other = spawnDemo(cwd, env(), demoArgs("one.md", "one.mp4"))
+    let lastStepAt = 0
+    other.child.stderr!.on("data", () => {
+      if (lastStepAt === 0 && other.stderr().includes("✓ [6/6]")) lastStepAt = Date.now()
+    })
+    expect((await other.exited).code, other.stderr()).toBe(0)
+    const shutdown = Date.now() - lastStepAt
+    expect(shutdown).toBeLessThan(10_000)
+    expect(fs.existsSync(path.join(cwd, "one.mp4"))).toBe(true)
+    expect(fs.existsSync(path.join(cwd, "two.mp4"))).toBe(false)
+    expect([...finishedSteps(state).keys()].sort()).toEqual([...finished.keys()].sort())
+
+    // The killed demo again: continues where it was.
+    const callsBefore = engineCalls().length
+    const again = spawnDemo(cwd, env())
+    expect((await again.exited).code, again.stderr()).toBe(0)
+    expectResumed(again.stderr(), finished, callsBefore)
+    expectMade(cwd, state)
+    expect(await gone(started, 5_000)).toEqual([])
+    console.log(`the other demo exited ${shutdown} ms after its last step`)
   }, 300_000)
 
   it("a failed step: one line and exit code 1, the run kept; run again, that step runs again and the finished ones do not", async () => {
