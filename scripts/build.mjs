@@ -11,7 +11,8 @@
 //   node scripts/build.mjs --cli    the bundle only (scripts/docker-images.sh)
 //
 // Kept out of the bundle: packages with native or optional parts that a bundle cannot hold
-// (dockerode and its ssh2/cpu-features), loaded from node_modules as usual.
+// (dockerode and its ssh2/cpu-features; better-sqlite3, the embedded workflow engine's SQLite,
+// which finds its compiled addon from its own folder), loaded from node_modules as usual.
 //
 // `import.meta.url` in a source file is rewritten to the URL that file would have inside
 // dist/cli-bundle/ (src/cli/demo/Script.ts -> dist/cli-bundle/cli/demo/Script.js), and the

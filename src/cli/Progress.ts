@@ -41,6 +41,11 @@ export interface Progress {
     effect: Effect.Effect<A, E, R>,
     describe?: (a: A) => { readonly provider?: string; readonly note?: string }
   ) => Effect.Effect<A, E, R>
+  /**
+   * Show step `id` as done without running it: its result was kept by an earlier run (a durable
+   * run resumed), so it is marked `resumed` and has no time of its own.
+   */
+  readonly resumed: (id: string, detail?: { readonly provider?: string }) => Effect.Effect<void>
   /** The steps now. */
   readonly steps: Effect.Effect<ReadonlyArray<Step>>
 }
@@ -129,7 +134,10 @@ export const make = (output: ProgressOutput): Effect.Effect<Progress, never, Sco
         )
       )
 
-    return { plan, step, steps: Ref.get(steps) }
+    const resumed = (id: string, detail: { readonly provider?: string } = {}) =>
+      change(id, (s) => ({ ...s, state: "done", startedAt: undefined, endedAt: undefined, ...detail, note: "resumed" }))
+
+    return { plan, step, resumed, steps: Ref.get(steps) }
   })
 
 /** A progress bar of `width` cells for `fraction` (clamped to 0..1), e.g. `[#####-----]`. */

@@ -3,7 +3,8 @@
  * STT) runs as a child process of ours on a free loopback port, started on first use by this
  * package's own `automarket serve <service>`, found through the line it announces, health-checked,
  * started again when it died, and stopped with everything it started when the layer's scope
- * closes.
+ * closes. A child also stops by itself when this process is gone (killed without closing the
+ * scope: SIGKILL, a crash), so none is left running.
  *
  * @module
  */
@@ -24,7 +25,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { type MediaError, ServiceNotRunning, Timeout } from "../domain/Errors.js"
-import { announcePrefix, type ServiceName } from "../services/kit/ServerOptions.js"
+import { announcePrefix, type ServiceName, serviceChildVar } from "../services/kit/ServerOptions.js"
 import { runtimeParts, ServiceRuntime, type ServiceRuntimeService, type ServiceStatus } from "./ServiceRuntime.js"
 
 /** How process mode starts services. */
@@ -98,7 +99,7 @@ export const makeProcess = (
         const scope = yield* Scope.fork(layerScope, ExecutionStrategy.sequential)
         const [cmd, ...args] = commandOf(service)
         const command = Command.make(cmd, ...args).pipe(
-          Command.env({ ...options.env, AUTOMARKET_SERVICE_CHILD: "1" })
+          Command.env({ ...options.env, [serviceChildVar]: "1" })
         )
         const child = yield* Command.start(command).pipe(
           Effect.provideService(CommandExecutor.CommandExecutor, executor),

@@ -24,6 +24,16 @@ describe("Progress", () => {
       expect((yield* progress.steps).map((s) => s.state)).toEqual(["done", "failed"])
     }))
 
+  it.scoped("shows a step resumed from an earlier run as done at once, without a time of its own", () =>
+    Effect.gen(function* () {
+      const written: Array<string> = []
+      const progress = yield* Progress.make({ live: false, write: (t) => void written.push(t) })
+      yield* progress.plan([{ id: "a", label: "narrate scene 1" }, { id: "b", label: "music bed" }])
+      yield* progress.resumed("a", { provider: "chatterbox" })
+      expect(written).toEqual(["✓ [1/2] narrate scene 1  (chatterbox)  resumed\n"])
+      expect((yield* progress.steps).map((s) => s.state)).toEqual(["done", "pending"])
+    }))
+
   it.effect("on a terminal redraws the block in place and draws a last frame when done", () =>
     Effect.gen(function* () {
       const written: Array<string> = []

@@ -1,7 +1,8 @@
 /**
  * Stand-in engine executables for service tests: small shell scripts that answer the services'
  * start-up checks like the real engine and then fail, or block until told to go, so that engine
- * failure, queueing and shutdown can be tested deterministically. Written into a directory the
+ * failure, queueing and shutdown can be tested deterministically; or that log each call and run
+ * the real engine, so that a test can count the work asked of it. Written into a directory the
  * test owns and removes.
  */
 import { chmodSync, writeFileSync } from "node:fs"
@@ -45,3 +46,28 @@ export const processesMentioning = async (text: string): Promise<ReadonlyArray<n
   }
   return found
 }
+
+/**
+ * A stand-in named `name` (put its directory first on PATH) that runs the real engine `real` (an
+ * absolute path) in its own place (`exec`: same process, same signals), after appending one line
+ * per call to `log`: the name, the arguments, and the text the engine is given to read (the file
+ * after a `-f`: flite's input; the `slide-*.txt` of its working folder: a slide's lines), tab
+ * separated, newlines as spaces. What a test counts to know which work an engine was asked to do.
+ */
+export const loggingEngine = (dir: string, name: string, real: string, log: string): string =>
+  script(
+    dir,
+    name,
+    [
+      `texts=""`,
+      `prev=""`,
+      `for a in "$@"; do`,
+      `  if [ "$prev" = "-f" ] && [ -f "$a" ]; then texts="$texts $(cat "$a")"; fi`,
+      `  prev="$a"`,
+      `done`,
+      `for f in slide-*.txt; do if [ -f "$f" ]; then texts="$texts $(cat "$f")"; fi; done`,
+      `line=$(printf '%s\\t%s\\t%s' '${name}' "$*" "$texts" | tr '\\n' ' ')`,
+      `printf '%s\\n' "$line" >> '${log}'`,
+      `exec '${real}' "$@"`
+    ].join("\n")
+  )

@@ -1,7 +1,8 @@
 /**
- * Runs once, before any test worker starts: the per-user folders the library writes results and
- * service work into (`$XDG_RUNTIME_DIR/automarket`, `$XDG_CACHE_HOME/automarket`, and the durable generations' `$XDG_STATE_HOME/automarket`) point into one
- * temporary home of this run, so no test leaves files in the folders of whoever runs the suite.
+ * Runs once, before any test worker starts: the per-user folders the library writes results,
+ * service work and durable state into (`$XDG_RUNTIME_DIR/automarket`, `$XDG_CACHE_HOME/automarket`,
+ * `$XDG_STATE_HOME/automarket`) point into one temporary home of this run, so no test leaves
+ * files in the folders of whoever runs the suite.
  * The workers and every child process they start inherit the variables; the home is removed when
  * the run ends.
  */

@@ -1,6 +1,9 @@
 /**
- * `automarket demo [script.md] [--out demo.mp4]`: the main job (see `demo/Demo.ts`), with a live
- * progress display and a summary of which provider did each step and what it cost.
+ * `automarket demo [script.md] [--out demo.mp4] [--width W --height H]`: the main job (see
+ * `demo/Demo.ts`) as a durable workflow on the state folder's engine (`demo/DemoWorkflow.ts`), with
+ * a live progress display and a summary of which provider did each step and what it cost. Stopped
+ * (Ctrl-C, a crash, a failed step) and run again with the same script and options, it continues
+ * from its last finished step.
  *
  * @module
  */
@@ -30,25 +33,49 @@ export const formatSummary = (summary: Demo.DemoSummary): string =>
     `total cost: ${price(summary.totalCostUsd)}`
   ].join("\n")
 
+/** A frame size option: a positive number of pixels, refused in one line before anything runs. */
+const pixels = (name: "width" | "height", fallback: number) =>
+  Options.integer(name).pipe(
+    Options.withDescription(`The video's ${name} in pixels (default ${fallback})`),
+    Options.filterMap((n) => (n > 0 ? Option.some(n) : Option.none()), `--${name} must be a positive number of pixels`),
+    Options.optional
+  )
+
 /** `automarket demo`. */
 export const demo = Command.make(
   "demo",
   {
     script: Args.path({ name: "script.md" }).pipe(Args.withDescription("The script (default: the one shipped)"), Args.optional),
-    out: Options.file("out").pipe(Options.withAlias("o"), Options.withDescription("The video to write"), Options.withDefault("demo.mp4"))
+    out: Options.file("out").pipe(Options.withAlias("o"), Options.withDescription("The video to write"), Options.withDefault("demo.mp4")),
+    width: pixels("width", 1280),
+    height: pixels("height", 720)
   },
-  ({ out, script }) =>
+  ({ height, out, script, width }) =>
     Effect.gen(function* () {
       const file = Option.getOrElse(script, () => defaultScriptPath)
       // Checked first: a directory or a file of another user would otherwise be a defect of the read.
       yield* readable(file)
-      const parsed = parse(yield* Effect.sync(() => fs.readFileSync(file, "utf8")))
+      const scriptText = yield* Effect.sync(() => fs.readFileSync(file, "utf8"))
+      const parsed = parse(scriptText)
       if (parsed instanceof ScriptError) return yield* parsed
       const progress = yield* Progress.make({
         live: process.stderr.isTTY === true,
         write: (text) => void process.stderr.write(text)
       })
-      const summary = yield* Demo.run({ script: parsed, out, progress })
+      // The workflow engine (cluster, SQL) is loaded by this command only (start-up time of every other command).
+      const DemoWorkflow = yield* Effect.promise(() => import("../demo/DemoWorkflow.js"))
+      const summary = yield* DemoWorkflow.run({
+        script: parsed,
+        scriptText,
+        out,
+        progress,
+        ...(Option.isSome(width) ? { width: width.value } : {}),
+        ...(Option.isSome(height) ? { height: height.value } : {})
+      })
       yield* Console.log(formatSummary(summary))
     }).pipe(Effect.scoped)
-).pipe(Command.withDescription("Turn a script into a narrated, subtitled video (local engines unless keys are set)"))
+).pipe(
+  Command.withDescription(
+    "Turn a script into a narrated, subtitled video (local engines unless keys are set); a demo that was stopped continues from its last finished step when run again with the same script and options"
+  )
+)

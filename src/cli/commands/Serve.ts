@@ -12,7 +12,7 @@ import * as Config from "effect/Config"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { defaultServerOptions, ServiceNames, tokenEnvVar } from "../../services/kit/ServerOptions.js"
+import { defaultServerOptions, serviceChildVar, ServiceNames, tokenEnvVar } from "../../services/kit/ServerOptions.js"
 
 const service = Args.choice(ServiceNames.map((name) => [name, name] as const), { name: "service" }).pipe(
   Args.withDescription("Which service: ffmpeg (port 8006), tts (Chatterbox API, 8004) or stt (whisper-asr API, 9000)")
@@ -76,7 +76,9 @@ export const serve = Command.make(
         allowUrlHosts: args.allowUrlHost,
         maxQueued: Option.getOrUndefined(args.maxQueued),
         engineTimeout: Option.match(args.engineTimeout, { onNone: () => defaults.engineTimeout, onSome: Duration.seconds })
-      })
+      },
+      // Started by a process of ours for itself (ProcessRuntime): stops when that process is gone, even killed outright.
+      { withParent: process.env[serviceChildVar] === "1" })
     )
   }
 ).pipe(Command.withDescription("Run a local service (ffmpeg, tts, stt) in the foreground until Ctrl-C"))

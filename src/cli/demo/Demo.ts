@@ -9,24 +9,33 @@
  * the subtitles burned in and written as .srt beside the video. The video is written to a
  * temporary name and renamed into place only when complete.
  *
+ * The pipeline is written once, over a `StepRunner`: each step keeps its output as a file of the
+ * runner's folder and gives a small `StepRecord` of it (the file, who made it, what it cost),
+ * never the bytes. `run` runs the steps directly in a temporary folder removed at the end;
+ * `DemoWorkflow` runs each as a journaled activity in the run's folder of the state folder, so
+ * that a demo killed mid-way continues from its last finished step.
+ *
  * @module
  */
+import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Arr from "effect/Array"
 import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { Audio, FileSource, type Image, text, type Video } from "../../domain/Asset.js"
+import { Audio, type Image, FileSource, text, TextSegment, type Video } from "../../domain/Asset.js"
 import type { MediaCapability } from "../../domain/Capability.js"
 import * as Composition from "../../domain/Composition.js"
-import { GenerationFailed, InvalidInput, type MediaError } from "../../domain/Errors.js"
+import { GenerationFailed, InvalidInput, MediaError } from "../../domain/Errors.js"
 import type { InputOf } from "../../domain/MediaProvider.js"
-import type { WriteFailed } from "../Errors.js"
-import { copyFile, writeFile } from "../Output.js"
-import type { Progress } from "../Progress.js"
-import { type GenerateOptions, type Generation, ProviderRegistry } from "../../registry/ProviderRegistry.js"
-import type { Script } from "./Script.js"
 import { cues, renderSrt } from "../../media/Subtitles.js"
+import { type GenerateOptions, type Generation, ProviderRegistry } from "../../registry/ProviderRegistry.js"
+import { extensionOf, saveDownloading } from "../AssetFiles.js"
+import { WriteFailed } from "../Errors.js"
+import { attempt, copyFile, writeFile } from "../Output.js"
+import type { Progress } from "../Progress.js"
+import type { Script } from "./Script.js"
 
 /** How the demo runs. */
 export interface DemoOptions {
@@ -42,148 +51,235 @@ export interface DemoOptions {
   readonly transition?: number
 }
 
-/** One line of the summary. */
-export interface SummaryLine {
-  readonly step: string
-  readonly provider: string
-  readonly model: string
-  readonly costUsd: number
-  /** Providers tried before, with why they failed. */
-  readonly fellBackFrom: ReadonlyArray<string>
+/** The options that change the output, defaults applied: another value is another video. */
+export interface DemoSettings {
+  /** The video to write, an absolute path. */
+  readonly out: string
+  readonly width: number
+  readonly height: number
+  readonly pause: number
+  readonly transition: number
 }
 
-/** What the demo made and who made it. */
-export interface DemoSummary {
-  readonly video: string
-  readonly srt: string
-  readonly duration: number
-  readonly lines: ReadonlyArray<SummaryLine>
-  readonly totalCostUsd: number
-}
-
-const originOf = (asset: { readonly origin?: { readonly costUsd?: number | undefined } | undefined }) => asset.origin?.costUsd ?? 0
-
-const summarize = <C extends MediaCapability>(step: string, generation: Generation<C>): SummaryLine => ({
-  step,
-  provider: generation.provider,
-  model: generation.model,
-  costUsd: originOf(generation.output),
-  fellBackFrom: generation.attempts.flatMap((a) => (a.error === undefined ? [] : [`${a.provider} (${a.error.tag})`]))
+/** The settings of `options`, with the defaults (1280x720, a 0.6 s pause, 0.5 s cross-fades). */
+export const settingsOf = (options: Pick<DemoOptions, "out" | "width" | "height" | "pause" | "transition">): DemoSettings => ({
+  out: path.resolve(options.out),
+  width: options.width ?? 1280,
+  height: options.height ?? 720,
+  pause: options.pause ?? 0.6,
+  transition: options.transition ?? 0.5
 })
 
-/** Intermediate files of one run: every asset the steps produced, removed when the run ends. */
-const makeScratch = Effect.acquireRelease(
-  Effect.sync(() => ({ dir: fs.mkdtempSync(path.join(os.tmpdir(), "automarket-demo-")), files: new Set<string>() })),
-  (scratch) =>
-    Effect.sync(() => {
-      for (const file of scratch.files) fs.rmSync(file, { force: true })
-      fs.rmSync(scratch.dir, { recursive: true, force: true })
-    })
-)
+/** One line of the summary. */
+export const SummaryLine = Schema.Struct({
+  step: Schema.String,
+  provider: Schema.String,
+  model: Schema.String,
+  costUsd: Schema.Number,
+  /** Providers tried before, with why they failed. */
+  fellBackFrom: Schema.Array(Schema.String)
+})
+/** One line of the summary. */
+export type SummaryLine = typeof SummaryLine.Type
 
-/** The local file of an asset (bytes are written to the scratch folder); remembered for removal. */
-const fileOf = (
-  scratch: { readonly dir: string; readonly files: Set<string> },
-  asset: Audio | Image | Video,
-  name: string
-): Effect.Effect<string, MediaError> => {
-  const source = asset.source
-  switch (source._tag) {
-    case "File":
-      return Effect.sync(() => {
-        scratch.files.add(source.path)
-        return source.path
-      })
-    case "Bytes":
-      return Effect.sync(() => {
-        const file = path.join(scratch.dir, name)
-        fs.writeFileSync(file, source.bytes)
-        return file
-      })
-    case "Url":
-      // The composer fetches URLs itself.
-      return Effect.succeed(source.url)
+/** What the demo made and who made it. */
+export const DemoSummary = Schema.Struct({
+  video: Schema.String,
+  srt: Schema.String,
+  duration: Schema.Number,
+  lines: Schema.Array(SummaryLine),
+  totalCostUsd: Schema.Number
+})
+/** What the demo made and who made it. */
+export type DemoSummary = typeof DemoSummary.Type
+
+/** What a finished step keeps: its output file in the runner's folder and who made it (no bytes). */
+export const StepRecord = Schema.Struct({
+  /** The step's output: a file of the runner's folder. */
+  file: Schema.String,
+  provider: Schema.String,
+  model: Schema.String,
+  costUsd: Schema.Number,
+  /** Providers tried before, with why they failed. */
+  fellBackFrom: Schema.Array(Schema.String),
+  /** Seconds, for a narration (its scene is timed by it). */
+  duration: Schema.optional(Schema.Number)
+})
+/** What a finished step keeps. */
+export type StepRecord = typeof StepRecord.Type
+
+/** Why a step failed: a provider's error, or a file of the run that could not be written. */
+export const StepError = Schema.Union(MediaError, WriteFailed)
+/** Why a step failed. */
+export type StepError = typeof StepError.Type
+
+/** How the pipeline runs its steps and where they keep their files; `Needs`: what running them takes (a workflow's engine). */
+export interface StepRunner<Needs = never> {
+  /** The folder the steps keep their output files in. */
+  readonly dir: string
+  /** Run step `id`, whose `work` makes its output file and record: directly, or as a journaled activity. */
+  readonly run: <R>(id: string, work: Effect.Effect<StepRecord, StepError, R>) => Effect.Effect<StepRecord, StepError, R | Needs>
+}
+
+/** The steps of a script as the progress display lists them (their ids are the steps' names). */
+export const planOf = (script: Script): ReadonlyArray<{ readonly id: string; readonly label: string }> => [
+  ...script.scenes.flatMap((scene, i) => [
+    { id: `narrate-${i}`, label: `narrate scene ${i + 1} "${scene.title}"` },
+    { id: `picture-${i}`, label: `picture for scene ${i + 1}` }
+  ]),
+  { id: "music", label: "music bed" },
+  { id: "compose", label: "compose the video" },
+  { id: "transcribe", label: "transcribe the result" },
+  { id: "subtitles", label: "burn in the subtitles" }
+]
+
+/** The .srt written beside `video`. */
+export const srtPathOf = (video: string): string => video.replace(/\.[^./]+$/, "") + ".srt"
+
+const recordOf = <C extends MediaCapability>(generation: Generation<C>, file: string): StepRecord => {
+  const output: { readonly origin?: { readonly costUsd?: number | undefined } | undefined } = generation.output
+  return {
+    file,
+    provider: generation.provider,
+    model: generation.model,
+    costUsd: output.origin?.costUsd ?? 0,
+    fellBackFrom: generation.attempts.flatMap((a) => (a.error === undefined ? [] : [`${a.provider} (${a.error.tag})`]))
   }
 }
 
-/** Run the demo. */
-export const run = (options: DemoOptions): Effect.Effect<DemoSummary, MediaError | WriteFailed, ProviderRegistry> =>
-  Effect.scoped(Effect.gen(function* () {
-    const registry = yield* ProviderRegistry
-    const scratch = yield* makeScratch
-    const { progress, script } = options
-    const width = options.width ?? 1280
-    const height = options.height ?? 720
-    const pause = options.pause ?? 0.6
-    const transition = options.transition ?? 0.5
-    const scenes = script.scenes
-    const out = path.resolve(options.out)
-    const srtPath = out.replace(/\.[^./]+$/, "") + ".srt"
+const summarize = (step: string, record: StepRecord): SummaryLine => ({
+  step,
+  provider: record.provider,
+  model: record.model,
+  costUsd: record.costUsd,
+  fellBackFrom: record.fellBackFrom
+})
 
-    yield* progress.plan([
-      ...scenes.flatMap((scene, i) => [
-        { id: `narrate-${i}`, label: `narrate scene ${i + 1} "${scene.title}"` },
-        { id: `picture-${i}`, label: `picture for scene ${i + 1}` }
-      ]),
-      { id: "music", label: "music bed" },
-      { id: "compose", label: "compose the video" },
-      { id: "transcribe", label: "transcribe the result" },
-      { id: "subtitles", label: "burn in the subtitles" }
-    ])
+/**
+ * Keep an asset as `<dir>/<name>.<ext>`: a file the provider made is moved there (it is the
+ * run's), bytes are written, a URL is downloaded; complete files only. Gives the path.
+ */
+export const keepAsset = (
+  dir: string,
+  name: string,
+  asset: Audio | Image | Video
+): Effect.Effect<string, MediaError | WriteFailed, HttpClient.HttpClient> =>
+  Effect.gen(function* () {
+    const target = path.join(dir, `${name}.${extensionOf(asset.mimeType)}`)
+    yield* attempt(target, () => fs.mkdirSync(dir, { recursive: true, mode: 0o700 }))
+    const source = asset.source
+    if (source._tag === "File") {
+      const moved = yield* Effect.sync(() => {
+        try {
+          fs.renameSync(source.path, target)
+          return true
+        } catch {
+          // Another file system (or not ours to move): copied below.
+          return false
+        }
+      })
+      if (moved) return target
+      yield* saveDownloading(asset, target)
+      yield* Effect.sync(() => fs.rmSync(source.path, { force: true }))
+      return target
+    }
+    return yield* saveDownloading(asset, target)
+  })
+
+const TranscriptFile = Schema.parseJson(Schema.Array(TextSegment))
+
+/** The timed segments a transcript step kept. */
+export const readTranscript = (file: string): Effect.Effect<ReadonlyArray<TextSegment>, GenerationFailed> =>
+  Effect.try({ try: () => fs.readFileSync(file, "utf8"), catch: (error) => error }).pipe(
+    Effect.flatMap(Schema.decodeUnknown(TranscriptFile)),
+    Effect.mapError((error) => new GenerationFailed({ provider: "demo", detail: `the transcript ${file} cannot be read: ${String(error)}` }))
+  )
+
+/**
+ * The pipeline over `runner`: every step through the registry, its output kept in the runner's
+ * folder, then the video copied to `settings.out` and the .srt beside it (each whole or not at
+ * all). What is decided between steps depends only on the steps' records, so a journaled run
+ * decides the same again when it resumes.
+ */
+export const pipeline = <Needs = never>(
+  script: Script,
+  settings: DemoSettings,
+  progress: Progress,
+  runner: StepRunner<Needs>
+): Effect.Effect<DemoSummary, StepError, ProviderRegistry | HttpClient.HttpClient | Needs> =>
+  Effect.gen(function* () {
+    const registry = yield* ProviderRegistry
+    const { height, out, pause, transition, width } = settings
+    const scenes = script.scenes
+    const dir = runner.dir
+    const srtPath = srtPathOf(out)
 
     // Remote image providers first (a configured key is the user asking for them), the local slide last.
     const imageOrder = (yield* registry.candidates("text-to-image")).map((c) => c.provider)
     const imageProviders = [...imageOrder.filter((p) => p.type === "remote"), ...imageOrder.filter((p) => p.type === "local")].map((p) => p.id)
 
-    const step = <C extends MediaCapability>(
+    // A generation shown as step `id` on the display, then `keep` makes the step's record of it.
+    const generate = <C extends MediaCapability, R>(
       id: string,
       capability: C,
       input: InputOf<C>,
-      generateOptions: GenerateOptions<C>
+      generateOptions: GenerateOptions<C>,
+      keep: (generation: Generation<C>) => Effect.Effect<StepRecord, StepError, R>
     ) =>
-      progress.step(id, registry.generateDetailed(capability, input, generateOptions), (g) => ({
-        provider: g.provider,
-        ...(g.attempts.length > 1 ? { note: `after ${g.attempts.filter((a) => a.error !== undefined).map((a) => `${a.provider}: ${a.error?.tag}`).join(", ")}` } : {})
-      }))
+      Effect.flatMap(
+        progress.step(id, registry.generateDetailed(capability, input, generateOptions), (g) => ({
+          provider: g.provider,
+          ...(g.attempts.length > 1 ? { note: `after ${g.attempts.filter((a) => a.error !== undefined).map((a) => `${a.provider}: ${a.error?.tag}`).join(", ")}` } : {})
+        })),
+        keep
+      )
+
+    const keepMedia = (name: string) => <C extends MediaCapability>(generation: Generation<C> & { readonly output: Audio | Image | Video }) =>
+      Effect.map(keepAsset(dir, name, generation.output), (file) => recordOf(generation, file))
 
     const made = yield* Effect.forEach(
       scenes,
       (scene, i) =>
         Effect.all(
           {
-            narration: step(`narrate-${i}`, "text-to-speech", text(scene.narration), { options: { format: "wav" } }),
-            picture: step(`picture-${i}`, "text-to-image", text(scene.prompt), {
-              providers: imageProviders,
-              options: { width, height, extra: { slide: { title: scene.title, body: scene.narration } } }
-            })
+            narration: runner.run(
+              `narrate-${i}`,
+              generate(`narrate-${i}`, "text-to-speech", text(scene.narration), { options: { format: "wav" } }, (g) => {
+                const duration = g.output.duration
+                return duration !== undefined && duration > 0
+                  ? Effect.map(keepMedia(`narration-${i}`)(g), (record) => ({ ...record, duration }))
+                  : Effect.fail(new GenerationFailed({ provider: g.provider, detail: `narration of scene ${i + 1} has no known duration` }))
+              })
+            ),
+            picture: runner.run(
+              `picture-${i}`,
+              generate(
+                `picture-${i}`,
+                "text-to-image",
+                text(scene.prompt),
+                { providers: imageProviders, options: { width, height, extra: { slide: { title: scene.title, body: scene.narration } } } },
+                keepMedia(`picture-${i}`)
+              )
+            )
           },
           { concurrency: 2 }
         ),
       { concurrency: 2 }
     )
 
-    const durations = yield* Effect.forEach(made, ({ narration }, i) =>
-      narration.output.duration !== undefined && narration.output.duration > 0
-        ? Effect.succeed(narration.output.duration)
-        : Effect.fail(new GenerationFailed({ provider: narration.provider, detail: `narration of scene ${i + 1} has no known duration` }))
-    )
     // Scene i is on screen for its narration plus a pause; cross-fades overlap the next scene, so
     // each clip but the last is longer by the transition and the total is the narration timeline.
-    const slots = durations.map((d) => d + pause)
+    const slots = made.map(({ narration }) => (narration.duration ?? 0) + pause)
     const total = slots.reduce((a, b) => a + b, 0)
     const starts = slots.map((_, i) => slots.slice(0, i).reduce((a, b) => a + b, 0))
 
-    const music = yield* step("music", "text-to-audio", text("calm ambient pad"), {
-      preferLocal: true,
-      options: { durationSeconds: Math.ceil(total) + 1 }
-    })
+    const music = yield* runner.run(
+      "music",
+      generate("music", "text-to-audio", text("calm ambient pad"), { preferLocal: true, options: { durationSeconds: Math.ceil(total) + 1 } }, keepMedia("music"))
+    )
 
-    const narrationFiles = yield* Effect.forEach(made, ({ narration }, i) => fileOf(scratch, narration.output, `narration-${i}.wav`))
-    const pictureFiles = yield* Effect.forEach(made, ({ picture }, i) => fileOf(scratch, picture.output, `picture-${i}.png`))
-    const musicFile = yield* fileOf(scratch, music.output, "music.wav")
-
-    const clips = pictureFiles.map((src, i) => ({
-      src,
+    const clips = made.map(({ picture }, i) => ({
+      src: picture.file,
       duration: Number((slots[i]! + (i < slots.length - 1 ? transition : 0)).toFixed(3))
     }))
     if (!Arr.isNonEmptyReadonlyArray(clips)) {
@@ -195,53 +291,63 @@ export const run = (options: DemoOptions): Effect.Effect<DemoSummary, MediaError
       audio: {
         mode: "duck",
         tracks: [
-          ...narrationFiles.map((src, i) => ({ src, start: Number(starts[i]!.toFixed(3)), role: "voice" as const })),
-          { src: musicFile, volume: 0.25, role: "bed" as const }
+          ...made.map(({ narration }, i) => ({ src: narration.file, start: Number(starts[i]!.toFixed(3)), role: "voice" as const })),
+          { src: music.file, volume: 0.25, role: "bed" as const }
         ]
       },
       output: { width, height, fps: 25 }
     }
-    const composition = yield* Composition.decode(spec, "demo", "demo composition")
-    const composed = yield* step("compose", "video-composition", composition, {})
-    const composedFile = yield* fileOf(scratch, composed.output, "composed.mp4")
+    const composed = yield* runner.run(
+      "compose",
+      Effect.flatMap(Composition.decode(spec, "demo", "demo composition"), (composition) =>
+        generate("compose", "video-composition", composition, {}, keepMedia("composed"))
+      )
+    )
 
-    const transcript = yield* step(
+    const transcript = yield* runner.run(
       "transcribe",
-      "speech-to-text",
-      new Audio({ source: new FileSource({ path: composedFile }), mimeType: "video/mp4" }),
-      { options: { language: "en" } }
+      generate(
+        "transcribe",
+        "speech-to-text",
+        new Audio({ source: new FileSource({ path: composed.file }), mimeType: "video/mp4" }),
+        { options: { language: "en" } },
+        (g) => {
+          const file = path.join(dir, "transcript.json")
+          return Effect.as(writeFile(file, JSON.stringify(g.output.segments ?? [])), recordOf(g, file))
+        }
+      )
     )
-    const list = cues(transcript.output.segments ?? [])
 
-    const subtitled = yield* step(
+    const subtitled = yield* runner.run(
       "subtitles",
-      "video-composition",
-      yield* Composition.decode(
-        {
-        clips: [{ src: composedFile }],
-        overlays: list.map((cue) => ({
-          _tag: "text",
-          text: cue.text,
-          start: Number(cue.start.toFixed(3)),
-          end: Number(cue.end.toFixed(3)),
-          fontSize: Math.round(height / 20),
-          color: "white",
-          box: "black",
-          position: { anchor: "bottom", margin: Math.round(height / 18) }
-        })),
-          audio: { mode: "keep" },
-          output: { width, height, fps: 25 }
-        },
-        "demo",
-        "subtitle overlay"
-      ),
-      {}
+      Effect.gen(function* () {
+        const list = cues(yield* readTranscript(transcript.file))
+        const composition = yield* Composition.decode(
+          {
+            clips: [{ src: composed.file }],
+            overlays: list.map((cue) => ({
+              _tag: "text",
+              text: cue.text,
+              start: Number(cue.start.toFixed(3)),
+              end: Number(cue.end.toFixed(3)),
+              fontSize: Math.round(height / 20),
+              color: "white",
+              box: "black",
+              position: { anchor: "bottom", margin: Math.round(height / 18) }
+            })),
+            audio: { mode: "keep" },
+            output: { width, height, fps: 25 }
+          },
+          "demo",
+          "subtitle overlay"
+        )
+        return yield* generate("subtitles", "video-composition", composition, {}, keepMedia("subtitled"))
+      })
     )
-    const finalFile = yield* fileOf(scratch, subtitled.output, "subtitled.mp4")
 
     // Only complete files take the final names.
-    yield* copyFile(out, finalFile)
-    yield* writeFile(srtPath, renderSrt(list))
+    yield* copyFile(out, subtitled.file)
+    yield* writeFile(srtPath, renderSrt(cues(yield* readTranscript(transcript.file))))
 
     const lines: Array<SummaryLine> = [
       ...made.flatMap(({ narration, picture }, i) => [summarize(`narration ${i + 1}`, narration), summarize(`picture ${i + 1}`, picture)]),
@@ -251,4 +357,20 @@ export const run = (options: DemoOptions): Effect.Effect<DemoSummary, MediaError
       summarize("subtitles", subtitled)
     ]
     return { video: out, srt: srtPath, duration: total, lines, totalCostUsd: lines.reduce((sum, l) => sum + l.costUsd, 0) }
-  }))
+  })
+
+/** A folder of this process's for the steps' files, removed with everything in it when the scope closes. */
+const scratchFolder = Effect.acquireRelease(
+  Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "automarket-demo-"))),
+  (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
+)
+
+/** Run the demo in this process, its steps run directly (nothing journaled, nothing resumed). */
+export const run = (options: DemoOptions): Effect.Effect<DemoSummary, StepError, ProviderRegistry | HttpClient.HttpClient> =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const dir = yield* scratchFolder
+      yield* options.progress.plan(planOf(options.script))
+      return yield* pipeline(options.script, settingsOf(options), options.progress, { dir, run: (_id, work) => work })
+    })
+  )

@@ -12,17 +12,21 @@ import { fileURLToPath } from "node:url"
 export const defaultScriptPath = fileURLToPath(new URL("./default-script.md", import.meta.url))
 
 /** One scene: a heading, what is said, and what is shown. */
-export interface Scene {
-  readonly title: string
-  readonly narration: string
-  readonly prompt: string
-}
+export const Scene = Schema.Struct({
+  title: Schema.String,
+  narration: Schema.String,
+  prompt: Schema.String
+})
+/** One scene: a heading, what is said, and what is shown. */
+export type Scene = typeof Scene.Type
 
+/** A parsed script (a schema too: the durable demo keeps it in its journal). */
+export const Script = Schema.Struct({
+  title: Schema.String,
+  scenes: Schema.Array(Scene)
+})
 /** A parsed script. */
-export interface Script {
-  readonly title: string
-  readonly scenes: ReadonlyArray<Scene>
-}
+export type Script = typeof Script.Type
 
 /** A script that cannot be used, with what is wrong. */
 export class ScriptError extends Schema.TaggedError<ScriptError>()("ScriptError", {

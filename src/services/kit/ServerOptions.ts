@@ -122,6 +122,12 @@ export const defaultServerOptions = (service: ServiceName): ServerOptions => ({
 /** The prefix of the line a service prints when it listens: `automarket-listening {"service":..,"host":..,"port":..}`. */
 export const announcePrefix = "automarket-listening "
 
+/**
+ * The environment variable set (to `1`) for a service a process of ours started for itself
+ * (`ProcessRuntime`): such a service stops when that process is gone.
+ */
+export const serviceChildVar = "AUTOMARKET_SERVICE_CHILD"
+
 /** Print the announcement line for the server in context. */
 export const announce = (service: ServiceName): Effect.Effect<void, never, HttpServer.HttpServer> =>
   HttpServer.addressWith((address) =>

@@ -11,8 +11,11 @@ import { run as runCommand } from "../../support/Run.js"
 
 const bin = path.resolve(import.meta.dirname, "../../../bin/automarket.mjs")
 let dir: string
+// The demo keeps its runs in the state folder: this test's own.
+let env: NodeJS.ProcessEnv
 beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "automarket-demo-cli-"))
+  env = { ...process.env, AUTOMARKET_STATE_DIR: path.join(dir, "state") }
 })
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
 
@@ -35,7 +38,7 @@ const alive = (pid: number) => {
 describe("automarket demo (the executable)", () => {
   it("runs a short script: progress lines on stderr, the summary on stdout, the files written", async () => {
     fs.writeFileSync(path.join(dir, "short.md"), "# Short\n\n## Hello\nThe weather is nice today.\n")
-    const run = await runCommand(process.execPath, [bin, "demo", "short.md", "--out", "short.mp4"], { cwd: dir, timeout: 180_000 })
+    const run = await runCommand(process.execPath, [bin, "demo", "short.md", "--out", "short.mp4"], { cwd: dir, env, timeout: 180_000 })
     expect(run.status).toBe(0)
     expect(run.stderr).toMatch(/✓ \[1\/6\] narrate scene 1 "Hello"  \(chatterbox\)/)
     expect(run.stderr).toMatch(/✓ \[6\/6\] burn in the subtitles  \(ffmpeg\)/)
@@ -46,7 +49,7 @@ describe("automarket demo (the executable)", () => {
   }, 200_000)
 
   it("Ctrl-C mid-run stops every service it started and leaves no partial output", async () => {
-    const child = spawn(process.execPath, [bin, "demo", "--out", "cancelled.mp4"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] })
+    const child = spawn(process.execPath, [bin, "demo", "--out", "cancelled.mp4"], { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] })
     let stderr = ""
     const services = new Set<number>()
     await new Promise<void>((resolve, reject) => {
