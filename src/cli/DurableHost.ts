@@ -12,7 +12,10 @@ import * as ValidationError from "@effect/cli/ValidationError"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as HashMap from "effect/HashMap"
 import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import { InvalidInput } from "../domain/Errors.js"
 import type { Generations } from "../durable/Durable.js"
@@ -84,6 +87,23 @@ export const durationOption = (name: string, description: string) =>
 const durable = Effect.promise(() => import("../durable/Durable.js"))
 
 /**
+ * The logger of the commands that host durable generations: on stderr (stdout is the commands'
+ * answer), without the engine's own chatter below Error (a runner it does not see yet while the
+ * process starts or stops is not the user's business).
+ */
+const toStderr = Logger.withConsoleError(Logger.logfmtLogger)
+const quietEngine = Logger.replace(
+  Logger.defaultLogger,
+  Logger.make<unknown, void>((options) => {
+    const pkg = HashMap.get(options.annotations, "package")
+    if (Option.isSome(pkg) && String(pkg.value).startsWith("@effect/") && LogLevel.lessThan(options.logLevel, LogLevel.Error)) return
+    toStderr.log(options)
+  })
+)
+
+const quietly = <A, E, R>(layer: Layer.Layer<A, E, R>): Layer.Layer<A, E, R> => Layer.merge(Layer.provide(layer, quietEngine), quietEngine)
+
+/**
  * The generations service for a command that starts or awaits generations: on the embedded file
  * a runner in this process (it also resumes what other processes left unfinished); on Postgres a
  * client (the workers run them) unless `runner` is given (the `worker` command).
@@ -92,18 +112,22 @@ export const hostLayer = (
   database: Option.Option<string>,
   runner?: { readonly host: string; readonly port: number }
 ): Layer.Layer<Generations | GenerationStore, unknown, ProviderRegistry | HttpClient.HttpClient> =>
-  Layer.unwrapEffect(
-    Effect.map(durable, (Durable) =>
-      Option.match(database, {
-        onNone: () => Durable.layerSqlite(),
-        onSome: (url) =>
-          Durable.layerPg({ url, role: runner !== undefined ? { _tag: "runner", ...runner } : { _tag: "client" } })
-      })
+  quietly(
+    Layer.unwrapEffect(
+      Effect.map(durable, (Durable) =>
+        Option.match(database, {
+          onNone: () => Durable.layerSqlite(),
+          onSome: (url) =>
+            Durable.layerPg({ url, role: runner !== undefined ? { _tag: "runner", ...runner } : { _tag: "client" } })
+        })
+      )
     )
   )
 
 /** The generations store alone (no runner): for listing, showing, watching and cancelling. */
 export const storeLayer = (database: Option.Option<string>): Layer.Layer<GenerationStore, unknown> =>
-  Layer.unwrapEffect(
-    Effect.map(durable, (Durable) => Option.match(database, { onNone: () => Durable.storeSqlite(), onSome: (url) => Durable.storePg(url) }))
+  quietly(
+    Layer.unwrapEffect(
+      Effect.map(durable, (Durable) => Option.match(database, { onNone: () => Durable.storeSqlite(), onSome: (url) => Durable.storePg(url) }))
+    )
   )

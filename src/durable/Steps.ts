@@ -300,7 +300,14 @@ export const make = (env: StepsEnvironment): GenerationStepsService => {
           )
         )
       const start = yield* row(request.id)
-      const outcome = yield* round(start.notifiedAt ?? 0)
+      const outcome = yield* round(start.notifiedAt ?? 0).pipe(
+        // The provider's answer for a job cancelled at our request (fal: a failure) is our cancel.
+        Effect.catchAll((error) =>
+          Effect.flatMap(row(request.id), (now) =>
+            Effect.fail(now.cancelRequestedAt !== undefined && error._tag !== "Cancelled" ? cancelledError(request, ticket.provider, ticket.requestId) : error)
+          )
+        )
+      )
       if (outcome._tag === "Stop") {
         yield* cancelRemote(request, ticket)
         yield* removeLeftovers(env.downloadDir, ticket)
@@ -360,8 +367,12 @@ export const make = (env: StepsEnvironment): GenerationStepsService => {
       return result
     })
 
-  const fail: GenerationStepsService["fail"] = (request, error) =>
+  const fail: GenerationStepsService["fail"] = (request, failure) =>
     Effect.gen(function* () {
+      // A job we asked to cancel ends as the provider reports a cancelled job (fal: a failure
+      // "Request was cancelled"): the generation was cancelled, whatever the last answer said.
+      const asked = Option.exists(yield* store.get(request.id), (r) => r.cancelRequestedAt !== undefined)
+      const error = asked && failure._tag !== "Cancelled" ? cancelledError(request, failure.provider) : failure
       const status = error._tag === "Cancelled" ? "cancelled" : "failed"
       yield* store.recordFailure(request.id, status, JSON.stringify(Schema.encodeSync(MediaErrorSchema)(error)))
       yield* appendStatus(store, request.id, status, { error: error.message })

@@ -90,7 +90,7 @@ describe("automarket jobs (durable generations, fal emulator)", () => {
       expect(cancelled.stdout).toBe("cancelled owl-1 (falai job req-1)\n")
       const watched = yield* cli(fal, ["jobs", "watch", "owl-1"])
       expect(watched.status).toBe(1)
-      expect(watched.stdout).toBe("owl-1: cancelled\n")
+      expect(watched.stdout, (yield* cli(fal, ["jobs", "show", "owl-1"])).stdout).toBe("owl-1: cancelled\n")
       // The background process stops following it; give it a watch tick, then count.
       yield* Effect.sleep("2500 millis")
       expect(fal.count("cancel")).toBe(1)
