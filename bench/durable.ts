@@ -149,6 +149,11 @@ if (mode === "postgres") {
           child.once("exit", (code) => reject(new Error(`worker exited (${code}): ${stderr}`)))
         })
       )
+      // Workers never outlive this process, whatever happens to it.
+      const stopWorkers = () => {
+        for (const child of children) if (child.exitCode === null) child.kill("SIGKILL")
+      }
+      process.once("exit", stopWorkers)
       await Promise.all(ready)
       const runtime = ManagedRuntime.make(
         Durable.layerPg({ url, role: { _tag: "client" }, stateDir: path.join(dir, "client") }).pipe(Layer.provide(registry), Layer.provide(http))

@@ -238,16 +238,23 @@ export const make = (env: StepsEnvironment): GenerationStepsService => {
         }
         yield* appendStatus(store, request.id, "resubmitting", { after: new Date(intentAt).toISOString() })
       }
-      yield* orDie(store.setAttempt(request.id, attempt, step.provider, step.model))
-      const intentAt = yield* Clock.currentTimeMillis
-      yield* orDie(store.recordIntent(request.id, attempt, intentAt))
-      const ticket = yield* Progress.listen(
-        jobs.submit(request.capability, step.model, request.input as never, request.options as never, {
-          deadline: request.deadlineAt !== undefined ? new Date(request.deadlineAt) : undefined
-        }),
-        reportingTo(env, request.id)
-      ).pipe(Effect.uninterruptible)
-      yield* orDie(store.recordTicket(request.id, attempt, encodeTicket(ticket), ticket.requestId))
+      // From the intent to the ticket, nothing interrupts (a shard moving to another worker, a
+      // shutdown): only a crash can leave an intent without its ticket.
+      const ticket = yield* Effect.uninterruptible(
+        Effect.gen(function* () {
+          yield* orDie(store.setAttempt(request.id, attempt, step.provider, step.model))
+          const intentAt = yield* Clock.currentTimeMillis
+          yield* orDie(store.recordIntent(request.id, attempt, intentAt))
+          const ticket = yield* Progress.listen(
+            jobs.submit(request.capability, step.model, request.input as never, request.options as never, {
+              deadline: request.deadlineAt !== undefined ? new Date(request.deadlineAt) : undefined
+            }),
+            reportingTo(env, request.id)
+          )
+          yield* orDie(store.recordTicket(request.id, attempt, encodeTicket(ticket), ticket.requestId))
+          return ticket
+        })
+      )
       yield* hold(store, request.id, "submitted")
       return ticket
     })

@@ -40,6 +40,13 @@ export const worker = Command.make(
   ({ database, host, port }) =>
     Effect.gen(function* () {
       const io = yield* output
+      // Stopping releases the worker's shards in the database; if the database is gone that would
+      // wait forever: a stop signal ends the process within 10 s whatever happens.
+      yield* Effect.sync(() => {
+        for (const signal of ["SIGTERM", "SIGINT"] as const) {
+          process.once(signal, () => void setTimeout(() => process.exit(signal === "SIGTERM" ? 143 : 130), 10_000).unref())
+        }
+      })
       const url = yield* databaseOf(database)
       const runnerPort = Option.isSome(port) ? port.value : yield* freePort(host)
       const { Generations } = yield* Effect.promise(() => import("../../durable/Durable.js"))
