@@ -401,7 +401,7 @@ export const hostLayer = (
 const commonSharding = {
   shardsPerGroup: 64,
   entityMessagePollInterval: Duration.millis(500),
-  entityReplyPollInterval: Duration.millis(100),
+  entityReplyPollInterval: Duration.millis(25),
   refreshAssignmentsInterval: Duration.seconds(1),
   shardLockRefreshInterval: Duration.seconds(1),
   shardLockExpiration: Duration.seconds(5),
