@@ -22,6 +22,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # The package may start a system-wide server of its own; the tests start (and stop) their own.
+  if [[ " ${missing[*]} " == *" postgresql "* ]] && command -v pg_lsclusters >/dev/null 2>&1; then
+    pg_lsclusters -h 2>/dev/null | awk '$4 == "online" { print $1, $2 }' | while read -r version cluster; do
+      $sudo pg_ctlcluster "$version" "$cluster" stop || true
+    done
+  fi
 fi
 
 # npm packages: install when node_modules is missing or older than the lock file.
