@@ -234,15 +234,24 @@ export const make = (env: StepsEnvironment): GenerationStepsService => {
         yield* appendStatus(store, request.id, "resubmitting", { after: new Date(intentAt).toISOString() })
       }
       yield* orDie(store.setAttempt(request.id, attempt, step.provider, step.model))
-      const intentAt = yield* Clock.currentTimeMillis
-      yield* orDie(store.recordIntent(request.id, attempt, intentAt))
-      const ticket = yield* Progress.listen(
-        jobs.submit(request.capability, step.model, request.input as never, request.options as never, {
-          deadline: request.deadlineAt !== undefined ? new Date(request.deadlineAt) : undefined
-        }),
-        reportingTo(env, request.id)
-      ).pipe(Effect.uninterruptible)
-      yield* orDie(store.recordTicket(request.id, attempt, encodeTicket(ticket), ticket.requestId))
+      // From the intent to the kept ticket, one uninterruptible region: a worker that stops its
+      // generations (a shard handed to another worker, SIGTERM) waits for the provider's answer to
+      // be kept, rather than leave an intent without a ticket that a resume cannot tell from a job
+      // never sent (SubmitOutcomeUnknown, or a second submit). Only a crash can land in the window.
+      const ticket = yield* Effect.uninterruptible(
+        Effect.gen(function* () {
+          const intentAt = yield* Clock.currentTimeMillis
+          yield* orDie(store.recordIntent(request.id, attempt, intentAt))
+          const ticket = yield* Progress.listen(
+            jobs.submit(request.capability, step.model, request.input as never, request.options as never, {
+              deadline: request.deadlineAt !== undefined ? new Date(request.deadlineAt) : undefined
+            }),
+            reportingTo(env, request.id)
+          )
+          yield* orDie(store.recordTicket(request.id, attempt, encodeTicket(ticket), ticket.requestId))
+          return ticket
+        })
+      )
       yield* hold(store, request.id, "submitted")
       return ticket
     })
