@@ -384,7 +384,11 @@ const commonSharding = {
   refreshAssignmentsInterval: Duration.seconds(1),
   shardLockRefreshInterval: Duration.seconds(1),
   shardLockExpiration: Duration.seconds(5),
-  runnerHealthCheckInterval: Duration.seconds(2)
+  runnerHealthCheckInterval: Duration.seconds(2),
+  // A shard that moves (a runner joined or is stopping) is handed over once its entities stopped, and
+  // a generation stops only when interrupted: it resumes from its journal on the next owner, so the
+  // default wait of 15 s for it to end by itself only held up every generation on the moving shard.
+  entityTerminationTimeout: Duration.seconds(1)
 } satisfies Partial<ShardingConfig.ShardingConfig["Type"]>
 
 /** The embedded engine's sharding: a runner named after this process (its shard locks are its own). */
