@@ -391,6 +391,18 @@ const commonSharding = {
   entityTerminationTimeout: Duration.seconds(1)
 } satisfies Partial<ShardingConfig.ShardingConfig["Type"]>
 
+/**
+ * Sharding on Postgres: a shard is held through an advisory lock of its runner's session, which no
+ * other runner can take while that session lives, whatever the expiry; so the expiry only says
+ * how soon a dead runner is noticed, and its shards taken over (a SQLite lock is a row that
+ * expires: there a short expiry could hand a slow process's shards to another while it runs them).
+ */
+const pgSharding = {
+  ...commonSharding,
+  shardLockExpiration: Duration.seconds(3),
+  refreshAssignmentsInterval: Duration.millis(500)
+} satisfies Partial<ShardingConfig.ShardingConfig["Type"]>
+
 /** The embedded engine's sharding: a runner named after this process (its shard locks are its own). */
 export const embeddedSharding = (): Partial<ShardingConfig.ShardingConfig["Type"]> => ({
   ...commonSharding,
@@ -446,7 +458,7 @@ export type PgRole = { readonly _tag: "runner"; readonly host: string; readonly 
 
 /**
  * Many workers on one Postgres (`url`: `postgres://user@host:port/db`). A `runner` hosts
- * generations (its shards move to the others when it dies: about 5-7 s with these settings); a
+ * generations (its shards move to the others when it dies: about 3-5 s with these settings); a
  * `client` starts, awaits, lists and cancels them without running any.
  */
 export const layerPg = (
@@ -462,12 +474,12 @@ export const layerPg = (
       ? NodeClusterSocket.layer({
           storage: "sql",
           shardingConfig: {
-            ...commonSharding,
+            ...pgSharding,
             runnerAddress: Option.some(RunnerAddress.make(role.host, role.port)),
             runnerListenAddress: Option.none()
           }
         })
-      : NodeClusterSocket.layer({ clientOnly: true, storage: "sql", shardingConfig: { ...commonSharding, runnerAddress: Option.none() } })
+      : NodeClusterSocket.layer({ clientOnly: true, storage: "sql", shardingConfig: { ...pgSharding, runnerAddress: Option.none() } })
   const engine = ClusterWorkflowEngine.layer.pipe(Layer.provideMerge(cluster))
   return hostLayer({ ...options, stateDir: dir }).pipe(
     Layer.provideMerge(engine),
