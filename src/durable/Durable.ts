@@ -108,7 +108,10 @@ export interface GenerationsService {
   readonly cancel: (id: string) => Effect.Effect<boolean>
   /** A generation's progress events from `afterSeq` (default 0), live until it is finished. */
   readonly events: (id: string, options?: { readonly afterSeq?: number; readonly every?: Duration.DurationInput }) => Stream.Stream<GenerationEvent>
-  /** Resume every unfinished generation (this process runs them); their ids. */
+  /**
+   * Resume every unfinished generation; their ids. Those never started are started; the others the
+   * engine resumes by itself wherever their shard is owned (in this process, when it is the only one).
+   */
   readonly resumeAll: Effect.Effect<ReadonlyArray<string>>
   /** Delete finished generations older than `age`, with their journal and result files; how many. */
   readonly prune: (age: Duration.DurationInput) => Effect.Effect<number>
@@ -251,8 +254,14 @@ export const make = (
 
     const resumeAll = Effect.gen(function* () {
       const rows = yield* Effect.orDie(store.list({ statuses: ["pending", "submitting", "running", "delivering"], limit: 10_000 }))
-      yield* Effect.forEach(rows, (row) => withEngine(Generation.Generation.execute(decodeRequest(JSON.parse(row.request)), { discard: true })), {
-        discard: true
+      // A generation past `pending` has run a step: the engine holds its run and resumes it wherever its shard is
+      // owned. Only a pending one may never have reached the engine (journaled here, its run not sent) and is sent;
+      // sending every unfinished one again kept a joining worker busy re-sending while the others handed it shards.
+      const unstarted = rows.filter((row) => row.status === "pending")
+      // A send waits while its shard is in transit: several at once.
+      yield* Effect.forEach(unstarted, (row) => withEngine(Generation.Generation.execute(decodeRequest(JSON.parse(row.request)), { discard: true })), {
+        discard: true,
+        concurrency: 16
       })
       return rows.map((row) => row.id)
     })
