@@ -115,7 +115,10 @@ export interface GenerationsService {
   readonly notify: (id: string) => Effect.Effect<boolean>
   /** A generation's progress events from `afterSeq` (default 0), live until it is finished. */
   readonly events: (id: string, options?: { readonly afterSeq?: number; readonly every?: Duration.DurationInput }) => Stream.Stream<GenerationEvent>
-  /** Resume every unfinished generation (this process runs them); their ids. */
+  /**
+   * Resume every unfinished generation; their ids. Those never started are started; the others the
+   * engine resumes by itself wherever their shard is owned (in this process, when it is the only one).
+   */
   readonly resumeAll: Effect.Effect<ReadonlyArray<string>>
   /** Delete finished generations older than `age`, with their journal and result files; how many. */
   readonly prune: (age: Duration.DurationInput) => Effect.Effect<number>
@@ -215,8 +218,14 @@ export const make = (
 
     const resumeAll = Effect.gen(function* () {
       const rows = yield* Effect.orDie(store.list({ statuses: ["pending", "submitting", "running", "delivering"], limit: 10_000 }))
-      yield* Effect.forEach(rows, (row) => withEngine(Generation.Generation.execute(decodeRequest(JSON.parse(row.request)), { discard: true })), {
-        discard: true
+      // A generation past `pending` has run a step: the engine holds its run and resumes it wherever its shard is
+      // owned. Only a pending one may never have reached the engine (journaled here, its run not sent) and is sent;
+      // sending every unfinished one again kept a joining worker busy re-sending while the others handed it shards.
+      const unstarted = rows.filter((row) => row.status === "pending")
+      // A send waits while its shard is in transit: several at once.
+      yield* Effect.forEach(unstarted, (row) => withEngine(Generation.Generation.execute(decodeRequest(JSON.parse(row.request)), { discard: true })), {
+        discard: true,
+        concurrency: 16
       })
       return rows.map((row) => row.id)
     })
@@ -405,7 +414,23 @@ const commonSharding = {
   refreshAssignmentsInterval: Duration.seconds(1),
   shardLockRefreshInterval: Duration.seconds(1),
   shardLockExpiration: Duration.seconds(5),
-  runnerHealthCheckInterval: Duration.seconds(2)
+  runnerHealthCheckInterval: Duration.seconds(2),
+  // A shard that moves (a runner joined or is stopping) is handed over once its entities stopped, and
+  // a generation stops only when interrupted: it resumes from its journal on the next owner, so the
+  // default wait of 15 s for it to end by itself only held up every generation on the moving shard.
+  entityTerminationTimeout: Duration.seconds(1)
+} satisfies Partial<ShardingConfig.ShardingConfig["Type"]>
+
+/**
+ * Sharding on Postgres: a shard is held through an advisory lock of its runner's session, which no
+ * other runner can take while that session lives, whatever the expiry; so the expiry only says
+ * how soon a dead runner is noticed, and its shards taken over (a SQLite lock is a row that
+ * expires: there a short expiry could hand a slow process's shards to another while it runs them).
+ */
+const pgSharding = {
+  ...commonSharding,
+  shardLockExpiration: Duration.seconds(3),
+  refreshAssignmentsInterval: Duration.millis(500)
 } satisfies Partial<ShardingConfig.ShardingConfig["Type"]>
 
 /** The embedded engine's sharding: a runner named after this process (its shard locks are its own). */
@@ -463,7 +488,7 @@ export type PgRole = { readonly _tag: "runner"; readonly host: string; readonly 
 
 /**
  * Many workers on one Postgres (`url`: `postgres://user@host:port/db`). A `runner` hosts
- * generations (its shards move to the others when it dies: about 5-7 s with these settings); a
+ * generations (its shards move to the others when it dies: about 3-5 s with these settings); a
  * `client` starts, awaits, lists and cancels them without running any.
  */
 export const layerPg = (
@@ -479,12 +504,12 @@ export const layerPg = (
       ? NodeClusterSocket.layer({
           storage: "sql",
           shardingConfig: {
-            ...commonSharding,
+            ...pgSharding,
             runnerAddress: Option.some(RunnerAddress.make(role.host, role.port)),
             runnerListenAddress: Option.none()
           }
         })
-      : NodeClusterSocket.layer({ clientOnly: true, storage: "sql", shardingConfig: { ...commonSharding, runnerAddress: Option.none() } })
+      : NodeClusterSocket.layer({ clientOnly: true, storage: "sql", shardingConfig: { ...pgSharding, runnerAddress: Option.none() } })
   const engine = ClusterWorkflowEngine.layer.pipe(Layer.provideMerge(cluster))
   return hostLayer({ ...options, stateDir: dir }).pipe(
     Layer.provideMerge(engine),

@@ -238,11 +238,13 @@ export const make = (env: StepsEnvironment): GenerationStepsService => {
         }
         yield* appendStatus(store, request.id, "resubmitting", { after: new Date(intentAt).toISOString() })
       }
-      // From the intent to the ticket, nothing interrupts (a shard moving to another worker, a
-      // shutdown): only a crash can leave an intent without its ticket.
+      yield* orDie(store.setAttempt(request.id, attempt, step.provider, step.model))
+      // From the intent to the kept ticket, one uninterruptible region: a worker that stops its
+      // generations (a shard handed to another worker, SIGTERM) waits for the provider's answer to
+      // be kept, rather than leave an intent without a ticket that a resume cannot tell from a job
+      // never sent (SubmitOutcomeUnknown, or a second submit). Only a crash can land in the window.
       const ticket = yield* Effect.uninterruptible(
         Effect.gen(function* () {
-          yield* orDie(store.setAttempt(request.id, attempt, step.provider, step.model))
           const intentAt = yield* Clock.currentTimeMillis
           yield* orDie(store.recordIntent(request.id, attempt, intentAt))
           const ticket = yield* Progress.listen(
