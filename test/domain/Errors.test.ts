@@ -23,6 +23,7 @@ import {
   QuotaExceeded,
   RateLimited,
   ServiceNotRunning,
+  SubmitOutcomeUnknown,
   Timeout
 } from "../../src/domain/Errors.js"
 
@@ -43,7 +44,13 @@ const samples: ReadonlyArray<MediaError> = [
   new MalformedResponse({ provider: "together", detail: "answer is not JSON: <html>" }),
   new DownloadFailed({ provider: "replicate", url: "https://example.invalid/out.png", detail: "HTTP 404 (https://example.invalid/out.png)" }),
   new Cancelled({ provider: "replicate", jobId: "p-9", detail: "job p-9 (acme/model) was cancelled: by the owner" }),
-  new ServiceNotRunning({ provider: "ffmpeg", service: "ffmpeg", detail: "service: could not start node: spawn ENOENT" })
+  new ServiceNotRunning({ provider: "ffmpeg", service: "ffmpeg", detail: "service: could not start node: spawn ENOENT" }),
+  new SubmitOutcomeUnknown({
+    provider: "falai",
+    generationId: "fox-1",
+    model: "fal-ai/flux/schnell",
+    detail: "generation fox-1 stopped after a submit whose answer was never kept"
+  })
 ]
 
 describe("Errors", () => {
