@@ -43,8 +43,9 @@ const readState = (dir: string, id: string) => {
   if (!fs.existsSync(file)) return { row: undefined, statuses: [] as Array<string> }
   const db = new Database(file, { readonly: true, fileMustExist: true })
   try {
-    const hasTable = db.prepare("SELECT name FROM sqlite_master WHERE name = 'automarket_generations'").get() !== undefined
-    if (!hasTable) return { row: undefined, statuses: [] as Array<string> }
+    // The process under test may be creating the tables right now: both must be there.
+    const tables = db.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE name IN ('automarket_generations', 'automarket_generation_events')").get() as { n: number }
+    if (tables.n < 2) return { row: undefined, statuses: [] as Array<string> }
     const row = db.prepare("SELECT * FROM automarket_generations WHERE id = ?").get(id) as Record<string, unknown> | undefined
     const statuses = (db.prepare("SELECT event FROM automarket_generation_events WHERE generation_id = ? ORDER BY seq").all(id) as Array<{ event: string }>)
       .map((r) => JSON.parse(r.event) as { _tag: string; status?: string; point?: string })
