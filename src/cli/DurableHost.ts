@@ -53,23 +53,12 @@ export const databaseOf = (option: Option.Option<string>): Effect.Effect<Option.
     : Effect.succeed(url)
 }
 
+const durationUnits = { ms: Duration.millis, s: Duration.seconds, m: Duration.minutes, h: Duration.hours, d: Duration.days } as const
+
 /** A duration as written on the command line: `90s`, `5m`, `2h`, `7d` (or a bare number of seconds). */
 export const parseDuration = (text: string): Duration.Duration | undefined => {
   const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/.exec(text.trim())
-  if (match === null) return undefined
-  const value = Number(match[1])
-  switch (match[2] ?? "s") {
-    case "ms":
-      return Duration.millis(value)
-    case "s":
-      return Duration.seconds(value)
-    case "m":
-      return Duration.minutes(value)
-    case "h":
-      return Duration.hours(value)
-    default:
-      return Duration.days(value)
-  }
+  return match === null ? undefined : durationUnits[(match[2] ?? "s") as keyof typeof durationUnits](Number(match[1]))
 }
 
 /** A duration option (`--name 90s|5m|2h|7d`), refused in one line when unreadable. */

@@ -31,7 +31,6 @@ import type * as ConfigError from "effect/ConfigError"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import type { WorkflowEngine } from "@effect/workflow/WorkflowEngine"
-import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
@@ -55,7 +54,7 @@ import * as MediaTypes from "../media/MediaTypes.js"
 import { ProviderRegistry } from "../registry/ProviderRegistry.js"
 import { manifestOf } from "../registry/Providers.js"
 import * as Generation from "./Generation.js"
-import { finalStatuses, GenerationStore, type GenerationRow, type GenerationStatus } from "./GenerationStore.js"
+import { eventsOf, type GenerationEvent, GenerationStore, type GenerationRow, type GenerationStatus } from "./GenerationStore.js"
 import * as GenerationStoreLayer from "./GenerationStore.js"
 import * as Steps from "./Steps.js"
 
@@ -81,13 +80,7 @@ export interface StartRequest {
   readonly deliverTo?: string
 }
 
-/** One progress event of a generation, as recorded. */
-export interface GenerationEvent {
-  readonly seq: number
-  readonly at: Date
-  /** A job event (`Submitted`, `Queued`, `Running`, `Downloading`, `Completed`) or `{ _tag: "Status", status, ... }`. */
-  readonly event: { readonly _tag: string } & Record<string, unknown>
-}
+export type { GenerationEvent } from "./GenerationStore.js"
 
 /** Durable generations by id. */
 export interface GenerationsService {
@@ -200,22 +193,6 @@ export const make = (
     const cancel = (id: string): Effect.Effect<boolean> =>
       cancelGeneration(id, options).pipe(Effect.provideService(GenerationStore, store), Effect.provide(http))
 
-    const events = (id: string, opts: { readonly afterSeq?: number; readonly every?: Duration.DurationInput } = {}): Stream.Stream<GenerationEvent> =>
-      Stream.paginateChunkEffect({ seq: opts.afterSeq ?? 0, done: false }, (state) =>
-        Effect.gen(function* () {
-          if (state.done) return [[], Option.none()] as const
-          const rows = yield* Effect.orDie(store.events(id, state.seq))
-          const row = yield* Effect.orDie(store.get(id))
-          const finished = Option.match(row, { onNone: () => true, onSome: (r) => finalStatuses.has(r.status) })
-          const last = rows.length > 0 ? rows[rows.length - 1]!.seq : state.seq
-          if (rows.length === 0 && !finished) yield* Effect.sleep(opts.every ?? "250 millis")
-          const chunk = rows.map((r): GenerationEvent => ({ seq: r.seq, at: new Date(r.at), event: JSON.parse(r.event) }))
-          // One more read after the end: events written with the final status are not lost.
-          const next = finished && rows.length === 0 ? { seq: last, done: true } : { seq: last, done: false }
-          return [chunk, Option.some(next)] as const
-        }).pipe(Effect.map(([chunk, next]) => [Chunk.fromIterable(chunk), next] as const))
-      )
-
     const resumeAll = Effect.gen(function* () {
       const rows = yield* Effect.orDie(store.list({ statuses: ["pending", "submitting", "running", "delivering"], limit: 10_000 }))
       // A generation past `pending` has run a step: the engine holds its run and resumes it wherever its shard is
@@ -253,7 +230,7 @@ export const make = (
       list: (opts) => Effect.orDie(store.list(opts)),
       cancel,
       notify: (id) => Effect.orDie(store.notify(id)),
-      events,
+      events: (id, opts) => eventsOf(store, id, opts),
       resumeAll,
       prune
     }
@@ -395,16 +372,12 @@ export const stepsLayer = (
 
 /**
  * The generations service and the workflow registered with the engine in context, over the
- * store (its tables created when missing): what every hosting layer shares.
+ * store in context: what every hosting layer shares.
  */
 export const hostLayer = (
   options: DurableOptions = {}
-): Layer.Layer<Generations | GenerationStore, never, WorkflowEngine | GenerationStore | ProviderRegistry | HttpClient.HttpClient> =>
-  Layer.effect(Generations, make(options)).pipe(
-    Layer.provideMerge(Generation.layer),
-    Layer.provide(stepsLayer(options)),
-    Layer.provideMerge(Layer.effectContext(Effect.map(GenerationStore, (store) => Context.make(GenerationStore, store))))
-  )
+): Layer.Layer<Generations, never, WorkflowEngine | GenerationStore | ProviderRegistry | HttpClient.HttpClient> =>
+  Layer.effect(Generations, make(options)).pipe(Layer.provideMerge(Generation.layer), Layer.provide(stepsLayer(options)))
 
 /** Sharding settings every process on one database shares (they are also read from generic environment variables, so all are given). */
 const commonSharding = {

@@ -171,9 +171,8 @@ export const run = (steps: GenerationStepsService) => (request: GenerationReques
       attempts.push({ provider: step.provider, model: step.model, error: { tag: error._tag, message: error.message } })
       if (!fallback || i === route.length - 1) return yield* Effect.fail(error)
     }
-    return yield* Effect.fail(
-      new Cancelled({ provider: "durable", detail: `generation ${request.id}: no provider to try` })
-    )
+    // `route` fails rather than answer no candidate.
+    return yield* Effect.dieMessage(`durable: generation ${request.id} was routed to no provider`)
   }).pipe(
     Effect.tapError((error) => steps.fail(request, error)),
     // A defect ends the workflow for good: the store says so (an interruption, a worker going away, is not one).

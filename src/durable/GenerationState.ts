@@ -6,10 +6,13 @@
  * @module
  */
 import type { SqlError } from "@effect/sql/SqlError"
+import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
-import type * as Effect from "effect/Effect"
-import type * as Option from "effect/Option"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
 
 /** Where a generation is. Final: `succeeded`, `failed`, `cancelled`. */
 export const GenerationStatus = Schema.Literal("pending", "submitting", "running", "delivering", "succeeded", "failed", "cancelled")
@@ -107,3 +110,34 @@ export interface GenerationStoreService {
 /** The generations store's tag. */
 export class GenerationStore extends Context.Tag("automarket/GenerationStore")<GenerationStore, GenerationStoreService>() {}
 
+
+/** One progress event of a generation, as recorded. */
+export interface GenerationEvent {
+  readonly seq: number
+  readonly at: Date
+  /** A job event (`Submitted`, `Queued`, `Running`, `Downloading`, `Completed`) or `{ _tag: "Status", status, ... }`. */
+  readonly event: { readonly _tag: string } & Record<string, unknown>
+}
+
+/**
+ * A generation's recorded events after `afterSeq` (default 0), read every `every` (default
+ * 250 ms) while there are none, until it is final; after that, one more read so that the events
+ * written with the final status are not lost. From any process: it reads the store only.
+ */
+export const eventsOf = (
+  store: GenerationStoreService,
+  id: string,
+  options: { readonly afterSeq?: number; readonly every?: Duration.DurationInput } = {}
+): Stream.Stream<GenerationEvent> =>
+  Stream.paginateChunkEffect({ seq: options.afterSeq ?? 0, done: false }, (state) =>
+    Effect.gen(function* () {
+      if (state.done) return [Chunk.empty<GenerationEvent>(), Option.none()] as const
+      const rows = yield* Effect.orDie(store.events(id, state.seq))
+      const row = yield* Effect.orDie(store.get(id))
+      const final = Option.match(row, { onNone: () => true, onSome: (r) => finalStatuses.has(r.status) })
+      if (rows.length === 0 && !final) yield* Effect.sleep(options.every ?? "250 millis")
+      const last = rows.length > 0 ? rows[rows.length - 1]!.seq : state.seq
+      const chunk = Chunk.fromIterable(rows.map((r): GenerationEvent => ({ seq: r.seq, at: new Date(r.at), event: JSON.parse(r.event) })))
+      return [chunk, Option.some({ seq: last, done: final && rows.length === 0 })] as const
+    })
+  )

@@ -20,7 +20,9 @@ import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 
 export {
+  eventsOf,
   finalStatuses,
+  type GenerationEvent,
   type GenerationEventRow,
   type GenerationRow,
   GenerationStatus,

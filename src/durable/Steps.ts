@@ -11,7 +11,6 @@ import * as Duration from "effect/Duration"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
-import { randomUUID } from "node:crypto"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import type { Asset } from "../domain/Asset.js"
@@ -55,8 +54,9 @@ export interface StepsEnvironment {
  * A store call: a failure of the database (busy, a connection lost or not had in time) is tried
  * again, 6 times over about 6 s, before it becomes a defect of the step.
  */
-const orDie = <A, E>(self: Effect.Effect<A, E>): Effect.Effect<A> =>
-  Effect.orDie(Effect.retry(self, Schedule.intersect(Schedule.exponential("100 millis", 2), Schedule.recurs(6))))
+const storeRetry = Schedule.intersect(Schedule.exponential("100 millis", 2), Schedule.recurs(6))
+
+const orDie = <A, E>(self: Effect.Effect<A, E>): Effect.Effect<A> => Effect.orDie(Effect.retry(self, storeRetry))
 
 /** The event log of a generation as a progress reporter: each event appended as JSON (downloads at most 4 a second, and the last). */
 const reportingTo = (env: StepsEnvironment, id: string) => {
@@ -86,12 +86,16 @@ export const appendStatus = (store: GenerationStoreService, id: string, status: 
   Effect.ignore(store.appendEvent(id, JSON.stringify({ _tag: "Status", status, ...extra })))
 
 
+/** The temp file beside `to` a generation writes through: named after it, so a rerun overwrites what a crash left. */
+const tempFor = (to: string, id: string): string =>
+  path.join(path.dirname(to), `.${path.basename(to)}.${id.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 40)}.part`)
+
 /** Copy a file to `to` through a temp file in its folder named after the generation (a rerun overwrites it), then rename. */
 const placeFile = (from: string, to: string, id: string, move: boolean): Effect.Effect<number, MediaError> =>
   Effect.tryPromise({
     try: async () => {
       await fs.mkdir(path.dirname(to), { recursive: true })
-      const temp = path.join(path.dirname(to), `.${path.basename(to)}.${id.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 40)}.part`)
+      const temp = tempFor(to, id)
       if (move) {
         try {
           await fs.rename(from, to)
@@ -126,7 +130,7 @@ const keep = (env: StepsEnvironment, request: GenerationRequest, asset: Asset, s
         bytes = yield* Effect.tryPromise({
           try: async () => {
             await fs.mkdir(env.outputDir, { recursive: true })
-            const temp = `${target}.${randomUUID().slice(0, 8)}.part`
+            const temp = tempFor(target, request.id)
             await fs.writeFile(temp, source.bytes)
             await fs.rename(temp, target)
             return source.bytes.length
@@ -176,11 +180,7 @@ export const make = (env: StepsEnvironment): GenerationStepsService => {
       const wanted: ReadonlyArray<{ readonly provider: string; readonly model: string | undefined }> =
         request.provider !== undefined
           ? [{ provider: request.provider, model: request.model }]
-          : yield* Effect.gen(function* () {
-              const listed = yield* env.registry.candidates(request.capability, request.route ?? {})
-              const ready = yield* Effect.filter(listed, (choice) => choice.provider.isAvailable)
-              return (ready.length > 0 ? ready : listed).map((choice) => ({ provider: choice.provider.id, model: choice.model?.id }))
-            })
+          : (yield* env.registry.tryOrder(request.capability, request.route ?? {})).map((choice) => ({ provider: choice.provider.id, model: choice.model?.id }))
       const steps: Array<RouteStep> = []
       let firstError: MediaError | undefined
       for (const want of wanted) {
@@ -263,17 +263,7 @@ export const make = (env: StepsEnvironment): GenerationStepsService => {
 
   /** Send the provider's cancel call, if nobody did: claimed in the store, so exactly once whoever asks. */
   const cancelRemote = (request: GenerationRequest, ticket: JobTicket): Effect.Effect<void> =>
-    Effect.gen(function* () {
-      const claimed = yield* orDie(store.claimCancel(request.id))
-      if (!claimed) return
-      const jobs = yield* Effect.orDie(jobClientOf(ticket.provider))
-      yield* jobs.cancel(ticket).pipe(
-        Effect.timeout("15 seconds"),
-        Effect.tapErrorCause((cause) => Effect.logWarning(`durable: cancelling ${ticket.provider} job ${ticket.requestId} failed`, cause)),
-        Effect.ignore
-      )
-      yield* appendStatus(store, request.id, "cancel-sent", { requestId: ticket.requestId })
-    })
+    Effect.flatMap(Effect.orDie(jobClientOf(ticket.provider)), (jobs) => Effect.asVoid(cancelOnce(store, jobs, request.id, ticket)))
 
   const collect: GenerationStepsService["collect"] = (request, _attempt, ticket) =>
     Effect.gen(function* () {
@@ -392,12 +382,15 @@ export const make = (env: StepsEnvironment): GenerationStepsService => {
       const error = new GenerationFailed({ provider: "durable", detail: `generation ${request.id} stopped on a defect: ${defect}` })
       yield* store.recordFailure(request.id, "failed", JSON.stringify(Schema.encodeSync(MediaErrorSchema)(error)))
       yield* appendStatus(store, request.id, "failed", { error: error.message })
-    }).pipe(Effect.retry(Schedule.intersect(Schedule.exponential("100 millis", 2), Schedule.recurs(6))), Effect.ignore)
+    }).pipe(Effect.retry(storeRetry), Effect.ignore)
 
   return { route, submit, collect, call, deliver, fail, crash }
 }
 
-/** Exported for `Durable.cancel`: send a generation's remote cancel once (see `make`). */
+/**
+ * Send a generation's remote cancel once: claimed in the store, so exactly one caller sends it,
+ * whichever process it is (the run at its deadline or on a cancel request, `Durable.cancel`).
+ */
 export const cancelOnce = (store: GenerationStoreService, jobs: JobClient, id: string, ticket: JobTicket): Effect.Effect<boolean> =>
   Effect.gen(function* () {
     const claimed = yield* orDie(store.claimCancel(id))

@@ -73,6 +73,11 @@ export interface ProviderRegistryService {
   readonly modelsFor: (capability: MediaCapability) => Effect.Effect<ReadonlyArray<ProviderModel>>
   /** The order in which `generate` would try providers. */
   readonly candidates: (capability: MediaCapability, options?: RouteOptions) => Effect.Effect<ReadonlyArray<Choice>>
+  /**
+   * The order in which `generate` tries providers: the candidates that can take work now, or all
+   * candidates when none can (so that the error then says why, e.g. which key to set).
+   */
+  readonly tryOrder: (capability: MediaCapability, options?: RouteOptions) => Effect.Effect<ReadonlyArray<Choice>>
   /** The best provider and model for a capability, if any. */
   readonly findBest: (capability: MediaCapability, options?: RouteOptions) => Effect.Effect<Option.Option<Choice>>
   /** Run a capability with fallback across providers; fails with the last provider's error. */
@@ -165,7 +170,7 @@ export const make = (initial: ReadonlyArray<MediaProviderService> = []): Effect.
 
     // Unavailable providers (unconfigured, circuit open) are tried only when no available one is
     // left, so that the error then says why (e.g. which key to set).
-    const tryOrder = (capability: MediaCapability, options: RouteOptions) =>
+    const tryOrder = (capability: MediaCapability, options: RouteOptions = {}) =>
       Effect.flatMap(candidates(capability, options), (listed) =>
         Effect.map(Effect.filter(listed, (choice) => choice.provider.isAvailable), (ready) => (ready.length > 0 ? ready : listed))
       )
@@ -247,7 +252,7 @@ export const make = (initial: ReadonlyArray<MediaProviderService> = []): Effect.
         })
       )
 
-    return { register, get, all, forCapability, available, modelsFor, candidates, findBest, generate, generateDetailed, streamText }
+    return { register, get, all, forCapability, available, modelsFor, candidates, tryOrder, findBest, generate, generateDetailed, streamText }
   })
 
 const noProvider = (capability: MediaCapability, options: RouteOptions): string =>

@@ -6,8 +6,8 @@
  */
 import Docker from "dockerode"
 import { execFileSync } from "node:child_process"
-import * as net from "node:net"
 import * as path from "node:path"
+import { freePort } from "../support/Ports.js"
 
 const root = path.resolve(import.meta.dirname, "../..")
 const privateHost = "unix:///tmp/am-docker/docker.sock"
@@ -46,13 +46,4 @@ export const stopEngine = (engine: Engine | undefined): void => {
 }
 
 /** A loopback port nothing listens on right now. */
-export const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
+export { freePort }

@@ -37,7 +37,6 @@ import * as Scope from "effect/Scope"
 import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import { createRequire } from "node:module"
-import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
@@ -47,6 +46,7 @@ import * as ProviderRegistry from "../../src/registry/ProviderRegistry.js"
 import { type EmuRequest, fileContent, type JobPlan, makeFal, serve } from "../emulators/falai.js"
 import { makeReplicate } from "../emulators/replicate.js"
 import { type RunningPostgres, startPostgres } from "../support/Postgres.js"
+import { freePort } from "../support/Ports.js"
 
 /** The part of `pg` used here (the package ships no types). */
 interface PgClient {
@@ -88,16 +88,6 @@ const until = async (what: string, check: () => boolean | Promise<boolean>, ms: 
   return Date.now() - start
 }
 
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
 
 const filesUnder = (dir: string): Array<string> =>
   fs.existsSync(dir) ? fs.readdirSync(dir, { recursive: true }).map(String).map((name) => path.join(dir, name)) : []

@@ -16,6 +16,7 @@ import * as Scope from "effect/Scope"
 import { afterAll, describe, expect, it } from "vitest"
 import { fileContent, type FalEmulator, makeFal, serve } from "../emulators/falai.js"
 import { run } from "../support/Run.js"
+import { falCliEnv } from "../support/FalCliEnv.js"
 
 const bin = path.resolve(import.meta.dirname, "../../bin/automarket.mjs")
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "automarket-crash-"))
@@ -23,19 +24,8 @@ afterAll(() => fs.rmSync(root, { recursive: true, force: true }))
 
 const bytes = 300_000
 
-const envFor = (fal: FalEmulator, dir: string, hold?: string): NodeJS.ProcessEnv => ({
-  PATH: process.env.PATH,
-  HOME: process.env.HOME,
-  AUTOMARKET_STATE_DIR: path.join(dir, "state"),
-  FALAI_API_KEY: fal.settings.key,
-  FALAI_BASE_URL: fal.baseUrl,
-  FALAI_PLATFORM_URL: fal.baseUrl,
-  AUTOMARKET_ALLOW_LOOPBACK_HTTP: "1",
-  AUTOMARKET_POLL_INTERVAL: "50 millis",
-  AUTOMARKET_DOWNLOAD_DIR: path.join(dir, "downloads"),
-  NO_COLOR: "1",
-  ...(hold !== undefined ? { AUTOMARKET_DURABLE_HOLD: hold } : {})
-})
+const envFor = (fal: FalEmulator, dir: string, hold?: string): NodeJS.ProcessEnv =>
+  falCliEnv(fal, dir, { AUTOMARKET_STATE_DIR: path.join(dir, "state"), ...(hold !== undefined ? { AUTOMARKET_DURABLE_HOLD: hold } : {}) })
 
 /** The generation's row and its recorded status events, read from the state file as another process would. */
 const readState = (dir: string, id: string) => {

@@ -94,9 +94,7 @@ const runsDurably = <C extends MediaFromText>(capability: C, request: MediaReque
   Effect.gen(function* () {
     if (Option.isSome(request.key) || request.detach || Option.isSome(request.database)) return true
     const registry = yield* ProviderRegistry
-    const listed = yield* registry.candidates(capability, routed)
-    const ready = yield* Effect.filter(listed, (choice) => choice.provider.isAvailable)
-    const first = (ready.length > 0 ? ready : listed)[0]
+    const first = (yield* registry.tryOrder(capability, routed))[0]
     if (first === undefined) return false
     const { manifestOf } = yield* Effect.promise(() => import("../../registry/Providers.js"))
     return manifestOf(first.provider.id)?.jobs !== undefined

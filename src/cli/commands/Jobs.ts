@@ -18,7 +18,6 @@ import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as ConfigError from "effect/ConfigError"
-import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -27,11 +26,11 @@ import * as Stream from "effect/Stream"
 import * as fs from "node:fs"
 import { InvalidInput, type MediaError, MediaError as MediaErrorSchema } from "../../domain/Errors.js"
 import {
+  eventsOf,
   finalStatuses,
   type GenerationRow,
   GenerationStatus,
-  GenerationStore,
-  type GenerationStoreService
+  GenerationStore
 } from "../../durable/GenerationState.js"
 import * as JobProgress from "../../domain/Progress.js"
 import * as Jobs from "../../jobs/index.js"
@@ -191,7 +190,7 @@ export const watch = Command.make("watch", { id: idArg, database: databaseOption
     yield* Effect.scoped(
       Effect.gen(function* () {
         const display = yield* Progress.makeJobDisplay(io.progress)
-        yield* Stream.runForEach(watchEvents(store, id), (event) =>
+        yield* Stream.runForEach(Stream.map(eventsOf(store, id, { every: "200 millis" }), (recorded) => recorded.event), (event) =>
           jobEventTags.has(event._tag)
             ? display.onEvent(event as unknown as JobProgress.JobEvent)
             : Effect.sync(() => io.progress.write(`${id}: ${String(event.status)}${event.error !== undefined ? ` (${String(event.error)})` : ""}\n`))
@@ -205,23 +204,6 @@ export const watch = Command.make("watch", { id: idArg, database: databaseOption
 ).pipe(Command.withDescription("Follow a durable generation's progress until it is finished"))
 
 const jobEventTags = new Set(["Submitted", "Queued", "Running", "Downloading", "Completed"])
-
-/** A generation's recorded events, read every 200 ms until it is final (then once more). */
-const watchEvents = (store: GenerationStoreService, id: string): Stream.Stream<{ readonly _tag: string } & Record<string, unknown>> =>
-  Stream.paginateChunkEffect({ seq: 0, done: false }, (state) =>
-    Effect.gen(function* () {
-      if (state.done) return [Chunk.empty(), Option.none()] as const
-      const rows = yield* Effect.orDie(store.events(id, state.seq))
-      const row = yield* Effect.orDie(store.get(id))
-      const final = Option.match(row, { onNone: () => true, onSome: (r) => finalStatuses.has(r.status) })
-      if (rows.length === 0 && !final) yield* Effect.sleep("200 millis")
-      const last = rows.length > 0 ? rows[rows.length - 1]!.seq : state.seq
-      return [
-        Chunk.fromIterable(rows.map((r) => JSON.parse(r.event) as { readonly _tag: string } & Record<string, unknown>)),
-        Option.some({ seq: last, done: final && rows.length === 0 })
-      ] as const
-    })
-  )
 
 const decodeError = (row: GenerationRow): MediaError =>
   row.error !== undefined

@@ -246,22 +246,28 @@ const killedAtThirdStep = async (cwd: string, env: NodeJS.ProcessEnv, state: str
   return { finished, killedAfter }
 }
 
+/** The same demo again: it exits 0, the finished steps shown resumed and not run, the video made, nothing left running; how long it took. */
+const runAgain = async (cwd: string, env: NodeJS.ProcessEnv, state: string, finished: ReadonlyMap<string, string>): Promise<number> => {
+  const callsBefore = engineCalls().length
+  const again = spawnDemo(cwd, env)
+  const t = Date.now()
+  const { code } = await again.exited
+  const took = Date.now() - t
+  expect(code, again.stderr()).toBe(0)
+  expectResumed(again.stderr(), finished, callsBefore)
+  expectMade(cwd, state)
+  expect(await gone(started, 5_000)).toEqual([])
+  return took
+}
+
 describe("automarket demo, stopped and run again", () => {
   it("killed (SIGKILL): continues from the journal, the finished steps are not run again, the video is made, nothing is left behind", async () => {
     const { cwd, env, state } = workspace("killed")
     // 1. Killed once three steps are journaled.
     const { finished, killedAfter } = await killedAtThirdStep(cwd, env(), state)
-    const callsBefore = engineCalls().length
 
     // 2. The same demo again: the finished steps are shown resumed and not run; the others run.
-    const second = spawnDemo(cwd, env())
-    const t1 = Date.now()
-    const { code } = await second.exited
-    const resumedIn = Date.now() - t1
-    expect(code, second.stderr()).toBe(0)
-    expectResumed(second.stderr(), finished, callsBefore)
-    expectMade(cwd, state)
-    expect(await gone(started, 5_000)).toEqual([])
+    const resumedIn = await runAgain(cwd, env(), state, finished)
     console.log(`killed after ${killedAfter} ms with ${finished.size} steps journaled (${[...finished.keys()].join(", ")}); the second run took ${resumedIn} ms`)
   }, 300_000)
 
@@ -285,12 +291,7 @@ describe("automarket demo, stopped and run again", () => {
     expect([...finishedSteps(state).keys()].sort()).toEqual([...finished.keys()].sort())
 
     // The killed demo again: continues where it was.
-    const callsBefore = engineCalls().length
-    const again = spawnDemo(cwd, env())
-    expect((await again.exited).code, again.stderr()).toBe(0)
-    expectResumed(again.stderr(), finished, callsBefore)
-    expectMade(cwd, state)
-    expect(await gone(started, 5_000)).toEqual([])
+    await runAgain(cwd, env(), state, finished)
     console.log(`the other demo exited ${shutdown} ms after its last step`)
   }, 300_000)
 
@@ -307,17 +308,9 @@ describe("automarket demo, stopped and run again", () => {
     const finished = finishedSteps(state)
     expect([...finished.keys()].filter((step) => step.startsWith("narrate"))).toEqual([])
     expect(fs.readdirSync(path.join(state, "demo"))).toHaveLength(1)
-    const callsBefore = engineCalls().length
 
     // 2. Flite works again: the narrations run (their failure was not final), the rest is reused.
-    const second = spawnDemo(cwd, env())
-    const t1 = Date.now()
-    const { code } = await second.exited
-    const resumedIn = Date.now() - t1
-    expect(code, second.stderr()).toBe(0)
-    expectResumed(second.stderr(), finished, callsBefore)
-    expectMade(cwd, state)
-    expect(await gone(started, 5_000)).toEqual([])
+    const resumedIn = await runAgain(cwd, env(), state, finished)
     console.log(`failed after ${failedIn} ms with ${finished.size} steps journaled (${[...finished.keys()].join(", ")}); the second run took ${resumedIn} ms`)
   }, 300_000)
 })

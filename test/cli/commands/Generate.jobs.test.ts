@@ -12,25 +12,13 @@ import * as path from "node:path"
 import { afterAll } from "vitest"
 import { fileContent, makeFal, serve } from "../../emulators/falai.js"
 import { run } from "../../support/Run.js"
+import { falCliEnv } from "../../support/FalCliEnv.js"
 
 const bin = path.resolve(import.meta.dirname, "../../../bin/automarket.mjs")
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "automarket-generate-jobs-"))
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
 
-// Only what the command needs: no real key of any provider leaks in, nothing reaches the internet.
-const envFor = (baseUrl: string, key: string): NodeJS.ProcessEnv => ({
-  PATH: process.env.PATH,
-  HOME: process.env.HOME,
-  // One state folder per emulator: a generation left unfinished by one test is not resumed against another.
-  AUTOMARKET_STATE_DIR: path.join(dir, `state-${new URL(baseUrl).port}`),
-  FALAI_API_KEY: key,
-  FALAI_BASE_URL: baseUrl,
-  FALAI_PLATFORM_URL: baseUrl,
-  AUTOMARKET_ALLOW_LOOPBACK_HTTP: "1",
-  AUTOMARKET_POLL_INTERVAL: "50 millis",
-  AUTOMARKET_DOWNLOAD_DIR: path.join(dir, "downloads"),
-  NO_COLOR: "1"
-})
+const envFor = (baseUrl: string, key: string): NodeJS.ProcessEnv => falCliEnv({ baseUrl, settings: { key } }, dir)
 
 describe("automarket generate (fal.ai emulator)", () => {
   it.scopedLive("generates an image through the queue, with progress lines, into --out", () =>

@@ -13,23 +13,13 @@ import * as path from "node:path"
 import { afterAll } from "vitest"
 import { fileContent, type FalEmulator, makeFal, serve } from "../../emulators/falai.js"
 import { run } from "../../support/Run.js"
+import { falCliEnv } from "../../support/FalCliEnv.js"
 
 const bin = path.resolve(import.meta.dirname, "../../../bin/automarket.mjs")
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "automarket-jobs-durable-"))
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
 
-const envFor = (fal: FalEmulator): NodeJS.ProcessEnv => ({
-  PATH: process.env.PATH,
-  HOME: process.env.HOME,
-  AUTOMARKET_STATE_DIR: path.join(dir, `state-${new URL(fal.baseUrl).port}`),
-  FALAI_API_KEY: fal.settings.key,
-  FALAI_BASE_URL: fal.baseUrl,
-  FALAI_PLATFORM_URL: fal.baseUrl,
-  AUTOMARKET_ALLOW_LOOPBACK_HTTP: "1",
-  AUTOMARKET_POLL_INTERVAL: "50 millis",
-  AUTOMARKET_DOWNLOAD_DIR: path.join(dir, "downloads"),
-  NO_COLOR: "1"
-})
+const envFor = (fal: FalEmulator): NodeJS.ProcessEnv => falCliEnv(fal, dir)
 
 const cli = (fal: FalEmulator, args: ReadonlyArray<string>, timeout = 90_000) =>
   Effect.promise(() => run(process.execPath, [bin, ...args], { env: envFor(fal), timeout }))

@@ -18,25 +18,13 @@ import { JobTicket } from "../../../src/jobs/Ticket.js"
 import { clientLayer, fileContent, type FalEmulator, makeFal, serve } from "../../emulators/falai.js"
 import { env } from "../../providers/falai/drive.js"
 import { run } from "../../support/Run.js"
+import { falCliEnv } from "../../support/FalCliEnv.js"
 
 const bin = path.resolve(import.meta.dirname, "../../../bin/automarket.mjs")
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "automarket-jobs-cli-"))
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
 
-const envFor = (fal: FalEmulator): NodeJS.ProcessEnv => ({
-  PATH: process.env.PATH,
-  HOME: process.env.HOME,
-  // One state folder per emulator: a generation left unfinished by one test is not resumed against another test's emulator.
-  AUTOMARKET_STATE_DIR: path.join(dir, `state-${new URL(fal.baseUrl).port}`),
-  AUTOMARKET_CACHE_DIR: process.env.AUTOMARKET_CACHE_DIR,
-  FALAI_API_KEY: fal.settings.key,
-  FALAI_BASE_URL: fal.baseUrl,
-  FALAI_PLATFORM_URL: fal.baseUrl,
-  AUTOMARKET_ALLOW_LOOPBACK_HTTP: "1",
-  AUTOMARKET_POLL_INTERVAL: "50 millis",
-  AUTOMARKET_DOWNLOAD_DIR: path.join(dir, "downloads"),
-  NO_COLOR: "1"
-})
+const envFor = (fal: FalEmulator): NodeJS.ProcessEnv => falCliEnv(fal, dir, { AUTOMARKET_CACHE_DIR: process.env.AUTOMARKET_CACHE_DIR })
 
 /** Start `generate image --ticket` on a job that never leaves the queue; SIGKILL it once the ticket is written and polled. */
 const submitThenKill = (fal: FalEmulator, ticket: string) =>
