@@ -10,6 +10,7 @@ import * as HelpDoc from "@effect/cli/HelpDoc"
 import * as Options from "@effect/cli/Options"
 import * as ValidationError from "@effect/cli/ValidationError"
 import type * as HttpClient from "@effect/platform/HttpClient"
+import type * as SqlClient from "@effect/sql/SqlClient"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as HashMap from "effect/HashMap"
@@ -100,7 +101,7 @@ const quietly = <A, E, R>(layer: Layer.Layer<A, E, R>): Layer.Layer<A, E, R> => 
 export const hostLayer = (
   database: Option.Option<string>,
   runner?: { readonly host: string; readonly port: number }
-): Layer.Layer<Generations | GenerationStore, unknown, ProviderRegistry | HttpClient.HttpClient> =>
+): Layer.Layer<Generations | GenerationStore | SqlClient.SqlClient, unknown, ProviderRegistry | HttpClient.HttpClient> =>
   quietly(
     Layer.unwrapEffect(
       Effect.map(durable, (Durable) =>
@@ -114,7 +115,7 @@ export const hostLayer = (
   )
 
 /** The generations store alone (no runner): for listing, showing, watching and cancelling. */
-export const storeLayer = (database: Option.Option<string>): Layer.Layer<GenerationStore, unknown> =>
+export const storeLayer = (database: Option.Option<string>): Layer.Layer<GenerationStore | SqlClient.SqlClient, unknown> =>
   quietly(
     Layer.unwrapEffect(
       Effect.map(durable, (Durable) => Option.match(database, { onNone: () => Durable.storeSqlite(), onSome: (url) => Durable.storePg(url) }))

@@ -30,6 +30,7 @@ import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as ConfigError from "effect/ConfigError"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
+import type * as SqlClient from "@effect/sql/SqlClient"
 import type { WorkflowEngine } from "@effect/workflow/WorkflowEngine"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
@@ -423,25 +424,28 @@ export const sqliteFile = (dir: string): string => path.join(dir, "automarket.db
  */
 export const engineSqlite = (
   options: { readonly stateDir?: string; readonly filename?: string } = {}
-): Layer.Layer<WorkflowEngine | GenerationStore, unknown> => {
+): Layer.Layer<WorkflowEngine | GenerationStore | SqlClient.SqlClient, unknown> => {
   const dir = options.stateDir ?? stateDir()
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
   const sqlite = SqliteClient.layer({ filename: options.filename ?? sqliteFile(dir) })
   const engine = ClusterWorkflowEngine.layer.pipe(Layer.provideMerge(SingleRunner.layer({ shardingConfig: embeddedSharding(), runnerStorage: "sql" })))
-  return Layer.merge(engine, GenerationStoreLayer.layer).pipe(Layer.provide(sqlite))
+  // The SQL client is offered too: other tables of the same database (the gateway's keys) use it.
+  return Layer.merge(engine, GenerationStoreLayer.layer).pipe(Layer.provideMerge(sqlite))
 }
 
 /** The generations store alone over the embedded SQLite file (no runner): for reading and cancelling. */
-export const storeSqlite = (options: { readonly stateDir?: string; readonly filename?: string } = {}): Layer.Layer<GenerationStore, unknown> => {
+export const storeSqlite = (
+  options: { readonly stateDir?: string; readonly filename?: string } = {}
+): Layer.Layer<GenerationStore | SqlClient.SqlClient, unknown> => {
   const dir = options.stateDir ?? stateDir()
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
-  return GenerationStoreLayer.layer.pipe(Layer.provide(SqliteClient.layer({ filename: options.filename ?? sqliteFile(dir) })))
+  return GenerationStoreLayer.layer.pipe(Layer.provideMerge(SqliteClient.layer({ filename: options.filename ?? sqliteFile(dir) })))
 }
 
 /** The generations store alone over Postgres (no runner): for reading and cancelling. */
-export const storePg = (url: string | Redacted.Redacted): Layer.Layer<GenerationStore, unknown> =>
+export const storePg = (url: string | Redacted.Redacted): Layer.Layer<GenerationStore | SqlClient.SqlClient, unknown> =>
   GenerationStoreLayer.layer.pipe(
-    Layer.provide(PgClient.layer({ url: typeof url === "string" ? Redacted.make(url) : url, applicationName: "automarket" }))
+    Layer.provideMerge(PgClient.layer({ url: typeof url === "string" ? Redacted.make(url) : url, applicationName: "automarket" }))
   )
 
 /**
@@ -451,7 +455,7 @@ export const storePg = (url: string | Redacted.Redacted): Layer.Layer<Generation
  */
 export const layerSqlite = (
   options: DurableOptions & { readonly filename?: string } = {}
-): Layer.Layer<Generations | GenerationStore | WorkflowEngine, unknown, ProviderRegistry | HttpClient.HttpClient> => {
+): Layer.Layer<Generations | GenerationStore | WorkflowEngine | SqlClient.SqlClient, unknown, ProviderRegistry | HttpClient.HttpClient> => {
   const dir = options.stateDir ?? stateDir()
   return hostLayer({ ...options, stateDir: dir }).pipe(Layer.provideMerge(engineSqlite({ ...options, stateDir: dir })))
 }
@@ -466,7 +470,7 @@ export type PgRole = { readonly _tag: "runner"; readonly host: string; readonly 
  */
 export const layerPg = (
   options: DurableOptions & { readonly url: string | Redacted.Redacted; readonly role: PgRole }
-): Layer.Layer<Generations | GenerationStore | WorkflowEngine, unknown, ProviderRegistry | HttpClient.HttpClient> => {
+): Layer.Layer<Generations | GenerationStore | WorkflowEngine | SqlClient.SqlClient, unknown, ProviderRegistry | HttpClient.HttpClient> => {
   const dir = options.stateDir ?? stateDir()
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
   const url = typeof options.url === "string" ? Redacted.make(options.url) : options.url
@@ -487,6 +491,6 @@ export const layerPg = (
   return hostLayer({ ...options, stateDir: dir }).pipe(
     Layer.provideMerge(engine),
     Layer.provideMerge(GenerationStoreLayer.layer),
-    Layer.provide(pg)
+    Layer.provideMerge(pg)
   )
 }
