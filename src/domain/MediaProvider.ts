@@ -22,9 +22,17 @@ import type { ProviderModel } from "./Model.js"
 /** Provider-specific parameters passed through untouched (documented by each provider). */
 export type ExtraParams = Readonly<Record<string, unknown>>
 
+/** One earlier turn of a conversation. */
+export interface ChatTurn {
+  readonly role: "user" | "assistant"
+  readonly content: string
+}
+
 /** Options of text generation. */
 export interface TextOptions {
   readonly system?: string
+  /** Earlier turns of the conversation, oldest first; the input is the user's next message. */
+  readonly history?: ReadonlyArray<ChatTurn>
   readonly maxTokens?: number
   readonly temperature?: number
   readonly extra?: ExtraParams

@@ -99,6 +99,16 @@ export interface ProviderRegistryService {
    * ends the stream.
    */
   readonly streamText: (input: Text, options?: GenerateOptions<"text-to-text">) => Stream.Stream<string, MediaError>
+  /** `streamText`, each delta with the provider and model that wrote it (one of them for the whole stream). */
+  readonly streamTextDetailed: (input: Text, options?: GenerateOptions<"text-to-text">) => Stream.Stream<TextDelta, MediaError>
+}
+
+/** A delta of `streamTextDetailed`: the text and who wrote it. */
+export interface TextDelta {
+  readonly delta: string
+  readonly provider: string
+  /** The model asked for; undefined when the provider's default was used. */
+  readonly model: string | undefined
 }
 
 /** The service tag of the registry. */
@@ -218,7 +228,7 @@ export const make = (initial: ReadonlyArray<MediaProviderService> = []): Effect.
     const generate = <C extends MediaCapability>(capability: C, input: InputOf<C>, options?: GenerateOptions<C>) =>
       Effect.map(generateDetailed(capability, input, options), (generation) => generation.output)
 
-    const streamText = (input: Text, options: GenerateOptions<"text-to-text"> = {}): Stream.Stream<string, MediaError> =>
+    const streamTextDetailed = (input: Text, options: GenerateOptions<"text-to-text"> = {}): Stream.Stream<TextDelta, MediaError> =>
       Stream.unwrap(
         Effect.gen(function* () {
           const order = yield* tryOrder("text-to-text", options)
@@ -227,7 +237,7 @@ export const make = (initial: ReadonlyArray<MediaProviderService> = []): Effect.
               new CapabilityNotSupported({ provider: "registry", capability: "text-to-text", detail: noProvider("text-to-text", options) })
             )
           }
-          const from = (index: number): Stream.Stream<string, MediaError> => {
+          const from = (index: number): Stream.Stream<TextDelta, MediaError> => {
             const choice = order[index]!
             const modelId = options.models?.[choice.provider.id] ?? choice.model?.id
             return Stream.unwrap(
@@ -237,6 +247,7 @@ export const make = (initial: ReadonlyArray<MediaProviderService> = []): Effect.
                   .pipe(
                     // An empty delta shows nothing, so it does not commit the stream to this provider.
                     Stream.tap((delta) => (delta.length > 0 ? Ref.set(emitted, true) : Effect.void)),
+                    Stream.map((delta): TextDelta => ({ delta, provider: choice.provider.id, model: modelId })),
                     Stream.catchAll((error) =>
                       Stream.unwrap(
                         Effect.map(Ref.get(emitted), (started) =>
@@ -252,7 +263,24 @@ export const make = (initial: ReadonlyArray<MediaProviderService> = []): Effect.
         })
       )
 
-    return { register, get, all, forCapability, available, modelsFor, candidates, tryOrder, findBest, generate, generateDetailed, streamText }
+    const streamText = (input: Text, options?: GenerateOptions<"text-to-text">): Stream.Stream<string, MediaError> =>
+      Stream.map(streamTextDetailed(input, options), (part) => part.delta)
+
+    return {
+      register,
+      get,
+      all,
+      forCapability,
+      available,
+      modelsFor,
+      candidates,
+      tryOrder,
+      findBest,
+      generate,
+      generateDetailed,
+      streamText,
+      streamTextDetailed
+    }
   })
 
 const noProvider = (capability: MediaCapability, options: RouteOptions): string =>

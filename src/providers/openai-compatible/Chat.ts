@@ -41,18 +41,21 @@ export interface ChatRequest {
 /** What a one-turn chat is asked with: the options of a text generation. */
 export interface ChatOptions {
   readonly system?: string | undefined
+  /** Earlier turns, oldest first, between the system prompt and the user's text. */
+  readonly history?: ReadonlyArray<{ readonly role: "user" | "assistant"; readonly content: string }> | undefined
   readonly maxTokens?: number | undefined
   readonly temperature?: number | undefined
   /** Fields merged into the request body (e.g. `top_p`, `stop`); the ones set here win. */
   readonly extra?: ExtraParams | undefined
 }
 
-/** The request of a one-turn chat: the system prompt when given, then the user's text. */
+/** The request of a chat: the system prompt when given, the earlier turns, then the user's text. */
 export const chatRequest = (model: string, prompt: string, options: ChatOptions | undefined): ChatRequest => ({
   ...options?.extra,
   model,
   messages: [
     ...(options?.system !== undefined ? [{ role: "system" as const, content: options.system }] : []),
+    ...(options?.history ?? []),
     { role: "user" as const, content: prompt }
   ],
   ...(options?.maxTokens !== undefined ? { max_tokens: options.maxTokens } : {}),

@@ -73,9 +73,10 @@ export const chatRequest = (
   const system = options !== undefined && "system" in options ? options.system : undefined
   const maxTokens = options !== undefined && "maxTokens" in options ? options.maxTokens : undefined
   const temperature = options !== undefined && "temperature" in options ? options.temperature : undefined
+  const history = options !== undefined && "history" in options ? options.history : undefined
   const seed = options !== undefined && "seed" in options ? options.seed : undefined
   return Effect.succeed({
-    ...Chat.chatRequest(model, input.text, { system, maxTokens, temperature, extra }),
+    ...Chat.chatRequest(model, input.text, { system, history, maxTokens, temperature, extra }),
     ...(seed !== undefined ? { seed } : {}),
     ...(modalities !== undefined ? { modalities } : {})
   })
