@@ -11,7 +11,9 @@
  * (Postgres: `SELECT ... FOR UPDATE`; SQLite: a write to the row as the transaction's first
  * statement, which takes the database's write lock at once as `BEGIN IMMEDIATE` would, so no
  * other connection can book between our sum and our insert), then the period's spend is summed
- * and the reservation inserted when it fits.
+ * and the reservation inserted when it fits. Settling does not take the lock: it can only lower
+ * a charge, unless a provider bills more than the worst case, and then a reservation running at
+ * that moment may see the lower figure (the overrun shows in the next one).
  *
  * @module
  */

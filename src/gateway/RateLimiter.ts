@@ -49,7 +49,8 @@ export const refill = (tokens: number, capacity: number, elapsedMs: number): num
 
 /** Whole seconds (at least 1) until a bucket of `capacity` holding `tokens` has one token. */
 export const secondsUntilToken = (tokens: number, capacity: number): number =>
-  Math.max(1, Math.ceil(((1 - tokens) * minuteMs) / capacity / 1000))
+  // The nano-second slack drops floating-point noise (6.000000000000001 s is 6 s, not 7).
+  Math.max(1, Math.ceil(((1 - tokens) * minuteMs) / capacity / 1000 - 1e-9))
 
 /** A limiter; `maxBuckets` (default 100 000) bounds the keys it remembers. */
 export const make = (options: { readonly maxBuckets?: number } = {}): Effect.Effect<RateLimiterService> =>

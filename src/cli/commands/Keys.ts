@@ -19,6 +19,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
 import { InvalidInput } from "../../domain/Errors.js"
 import { type GatewayKey, KeyStore, periodOf, SpendPeriod } from "../../gateway/KeyState.js"
 import { databaseOf, databaseOption, storeLayer } from "../DurableHost.js"
@@ -57,9 +58,15 @@ const spendOption = Options.text("spend-limit").pipe(
   Options.optional
 )
 
-const periodOption = Options.choice("period", SpendPeriod.literals).pipe(
-  Options.withDescription("The period the spend limit counts over: the UTC day or the UTC calendar month"),
-  Options.withDefault("month" as const)
+const isSpendPeriod = Schema.is(SpendPeriod)
+
+// Text rather than a choice: the parser's own refusal of a choice does not name the option.
+const periodOption = Options.text("period").pipe(
+  Options.withDescription("The period the spend limit counts over: day (the UTC day) or month (the UTC calendar month, the default)"),
+  Options.mapEffect((text) =>
+    isSpendPeriod(text) ? Effect.succeed(text) : Effect.fail(invalid("period", `"${text}" is not a period (day or month)`))
+  ),
+  Options.withDefault<SpendPeriod>("month")
 )
 
 const usd = (amount: number): string => `$${amount.toFixed(amount !== 0 && amount < 0.01 ? 6 : 2)}`
