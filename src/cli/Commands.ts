@@ -17,6 +17,7 @@ import * as Effect from "effect/Effect"
 import * as Demo from "./commands/Demo.js"
 import * as Generate from "./commands/Generate.js"
 import * as Jobs from "./commands/Jobs.js"
+import * as Keys from "./commands/Keys.js"
 import * as Media from "./commands/Media.js"
 import * as Providers from "./commands/Providers.js"
 import * as Serve from "./commands/Serve.js"
@@ -34,6 +35,7 @@ export const root = Command.make("automarket").pipe(
     Media.compose,
     Generate.generate,
     Jobs.jobs,
+    Keys.keys,
     Serve.serve,
     Worker.worker,
     Services.services,
