@@ -14,6 +14,9 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
 import type { Caller } from "./Api.js"
+import { hashSecret } from "./Keys.js"
+import { type GatewayKey, KeyStore, periodOf, Reservation as StoreReservation } from "./KeyState.js"
+import { RateLimiter } from "./RateLimiter.js"
 
 /** A spend reservation: settle it with the real cost, or release it when nothing was billed. */
 export interface Reservation {
@@ -74,3 +77,92 @@ export const layerOpen: Layer.Layer<Access> = Layer.succeed(Access, {
   settle: () => Effect.void,
   release: () => Effect.void
 })
+
+/** How long a key's lookup is reused before the store is asked again (a revoked key is refused within this). */
+export const defaultKeyCacheTtlMs = 1_000
+
+/**
+ * Keys from the key store (`Keys.layer`, the gateway's database), each with its own token
+ * bucket (`RateLimiter`, per process) and spend limit (reservations in the store, atomic
+ * across processes). A store failure refuses the request (fail closed) rather than letting it in.
+ */
+export const layerKeys = (options: { readonly keyCacheTtlMs?: number } = {}): Layer.Layer<Access, never, KeyStore | RateLimiter> =>
+  Layer.effect(
+    Access,
+    Effect.gen(function* () {
+      const store = yield* KeyStore
+      const limiter = yield* RateLimiter
+      const ttl = options.keyCacheTtlMs ?? defaultKeyCacheTtlMs
+      const cache = new Map<string, { readonly caller: Option.Option<Caller>; readonly at: number }>()
+      const callerOf = (key: GatewayKey): Caller => ({
+        keyId: key.id,
+        name: key.name,
+        ratePerMinute: key.ratePerMinute,
+        spendLimitUsd: key.spendLimitUsd,
+        spendPeriod: key.spendPeriod
+      })
+      const authenticate = (secret: Redacted.Redacted<string>) =>
+        Effect.suspend(() => {
+          const hash = hashSecret(secret)
+          const now = Date.now()
+          const hit = cache.get(hash)
+          if (hit !== undefined && now - hit.at < ttl) return Effect.succeed(hit.caller)
+          return store.authenticate(secret).pipe(
+            Effect.map(Option.map(callerOf)),
+            Effect.tap((caller) =>
+              Effect.sync(() => {
+                if (cache.size > 10_000) cache.clear()
+                cache.set(hash, { caller, at: now })
+              })
+            ),
+            Effect.catchAll((error) => Effect.as(Effect.logWarning(`gateway: the key store failed (${error.message}); request refused`), Option.none<Caller>()))
+          )
+        })
+      return Access.of({
+        enforced: true,
+        authenticate,
+        admit: (caller) =>
+          caller.ratePerMinute === undefined
+            ? Effect.succeed({ ok: true } as const)
+            : Effect.map(limiter.take(caller.keyId, caller.ratePerMinute), (decision) =>
+                decision._tag === "Allowed" ? ({ ok: true } as const) : ({ ok: false, retryAfterSeconds: decision.retryAfterSeconds } as const)
+              ),
+        reserve: (caller, worstCaseUsd, meta) =>
+          Effect.gen(function* () {
+            if (caller.spendLimitUsd === undefined) return { ok: true, reservation: { id: "" } } as const
+            if (worstCaseUsd === undefined) {
+              // An unpriced call could pass any limit: refused, with what is known.
+              const period = periodOf(caller.spendPeriod, Date.now())
+              const spent = yield* Effect.orElseSucceed(store.spent(caller.keyId, period.start.getTime()), () => 0)
+              return {
+                ok: false,
+                refusal: { limitUsd: caller.spendLimitUsd, spentUsd: spent, requestedUsd: Number.POSITIVE_INFINITY, periodEnd: period.end.getTime() }
+              } as const
+            }
+            const reserved = yield* store.reserve(caller.keyId, worstCaseUsd, {
+              capability: meta.capability,
+              ...(meta.generationId !== undefined ? { requestId: meta.generationId } : {})
+            })
+            return StoreReservation.$match(reserved, {
+              Reserved: ({ reservationId }) => ({ ok: true, reservation: { id: reservationId } }) as const,
+              Refused: (refused) =>
+                ({
+                  ok: false,
+                  refusal: { limitUsd: refused.limitUsd, spentUsd: refused.spentUsd, requestedUsd: worstCaseUsd, periodEnd: refused.periodEnd.getTime() }
+                }) as const,
+              Inactive: () =>
+                ({ ok: false, refusal: { limitUsd: 0, spentUsd: 0, requestedUsd: worstCaseUsd, periodEnd: Date.now() } }) as const
+            })
+          }).pipe(
+            Effect.catchAll(() =>
+              Effect.succeed({
+                ok: false,
+                refusal: { limitUsd: caller.spendLimitUsd ?? 0, spentUsd: 0, requestedUsd: worstCaseUsd ?? Number.POSITIVE_INFINITY, periodEnd: Date.now() }
+              } as const)
+            )
+          ),
+        settle: (reservation, actualUsd) => (reservation.id === "" ? Effect.void : Effect.ignoreLogged(store.settle(reservation.id, actualUsd))),
+        release: (reservation) => (reservation.id === "" ? Effect.void : Effect.ignoreLogged(store.release(reservation.id)))
+      })
+    })
+  )

@@ -16,7 +16,6 @@ import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpApiSwagger from "@effect/platform/HttpApiSwagger"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
-import * as HttpServer from "@effect/platform/HttpServer"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
@@ -35,11 +34,12 @@ import * as fs from "node:fs"
 import { createServer } from "node:http"
 import * as path from "node:path"
 import { type Asset, Audio, BytesSource, FileSource, Image, text, UrlSource, Video } from "../domain/Asset.js"
-import type { JobCapability } from "../domain/Capability.js"
-import { unitCost } from "../domain/Model.js"
+import type { JobCapability, MediaCapability } from "../domain/Capability.js"
+import type { InputOf, OptionsOf } from "../domain/MediaProvider.js"
 import { type GenerationRow, GenerationStore, finalStatuses } from "../durable/GenerationState.js"
 import { Generations } from "../durable/Durable.js"
 import * as MediaTypes from "../media/MediaTypes.js"
+import * as CostEstimate from "../registry/CostEstimate.js"
 import { ProviderRegistry } from "../registry/ProviderRegistry.js"
 import { Access, type Reservation } from "./Access.js"
 import { Authorization, type Caller, CreateGeneration, CurrentCaller, GatewayApi, type GenerationInput, type GenerationView } from "./Api.js"
@@ -106,17 +106,23 @@ export const AuthorizationLive: Layer.Layer<Authorization, never, Access> = Laye
 )
 
 /**
- * The worst case of a call: the highest estimate among the models the route may try (a
- * fallback may land on any of them). Undefined when one of them has no price.
+ * The worst case of a call: the highest estimate (`CostEstimate.worstCase`) among the models the
+ * route may try (a fallback may land on any of them); local providers cost nothing. Undefined
+ * when one of them has no price.
  */
-const worstCase = (capability: JobCapability | "text-to-text", route: { readonly providers?: ReadonlyArray<string> }) =>
+const worstCase = <C extends MediaCapability>(capability: C, route: OpenAi.ModelRoute, input: InputOf<C>, options?: OptionsOf<C>) =>
   Effect.gen(function* () {
     const registry = yield* ProviderRegistry
     const order = yield* registry.tryOrder(capability, route.providers !== undefined ? { providers: route.providers } : {})
     let worst = 0
     for (const choice of order) {
       if (choice.provider.type === "local") continue
-      const cost = choice.model !== undefined ? unitCost(choice.model) : undefined
+      const pinned = route.models?.[choice.provider.id]
+      const model =
+        pinned === undefined
+          ? choice.model
+          : (yield* Effect.orElseSucceed(choice.provider.getModelsForCapability(capability), () => [])).find((m) => m.id === pinned)
+      const cost = CostEstimate.worstCase(model, capability, input, options)
       if (cost === undefined) return undefined
       worst = Math.max(worst, cost)
     }
@@ -127,17 +133,18 @@ const worstCase = (capability: JobCapability | "text-to-text", route: { readonly
  * Run `call` within the caller's spend limit: reserve the worst case first (402 when it would
  * pass the limit: nothing is sent), charge the cost the result reports, release on failure.
  */
-const withinBudget = <A, E, R>(
+const withinBudget = <C extends MediaCapability, A, E, R>(
   caller: Caller,
-  capability: JobCapability | "text-to-text",
-  route: { readonly providers?: ReadonlyArray<string> },
+  capability: C,
+  route: OpenAi.ModelRoute,
+  estimate: { readonly input: InputOf<C>; readonly options?: OptionsOf<C> },
   call: Effect.Effect<A, E, R>,
   costOf: (result: A) => number | undefined
 ): Effect.Effect<A, E | SpendLimitReached, R | Access | ProviderRegistry> =>
   Effect.gen(function* () {
     const access = yield* Access
     if (caller.spendLimitUsd === undefined) return yield* call
-    const worst = yield* worstCase(capability, route)
+    const worst = yield* worstCase(capability, route, estimate.input, estimate.options)
     const reserved = yield* access.reserve(caller, worst, { capability })
     if (!reserved.ok) return yield* Effect.fail(spendRefused(reserved.refusal))
     return yield* call.pipe(
@@ -320,7 +327,12 @@ const createGeneration = (request: HttpServerRequest.HttpServerRequest, idempote
       yield* start
     } else {
       const access = yield* Access
-      const worst = yield* worstCase(body.capability, body.provider !== undefined ? { providers: [body.provider] } : {})
+      const worst = yield* worstCase(
+        body.capability,
+        body.provider !== undefined ? { providers: [body.provider], ...(body.model !== undefined ? { models: { [body.provider]: body.model } } : {}) } : {},
+        asset as never,
+        body.options as never
+      )
       const reserved = yield* access.reserve(caller, worst, { capability: body.capability, generationId: id })
       if (!reserved.ok) return yield* Effect.fail(spendRefused(reserved.refusal))
       yield* Effect.tapError(start, () => access.release(reserved.reservation))
@@ -432,8 +444,6 @@ const GenerationsLive = HttpApiBuilder.group(GatewayApi, "generations", (handler
 // ---------------------------------------------------------------------------------------------
 // OpenAI-compatible
 
-const textCost = (generation: { readonly output: { readonly origin?: { readonly costUsd?: number | undefined } | undefined } }) => generation.output.origin?.costUsd
-
 const OpenAiLive = HttpApiBuilder.group(GatewayApi, "openai", (handlers) =>
   handlers
     .handleRaw("chat", ({ request }) =>
@@ -444,8 +454,10 @@ const OpenAiLive = HttpApiBuilder.group(GatewayApi, "openai", (handlers) =>
         const body = yield* OpenAi.decodeBody(Wire.ChatCompletionRequest, json)
         const route = yield* OpenAi.resolveModel(registry, "text-to-text", body.model)
         const call = body.stream === true ? OpenAi.chatCompletionStream(registry, body, route) : OpenAi.chatCompletion(registry, body, route)
-        // Streamed answers report no cost: the worst case stays charged (see Access.settle).
-        return yield* withinBudget(caller, "text-to-text", route, Effect.catchAll(call, fail), () => undefined)
+        const input = yield* OpenAi.chatInput(body.messages)
+        const estimate = { input: text(input.prompt), options: OpenAi.chatOptions(body, input, route).options ?? {} }
+        // The answer's cost is not reported through the chat routes: the worst case stays charged (see Access.settle).
+        return yield* withinBudget(caller, "text-to-text", route, estimate, Effect.catchAll(call, fail), () => undefined)
       })
     )
     .handleRaw("images", ({ request }) =>
@@ -455,7 +467,12 @@ const OpenAiLive = HttpApiBuilder.group(GatewayApi, "openai", (handlers) =>
         const json = yield* request.json.pipe(Effect.mapError(() => InvalidRequest.of("the body is not JSON", "invalid_json")))
         const body = yield* OpenAi.decodeBody(Wire.ImageGenerationRequest, json)
         const route = yield* OpenAi.resolveModel(registry, "text-to-image", body.model)
-        return yield* withinBudget(caller, "text-to-image", route, Effect.catchAll(OpenAi.images(registry, body, route), fail), () => undefined)
+        const [width, height] = body.size != null ? body.size.split("x").map(Number) : [undefined, undefined]
+        const estimate = {
+          input: text(body.prompt),
+          options: { ...(width !== undefined && height !== undefined ? { width, height } : {}), extra: { n: body.n ?? 1 } }
+        }
+        return yield* withinBudget(caller, "text-to-image", route, estimate, Effect.catchAll(OpenAi.images(registry, body, route), fail), () => undefined)
       })
     )
     .handleRaw("speech", ({ request }) =>
@@ -465,7 +482,14 @@ const OpenAiLive = HttpApiBuilder.group(GatewayApi, "openai", (handlers) =>
         const json = yield* request.json.pipe(Effect.mapError(() => InvalidRequest.of("the body is not JSON", "invalid_json")))
         const body = yield* OpenAi.decodeBody(Wire.SpeechRequest, json)
         const route = yield* OpenAi.resolveModel(registry, "text-to-speech", body.model)
-        return yield* withinBudget(caller, "text-to-speech", route, Effect.catchAll(OpenAi.speech(registry, body, route), fail), () => undefined)
+        return yield* withinBudget(
+          caller,
+          "text-to-speech",
+          route,
+          { input: text(body.input) },
+          Effect.catchAll(OpenAi.speech(registry, body, route), fail),
+          () => undefined
+        )
       })
     )
     .handleRaw("transcriptions", ({ request }) =>
@@ -479,14 +503,20 @@ const OpenAiLive = HttpApiBuilder.group(GatewayApi, "openai", (handlers) =>
           if (file === undefined) return yield* Effect.fail(InvalidRequest.of("the audio goes in the file part `file`", "invalid_request", "file"))
           const fields = yield* OpenAi.decodeBody(Wire.TranscriptionFields, received.fields)
           const route = yield* OpenAi.resolveModel(registry, "speech-to-text", fields.model)
-          return yield* withinBudget(caller, "speech-to-text", route, Effect.catchAll(OpenAi.transcription(registry, file, fields, route), fail), () => undefined)
+          const audio = new Audio({ source: new FileSource({ path: file.path }), mimeType: file.mimeType })
+          return yield* withinBudget(
+            caller,
+            "speech-to-text",
+            route,
+            { input: audio },
+            Effect.catchAll(OpenAi.transcription(registry, file, fields, route), fail),
+            () => undefined
+          )
         }).pipe(Effect.ensuring(Effect.sync(() => file !== undefined && fs.rmSync(file.path, { force: true }))))
       })
     )
     .handle("models", () => Effect.flatMap(ProviderRegistry, OpenAi.models))
 )
-
-void textCost
 
 // ---------------------------------------------------------------------------------------------
 // Operators
@@ -542,7 +572,8 @@ export const apiLayer = HttpApiBuilder.api(GatewayApi).pipe(
 )
 
 /**
- * The gateway as a layer: binds `host:port` and serves until the scope closes. Needs the
+ * The gateway as a layer: binds `host:port` and serves until the scope closes; offers the
+ * `HttpServer` (its `address`). Needs the
  * registry, the generations service and store, `Access`, the webhook receiver and an HTTP client.
  */
 export const layer = (options: GatewayOptions) => {
@@ -560,8 +591,8 @@ export const layer = (options: GatewayOptions) => {
     Layer.provide(apiLayer),
     Layer.provide(Layer.scoped(Settlements, FiberSet.make())),
     Layer.provide(Layer.succeed(GatewaySettings, settings)),
-    HttpServer.withLogAddress,
-    Layer.provide(NodeHttpServer.layer(createServer, { host: options.host ?? "127.0.0.1", port: options.port ?? 8080 }))
+    // The server is offered too: its address is where the gateway listens (port 0: the one picked).
+    Layer.provideMerge(NodeHttpServer.layer(createServer, { host: options.host ?? "127.0.0.1", port: options.port ?? 8080 }))
   )
 }
 

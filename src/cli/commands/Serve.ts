@@ -1,5 +1,6 @@
 /**
- * Commands of the local services: `automarket serve ffmpeg|tts|stt` runs one in the foreground.
+ * Commands of the local services: `automarket serve ffmpeg|tts|stt` runs one in the foreground;
+ * `automarket serve gateway` runs the HTTP gateway (see `ServeGateway.ts`).
  * Impossible values (a port out of range, a negative body limit, no concurrency) are refused by
  * the service before it binds, in one line; so is binding beyond loopback without a token.
  *
@@ -13,9 +14,12 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { defaultServerOptions, serviceChildVar, ServiceNames, tokenEnvVar } from "../../services/kit/ServerOptions.js"
+import { databaseOf, databaseOption } from "../DurableHost.js"
 
-const service = Args.choice(ServiceNames.map((name) => [name, name] as const), { name: "service" }).pipe(
-  Args.withDescription("Which service: ffmpeg (port 8006), tts (Chatterbox API, 8004) or stt (whisper-asr API, 9000)")
+const service = Args.choice([...ServiceNames, "gateway" as const].map((name) => [name, name] as const), { name: "service" }).pipe(
+  Args.withDescription(
+    "Which service: ffmpeg (port 8006), tts (Chatterbox API, 8004), stt (whisper-asr API, 9000), or gateway (the HTTP gateway over every provider, 8080)"
+  )
 )
 
 /** `automarket serve <service>`: run a local service until Ctrl-C. */
@@ -58,13 +62,37 @@ export const serve = Command.make(
       // Zero or less would stop every run at once (or never): refused here, not at the first job.
       Options.filterMap((seconds) => (seconds > 0 ? Option.some(seconds) : Option.none()), "--engine-timeout must be a positive number of seconds"),
       Options.optional
+    ),
+    database: databaseOption,
+    noAuth: Options.boolean("no-auth").pipe(
+      Options.withDescription("gateway: let every request in without a key (loopback only; default: keys from `automarket keys create`)")
+    ),
+    maxUploadMb: Options.integer("max-upload-mb").pipe(
+      Options.withDescription("gateway: largest uploaded file, in MiB (default 512)"),
+      Options.filterMap((mb) => (mb > 0 ? Option.some(mb) : Option.none()), "--max-upload-mb must be a positive number of MiB"),
+      Options.optional
     )
   },
   (args) => {
-    const defaults = defaultServerOptions(args.service)
+    if (args.service === "gateway") {
+      return Effect.gen(function* () {
+        const database = yield* databaseOf(args.database)
+        const { serveGateway } = yield* Effect.promise(() => import("./ServeGateway.js"))
+        return yield* serveGateway({
+          host: args.host,
+          port: Option.getOrElse(args.port, () => 8080),
+          database,
+          noAuth: args.noAuth,
+          maxUploadBytes: Option.getOrUndefined(Option.map(args.maxUploadMb, (mb) => mb * 1024 * 1024)),
+          version: "0.1.0"
+        })
+      })
+    }
+    const name = args.service
+    const defaults = defaultServerOptions(name)
     // The servers are loaded only by this command (start-up time of every other command).
     return Effect.flatMap(Effect.promise(() => import("../../services/Launcher.js")), (Launcher) =>
-      Launcher.serve(args.service, {
+      Launcher.serve(name, {
         host: args.host,
         port: Option.getOrElse(args.port, () => defaults.port),
         workDir: Option.getOrUndefined(args.workDir),
@@ -81,4 +109,4 @@ export const serve = Command.make(
       { withParent: process.env[serviceChildVar] === "1" })
     )
   }
-).pipe(Command.withDescription("Run a local service (ffmpeg, tts, stt) in the foreground until Ctrl-C"))
+).pipe(Command.withDescription("Run a local service (ffmpeg, tts, stt) or the HTTP gateway in the foreground until Ctrl-C"))
