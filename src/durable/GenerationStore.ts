@@ -65,15 +65,24 @@ export const make: Effect.Effect<GenerationStoreService, never, SqlClient.SqlCli
   const sql = yield* SqlClient.SqlClient
   const now = Clock.currentTimeMillis
 
-  // Tables made before webhooks lack `webhook_url`. SQLite has no ADD COLUMN IF NOT EXISTS: it
-  // is looked up first (two processes adding it at once: the loser fails and `migrate` tries again).
-  const addWebhookColumn = sql.onDialectOrElse({
-    pg: () => sql`ALTER TABLE automarket_generations ADD COLUMN IF NOT EXISTS webhook_url TEXT`,
-    orElse: () =>
-      Effect.flatMap(sql`SELECT COUNT(*) AS n FROM pragma_table_info('automarket_generations') WHERE name = 'webhook_url'`, (rows) =>
-        Number(rows[0]?.n ?? 0) > 0 ? Effect.void : sql`ALTER TABLE automarket_generations ADD COLUMN webhook_url TEXT`
-      )
-  })
+  // Tables made before webhooks lack `webhook_url`. It is looked up first: Postgres' ALTER TABLE
+  // locks the table whether or not it changes anything (a worker joining would stall the others),
+  // and SQLite has no ADD COLUMN IF NOT EXISTS (two processes adding it at once: the loser fails
+  // and `migrate` tries again).
+  const hasWebhookColumn = sql.onDialectOrElse({
+    pg: () =>
+      sql`SELECT COUNT(*) AS n FROM information_schema.columns
+          WHERE table_schema = current_schema() AND table_name = 'automarket_generations' AND column_name = 'webhook_url'`,
+    orElse: () => sql`SELECT COUNT(*) AS n FROM pragma_table_info('automarket_generations') WHERE name = 'webhook_url'`
+  }).pipe(Effect.map((rows) => Number(rows[0]?.n ?? 0) > 0))
+  const addWebhookColumn = Effect.flatMap(hasWebhookColumn, (has) =>
+    has
+      ? Effect.void
+      : sql.onDialectOrElse({
+          pg: () => sql`ALTER TABLE automarket_generations ADD COLUMN IF NOT EXISTS webhook_url TEXT`,
+          orElse: () => sql`ALTER TABLE automarket_generations ADD COLUMN webhook_url TEXT`
+        })
+  )
 
   const createTables = Effect.all(
     [
