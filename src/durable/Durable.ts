@@ -19,6 +19,12 @@
  * - `layerPg`: many workers on one Postgres; each is a cluster runner on a loopback port, or a
  *   client that only submits (`runner: "client"`).
  *
+ * Webhooks: with a public URL (`publicUrl`, `AUTOMARKET_PUBLIC_URL`), fal and Replicate jobs are
+ * submitted with the gateway's webhook route under it (`webhookPaths`) and are not polled while
+ * it is awaited: a verified webhook sets the generation's `notified_at` (`Generations.notify`),
+ * which the process running it sees at its next watch (`watchEvery`) and reads the job once; a
+ * webhook that never comes is made up for by one read every `webhookFallbackPoll` (5 minutes).
+ *
  * @module
  */
 import * as ClusterWorkflowEngine from "@effect/cluster/ClusterWorkflowEngine"

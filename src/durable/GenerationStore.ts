@@ -84,6 +84,16 @@ export const make: Effect.Effect<GenerationStoreService, never, SqlClient.SqlCli
         })
   )
 
+  // A webhook names its job by the provider's request id. Looked up first too: Postgres' CREATE
+  // INDEX IF NOT EXISTS waits for the table's writers before it finds the index is there.
+  const hasRequestIndex = sql.onDialectOrElse({
+    pg: () => sql`SELECT COUNT(*) AS n FROM pg_indexes WHERE schemaname = current_schema() AND indexname = 'automarket_generations_request'`,
+    orElse: () => sql`SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'index' AND name = 'automarket_generations_request'`
+  }).pipe(Effect.map((rows) => Number(rows[0]?.n ?? 0) > 0))
+  const addRequestIndex = Effect.flatMap(hasRequestIndex, (has) =>
+    has ? Effect.void : sql`CREATE INDEX IF NOT EXISTS automarket_generations_request ON automarket_generations (request_id, provider)`
+  )
+
   const createTables = Effect.all(
     [
       sql`CREATE TABLE IF NOT EXISTS automarket_generations (
@@ -112,8 +122,7 @@ export const make: Effect.Effect<GenerationStoreService, never, SqlClient.SqlCli
       )`,
       sql`CREATE INDEX IF NOT EXISTS automarket_generations_status ON automarket_generations (status, created_at)`,
       addWebhookColumn,
-      // A webhook names its job by the provider's request id.
-      sql`CREATE INDEX IF NOT EXISTS automarket_generations_request ON automarket_generations (request_id, provider)`,
+      addRequestIndex,
       sql`CREATE TABLE IF NOT EXISTS automarket_generation_events (
         generation_id TEXT NOT NULL,
         seq BIGINT NOT NULL,

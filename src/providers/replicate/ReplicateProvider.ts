@@ -11,7 +11,8 @@
  * - Short jobs (images, speech, transcripts) are created with `Prefer: wait=10` (`waitSeconds`):
  *   a prediction finished within the wait needs no poll; one still running when the wait ends is
  *   followed by polling `urls.get` (the wait running out is never a failure). Video and music
- *   are created without waiting.
+ *   are created without waiting, and so is any job submitted with a webhook (`SubmitControls`):
+ *   its end comes by the call.
  * - Progress: `Submitted`, `Queued` (starting), `Running` (new log lines, percent parsed from
  *   tqdm-style `45%|` logs), `Completed`, `Downloading`. Interrupting the call cancels the
  *   prediction once (`POST urls.cancel`). A failed prediction fails with GenerationFailed
