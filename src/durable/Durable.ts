@@ -19,6 +19,12 @@
  * - `layerPg`: many workers on one Postgres; each is a cluster runner on a loopback port, or a
  *   client that only submits (`runner: "client"`).
  *
+ * Webhooks: with a public URL (`publicUrl`, `AUTOMARKET_PUBLIC_URL`), fal and Replicate jobs are
+ * submitted with the gateway's webhook route under it (`webhookPaths`) and are not polled while
+ * it is awaited: a verified webhook sets the generation's `notified_at` (`Generations.notify`),
+ * which the process running it sees at its next watch (`watchEvery`) and reads the job once; a
+ * webhook that never comes is made up for by one read every `webhookFallbackPoll` (5 minutes).
+ *
  * @module
  */
 import * as ClusterWorkflowEngine from "@effect/cluster/ClusterWorkflowEngine"
@@ -27,7 +33,9 @@ import type * as ShardingConfig from "@effect/cluster/ShardingConfig"
 import * as SingleRunner from "@effect/cluster/SingleRunner"
 import * as NodeClusterSocket from "@effect/platform-node/NodeClusterSocket"
 import type * as HttpClient from "@effect/platform/HttpClient"
-import type * as ConfigError from "effect/ConfigError"
+import * as Config from "effect/Config"
+import * as ConfigError from "effect/ConfigError"
+import * as Either from "effect/Either"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import type * as SqlClient from "@effect/sql/SqlClient"
@@ -143,6 +151,62 @@ export interface DurableOptions {
   readonly jobClients?: Readonly<Record<string, JobClient>>
   /** How often a running job's row is read for a cancel request or a notification. Default 1 s. */
   readonly watchEvery?: Duration.DurationInput
+  /**
+   * Where the gateway that receives this deployment's webhooks is reachable from the providers
+   * (`https://automarket.example.com`): fal and Replicate jobs are submitted with
+   * `{publicUrl}/webhooks/fal` or `/webhooks/replicate` and are not polled while their webhook is
+   * awaited. Default: the `AUTOMARKET_PUBLIC_URL` environment variable; neither: jobs are polled.
+   */
+  readonly publicUrl?: string
+  /**
+   * For a job submitted with a webhook: how long to wait for it before reading the job's status
+   * anyway (a lost webhook still ends the job). Default 5 minutes.
+   */
+  readonly webhookFallbackPoll?: Duration.DurationInput
+}
+
+/** The environment variable naming the public URL webhooks are sent to (see `DurableOptions.publicUrl`). */
+export const publicUrlVar = "AUTOMARKET_PUBLIC_URL"
+
+/**
+ * The path under the public URL where each provider's webhooks are received, by provider id: the
+ * gateway mounts its receiver there. Providers not listed are polled.
+ */
+export const webhookPaths: Readonly<Record<string, string>> = { falai: "/webhooks/fal", replicate: "/webhooks/replicate" }
+
+/** A public URL checked: an absolute http(s) URL without query or fragment, its trailing slashes dropped. */
+export const checkPublicUrl = (value: string, setting: string = publicUrlVar): Either.Either<string, ConfigError.ConfigError> => {
+  const invalid = (why: string) => Either.left(ConfigError.InvalidData([setting], `${setting} must be an http(s) URL (${why})`))
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    return invalid("not a URL")
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") return invalid(`scheme ${url.protocol}`)
+  if (url.search !== "" || url.hash !== "") return invalid("no query or fragment")
+  if (url.username !== "" || url.password !== "") return invalid("no credentials")
+  return Either.right(url.toString().replace(/\/+$/, ""))
+}
+
+/**
+ * The public URL webhooks are sent to: `options.publicUrl`, else `AUTOMARKET_PUBLIC_URL` (read
+ * once, here); None when neither is set. An invalid one is a ConfigError naming the setting.
+ */
+export const publicUrlOf = (options: Pick<DurableOptions, "publicUrl"> = {}): Effect.Effect<Option.Option<string>, ConfigError.ConfigError> =>
+  Effect.gen(function* () {
+    const given =
+      options.publicUrl !== undefined
+        ? Option.some({ value: options.publicUrl, setting: "publicUrl" })
+        : Option.map(yield* Config.option(Config.string(publicUrlVar)), (value) => ({ value, setting: publicUrlVar }))
+    if (Option.isNone(given) || given.value.value.trim() === "") return Option.none()
+    return Option.some(yield* checkPublicUrl(given.value.value.trim(), given.value.setting))
+  })
+
+/** The webhook URL of a provider's jobs under `publicUrl`; undefined for a provider that sends none. */
+export const webhookUrlOf = (publicUrl: string, provider: string): string | undefined => {
+  const route = webhookPaths[provider]
+  return route === undefined ? undefined : `${publicUrl}${route}`
 }
 
 const encodeRequest = Schema.encodeSync(Generation.GenerationRequest)
@@ -333,7 +397,7 @@ export const cancelGeneration = (
 /** The steps of `Generation` over the registry and store in context, as a layer. */
 export const stepsLayer = (
   options: DurableOptions = {}
-): Layer.Layer<Generation.GenerationSteps, never, GenerationStore | ProviderRegistry | HttpClient.HttpClient> =>
+): Layer.Layer<Generation.GenerationSteps, ConfigError.ConfigError, GenerationStore | ProviderRegistry | HttpClient.HttpClient> =>
   Layer.effect(
     Generation.GenerationSteps,
     Effect.gen(function* () {
@@ -342,6 +406,7 @@ export const stepsLayer = (
       const http = yield* Effect.context<HttpClient.HttpClient>()
       const dir = options.stateDir ?? stateDir()
       const downloadDir = yield* Settings.downloadDir
+      const publicUrl = yield* publicUrlOf(options)
       const clients = new Map<string, Option.Option<JobClient>>()
       const jobClient = (provider: string): Effect.Effect<Option.Option<JobClient>> =>
         Effect.suspend(() => {
@@ -366,7 +431,9 @@ export const stepsLayer = (
         outputDir: path.join(dir, "outputs"),
         downloadDir,
         policy: options.policy ?? "fail",
-        ...(options.watchEvery !== undefined ? { watchEvery: options.watchEvery } : {})
+        ...(options.watchEvery !== undefined ? { watchEvery: options.watchEvery } : {}),
+        ...(Option.isSome(publicUrl) ? { webhookUrl: (provider: string) => webhookUrlOf(publicUrl.value, provider) } : {}),
+        ...(options.webhookFallbackPoll !== undefined ? { webhookFallbackPoll: options.webhookFallbackPoll } : {})
       })
     })
   )
@@ -377,7 +444,7 @@ export const stepsLayer = (
  */
 export const hostLayer = (
   options: DurableOptions = {}
-): Layer.Layer<Generations, never, WorkflowEngine | GenerationStore | ProviderRegistry | HttpClient.HttpClient> =>
+): Layer.Layer<Generations, ConfigError.ConfigError, WorkflowEngine | GenerationStore | ProviderRegistry | HttpClient.HttpClient> =>
   Layer.effect(Generations, make(options)).pipe(Layer.provideMerge(Generation.layer), Layer.provide(stepsLayer(options)))
 
 /** Sharding settings every process on one database shares (they are also read from generic environment variables, so all are given). */

@@ -14,7 +14,8 @@
  *    (`isFailover`); after it, never (that job was paid for).
  * 3. `collect/i`: follow the job to its result and download it into the output store, while
  *    watching for a cancel request and the deadline: either cancels the remote job once (claimed
- *    in the store, so exactly one process sends it).
+ *    in the store, so exactly one process sends it). A job submitted with a webhook is not
+ *    polled on a schedule: it is read when its webhook was received (or after a long fallback).
  * 4. `deliver`: copy the result to where the caller asked (atomically), mark it succeeded.
  *
  * @module

@@ -37,6 +37,8 @@ export interface GenerationRow {
   readonly attempt: number
   /** When the submit intent was written (before the submit was sent). */
   readonly intentAt: number | undefined
+  /** The URL the provider was told to call when the job is done (written with the intent); undefined: the job is polled. */
+  readonly webhookUrl: string | undefined
   /** The provider's job ticket as JSON, once the submit answered. */
   readonly ticket: string | undefined
   readonly requestId: string | undefined
@@ -82,13 +84,15 @@ export interface GenerationStoreService {
   /** Insert a generation unless one with its id exists; whether it was inserted. */
   readonly create: (row: NewGeneration) => Effect.Effect<boolean, SqlError>
   readonly get: (id: string) => Effect.Effect<Option.Option<GenerationRow>, SqlError>
+  /** The generation whose job is `requestId` on `provider` (a provider id, e.g. `falai`): what a webhook names. */
+  readonly findByRequest: (provider: string, requestId: string) => Effect.Effect<Option.Option<GenerationRow>, SqlError>
   /** Generations, newest first, optionally of some statuses, at most `limit` (default 100). */
   readonly list: (options?: { readonly statuses?: ReadonlyArray<GenerationStatus>; readonly limit?: number }) => Effect.Effect<ReadonlyArray<GenerationRow>, SqlError>
   readonly setStatus: (id: string, status: GenerationStatus) => Effect.Effect<void, SqlError>
   /** The route candidate being tried and its model. Clears an earlier candidate's intent and ticket. */
   readonly setAttempt: (id: string, attempt: number, provider: string, model: string | undefined) => Effect.Effect<void, SqlError>
-  /** Journal the submit intent (before the submit is sent). */
-  readonly recordIntent: (id: string, attempt: number, at: number) => Effect.Effect<void, SqlError>
+  /** Journal the submit intent (before the submit is sent), with the webhook URL the submit carries, if any. */
+  readonly recordIntent: (id: string, attempt: number, at: number, webhookUrl?: string | undefined) => Effect.Effect<void, SqlError>
   /** Journal the ticket (right after the provider accepted the job). */
   readonly recordTicket: (id: string, attempt: number, ticket: string, requestId: string) => Effect.Effect<void, SqlError>
   readonly recordResult: (id: string, result: string) => Effect.Effect<void, SqlError>

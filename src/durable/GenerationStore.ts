@@ -45,6 +45,7 @@ const toRow = (r: Record<string, unknown>): GenerationRow => ({
   model: str(r.model),
   attempt: num(r.attempt) ?? 0,
   intentAt: num(r.intent_at),
+  webhookUrl: str(r.webhook_url),
   ticket: str(r.ticket),
   requestId: str(r.request_id),
   submittedAt: num(r.submitted_at),
@@ -64,6 +65,35 @@ export const make: Effect.Effect<GenerationStoreService, never, SqlClient.SqlCli
   const sql = yield* SqlClient.SqlClient
   const now = Clock.currentTimeMillis
 
+  // Tables made before webhooks lack `webhook_url`. It is looked up first: Postgres' ALTER TABLE
+  // locks the table whether or not it changes anything (a worker joining would stall the others),
+  // and SQLite has no ADD COLUMN IF NOT EXISTS (two processes adding it at once: the loser fails
+  // and `migrate` tries again).
+  const hasWebhookColumn = sql.onDialectOrElse({
+    pg: () =>
+      sql`SELECT COUNT(*) AS n FROM information_schema.columns
+          WHERE table_schema = current_schema() AND table_name = 'automarket_generations' AND column_name = 'webhook_url'`,
+    orElse: () => sql`SELECT COUNT(*) AS n FROM pragma_table_info('automarket_generations') WHERE name = 'webhook_url'`
+  }).pipe(Effect.map((rows) => Number(rows[0]?.n ?? 0) > 0))
+  const addWebhookColumn = Effect.flatMap(hasWebhookColumn, (has) =>
+    has
+      ? Effect.void
+      : sql.onDialectOrElse({
+          pg: () => sql`ALTER TABLE automarket_generations ADD COLUMN IF NOT EXISTS webhook_url TEXT`,
+          orElse: () => sql`ALTER TABLE automarket_generations ADD COLUMN webhook_url TEXT`
+        })
+  )
+
+  // A webhook names its job by the provider's request id. Looked up first too: Postgres' CREATE
+  // INDEX IF NOT EXISTS waits for the table's writers before it finds the index is there.
+  const hasRequestIndex = sql.onDialectOrElse({
+    pg: () => sql`SELECT COUNT(*) AS n FROM pg_indexes WHERE schemaname = current_schema() AND indexname = 'automarket_generations_request'`,
+    orElse: () => sql`SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'index' AND name = 'automarket_generations_request'`
+  }).pipe(Effect.map((rows) => Number(rows[0]?.n ?? 0) > 0))
+  const addRequestIndex = Effect.flatMap(hasRequestIndex, (has) =>
+    has ? Effect.void : sql`CREATE INDEX IF NOT EXISTS automarket_generations_request ON automarket_generations (request_id, provider)`
+  )
+
   const createTables = Effect.all(
     [
       sql`CREATE TABLE IF NOT EXISTS automarket_generations (
@@ -76,6 +106,7 @@ export const make: Effect.Effect<GenerationStoreService, never, SqlClient.SqlCli
         model TEXT,
         attempt BIGINT NOT NULL DEFAULT 0,
         intent_at BIGINT,
+        webhook_url TEXT,
         ticket TEXT,
         request_id TEXT,
         submitted_at BIGINT,
@@ -90,6 +121,8 @@ export const make: Effect.Effect<GenerationStoreService, never, SqlClient.SqlCli
         deadline_at BIGINT
       )`,
       sql`CREATE INDEX IF NOT EXISTS automarket_generations_status ON automarket_generations (status, created_at)`,
+      addWebhookColumn,
+      addRequestIndex,
       sql`CREATE TABLE IF NOT EXISTS automarket_generation_events (
         generation_id TEXT NOT NULL,
         seq BIGINT NOT NULL,
@@ -113,6 +146,12 @@ export const make: Effect.Effect<GenerationStoreService, never, SqlClient.SqlCli
   const get = (id: string) =>
     Effect.map(sql`SELECT * FROM automarket_generations WHERE id = ${id}`, (rows) => Option.map(Option.fromNullable(rows[0]), toRow))
 
+  const findByRequest = (provider: string, requestId: string) =>
+    Effect.map(
+      sql`SELECT * FROM automarket_generations WHERE request_id = ${requestId} AND provider = ${provider} ORDER BY created_at DESC LIMIT 1`,
+      (rows) => Option.map(Option.fromNullable(rows[0]), toRow)
+    )
+
   const list = (options: { readonly statuses?: ReadonlyArray<GenerationStatus>; readonly limit?: number } = {}) => {
     const limit = options.limit ?? 100
     const query =
@@ -129,15 +168,14 @@ export const make: Effect.Effect<GenerationStoreService, never, SqlClient.SqlCli
     Effect.flatMap(
       now,
       (at) => sql`UPDATE automarket_generations
-        SET attempt = ${attempt}, provider = ${provider}, model = ${model ?? null}, intent_at = NULL, ticket = NULL, request_id = NULL,
-            submitted_at = NULL, updated_at = ${at}
+        SET attempt = ${attempt}, provider = ${provider}, model = ${model ?? null}, intent_at = NULL, webhook_url = NULL, ticket = NULL,
+            request_id = NULL, submitted_at = NULL, notified_at = NULL, updated_at = ${at}
         WHERE id = ${id} AND (attempt <> ${attempt} OR provider IS NULL)`
     ).pipe(Effect.asVoid)
 
-  const recordIntent = (id: string, attempt: number, at: number) =>
-    sql`UPDATE automarket_generations SET intent_at = ${at}, status = 'submitting', updated_at = ${at} WHERE id = ${id} AND attempt = ${attempt}`.pipe(
-      Effect.asVoid
-    )
+  const recordIntent = (id: string, attempt: number, at: number, webhookUrl?: string | undefined) =>
+    sql`UPDATE automarket_generations SET intent_at = ${at}, webhook_url = ${webhookUrl ?? null}, status = 'submitting', updated_at = ${at}
+        WHERE id = ${id} AND attempt = ${attempt}`.pipe(Effect.asVoid)
 
   const recordTicket = (id: string, attempt: number, ticket: string, requestId: string) =>
     Effect.flatMap(
@@ -228,6 +266,7 @@ export const make: Effect.Effect<GenerationStoreService, never, SqlClient.SqlCli
     migrate,
     create,
     get,
+    findByRequest,
     list,
     setStatus,
     setAttempt,

@@ -9,6 +9,7 @@ import * as Effect from "effect/Effect"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as fs from "node:fs/promises"
@@ -48,6 +49,16 @@ export interface StepsEnvironment {
   readonly policy: SubmitPolicy
   /** How often a running job's row is read for a cancel request or a notification. Default 1 s. */
   readonly watchEvery?: Duration.DurationInput
+  /**
+   * The URL a provider's job calls when it is done (the gateway's webhook route for it), or
+   * undefined: its jobs are polled. Default: none.
+   */
+  readonly webhookUrl?: (provider: string) => string | undefined
+  /**
+   * For a job submitted with a webhook: how long to wait for it before one status read anyway (a
+   * webhook lost or refused still ends the job). Default 5 minutes.
+   */
+  readonly webhookFallbackPoll?: Duration.DurationInput
 }
 
 /**
@@ -158,6 +169,7 @@ const removeLeftovers = (dir: string, ticket: JobTicket): Effect.Effect<void> =>
 export const make = (env: StepsEnvironment): GenerationStepsService => {
   const { store } = env
   const watchEvery = Duration.decode(env.watchEvery ?? "1 second")
+  const fallbackPoll = Duration.decode(env.webhookFallbackPoll ?? "5 minutes")
 
   const jobClientOf = (provider: string): Effect.Effect<JobClient, MediaError> =>
     Effect.flatMap(env.jobClient(provider), (client) =>
@@ -239,6 +251,7 @@ export const make = (env: StepsEnvironment): GenerationStepsService => {
         yield* appendStatus(store, request.id, "resubmitting", { after: new Date(intentAt).toISOString() })
       }
       yield* orDie(store.setAttempt(request.id, attempt, step.provider, step.model))
+      const webhook = env.webhookUrl?.(step.provider)
       // From the intent to the kept ticket, one uninterruptible region: a worker that stops its
       // generations (a shard handed to another worker, SIGTERM) waits for the provider's answer to
       // be kept, rather than leave an intent without a ticket that a resume cannot tell from a job
@@ -246,10 +259,12 @@ export const make = (env: StepsEnvironment): GenerationStepsService => {
       const ticket = yield* Effect.uninterruptible(
         Effect.gen(function* () {
           const intentAt = yield* Clock.currentTimeMillis
-          yield* orDie(store.recordIntent(request.id, attempt, intentAt))
+          // The webhook is journaled with the intent: whoever collects the job knows to wait for it.
+          yield* orDie(store.recordIntent(request.id, attempt, intentAt, webhook))
           const ticket = yield* Progress.listen(
             jobs.submit(request.capability, step.model, request.input as never, request.options as never, {
-              deadline: request.deadlineAt !== undefined ? new Date(request.deadlineAt) : undefined
+              deadline: request.deadlineAt !== undefined ? new Date(request.deadlineAt) : undefined,
+              webhook
             }),
             reportingTo(env, request.id)
           )
@@ -285,21 +300,44 @@ export const make = (env: StepsEnvironment): GenerationStepsService => {
         request.deadlineAt === undefined
           ? Effect.never
           : Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sleep(Duration.millis(Math.max(0, request.deadlineAt! - now))))
-      const follow = Effect.map(Progress.listen(jobs.collect(ticket), reportingTo(env, request.id)), (asset) => ({ _tag: "Done" as const, asset }))
       type Outcome = { readonly _tag: "Done"; readonly asset: Asset } | { readonly _tag: "Stop"; readonly reason: "cancel" | "deadline" }
+      const stopAtDeadline = Effect.as(deadline, { _tag: "Stop" as const, reason: "deadline" as const })
+      const start = yield* row(request.id)
+
+      // Polled: follow on the provider's schedule; a notification restarts the round with a fresh poll.
+      const follow = Effect.map(Progress.listen(jobs.collect(ticket), reportingTo(env, request.id)), (asset) => ({ _tag: "Done" as const, asset }))
       const round = (seen: number): Effect.Effect<Outcome, MediaError> =>
         Effect.raceFirst(
           follow,
           Effect.raceFirst(
-            Effect.as(deadline, { _tag: "Stop" as const, reason: "deadline" as const }),
+            stopAtDeadline,
             Effect.flatMap(watch(seen), (heard) =>
               // Notified: follow again from a fresh poll (the round in flight is dropped: polls are idempotent).
               heard === "cancel" ? Effect.succeed({ _tag: "Stop" as const, reason: "cancel" as const }) : round(heard)
             )
           )
         )
-      const start = yield* row(request.id)
-      const outcome = yield* round(start.notifiedAt ?? 0).pipe(
+
+      // Submitted with a webhook: no poll on a schedule. Each status read waits for a notification
+      // newer than the last one heard (one that came before this step began counts: the webhook may
+      // be quicker than the journal), or for the fallback wait; a cancel request is still watched.
+      const awaitingWebhook = Effect.gen(function* () {
+        const heard = yield* Ref.make(0)
+        const notifiedAfter = (seen: number): Effect.Effect<number> =>
+          Effect.flatMap(said, (now) =>
+            typeof now === "number" && now > seen ? Effect.succeed(now) : Effect.zipRight(Effect.sleep(watchEvery), notifiedAfter(seen))
+          )
+        const notified = Effect.flatMap(Ref.get(heard), (seen) => Effect.flatMap(notifiedAfter(seen), (at) => Ref.set(heard, at)))
+        const pace = Effect.raceFirst(notified, Effect.sleep(fallbackPoll))
+        const cancelAsked = Effect.map(said, (now) => now === "cancel").pipe(
+          Effect.repeat({ until: (asked) => asked, schedule: Schedule.spaced(watchEvery) }),
+          Effect.as({ _tag: "Stop" as const, reason: "cancel" as const })
+        )
+        const paced = Effect.map(Progress.listen(jobs.collect(ticket, { pace }), reportingTo(env, request.id)), (asset) => ({ _tag: "Done" as const, asset }))
+        return yield* Effect.raceFirst(paced, Effect.raceFirst(stopAtDeadline, cancelAsked))
+      })
+
+      const outcome = yield* (start.webhookUrl !== undefined ? awaitingWebhook : round(start.notifiedAt ?? 0)).pipe(
         // The provider's answer for a job cancelled at our request (fal: a failure) is our cancel.
         Effect.catchAll((error) =>
           Effect.flatMap(row(request.id), (now) =>

@@ -115,17 +115,26 @@ export interface FollowOptions<A> {
   readonly control: JobControl
   /** The wait between polls. Default `defaultPollSchedule`. */
   readonly schedule?: Schedule.Schedule<unknown>
+  /**
+   * Waited for before every poll, the first included, instead of `schedule` (an answer in hand,
+   * `initial`, stands for the first poll and is not waited for): for a job whose provider calls
+   * back when it is done, where a poll is worth sending only on that call or after a long wait.
+   */
+  readonly pace?: Effect.Effect<void> | undefined
 }
 
 /**
  * Poll a job until it reaches a final state, reporting the events `advance` decides, waiting
- * between polls as `schedule` says; the answer that said the job completed. The job is marked
+ * between polls as `schedule` says (or for `pace` before each poll); the answer that said the job completed. The job is marked
  * finished in `control` as soon as an answer is final, before anything is reported. Fails with
  * GenerationFailed (with the provider's message) for a failed job, Cancelled for a job
  * cancelled elsewhere. Cancelling is `guarded`'s and `submitAndRun`'s job (`cancelUnlessFinished`).
  */
 export const follow = <A>(options: FollowOptions<A>): Effect.Effect<A, MediaError> =>
   Effect.flatMap(Schedule.driver(options.schedule ?? defaultPollSchedule), (driver) => {
+    const pace = options.pace
+    const poll = pace === undefined ? options.poll : Effect.zipRight(pace, options.poll)
+    const wait = (answered: A): Effect.Effect<void> => (pace === undefined ? Effect.orDie(driver.next(answered)) : Effect.void)
     const loop = (state: FollowState, answer: Effect.Effect<A, MediaError>): Effect.Effect<A, MediaError> =>
       Effect.flatMap(answer, (answered) => {
         const step = advance(options.ticket, state, options.statusOf(answered))
@@ -133,8 +142,8 @@ export const follow = <A>(options: FollowOptions<A>): Effect.Effect<A, MediaErro
           case "Continue":
             // A schedule that ends before the job does would leave a paid job unfollowed: a defect, not a failure to handle.
             return reportAll(step.events).pipe(
-              Effect.zipRight(Effect.orDie(driver.next(answered))),
-              Effect.zipRight(Effect.suspend(() => loop(step.state, options.poll)))
+              Effect.zipRight(wait(answered)),
+              Effect.zipRight(Effect.suspend(() => loop(step.state, poll)))
             )
           case "Completed":
             return options.control.finish.pipe(Effect.zipRight(reportAll(step.events)), Effect.as(answered))
@@ -142,7 +151,7 @@ export const follow = <A>(options: FollowOptions<A>): Effect.Effect<A, MediaErro
             return Effect.zipRight(options.control.finish, Effect.fail(step.error))
         }
       })
-    return loop(initialState, options.initial !== undefined ? Effect.succeed(options.initial) : options.poll)
+    return loop(initialState, options.initial !== undefined ? Effect.succeed(options.initial) : poll)
   })
 
 const reportAll = (events: ReadonlyArray<Progress.JobEvent>): Effect.Effect<void> => Effect.forEach(events, Progress.report, { discard: true })

@@ -26,10 +26,21 @@ import type { JobTicket } from "./Ticket.js"
  * What a submit tells the provider besides the job itself. `deadline`: the job's budget ends
  * then; providers that can stop a job on their side at a deadline are told (Replicate's
  * `Cancel-After`, fal's request timeout header), so a job nobody waits for any more is not
- * billed to the end.
+ * billed to the end. `webhook`: a URL the provider calls (a signed POST) when the job is done,
+ * for providers that call back (fal's `fal_webhook`, Replicate's `webhook`); others ignore it.
  */
 export interface SubmitControls {
   readonly deadline?: Date | undefined
+  readonly webhook?: string | undefined
+}
+
+/**
+ * How `JobClient.collect` follows a job. `pace`: waited for before every status read instead
+ * of the provider's poll schedule (a job submitted with a webhook is read when the webhook came,
+ * or after a long fallback wait).
+ */
+export interface CollectOptions {
+  readonly pace?: Effect.Effect<void> | undefined
 }
 
 /** What `JobClient.find` looks for: a job submitted at or after `since` with this model and input. */
@@ -65,7 +76,7 @@ export interface JobClient {
    * worker going away (the job goes on and is followed again elsewhere) and the run itself
    * decides when to cancel (`cancel`).
    */
-  readonly collect: (ticket: JobTicket) => Effect.Effect<Asset, MediaError>
+  readonly collect: (ticket: JobTicket, options?: CollectOptions) => Effect.Effect<Asset, MediaError>
   /**
    * Find a job submitted earlier (at or after `search.since`, same model and input), for a run
    * that crashed after sending a submit and before keeping its ticket. Present only for
@@ -98,13 +109,15 @@ export interface JobProtocol<S> {
   /**
    * Follow a job to its output and read it as the capability's asset, marking `control` finished
    * when the job is. `submitted` is the submit's answer when the job was submitted in this call,
-   * undefined when a ticket is resumed.
+   * undefined when a ticket is resumed. `pace`, when given, is waited for before every status
+   * read instead of the poll schedule (`Follow.FollowOptions.pace`).
    */
   readonly run: <C extends JobCapability>(
     capability: C,
     ticket: JobTicket,
     control: JobControl,
-    submitted: S | undefined
+    submitted: S | undefined,
+    pace?: Effect.Effect<void> | undefined
   ) => Effect.Effect<OutputOf<C>, MediaError>
   /** Ask the provider to cancel a job. */
   readonly cancel: (ticket: JobTicket) => Effect.Effect<void, MediaError>
@@ -130,10 +143,10 @@ export const makeJobClient = <S>(protocol: JobProtocol<S>): JobClient => ({
       protocol,
       guarded(ticket, protocol.cancel(ticket), (control) => protocol.run(ticket.capability, ticket, control, undefined), protocol.timeout)
     ),
-  collect: (ticket) =>
+  collect: (ticket, options) =>
     configured(
       protocol,
-      Effect.flatMap(makeControl, (control) => protocol.run(ticket.capability, ticket, control, undefined))
+      Effect.flatMap(makeControl, (control) => protocol.run(ticket.capability, ticket, control, undefined, options?.pace))
     ),
   cancel: (ticket) => configured(protocol, protocol.cancel(ticket)),
   ...(protocol.find !== undefined ? { find: (search: JobSearch) => configured(protocol, protocol.find!(search)) } : {})

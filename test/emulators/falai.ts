@@ -24,8 +24,16 @@
  * "request_timeout"`, and its result answers 504 `{detail, error_type}` with `X-Fal-Error-Type:
  * request_timeout` and `X-Fal-Request-Timeout-Type: user`. A job that has started is not ended.
  *
+ * Webhooks: a submit with `fal_webhook=<url>` makes a job that does not move on status polls
+ * (IN_PROGRESS until done) but finishes by itself `webhookJobMs` (real milliseconds) after the
+ * submit, and then POSTs fal's webhook to the URL: `{request_id, gateway_request_id, status: OK |
+ * ERROR, payload, error}`, signed as fal signs (ED25519 over `request_id \n user_id \n timestamp
+ * \n sha256-hex(body)`, hex, `X-Fal-Webhook-*` headers) with a key pair made per emulator, whose
+ * public half is served as a JWKS at `/.well-known/jwks.json` (no key needed). Every delivery is
+ * recorded in `webhooks` (the receiver's status, 0 when it could not be reached).
+ *
  * It also exports the parts the Replicate emulator shares: `Reply`, `serve`, `clientLayer`,
- * `fileReply`.
+ * `fileReply`, `postWebhook`.
  *
  * Not the shared Faults.ts kit: that one wraps real sockets only, and these emulators must also
  * run in memory under TestClock; their faults are protocol states (queue, wait, cancel) anyway.
@@ -35,6 +43,7 @@ import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as crypto from "node:crypto"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 
@@ -288,6 +297,38 @@ export const countByInput = (inputs: Iterable<Record<string, unknown>>): Readonl
   return counts
 }
 
+/** One webhook an emulator sent. */
+export interface WebhookDelivery {
+  readonly url: string
+  /** The job (prediction) it is about. */
+  readonly requestId: string
+  /** The receiver's HTTP status; 0 when it could not be reached. */
+  readonly status: number
+  readonly body: string
+  /** How many status polls of this job the emulator had answered when it sent it. */
+  readonly pollsBefore: number
+}
+
+/** POST a webhook (real sockets), recording the delivery once the receiver answered (or failed). */
+export const postWebhook = (
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+  record: (status: number) => void
+): void => {
+  fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body })
+    .then(async (response) => {
+      await response.arrayBuffer().catch(() => undefined)
+      record(response.status)
+    })
+    .catch(() => record(0))
+}
+
+/** A timer that does not hold the process open (an emulator's job finishing by itself). */
+const later = (ms: number, run: () => void): void => {
+  setTimeout(run, ms).unref()
+}
+
 /** The kinds of request the fal emulator tells apart. */
 export type FalRequestKind = "submit" | "status" | "result" | "cancel" | "file" | "models" | "other"
 
@@ -304,6 +345,10 @@ interface FalJob {
   cancelled: boolean
   readonly failWith: string | undefined
   readonly plan: PlanState | undefined
+  /** The URL the job calls when done (`fal_webhook`): it then finishes by itself, not by polls. */
+  readonly webhook: string | undefined
+  /** A webhook job that finished. */
+  finished: boolean
 }
 
 /** The fal emulator's knobs (all mutable between calls). */
@@ -337,14 +382,23 @@ export interface FalSettings {
   intercept: ((request: EmuRequest, kind: FalRequestKind) => Reply | undefined) | undefined
   /** A new job's own behaviour, from its input. */
   planJob: ((input: Record<string, unknown>) => JobPlan | undefined) | undefined
-  /** The emulator's clock (epoch ms), for start timeouts. Default the wall clock. */
+  /** The emulator's clock (epoch ms), for start timeouts and webhook timestamps. Default the wall clock. */
   now: () => number
+  /** Real milliseconds a job submitted with `fal_webhook` takes before it finishes and calls. Default 200. */
+  webhookJobMs: number
+  /** The user id fal signs webhooks with. */
+  webhookUserId: string
 }
 
 /** The fal emulator. */
 export interface FalEmulator extends Emulator {
   readonly settings: FalSettings
   readonly jobs: Map<string, FalJob>
+  /** The webhooks sent, in the order their receivers answered. */
+  readonly webhooks: Array<WebhookDelivery>
+  /** The emulator's webhook signing key pair (the public half is served at `/.well-known/jwks.json` with `kid` `webhookKid`). */
+  readonly webhookKeys: crypto.KeyPairKeyObjectResult
+  readonly webhookKid: string
   /** How many requests of a kind it has seen. */
   readonly count: (kind: "submit" | "status" | "result" | "cancel" | "file") => number
   /** How many jobs were created per input (its JSON). */
@@ -373,11 +427,60 @@ export const makeFal = (overrides: Partial<FalSettings> = {}): FalEmulator => {
     intercept: undefined,
     planJob: undefined,
     now: Date.now,
+    webhookJobMs: 200,
+    webhookUserId: "emu-user",
     ...overrides
   }
   const jobs = new Map<string, FalJob>()
   const requests: Array<EmuRequest> = []
+  const webhooks: Array<WebhookDelivery> = []
+  const webhookKeys = crypto.generateKeyPairSync("ed25519")
+  const webhookKid = `emu-${crypto.randomUUID().slice(0, 8)}`
   let next = 0
+
+  const statusPolls = (id: string) => requests.filter((request) => classify(request) === "status" && request.url.includes(`/requests/${id}/`)).length
+
+  // The job's end, as fal's webhook says it: the payload of a success, or the error of a failure.
+  const sendWebhook = (job: FalJob, url: string) => {
+    const failure = job.cancelled ? "Request was cancelled" : job.failWith
+    const body = JSON.stringify({
+      request_id: job.id,
+      gateway_request_id: job.id,
+      status: failure === undefined ? "OK" : "ERROR",
+      payload: failure === undefined ? resultOf(job) : { detail: failure },
+      ...(failure !== undefined ? { error: failure } : {})
+    })
+    const timestamp = String(Math.floor(settings.now() / 1000))
+    const digest = crypto.createHash("sha256").update(body).digest("hex")
+    const signature = crypto.sign(null, Buffer.from(`${job.id}\n${settings.webhookUserId}\n${timestamp}\n${digest}`), webhookKeys.privateKey).toString("hex")
+    const pollsBefore = statusPolls(job.id)
+    postWebhook(
+      url,
+      {
+        "x-fal-webhook-request-id": job.id,
+        "x-fal-webhook-user-id": settings.webhookUserId,
+        "x-fal-webhook-timestamp": timestamp,
+        "x-fal-webhook-signature": signature
+      },
+      body,
+      (status) => webhooks.push({ url, requestId: job.id, status, body, pollsBefore })
+    )
+  }
+
+  // What a finished job's result answers.
+  const resultOf = (job: FalJob): unknown => {
+    const file = `${emulator.baseUrl}/files/${job.id}`
+    switch (kindOfModel(job.model)) {
+      case "text":
+        return { text: "hello from the emulator", chunks: [{ timestamp: [0, 1.5], text: " hello from the emulator" }] }
+      case "video":
+        return { video: { url: `${file}.mp4`, content_type: "video/mp4" } }
+      case "audio":
+        return { audio_file: { url: `${file}.wav`, content_type: "audio/wav" } }
+      case "image":
+        return { images: [{ url: `${file}.png`, content_type: "image/png", width: 64, height: 64 }], seed: 42 }
+    }
+  }
 
   const classify = (request: EmuRequest): FalRequestKind => {
     const path = request.url.split("?")[0]!
@@ -395,6 +498,9 @@ export const makeFal = (overrides: Partial<FalSettings> = {}): FalEmulator => {
     requests,
     settings,
     jobs,
+    webhooks,
+    webhookKeys,
+    webhookKid,
     count: (kind) => requests.filter((request) => classify(request) === kind).length,
     jobsByInput: () => countByInput([...jobs.values()].map((job) => job.input)),
     handle: (request) => {
@@ -409,6 +515,10 @@ export const makeFal = (overrides: Partial<FalSettings> = {}): FalEmulator => {
         const truncate = settings.truncateFiles > 0
         if (truncate) settings.truncateFiles -= 1
         return fileReply(request, { bytes: settings.fileBytes, contentType: type, ranges: settings.ranges, truncate })
+      }
+      if (request.method === "GET" && path === "/.well-known/jwks.json") {
+        const jwk = webhookKeys.publicKey.export({ format: "jwk" })
+        return jsonReply(200, { keys: [{ ...jwk, kid: webhookKid, alg: "EdDSA", use: "sig" }] })
       }
       const authorization = request.headers["authorization"]
       if (authorization !== `Key ${settings.key}` && !settings.otherKeys.some((key) => authorization === `Key ${key}`)) {
@@ -442,8 +552,30 @@ export const makeFal = (overrides: Partial<FalSettings> = {}): FalEmulator => {
         const input: Record<string, unknown> = JSON.parse(request.body || "{}")
         const plan = planState(settings.planJob?.(input))
         const startBy = startWithin === undefined ? undefined : settings.now() + startWithin * 1000
-        jobs.set(id, { id, model, input, startBy, timedOut: false, polls: 0, cancelled: false, failWith: plan?.plan.failWith ?? settings.failWith, plan })
+        const webhook = new URLSearchParams(request.url.split("?")[1] ?? "").get("fal_webhook") ?? undefined
+        const job: FalJob = {
+          id,
+          model,
+          input,
+          startBy,
+          timedOut: false,
+          polls: 0,
+          cancelled: false,
+          failWith: plan?.plan.failWith ?? settings.failWith,
+          plan,
+          webhook,
+          finished: false
+        }
+        jobs.set(id, job)
         settings.failWith = undefined
+        if (webhook !== undefined) {
+          later(settings.webhookJobMs, () => {
+            job.finished = true
+            // As if polled to its end: its status answers final and its result is there.
+            job.polls = settings.queueSteps + settings.runSteps + 1
+            sendWebhook(job, webhook)
+          })
+        }
         const accepted = jsonReply(200, { request_id: id, response_url: root, status_url: `${root}/status`, cancel_url: `${root}/cancel`, queue_position: settings.queueSteps })
         const answer = settings.submitDelayMs > 0 && accepted._tag === "Reply" ? { ...accepted, delayMs: settings.submitDelayMs } : accepted
         return plan?.plan.answer !== undefined ? plan.plan.answer(answer) : answer
@@ -474,6 +606,8 @@ export const makeFal = (overrides: Partial<FalSettings> = {}): FalEmulator => {
         }
         const planned = nextPollReply(job.plan)
         if (planned !== undefined) return planned
+        // A webhook job moves by the clock, not by polls: running until it finished.
+        if (job.webhook !== undefined && !job.finished && !job.cancelled) return jsonReply(200, { status: "IN_PROGRESS", request_id: id, logs: [] })
         const step = job.polls++
         const logsOn = /[?&]logs=1/.test(request.url)
         if (job.cancelled) return jsonReply(200, { status: "COMPLETED", request_id: id, error: "Request was cancelled", error_type: "cancelled" })
@@ -495,17 +629,7 @@ export const makeFal = (overrides: Partial<FalSettings> = {}): FalEmulator => {
       }
       // result
       if (job.plan?.plan.stuck === true || job.polls <= settings.queueSteps + settings.runSteps) return jsonReply(400, { detail: "Request is still in progress" })
-      const file = `${emulator.baseUrl}/files/${id}`
-      switch (kindOfModel(job.model)) {
-        case "text":
-          return jsonReply(200, { text: "hello from the emulator", chunks: [{ timestamp: [0, 1.5], text: " hello from the emulator" }] })
-        case "video":
-          return jsonReply(200, { video: { url: `${file}.mp4`, content_type: "video/mp4" } })
-        case "audio":
-          return jsonReply(200, { audio_file: { url: `${file}.wav`, content_type: "audio/wav" } })
-        case "image":
-          return jsonReply(200, { images: [{ url: `${file}.png`, content_type: "image/png", width: 64, height: 64 }], seed: 42 })
-      }
+      return jsonReply(200, resultOf(job))
     }
   }
   return emulator

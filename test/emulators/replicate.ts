@@ -19,11 +19,31 @@
  * a page (100, as Replicate), `next` an absolute URL with a `cursor`; `created_after` is honoured
  * unless `honourCreatedAfter` is off (a listing that ignores it, to see the client stop by itself).
  *
+ * Webhooks: a create whose body has `webhook` makes a prediction that does not move on polls but
+ * finishes by itself `webhookJobMs` (real milliseconds) after its creation, and then POSTs the
+ * prediction to the URL (when `webhook_events_filter` is absent or holds `completed`), signed as
+ * Standard Webhooks sign (`webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64
+ * HMAC-SHA256 of id.timestamp.body>`) with a `whsec_` secret made per emulator and served, to a
+ * caller with the token, at `GET /webhooks/default/secret` (`{key}`). Deliveries are recorded in
+ * `webhooks`.
+ *
  * Per-call faults, as in the fal emulator: `intercept` answers a request instead of the emulator,
  * `planJob` gives a prediction its own behaviour from its input (`JobPlan`), and
  * `predictionsByInput` counts the predictions created per input (a double submit shows there).
  */
-import { countByInput, type EmuRequest, type Emulator, fileReply, type JobPlan, jsonReply, nextPollReply, type Reply } from "./falai.js"
+import * as crypto from "node:crypto"
+import {
+  countByInput,
+  type EmuRequest,
+  type Emulator,
+  fileReply,
+  type JobPlan,
+  jsonReply,
+  nextPollReply,
+  postWebhook,
+  type Reply,
+  type WebhookDelivery
+} from "./falai.js"
 
 export { clientLayer, serve } from "./falai.js"
 
@@ -42,10 +62,14 @@ interface Prediction {
   canceled: boolean
   readonly failWith: string | undefined
   readonly plan: { readonly plan: JobPlan; pollReplies: Array<Reply> } | undefined
+  /** The URL it calls once final (`webhook`): it then finishes by itself, not by polls. */
+  readonly webhook: string | undefined
+  /** A webhook prediction that finished. */
+  finished: boolean
 }
 
 /** The kinds of request the Replicate emulator tells apart. */
-export type ReplicateRequestKind = "create" | "get" | "cancel" | "list" | "file" | "collection" | "models" | "other"
+export type ReplicateRequestKind = "create" | "get" | "cancel" | "list" | "file" | "collection" | "models" | "secret" | "other"
 
 /** The Replicate emulator's knobs. */
 export interface ReplicateSettings {
@@ -74,6 +98,8 @@ export interface ReplicateSettings {
   pageSize: number
   /** Whether the listing filters by `created_after`. Default true. */
   honourCreatedAfter: boolean
+  /** Real milliseconds a prediction created with `webhook` takes before it finishes and calls. Default 200. */
+  webhookJobMs: number
 }
 
 /** The Replicate emulator. */
@@ -83,6 +109,10 @@ export interface ReplicateEmulator extends Emulator {
   readonly count: (kind: "create" | "get" | "cancel" | "list" | "file" | "collection") => number
   /** How many predictions were created per input (its JSON). */
   readonly predictionsByInput: () => ReadonlyMap<string, number>
+  /** The webhooks sent, in the order their receivers answered. */
+  readonly webhooks: Array<WebhookDelivery>
+  /** The account's webhook signing secret (`whsec_` then base64), as `GET /webhooks/default/secret` answers it. */
+  readonly webhookSecret: string
 }
 
 const kindOf = (model: string): "image" | "video" | "audio" | "text" =>
@@ -109,11 +139,26 @@ export const makeReplicate = (overrides: Partial<ReplicateSettings> = {}): Repli
     now: Date.now,
     pageSize: 100,
     honourCreatedAfter: true,
+    webhookJobMs: 200,
     ...overrides
   }
   const predictions = new Map<string, Prediction>()
   const requests: Array<EmuRequest> = []
+  const webhooks: Array<WebhookDelivery> = []
+  const webhookSecret = `whsec_${crypto.randomBytes(24).toString("base64")}`
   let next = 0
+
+  const sendWebhook = (p: Prediction, url: string) => {
+    const body = JSON.stringify(view(p))
+    const id = `msg_${crypto.randomUUID().replace(/-/g, "")}`
+    const timestamp = String(Math.floor(settings.now() / 1000))
+    const key = Buffer.from(webhookSecret.slice("whsec_".length), "base64")
+    const signature = crypto.createHmac("sha256", key).update(`${id}.${timestamp}.${body}`).digest("base64")
+    const pollsBefore = requests.filter((request) => classify(request) === "get" && request.url.split("?")[0] === `/predictions/${p.id}`).length
+    postWebhook(url, { "webhook-id": id, "webhook-timestamp": timestamp, "webhook-signature": `v1,${signature}` }, body, (status) =>
+      webhooks.push({ url, requestId: p.id, status, body, pollsBefore })
+    )
+  }
 
   const classify = (request: EmuRequest): ReplicateRequestKind => {
     const path = request.url.split("?")[0]!
@@ -124,6 +169,7 @@ export const makeReplicate = (overrides: Partial<ReplicateSettings> = {}): Repli
     if (request.method === "POST" && (path === "/predictions" || /^\/models\/[^/]+\/[^/]+\/predictions$/.test(path))) return "create" as const
     if (request.method === "GET" && path === "/predictions") return "list" as const
     if (path === "/models") return "models" as const
+    if (request.method === "GET" && path === "/webhooks/default/secret") return "secret" as const
     return "other" as const
   }
 
@@ -191,6 +237,8 @@ export const makeReplicate = (overrides: Partial<ReplicateSettings> = {}): Repli
     predictions,
     count: (kind) => requests.filter((request) => classify(request) === kind).length,
     predictionsByInput: () => countByInput([...predictions.values()].map((p) => p.input)),
+    webhooks,
+    webhookSecret,
     handle: (request) => {
       const kind = classify(request)
       const path = request.url.split("?")[0]!
@@ -210,6 +258,7 @@ export const makeReplicate = (overrides: Partial<ReplicateSettings> = {}): Repli
       }
       const intercepted = settings.intercept?.(request, kind)
       if (intercepted !== undefined) return intercepted
+      if (kind === "secret") return jsonReply(200, { key: webhookSecret })
       if (kind === "collection") {
         const slug = path.split("/")[2]
         const models: Record<string, Array<{ owner: string; name: string; description: string }>> = {
@@ -231,7 +280,12 @@ export const makeReplicate = (overrides: Partial<ReplicateSettings> = {}): Repli
         if (lifetime === null || (lifetime !== undefined && lifetime < 5000)) {
           return jsonReply(422, { title: "Invalid Cancel-After", detail: `Cancel-After "${cancelAfter}" is not a duration of at least 5s`, status: 422 })
         }
-        const body = JSON.parse(request.body || "{}") as { input?: Record<string, unknown>; version?: string }
+        const body = JSON.parse(request.body || "{}") as {
+          input?: Record<string, unknown>
+          version?: string
+          webhook?: string
+          webhook_events_filter?: ReadonlyArray<string>
+        }
         const official = /^\/models\/([^/]+)\/([^/]+)\/predictions$/.exec(path)
         const id = `pred${++next}`
         const input = body.input ?? {}
@@ -247,10 +301,22 @@ export const makeReplicate = (overrides: Partial<ReplicateSettings> = {}): Repli
           polls: 0,
           canceled: false,
           failWith: plan?.failWith ?? settings.failWith,
-          plan: plan === undefined ? undefined : { plan, pollReplies: [...(plan.pollReplies ?? [])] }
+          plan: plan === undefined ? undefined : { plan, pollReplies: [...(plan.pollReplies ?? [])] },
+          webhook: body.webhook,
+          finished: false
         }
         settings.failWith = undefined
         predictions.set(id, prediction)
+        const webhook = body.webhook
+        if (webhook !== undefined) {
+          const calls = body.webhook_events_filter === undefined || body.webhook_events_filter.includes("completed")
+          setTimeout(() => {
+            prediction.finished = true
+            // As if polled to its end: it reads final from now on.
+            prediction.polls = settings.startingSteps + settings.processingSteps
+            if (calls) sendWebhook(prediction, webhook)
+          }, settings.webhookJobMs).unref()
+        }
         const waited = /^wait/.test(request.headers["prefer"] ?? "")
         if (waited && settings.finishWithinWait) prediction.polls = settings.startingSteps + settings.processingSteps
         const created = jsonReply(201, view(prediction))
@@ -296,6 +362,8 @@ export const makeReplicate = (overrides: Partial<ReplicateSettings> = {}): Repli
         }
         const planned = nextPollReply(prediction.plan)
         if (planned !== undefined) return planned
+        // A webhook prediction moves by the clock, not by polls.
+        if (prediction.webhook !== undefined && !prediction.finished) return jsonReply(200, view(prediction))
         // Its deadline is judged as it stood before this poll moved it on.
         settle(prediction)
         if (prediction.expired === undefined) prediction.polls += 1

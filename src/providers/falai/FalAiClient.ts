@@ -3,6 +3,8 @@
  *
  * Queue (`https://queue.fal.run`, `Authorization: Key ...`):
  * - `POST {base}/{model}` with the model's input -> `{request_id, status_url, response_url, cancel_url}`;
+ *   query `fal_webhook=<url>`: fal POSTs `{request_id, gateway_request_id, status: OK | ERROR,
+ *   payload, error}` to the URL when the job is done, signed (see gateway/Webhooks.ts);
  *   header `X-Fal-Request-Timeout: N` (seconds, fal's "start timeout"): a job no runner has begun
  *   within N seconds of the submit (queue wait, runner acquisition and fal's own retries) is
  *   ended by fal with a 504 (`error_type: request_timeout`, `X-Fal-Request-Timeout-Type: user`);
@@ -166,6 +168,9 @@ export const ticketOf = (base: string, model: string, capability: JobCapability,
   })
 }
 
+/** The query parameter of a submit naming the URL fal calls when the job is done. */
+export const webhookParam = "fal_webhook"
+
 /** The header that tells fal how many seconds a job may wait to be started (see the module's comment). */
 export const requestTimeoutHeader = "x-fal-request-timeout"
 
@@ -175,12 +180,14 @@ export interface FalAiClientService {
   readonly remote: ProviderConfig.RemoteSpec
   /**
    * Queue a job (never repeated by a retry, see jobs/Run.ts), ended by fal when no runner has
-   * started it `startWithinSeconds` after the submit (`X-Fal-Request-Timeout`; none when undefined).
+   * started it `startWithinSeconds` after the submit (`X-Fal-Request-Timeout`; none when undefined),
+   * with fal calling `webhook` when it is done (`fal_webhook`; none when undefined).
    */
   readonly submit: (
     model: string,
     input: Readonly<Record<string, unknown>>,
-    startWithinSeconds?: number | undefined
+    startWithinSeconds?: number | undefined,
+    webhook?: string | undefined
   ) => Effect.Effect<SubmitAnswer, MediaError>
   /** One status poll (with logs), retried on 429/5xx/transport failures. */
   readonly status: (ticket: JobTicket) => Effect.Effect<QueueStatus, MediaError>
@@ -220,11 +227,12 @@ export const make = (config: FalAiConfig.FalAiConfig): Effect.Effect<FalAiClient
 
     return FalAiClient.of({
       remote,
-      submit: (model, input, startWithinSeconds) =>
+      submit: (model, input, startWithinSeconds, webhook) =>
         queue.json({
           method: "POST",
           path: `/${model}`,
           json: input,
+          ...(webhook !== undefined ? { query: { [webhookParam]: webhook } } : {}),
           ...(startWithinSeconds !== undefined ? { headers: { [requestTimeoutHeader]: String(Math.max(1, Math.ceil(startWithinSeconds))) } } : {}),
           model,
           schema: SubmitAnswer,

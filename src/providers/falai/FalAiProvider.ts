@@ -114,13 +114,13 @@ export const makeFromClient = (
         Effect.gen(function* () {
           const body = yield* builders[capability](model, input, opts)
           const startWithin = yield* secondsUntil(FalAiConfig.settings.id, controls?.deadline)
-          const answer = yield* client.submit(model, body, startWithin)
+          const answer = yield* client.submit(model, body, startWithin, controls?.webhook)
           const now = yield* Clock.currentTimeMillis
           return ticketOf(client.remote.baseUrl, model, capability, answer, new Date(now))
         }),
       ticketOf: (ticket) => ticket,
-      run: (capability, ticket, control) =>
-        follow({ ticket, control, poll: client.status(ticket), statusOf: toJobStatus, schedule }).pipe(
+      run: (capability, ticket, control, _submitted, pace) =>
+        follow({ ticket, control, poll: client.status(ticket), statusOf: toJobStatus, schedule, pace }).pipe(
           Effect.zipRight(client.result(ticket)),
           Effect.flatMap((output) => readers[capability](ticket, output))
         ),

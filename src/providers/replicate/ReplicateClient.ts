@@ -6,7 +6,9 @@
  *   holds the prediction, finished when it finished within the wait, else `starting`/`processing`
  *   with `urls.get` to poll (a wait that ran out is not a failure). Header `Cancel-After: Ns`
  *   (at least 5 s, measured from creation): Replicate stops the prediction then, `aborted` when it
- *   had not started, `canceled` when it was running.
+ *   had not started, `canceled` when it was running. Body `webhook` (a URL) with
+ *   `webhook_events_filter: ["completed"]`: Replicate POSTs the prediction there once it is final,
+ *   signed (Standard Webhooks, see gateway/Webhooks.ts).
  * - `GET urls.get` -> the prediction: `status` starting | processing | succeeded | failed |
  *   canceled | aborted, `logs` (text), `output`, `error`.
  * - `POST urls.cancel` -> the prediction, canceled.
@@ -259,15 +261,16 @@ export interface ReplicateClientService {
   /**
    * Create a prediction, waiting up to `waitSeconds` (1..60) for it to finish (`Prefer: wait`;
    * no wait when undefined), stopped by Replicate `cancelAfterSeconds` after its creation
-   * (`Cancel-After`, at least 5 s; none when undefined).
-   * Never repeated by a retry (see jobs/Run.ts).
+   * (`Cancel-After`, at least 5 s; none when undefined), Replicate calling `webhook` once it is
+   * final (none when undefined). Never repeated by a retry (see jobs/Run.ts).
    */
   readonly create: (
     ref: ModelRef,
     input: Readonly<Record<string, unknown>>,
     waitSeconds: number | undefined,
     model: string,
-    cancelAfterSeconds?: number | undefined
+    cancelAfterSeconds?: number | undefined,
+    webhook?: string | undefined
   ) => Effect.Effect<Prediction, MediaError>
   /**
    * One page of the account's predictions, most recent first: the first (created at or after
@@ -306,7 +309,7 @@ export const make = (config: ReplicateConfig.ReplicateConfig): Effect.Effect<Rep
 
     return ReplicateClient.of({
       remote,
-      create: (ref, input, waitSeconds, model, cancelAfterSeconds) => {
+      create: (ref, input, waitSeconds, model, cancelAfterSeconds, webhook) => {
         const wait = waitSeconds === undefined ? undefined : Math.min(60, Math.max(1, Math.round(waitSeconds)))
         const headers: Record<string, string> = {}
         if (wait !== undefined) headers["prefer"] = `wait=${wait}`
@@ -314,7 +317,10 @@ export const make = (config: ReplicateConfig.ReplicateConfig): Effect.Effect<Rep
         return http.json({
           method: "POST",
           path: ref._tag === "Model" ? `/models/${ref.owner}/${ref.name}/predictions` : "/predictions",
-          json: ref._tag === "Model" ? { input } : { version: ref.version, input },
+          json: {
+            ...(ref._tag === "Model" ? { input } : { version: ref.version, input }),
+            ...(webhook !== undefined ? { webhook, webhook_events_filter: ["completed"] } : {})
+          },
           headers,
           ...(wait !== undefined ? { timeout: `${wait + 30} seconds` } : {}),
           model,

@@ -11,7 +11,8 @@
  * - Short jobs (images, speech, transcripts) are created with `Prefer: wait=10` (`waitSeconds`):
  *   a prediction finished within the wait needs no poll; one still running when the wait ends is
  *   followed by polling `urls.get` (the wait running out is never a failure). Video and music
- *   are created without waiting.
+ *   are created without waiting, and so is any job submitted with a webhook (`SubmitControls`):
+ *   its end comes by the call.
  * - Progress: `Submitted`, `Queued` (starting), `Running` (new log lines, percent parsed from
  *   tqdm-style `45%|` logs), `Completed`, `Downloading`. Interrupting the call cancels the
  *   prediction once (`POST urls.cancel`). A failed prediction fails with GenerationFailed
@@ -158,17 +159,18 @@ export const makeFromClient = (
         Effect.gen(function* () {
           const ref = yield* refOf(model)
           const body = yield* bodyOf(capability, input, opts)
-          const wait = shortJobs.has(capability) ? (options.waitSeconds ?? 10) : undefined
+          // With a webhook the result comes by the call, not by holding the create open.
+          const wait = shortJobs.has(capability) && controls?.webhook === undefined ? (options.waitSeconds ?? 10) : undefined
           // Read last, just before the create: the seconds left are as few as they will be.
           const cancelAfter = yield* secondsUntil(provider, controls?.deadline)
-          const initial = yield* client.create(ref, body, wait, model, cancelAfter)
+          const initial = yield* client.create(ref, body, wait, model, cancelAfter, controls?.webhook)
           const now = yield* Clock.currentTimeMillis
           return { ticket: ticketOf(client.remote.baseUrl, model, capability, initial, new Date(now)), initial }
         }),
       ticketOf: (created) => created.ticket,
       // The create's answer stands for the first poll: a prediction finished within the wait needs none.
-      run: (capability, ticket, control, created) =>
-        follow({ ticket, control, poll: client.get(ticket), statusOf: toJobStatus, initial: created?.initial, schedule }).pipe(
+      run: (capability, ticket, control, created, pace) =>
+        follow({ ticket, control, poll: client.get(ticket), statusOf: toJobStatus, initial: created?.initial, schedule, pace }).pipe(
           Effect.flatMap((prediction) => readers[capability](ticket, prediction.output))
         ),
       cancel: client.cancel,
