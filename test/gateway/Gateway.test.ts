@@ -17,6 +17,7 @@ import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import * as Exit from "effect/Exit"
+import { createHmac } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -33,6 +34,7 @@ import * as Gateway from "../../src/gateway/Gateway.js"
 import * as Keys from "../../src/gateway/Keys.js"
 import { KeyStore } from "../../src/gateway/KeyState.js"
 import * as RateLimiter from "../../src/gateway/RateLimiter.js"
+import * as Webhooks from "../../src/gateway/Webhooks.js"
 import * as FalAi from "../../src/providers/falai/index.js"
 import * as OpenRouter from "../../src/providers/openrouter/OpenRouterProvider.js"
 import * as Together from "../../src/providers/together/TogetherProvider.js"
@@ -88,6 +90,7 @@ beforeAll(async () => {
       const access = Access.layerKeys({ keyCacheTtlMs: 0 }).pipe(Layer.provide(Keys.layer), Layer.provide(RateLimiter.layer()))
       return Gateway.layer({ port: 0, stateDir, database: "sqlite" }).pipe(
         Layer.provide(access),
+        Layer.provide(Webhooks.layer({ replicate: { secret: Redacted.make("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw") } })),
         Layer.provideMerge(Keys.layer),
         Layer.provideMerge(durable),
         Layer.provide(ProviderRegistry.fromProviders(list))
@@ -323,6 +326,30 @@ describe("the generations API", () => {
     } finally {
       fal.settings.queueSteps = 1
     }
+  })
+
+  it("refuses forged, replayed and unknown webhooks, changing nothing", async () => {
+    const created = (await (await post(request)).json()) as { id: string }
+    await waitFinal(created.id)
+    const before = await (await get(`/v1/generations/${created.id}`)).text()
+    const hook = (headers: Record<string, string>, body: string) =>
+      fetch(`${base}/webhooks/replicate`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body })
+    const now = Math.floor(Date.now() / 1000)
+    // No signature headers at all; a wrong signature; a signature over a timestamp an hour old; a valid signature for a job nobody waits for.
+    expect((await hook({}, "{}")).status).toBe(400)
+    const forged = await hook({ "webhook-id": "msg_1", "webhook-timestamp": String(now), "webhook-signature": "v1,AAAA" }, JSON.stringify({ id: "p1", status: "succeeded" }))
+    expect(forged.status).toBe(401)
+    const sign = (id: string, ts: number, body: string) => {
+      const key = Buffer.from("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "base64")
+      return `v1,${createHmac("sha256", key).update(`${id}.${ts}.${body}`).digest("base64")}`
+    }
+    const oldBody = JSON.stringify({ id: "p1", status: "succeeded" })
+    const replayed = await hook({ "webhook-id": "msg_2", "webhook-timestamp": String(now - 3600), "webhook-signature": sign("msg_2", now - 3600, oldBody) }, oldBody)
+    expect(replayed.status).toBe(401)
+    const unknown = await hook({ "webhook-id": "msg_3", "webhook-timestamp": String(now), "webhook-signature": sign("msg_3", now, oldBody) }, oldBody)
+    expect(unknown.status).toBe(404)
+    const after = await (await get(`/v1/generations/${created.id}`)).text()
+    expect(after).toBe(before)
   })
 
   it("serves its OpenAPI document and the reference page", async () => {

@@ -18,6 +18,7 @@ import * as Access from "../../gateway/Access.js"
 import * as Gateway from "../../gateway/Gateway.js"
 import * as Keys from "../../gateway/Keys.js"
 import * as RateLimiter from "../../gateway/RateLimiter.js"
+import * as Webhooks from "../../gateway/Webhooks.js"
 import { announcePrefix, bindsLoopback } from "../../services/kit/ServerOptions.js"
 import { hostLayer } from "../DurableHost.js"
 
@@ -71,6 +72,6 @@ export const serveGateway = (args: GatewayArgs) =>
       ...(args.maxUploadBytes !== undefined ? { maxUploadBytes: args.maxUploadBytes } : {})
     })
     return yield* Layer.launch(
-      announce.pipe(Layer.provide(gateway), Layer.provide(access), Layer.provideMerge(durable))
+      announce.pipe(Layer.provide(gateway), Layer.provide(access), Layer.provide(Webhooks.layer()), Layer.provideMerge(durable))
     )
   })
