@@ -29,6 +29,7 @@ import * as Gateway from "../src/gateway/Gateway.js"
 import { KeyStore } from "../src/gateway/KeyState.js"
 import * as Keys from "../src/gateway/Keys.js"
 import * as RateLimiter from "../src/gateway/RateLimiter.js"
+import * as Webhooks from "../src/gateway/Webhooks.js"
 import { httpClientLayer } from "../src/registry/AutoMarket.js"
 import * as ProviderRegistry from "../src/registry/ProviderRegistry.js"
 import * as Providers from "./support/Providers.js"
@@ -45,7 +46,11 @@ const serve = async (upstream: string) => {
   )
   const durable = Durable.layerSqlite({ stateDir }).pipe(Layer.provideMerge(registry))
   const access = Access.layerKeys().pipe(Layer.provideMerge(Keys.layer), Layer.provide(RateLimiter.layer()))
-  const gateway = Gateway.layer({ host: "127.0.0.1", port: 0, stateDir, database: "sqlite" }).pipe(Layer.provideMerge(access), Layer.provideMerge(durable))
+  const gateway = Gateway.layer({ host: "127.0.0.1", port: 0, stateDir, database: "sqlite" }).pipe(
+    Layer.provideMerge(access),
+    Layer.provide(Webhooks.layer()),
+    Layer.provideMerge(durable)
+  )
   const runtime = ManagedRuntime.make(gateway)
   const started = await runtime.runPromise(
     Effect.gen(function* () {

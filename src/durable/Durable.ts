@@ -389,6 +389,8 @@ export const cancelGeneration = (
     if (Option.isSome(row) && (row.value.ticket !== undefined || row.value.intentAt === undefined)) {
       const request = decodeRequest(JSON.parse(row.value.request))
       const error = Generation.cancelledError(request, row.value.provider ?? "durable", row.value.requestId)
+      // Its final event before its final row, as the steps write them (readers of the events end on it).
+      yield* Steps.appendStatus(store, id, "cancelled", { error: error.message })
       yield* Effect.ignore(store.recordFailure(id, "cancelled", JSON.stringify(Schema.encodeSync(MediaErrorSchema)(error))))
     }
     return true

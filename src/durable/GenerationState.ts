@@ -125,8 +125,9 @@ export interface GenerationEvent {
 
 /**
  * A generation's recorded events after `afterSeq` (default 0), read every `every` (default
- * 250 ms) while there are none, until it is final; after that, one more read so that the events
- * written with the final status are not lost. From any process: it reads the store only.
+ * 250 ms) while there are none, until it is final and a read after that found nothing new (the
+ * final status event is written before the final row, so it is never lost). From any process:
+ * it reads the store only.
  */
 export const eventsOf = (
   store: GenerationStoreService,
@@ -136,12 +137,14 @@ export const eventsOf = (
   Stream.paginateChunkEffect({ seq: options.afterSeq ?? 0, done: false }, (state) =>
     Effect.gen(function* () {
       if (state.done) return [Chunk.empty<GenerationEvent>(), Option.none()] as const
-      const rows = yield* Effect.orDie(store.events(id, state.seq))
+      // The row before the events: a final event is written before the final row, so once the row
+      // is seen final, this read of the events holds every event there will be.
       const row = yield* Effect.orDie(store.get(id))
+      const rows = yield* Effect.orDie(store.events(id, state.seq))
       const final = Option.match(row, { onNone: () => true, onSome: (r) => finalStatuses.has(r.status) })
       if (rows.length === 0 && !final) yield* Effect.sleep(options.every ?? "250 millis")
       const last = rows.length > 0 ? rows[rows.length - 1]!.seq : state.seq
       const chunk = Chunk.fromIterable(rows.map((r): GenerationEvent => ({ seq: r.seq, at: new Date(r.at), event: JSON.parse(r.event) })))
-      return [chunk, Option.some({ seq: last, done: final && rows.length === 0 })] as const
+      return [chunk, Option.some({ seq: last, done: final })] as const
     })
   )

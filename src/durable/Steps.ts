@@ -399,8 +399,9 @@ export const make = (env: StepsEnvironment): GenerationStepsService => {
         ...(deliveredTo !== undefined ? { deliveredTo } : {}),
         attempts
       })
-      yield* orDie(store.recordResult(request.id, JSON.stringify(Schema.encodeSync(GenerationResult)(result))))
+      // The final event first, then the final row: a reader that sees the row final finds the event (see eventsOf).
       yield* appendStatus(store, request.id, "succeeded")
+      yield* orDie(store.recordResult(request.id, JSON.stringify(Schema.encodeSync(GenerationResult)(result))))
       return result
     })
 
@@ -411,15 +412,15 @@ export const make = (env: StepsEnvironment): GenerationStepsService => {
       const asked = Option.exists(yield* store.get(request.id), (r) => r.cancelRequestedAt !== undefined)
       const error = asked && failure._tag !== "Cancelled" ? cancelledError(request, failure.provider) : failure
       const status = error._tag === "Cancelled" ? "cancelled" : "failed"
-      yield* store.recordFailure(request.id, status, JSON.stringify(Schema.encodeSync(MediaErrorSchema)(error)))
       yield* appendStatus(store, request.id, status, { error: error.message })
+      yield* store.recordFailure(request.id, status, JSON.stringify(Schema.encodeSync(MediaErrorSchema)(error)))
     }).pipe(Effect.ignore)
 
   const crash: GenerationStepsService["crash"] = (request, defect) =>
     Effect.gen(function* () {
       const error = new GenerationFailed({ provider: "durable", detail: `generation ${request.id} stopped on a defect: ${defect}` })
-      yield* store.recordFailure(request.id, "failed", JSON.stringify(Schema.encodeSync(MediaErrorSchema)(error)))
       yield* appendStatus(store, request.id, "failed", { error: error.message })
+      yield* store.recordFailure(request.id, "failed", JSON.stringify(Schema.encodeSync(MediaErrorSchema)(error)))
     }).pipe(Effect.retry(storeRetry), Effect.ignore)
 
   return { route, submit, collect, call, deliver, fail, crash }

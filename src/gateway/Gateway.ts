@@ -36,7 +36,7 @@ import * as path from "node:path"
 import { type Asset, Audio, BytesSource, FileSource, Image, text, UrlSource, Video } from "../domain/Asset.js"
 import type { JobCapability, MediaCapability } from "../domain/Capability.js"
 import type { InputOf, OptionsOf } from "../domain/MediaProvider.js"
-import { type GenerationEvent, type GenerationRow, GenerationStatus, GenerationStore, finalStatuses } from "../durable/GenerationState.js"
+import { type GenerationEvent, type GenerationRow, GenerationStore, finalStatuses } from "../durable/GenerationState.js"
 import { Generations } from "../durable/Durable.js"
 import * as MediaTypes from "../media/MediaTypes.js"
 import * as CostEstimate from "../registry/CostEstimate.js"
@@ -367,55 +367,14 @@ const settleWhenDone = (id: string, reservation: Reservation) =>
 const sseOf = (event: GenerationEvent): string =>
   `id: ${event.seq}\nevent: ${event.event._tag}\ndata: ${JSON.stringify({ ...event.event, at: event.at.toISOString() })}\n\n`
 
-const isGenerationStatus = Schema.is(GenerationStatus)
-
-const isFinalStatus = (event: GenerationEvent): boolean => {
-  const status = event.event.status
-  return event.event._tag === "Status" && isGenerationStatus(status) && finalStatuses.has(status)
-}
-
 /**
  * A generation's events as server-sent events, from `Last-Event-ID`, with a keep-alive comment
- * every 15 s; the last one is always its final status.
- *
- * The store's event stream ends once the row is final, but the row's final status and its
- * `Status` event are two writes (and a cancel recorded by a process that does not run the
- * generation writes no event at all), so the stream can end between them. Then the events
- * written since are read once more, and if there is still no final status, one is sent from the
- * row, without an `id:` (its sequence number is not known; a reconnect resumes after the last
- * real event).
+ * every 15 s, ending with its final status.
  */
 const eventsResponse = (id: string, after: number | undefined) =>
   Effect.map(Generations, (generations) => {
-    let lastSeq = after ?? 0
-    let ended = false
-    const seen = (event: GenerationEvent) =>
-      Effect.sync(() => {
-        lastSeq = event.seq
-        ended ||= isFinalStatus(event)
-      })
-    const closing = Stream.unwrap(
-      Effect.sync(() =>
-        ended
-          ? Stream.empty
-          : generations.events(id, { afterSeq: lastSeq }).pipe(
-              Stream.tap(seen),
-              Stream.map(sseOf),
-              Stream.concat(
-                Stream.unwrap(
-                  Effect.map(generations.status(id), (row) =>
-                    ended || Option.isNone(row) || !finalStatuses.has(row.value.status)
-                      ? Stream.empty
-                      : Stream.make(
-                          `event: Status\ndata: ${JSON.stringify({ _tag: "Status", status: row.value.status, at: iso(row.value.finishedAt ?? row.value.updatedAt) })}\n\n`
-                        )
-                  )
-                )
-              )
-            )
-      )
-    )
-    const events = generations.events(id, after !== undefined ? { afterSeq: after } : {}).pipe(Stream.tap(seen), Stream.map(sseOf), Stream.concat(closing))
+    // The store's stream ends with the final status event (written before the final row).
+    const events = generations.events(id, after !== undefined ? { afterSeq: after } : {}).pipe(Stream.map(sseOf))
     const keepAlive = Stream.tick("15 seconds").pipe(
       Stream.drop(1),
       Stream.map(() => ": keep-alive\n\n")
