@@ -30,6 +30,7 @@ import { KeyStore } from "../src/gateway/KeyState.js"
 import * as Keys from "../src/gateway/Keys.js"
 import * as RateLimiter from "../src/gateway/RateLimiter.js"
 import * as Webhooks from "../src/gateway/Webhooks.js"
+import * as Catalog from "../src/provider/Catalog.js"
 import { httpClientLayer } from "../src/registry/AutoMarket.js"
 import * as ProviderRegistry from "../src/registry/ProviderRegistry.js"
 import * as Providers from "./support/Providers.js"
@@ -41,7 +42,9 @@ const model = "bench/echo-small"
 
 const serve = async (upstream: string) => {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "automarket-bench-gateway-"))
+  // With a catalog, as `serve gateway` has (AutoMarket.layer): the model list is read from memory, not discovered per call.
   const registry = Layer.effect(ProviderRegistry.ProviderRegistry, Effect.flatMap(Providers.together(upstream), (provider) => ProviderRegistry.make([provider]))).pipe(
+    Layer.provide(Catalog.layerMemory()),
     Layer.provideMerge(httpClientLayer)
   )
   const durable = Durable.layerSqlite({ stateDir }).pipe(Layer.provideMerge(registry))

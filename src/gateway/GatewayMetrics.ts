@@ -31,6 +31,27 @@ export const routeOf = (url: string): string => {
   return /^\/(v1\/[a-z/]+|webhooks\/[a-z]+|health|metrics|openapi\.json|docs)$/.test(pathname) ? pathname : "other"
 }
 
+// The tagged metrics, made once per label set (tagging on every request costs a key and its hash).
+const counters = new Map<string, Metric.Metric.Counter<number>>()
+const histograms = new Map<string, Metric.Metric.Histogram<number>>()
+const counterOf = (route: string, method: string, status: number) => {
+  const key = `${route} ${method} ${status}`
+  let counter = counters.get(key)
+  if (counter === undefined) {
+    counter = requests.pipe(Metric.tagged("route", route), Metric.tagged("method", method), Metric.tagged("status", String(status)))
+    counters.set(key, counter)
+  }
+  return counter
+}
+const histogramOf = (route: string) => {
+  let histogram = histograms.get(route)
+  if (histogram === undefined) {
+    histogram = latency.pipe(Metric.tagged("route", route))
+    histograms.set(route, histogram)
+  }
+  return histogram
+}
+
 /** Count and time every request. */
 export const middleware = HttpMiddleware.make((app) =>
   Effect.gen(function* () {
@@ -39,8 +60,8 @@ export const middleware = HttpMiddleware.make((app) =>
     const started = performance.now()
     const exit = yield* Effect.exit(app)
     const status = Exit.isSuccess(exit) ? exit.value.status : 500
-    yield* Metric.update(requests.pipe(Metric.tagged("route", route), Metric.tagged("method", request.method), Metric.tagged("status", String(status))), 1)
-    yield* Metric.update(latency.pipe(Metric.tagged("route", route)), (performance.now() - started) / 1000)
+    yield* Metric.update(counterOf(route, request.method, status), 1)
+    yield* Metric.update(histogramOf(route), (performance.now() - started) / 1000)
     return yield* exit
   })
 )
