@@ -42,7 +42,7 @@ import * as ProviderRegistry from "../../src/registry/ProviderRegistry.js"
 import { clientLayer, makeFal } from "../emulators/falai.js"
 import * as Faults from "../emulators/Faults.js"
 import { openrouter as openRouter } from "../emulators/openrouter.js"
-import { tinyPng } from "../emulators/Samples.js"
+import { silentWav, tinyPng } from "../emulators/Samples.js"
 import { together } from "../emulators/together.js"
 import { env } from "../providers/falai/drive.js"
 
@@ -88,7 +88,7 @@ beforeAll(async () => {
         Layer.provide(clientLayer(fal))
       )
       const access = Access.layerKeys({ keyCacheTtlMs: 0 }).pipe(Layer.provide(Keys.layer), Layer.provide(RateLimiter.layer()))
-      return Gateway.layer({ port: 0, stateDir, database: "sqlite" }).pipe(
+      return Gateway.layer({ port: 0, stateDir, database: "sqlite", maxUploadBytes: 256 * 1024 }).pipe(
         Layer.provide(access),
         Layer.provide(Webhooks.layer({ replicate: { secret: Redacted.make("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw") } })),
         Layer.provideMerge(Keys.layer),
@@ -326,6 +326,34 @@ describe("the generations API", () => {
     } finally {
       fal.settings.queueSteps = 1
     }
+  })
+
+  it("takes media as multipart (streamed to the state folder) and refuses an upload over the cap with 413", async () => {
+    const form = (bytes: Buffer) => {
+      const body = new FormData()
+      body.set("capability", "speech-to-text")
+      body.set("provider", "falai")
+      body.set("model", "fal-ai/wizper")
+      body.set("input", new Blob([bytes], { type: "audio/wav" }), "clip.wav")
+      return body
+    }
+    const send = (bytes: Buffer, key: string) =>
+      fetch(`${base}/v1/generations`, { method: "POST", headers: { authorization: `Bearer ${secret}`, "idempotency-key": key }, body: form(bytes) })
+    const uploads = path.join(dir, "state", "uploads")
+    const before = fs.existsSync(uploads) ? fs.readdirSync(uploads).length : 0
+    const accepted = await send(silentWav(1), "clip-1")
+    expect(accepted.status).toBe(202)
+    const done = (await waitFinal(((await accepted.json()) as { id: string }).id)) as { status: string; capability: string }
+    expect(done).toMatchObject({ status: "succeeded", capability: "speech-to-text" })
+    const submitted = fal.requests.filter((r) => r.method === "POST" && r.url.startsWith("/fal-ai/wizper")).at(-1)!
+    expect(submitted.body).toContain("data:audio/wav;base64,")
+    const submits = fal.count("submit")
+    const tooLarge = await send(silentWav(10), "clip-2")
+    expect(tooLarge.status).toBe(413)
+    expect(((await tooLarge.json()) as { error: { code: string } }).error.code).toBe("payload_too_large")
+    expect(fal.count("submit")).toBe(submits)
+    // The refused upload left no file behind.
+    expect(fs.readdirSync(uploads).length).toBe(before + 1)
   })
 
   it("refuses forged, replayed and unknown webhooks, changing nothing", async () => {
