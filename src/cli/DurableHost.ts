@@ -18,6 +18,7 @@ import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
+import * as net from "node:net"
 import { InvalidInput } from "../domain/Errors.js"
 import type { Generations } from "../durable/Durable.js"
 import type { GenerationStore } from "../durable/GenerationStore.js"
@@ -121,3 +122,14 @@ export const storeLayer = (database: Option.Option<string>): Layer.Layer<Generat
       Effect.map(durable, (Durable) => Option.match(database, { onNone: () => Durable.storeSqlite(), onSome: (url) => Durable.storePg(url) }))
     )
   )
+
+/** A free TCP port on `host` (the kernel's choice, released before a cluster runner binds it). */
+export const freePort = (host: string): Effect.Effect<number> =>
+  Effect.async<number>((resume) => {
+    const server = net.createServer()
+    server.listen(0, host, () => {
+      const address = server.address()
+      const port = typeof address === "object" && address !== null ? address.port : 0
+      server.close(() => resume(Effect.succeed(port)))
+    })
+  })

@@ -40,7 +40,7 @@ import { type GenerationEvent, type GenerationRow, GenerationStore, finalStatuse
 import { Generations } from "../durable/Durable.js"
 import * as MediaTypes from "../media/MediaTypes.js"
 import * as CostEstimate from "../registry/CostEstimate.js"
-import { ProviderRegistry } from "../registry/ProviderRegistry.js"
+import { ProviderRegistry, type ProviderRegistryService } from "../registry/ProviderRegistry.js"
 import { Access, type Reservation } from "./Access.js"
 import { Authorization, type Caller, CreateGeneration, CurrentCaller, GatewayApi, type GenerationInput, type GenerationView } from "./Api.js"
 import { Conflict, fromMediaError, InvalidRequest, NotFound, SpendLimitReached, TooManyRequests, Unauthenticated, type ApiError } from "./ApiErrors.js"
@@ -449,53 +449,59 @@ const GenerationsLive = HttpApiBuilder.group(GatewayApi, "generations", (handler
 // ---------------------------------------------------------------------------------------------
 // OpenAI-compatible
 
+/** What an OpenAI-compatible route runs: the call, and what its worst-case cost is reckoned on. */
+interface Planned<C extends MediaCapability, R> {
+  readonly estimate: { readonly input: InputOf<C>; readonly options?: OptionsOf<C> }
+  readonly call: Effect.Effect<HttpServerResponse.HttpServerResponse, ApiError, R>
+}
+
+/**
+ * An OpenAI-compatible JSON route: the body decoded with `schema`, its `model` resolved for
+ * `capability`, then the planned call within the caller's spend limit. The answers of these
+ * routes carry no cost, so the worst case reserved stays charged (see `Access.settle`).
+ */
+const openAiRoute = <A extends { readonly model?: string | undefined }, I, C extends MediaCapability, R>(
+  request: HttpServerRequest.HttpServerRequest,
+  schema: Schema.Schema<A, I>,
+  capability: C,
+  plan: (body: A, registry: ProviderRegistryService, route: OpenAi.ModelRoute) => Effect.Effect<Planned<C, R>, InvalidRequest>
+) =>
+  Effect.gen(function* () {
+    const caller = yield* CurrentCaller
+    const registry = yield* ProviderRegistry
+    const json = yield* request.json.pipe(Effect.mapError(() => InvalidRequest.of("the body is not JSON", "invalid_json")))
+    const body = yield* OpenAi.decodeBody(schema, json)
+    const route = yield* OpenAi.resolveModel(registry, capability, body.model)
+    const { call, estimate } = yield* plan(body, registry, route)
+    return yield* withinBudget(caller, capability, route, estimate, Effect.catchAll(call, fail), () => undefined)
+  })
+
 const OpenAiLive = HttpApiBuilder.group(GatewayApi, "openai", (handlers) =>
   handlers
     .handleRaw("chat", ({ request }) =>
-      Effect.gen(function* () {
-        const caller = yield* CurrentCaller
-        const registry = yield* ProviderRegistry
-        const json = yield* request.json.pipe(Effect.mapError(() => InvalidRequest.of("the body is not JSON", "invalid_json")))
-        const body = yield* OpenAi.decodeBody(Wire.ChatCompletionRequest, json)
-        const route = yield* OpenAi.resolveModel(registry, "text-to-text", body.model)
-        const call = body.stream === true ? OpenAi.chatCompletionStream(registry, body, route) : OpenAi.chatCompletion(registry, body, route)
-        const input = yield* OpenAi.chatInput(body.messages)
-        const estimate = { input: text(input.prompt), options: OpenAi.chatOptions(body, input, route).options ?? {} }
-        // The answer's cost is not reported through the chat routes: the worst case stays charged (see Access.settle).
-        return yield* withinBudget(caller, "text-to-text", route, estimate, Effect.catchAll(call, fail), () => undefined)
-      })
+      openAiRoute(request, Wire.ChatCompletionRequest, "text-to-text", (body, registry, route) =>
+        Effect.map(OpenAi.chatInput(body.messages), (input) => ({
+          estimate: { input: text(input.prompt), options: OpenAi.chatOptions(body, input, route).options ?? {} },
+          call: body.stream === true ? OpenAi.chatCompletionStream(registry, body, route) : OpenAi.chatCompletion(registry, body, route)
+        }))
+      )
     )
     .handleRaw("images", ({ request }) =>
-      Effect.gen(function* () {
-        const caller = yield* CurrentCaller
-        const registry = yield* ProviderRegistry
-        const json = yield* request.json.pipe(Effect.mapError(() => InvalidRequest.of("the body is not JSON", "invalid_json")))
-        const body = yield* OpenAi.decodeBody(Wire.ImageGenerationRequest, json)
-        const route = yield* OpenAi.resolveModel(registry, "text-to-image", body.model)
+      openAiRoute(request, Wire.ImageGenerationRequest, "text-to-image", (body, registry, route) => {
         const [width, height] = body.size != null ? body.size.split("x").map(Number) : [undefined, undefined]
-        const estimate = {
-          input: text(body.prompt),
-          options: { ...(width !== undefined && height !== undefined ? { width, height } : {}), extra: { n: body.n ?? 1 } }
-        }
-        return yield* withinBudget(caller, "text-to-image", route, estimate, Effect.catchAll(OpenAi.images(registry, body, route), fail), () => undefined)
+        return Effect.succeed({
+          estimate: {
+            input: text(body.prompt),
+            options: { ...(width !== undefined && height !== undefined ? { width, height } : {}), extra: { n: body.n ?? 1 } }
+          },
+          call: OpenAi.images(registry, body, route)
+        })
       })
     )
     .handleRaw("speech", ({ request }) =>
-      Effect.gen(function* () {
-        const caller = yield* CurrentCaller
-        const registry = yield* ProviderRegistry
-        const json = yield* request.json.pipe(Effect.mapError(() => InvalidRequest.of("the body is not JSON", "invalid_json")))
-        const body = yield* OpenAi.decodeBody(Wire.SpeechRequest, json)
-        const route = yield* OpenAi.resolveModel(registry, "text-to-speech", body.model)
-        return yield* withinBudget(
-          caller,
-          "text-to-speech",
-          route,
-          { input: text(body.input) },
-          Effect.catchAll(OpenAi.speech(registry, body, route), fail),
-          () => undefined
-        )
-      })
+      openAiRoute(request, Wire.SpeechRequest, "text-to-speech", (body, registry, route) =>
+        Effect.succeed({ estimate: { input: text(body.input) }, call: OpenAi.speech(registry, body, route) })
+      )
     )
     .handleRaw("transcriptions", ({ request }) =>
       Effect.gen(function* () {

@@ -152,16 +152,21 @@ const jsonObject = (provider: WebhookProvider, body: Uint8Array): Either.Either<
 export const falSignedContent = (requestId: string, userId: string, timestamp: string, body: Uint8Array): Buffer =>
   Buffer.from(`${requestId}\n${userId}\n${timestamp}\n${crypto.createHash("sha256").update(body).digest("hex")}`, "utf8")
 
-/** What `verifyFal` checks. `now` is epoch milliseconds. */
-export interface FalVerification {
-  /** fal's public keys (`FalKeySet`): the signature must be one of theirs. */
-  readonly keys: ReadonlyArray<crypto.KeyObject>
+/** A webhook as a verifier is given it: the request's headers and raw body, and the time. */
+export interface WebhookDelivery {
   readonly headers: WebhookHeaders
   /** The raw body, exactly as received. */
   readonly body: Uint8Array
+  /** Epoch milliseconds. */
   readonly now: number
-  /** Default 5 minutes. */
+  /** How far the signed timestamp may be from `now`. Default 5 minutes. */
   readonly tolerance?: Duration.DurationInput
+}
+
+/** What `verifyFal` checks: a delivery and fal's keys. */
+export interface FalVerification extends WebhookDelivery {
+  /** fal's public keys (`FalKeySet`): the signature must be one of theirs. */
+  readonly keys: ReadonlyArray<crypto.KeyObject>
 }
 
 /**
@@ -202,16 +207,10 @@ const hmacKeyOf = (secret: Redacted.Redacted<string>): Buffer | undefined => {
   return key.length > 0 ? key : undefined
 }
 
-/** What `verifyReplicate` checks. `now` is epoch milliseconds. */
-export interface ReplicateVerification {
+/** What `verifyReplicate` checks: a delivery and the account's signing secret. */
+export interface ReplicateVerification extends WebhookDelivery {
   /** The account's signing secret, `whsec_...`. */
   readonly secret: Redacted.Redacted<string>
-  readonly headers: WebhookHeaders
-  /** The raw body, exactly as received. */
-  readonly body: Uint8Array
-  readonly now: number
-  /** Default 5 minutes. */
-  readonly tolerance?: Duration.DurationInput
 }
 
 /**

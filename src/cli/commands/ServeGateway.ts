@@ -11,7 +11,6 @@ import * as HttpServer from "@effect/platform/HttpServer"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as net from "node:net"
 import { InvalidInput } from "../../domain/Errors.js"
 import { stateDir } from "../../durable/Durable.js"
 import * as Access from "../../gateway/Access.js"
@@ -20,7 +19,7 @@ import * as Keys from "../../gateway/Keys.js"
 import * as RateLimiter from "../../gateway/RateLimiter.js"
 import * as Webhooks from "../../gateway/Webhooks.js"
 import { announcePrefix, bindsLoopback } from "../../services/kit/ServerOptions.js"
-import { hostLayer } from "../DurableHost.js"
+import { freePort, hostLayer } from "../DurableHost.js"
 
 /** What `serve gateway` was asked. */
 export interface GatewayArgs {
@@ -31,16 +30,6 @@ export interface GatewayArgs {
   readonly maxUploadBytes: number | undefined
   readonly version: string
 }
-
-const freePort = (host: string): Effect.Effect<number> =>
-  Effect.async<number>((resume) => {
-    const server = net.createServer()
-    server.listen(0, host, () => {
-      const address = server.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
-      server.close(() => resume(Effect.succeed(port)))
-    })
-  })
 
 /** Run the gateway until interrupted; announces `automarket-listening {"service":"gateway",...}` on stdout once bound. */
 export const serveGateway = (args: GatewayArgs) =>

@@ -11,20 +11,8 @@ import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as net from "node:net"
-import { databaseOf, databaseOption, hostLayer } from "../DurableHost.js"
+import { databaseOf, databaseOption, freePort, hostLayer } from "../DurableHost.js"
 import { output } from "../Output.js"
-
-/** A free TCP port on `host` (the kernel's choice, released before the runner binds it). */
-const freePort = (host: string): Effect.Effect<number> =>
-  Effect.async<number>((resume) => {
-    const server = net.createServer()
-    server.listen(0, host, () => {
-      const address = server.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
-      server.close(() => resume(Effect.succeed(port)))
-    })
-  })
 
 /** `automarket worker`. */
 export const worker = Command.make(
