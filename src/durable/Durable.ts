@@ -63,7 +63,7 @@ import * as MediaTypes from "../media/MediaTypes.js"
 import { ProviderRegistry } from "../registry/ProviderRegistry.js"
 import { manifestOf } from "../registry/Providers.js"
 import * as Generation from "./Generation.js"
-import { eventsOf, type GenerationEvent, GenerationStore, type GenerationRow, type GenerationStatus } from "./GenerationStore.js"
+import { eventsOf, type GenerationEvent, GenerationStore, type GenerationRow, type ListOptions } from "./GenerationStore.js"
 import * as GenerationStoreLayer from "./GenerationStore.js"
 import * as Steps from "./Steps.js"
 
@@ -102,7 +102,7 @@ export interface GenerationsService {
   /** A generation's row, None for an unknown id. */
   readonly status: (id: string) => Effect.Effect<Option.Option<GenerationRow>>
   /** Generations, newest first. */
-  readonly list: (options?: { readonly statuses?: ReadonlyArray<GenerationStatus>; readonly limit?: number }) => Effect.Effect<ReadonlyArray<GenerationRow>>
+  readonly list: (options?: ListOptions) => Effect.Effect<ReadonlyArray<GenerationRow>>
   /**
    * Cancel a generation: recorded at once (whichever process runs it stops), and when its job
    * was submitted the provider's cancel is sent from here, exactly once across all processes.

@@ -68,6 +68,15 @@ export interface GenerationEventRow {
   readonly event: string
 }
 
+/** Which generations `list` answers with. */
+export interface ListOptions {
+  readonly statuses?: ReadonlyArray<GenerationStatus>
+  /** Only ids that start with this (a gateway key's generations). */
+  readonly idPrefix?: string
+  /** At most this many. Default 100. */
+  readonly limit?: number
+}
+
 /** What a new row says. */
 export interface NewGeneration {
   readonly id: string
@@ -86,8 +95,10 @@ export interface GenerationStoreService {
   readonly get: (id: string) => Effect.Effect<Option.Option<GenerationRow>, SqlError>
   /** The generation whose job is `requestId` on `provider` (a provider id, e.g. `falai`): what a webhook names. */
   readonly findByRequest: (provider: string, requestId: string) => Effect.Effect<Option.Option<GenerationRow>, SqlError>
-  /** Generations, newest first, optionally of some statuses, at most `limit` (default 100). */
-  readonly list: (options?: { readonly statuses?: ReadonlyArray<GenerationStatus>; readonly limit?: number }) => Effect.Effect<ReadonlyArray<GenerationRow>, SqlError>
+  /** Generations, newest first, optionally of some statuses and with ids starting with `idPrefix`, at most `limit` (default 100). */
+  readonly list: (options?: ListOptions) => Effect.Effect<ReadonlyArray<GenerationRow>, SqlError>
+  /** How many generations have one of `statuses`. */
+  readonly count: (statuses: ReadonlyArray<GenerationStatus>) => Effect.Effect<number, SqlError>
   readonly setStatus: (id: string, status: GenerationStatus) => Effect.Effect<void, SqlError>
   /** The route candidate being tried and its model. Clears an earlier candidate's intent and ticket. */
   readonly setAttempt: (id: string, attempt: number, provider: string, model: string | undefined) => Effect.Effect<void, SqlError>

@@ -28,9 +28,19 @@ export {
   GenerationStatus,
   GenerationStore,
   type GenerationStoreService,
+  type ListOptions,
   type NewGeneration
 } from "./GenerationState.js"
-import { type GenerationEventRow, type GenerationRow, type GenerationStatus, GenerationStore, type GenerationStoreService, type NewGeneration, finalStatuses } from "./GenerationState.js"
+import {
+  type GenerationEventRow,
+  type GenerationRow,
+  type GenerationStatus,
+  GenerationStore,
+  type GenerationStoreService,
+  type ListOptions,
+  type NewGeneration,
+  finalStatuses
+} from "./GenerationState.js"
 
 const num = (value: unknown): number | undefined => (value === null || value === undefined ? undefined : Number(value))
 const str = (value: unknown): string | undefined => (value === null || value === undefined ? undefined : String(value))
@@ -152,14 +162,20 @@ export const make: Effect.Effect<GenerationStoreService, never, SqlClient.SqlCli
       (rows) => Option.map(Option.fromNullable(rows[0]), toRow)
     )
 
-  const list = (options: { readonly statuses?: ReadonlyArray<GenerationStatus>; readonly limit?: number } = {}) => {
-    const limit = options.limit ?? 100
-    const query =
-      options.statuses !== undefined && options.statuses.length > 0
-        ? sql`SELECT * FROM automarket_generations WHERE ${sql.in("status", options.statuses)} ORDER BY created_at DESC, id LIMIT ${limit}`
-        : sql`SELECT * FROM automarket_generations ORDER BY created_at DESC, id LIMIT ${limit}`
+  const list = (options: ListOptions = {}) => {
+    const conditions = [
+      ...(options.statuses !== undefined && options.statuses.length > 0 ? [sql.in("status", options.statuses)] : []),
+      // substr, not LIKE: a prefix may hold `_` or `%`.
+      ...(options.idPrefix !== undefined ? [sql`substr(id, 1, ${options.idPrefix.length}) = ${options.idPrefix}`] : [])
+    ]
+    const query = sql`SELECT * FROM automarket_generations ${conditions.length > 0 ? sql`WHERE ${sql.and(conditions)}` : sql``} ORDER BY created_at DESC, id LIMIT ${options.limit ?? 100}`
     return Effect.map(query, (rows) => rows.map(toRow))
   }
+
+  const count = (statuses: ReadonlyArray<GenerationStatus>) =>
+    statuses.length === 0
+      ? Effect.succeed(0)
+      : Effect.map(sql<{ readonly n: number | string }>`SELECT COUNT(*) AS n FROM automarket_generations WHERE ${sql.in("status", statuses)}`, (rows) => Number(rows[0]?.n ?? 0))
 
   const setStatus = (id: string, status: GenerationStatus) =>
     Effect.flatMap(now, (at) => sql`UPDATE automarket_generations SET status = ${status}, updated_at = ${at} WHERE id = ${id}`).pipe(Effect.asVoid)
@@ -268,6 +284,7 @@ export const make: Effect.Effect<GenerationStoreService, never, SqlClient.SqlCli
     get,
     findByRequest,
     list,
+    count,
     setStatus,
     setAttempt,
     recordIntent,

@@ -35,9 +35,11 @@ import { createServer } from "node:http"
 import * as path from "node:path"
 import { type Asset, Audio, BytesSource, FileSource, Image, text, UrlSource, Video } from "../domain/Asset.js"
 import type { JobCapability, MediaCapability } from "../domain/Capability.js"
+import { MediaError as MediaErrorSchema } from "../domain/Errors.js"
 import type { InputOf, OptionsOf } from "../domain/MediaProvider.js"
-import { type GenerationEvent, type GenerationRow, GenerationStore, finalStatuses } from "../durable/GenerationState.js"
+import { type GenerationEvent, type GenerationRow, GenerationStatus, GenerationStore, finalStatuses } from "../durable/GenerationState.js"
 import { Generations } from "../durable/Durable.js"
+import { GenerationResult } from "../durable/Generation.js"
 import * as MediaTypes from "../media/MediaTypes.js"
 import * as CostEstimate from "../registry/CostEstimate.js"
 import { ProviderRegistry, type ProviderRegistryService } from "../registry/ProviderRegistry.js"
@@ -130,8 +132,28 @@ const worstCase = <C extends MediaCapability>(capability: C, route: OpenAi.Model
   })
 
 /**
- * Run `call` within the caller's spend limit: reserve the worst case first (402 when it would
- * pass the limit: nothing is sent), charge the cost the result reports, release on failure.
+ * Reserve a call's worst case against the caller's spend limit: 402 when it would pass the
+ * limit (nothing is sent). A caller without a limit gets no reservation.
+ */
+const reserveWorstCase = <C extends MediaCapability>(
+  caller: Caller,
+  capability: C,
+  route: OpenAi.ModelRoute,
+  estimate: { readonly input: InputOf<C>; readonly options?: OptionsOf<C> | undefined },
+  generationId?: string
+): Effect.Effect<Option.Option<Reservation>, SpendLimitReached, Access | ProviderRegistry> =>
+  Effect.gen(function* () {
+    if (caller.spendLimitUsd === undefined) return Option.none()
+    const access = yield* Access
+    const worst = yield* worstCase(capability, route, estimate.input, estimate.options)
+    const reserved = yield* access.reserve(caller, worst, { capability, generationId })
+    if (!reserved.ok) return yield* Effect.fail(spendRefused(reserved.refusal))
+    return Option.some(reserved.reservation)
+  })
+
+/**
+ * Run `call` within the caller's spend limit: the worst case reserved first, charged with the
+ * cost the result reports, released on failure.
  */
 const withinBudget = <C extends MediaCapability, A, E, R>(
   caller: Caller,
@@ -143,14 +165,12 @@ const withinBudget = <C extends MediaCapability, A, E, R>(
 ): Effect.Effect<A, E | SpendLimitReached, R | Access | ProviderRegistry> =>
   Effect.gen(function* () {
     const access = yield* Access
-    if (caller.spendLimitUsd === undefined) return yield* call
-    const worst = yield* worstCase(capability, route, estimate.input, estimate.options)
-    const reserved = yield* access.reserve(caller, worst, { capability })
-    if (!reserved.ok) return yield* Effect.fail(spendRefused(reserved.refusal))
+    const reserved = yield* reserveWorstCase(caller, capability, route, estimate)
+    if (Option.isNone(reserved)) return yield* call
     return yield* call.pipe(
       Effect.tapBoth({
-        onFailure: () => access.release(reserved.reservation),
-        onSuccess: (result) => access.settle(reserved.reservation, costOf(result))
+        onFailure: () => access.release(reserved.value),
+        onSuccess: (result) => access.settle(reserved.value, costOf(result))
       })
     )
   })
@@ -172,12 +192,15 @@ const spendRefused = (refusal: { readonly limitUsd: number; readonly spentUsd: n
 // ---------------------------------------------------------------------------------------------
 // Generations
 
-const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString())
+// The rows hold what the durable steps wrote with these schemas.
+const decodeResult = Schema.decodeUnknownSync(GenerationResult)
+const decodeError = Schema.decodeUnknownSync(MediaErrorSchema)
+const resultOf = (row: GenerationRow): GenerationResult | undefined => (row.result !== undefined ? decodeResult(JSON.parse(row.result)) : undefined)
 
 /** A generation row as the API shows it. */
 export const viewOf = (row: GenerationRow): GenerationView => {
-  const result = row.result !== undefined ? (JSON.parse(row.result) as { output: Record<string, unknown>; attempts?: ReadonlyArray<never> }) : undefined
-  const error = row.error !== undefined ? (JSON.parse(row.error) as { _tag?: string; message?: string }) : undefined
+  const result = resultOf(row)
+  const error = row.error !== undefined ? decodeError(JSON.parse(row.error)) : undefined
   const output = result?.output
   return {
     id: row.id,
@@ -186,27 +209,24 @@ export const viewOf = (row: GenerationRow): GenerationView => {
     status: row.status,
     provider: row.provider ?? null,
     model: row.model ?? null,
-    created_at: iso(row.createdAt)!,
-    updated_at: iso(row.updatedAt)!,
-    finished_at: iso(row.finishedAt),
+    created_at: new Date(row.createdAt).toISOString(),
+    updated_at: new Date(row.updatedAt).toISOString(),
+    finished_at: row.finishedAt !== undefined ? new Date(row.finishedAt).toISOString() : null,
     result:
       output === undefined
         ? null
         : {
-            kind: String(output.kind),
-            mime_type: String(output.mimeType),
-            bytes: typeof output.bytes === "number" ? output.bytes : null,
-            text: typeof output.text === "string" ? output.text : null,
-            url: typeof output.path === "string" ? `/v1/generations/${encodeURIComponent(row.id)}/result` : null,
-            cost_usd: typeof output.costUsd === "number" ? output.costUsd : null
+            kind: output.kind,
+            mime_type: output.mimeType,
+            bytes: output.bytes ?? null,
+            text: output.text ?? null,
+            url: output.path !== undefined ? `/v1/generations/${encodeURIComponent(row.id)}/result` : null,
+            cost_usd: output.costUsd ?? null
           },
-    error: error === undefined ? null : { tag: error._tag ?? "Error", message: error.message ?? errorMessage(error) },
+    error: error === undefined ? null : { tag: error._tag, message: error.message },
     attempts: result?.attempts ?? []
   }
 }
-
-const errorMessage = (error: Record<string, unknown>): string =>
-  typeof error.detail === "string" ? error.detail : typeof error.reason === "string" ? error.reason : JSON.stringify(error)
 
 /** The generation id of a caller's idempotency key: scoped to the key, so keys never see each other's. */
 const generationId = (caller: Caller, key: string | undefined): string => `${caller.keyId}.${key ?? randomUUID()}`
@@ -258,37 +278,33 @@ const inputKind: Record<JobCapability, "text" | "image" | "audio"> = {
   "speech-to-text": "audio"
 }
 
-/** A create request from a multipart body: the fields as `CreateGeneration`, the file as the input. */
+/** The fields of a multipart create request: `CreateGeneration` but the input (the file part, or a text field). */
+const MultipartFields = CreateGeneration.omit("input")
+
+/** A create request from a multipart body: the fields as `CreateGeneration`, the file part `input` (or a text field) as the input. */
 const fromMultipart = (request: HttpServerRequest.HttpServerRequest) =>
   Effect.gen(function* () {
     const settings = yield* GatewaySettings
     const received = yield* Uploads.receive(request, { dir: path.join(settings.stateDir, "uploads"), maxBytes: settings.maxUploadBytes, fileField: "input" })
-    const fields = received.fields
-    let options: unknown
-    try {
-      options = fields.options !== undefined ? JSON.parse(fields.options) : undefined
-    } catch {
-      return yield* Effect.fail(InvalidRequest.of("options must be a JSON object", "invalid_request", "options"))
-    }
-    const capability = fields.capability as JobCapability
-    const kind = inputKind[capability]
-    const body = {
-      capability: fields.capability,
-      input:
-        received.file !== undefined
-          ? { type: kind === "text" ? "image" : kind, url: "file:" }
-          : { type: "text", text: fields.input ?? fields.text ?? "" },
-      ...(options !== undefined ? { options } : {}),
-      ...(fields.provider !== undefined ? { provider: fields.provider } : {}),
-      ...(fields.model !== undefined ? { model: fields.model } : {}),
-      ...(fields.timeout_seconds !== undefined ? { timeout_seconds: Number(fields.timeout_seconds) } : {})
-    }
-    const decoded = yield* OpenAi.decodeBody(CreateGeneration, body)
-    if (received.file === undefined) return { request: decoded, asset: yield* assetOf(decoded.input) }
-    const file = received.file
-    const asset = kind === "text" ? undefined : media(kind, new FileSource({ path: file.path }), file.mimeType)
-    if (asset === undefined) return yield* Effect.fail(InvalidRequest.of(`${capability} takes a text input, not a file`, "invalid_input", "input"))
-    return { request: decoded, asset }
+    const { file, fields } = received
+    return yield* Effect.gen(function* () {
+      const options = yield* Effect.try({
+        try: () => (fields.options !== undefined ? (JSON.parse(fields.options) as unknown) : undefined),
+        catch: () => InvalidRequest.of("options must be a JSON object", "invalid_request", "options")
+      })
+      const decoded = yield* OpenAi.decodeBody(MultipartFields, {
+        ...fields,
+        ...(options !== undefined ? { options } : {}),
+        ...(fields.timeout_seconds !== undefined ? { timeout_seconds: Number(fields.timeout_seconds) } : {})
+      })
+      const kind = inputKind[decoded.capability]
+      if (file === undefined) {
+        const input = fields.input ?? fields.text ?? ""
+        return { request: decoded, asset: text(input) }
+      }
+      if (kind === "text") return yield* Effect.fail(InvalidRequest.of(`${decoded.capability} takes a text input, not a file`, "invalid_input", "input"))
+      return { request: decoded, asset: media(kind, new FileSource({ path: file.path }), file.mimeType) }
+    }).pipe(Effect.tapError(() => Effect.sync(() => file !== undefined && fs.rmSync(file.path, { force: true }))))
   })
 
 const createGeneration = (request: HttpServerRequest.HttpServerRequest, idempotencyKey: string | undefined) =>
@@ -322,21 +338,18 @@ const createGeneration = (request: HttpServerRequest.HttpServerRequest, idempote
         ),
         Effect.catchAll(fail)
       )
-    if (Option.isSome(existing) || caller.spendLimitUsd === undefined) {
-      // A retried POST: the same generation, reserved and charged once (by the first).
+    // A retried POST is the same generation, reserved and charged once (by the first).
+    const route: OpenAi.ModelRoute =
+      body.provider === undefined ? {} : { providers: [body.provider], ...(body.model !== undefined ? { models: { [body.provider]: body.model } } : {}) }
+    const reserved = Option.isSome(existing)
+      ? Option.none<Reservation>()
+      : yield* reserveWorstCase(caller, body.capability, route, { input: asset as never, options: body.options as never }, id)
+    if (Option.isNone(reserved)) {
       yield* start
     } else {
       const access = yield* Access
-      const worst = yield* worstCase(
-        body.capability,
-        body.provider !== undefined ? { providers: [body.provider], ...(body.model !== undefined ? { models: { [body.provider]: body.model } } : {}) } : {},
-        asset as never,
-        body.options as never
-      )
-      const reserved = yield* access.reserve(caller, worst, { capability: body.capability, generationId: id })
-      if (!reserved.ok) return yield* Effect.fail(spendRefused(reserved.refusal))
-      yield* Effect.tapError(start, () => access.release(reserved.reservation))
-      yield* settleWhenDone(id, reserved.reservation)
+      yield* Effect.tapError(start, () => access.release(reserved.value))
+      yield* settleWhenDone(id, reserved.value)
     }
     const row = yield* owned(caller, id)
     return yield* HttpServerResponse.json(viewOf(row), { status: 202, headers: { location: `/v1/generations/${encodeURIComponent(id)}` } }).pipe(Effect.orDie)
@@ -391,7 +404,7 @@ const resultResponse = (row: GenerationRow, range: string | undefined) =>
     if (row.status !== "succeeded" || row.result === undefined) {
       return yield* Effect.fail(Conflict.of(`the generation is ${row.status}; its result is there once it has succeeded`, "not_ready"))
     }
-    const output = (JSON.parse(row.result) as { output: { path?: string; text?: string; mimeType: string } }).output
+    const output = resultOf(row)!.output
     if (output.path === undefined) return HttpServerResponse.text(output.text ?? "", { contentType: "text/plain; charset=utf-8" })
     const size = yield* Effect.promise(() => fs.promises.stat(output.path!).then((stat) => stat.size, () => -1))
     if (size < 0) return yield* Effect.fail(NotFound.of("the result file is gone (pruned?)", "result_gone"))
@@ -421,10 +434,12 @@ const GenerationsLive = HttpApiBuilder.group(GatewayApi, "generations", (handler
       Effect.gen(function* () {
         const caller = yield* CurrentCaller
         const generations = yield* Generations
-        const limit = urlParams.limit ?? 100
-        // Listed from the store's newest, then this key's kept (a store column per key is the next step).
-        const rows = yield* generations.list({ ...(urlParams.status !== undefined ? { statuses: [urlParams.status] } : {}), limit: Math.max(limit * 10, 1000) })
-        return { object: "list" as const, data: rows.filter((row) => row.id.startsWith(`${caller.keyId}.`)).slice(0, limit).map(viewOf) }
+        const rows = yield* generations.list({
+          ...(urlParams.status !== undefined ? { statuses: [urlParams.status] } : {}),
+          idPrefix: `${caller.keyId}.`,
+          limit: urlParams.limit ?? 100
+        })
+        return { object: "list" as const, data: rows.map(viewOf) }
       })
     )
     .handle("get", ({ path }) => Effect.flatMap(CurrentCaller, (caller) => Effect.map(owned(caller, path.id), viewOf)))
@@ -482,7 +497,7 @@ const OpenAiLive = HttpApiBuilder.group(GatewayApi, "openai", (handlers) =>
       openAiRoute(request, Wire.ChatCompletionRequest, "text-to-text", (body, registry, route) =>
         Effect.map(OpenAi.chatInput(body.messages), (input) => ({
           estimate: { input: text(input.prompt), options: OpenAi.chatOptions(body, input, route).options ?? {} },
-          call: body.stream === true ? OpenAi.chatCompletionStream(registry, body, route) : OpenAi.chatCompletion(registry, body, route)
+          call: body.stream === true ? OpenAi.chatCompletionStream(registry, body, input, route) : OpenAi.chatCompletion(registry, body, input, route)
         }))
       )
     )
@@ -556,8 +571,8 @@ const OperatorsLive = HttpApiBuilder.group(GatewayApi, "operators", (handlers) =
     .handle("metrics", () =>
       Effect.gen(function* () {
         const store = yield* GenerationStore
-        const inFlight = yield* Effect.orElseSucceed(store.list({ statuses: ["pending", "submitting", "running", "delivering"], limit: 100_000 }), () => [])
-        return yield* GatewayMetrics.render({ generationsInFlight: inFlight.length })
+        const inFlight = yield* Effect.orElseSucceed(store.count(GenerationStatus.literals.filter((status) => !finalStatuses.has(status))), () => 0)
+        return yield* GatewayMetrics.render({ generationsInFlight: inFlight })
       })
     )
 )

@@ -86,10 +86,15 @@ export const servedBy = (generation: Pick<Generation<MediaCapability>, "provider
 const contentText = (content: Wire.ChatMessage["content"]): string =>
   content === null ? "" : typeof content === "string" ? content : content.flatMap((part) => (part.type === "text" && part.text !== undefined ? [part.text] : [])).join("")
 
-/** A chat's messages as the registry's text input: the system prompt, the earlier turns, the last user message. */
-export const chatInput = (
-  messages: ReadonlyArray<Wire.ChatMessage>
-): Effect.Effect<{ readonly prompt: string; readonly system: string | undefined; readonly history: ReadonlyArray<ChatTurn> }, InvalidRequest> => {
+/** A chat as the registry takes it: the last user message, the system prompt, the earlier turns. */
+export interface ChatInput {
+  readonly prompt: string
+  readonly system: string | undefined
+  readonly history: ReadonlyArray<ChatTurn>
+}
+
+/** A chat's messages as the registry's text input (see `ChatInput`). */
+export const chatInput = (messages: ReadonlyArray<Wire.ChatMessage>): Effect.Effect<ChatInput, InvalidRequest> => {
   const system = messages.filter((m) => m.role === "system" || m.role === "developer").map((m) => contentText(m.content))
   const turns = messages.filter((m) => m.role === "user" || m.role === "assistant")
   const last = turns[turns.length - 1]
@@ -109,7 +114,7 @@ const tokensOf = (value: string): number => Math.ceil(value.length / 4)
 /** The chat request's options for the registry. */
 export const chatOptions = (
   request: Wire.ChatCompletionRequest,
-  input: { readonly system: string | undefined; readonly history: ReadonlyArray<ChatTurn> },
+  input: ChatInput,
   route: ModelRoute
 ): GenerateOptions<"text-to-text"> => {
   const maxTokens = request.max_completion_tokens ?? request.max_tokens ?? undefined
@@ -134,10 +139,10 @@ export const chatOptions = (
 export const chatCompletion = (
   registry: ProviderRegistryService,
   request: Wire.ChatCompletionRequest,
+  input: ChatInput,
   route: ModelRoute
 ): Effect.Effect<HttpServerResponse.HttpServerResponse, ApiError> =>
   Effect.gen(function* () {
-    const input = yield* chatInput(request.messages)
     const generation = yield* registry.generateDetailed("text-to-text", text(input.prompt), chatOptions(request, input, route)).pipe(Effect.mapError(fromMediaError))
     const answer = generation.output.text
     const promptTokens = tokensOf(request.messages.map((m) => contentText(m.content)).join("\n"))
@@ -162,10 +167,10 @@ export const chatCompletion = (
 export const chatCompletionStream = (
   registry: ProviderRegistryService,
   request: Wire.ChatCompletionRequest,
+  input: ChatInput,
   route: ModelRoute
 ): Effect.Effect<HttpServerResponse.HttpServerResponse, ApiError> =>
   Effect.gen(function* () {
-    const input = yield* chatInput(request.messages)
     const deltas = Stream.filter(registry.streamTextDetailed(text(input.prompt), chatOptions(request, input, route)), (part) => part.delta.length > 0)
     // The stream outlives this handler (the body is written after it returns): its scope is
     // closed when the body ends, fails or the client goes away.

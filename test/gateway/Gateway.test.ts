@@ -320,6 +320,11 @@ describe("the generations API", () => {
       for (let i = 0; i < 100 && fal.count("submit") === 0; i++) await new Promise((r) => setTimeout(r, 20))
       const other = await newKey({ name: "stranger" })
       expect((await fetch(`${base}/v1/generations/${created.id}`, { headers: { authorization: `Bearer ${other}` } })).status).toBe(404)
+      const listed = async (key: string) =>
+        ((await (await fetch(`${base}/v1/generations?limit=1000`, { headers: { authorization: `Bearer ${key}` } })).json()) as { data: ReadonlyArray<{ id: string }> }).data.map((g) => g.id)
+      expect(await listed(other)).toEqual([])
+      expect(await listed(secret)).toContain(created.id)
+      expect(await (await get("/metrics")).text()).toMatch(/^automarket_generations_in_flight [1-9]\d*$/m)
       const cancelled = await fetch(`${base}/v1/generations/${created.id}`, { method: "DELETE", headers: { authorization: `Bearer ${secret}` } })
       expect(cancelled.status).toBe(202)
       expect(((await waitFinal(created.id)) as { status: string }).status).toBe("cancelled")
