@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what automarket needs when it is missing, and nothing when it is there:
 # Debian's media engines (ffmpeg, flite, pocketsphinx with its English model, sox), PostgreSQL's
-# server binaries (the many-node tests start throwaway servers with them, test/support/Postgres.ts)
+# server binaries (the many-node tests start throwaway servers with them, test/support/Postgres.ts),
+# Chromium (the dashboard's browser test)
 # and the npm packages of package-lock.json. Idempotent; a second run only checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +15,9 @@ command -v pocketsphinx_continuous >/dev/null 2>&1 || missing+=(pocketsphinx)
 command -v sox >/dev/null 2>&1 || missing+=(sox)
 # Debian keeps one bin directory per major version; any version will do.
 compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null || missing+=(postgresql)
+# Headless Chromium for the dashboard's browser test (driven by puppeteer-core), and a font for its text.
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+[ -d /usr/share/fonts/truetype/dejavu ] || missing+=(fonts-dejavu-core)
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "ensure: installing Debian packages: ${missing[*]}"

@@ -23,6 +23,8 @@ const layers = [
   "jobs",
   "providers",
   "registry",
+  "telemetry",
+  "ai",
   "durable",
   "gateway",
   "cli",

@@ -195,6 +195,28 @@ export class SubmitOutcomeUnknown extends Schema.TaggedError<SubmitOutcomeUnknow
   }
 }
 
+/**
+ * A spending budget (global, a provider's or a caller's, per day or month) would be passed by
+ * the call's worst-case cost, and no cheaper candidate fits: nothing was sent to any provider.
+ */
+export class BudgetExceeded extends Schema.TaggedError<BudgetExceeded>()("BudgetExceeded", {
+  ...base,
+  /** Which budget: `global`, `provider:<id>` or `key:<id>`. */
+  budget: Schema.String,
+  /** `day` or `month`. */
+  period: Schema.Literal("day", "month"),
+  /** The budget's limit in US dollars. */
+  limitUsd: Schema.Number,
+  /** Spent (and reserved by calls in flight) in the current period. */
+  spentUsd: Schema.Number,
+  /** The refused call's worst-case cost; undefined when its price is unknown. */
+  requestedUsd: Schema.optional(Schema.Number)
+}) {
+  override get message(): string {
+    return render(this)
+  }
+}
+
 /** Every error a media call can fail with. */
 export const MediaError = Schema.Union(
   InvalidApiKey,
@@ -213,7 +235,8 @@ export const MediaError = Schema.Union(
   DownloadFailed,
   Cancelled,
   ServiceNotRunning,
-  SubmitOutcomeUnknown
+  SubmitOutcomeUnknown,
+  BudgetExceeded
 )
 /** Every error a media call can fail with. */
 export type MediaError = typeof MediaError.Type

@@ -15,6 +15,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type { MediaError } from "../domain/Errors.js"
+import { periodEnd } from "../registry/Budget.js"
 
 /** The body of every error answer: OpenAI's. */
 export const ErrorDetail = Schema.Struct({
@@ -195,6 +196,14 @@ export const fromMediaError = (error: MediaError): ApiError => {
     case "MissingConfig":
       // The gateway's own provider keys: not the caller's to fix, and never named beyond the variable.
       return new Unavailable({ error: detail("api_error", message, "provider_not_configured"), provider })
+    case "BudgetExceeded":
+      return new SpendLimitReached({
+        error: detail("insufficient_quota", message, "budget_exceeded"),
+        limit_usd: error.limitUsd,
+        spent_usd: error.spentUsd,
+        requested_usd: error.requestedUsd ?? 0,
+        resets_at: new Date(periodEnd(error.period, Date.now())).toISOString()
+      })
     case "QuotaExceeded":
       return new Unavailable({ error: detail("api_error", message, "provider_quota_exceeded"), provider })
     case "ProviderUnavailable":

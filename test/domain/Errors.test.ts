@@ -7,6 +7,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import * as Schema from "effect/Schema"
 import {
+  BudgetExceeded,
   Cancelled,
   CapabilityNotSupported,
   ContentRejected,
@@ -50,6 +51,15 @@ const samples: ReadonlyArray<MediaError> = [
     generationId: "fox-1",
     model: "fal-ai/flux/schnell",
     detail: "generation fox-1 stopped after a submit whose answer was never kept"
+  }),
+  new BudgetExceeded({
+    provider: "registry",
+    budget: "provider:falai",
+    period: "day",
+    limitUsd: 5,
+    spentUsd: 4.99,
+    requestedUsd: 0.04,
+    detail: "the day's budget of provider:falai ($5.00) would be passed: $4.99 spent, this call up to $0.04"
   })
 ]
 
