@@ -17,7 +17,9 @@ export const HealthStatus = Schema.Struct({
   uptime: Schema.Number,
   activeJobs: Schema.Number,
   queuedJobs: Schema.Number,
-  lastError: Schema.optional(Schema.String)
+  lastError: Schema.optional(Schema.String),
+  /** The circuit breaker's state, for providers that have one: open rejects calls until its cooldown ends. */
+  circuit: Schema.optional(Schema.Literal("closed", "open", "half-open"))
 })
 /** A snapshot of a provider's health. */
 export type HealthStatus = typeof HealthStatus.Type

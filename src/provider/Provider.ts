@@ -7,6 +7,7 @@
  *
  * @module
  */
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
@@ -26,7 +27,7 @@ import type {
 import type { ProviderModel } from "../domain/Model.js"
 import { Catalog } from "./Catalog.js"
 import * as HealthTracker from "../resilience/HealthTracker.js"
-import { type CircuitBreakerOptions, makeCircuitBreaker } from "../resilience/Resilience.js"
+import { type CircuitBreakerOptions, type CircuitState, makeCircuitBreaker } from "../resilience/Resilience.js"
 
 /** How one capability runs for a given model id. */
 export type Transform<C extends MediaCapability> = (
@@ -171,7 +172,11 @@ export const make = (spec: ProviderSpec): Effect.Effect<MediaProviderService> =>
       models,
       getModelsForCapability,
       isAvailable,
-      getHealth: Effect.flatMap(isAvailable, (available) => tracker.snapshot(available)),
+      getHealth: Effect.all([isAvailable, breaker.state, Clock.currentTimeMillis]).pipe(
+        Effect.flatMap(([available, circuit, now]) =>
+          Effect.map(tracker.snapshot(available), (health) => ({ ...health, circuit: circuitName(circuit, now) }))
+        )
+      ),
       model,
       streamText,
       textToText: (id) => model("text-to-text", id),
@@ -186,3 +191,7 @@ export const make = (spec: ProviderSpec): Effect.Effect<MediaProviderService> =>
       audioEnhancer: (id) => model("audio-enhancement", id)
     }
   })
+
+// An open circuit whose cooldown is over lets the next call probe: it reads as half-open.
+const circuitName = (state: CircuitState, now: number): "closed" | "open" | "half-open" =>
+  state._tag === "Closed" ? "closed" : state._tag === "HalfOpen" || now >= state.until ? "half-open" : "open"
