@@ -14,6 +14,7 @@
 import * as Command from "@effect/cli/Command"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
+import * as Costs from "./commands/Costs.js"
 import * as Demo from "./commands/Demo.js"
 import * as Generate from "./commands/Generate.js"
 import * as Jobs from "./commands/Jobs.js"
@@ -36,6 +37,7 @@ export const root = Command.make("automarket").pipe(
     Generate.generate,
     Jobs.jobs,
     Keys.keys,
+    Costs.costs,
     Serve.serve,
     Worker.worker,
     Services.services,

@@ -11,6 +11,8 @@ import * as Options from "@effect/cli/Options"
 import * as ValidationError from "@effect/cli/ValidationError"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as SqlClient from "@effect/sql/SqlClient"
+import type * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as HashMap from "effect/HashMap"
@@ -22,6 +24,8 @@ import * as net from "node:net"
 import { InvalidInput } from "../domain/Errors.js"
 import type { Generations } from "../durable/Durable.js"
 import type { GenerationStore } from "../durable/GenerationStore.js"
+import * as Budget from "../registry/Budget.js"
+import { CostLedger, type CostLedgerService } from "../registry/Ledger.js"
 import type { ProviderRegistry } from "../registry/ProviderRegistry.js"
 
 /** The environment variable naming the database of durable generations. */
@@ -102,7 +106,7 @@ const quietly = <A, E, R>(layer: Layer.Layer<A, E, R>): Layer.Layer<A, E, R> => 
 export const hostLayer = (
   database: Option.Option<string>,
   runner?: { readonly host: string; readonly port: number }
-): Layer.Layer<Generations | GenerationStore | SqlClient.SqlClient, unknown, ProviderRegistry | HttpClient.HttpClient> =>
+): Layer.Layer<Generations | GenerationStore | CostLedger | SqlClient.SqlClient, unknown, ProviderRegistry | HttpClient.HttpClient> =>
   quietly(
     Layer.unwrapEffect(
       Effect.map(durable, (Durable) =>
@@ -116,7 +120,7 @@ export const hostLayer = (
   )
 
 /** The generations store alone (no runner): for listing, showing, watching and cancelling. */
-export const storeLayer = (database: Option.Option<string>): Layer.Layer<GenerationStore | SqlClient.SqlClient, unknown> =>
+export const storeLayer = (database: Option.Option<string>): Layer.Layer<GenerationStore | CostLedger | SqlClient.SqlClient, unknown> =>
   quietly(
     Layer.unwrapEffect(
       Effect.map(durable, (Durable) => Option.match(database, { onNone: () => Durable.storeSqlite(), onSome: (url) => Durable.storePg(url) }))
@@ -133,3 +137,42 @@ export const freePort = (host: string): Effect.Effect<number> =>
       server.close(() => resume(Effect.succeed(port)))
     })
   })
+
+/**
+ * The ledger of the command line's calls: in the state database (Postgres with
+ * `AUTOMARKET_DATABASE_URL`, else the embedded SQLite file), opened on its first use, so that a
+ * command that pays for nothing never loads a SQL client. A database that cannot be opened is
+ * logged by a write, and fails a read (`costs`).
+ */
+export const ledgerLayer: Layer.Layer<CostLedger> = Layer.scoped(
+  CostLedger,
+  Effect.gen(function* () {
+    const scope = yield* Effect.scope
+    const opened = yield* Effect.cached(
+      Effect.flatMap(durable, (Durable) => {
+        const url = process.env[databaseVar]
+        const store = url !== undefined && url !== "" ? Durable.storePg(url) : Durable.storeSqlite()
+        return Effect.map(Layer.buildWithScope(quietly(store), scope), (context) => Context.get(context, CostLedger))
+      })
+    )
+    const read = <A>(use: (ledger: CostLedgerService) => Effect.Effect<A>): Effect.Effect<A> => Effect.flatMap(Effect.orDie(opened), use)
+    return {
+      record: (entry) =>
+        opened.pipe(
+          Effect.flatMap((ledger) => ledger.record(entry)),
+          Effect.catchAllCause((cause) => Effect.logWarning(`ledger: the state database could not be opened; entry ${entry.id} not written`, cause))
+        ),
+      entries: (query) => read((ledger) => ledger.entries(query)),
+      totals: (by, query) => read((ledger) => ledger.totals(by, query)),
+      spent: (query) => read((ledger) => ledger.spent(query))
+    }
+  })
+)
+
+/** The budgets of `AUTOMARKET_BUDGETS` (see `Budget.limitsFromEnv`) over the ledger; none when it is unset. */
+export const budgetsLayer: Layer.Layer<never, ConfigError.ConfigError, CostLedger> = Layer.unwrapEffect(
+  Effect.map(Budget.limitsFromEnv, (limits) => (limits === undefined ? Layer.empty : (Budget.layer(limits) as Layer.Layer<never, never, CostLedger>)))
+)
+
+/** What every command that may pay runs with: the ledger, and the budgets when set. */
+export const spendingLayer: Layer.Layer<CostLedger, ConfigError.ConfigError> = Layer.provideMerge(budgetsLayer, ledgerLayer)

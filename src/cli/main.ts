@@ -20,7 +20,13 @@ import { describeFailure } from "./Failure.js"
 const builtinOnly = process.argv.slice(2).some((arg) => arg === "--help" || arg === "-h" || arg === "--version" || arg === "--completions")
 const layer = builtinOnly
   ? Layer.unwrapEffect(Effect.map(Effect.promise(() => import("./BuiltinLayer.js")), (m) => m.layer))
-  : Layer.unwrapEffect(Effect.map(Effect.promise(() => import("../registry/AutoMarket.js")), (m) => m.layer))
+  : Layer.unwrapEffect(
+      Effect.map(
+        Effect.all([Effect.promise(() => import("../registry/AutoMarket.js")), Effect.promise(() => import("./DurableHost.js"))]),
+        // Every call the commands pay for goes into the ledger of the state database, under the budgets when set.
+        ([AutoMarket, DurableHost]) => Layer.merge(AutoMarket.layer, DurableHost.spendingLayer)
+      )
+    )
 
 const program = Effect.suspend(() => Commands.run(process.argv)).pipe(
   Effect.provide(layer),

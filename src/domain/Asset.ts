@@ -35,6 +35,8 @@ export const Origin = Schema.Struct({
   model: Schema.String,
   /** Cost in US dollars when the provider prices it; 0 for free and local models. */
   costUsd: Schema.optional(Schema.Number),
+  /** How `costUsd` is known: reported by the provider (OpenRouter's `usage.cost`), or computed from the catalog's price (the default). */
+  costSource: Schema.optional(Schema.Literal("provider", "catalog")),
   /** The provider's job or request id, for support tickets and resuming. */
   jobId: Schema.optional(Schema.String)
 })

@@ -273,7 +273,8 @@ export const isRetryable = (error: MediaError): boolean => retryableTags.has(err
  * InvalidInput, ContentRejected, GenerationFailed and Cancelled stop a fallback chain, and so
  * does DownloadFailed: a result that could not be fetched was already paid for (resume the
  * job from its ticket instead of paying another provider), and an input that could not be
- * fetched would fail on every provider alike.
+ * fetched would fail on every provider alike. BudgetExceeded moves on too: a cheaper or local
+ * provider may fit the budget that this one would pass.
  */
 export const failoverTags: ReadonlySet<MediaErrorTag> = new Set<MediaErrorTag>([
   "QuotaExceeded",
@@ -286,7 +287,8 @@ export const failoverTags: ReadonlySet<MediaErrorTag> = new Set<MediaErrorTag>([
   "ModelNotFound",
   "CapabilityNotSupported",
   "ServiceNotRunning",
-  "MalformedResponse"
+  "MalformedResponse",
+  "BudgetExceeded"
 ])
 
 /** Whether another provider should be tried after this failure. */

@@ -60,11 +60,14 @@ import type { JobClient } from "../jobs/JobClient.js"
 import * as Settings from "../jobs/Settings.js"
 import { decodeTicket } from "../jobs/Ticket.js"
 import * as MediaTypes from "../media/MediaTypes.js"
+import { Budgets } from "../registry/Budget.js"
+import { CostLedger, CurrentSpender } from "../registry/Ledger.js"
 import { ProviderRegistry } from "../registry/ProviderRegistry.js"
 import { manifestOf } from "../registry/Providers.js"
 import * as Generation from "./Generation.js"
 import { eventsOf, type GenerationEvent, GenerationStore, type GenerationRow, type ListOptions } from "./GenerationStore.js"
 import * as GenerationStoreLayer from "./GenerationStore.js"
+import * as LedgerSql from "./LedgerSql.js"
 import * as Steps from "./Steps.js"
 
 /** What a caller asks for when starting a durable generation. */
@@ -87,6 +90,8 @@ export interface StartRequest {
   readonly timeout?: Duration.DurationInput
   /** Where to write the result file when done. */
   readonly deliverTo?: string
+  /** Who spends it, for the ledger and budgets. Default: the fiber's `CurrentSpender`. */
+  readonly who?: string
 }
 
 export type { GenerationEvent } from "./GenerationStore.js"
@@ -217,7 +222,8 @@ const decodeError = Schema.decodeUnknownSync(MediaErrorSchema)
 // The request as compared between two starts with one key: everything but the deadline (a budget from "now").
 const sameRequest = (a: string, b: string): boolean => {
   const strip = (json: string) => {
-    const { deadlineAt: _, ...rest } = JSON.parse(json) as Record<string, unknown>
+    // Neither the deadline (from now) nor who asks changes what is generated.
+    const { deadlineAt: _, who: __, ...rest } = JSON.parse(json) as Record<string, unknown>
     return JSON.stringify(rest)
   }
   return strip(a) === strip(b)
@@ -329,7 +335,8 @@ export const prepareGeneration = (
       ...(request.model !== undefined ? { model: request.model } : {}),
       ...(request.route !== undefined ? { route: request.route } : {}),
       ...(request.timeout !== undefined ? { deadlineAt: now + Duration.toMillis(Duration.decode(request.timeout)) } : {}),
-      ...(request.deliverTo !== undefined ? { deliverTo: path.resolve(request.deliverTo) } : {})
+      ...(request.deliverTo !== undefined ? { deliverTo: path.resolve(request.deliverTo) } : {}),
+      who: request.who ?? (yield* CurrentSpender)
     }
     const json = JSON.stringify(encodeRequest(payload))
     const executionId = yield* Generation.Generation.executionId(payload)
@@ -409,6 +416,9 @@ export const stepsLayer = (
       const dir = options.stateDir ?? stateDir()
       const downloadDir = yield* Settings.downloadDir
       const publicUrl = yield* publicUrlOf(options)
+      // The ledger of the state database (the hosting layers offer it) and the caller's budgets, when there are.
+      const ledger = yield* Effect.serviceOption(CostLedger)
+      const budgets = yield* Effect.serviceOption(Budgets)
       const clients = new Map<string, Option.Option<JobClient>>()
       const jobClient = (provider: string): Effect.Effect<Option.Option<JobClient>> =>
         Effect.suspend(() => {
@@ -435,7 +445,9 @@ export const stepsLayer = (
         policy: options.policy ?? "fail",
         ...(options.watchEvery !== undefined ? { watchEvery: options.watchEvery } : {}),
         ...(Option.isSome(publicUrl) ? { webhookUrl: (provider: string) => webhookUrlOf(publicUrl.value, provider) } : {}),
-        ...(options.webhookFallbackPoll !== undefined ? { webhookFallbackPoll: options.webhookFallbackPoll } : {})
+        ...(options.webhookFallbackPoll !== undefined ? { webhookFallbackPoll: options.webhookFallbackPoll } : {}),
+        ...(Option.isSome(ledger) ? { ledger: ledger.value } : {}),
+        ...(Option.isSome(budgets) ? { budgets: budgets.value } : {})
       })
     })
   )
@@ -493,27 +505,27 @@ export const sqliteFile = (dir: string): string => path.join(dir, "automarket.db
  */
 export const engineSqlite = (
   options: { readonly stateDir?: string; readonly filename?: string } = {}
-): Layer.Layer<WorkflowEngine | GenerationStore | SqlClient.SqlClient, unknown> => {
+): Layer.Layer<WorkflowEngine | GenerationStore | CostLedger | SqlClient.SqlClient, unknown> => {
   const dir = options.stateDir ?? stateDir()
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
   const sqlite = SqliteClient.layer({ filename: options.filename ?? sqliteFile(dir) })
   const engine = ClusterWorkflowEngine.layer.pipe(Layer.provideMerge(SingleRunner.layer({ shardingConfig: embeddedSharding(), runnerStorage: "sql" })))
   // The SQL client is offered too: other tables of the same database (the gateway's keys) use it.
-  return Layer.merge(engine, GenerationStoreLayer.layer).pipe(Layer.provideMerge(sqlite))
+  return Layer.mergeAll(engine, GenerationStoreLayer.layer, LedgerSql.layer).pipe(Layer.provideMerge(sqlite))
 }
 
 /** The generations store alone over the embedded SQLite file (no runner): for reading and cancelling. */
 export const storeSqlite = (
   options: { readonly stateDir?: string; readonly filename?: string } = {}
-): Layer.Layer<GenerationStore | SqlClient.SqlClient, unknown> => {
+): Layer.Layer<GenerationStore | CostLedger | SqlClient.SqlClient, unknown> => {
   const dir = options.stateDir ?? stateDir()
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
-  return GenerationStoreLayer.layer.pipe(Layer.provideMerge(SqliteClient.layer({ filename: options.filename ?? sqliteFile(dir) })))
+  return Layer.merge(GenerationStoreLayer.layer, LedgerSql.layer).pipe(Layer.provideMerge(SqliteClient.layer({ filename: options.filename ?? sqliteFile(dir) })))
 }
 
 /** The generations store alone over Postgres (no runner): for reading and cancelling. */
-export const storePg = (url: string | Redacted.Redacted): Layer.Layer<GenerationStore | SqlClient.SqlClient, unknown> =>
-  GenerationStoreLayer.layer.pipe(
+export const storePg = (url: string | Redacted.Redacted): Layer.Layer<GenerationStore | CostLedger | SqlClient.SqlClient, unknown> =>
+  Layer.merge(GenerationStoreLayer.layer, LedgerSql.layer).pipe(
     Layer.provideMerge(PgClient.layer({ url: typeof url === "string" ? Redacted.make(url) : url, applicationName: "automarket" }))
   )
 
@@ -524,7 +536,7 @@ export const storePg = (url: string | Redacted.Redacted): Layer.Layer<Generation
  */
 export const layerSqlite = (
   options: DurableOptions & { readonly filename?: string } = {}
-): Layer.Layer<Generations | GenerationStore | WorkflowEngine | SqlClient.SqlClient, unknown, ProviderRegistry | HttpClient.HttpClient> => {
+): Layer.Layer<Generations | GenerationStore | CostLedger | WorkflowEngine | SqlClient.SqlClient, unknown, ProviderRegistry | HttpClient.HttpClient> => {
   const dir = options.stateDir ?? stateDir()
   return hostLayer({ ...options, stateDir: dir }).pipe(Layer.provideMerge(engineSqlite({ ...options, stateDir: dir })))
 }
@@ -539,7 +551,7 @@ export type PgRole = { readonly _tag: "runner"; readonly host: string; readonly 
  */
 export const layerPg = (
   options: DurableOptions & { readonly url: string | Redacted.Redacted; readonly role: PgRole }
-): Layer.Layer<Generations | GenerationStore | WorkflowEngine | SqlClient.SqlClient, unknown, ProviderRegistry | HttpClient.HttpClient> => {
+): Layer.Layer<Generations | GenerationStore | CostLedger | WorkflowEngine | SqlClient.SqlClient, unknown, ProviderRegistry | HttpClient.HttpClient> => {
   const dir = options.stateDir ?? stateDir()
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
   const url = typeof options.url === "string" ? Redacted.make(options.url) : options.url
@@ -559,7 +571,7 @@ export const layerPg = (
   const engine = ClusterWorkflowEngine.layer.pipe(Layer.provideMerge(cluster))
   return hostLayer({ ...options, stateDir: dir }).pipe(
     Layer.provideMerge(engine),
-    Layer.provideMerge(GenerationStoreLayer.layer),
+    Layer.provideMerge(Layer.merge(GenerationStoreLayer.layer, LedgerSql.layer)),
     Layer.provideMerge(pg)
   )
 }

@@ -59,7 +59,9 @@ export const GenerationRequest = Schema.Struct({
   /** When the whole generation must be done (epoch ms); the provider is told where it can be. */
   deadlineAt: Schema.optional(Schema.Number),
   /** Where to write the result file when done (an absolute path). */
-  deliverTo: Schema.optional(Schema.String)
+  deliverTo: Schema.optional(Schema.String),
+  /** Who spends it (`key:<id>`, `local:<user>`): its ledger entries and budgets. */
+  who: Schema.optional(Schema.String)
 })
 /** What a durable generation is asked to do. */
 export type GenerationRequest = typeof GenerationRequest.Type

@@ -21,6 +21,9 @@ import type { JobClient } from "../jobs/JobClient.js"
 import { outputKindOf } from "../jobs/Results.js"
 import { decodeTicket, encodeTicket, type JobTicket } from "../jobs/Ticket.js"
 import * as MediaTypes from "../media/MediaTypes.js"
+import type { BudgetHold, BudgetsService } from "../registry/Budget.js"
+import { worstCase } from "../registry/CostEstimate.js"
+import { CurrentSpender, type CostLedgerService, type LedgerEntry } from "../registry/Ledger.js"
 import type { ProviderRegistryService } from "../registry/ProviderRegistry.js"
 import {
   cancelledError,
@@ -59,6 +62,10 @@ export interface StepsEnvironment {
    * webhook lost or refused still ends the job). Default 5 minutes.
    */
   readonly webhookFallbackPoll?: Duration.DurationInput
+  /** Where each job's cost is written (succeeded, failed or cancelled once the provider took it). Default: none. */
+  readonly ledger?: CostLedgerService
+  /** The budgets a submit must fit (its worst case), before anything is sent. Default: none. */
+  readonly budgets?: BudgetsService
 }
 
 /**
@@ -179,6 +186,71 @@ export const make = (env: StepsEnvironment): GenerationStepsService => {
       })
     )
 
+  // Budget holds of the jobs this process submitted, by generation: released once the job's entry is written.
+  const holds = new Map<string, BudgetHold>()
+  const releaseHold = (id: string) =>
+    Effect.suspend(() => {
+      const held = holds.get(id)
+      holds.delete(id)
+      return held?.release ?? Effect.void
+    })
+
+  const whoOf = (request: GenerationRequest) => (request.who !== undefined ? Effect.succeed(request.who) : CurrentSpender)
+
+  const isRemote = (provider: string) => Effect.map(env.registry.get(provider), Option.exists((p) => p.type === "remote"))
+
+  // Admit a step's job under the budgets (its worst case held until its entry is written); nothing for local providers.
+  const admit = (request: GenerationRequest, step: RouteStep): Effect.Effect<void, MediaError> =>
+    Effect.gen(function* () {
+      const budgets = env.budgets
+      if (budgets === undefined) return
+      const provider = yield* env.registry.get(step.provider)
+      if (Option.isNone(provider) || provider.value.type !== "remote") return
+      const models = yield* Effect.orElseSucceed(provider.value.getModelsForCapability(request.capability), () => [])
+      const listed = models.find((m) => m.id === step.model)
+      const worst = listed?.free === true ? 0 : worstCase(listed, request.capability, request.input as never, request.options as never)
+      const held = yield* budgets.admit({ provider: step.provider, model: step.model, capability: request.capability, who: yield* whoOf(request), worstCaseUsd: worst })
+      yield* releaseHold(request.id)
+      holds.set(request.id, held)
+    })
+
+  // The ledger entry of a generation's attempt: one id per attempt, so a resumed step writes it once.
+  const record = (
+    request: GenerationRequest,
+    attempt: number,
+    entry: Pick<LedgerEntry, "provider" | "model" | "costUsd" | "costSource" | "status"> & { readonly jobId?: string | undefined }
+  ): Effect.Effect<void> =>
+    Effect.gen(function* () {
+      if (env.ledger !== undefined && (yield* isRemote(entry.provider))) {
+        yield* env.ledger.record({
+          id: `${request.id}#${attempt}`,
+          at: yield* Clock.currentTimeMillis,
+          capability: request.capability,
+          who: yield* whoOf(request),
+          generationId: request.id,
+          provider: entry.provider,
+          model: entry.model,
+          costUsd: entry.costUsd,
+          costSource: entry.costSource,
+          status: entry.status,
+          ...(entry.jobId !== undefined ? { jobId: entry.jobId } : {})
+        })
+      }
+      yield* releaseHold(request.id)
+    })
+
+  const recordResult = (request: GenerationRequest, attempt: number, step: { provider: string; model: string }, asset: Asset, jobId?: string) => {
+    const origin = asset.origin
+    return record(request, attempt, {
+      provider: step.provider,
+      model: origin?.model ?? step.model,
+      costUsd: origin?.costUsd ?? null,
+      costSource: origin?.costUsd === undefined ? "unknown" : (origin.costSource ?? "catalog"),
+      status: "succeeded",
+      jobId: jobId ?? origin?.jobId
+    })
+  }
+
   const row = (id: string) =>
     Effect.flatMap(orDie(store.get(id)), (found) =>
       Option.match(found, {
@@ -250,6 +322,7 @@ export const make = (env: StepsEnvironment): GenerationStepsService => {
         }
         yield* appendStatus(store, request.id, "resubmitting", { after: new Date(intentAt).toISOString() })
       }
+      yield* admit(request, step)
       yield* orDie(store.setAttempt(request.id, attempt, step.provider, step.model))
       const webhook = env.webhookUrl?.(step.provider)
       // From the intent to the kept ticket, one uninterruptible region: a worker that stops its
@@ -271,7 +344,7 @@ export const make = (env: StepsEnvironment): GenerationStepsService => {
           yield* orDie(store.recordTicket(request.id, attempt, encodeTicket(ticket), ticket.requestId))
           return ticket
         })
-      )
+      ).pipe(Effect.tapError(() => releaseHold(request.id)))
       yield* hold(store, request.id, "submitted")
       return ticket
     })
@@ -280,7 +353,7 @@ export const make = (env: StepsEnvironment): GenerationStepsService => {
   const cancelRemote = (request: GenerationRequest, ticket: JobTicket): Effect.Effect<void> =>
     Effect.flatMap(Effect.orDie(jobClientOf(ticket.provider)), (jobs) => Effect.asVoid(cancelOnce(store, jobs, request.id, ticket)))
 
-  const collect: GenerationStepsService["collect"] = (request, _attempt, ticket) =>
+  const collect: GenerationStepsService["collect"] = (request, attempt, ticket) =>
     Effect.gen(function* () {
       const jobs = yield* jobClientOf(ticket.provider)
       yield* orDie(store.setStatus(request.id, "running"))
@@ -350,6 +423,7 @@ export const make = (env: StepsEnvironment): GenerationStepsService => {
         yield* removeLeftovers(env.downloadDir, ticket)
         return yield* Effect.fail(outcome.reason === "cancel" ? cancelledError(request, ticket.provider, ticket.requestId) : deadlineError(request, ticket.provider))
       }
+      yield* recordResult(request, attempt, ticket, outcome.asset, ticket.requestId)
       yield* orDie(store.setStatus(request.id, "delivering"))
       const kept = yield* keep(env, request, outcome.asset, { provider: ticket.provider, model: ticket.model, requestId: ticket.requestId })
       yield* removeLeftovers(env.downloadDir, ticket)
@@ -368,10 +442,12 @@ export const make = (env: StepsEnvironment): GenerationStepsService => {
         return yield* Effect.fail(new InvalidInput({ provider: "durable", detail: `no provider "${step.provider}" is configured`, issues: [step.provider] }))
       }
       const model = yield* provider.value.model(request.capability, step.model)
+      yield* admit(request, step)
       const asset = yield* Progress.listen(
         model.transform(request.input as never, request.options as never) as Effect.Effect<Asset, MediaError>,
         reportingTo(env, request.id)
-      )
+      ).pipe(Effect.tapError(() => releaseHold(request.id)))
+      yield* recordResult(request, attempt, step, asset)
       yield* orDie(store.setStatus(request.id, "delivering"))
       return yield* keep(env, request, asset, step)
     })
@@ -409,9 +485,15 @@ export const make = (env: StepsEnvironment): GenerationStepsService => {
     Effect.gen(function* () {
       // A job we asked to cancel ends as the provider reports a cancelled job (fal: a failure
       // "Request was cancelled"): the generation was cancelled, whatever the last answer said.
-      const asked = Option.exists(yield* store.get(request.id), (r) => r.cancelRequestedAt !== undefined)
+      const found = yield* store.get(request.id)
+      const asked = Option.exists(found, (r) => r.cancelRequestedAt !== undefined)
       const error = asked && failure._tag !== "Cancelled" ? cancelledError(request, failure.provider) : failure
       const status = error._tag === "Cancelled" ? "cancelled" : "failed"
+      // A job the provider took ends on the record at nothing billed; a generation that never got a job has no entry.
+      const taken = Option.getOrUndefined(found)
+      if (taken?.ticket !== undefined && taken.provider !== undefined && taken.model !== undefined) {
+        yield* record(request, taken.attempt, { provider: taken.provider, model: taken.model, costUsd: 0, costSource: "catalog", status, jobId: taken.requestId })
+      } else yield* releaseHold(request.id)
       yield* appendStatus(store, request.id, status, { error: error.message })
       yield* store.recordFailure(request.id, status, JSON.stringify(Schema.encodeSync(MediaErrorSchema)(error)))
     }).pipe(Effect.ignore)

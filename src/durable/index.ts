@@ -7,3 +7,4 @@
 export * as Durable from "./Durable.js"
 export * as Generation from "./Generation.js"
 export * as GenerationStore from "./GenerationStore.js"
+export * as LedgerSql from "./LedgerSql.js"

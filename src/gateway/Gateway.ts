@@ -42,6 +42,7 @@ import { Generations } from "../durable/Durable.js"
 import { GenerationResult } from "../durable/Generation.js"
 import * as MediaTypes from "../media/MediaTypes.js"
 import * as CostEstimate from "../registry/CostEstimate.js"
+import { CurrentSpender } from "../registry/Ledger.js"
 import { ProviderRegistry, type ProviderRegistryService } from "../registry/ProviderRegistry.js"
 import { Access, type Reservation } from "./Access.js"
 import { Authorization, type Caller, CreateGeneration, CurrentCaller, GatewayApi, type GenerationInput, type GenerationView } from "./Api.js"
@@ -155,6 +156,9 @@ const reserveWorstCase = <C extends MediaCapability>(
  * Run `call` within the caller's spend limit: the worst case reserved first, charged with the
  * cost the result reports, released on failure.
  */
+/** Who a caller's spending is recorded as in the ledger: `key:<key id>` (`key:open` on an open gateway). */
+export const spenderOf = (caller: Caller): string => `key:${caller.keyId}`
+
 const withinBudget = <C extends MediaCapability, A, E, R>(
   caller: Caller,
   capability: C,
@@ -166,8 +170,10 @@ const withinBudget = <C extends MediaCapability, A, E, R>(
   Effect.gen(function* () {
     const access = yield* Access
     const reserved = yield* reserveWorstCase(caller, capability, route, estimate)
-    if (Option.isNone(reserved)) return yield* call
-    return yield* call.pipe(
+    // The registry writes the call's ledger entry in the caller's name.
+    const spent = Effect.provideService(call, CurrentSpender, spenderOf(caller))
+    if (Option.isNone(reserved)) return yield* spent
+    return yield* spent.pipe(
       Effect.tapBoth({
         onFailure: () => access.release(reserved.value),
         onSuccess: (result) => access.settle(reserved.value, costOf(result))
@@ -325,6 +331,7 @@ const createGeneration = (request: HttpServerRequest.HttpServerRequest, idempote
         capability: body.capability,
         input: asset,
         key: id,
+        who: spenderOf(caller),
         ...(body.options !== undefined ? { options: body.options } : {}),
         ...(body.provider !== undefined ? { provider: body.provider } : {}),
         ...(body.model !== undefined ? { model: body.model } : {}),

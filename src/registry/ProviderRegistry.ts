@@ -26,6 +26,7 @@ import {
 import type { ProviderModel } from "../domain/Model.js"
 import { fallbackPlan } from "../resilience/Resilience.js"
 import { type Candidate, rankModels, route, type RouteOptions } from "./Router.js"
+import * as Spending from "./Spending.js"
 
 /** The best provider and model for a capability. */
 export interface Choice {
@@ -197,15 +198,25 @@ export const make = (initial: ReadonlyArray<MediaProviderService> = []): Effect.
           return yield* new CapabilityNotSupported({ provider: "registry", capability, detail: noProvider(capability, options) })
         }
         const attempts = yield* Ref.make<ReadonlyArray<Attempt>>([])
-        const chosen = new Map(order.map((choice) => [choice.provider.id, choice.model?.id]))
+        const chosen = new Map(order.map((choice) => [choice.provider.id, choice.model]))
+        const spending = yield* Spending.current
         const call = Effect.gen(function* () {
           const provider = yield* MediaProvider
           // The model asked for, then the one the provider resolved (its default when none was asked).
-          let modelId = options.models?.[provider.id] ?? chosen.get(provider.id)
+          const pinned = options.models?.[provider.id]
+          let modelId = pinned ?? chosen.get(provider.id)?.id
           return yield* provider.model(capability, modelId).pipe(
             Effect.flatMap((model) => {
               modelId = model.id
-              return Effect.map(model.transform(input, options.options), (output) => ({ output, provider: provider.id, model: model.id }))
+              if (!spending.active) {
+                return Effect.map(model.transform(input, options.options), (output) => ({ output, provider: provider.id, model: model.id }))
+              }
+              // Under budgets a cheaper model of the provider may serve instead: the attempt names it.
+              const listed = chosen.get(provider.id)
+              return Effect.map(
+                spending.run({ provider, capability, model, listed, pinned: pinned !== undefined, input, options: options.options }),
+                (ran) => ({ output: ran.output, provider: provider.id, model: ran.model })
+              )
             }),
             // Every failed try is an attempt, whether the model could not be had or it failed.
             Effect.tapError((error) =>
@@ -237,13 +248,14 @@ export const make = (initial: ReadonlyArray<MediaProviderService> = []): Effect.
               new CapabilityNotSupported({ provider: "registry", capability: "text-to-text", detail: noProvider("text-to-text", options) })
             )
           }
+          const spending = yield* Spending.current
           const from = (index: number): Stream.Stream<TextDelta, MediaError> => {
             const choice = order[index]!
             const modelId = options.models?.[choice.provider.id] ?? choice.model?.id
+            const deltas = choice.provider.streamText(input, { ...options.options, ...(modelId !== undefined ? { model: modelId } : {}) })
             return Stream.unwrap(
               Effect.map(Ref.make(false), (emitted) =>
-                choice.provider
-                  .streamText(input, { ...options.options, ...(modelId !== undefined ? { model: modelId } : {}) })
+                (spending.active ? spending.stream(choice.provider, modelId ?? "(default)", choice.model, input, deltas) : deltas)
                   .pipe(
                     // An empty delta shows nothing, so it does not commit the stream to this provider.
                     Stream.tap((delta) => (delta.length > 0 ? Ref.set(emitted, true) : Effect.void)),

@@ -103,10 +103,14 @@ export const make = (config: ProviderConfig.ProviderConfig): Effect.Effect<OpenR
     )
 
     // OpenRouter's own figure when it reports one, else tokens x the discovered prices.
-    const costOf = (model: string, usage: OpenRouterClient.ChatResponse["usage"]) =>
+    // OpenRouter's own figure when the answer has one, else the listed price.
+    const costOf = (model: string, usage: OpenRouterClient.ChatResponse["usage"]): Effect.Effect<{ costUsd?: number; costSource?: "provider" | "catalog" }> =>
       usage?.cost !== undefined && usage.cost !== null
-        ? Effect.succeed(usage.cost)
-        : Effect.map(known(model), (info) => textCost(info, usage ?? undefined))
+        ? Effect.succeed({ costUsd: usage.cost, costSource: "provider" })
+        : Effect.map(known(model), (info) => {
+            const costUsd = textCost(info, usage ?? undefined)
+            return costUsd !== undefined ? { costUsd, costSource: "catalog" } : {}
+          })
 
     const textToText: Provider.Transform<"text-to-text"> = (model, input, options) =>
       Effect.gen(function* () {
@@ -114,8 +118,8 @@ export const make = (config: ProviderConfig.ProviderConfig): Effect.Effect<OpenR
         const content = OpenRouterClient.contentText(answer.choices[0]?.message.content)
         if (content === undefined) return yield* new MalformedResponse({ provider, detail: "the completion has no message content" })
         const served = answer.model ?? model
-        const costUsd = yield* costOf(served, answer.usage)
-        return new Text({ text: content, origin: { provider, model: served, jobId: answer.id, ...(costUsd !== undefined ? { costUsd } : {}) } })
+        const cost = yield* costOf(served, answer.usage)
+        return new Text({ text: content, origin: { provider, model: served, jobId: answer.id, ...cost } })
       })
 
     const streamText = (model: string, input: Text, options: TextOptions | undefined): Stream.Stream<string, MediaError> =>
@@ -149,11 +153,11 @@ export const make = (config: ProviderConfig.ProviderConfig): Effect.Effect<OpenR
           image = { source: new FileSource({ path: fetched.path }), mimeType: type !== undefined && type.startsWith("image/") ? type : "image/png" }
         }
         const served = answer.model ?? model
-        const costUsd = yield* costOf(served, answer.usage)
+        const cost = yield* costOf(served, answer.usage)
         return new Image({
           source: image.source,
           mimeType: image.mimeType,
-          origin: { provider, model: served, jobId: answer.id, ...(costUsd !== undefined ? { costUsd } : {}) }
+          origin: { provider, model: served, jobId: answer.id, ...cost }
         })
       })
 
