@@ -6,6 +6,7 @@
  * refused rather than dropped.
  */
 import * as AiError from "@effect/ai/AiError"
+import * as Chat from "@effect/ai/Chat"
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import * as Prompt from "@effect/ai/Prompt"
 import type * as Response from "@effect/ai/Response"
@@ -203,6 +204,26 @@ describe("generateText", () => {
       const error = yield* Effect.flip(model.generateText({ prompt: [{ role: "user", content: "hi" }, { role: "assistant", content: "Hello" }] }))
       expect(error._tag).toBe("MalformedInput")
       expect(tg.requests).toHaveLength(0)
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+})
+
+describe("Chat", () => {
+  it.scopedLive("a chat's second turn carries the first question and answer as history", () =>
+    Effect.gen(function* () {
+      const { tg, model } = yield* setup()
+      const chat = yield* Chat.fromPrompt([{ role: "system", content: "Be brief." }])
+      const ask = (prompt: string) => chat.generateText({ prompt }).pipe(Effect.provideService(LanguageModel.LanguageModel, model))
+      yield* ask("first")
+      const second = yield* ask("second")
+      expect(second.text).toBe("Echo: second")
+      expect(chats(tg)[1]!.json).toMatchObject({
+        messages: [
+          { role: "system", content: "Be brief." },
+          { role: "user", content: "first" },
+          { role: "assistant", content: "Echo: first" },
+          { role: "user", content: "second" }
+        ]
+      })
     }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
 })
 
