@@ -32,6 +32,7 @@ import * as RateLimiter from "../src/gateway/RateLimiter.js"
 import * as Webhooks from "../src/gateway/Webhooks.js"
 import * as Catalog from "../src/provider/Catalog.js"
 import { httpClientLayer } from "../src/registry/AutoMarket.js"
+import * as Ledger from "../src/registry/Ledger.js"
 import * as ProviderRegistry from "../src/registry/ProviderRegistry.js"
 import * as Providers from "./support/Providers.js"
 
@@ -52,6 +53,7 @@ const serve = async (upstream: string) => {
   const gateway = Gateway.layer({ host: "127.0.0.1", port: 0, stateDir, database: "sqlite" }).pipe(
     Layer.provideMerge(access),
     Layer.provide(Webhooks.layer()),
+    Layer.provide(Ledger.layerMemory),
     Layer.provideMerge(durable)
   )
   const runtime = ManagedRuntime.make(gateway)

@@ -7,9 +7,12 @@
  *   status, server-sent progress events, the result with Range, cancel);
  * - `openai`: OpenAI-compatible routes over the registry with its fallback;
  * - `webhooks`: signed completions from fal.ai and Replicate (no API key: the signature is the proof);
- * - `operators`: `/health` (open) and `/metrics` (Prometheus text).
+ * - `operators`: `/health` (open) and `/metrics` (Prometheus text);
+ * - `dashboard`: the providers' health, the spend from the cost ledger, and the page that shows
+ *   them with the generations in flight (`/`, `/dashboard`: the page itself is open, its data
+ *   calls carry the key).
  *
- * Every route but webhooks and `/health` needs `Authorization: Bearer <gateway key>`.
+ * Every route but webhooks, `/health` and the dashboard's page needs `Authorization: Bearer <gateway key>`.
  *
  * @module
  */
@@ -21,8 +24,10 @@ import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as HttpApiSecurity from "@effect/platform/HttpApiSecurity"
 import * as OpenApi from "@effect/platform/OpenApi"
 import * as Context from "effect/Context"
+import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import { JobCapability } from "../domain/Capability.js"
+import { JobCapability, MediaCapability } from "../domain/Capability.js"
+import { HealthState } from "../domain/Health.js"
 import { GenerationStatus } from "../durable/GenerationState.js"
 import {
   Conflict,
@@ -197,6 +202,112 @@ export class WebhooksGroup extends HttpApiGroup.make("webhooks")
   .addError(Unauthenticated)
   .addError(NotFound) {}
 
+/** A provider as the dashboard shows it: what it is, and its health now. */
+export const ProviderView = Schema.Struct({
+  id: Schema.String,
+  name: Schema.String,
+  type: Schema.Literal("local", "remote"),
+  configured: Schema.Boolean,
+  capabilities: Schema.Array(MediaCapability),
+  health: Schema.Struct({
+    status: HealthState,
+    /** The circuit breaker's state; null for a provider without one. */
+    circuit: Schema.NullOr(Schema.Literal("closed", "open", "half-open")),
+    active_jobs: Schema.Number,
+    queued_jobs: Schema.Number,
+    last_error: Schema.NullOr(Schema.String)
+  })
+})
+/** A provider as the dashboard shows it. */
+export type ProviderView = typeof ProviderView.Type
+
+/** A time in a query: ISO 8601, or epoch milliseconds; decoded to epoch milliseconds. */
+export const TimeParam = Schema.transformOrFail(Schema.String, Schema.Number, {
+  strict: true,
+  decode: (text, _, ast) => {
+    const at = /^\d+$/.test(text) ? Number(text) : Date.parse(text)
+    return Number.isFinite(at) ? ParseResult.succeed(at) : ParseResult.fail(new ParseResult.Type(ast, text, "an ISO 8601 time or epoch milliseconds"))
+  },
+  encode: (at) => ParseResult.succeed(new Date(at).toISOString())
+}).annotations({ description: "ISO 8601 or epoch milliseconds" })
+
+/** What spend is grouped by. `day` is the UTC day; `key` is the spender (`key:<key id>`). */
+export const CostGrouping = Schema.Literal("provider", "model", "key", "day", "capability")
+
+/** `GET /v1/costs`: totals of the cost ledger, largest first. */
+export const CostReport = Schema.Struct({
+  object: Schema.Literal("costs"),
+  by: CostGrouping,
+  /** `key`: the caller's own spending; `all`: everyone's (a gateway without keys). */
+  scope: Schema.Literal("key", "all"),
+  since: Schema.NullOr(Schema.String),
+  until: Schema.NullOr(Schema.String),
+  /** The sum of the known costs. */
+  total_usd: Schema.Number,
+  calls: Schema.Number,
+  /** Calls whose cost is unknown (not in `total_usd`). */
+  unknown_calls: Schema.Number,
+  data: Schema.Array(Schema.Struct({ key: Schema.String, cost_usd: Schema.Number, calls: Schema.Number, unknown_calls: Schema.Number }))
+})
+/** `GET /v1/costs`. */
+export type CostReport = typeof CostReport.Type
+
+/** One ledger entry as the gateway shows it. */
+export const CostEntryView = Schema.Struct({
+  id: Schema.String,
+  at: Schema.String,
+  provider: Schema.String,
+  model: Schema.String,
+  capability: Schema.String,
+  cost_usd: Schema.NullOr(Schema.Number),
+  cost_source: Schema.Literal("provider", "catalog", "unknown"),
+  status: Schema.Literal("succeeded", "failed", "cancelled"),
+  who: Schema.String,
+  generation_id: Schema.NullOr(Schema.String),
+  job_id: Schema.NullOr(Schema.String)
+})
+/** One ledger entry as the gateway shows it. */
+export type CostEntryView = typeof CostEntryView.Type
+
+const html = Schema.String.pipe(HttpApiSchema.withEncoding({ kind: "Text", contentType: "text/html" }))
+const costRange = { since: Schema.optional(TimeParam), until: Schema.optional(TimeParam) }
+
+/**
+ * The dashboard: its data (authenticated; spend is the caller's own unless the gateway runs
+ * without keys) and its page (open: the page holds no data, and asks for a key).
+ */
+export class DashboardGroup extends HttpApiGroup.make("dashboard")
+  .add(
+    HttpApiEndpoint.get("providers", "/v1/providers")
+      .addSuccess(Schema.Struct({ object: Schema.Literal("list"), data: Schema.Array(ProviderView) }))
+      .annotate(OpenApi.Description, "Every provider of the registry: capabilities, whether it is configured, its health and circuit breaker")
+  )
+  .add(
+    HttpApiEndpoint.get("costs", "/v1/costs")
+      .setUrlParams(Schema.Struct({ by: Schema.optional(CostGrouping), ...costRange }))
+      .addSuccess(CostReport)
+      .annotate(
+        OpenApi.Description,
+        "Spend from the cost ledger grouped `by` provider (default), model, key, day or capability, `since` (inclusive) `until` (exclusive): the caller's own spending; everyone's when the gateway runs without keys"
+      )
+  )
+  .add(
+    HttpApiEndpoint.get("costEntries", "/v1/costs/entries")
+      .setUrlParams(
+        Schema.Struct({
+          limit: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 1000))),
+          status: Schema.optional(Schema.Literal("succeeded", "failed", "cancelled")),
+          ...costRange
+        })
+      )
+      .addSuccess(Schema.Struct({ object: Schema.Literal("list"), data: Schema.Array(CostEntryView) }))
+      .annotate(OpenApi.Description, "Ledger entries, newest first (default 50), optionally of one status (`failed`: recent failures); scoped as `/v1/costs`")
+  )
+  // Only the endpoints above: the page below is served without a key.
+  .middlewareEndpoints(Authorization)
+  .add(HttpApiEndpoint.get("page", "/").addSuccess(html).annotate(OpenApi.Description, "The dashboard (HTML; it asks for a key and sends it with its data calls)"))
+  .add(HttpApiEndpoint.get("pageAlias", "/dashboard").addSuccess(html).annotate(OpenApi.Description, "The dashboard, as `/`")) {}
+
 /** What `/health` says. */
 export const Health = Schema.Struct({
   status: Schema.Literal("ok"),
@@ -222,6 +333,7 @@ export class GatewayApi extends HttpApi.make("automarket")
   .add(OpenAiGroup)
   .add(WebhooksGroup)
   .add(OperatorsGroup)
+  .add(DashboardGroup)
   .addError(InvalidRequest)
   .addError(Unauthenticated)
   .addError(SpendLimitReached)

@@ -1,9 +1,9 @@
 /**
  * The gateway server: `GatewayApi` implemented over the registry, the durable generations and
  * the access rules, served by Node's HTTP server. `layer(options)` is the whole server as a
- * layer (it needs the registry, the generations service and its store, `Access` and the
- * webhook receiver); `automarket serve gateway` builds it with the embedded SQLite file or
- * Postgres.
+ * layer (it needs the registry, the generations service and its store, `Access`, the
+ * webhook receiver and the `CostLedger`); `automarket serve gateway` builds it with the
+ * embedded SQLite file or Postgres.
  *
  * Generations belong to the key that started them: their id is `<key id>.<idempotency key or
  * a fresh id>`, and another key gets 404 for them. A request's worst-case cost is reserved
@@ -52,6 +52,7 @@ import * as OpenAi from "./OpenAiRoutes.js"
 import * as Wire from "./OpenAiWire.js"
 import * as Uploads from "./Uploads.js"
 import * as Webhooks from "./WebhookRoutes.js"
+import * as DashboardRoutes from "./DashboardRoutes.js"
 
 /** How the gateway runs. */
 export interface GatewayOptions {
@@ -600,14 +601,15 @@ const bodyLimits = (settings: { readonly maxJsonBytes: number; readonly maxUploa
 
 /** The API's handlers, with their dependencies still open. */
 export const apiLayer = HttpApiBuilder.api(GatewayApi).pipe(
-  Layer.provide([GenerationsLive, OpenAiLive, Webhooks.layer, OperatorsLive]),
+  Layer.provide([GenerationsLive, OpenAiLive, Webhooks.layer, OperatorsLive, DashboardRoutes.layer]),
   Layer.provide(AuthorizationLive)
 )
 
 /**
  * The gateway as a layer: binds `host:port` and serves until the scope closes; offers the
  * `HttpServer` (its `address`). Needs the
- * registry, the generations service and store, `Access`, the webhook receiver and an HTTP client.
+ * registry, the generations service and store, `Access`, the webhook receiver, the cost ledger
+ * (the dashboard's spend) and an HTTP client.
  */
 export const layer = (options: GatewayOptions) => {
   const settings = {

@@ -18,6 +18,7 @@ import * as Gateway from "../../gateway/Gateway.js"
 import * as Keys from "../../gateway/Keys.js"
 import * as RateLimiter from "../../gateway/RateLimiter.js"
 import * as Webhooks from "../../gateway/Webhooks.js"
+import * as Ledger from "../../registry/Ledger.js"
 import { announcePrefix, bindsLoopback } from "../../services/kit/ServerOptions.js"
 import { freePort, hostLayer } from "../DurableHost.js"
 
@@ -61,6 +62,13 @@ export const serveGateway = (args: GatewayArgs) =>
       ...(args.maxUploadBytes !== undefined ? { maxUploadBytes: args.maxUploadBytes } : {})
     })
     return yield* Layer.launch(
-      announce.pipe(Layer.provide(gateway), Layer.provide(access), Layer.provide(Webhooks.layer()), Layer.provideMerge(durable))
+      announce.pipe(
+        Layer.provide(gateway),
+        Layer.provide(access),
+        Layer.provide(Webhooks.layer()),
+        // A placeholder until the SQL ledger is wired: the dashboard's spend then lives only as long as this process.
+        Layer.provide(Ledger.layerMemory),
+        Layer.provideMerge(durable)
+      )
     )
   })
