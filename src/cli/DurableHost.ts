@@ -169,10 +169,10 @@ export const ledgerLayer: Layer.Layer<CostLedger> = Layer.scoped(
   })
 )
 
-/** The budgets of `AUTOMARKET_BUDGETS` (see `Budget.limitsFromEnv`) over the ledger; none when it is unset. */
-export const budgetsLayer: Layer.Layer<never, ConfigError.ConfigError, CostLedger> = Layer.unwrapEffect(
-  Effect.map(Budget.limitsFromEnv, (limits) => (limits === undefined ? Layer.empty : (Budget.layer(limits) as Layer.Layer<never, never, CostLedger>)))
+/** The budgets of `AUTOMARKET_BUDGETS` (see `Budget.limitsFromEnv`); none when it is unset. */
+export const budgetsLayer: Layer.Layer<never, ConfigError.ConfigError> = Layer.unwrapEffect(
+  Effect.map(Budget.limitsFromEnv, (limits) => (limits === undefined ? Layer.empty : (Budget.layer(limits) as Layer.Layer<never>)))
 )
 
 /** What every command that may pay runs with: the ledger, and the budgets when set. */
-export const spendingLayer: Layer.Layer<CostLedger, ConfigError.ConfigError> = Layer.provideMerge(budgetsLayer, ledgerLayer)
+export const spendingLayer: Layer.Layer<CostLedger, ConfigError.ConfigError> = Layer.merge(budgetsLayer, ledgerLayer)

@@ -209,7 +209,10 @@ export const make = (env: StepsEnvironment): GenerationStepsService => {
       const models = yield* Effect.orElseSucceed(provider.value.getModelsForCapability(request.capability), () => [])
       const listed = models.find((m) => m.id === step.model)
       const worst = listed?.free === true ? 0 : worstCase(listed, request.capability, request.input as never, request.options as never)
-      const held = yield* budgets.admit({ provider: step.provider, model: step.model, capability: request.capability, who: yield* whoOf(request), worstCaseUsd: worst })
+      const held = yield* budgets.admit(
+        { provider: step.provider, model: step.model, capability: request.capability, who: yield* whoOf(request), worstCaseUsd: worst },
+        env.ledger
+      )
       yield* releaseHold(request.id)
       holds.set(request.id, held)
     })

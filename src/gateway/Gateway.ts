@@ -157,9 +157,6 @@ const reserveWorstCase = <C extends MediaCapability>(
  * Run `call` within the caller's spend limit: the worst case reserved first, charged with the
  * cost the result reports, released on failure.
  */
-/** Who a caller's spending is recorded as in the ledger: `key:<key id>` (`key:open` on an open gateway). */
-export const spenderOf = (caller: Caller): string => `key:${caller.keyId}`
-
 const withinBudget = <C extends MediaCapability, A, E, R>(
   caller: Caller,
   capability: C,
@@ -172,7 +169,7 @@ const withinBudget = <C extends MediaCapability, A, E, R>(
     const access = yield* Access
     const reserved = yield* reserveWorstCase(caller, capability, route, estimate)
     // The registry writes the call's ledger entry in the caller's name.
-    const spent = Effect.provideService(call, CurrentSpender, spenderOf(caller))
+    const spent = Effect.provideService(call, CurrentSpender, DashboardRoutes.spenderOf(caller))
     if (Option.isNone(reserved)) return yield* spent
     return yield* spent.pipe(
       Effect.tapBoth({
@@ -332,7 +329,7 @@ const createGeneration = (request: HttpServerRequest.HttpServerRequest, idempote
         capability: body.capability,
         input: asset,
         key: id,
-        who: spenderOf(caller),
+        who: DashboardRoutes.spenderOf(caller),
         ...(body.options !== undefined ? { options: body.options } : {}),
         ...(body.provider !== undefined ? { provider: body.provider } : {}),
         ...(body.model !== undefined ? { model: body.model } : {}),

@@ -24,7 +24,7 @@ import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { BudgetExceeded } from "../domain/Errors.js"
-import { CostLedger, type LedgerQuery } from "./Ledger.js"
+import type { CostLedgerService, LedgerQuery } from "./Ledger.js"
 
 /** A period of a budget. */
 export type BudgetPeriod = "day" | "month"
@@ -76,8 +76,11 @@ export interface BudgetHold {
 /** The budgets. */
 export interface BudgetsService {
   readonly limits: BudgetLimits
-  /** Admit a call, holding its worst case, or refuse it with the first budget it would pass. */
-  readonly admit: (request: BudgetRequest) => Effect.Effect<BudgetHold, BudgetExceeded>
+  /**
+   * Admit a call, holding its worst case, or refuse it with the first budget it would pass. What
+   * was spent is read from `ledger` (without one, only the calls in flight count).
+   */
+  readonly admit: (request: BudgetRequest, ledger: CostLedgerService | undefined) => Effect.Effect<BudgetHold, BudgetExceeded>
 }
 
 /** The budgets' tag. */
@@ -91,10 +94,9 @@ interface Scope {
 
 const usd = (amount: number): string => `$${amount < 0.01 && amount > 0 ? amount.toPrecision(2) : amount.toFixed(2)}`
 
-/** Budgets over the ledger in the context. */
-export const make = (limits: BudgetLimits): Effect.Effect<BudgetsService, never, CostLedger> =>
+/** Budgets with these limits (what was spent is read from the ledger each call is admitted with). */
+export const make = (limits: BudgetLimits): Effect.Effect<BudgetsService> =>
   Effect.gen(function* () {
-    const ledger = yield* CostLedger
     // Admissions run one at a time so that two calls cannot both take the last of a budget.
     const lock = yield* Effect.makeSemaphore(1)
     const inFlight = new Map<number, { readonly request: BudgetRequest; readonly usd: number }>()
@@ -118,7 +120,7 @@ export const make = (limits: BudgetLimits): Effect.Effect<BudgetsService, never,
       return sum
     }
 
-    const check = (request: BudgetRequest, now: number): Effect.Effect<void, BudgetExceeded> =>
+    const check = (request: BudgetRequest, ledger: CostLedgerService | undefined, now: number): Effect.Effect<void, BudgetExceeded> =>
       Effect.forEach(
         scopesOf(request).flatMap((scope) =>
           (["day", "month"] as const).flatMap((period) => {
@@ -127,7 +129,7 @@ export const make = (limits: BudgetLimits): Effect.Effect<BudgetsService, never,
           })
         ),
         ({ scope, period, limit }) =>
-          Effect.flatMap(ledger.spent({ ...scope.query, since: periodBounds(period, now).start }), (recorded) => {
+          Effect.flatMap(ledger === undefined ? Effect.succeed(0) : ledger.spent({ ...scope.query, since: periodBounds(period, now).start }), (recorded) => {
             const spent = recorded + heldFor(scope.query)
             const requested = request.worstCaseUsd
             if (requested === 0) return Effect.void
@@ -150,10 +152,10 @@ export const make = (limits: BudgetLimits): Effect.Effect<BudgetsService, never,
         { discard: true }
       )
 
-    const admit = (request: BudgetRequest): Effect.Effect<BudgetHold, BudgetExceeded> =>
+    const admit = (request: BudgetRequest, ledger: CostLedgerService | undefined): Effect.Effect<BudgetHold, BudgetExceeded> =>
       lock.withPermits(1)(
         Effect.gen(function* () {
-          yield* check(request, Date.now())
+          yield* check(request, ledger, Date.now())
           const id = nextHold++
           inFlight.set(id, { request, usd: request.worstCaseUsd ?? 0 })
           return { release: Effect.sync(() => void inFlight.delete(id)) }
@@ -163,8 +165,8 @@ export const make = (limits: BudgetLimits): Effect.Effect<BudgetsService, never,
     return { limits, admit }
   })
 
-/** Budgets over the ledger in the context. */
-export const layer = (limits: BudgetLimits): Layer.Layer<Budgets, never, CostLedger> => Layer.effect(Budgets, make(limits))
+/** Budgets with these limits. */
+export const layer = (limits: BudgetLimits): Layer.Layer<Budgets> => Layer.effect(Budgets, make(limits))
 
 /**
  * Budgets from `AUTOMARKET_BUDGETS`, JSON of `BudgetLimits`, e.g.

@@ -72,7 +72,7 @@ const make = (budgets: BudgetsService | undefined, ledger: CostLedgerService | u
   const admit = (provider: MediaProviderService, capability: MediaCapability, model: ProviderModel | undefined, id: string, worst: number | undefined) =>
     budgets === undefined
       ? Effect.succeed<BudgetHold>({ release: Effect.void })
-      : budgets.admit({ provider: provider.id, model: id, capability, who, worstCaseUsd: model?.free === true ? 0 : worst })
+      : budgets.admit({ provider: provider.id, model: id, capability, who, worstCaseUsd: model?.free === true ? 0 : worst }, ledger)
 
   const listedOf = (provider: MediaProviderService, capability: MediaCapability, id: string, listed: ProviderModel | undefined) =>
     listed?.id === id

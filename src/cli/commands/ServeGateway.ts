@@ -18,7 +18,6 @@ import * as Gateway from "../../gateway/Gateway.js"
 import * as Keys from "../../gateway/Keys.js"
 import * as RateLimiter from "../../gateway/RateLimiter.js"
 import * as Webhooks from "../../gateway/Webhooks.js"
-import * as Ledger from "../../registry/Ledger.js"
 import { announcePrefix, bindsLoopback } from "../../services/kit/ServerOptions.js"
 import { freePort, hostLayer } from "../DurableHost.js"
 
@@ -66,8 +65,8 @@ export const serveGateway = (args: GatewayArgs) =>
         Layer.provide(gateway),
         Layer.provide(access),
         Layer.provide(Webhooks.layer()),
-        // A placeholder until the SQL ledger is wired: the dashboard's spend then lives only as long as this process.
-        Layer.provide(Ledger.layerMemory),
+        // The ledger is the state database's (the durable layer offers it). The budgets of AUTOMARKET_BUDGETS
+        // come from main's context, under both: the OpenAI routes' calls and the generations' submits ask them.
         Layer.provideMerge(durable)
       )
     )
