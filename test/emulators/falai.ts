@@ -388,6 +388,11 @@ export interface FalSettings {
   webhookJobMs: number
   /** The user id fal signs webhooks with. */
   webhookUserId: string
+  /**
+   * What a finished job of a model is billed, in US dollars (fal's published per-request or
+   * per-image prices). Failed and cancelled jobs are not billed; a model not listed bills 0.
+   */
+  prices: Readonly<Record<string, number>>
 }
 
 /** The fal emulator. */
@@ -403,6 +408,8 @@ export interface FalEmulator extends Emulator {
   readonly count: (kind: "submit" | "status" | "result" | "cancel" | "file") => number
   /** How many jobs were created per input (its JSON). */
   readonly jobsByInput: () => ReadonlyMap<string, number>
+  /** What each job that finished well was billed (job id -> US dollars), as fal's usage page would list it. */
+  readonly billed: ReadonlyMap<string, number>
 }
 
 const kindOfModel = (model: string): "image" | "video" | "audio" | "text" =>
@@ -429,9 +436,14 @@ export const makeFal = (overrides: Partial<FalSettings> = {}): FalEmulator => {
     now: Date.now,
     webhookJobMs: 200,
     webhookUserId: "emu-user",
+    prices: { "fal-ai/minimax/video-01": 0.5, "fal-ai/minimax/video-01/image-to-video": 0.5, "fal-ai/bytedance/seedream/v4/text-to-image": 0.03 },
     ...overrides
   }
   const jobs = new Map<string, FalJob>()
+  const billed = new Map<string, number>()
+  const bill = (job: FalJob) => {
+    if (!billed.has(job.id)) billed.set(job.id, settings.prices[job.model] ?? 0)
+  }
   const requests: Array<EmuRequest> = []
   const webhooks: Array<WebhookDelivery> = []
   const webhookKeys = crypto.generateKeyPairSync("ed25519")
@@ -503,6 +515,7 @@ export const makeFal = (overrides: Partial<FalSettings> = {}): FalEmulator => {
     webhookKid,
     count: (kind) => requests.filter((request) => classify(request) === kind).length,
     jobsByInput: () => countByInput([...jobs.values()].map((job) => job.input)),
+    billed,
     handle: (request) => {
       const kind = classify(request)
       const path = request.url.split("?")[0]!
@@ -573,6 +586,7 @@ export const makeFal = (overrides: Partial<FalSettings> = {}): FalEmulator => {
             job.finished = true
             // As if polled to its end: its status answers final and its result is there.
             job.polls = settings.queueSteps + settings.runSteps + 1
+            if (!job.cancelled && job.failWith === undefined) bill(job)
             sendWebhook(job, webhook)
           })
         }
@@ -625,6 +639,7 @@ export const makeFal = (overrides: Partial<FalSettings> = {}): FalEmulator => {
         if (job.failWith !== undefined) {
           return jsonReply(200, { status: "FAILED", request_id: id, error: job.failWith, error_type: "runner_error", logs: logsOn ? logs : null })
         }
+        bill(job)
         return jsonReply(200, { status: "COMPLETED", request_id: id, logs: logsOn ? logs : null })
       }
       // result

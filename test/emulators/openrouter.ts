@@ -33,8 +33,10 @@ export interface OpenRouterState {
   keys: ReadonlyArray<string>
   /** Models that are down: requests for them fall through to the `models` list, or get 503. */
   down: ReadonlyArray<string>
-  /** `usage.cost` reported by answers (USD). */
+  /** `usage.cost` reported by answers (USD), and billed for each. */
   cost: number
+  /** What each answered completion was billed (USD), in order. */
+  billed: Array<number>
   /** How images are answered: inline data URLs (default), or URLs of files the emulator serves. */
   imageAs: "data" | "url"
   /** Told of each image URL the emulator hands out, with the request it answers (a per-call fault on that file). */
@@ -51,7 +53,7 @@ export interface OpenRouterEmulator extends EmulatorServer {
 /** Start the emulator (`options`: how faults are chosen, see `Faults.serve`); stopped with the scope. */
 export const openrouter = (initial: Partial<OpenRouterState> = {}, options: ServeOptions = {}) =>
   Effect.gen(function* () {
-    const state: OpenRouterState = { reply: undefined, models: openRouterModelsFixture.data, keys: [], down: [], cost: 0.00042, imageAs: "data", onImageUrl: undefined, ...initial }
+    const state: OpenRouterState = { reply: undefined, models: openRouterModelsFixture.data, keys: [], down: [], cost: 0.00042, billed: [], imageAs: "data", onImageUrl: undefined, ...initial }
     let created = 0
     const server = yield* serve((request, res, play) => {
       const key = bearerOf(request)
@@ -83,6 +85,7 @@ export const openrouter = (initial: Partial<OpenRouterState> = {}, options: Serv
         const reply = state.reply ?? `Echo: ${lastUserMessage(body)}`
         const id = `gen-${++created}`
         const usage = { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15, cost: state.cost }
+        state.billed.push(state.cost)
         const wantsImage = Array.isArray(body?.modalities) && body.modalities.includes("image")
         const imageUrl = `${server.url}/files/${id}.png`
         if (wantsImage && state.imageAs === "url") state.onImageUrl?.(request, imageUrl)

@@ -27,6 +27,11 @@ export interface TogetherState {
   usage: { prompt_tokens: number; completion_tokens: number }
   /** Told of each image URL the emulator hands out, with the request it answers (a per-call fault on that file). */
   onImageUrl: ((request: RecordedRequest, url: string) => void) | undefined
+  /**
+   * What each answered request was billed (USD), by the listed prices: a completion its tokens at the
+   * model's `pricing.input`/`pricing.output` per million, an image its megapixels at `pricing.base`.
+   */
+  billed: Array<number>
 }
 
 /** A running Together emulator. */
@@ -45,6 +50,7 @@ export const together = (initial: Partial<TogetherState> = {}, options: ServeOpt
       keys: [],
       usage: { prompt_tokens: 12, completion_tokens: 8 },
       onImageUrl: undefined,
+      billed: [],
       ...initial
     }
     let created = 0
@@ -64,7 +70,9 @@ export const together = (initial: Partial<TogetherState> = {}, options: ServeOpt
       const body = request.json as Record<string, unknown> | undefined
       const model = typeof body?.model === "string" ? body.model : "unknown"
       if (request.method === "GET" && route === "/v1/models") return json(res, 200, state.models)
+      const pricing = (state.models.find((m) => m.id === model)?.pricing ?? {}) as { input?: number; output?: number; base?: number }
       if (request.method === "POST" && route === "/v1/chat/completions") {
+        state.billed.push(((pricing.input ?? 0) * state.usage.prompt_tokens + (pricing.output ?? 0) * state.usage.completion_tokens) / 1_000_000)
         const reply = state.reply ?? `Echo: ${lastUserMessage(body)}`
         const id = `cmpl-${++created}`
         if (body?.stream === true) {
@@ -94,6 +102,8 @@ export const together = (initial: Partial<TogetherState> = {}, options: ServeOpt
       if (request.method === "POST" && route === "/v1/images/generations") {
         if (typeof body?.prompt !== "string" || body.prompt === "") return json(res, 400, { error: { message: "prompt is required", type: "invalid_request_error" } })
         const id = `img-${++created}`
+        const [width, height] = [Number(body.width ?? 1024), Number(body.height ?? 1024)]
+        state.billed.push(((pricing.base ?? 0) * width * height) / 1_000_000)
         const url = `${server.url}/files/${id}.png`
         if (body.response_format === "url") state.onImageUrl?.(request, url)
         const data =
