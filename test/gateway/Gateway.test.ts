@@ -38,7 +38,6 @@ import * as Webhooks from "../../src/gateway/Webhooks.js"
 import * as FalAi from "../../src/providers/falai/index.js"
 import * as OpenRouter from "../../src/providers/openrouter/OpenRouterProvider.js"
 import * as Together from "../../src/providers/together/TogetherProvider.js"
-import * as Ledger from "../../src/registry/Ledger.js"
 import * as ProviderRegistry from "../../src/registry/ProviderRegistry.js"
 import { clientLayer, makeFal } from "../emulators/falai.js"
 import * as Faults from "../emulators/Faults.js"
@@ -92,7 +91,6 @@ beforeAll(async () => {
       return Gateway.layer({ port: 0, stateDir, database: "sqlite", maxUploadBytes: 256 * 1024 }).pipe(
         Layer.provide(access),
         Layer.provide(Webhooks.layer({ replicate: { secret: Redacted.make("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw") } })),
-        Layer.provide(Ledger.layerMemory),
         Layer.provideMerge(Keys.layer),
         Layer.provideMerge(durable),
         Layer.provide(ProviderRegistry.fromProviders(list))
