@@ -179,7 +179,12 @@ export const limitsFromEnv: Config.Config<BudgetLimits | undefined> = Config.opt
       onNone: () => Either.right(undefined),
       onSome: (json) =>
         Either.mapLeft(decodeLimits(json), (error) =>
-          ConfigError.InvalidData(["AUTOMARKET_BUDGETS"], ParseResult.TreeFormatter.formatErrorSync(error))
+          ConfigError.InvalidData(
+            ["AUTOMARKET_BUDGETS"],
+            `AUTOMARKET_BUDGETS is not JSON of budgets (e.g. {"global":{"day":5}}): ${ParseResult.ArrayFormatter.formatErrorSync(error)
+              .map((issue) => (issue.path.length > 0 ? `${issue.path.join(".")}: ${issue.message}` : issue.message))
+              .join("; ")}`
+          )
         )
     })
   )
