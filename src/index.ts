@@ -6,6 +6,8 @@
  *   `Progress` (job events and `Progress.stream`);
  * - `ProviderRegistry` (with `Router`): find providers and models for a capability, route with
  *   fallback; `AutoMarket`: everything wired, configured from the environment;
+ * - `Ledger` (the cost ledger: what each paid call cost and who spent it), `Budget` (limits per day
+ *   or month, checked before a call), `CostEstimate` (a call's worst-case cost);
  * - `Resilience`: retry schedules, timeouts, the circuit breaker and `fallbackPlan`, to compose your own;
  * - `Provider` (`Provider.make`, for a provider of your own) and `Catalog` (the model-discovery cache);
  * - the providers, each with its `layer` (configured from the environment), `layerWith(overrides)`
@@ -36,6 +38,9 @@ export type * from "./domain/MediaProvider.js"
 export * as Progress from "./domain/Progress.js"
 export * as ProviderRegistry from "./registry/ProviderRegistry.js"
 export * as Router from "./registry/Router.js"
+export * as Ledger from "./registry/Ledger.js"
+export * as Budget from "./registry/Budget.js"
+export * as CostEstimate from "./registry/CostEstimate.js"
 export * as AutoMarket from "./registry/AutoMarket.js"
 export * as Resilience from "./resilience/Resilience.js"
 export * as Provider from "./provider/Provider.js"
