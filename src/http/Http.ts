@@ -434,7 +434,7 @@ export const make = (config: ProviderHttpConfig): Effect.Effect<ProviderHttp, ne
       return Effect.suspend(() => {
         let tries = 0
         const method = options.method ?? "GET"
-        const urlPath = pathOf(options.path)
+        const urlPath = pathOf(urlOf(options.path))
         const traced = Effect.suspend(() =>
           Effect.withSpan(once, SpanName.http, {
             kind: "client",
