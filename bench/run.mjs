@@ -4,7 +4,7 @@
 //
 // Settings (environment): BENCH_REQUESTS (per client, concurrency and repeat; default 5000),
 // BENCH_REPEATS (default 3), BENCH_COMPOSE_REPEATS (default 2), BENCH_DOWNLOAD_MB (default 1024),
-// BENCH_ONLY (comma list of sections: calls,fallback,startup,compose,download,discovery,durable,gateway).
+// BENCH_ONLY (comma list of sections: calls,fallback,startup,compose,download,discovery,durable,gateway,tracing).
 //
 // Layout: the emulators run in their own processes (bench/server.mjs); when `taskset` exists the
 // emulator is pinned to CPU 0 and the measured client to CPU 1, so they do not share a core or an
@@ -23,7 +23,7 @@ const requests = Number(env("BENCH_REQUESTS", "5000"))
 const repeats = Number(env("BENCH_REPEATS", "3"))
 const composeRepeats = Number(env("BENCH_COMPOSE_REPEATS", "2"))
 const downloadMb = Number(env("BENCH_DOWNLOAD_MB", "1024"))
-const only = env("BENCH_ONLY", "calls,fallback,startup,compose,download,discovery,durable,gateway").split(",")
+const only = env("BENCH_ONLY", "calls,fallback,startup,compose,download,discovery,durable,gateway,tracing").split(",")
 const warmup = Math.min(1000, Math.max(200, Math.round(requests / 10)))
 const started = performance.now()
 const log = (line) => process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}\n`)
@@ -113,7 +113,7 @@ const build = async () => {
   const { build: buildCli } = await import(path.join(root, "scripts", "build.mjs"))
   await buildCli()
   const esbuild = await import("esbuild")
-  const entries = ["chat.ts", "fallback.ts", "compose.ts", "discovery.ts", "durable.ts", "gateway.ts"].map((f) => path.join(here, f)).filter((f) => existsSync(f))
+  const entries = ["chat.ts", "fallback.ts", "compose.ts", "discovery.ts", "durable.ts", "gateway.ts", "tracing.ts"].map((f) => path.join(here, f)).filter((f) => existsSync(f))
   await esbuild.build({
     entryPoints: entries,
     outdir: buildDir,
@@ -551,6 +551,52 @@ const gatewaySection = (results) => {
 // ---------------------------------------------------------------------------------------------
 log(`building the CLI bundle and the benchmark programs`)
 await build()
+// ---------------------------------------------------------------------------------------------
+// 9. tracing
+// ---------------------------------------------------------------------------------------------
+const tracingModes = [
+  ["off", "tracer off (`Layer.setTracerEnabled(false)`, as without OTEL_EXPORTER_OTLP_ENDPOINT)"],
+  ["on", "tracer on (OpenTelemetry SDK, in-memory exporter, every span kept)"]
+]
+
+const tracing = async () => {
+  const { child, info } = await startServer("chat")
+  const baseUrl = `http://127.0.0.1:${info.port}/v1`
+  const results = {}
+  try {
+    for (let r = 0; r < repeats; r++) {
+      // Alternating, so that a noisy moment hits both alike.
+      for (const [mode] of tracingModes) {
+        log(`tracing: repeat ${r + 1}/${repeats}, ${mode}`)
+        ;(results[mode] ??= []).push(runJson(path.join(buildDir, "tracing.mjs"), [mode, String(requests), String(warmup), baseUrl]))
+      }
+    }
+  } finally {
+    stop(child)
+  }
+  return results
+}
+
+const tracingSection = (results) => {
+  const field = (mode, name) => (results[mode] ?? []).map((x) => x[name])
+  const lines = []
+  lines.push(`## 9. Tracing\n`)
+  lines.push(
+    `What the spans cost a registry call: ${fmt(requests, 0)} \`ProviderRegistry.generate\` calls (text-to-text, fallback configured, one at a time, after ${fmt(warmup, 0)} unmeasured) per mode and repeat, ${repeats} repeats, alternating, against the chat emulator of section 1${hasTaskset ? "; emulator pinned to CPU 0, client to CPU 1" : ""}. Each call makes an \`automarket.generate\`, an \`automarket.attempt\` and an \`automarket.http\` span. Ratios: median over the tracer-off median.\n`
+  )
+  lines.push(`| mode | µs per call | × off | CPU µs per call | × off | spans per call |`)
+  lines.push(`|---|---|---|---|---|---|`)
+  const base = median(field("off", "usPerCall"))
+  const cpuBase = median(field("off", "cpuUsPerCall"))
+  for (const [mode, label] of tracingModes) {
+    const us = field(mode, "usPerCall")
+    const cpu = field(mode, "cpuUsPerCall")
+    lines.push(`| ${label} | ${spread(us, 0)} | ${ratio(median(us), base)} | ${spread(cpu, 0)} | ${ratio(median(cpu), cpuBase)} | ${fmt(median(field(mode, "spansPerCall")), 1)} |`)
+  }
+  lines.push("")
+  return lines.join("\n")
+}
+
 const sections = {}
 const date = new Date()
 const at = machine()
@@ -562,6 +608,7 @@ if (only.includes("startup")) sections.startup = startupSection(startup())
 if (only.includes("fallback")) sections.fallback = fallbackSection(await fallback())
 if (only.includes("durable")) sections.durable = durableSection(await durable())
 if (only.includes("gateway")) sections.gateway = gatewaySection(await gateway())
+if (only.includes("tracing")) sections.tracing = tracingSection(await tracing())
 
 const total = (performance.now() - started) / 1000
 const commit = (() => {
@@ -585,7 +632,7 @@ const report = [
   `| commit | ${commit} (working tree may differ) |`,
   ``,
   `Settings: BENCH_REQUESTS=${requests}, BENCH_REPEATS=${repeats}, BENCH_COMPOSE_REPEATS=${composeRepeats}, BENCH_DOWNLOAD_MB=${downloadMb}.\n`,
-  ...["calls", "discovery", "download", "compose", "startup", "fallback", "durable", "gateway"].filter((k) => sections[k] !== undefined).map((k) => sections[k])
+  ...["calls", "discovery", "download", "compose", "startup", "fallback", "durable", "gateway", "tracing"].filter((k) => sections[k] !== undefined).map((k) => sections[k])
 ].join("\n")
 writeFileSync(path.join(here, "RESULTS.md"), report)
 log(`wrote bench/RESULTS.md`)

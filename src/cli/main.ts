@@ -4,6 +4,11 @@
  * line on stderr and exit with code 1; Ctrl-C interrupts (exit code 130), which stops every
  * service started.
  *
+ * Telemetry: with `OTEL_EXPORTER_OTLP_ENDPOINT` set, spans and metrics are exported over OTLP
+ * (`telemetry/Telemetry.ts`, loaded only then); its layer is the outermost, so it closes last
+ * and what is buffered is sent on the way out, after a long-running command (`serve gateway`,
+ * `worker`) is stopped with Ctrl-C or SIGTERM too. Otherwise the tracer is off.
+ *
  * @module
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
@@ -28,12 +33,23 @@ const layer = builtinOnly
       )
     )
 
+// Off unless asked for; the exporter posts with fetch (no undici client to build for it).
+const telemetry = process.env.OTEL_EXPORTER_OTLP_ENDPOINT
+  ? Layer.unwrapEffect(
+      Effect.map(
+        Effect.promise(() => Promise.all([import("../telemetry/Telemetry.js"), import("@effect/platform/FetchHttpClient")])),
+        ([Telemetry, FetchHttpClient]) => Layer.provide(Layer.orDie(Telemetry.layerFromEnv), FetchHttpClient.layer)
+      )
+    )
+  : Layer.setTracerEnabled(false)
+
 const program = Effect.suspend(() => Commands.run(process.argv)).pipe(
   Effect.provide(layer),
   Effect.tapErrorCause((cause) => {
     const line = describeFailure(cause)
     return line === undefined ? Effect.void : Console.error(`automarket: ${line}`)
-  })
+  }),
+  Effect.provide(telemetry)
 )
 
 // Exit codes: 0 done, 1 failed, 130 interrupted (Ctrl-C), as shells expect.

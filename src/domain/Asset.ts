@@ -38,7 +38,13 @@ export const Origin = Schema.Struct({
   /** How `costUsd` is known: reported by the provider (OpenRouter's `usage.cost`), or computed from the catalog's price (the default). */
   costSource: Schema.optional(Schema.Literal("provider", "catalog")),
   /** The provider's job or request id, for support tickets and resuming. */
-  jobId: Schema.optional(Schema.String)
+  jobId: Schema.optional(Schema.String),
+  /**
+   * Milliseconds of the call's wall time that automarket itself took: the call's time minus the
+   * time spent waiting on providers (HTTP exchanges, job polls, backoffs, downloads). Set by the
+   * registry (`ProviderRegistry.generateDetailed`).
+   */
+  overheadMs: Schema.optional(Schema.Number)
 })
 /** Which provider and model produced an asset, and what producing it cost. */
 export type Origin = typeof Origin.Type
@@ -93,6 +99,12 @@ export class Video extends Schema.TaggedClass<Video>()("Video", {
 export const Asset = Schema.Union(Text, Image, Audio, Video)
 /** Any asset. */
 export type Asset = typeof Asset.Type
+
+/** The same asset with another origin (a copy of the same class; the asset was validated when it was made). */
+export const withOrigin = <A extends Asset>(asset: A, origin: Origin): A => {
+  const copy: A = Object.create(Object.getPrototypeOf(asset))
+  return Object.assign(copy, asset, { origin })
+}
 
 /** A text asset from a string. */
 export const text = (value: string, options?: { readonly language?: string }): Text =>

@@ -24,6 +24,7 @@ import * as MediaTypes from "../media/MediaTypes.js"
 import type { BudgetHold, BudgetsService } from "../registry/Budget.js"
 import { worstCase } from "../registry/CostEstimate.js"
 import { CurrentSpender, type CostLedgerService, type LedgerEntry } from "../registry/Ledger.js"
+import { Attribute, SpanName } from "../resilience/Attributes.js"
 import type { ProviderRegistryService } from "../registry/ProviderRegistry.js"
 import {
   cancelledError,
@@ -508,8 +509,34 @@ export const make = (env: StepsEnvironment): GenerationStepsService => {
       yield* store.recordFailure(request.id, "failed", JSON.stringify(Schema.encodeSync(MediaErrorSchema)(error)))
     }).pipe(Effect.retry(storeRetry), Effect.ignore)
 
-  return { route, submit, collect, call, deliver, fail, crash }
+  return {
+    route: (request) => traced("route", request, undefined, route(request)),
+    submit: (request, attempt, step) => traced("submit", request, attempt, submit(request, attempt, step)),
+    collect: (request, attempt, ticket) => traced("collect", request, attempt, collect(request, attempt, ticket)),
+    call: (request, attempt, step) => traced("call", request, attempt, call(request, attempt, step)),
+    deliver: (request, output, attempts) => traced("deliver", request, undefined, deliver(request, output, attempts)),
+    fail,
+    crash
+  }
 }
+
+// A step in its `automarket.durable.<step>` span: the generation, the capability, the try's position, the error's tag.
+const traced = <A>(
+  step: "route" | "submit" | "collect" | "call" | "deliver",
+  request: GenerationRequest,
+  attempt: number | undefined,
+  self: Effect.Effect<A, MediaError>
+): Effect.Effect<A, MediaError> =>
+  self.pipe(
+    Effect.tapError((error) => Effect.annotateCurrentSpan({ [Attribute.errorTag]: error._tag, [Attribute.provider]: error.provider })),
+    Effect.withSpan(SpanName.durable(step), {
+      attributes: {
+        [Attribute.generationId]: request.id,
+        [Attribute.capability]: request.capability,
+        ...(attempt !== undefined ? { [Attribute.attemptIndex]: attempt } : {})
+      }
+    })
+  )
 
 /**
  * Send a generation's remote cancel once: claimed in the store, so exactly one caller sends it,

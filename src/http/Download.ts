@@ -566,8 +566,10 @@ const fetchWith =
       readonly fail: (message: string) => DownloadFailed
     }
   ): Fetch => {
-  // Requests tied to a scope: closing it aborts whatever of the answer was not read.
-  const scoped = HttpClient.withScope(client)
+  // Requests tied to a scope: closing it aborts whatever of the answer was not read. The client's
+  // own span is off: it would record the full URL, whose query may hold a signature
+  // (`automarket.job.download` stands for the transfer).
+  const scoped = HttpClient.withScope(HttpClient.withTracerDisabledWhen(client, () => true))
   return (url, ranged) => {
     // One request, in a scope of its own (inside the attempt's) so that a redirect's answer is
     // aborted as soon as it has been read, not when the attempt ends.

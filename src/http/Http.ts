@@ -40,6 +40,8 @@ import {
   Timeout
 } from "../domain/Errors.js"
 import type { KeyRing } from "./KeyRing.js"
+import { Attribute, pathOf, SpanName } from "../resilience/Attributes.js"
+import * as ProviderWait from "../resilience/ProviderWait.js"
 import { type RetryPolicy, retrySchedule, withTimeout } from "../resilience/Resilience.js"
 import { type LeanPathService, leanPathOf, type LeanRequest, type LeanResponse } from "./UndiciHttpClient.js"
 
@@ -328,7 +330,7 @@ export const make = (config: ProviderHttpConfig): Effect.Effect<ProviderHttp, ne
     const failed = (response: HttpClientResponse.HttpClientResponse, model: string | undefined) =>
       Effect.flatMap(
         Effect.zip(
-          Effect.orElseSucceed(readCapped(response, maxErrorBodyBytes), () => ({ text: "", over: false })),
+          Effect.orElseSucceed(ProviderWait.measure(readCapped(response, maxErrorBodyBytes)), () => ({ text: "", over: false, bytes: 0 })),
           Clock.currentTimeMillis
         ),
         ([body, now]) => Effect.fail(statusError(response.status, response.headers, body.text, now, model))
@@ -340,8 +342,9 @@ export const make = (config: ProviderHttpConfig): Effect.Effect<ProviderHttp, ne
       key: Redacted.Redacted<string> | undefined,
       read: (response: HttpClientResponse.HttpClientResponse) => Effect.Effect<A, MediaError>
     ): Effect.Effect<A, MediaError> =>
-      client.execute(build(options, key)).pipe(
+      ProviderWait.measure(client.execute(build(options, key))).pipe(
         Effect.mapError((error) => errorFromTransport(provider, error)),
+        Effect.tap((response) => Effect.annotateCurrentSpan(Attribute.httpStatus, response.status)),
         Effect.flatMap((response) => (response.status >= 200 && response.status < 300 ? read(response) : failed(response, options.model))),
         withTimeout(provider, options.timeout ?? timeout)
       )
@@ -370,6 +373,8 @@ export const make = (config: ProviderHttpConfig): Effect.Effect<ProviderHttp, ne
         }
         const request = { method: options.method ?? "GET", origin: target.origin, path: target.prefix + path, headers, body, maxBodyBytes, maxErrorBodyBytes }
         const handle = (response: LeanResponse): Effect.Effect<A, MediaError> =>
+          Effect.zipRight(annotateAnswer(response.status, response.bytes), answered(response))
+        const answered = (response: LeanResponse): Effect.Effect<A, MediaError> =>
           response.status >= 200 && response.status < 300
             ? response.bodyError !== undefined
               ? // The answer broke off after its status: a transport failure, as on the general path.
@@ -383,10 +388,10 @@ export const make = (config: ProviderHttpConfig): Effect.Effect<ProviderHttp, ne
         if (clock !== liveClock || !(millis <= maxTimer)) {
           // Another clock (a TestClock, a custom one) or a budget no timer holds: time the attempt
           // through that clock with Effect, as the general path does.
-          return withTimeout(provider, budget)(Effect.flatMap(exchange(target.path, request, undefined), handle))
+          return withTimeout(provider, budget)(Effect.flatMap(ProviderWait.measure(exchange(target.path, request, undefined)), handle))
         }
         const timedOut = () => new Timeout({ provider, after: budget, detail: `no answer within ${Duration.format(budget)}` })
-        return Effect.flatMap(exchange(target.path, request, { millis, timedOut }), handle)
+        return Effect.flatMap(ProviderWait.measure(exchange(target.path, request, { millis, timedOut })), handle)
       })
 
     // One lean exchange as an effect: interruption cancels it; with `timer`, a live timer bounds it.
@@ -416,12 +421,28 @@ export const make = (config: ProviderHttpConfig): Effect.Effect<ProviderHttp, ne
     const withKeys = <A>(run: (key: Redacted.Redacted<string> | undefined) => Effect.Effect<A, MediaError>) =>
       config.keys === undefined ? run(undefined) : config.keys.withKey(run)
 
-    const defaultSchedule = retrySchedule(config.retry)
+    const defaultSchedule = waited(retrySchedule(config.retry))
     const unsubmittedSchedule = Schedule.whileInput(defaultSchedule, notSubmitted)
+    // Each try is an `automarket.http` span numbered from 1; the backoffs between tries are waits on the provider.
     const retried = <A>(options: RequestOptions, once: Effect.Effect<A, MediaError>): Effect.Effect<A, MediaError> => {
       const schedule =
-        options.retry === false ? unsubmittedSchedule : options.retry === undefined ? defaultSchedule : retrySchedule({ ...config.retry, ...options.retry })
-      return retryAfterFailure(once, schedule)
+        options.retry === false
+          ? unsubmittedSchedule
+          : options.retry === undefined
+            ? defaultSchedule
+            : waited(retrySchedule({ ...config.retry, ...options.retry }))
+      return Effect.suspend(() => {
+        let tries = 0
+        const method = options.method ?? "GET"
+        const urlPath = pathOf(urlOf(options.path))
+        const traced = Effect.suspend(() =>
+          Effect.withSpan(once, SpanName.http, {
+            kind: "client",
+            attributes: { [Attribute.provider]: provider, [Attribute.httpMethod]: method, [Attribute.urlPath]: urlPath, [Attribute.httpAttempt]: ++tries }
+          })
+        )
+        return retryAfterFailure(traced, schedule)
+      })
     }
 
     const decodeText = <A, I>(schema: Schema.Schema<A, I>) => {
@@ -453,8 +474,8 @@ export const make = (config: ProviderHttpConfig): Effect.Effect<ProviderHttp, ne
       }
       // A body that breaks off after a 2xx status is a transport failure (NetworkError), not an empty answer.
       const read = (response: HttpClientResponse.HttpClientResponse) =>
-        Effect.flatMap(Effect.mapError(readCapped(response, maxBodyBytes), (error) => errorFromTransport(provider, error)), (body) =>
-          body.over ? Effect.fail(tooLarge()) : readText(body.text))
+        Effect.flatMap(Effect.mapError(ProviderWait.measure(readCapped(response, maxBodyBytes)), (error) => errorFromTransport(provider, error)), (body) =>
+          Effect.zipRight(Effect.annotateCurrentSpan(Attribute.bytes, body.bytes), body.over ? Effect.fail(tooLarge()) : readText(body.text)))
       return retried(options, withKeys((key) => attempt(options, key, read)))
     }
 
@@ -471,7 +492,7 @@ export const make = (config: ProviderHttpConfig): Effect.Effect<ProviderHttp, ne
 const readCapped = (
   response: HttpClientResponse.HttpClientResponse,
   max: number
-): Effect.Effect<{ readonly text: string; readonly over: boolean }, HttpClientError.ResponseError> =>
+): Effect.Effect<{ readonly text: string; readonly over: boolean; readonly bytes: number }, HttpClientError.ResponseError> =>
   Effect.suspend(() => {
     const chunks: Array<Uint8Array> = []
     return Effect.map(
@@ -479,9 +500,17 @@ const readCapped = (
         chunks.push(chunk)
         return size + chunk.length
       }),
-      (size) => ({ text: Buffer.concat(chunks).subarray(0, max).toString("utf8"), over: size > max })
+      (size) => ({ text: Buffer.concat(chunks).subarray(0, max).toString("utf8"), over: size > max, bytes: size })
     )
   })
+
+// The status and body size of a lean answer on the current `automarket.http` span.
+const annotateAnswer = (status: number, bytes: number): Effect.Effect<void> =>
+  Effect.annotateCurrentSpan({ [Attribute.httpStatus]: status, [Attribute.bytes]: bytes })
+
+/** A retry schedule whose every delay is counted as time waited on the provider (`ProviderWait`). */
+const waited = <Out>(schedule: Schedule.Schedule<Out, MediaError>): Schedule.Schedule<Out, MediaError> =>
+  Schedule.modifyDelayEffect(schedule, (_, delay) => Effect.as(ProviderWait.add(Duration.toMillis(delay)), delay))
 
 /**
  * `Effect.retry(once, schedule)`, with the schedule's driver made only after a first failure

@@ -52,6 +52,8 @@ export interface LeanResponse {
   readonly bodyError: Error | undefined
   /** The body went past its cap: `text` is its first `max...BodyBytes` bytes, the rest was not read. */
   readonly overflow: boolean
+  /** Bytes of the body received (past the cap included, up to the chunk that crossed it). */
+  readonly bytes: number
 }
 
 /** How a lean exchange ended: an answer, or a transport failure before the status arrived. */
@@ -160,7 +162,7 @@ const makeExchange =
         if (received > limit) {
           // Past the cap: what fits is kept, the rest is not read (the request is aborted).
           const kept = Buffer.concat([...(chunks ?? (first !== undefined ? [first] : [])), chunk]).subarray(0, limit)
-          finish({ _tag: "Response", response: { status, headers, text: kept.toString("utf8"), bodyError: undefined, overflow: true } })
+          finish({ _tag: "Response", response: { status, headers, text: kept.toString("utf8"), bodyError: undefined, overflow: true, bytes: received } })
           c.abort(cancelled)
           return
         }
@@ -168,12 +170,12 @@ const makeExchange =
         else (chunks ??= [first]).push(chunk)
       },
       onResponseEnd() {
-        finish({ _tag: "Response", response: { status, headers, text: bodyText(), bodyError: undefined, overflow: false } })
+        finish({ _tag: "Response", response: { status, headers, text: bodyText(), bodyError: undefined, overflow: false, bytes: received } })
       },
       onResponseError(_c, error) {
         // After the status arrived a failure is a body failure (the general client reads "" then);
         // before, it is a transport failure.
-        finish(status !== 0 ? { _tag: "Response", response: { status, headers, text: "", bodyError: error, overflow: false } } : { _tag: "Failed", cause: error })
+        finish(status !== 0 ? { _tag: "Response", response: { status, headers, text: "", bodyError: error, overflow: false, bytes: received } } : { _tag: "Failed", cause: error })
       }
     }
     const failed = (error: unknown) => finish({ _tag: "Failed", cause: error instanceof Error ? error : new Error(String(error)) })

@@ -13,6 +13,8 @@ import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
 import { Cancelled, GenerationFailed, type MediaError } from "../domain/Errors.js"
 import * as Progress from "../domain/Progress.js"
+import { Attribute, SpanName } from "../resilience/Attributes.js"
+import * as ProviderWait from "../resilience/ProviderWait.js"
 import { type JobStatus, percentFromLogs } from "./JobStatus.js"
 import type { JobControl } from "./Run.js"
 import { defaultPollSchedule } from "./Settings.js"
@@ -133,8 +135,14 @@ export interface FollowOptions<A> {
 export const follow = <A>(options: FollowOptions<A>): Effect.Effect<A, MediaError> =>
   Effect.flatMap(Schedule.driver(options.schedule ?? defaultPollSchedule), (driver) => {
     const pace = options.pace
-    const poll = pace === undefined ? options.poll : Effect.zipRight(pace, options.poll)
-    const wait = (answered: A): Effect.Effect<void> => (pace === undefined ? Effect.orDie(driver.next(answered)) : Effect.void)
+    // The waits between polls are waits on the provider; the polls' own exchanges are counted by the HTTP stack.
+    let polls = 0
+    const counted = Effect.suspend(() => {
+      polls++
+      return options.poll
+    })
+    const poll = pace === undefined ? counted : Effect.zipRight(ProviderWait.measure(pace), counted)
+    const wait = (answered: A): Effect.Effect<void> => (pace === undefined ? ProviderWait.measure(Effect.orDie(driver.next(answered))) : Effect.void)
     const loop = (state: FollowState, answer: Effect.Effect<A, MediaError>): Effect.Effect<A, MediaError> =>
       Effect.flatMap(answer, (answered) => {
         const step = advance(options.ticket, state, options.statusOf(answered))
@@ -151,7 +159,14 @@ export const follow = <A>(options: FollowOptions<A>): Effect.Effect<A, MediaErro
             return Effect.zipRight(options.control.finish, Effect.fail(step.error))
         }
       })
-    return loop(initialState, options.initial !== undefined ? Effect.succeed(options.initial) : poll)
+    const { ticket } = options
+    return loop(initialState, options.initial !== undefined ? Effect.succeed(options.initial) : poll).pipe(
+      Effect.onExit(() => Effect.annotateCurrentSpan(Attribute.polls, polls)),
+      Effect.tapError((error) => Effect.annotateCurrentSpan(Attribute.errorTag, error._tag)),
+      Effect.withSpan(SpanName.jobPoll, {
+        attributes: { [Attribute.provider]: ticket.provider, [Attribute.model]: ticket.model, [Attribute.jobId]: ticket.requestId }
+      })
+    )
   })
 
 const reportAll = (events: ReadonlyArray<Progress.JobEvent>): Effect.Effect<void> => Effect.forEach(events, Progress.report, { discard: true })

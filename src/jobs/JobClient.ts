@@ -19,7 +19,7 @@ import type { JobCapability } from "../domain/Capability.js"
 import type { MediaError } from "../domain/Errors.js"
 import type { InputOf, OptionsOf, OutputOf } from "../domain/MediaProvider.js"
 import type { Transform } from "../provider/Provider.js"
-import { guarded, type JobControl, makeControl, reportSubmitted, submitAndRun } from "./Run.js"
+import { guarded, type JobControl, makeControl, reportSubmitted, submitAndRun, tracedSubmit } from "./Run.js"
 import type { JobTicket } from "./Ticket.js"
 
 /**
@@ -136,7 +136,7 @@ export const makeJobClient = <S>(protocol: JobProtocol<S>): JobClient => ({
   submit: (capability, model, input, options, controls) =>
     configured(
       protocol,
-      protocol.submit(capability, model, input, options, controls).pipe(Effect.map(protocol.ticketOf), Effect.tap(reportSubmitted))
+      tracedSubmit(protocol.submit(capability, model, input, options, controls), protocol.ticketOf).pipe(Effect.map(protocol.ticketOf), Effect.tap(reportSubmitted))
     ),
   resume: (ticket) =>
     configured(

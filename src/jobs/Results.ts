@@ -16,6 +16,8 @@ import type { OutputOf } from "../domain/MediaProvider.js"
 import type { ProviderModel } from "../domain/Model.js"
 import * as Download from "../http/Download.js"
 import * as PrivateDir from "../local/PrivateDir.js"
+import { Attribute, SpanName } from "../resilience/Attributes.js"
+import * as ProviderWait from "../resilience/ProviderWait.js"
 import type { JobTicket } from "./Ticket.js"
 
 /** A safe file name for a job's `index`-th result: `<provider>-<request id>-<index>.<ext>`. */
@@ -100,7 +102,15 @@ export const downloadResult = (
       provider: ticket.provider,
       model: ticket.model,
       ...(options.maxBytes !== undefined ? { maxBytes: options.maxBytes } : {})
-    })
+    }).pipe(
+      // The transfer is a wait on the provider's file host (writing the chunks to disk included).
+      ProviderWait.measure,
+      Effect.tap((downloaded) => Effect.annotateCurrentSpan(Attribute.bytes, downloaded.bytes)),
+      Effect.tapError((error) => Effect.annotateCurrentSpan(Attribute.errorTag, error._tag)),
+      Effect.withSpan(SpanName.jobDownload, {
+        attributes: { [Attribute.provider]: ticket.provider, [Attribute.model]: ticket.model, [Attribute.jobId]: ticket.requestId }
+      })
+    )
     const specific = file.contentType !== undefined && !/octet-stream|binary/.test(file.contentType) ? file.contentType : undefined
     return {
       source: new FileSource({ path: file.path }),

@@ -25,6 +25,8 @@ import * as Exit from "effect/Exit"
 import * as Ref from "effect/Ref"
 import { type MediaError, Timeout } from "../domain/Errors.js"
 import * as Progress from "../domain/Progress.js"
+import { Attribute, SpanName } from "../resilience/Attributes.js"
+import * as Metrics from "../resilience/Metrics.js"
 import { defaultJobTimeout } from "./Settings.js"
 import { encodeTicket, type JobTicket } from "./Ticket.js"
 
@@ -86,7 +88,7 @@ export const guarded = <A>(
   // The guard is in place before the run can be interrupted.
   Effect.uninterruptibleMask((restore) =>
     Effect.flatMap(makeControl, (control) =>
-      cancelUnlessFinished(ticket, control, cancel)(restore(withJobTimeout(ticket, timeout)(run(control))))
+      cancelUnlessFinished(ticket, control, cancel)(restore(Metrics.jobInFlight(ticket.provider)(withJobTimeout(ticket, timeout)(run(control)))))
     )
   )
 
@@ -106,12 +108,23 @@ export const submitAndRun = <S, A>(
   timeout: Duration.DurationInput = defaultJobTimeout
 ): Effect.Effect<A, MediaError> =>
   Effect.uninterruptibleMask((restore) =>
-    Effect.flatMap(Effect.zip(submit, makeControl), ([submitted, control]) => {
+    Effect.flatMap(Effect.zip(tracedSubmit(submit, ticketOf), makeControl), ([submitted, control]) => {
       const ticket = ticketOf(submitted)
       return cancelUnlessFinished(ticket, control, cancel(submitted))(
-        restore(Effect.zipRight(reportSubmitted(ticket), withJobTimeout(ticket, timeout)(run(submitted, control))))
+        restore(Metrics.jobInFlight(ticket.provider)(Effect.zipRight(reportSubmitted(ticket), withJobTimeout(ticket, timeout)(run(submitted, control)))))
       )
     })
+  )
+
+/** A submit in an `automarket.job.submit` span, named after the job it created (provider, model, job id). */
+export const tracedSubmit = <S>(submit: Effect.Effect<S, MediaError>, ticketOf: (submitted: S) => JobTicket): Effect.Effect<S, MediaError> =>
+  submit.pipe(
+    Effect.tap((submitted) => {
+      const ticket = ticketOf(submitted)
+      return Effect.annotateCurrentSpan({ [Attribute.provider]: ticket.provider, [Attribute.model]: ticket.model, [Attribute.jobId]: ticket.requestId })
+    }),
+    Effect.tapError((error) => Effect.annotateCurrentSpan({ [Attribute.provider]: error.provider, [Attribute.errorTag]: error._tag })),
+    Effect.withSpan(SpanName.jobSubmit)
   )
 
 /** Report that the provider accepted a job (the `Submitted` progress event, carrying the ticket as JSON). */

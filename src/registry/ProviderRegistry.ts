@@ -25,6 +25,7 @@ import {
 } from "../domain/MediaProvider.js"
 import type { ProviderModel } from "../domain/Model.js"
 import { fallbackPlan } from "../resilience/Resilience.js"
+import { annotateModel, annotateStreamStep, observeAttempt, observeCall, observeStream } from "./CallTelemetry.js"
 import { type Candidate, rankModels, route, type RouteOptions } from "./Router.js"
 import * as Spending from "./Spending.js"
 
@@ -49,6 +50,8 @@ export interface Generation<C extends MediaCapability> {
   readonly provider: string
   readonly model: string
   readonly attempts: ReadonlyArray<Attempt>
+  /** The call's own time in milliseconds: wall time minus the time waited on providers (also on the output's origin). */
+  readonly overheadMs: number
 }
 
 /** Options of a `generate` call: routing preferences, the capability's options, a model per provider. */
@@ -191,7 +194,7 @@ export const make = (initial: ReadonlyArray<MediaProviderService> = []): Effect.
       input: InputOf<C>,
       options: GenerateOptions<C> = {}
     ): Effect.Effect<Generation<C>, MediaError> =>
-      Effect.gen(function* () {
+      observeCall(capability, Effect.gen(function* () {
         const order = yield* tryOrder(capability, options)
         const [first, ...rest] = order
         if (first === undefined) {
@@ -205,16 +208,22 @@ export const make = (initial: ReadonlyArray<MediaProviderService> = []): Effect.
           // The model asked for, then the one the provider resolved (its default when none was asked).
           const pinned = options.models?.[provider.id]
           let modelId = pinned ?? chosen.get(provider.id)?.id
+          const index = (yield* Ref.get(attempts)).length
           return yield* provider.model(capability, modelId).pipe(
             Effect.flatMap((model) => {
               modelId = model.id
               if (!spending.active) {
-                return Effect.map(model.transform(input, options.options), (output) => ({ output, provider: provider.id, model: model.id }))
+                return Effect.zipRight(
+                  annotateModel(model.id),
+                  Effect.map(model.transform(input, options.options), (output) => ({ output, provider: provider.id, model: model.id }))
+                )
               }
               // Under budgets a cheaper model of the provider may serve instead: the attempt names it.
               const listed = chosen.get(provider.id)
               return Effect.map(
-                spending.run({ provider, capability, model, listed, pinned: pinned !== undefined, input, options: options.options }),
+                Effect.tap(spending.run({ provider, capability, model, listed, pinned: pinned !== undefined, input, options: options.options }), (ran) =>
+                  annotateModel(ran.model)
+                ),
                 (ran) => ({ output: ran.output, provider: provider.id, model: ran.model })
               )
             }),
@@ -224,7 +233,8 @@ export const make = (initial: ReadonlyArray<MediaProviderService> = []): Effect.
                 ...list,
                 { provider: provider.id, model: modelId, error: { tag: error._tag, message: error.message } }
               ])
-            )
+            ),
+            observeAttempt(capability, provider.id, index)
           )
         })
         const plan = fallbackPlan(
@@ -234,13 +244,13 @@ export const make = (initial: ReadonlyArray<MediaProviderService> = []): Effect.
         const result = yield* Effect.withExecutionPlan(call, plan)
         const tried = yield* Ref.get(attempts)
         return { ...result, attempts: [...tried, { provider: result.provider, model: result.model }] }
-      })
+      }))
 
     const generate = <C extends MediaCapability>(capability: C, input: InputOf<C>, options?: GenerateOptions<C>) =>
       Effect.map(generateDetailed(capability, input, options), (generation) => generation.output)
 
     const streamTextDetailed = (input: Text, options: GenerateOptions<"text-to-text"> = {}): Stream.Stream<TextDelta, MediaError> =>
-      Stream.unwrap(
+      observeStream(Stream.unwrap(
         Effect.gen(function* () {
           const order = yield* tryOrder("text-to-text", options)
           if (order.length === 0) {
@@ -254,7 +264,7 @@ export const make = (initial: ReadonlyArray<MediaProviderService> = []): Effect.
             const modelId = options.models?.[choice.provider.id] ?? choice.model?.id
             const deltas = choice.provider.streamText(input, { ...options.options, ...(modelId !== undefined ? { model: modelId } : {}) })
             return Stream.unwrap(
-              Effect.map(Ref.make(false), (emitted) =>
+              Effect.zipRight(annotateStreamStep(choice.provider.id, modelId, index), Effect.map(Ref.make(false), (emitted) =>
                 (spending.active ? spending.stream(choice.provider, modelId ?? "(default)", choice.model, input, deltas) : deltas)
                   .pipe(
                     // An empty delta shows nothing, so it does not commit the stream to this provider.
@@ -268,12 +278,12 @@ export const make = (initial: ReadonlyArray<MediaProviderService> = []): Effect.
                       )
                     )
                   )
-              )
+              ))
             )
           }
           return from(0)
         })
-      )
+      ))
 
     const streamText = (input: Text, options?: GenerateOptions<"text-to-text">): Stream.Stream<string, MediaError> =>
       Stream.map(streamTextDetailed(input, options), (part) => part.delta)
