@@ -30,6 +30,7 @@ import { InvalidInput, MalformedResponse, QuotaExceeded } from "../../src/domain
 import type { ProviderConfig } from "../../src/provider/ProviderConfig.js"
 import * as OpenRouter from "../../src/providers/openrouter/index.js"
 import * as Together from "../../src/providers/together/index.js"
+import * as Ledger from "../../src/registry/Ledger.js"
 import * as ProviderRegistry from "../../src/registry/ProviderRegistry.js"
 import * as Faults from "../emulators/Faults.js"
 import { openrouter } from "../emulators/openrouter.js"
@@ -342,4 +343,15 @@ describe("the pieces", () => {
       expect(text.text).toBe("Echo: via the layer")
       expect(AutomarketAi.model().provider).toBe("automarket")
     }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+})
+
+describe("the ledger", () => {
+  it.scopedLive("a call through Effect AI is written to the cost ledger in the context, in the spender's name", () =>
+    Effect.gen(function* () {
+      const { model } = yield* setup({ providers: ["openrouter"] })
+      const ledger = yield* Ledger.CostLedger
+      yield* model.generateText({ prompt: "what did this cost" }).pipe(Effect.provideService(Ledger.CurrentSpender, "key:effect-ai"))
+      const entries = yield* ledger.entries()
+      expect(entries.map((entry) => [entry.provider, entry.who, entry.costSource, entry.costUsd])).toEqual([["openrouter", "key:effect-ai", "provider", 0.00042]])
+    }).pipe(Effect.provide(Ledger.layerMemory), Effect.provide(NodeHttpClient.layerUndici)))
 })
