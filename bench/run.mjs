@@ -4,7 +4,7 @@
 //
 // Settings (environment): BENCH_REQUESTS (per client, concurrency and repeat; default 5000),
 // BENCH_REPEATS (default 3), BENCH_COMPOSE_REPEATS (default 2), BENCH_DOWNLOAD_MB (default 1024),
-// BENCH_ONLY (comma list of sections: calls,fallback,startup,compose,download,discovery,durable,gateway,tracing).
+// BENCH_ONLY (comma list of sections: calls,fallback,startup,compose,download,discovery,durable,gateway,tracing,routing).
 //
 // Layout: the emulators run in their own processes (bench/server.mjs); when `taskset` exists the
 // emulator is pinned to CPU 0 and the measured client to CPU 1, so they do not share a core or an
@@ -23,7 +23,7 @@ const requests = Number(env("BENCH_REQUESTS", "5000"))
 const repeats = Number(env("BENCH_REPEATS", "3"))
 const composeRepeats = Number(env("BENCH_COMPOSE_REPEATS", "2"))
 const downloadMb = Number(env("BENCH_DOWNLOAD_MB", "1024"))
-const only = env("BENCH_ONLY", "calls,fallback,startup,compose,download,discovery,durable,gateway,tracing").split(",")
+const only = env("BENCH_ONLY", "calls,fallback,startup,compose,download,discovery,durable,gateway,tracing,routing").split(",")
 const warmup = Math.min(1000, Math.max(200, Math.round(requests / 10)))
 const started = performance.now()
 const log = (line) => process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}\n`)
@@ -113,7 +113,7 @@ const build = async () => {
   const { build: buildCli } = await import(path.join(root, "scripts", "build.mjs"))
   await buildCli()
   const esbuild = await import("esbuild")
-  const entries = ["chat.ts", "fallback.ts", "compose.ts", "discovery.ts", "durable.ts", "gateway.ts", "tracing.ts"].map((f) => path.join(here, f)).filter((f) => existsSync(f))
+  const entries = ["chat.ts", "fallback.ts", "compose.ts", "discovery.ts", "durable.ts", "gateway.ts", "tracing.ts", "routing.ts"].map((f) => path.join(here, f)).filter((f) => existsSync(f))
   await esbuild.build({
     entryPoints: entries,
     outdir: buildDir,
@@ -597,6 +597,41 @@ const tracingSection = (results) => {
   return lines.join("\n")
 }
 
+// ---------------------------------------------------------------------------------------------
+// 10. routing as the catalog grows
+// ---------------------------------------------------------------------------------------------
+const routingSizes = [2_000, 20_000, 200_000]
+
+const routing = () => {
+  const results = {}
+  for (let r = 0; r < repeats; r++) {
+    // Alternating sizes, so that a noisy moment hits each alike.
+    for (const size of routingSizes) {
+      log(`routing: repeat ${r + 1}/${repeats}, ${size} models`)
+      ;(results[size] ??= []).push(runJson(path.join(buildDir, "routing.mjs"), [String(size), String(requests * 4), String(warmup * 4)]))
+    }
+  }
+  return results
+}
+
+const routingSection = (results) => {
+  const lines = [`## 10. Routing as the catalog grows
+`]
+  lines.push(
+    `One provider (the real \`Provider.make\`) whose discovery lists N synthetic text-to-image models at assorted prices (a seventh free), its transform answering at once in-process: all that differs between the two columns is the registry's work (candidates, ranking, availability, the fallback plan, the spending check). ${fmt(requests * 4, 0)} calls per size and repeat, one at a time, after ${fmt(warmup * 4, 0)} unmeasured, ${repeats} repeats, sizes alternating. "Routing" is the registry's median minus the direct median. Goal: flat, the per-call routing cost within 10 % from 2k to 200k models.\n`
+  )
+  lines.push(`| models | \`registry.generate\` µs per call | \`transform\` direct µs per call | routing µs per call | × at 2k |`)
+  lines.push(`|---|---|---|---|---|`)
+  const routingOf = (size) => median(results[size].map((x) => x.registryUs)) - median(results[size].map((x) => x.directUs))
+  const base = routingOf(routingSizes[0])
+  for (const size of routingSizes) {
+    const rows = results[size]
+    lines.push(`| ${fmt(size, 0)} | ${spread(rows.map((x) => x.registryUs), 1)} | ${spread(rows.map((x) => x.directUs), 1)} | ${fmt(routingOf(size), 1)} | ${ratio(routingOf(size), base)} |`)
+  }
+  lines.push("")
+  return lines.join("\n")
+}
+
 const sections = {}
 const date = new Date()
 const at = machine()
@@ -609,6 +644,7 @@ if (only.includes("fallback")) sections.fallback = fallbackSection(await fallbac
 if (only.includes("durable")) sections.durable = durableSection(await durable())
 if (only.includes("gateway")) sections.gateway = gatewaySection(await gateway())
 if (only.includes("tracing")) sections.tracing = tracingSection(await tracing())
+if (only.includes("routing")) sections.routing = routingSection(routing())
 
 const total = (performance.now() - started) / 1000
 const commit = (() => {
@@ -632,7 +668,7 @@ const report = [
   `| commit | ${commit} (working tree may differ) |`,
   ``,
   `Settings: BENCH_REQUESTS=${requests}, BENCH_REPEATS=${repeats}, BENCH_COMPOSE_REPEATS=${composeRepeats}, BENCH_DOWNLOAD_MB=${downloadMb}.\n`,
-  ...["calls", "discovery", "download", "compose", "startup", "fallback", "durable", "gateway", "tracing"].filter((k) => sections[k] !== undefined).map((k) => sections[k])
+  ...["calls", "discovery", "download", "compose", "startup", "fallback", "durable", "gateway", "tracing", "routing"].filter((k) => sections[k] !== undefined).map((k) => sections[k])
 ].join("\n")
 writeFileSync(path.join(here, "RESULTS.md"), report)
 log(`wrote bench/RESULTS.md`)

@@ -104,8 +104,25 @@ export const make = (spec: ProviderSpec): Effect.Effect<MediaProviderService> =>
           })
         : discover
 
-    const getModelsForCapability = (capability: MediaCapability) =>
-      Effect.map(models, (all) => all.filter((model) => model.capabilities.includes(capability)))
+    // The models of each capability, indexed once per model list: a list stays the same object
+    // until discovery or the catalog replaces it, so a call costs a lookup, not a pass over the list.
+    const byCapability = new WeakMap<ReadonlyArray<ProviderModel>, ReadonlyMap<MediaCapability, ReadonlyArray<ProviderModel>>>()
+    const indexOf = (all: ReadonlyArray<ProviderModel>): ReadonlyMap<MediaCapability, ReadonlyArray<ProviderModel>> => {
+      const known = byCapability.get(all)
+      if (known !== undefined) return known
+      const index = new Map<MediaCapability, Array<ProviderModel>>()
+      for (const model of all) {
+        for (const capability of model.capabilities) {
+          const list = index.get(capability)
+          if (list === undefined) index.set(capability, [model])
+          else list.push(model)
+        }
+      }
+      byCapability.set(all, index)
+      return index
+    }
+    const none: ReadonlyArray<ProviderModel> = []
+    const getModelsForCapability = (capability: MediaCapability) => Effect.map(models, (all) => indexOf(all).get(capability) ?? none)
 
     const resolveModelId = (capability: MediaCapability, modelId: string | undefined): Effect.Effect<string, MediaError> => {
       if (modelId !== undefined) return Effect.succeed(modelId)

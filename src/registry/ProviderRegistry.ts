@@ -24,9 +24,9 @@ import {
   type OutputOf
 } from "../domain/MediaProvider.js"
 import type { ProviderModel } from "../domain/Model.js"
-import { fallbackPlan } from "../resilience/Resilience.js"
+import { type FallbackPlan, fallbackPlan } from "../resilience/Resilience.js"
 import { annotateModel, annotateStreamStep, observeAttempt, observeCall, observeStream } from "./CallTelemetry.js"
-import { type Candidate, rankModels, route, type RouteOptions } from "./Router.js"
+import { type Candidate, rankModelsCached, route, type RouteOptions } from "./Router.js"
 import * as Spending from "./Spending.js"
 
 /** The best provider and model for a capability. */
@@ -123,11 +123,26 @@ export const make = (initial: ReadonlyArray<MediaProviderService> = []): Effect.
   Effect.gen(function* () {
     const providers = yield* Ref.make<ReadonlyArray<MediaProviderService>>(dedupe(initial))
 
+    // Fallback plans by the providers they try, in order: made once per order, not per call (a
+    // provider registered again replaces its entry, so the plans are dropped then).
+    const plans = new Map<string, FallbackPlan<never>>()
+    const planFor = (order: ReadonlyArray<Choice>): FallbackPlan<never> => {
+      const key = order.map((choice) => choice.provider.id).join("\u0000")
+      const known = plans.get(key)
+      if (known !== undefined) return known
+      const [first, ...rest] = order
+      const plan = fallbackPlan(Context.make(MediaProvider, first!.provider), ...rest.map((choice) => Context.make(MediaProvider, choice.provider)))
+      // Orders are few (the providers' permutations that routing produces); a bound keeps a misuse finite.
+      if (plans.size >= 256) plans.clear()
+      plans.set(key, plan)
+      return plan
+    }
+
     const register = (provider: MediaProviderService) =>
-      Ref.update(providers, (all) => {
+      Effect.zipRight(Effect.sync(() => plans.clear()), Ref.update(providers, (all) => {
         const at = all.findIndex((p) => p.id === provider.id)
         return at === -1 ? [...all, provider] : all.map((p, i) => (i === at ? provider : p))
-      })
+      }))
 
     const all = Ref.get(providers)
     const get = (id: string) => Effect.map(all, (list) => Option.fromNullable(list.find((p) => p.id === id)))
@@ -149,7 +164,9 @@ export const make = (initial: ReadonlyArray<MediaProviderService> = []): Effect.
         )
       )
 
-    const candidates = (capability: MediaCapability, options: RouteOptions = {}) =>
+    // The routed candidates with whether each can take work now, read once a call (the router
+    // orders by it, and `tryOrder` keeps the available ones without asking the providers again).
+    const routed = (capability: MediaCapability, options: RouteOptions = {}) =>
       Effect.gen(function* () {
         const list = yield* forCapability(capability)
         const found = yield* Effect.forEach(
@@ -164,7 +181,7 @@ export const make = (initial: ReadonlyArray<MediaProviderService> = []): Effect.
                   // Discovery failed: still a candidate with its default model (unpriced, so behind priced ones).
                   return [{ providerId: provider.id, providerType: provider.type, available, model: undefined, rank }]
                 }
-                const ranked = rankModels(models.value, options)
+                const ranked = rankModelsCached(models.value, options)
                 // Models listed, but none within the constraints: not a candidate.
                 if (ranked.length === 0 && models.value.length > 0) return []
                 return [{ providerId: provider.id, providerType: provider.type, available, model: ranked[0], rank }]
@@ -173,11 +190,14 @@ export const make = (initial: ReadonlyArray<MediaProviderService> = []): Effect.
           { concurrency: "unbounded" }
         )
         const byId = new Map(list.map((p) => [p.id, p]))
-        return route(found.flat(), options).flatMap((candidate): Array<Choice> => {
+        return route(found.flat(), options).flatMap((candidate): Array<{ readonly choice: Choice; readonly available: boolean }> => {
           const provider = byId.get(candidate.providerId)
-          return provider === undefined ? [] : [{ provider, model: candidate.model }]
+          return provider === undefined ? [] : [{ choice: { provider, model: candidate.model }, available: candidate.available }]
         })
       })
+
+    const candidates = (capability: MediaCapability, options: RouteOptions = {}) =>
+      Effect.map(routed(capability, options), (list) => list.map((entry) => entry.choice))
 
     const findBest = (capability: MediaCapability, options?: RouteOptions) =>
       Effect.map(candidates(capability, options), (list) => Option.fromNullable(list[0]))
@@ -185,9 +205,10 @@ export const make = (initial: ReadonlyArray<MediaProviderService> = []): Effect.
     // Unavailable providers (unconfigured, circuit open) are tried only when no available one is
     // left, so that the error then says why (e.g. which key to set).
     const tryOrder = (capability: MediaCapability, options: RouteOptions = {}) =>
-      Effect.flatMap(candidates(capability, options), (listed) =>
-        Effect.map(Effect.filter(listed, (choice) => choice.provider.isAvailable), (ready) => (ready.length > 0 ? ready : listed))
-      )
+      Effect.map(routed(capability, options), (listed) => {
+        const ready = listed.filter((entry) => entry.available)
+        return (ready.length > 0 ? ready : listed).map((entry) => entry.choice)
+      })
 
     const generateDetailed = <C extends MediaCapability>(
       capability: C,
@@ -196,8 +217,7 @@ export const make = (initial: ReadonlyArray<MediaProviderService> = []): Effect.
     ): Effect.Effect<Generation<C>, MediaError> =>
       observeCall(capability, Effect.gen(function* () {
         const order = yield* tryOrder(capability, options)
-        const [first, ...rest] = order
-        if (first === undefined) {
+        if (order.length === 0) {
           return yield* new CapabilityNotSupported({ provider: "registry", capability, detail: noProvider(capability, options) })
         }
         const attempts = yield* Ref.make<ReadonlyArray<Attempt>>([])
@@ -237,10 +257,7 @@ export const make = (initial: ReadonlyArray<MediaProviderService> = []): Effect.
             observeAttempt(capability, provider.id, index)
           )
         })
-        const plan = fallbackPlan(
-          Context.make(MediaProvider, first.provider),
-          ...rest.map((choice) => Context.make(MediaProvider, choice.provider))
-        )
+        const plan = planFor(order)
         const result = yield* Effect.withExecutionPlan(call, plan)
         const tried = yield* Ref.get(attempts)
         return { ...result, attempts: [...tried, { provider: result.provider, model: result.model }] }

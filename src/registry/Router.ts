@@ -42,6 +42,29 @@ const costOf = (candidate: Candidate): number =>
 
 const isFree = (candidate: Candidate): boolean => candidate.model?.free === true
 
+// Rankings already made, by model list (the same object until its provider's discovery replaces
+// it) and the preferences that change a ranking.
+const rankings = new WeakMap<ReadonlyArray<ProviderModel>, Map<string, ReadonlyArray<ProviderModel>>>()
+
+/**
+ * `rankModels`, remembered for the same model list and preferences: routing then costs a lookup
+ * per provider whatever the catalog's size. The list must not be mutated (lists from discovery
+ * and the catalog never are).
+ */
+export const rankModelsCached = (models: ReadonlyArray<ProviderModel>, options: RouteOptions = {}): ReadonlyArray<ProviderModel> => {
+  const key = `${options.preferFree ?? true}|${options.maxCost ?? ""}`
+  let byOptions = rankings.get(models)
+  if (byOptions === undefined) {
+    byOptions = new Map()
+    rankings.set(models, byOptions)
+  }
+  const known = byOptions.get(key)
+  if (known !== undefined) return known
+  const ranked = rankModels(models, options)
+  byOptions.set(key, ranked)
+  return ranked
+}
+
 /** The models of a provider best first, under the same preferences (free first, then cheap). */
 export const rankModels = (models: ReadonlyArray<ProviderModel>, options: RouteOptions = {}): ReadonlyArray<ProviderModel> => {
   const preferFree = options.preferFree ?? true
