@@ -477,8 +477,9 @@ interface Planned<C extends MediaCapability, R> {
 
 /**
  * An OpenAI-compatible JSON route: the body decoded with `schema`, its `model` resolved for
- * `capability`, then the planned call within the caller's spend limit. The answers of these
- * routes carry no cost, so the worst case reserved stays charged (see `Access.settle`).
+ * `capability`, then the planned call within the caller's spend limit, settled at what the answer
+ * cost (its `x-automarket-cost-usd` header) or, when it does not say (a stream, an unpriced
+ * model), at the worst case reserved (see `Access.settle`).
  */
 const openAiRoute = <A extends { readonly model?: string | undefined }, I, C extends MediaCapability, R>(
   request: HttpServerRequest.HttpServerRequest,
@@ -493,7 +494,8 @@ const openAiRoute = <A extends { readonly model?: string | undefined }, I, C ext
     const body = yield* OpenAi.decodeBody(schema, json)
     const route = yield* OpenAi.resolveModel(registry, capability, body.model)
     const { call, estimate } = yield* plan(body, registry, route)
-    return yield* withinBudget(caller, capability, route, estimate, Effect.catchAll(call, fail), () => undefined)
+    // Settled at what the answer says it cost (its header), else at the worst case reserved.
+    return yield* withinBudget(caller, capability, route, estimate, Effect.catchAll(call, fail), OpenAi.costOfResponse)
   })
 
 const OpenAiLive = HttpApiBuilder.group(GatewayApi, "openai", (handlers) =>
@@ -541,7 +543,7 @@ const OpenAiLive = HttpApiBuilder.group(GatewayApi, "openai", (handlers) =>
             route,
             { input: audio },
             Effect.catchAll(OpenAi.transcription(registry, file, fields, route), fail),
-            () => undefined
+            OpenAi.costOfResponse
           )
         }).pipe(Effect.ensuring(Effect.sync(() => file !== undefined && fs.rmSync(file.path, { force: true }))))
       })

@@ -75,12 +75,29 @@ export const resolveModel = (
     return { providers: owners, models: Object.fromEntries(owners.map((owner) => [owner, asked])) }
   })
 
-/** The headers saying who served an answer. */
-export const servedBy = (generation: Pick<Generation<MediaCapability>, "provider" | "model" | "attempts">): Record<string, string> => ({
-  "x-automarket-provider": generation.provider,
-  "x-automarket-model": generation.model,
-  "x-automarket-attempts": String(generation.attempts.length)
-})
+/** The header with what an answer cost (US dollars), when every part of it is priced. */
+export const costHeader = "x-automarket-cost-usd"
+
+/** The headers saying who served an answer and, when known, what it cost (the sum over `all`, default the one). */
+export const servedBy = (
+  generation: Pick<Generation<MediaCapability>, "provider" | "model" | "attempts" | "output">,
+  all: ReadonlyArray<Pick<Generation<MediaCapability>, "output">> = [generation]
+): Record<string, string> => {
+  const costs = all.map((made) => (made.output as { readonly origin?: { readonly costUsd?: number } }).origin?.costUsd)
+  return {
+    "x-automarket-provider": generation.provider,
+    "x-automarket-model": generation.model,
+    "x-automarket-attempts": String(generation.attempts.length),
+    ...(costs.every((cost) => cost !== undefined) ? { [costHeader]: String(costs.reduce((sum: number, cost) => sum + cost!, 0)) } : {})
+  }
+}
+
+/** What an answer of these routes cost, from its header; undefined when it does not say. */
+export const costOfResponse = (response: HttpServerResponse.HttpServerResponse): number | undefined => {
+  const said = response.headers[costHeader]
+  const usd = said === undefined ? Number.NaN : Number(said)
+  return Number.isFinite(usd) ? usd : undefined
+}
 
 /** A message's text: the string, or its text parts joined. */
 const contentText = (content: Wire.ChatMessage["content"]): string =>
@@ -282,7 +299,7 @@ export const images = (
       provider: last.provider,
       data
     }
-    return yield* HttpServerResponse.json(body, { headers: servedBy(last) }).pipe(Effect.orDie)
+    return yield* HttpServerResponse.json(body, { headers: servedBy(last, made) }).pipe(Effect.orDie)
   })
 
 const speechFormats: Record<string, NonNullable<SpeechOptions["format"]> | undefined> = { wav: "wav", mp3: "mp3", opus: "opus" }

@@ -249,6 +249,28 @@ describe("keys and limits", () => {
     expect(emulators.or.count("/api/v1/chat/completions") + emulators.tg.count("/v1/chat/completions")).toBe(before)
   })
 
+  it("charges the key what the answer cost (its x-automarket-cost-usd), not the worst case it reserved", async () => {
+    const key = await newKey({ name: "metered", spendLimitUsd: 5 })
+    // A model with a known price (free: its worst case is $0), so that a key with a limit may call it.
+    const answered = await fetch(`${base}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
+      body: JSON.stringify({ model: "openrouter/openai/gpt-oss-20b:free", messages: [{ role: "user", content: "x" }] })
+    })
+    expect(answered.status).toBe(200)
+    // OpenRouter's emulator reports (and bills) usage.cost 0.00042 for every answer, free model or not.
+    expect(answered.headers.get("x-automarket-cost-usd")).toBe("0.00042")
+    const spent = await runtime.runPromise(
+      Effect.gen(function* () {
+        const store = yield* KeyStore
+        const found = yield* store.authenticate(Redacted.make(key))
+        if (found._tag === "None") return -1
+        return yield* store.spent(found.value.id, 0)
+      })
+    )
+    expect(spent).toBeCloseTo(0.00042, 12)
+  })
+
   it("never shows a provider key in an answer", async () => {
     const texts = await Promise.all([chat(secret).then((r) => r.text()), fetch(`${base}/health`).then((r) => r.text()), fetch(`${base}/v1/models`, { headers: { authorization: `Bearer ${secret}` } }).then((r) => r.text())])
     for (const text of texts) {
