@@ -529,7 +529,7 @@ const traced = <A>(
 ): Effect.Effect<A, MediaError> =>
   self.pipe(
     Effect.tapError((error) => Effect.annotateCurrentSpan({ [Attribute.errorTag]: error._tag, [Attribute.provider]: error.provider })),
-    Effect.withSpan(SpanName.durable(step), {
+    Effect.withSpan(SpanName.durable(step), { captureStackTrace: false,
       attributes: {
         [Attribute.generationId]: request.id,
         [Attribute.capability]: request.capability,

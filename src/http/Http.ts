@@ -436,7 +436,7 @@ export const make = (config: ProviderHttpConfig): Effect.Effect<ProviderHttp, ne
         const method = options.method ?? "GET"
         const urlPath = pathOf(urlOf(options.path))
         const traced = Effect.suspend(() =>
-          Effect.withSpan(once, SpanName.http, {
+          Effect.withSpan(once, SpanName.http, { captureStackTrace: false,
             kind: "client",
             attributes: { [Attribute.provider]: provider, [Attribute.httpMethod]: method, [Attribute.urlPath]: urlPath, [Attribute.httpAttempt]: ++tries }
           })

@@ -163,7 +163,7 @@ export const follow = <A>(options: FollowOptions<A>): Effect.Effect<A, MediaErro
     return loop(initialState, options.initial !== undefined ? Effect.succeed(options.initial) : poll).pipe(
       Effect.onExit(() => Effect.annotateCurrentSpan(Attribute.polls, polls)),
       Effect.tapError((error) => Effect.annotateCurrentSpan(Attribute.errorTag, error._tag)),
-      Effect.withSpan(SpanName.jobPoll, {
+      Effect.withSpan(SpanName.jobPoll, { captureStackTrace: false,
         attributes: { [Attribute.provider]: ticket.provider, [Attribute.model]: ticket.model, [Attribute.jobId]: ticket.requestId }
       })
     )

@@ -107,7 +107,7 @@ export const downloadResult = (
       ProviderWait.measure,
       Effect.tap((downloaded) => Effect.annotateCurrentSpan(Attribute.bytes, downloaded.bytes)),
       Effect.tapError((error) => Effect.annotateCurrentSpan(Attribute.errorTag, error._tag)),
-      Effect.withSpan(SpanName.jobDownload, {
+      Effect.withSpan(SpanName.jobDownload, { captureStackTrace: false,
         attributes: { [Attribute.provider]: ticket.provider, [Attribute.model]: ticket.model, [Attribute.jobId]: ticket.requestId }
       })
     )

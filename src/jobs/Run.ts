@@ -124,7 +124,7 @@ export const tracedSubmit = <S>(submit: Effect.Effect<S, MediaError>, ticketOf: 
       return Effect.annotateCurrentSpan({ [Attribute.provider]: ticket.provider, [Attribute.model]: ticket.model, [Attribute.jobId]: ticket.requestId })
     }),
     Effect.tapError((error) => Effect.annotateCurrentSpan({ [Attribute.provider]: error.provider, [Attribute.errorTag]: error._tag })),
-    Effect.withSpan(SpanName.jobSubmit)
+    Effect.withSpan(SpanName.jobSubmit, { captureStackTrace: false })
   )
 
 /** Report that the provider accepted a job (the `Submitted` progress event, carrying the ticket as JSON). */

@@ -70,7 +70,7 @@ export const observeCall = <O extends Asset, G extends Served<O>>(
           Metrics.recordCall({ capability, provider: error?.provider ?? "none", outcome: "failure", seconds, costUsd: undefined })
         )
       }),
-      Effect.withSpan(SpanName.generate, { attributes: { [Attribute.capability]: capability } })
+      Effect.withSpan(SpanName.generate, { captureStackTrace: false, attributes: { [Attribute.capability]: capability } })
     )
   })
 
@@ -91,7 +91,7 @@ export const observeAttempt =
           Metrics.recordTry(capability, provider, index, error._tag)
         )
       ),
-      Effect.withSpan(SpanName.attempt, { attributes: { [Attribute.provider]: provider, [Attribute.attemptIndex]: index } })
+      Effect.withSpan(SpanName.attempt, { captureStackTrace: false, attributes: { [Attribute.provider]: provider, [Attribute.attemptIndex]: index } })
     )
     return index === 0 ? tried : Effect.zipRight(Metrics.recordTry(capability, provider, index, undefined), tried)
   }
@@ -103,7 +103,7 @@ export const annotateModel = (model: string): Effect.Effect<void> => Effect.anno
 export const observeStream = <A>(stream: Stream.Stream<A, MediaError>): Stream.Stream<A, MediaError> =>
   stream.pipe(
     Stream.tapError((error) => Effect.annotateCurrentSpan(Attribute.errorTag, error._tag)),
-    Stream.withSpan(SpanName.stream, { attributes: { [Attribute.capability]: "text-to-text" } })
+    Stream.withSpan(SpanName.stream, { captureStackTrace: false, attributes: { [Attribute.capability]: "text-to-text" } })
   )
 
 /** Name the provider a stream moved to (its position in the fallback order) on the `automarket.stream` span. */
