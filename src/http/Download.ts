@@ -689,8 +689,11 @@ const pipeToFile = (body: Readable, fd: number, sink: FileSink): Effect.Effect<s
       if (error instanceof Stalled) return Effect.succeed("stalled: no data")
       return Effect.succeed(`connection lost: ${describe(error)}`)
     })
-    return Effect.onInterrupt(Effect.suspend(() => loop), () =>
+    // Ended by the pipe, the file stream is closed already; interrupted (or a listener died), the
+    // pipe is torn down here and the file released only once no write is under way.
+    return Effect.onExit(Effect.suspend(() => loop), () =>
       Effect.async<void>((resume) => {
+        if (file.closed) return resume(Effect.void)
         if (idle !== undefined) clearTimeout(idle)
         body.destroy()
         file.destroy()
