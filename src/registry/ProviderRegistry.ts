@@ -187,7 +187,8 @@ export const make = (initial: ReadonlyArray<MediaProviderService> = []): Effect.
                 return [{ providerId: provider.id, providerType: provider.type, available, model: ranked[0], rank }]
               })
             ),
-          { concurrency: "unbounded" }
+          // One provider: no fiber to fork (a probe of several runs side by side).
+          { concurrency: list.length > 1 ? "unbounded" : 1 }
         )
         const byId = new Map(list.map((p) => [p.id, p]))
         return route(found.flat(), options).flatMap((candidate): Array<{ readonly choice: Choice; readonly available: boolean }> => {
