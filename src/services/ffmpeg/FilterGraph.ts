@@ -59,14 +59,17 @@ export interface TextFile {
 }
 
 /**
- * One run of a segmented plan: a stretch of the video, rendered without sound into `file` (a name
- * in ffmpeg's working directory, which the caller removes once the plan has run).
+ * One run of a segmented plan: a stretch of the video rendered into `file`, and the clips' own
+ * sound of that stretch into `audioFile` (names in ffmpeg's working directory, which the caller
+ * removes once the plan has run).
  */
 export interface VideoSegment {
   /** ffmpeg's arguments (without the program name); its inputs are the caller's files. */
   readonly args: ReadonlyArray<string>
-  /** The file it writes, in ffmpeg's working directory. */
+  /** The video it writes, in ffmpeg's working directory. */
   readonly file: string
+  /** The clips' sound it writes (lossless), unless the audio plan replaces it. */
+  readonly audioFile?: string | undefined
   /** Its length in frames of the output. */
   readonly frames: number
 }
@@ -75,10 +78,10 @@ export interface VideoSegment {
  * The ffmpeg commands of a composition and what its result will be.
  *
  * A single graph (`segments` empty) is one run: `args`. A segmented plan runs each of `segments`
- * in order, then `args`: the join, which reads the segments through the concat list among
- * `textFiles` (copying their video) and mixes the sound over the whole timeline. The join's
- * inputs are already confined (`MediaInput.inputPolicy` before each `-i`, the concat list allowed
- * to name the segment files): run it as it is.
+ * in order, then `args`: the join, which reads the segments through the concat lists among
+ * `textFiles` (copying their video) and applies the audio plan over the whole timeline. The
+ * join's inputs are already confined (`MediaInput.inputPolicy` before each `-i`, the concat lists
+ * allowed to name the segment files): run it as it is.
  */
 export interface CompositionPlan {
   /** ffmpeg's arguments (without the program name): the only run, or the join after the segments. */
@@ -121,6 +124,8 @@ export const audioEncoders = {
 
 /** The sample rate and layout every audio stream is brought to inside a graph. */
 export const audioFormat = "aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo"
+
+const sampleRate = 48000
 
 /**
  * A number as filter text: finite, at most 3 decimals, never in exponent notation.
@@ -734,11 +739,13 @@ const common = ["-nostdin", "-hide_banner", "-loglevel", "error", "-y"] as const
  * under way (with a transition: the clip is split there, its head ends one segment and its tail
  * starts the next; without: segments meet between clips). Each segment draws the overlays
  * shown during its stretch, their times, fades and video overlays' playback taken from where the
- * stretch starts. The join copies the segments' video
- * one after another (concat demuxer, no re-encoding) and makes the sound in the same run, over
- * the whole timeline with the same graph as a single plan: the audio plan (tracks, ducking) spans
- * segment boundaries, and one continuous audio stream cannot drift from the video the way joined
- * per-segment sound (each rounded to whole audio frames) would.
+ * stretch starts, and the clips' own sound of it (cut at the same instants, on whole samples
+ * counted from the start, into lossless files). The join copies the segments' video one after
+ * another (concat demuxer, no re-encoding), reads their sound the same way, and applies the
+ * audio plan (tracks, ducking) over the whole timeline before encoding the sound once, as a
+ * single graph does: tracks span segment boundaries, and sound cut on exact sample counts and
+ * encoded in one piece cannot drift from the video the way per-segment encoded sound (each
+ * padded to whole codec frames) would. The join opens the tracks but no clip.
  */
 export const compositionPlan = (
   composition: Composition,
@@ -921,40 +928,75 @@ const segmentedPlan = (
     most,
     frames
   )
+  const wantAudio = composition.audio.mode !== "replace"
+  // The clips' sound is cut at the same instants, on whole samples counted from the start.
+  const sampleAt = (frame: number) => Math.round((frame / output.fps) * sampleRate)
+  const totalSamples = Math.round(Number(num(total)) * sampleRate)
   const texts: Array<TextFile> = []
   const segments = spans.map((span, i): VideoSegment => {
     const b = new Builder()
     const clips = span.pieces.map((piece) => addClip(b, sources[piece.clip]!, output.fps, piece))
-    const base = layoutConcat(b, clips, layout, output, false)
+    const base = layoutConcat(b, clips, layout, output, wantAudio)
     const stretch = { offset: span.firstFrame / output.fps, length: span.frames / output.fps, segment: i }
     const video = applyOverlays(b, composition, inputs, base.video, total, stretch)
     texts.push(...b.textFiles)
     // Cut by frame count, not time: the segments then add up to the single graph's frames.
     b.chain([video], [`trim=end_frame=${span.frames}`, "setpts=PTS-STARTPTS"], "vout")
     const file = `segment-${i}.${container.extension}`
+    const videoArgs = ["-map", "[vout]", ...videoEncoders[output.videoCodec], "-an", "-f", container.muxer, file]
+    if (base.audio === undefined) {
+      return { args: [...common, ...b.inputArgs, "-filter_complex", b.chains.join(";"), ...videoArgs], file, frames: span.frames }
+    }
+    const last = span.firstFrame + span.frames >= frames
+    const samples = (last ? totalSamples : sampleAt(span.firstFrame + span.frames)) - sampleAt(span.firstFrame)
+    b.chain([base.audio], ["apad", `atrim=end_sample=${samples}`, "asetpts=PTS-STARTPTS"], "aout")
+    const audioFile = `segment-${i}.wav`
     return {
-      args: [...common, ...b.inputArgs, "-filter_complex", b.chains.join(";"), "-map", "[vout]", ...videoEncoders[output.videoCodec], "-an", "-f", container.muxer, file],
+      args: [
+        ...common,
+        ...b.inputArgs,
+        "-filter_complex",
+        b.chains.join(";"),
+        ...videoArgs,
+        // Lossless float, so the sound is encoded once, by the join, as a single graph's is.
+        ...["-map", "[aout]", "-vn", "-c:a", "pcm_f32le", "-f", "wav", audioFile]
+      ],
       file,
+      audioFile,
       frames: span.frames
     }
   })
-  const list = {
-    name: "segments.ffconcat",
-    text: ["ffconcat version 1.0", ...segments.flatMap((segment) => [`file ${segment.file}`, `duration ${(segment.frames / output.fps).toFixed(6)}`]), ""].join("\n")
-  }
+  const concatList = (name: string, entries: ReadonlyArray<readonly [string, number]>): TextFile => ({
+    name,
+    text: ["ffconcat version 1.0", ...entries.flatMap(([file, seconds]) => [`file ${file}`, `duration ${seconds.toFixed(6)}`]), ""].join("\n")
+  })
+  const list = concatList("segments.ffconcat", segments.map((segment) => [segment.file, segment.frames / output.fps]))
+  const audioList = wantAudio
+    ? concatList(
+        "segments-audio.ffconcat",
+        segments.map((segment, i) => {
+          const first = spans[i]!.firstFrame
+          const end = i === segments.length - 1 ? totalSamples : sampleAt(first + segment.frames)
+          return [segment.audioFile!, (end - sampleAt(first)) / sampleRate]
+        })
+      )
+    : undefined
 
   const b = new Builder()
   b.input(["-f", "concat"], list.name)
-  const joined = b.inputArgs.splice(0)
-  const wantAudio = composition.audio.mode !== "replace"
-  const audio = wantAudio ? concatAudio(b, sources, layout, output) : undefined
+  if (audioList !== undefined) b.input(["-f", "concat"], audioList.name)
+  // The concat lists name only the segments written by this plan, in the working directory.
+  const joined = [
+    ...inputPolicy(["concat", container.demuxer]),
+    ...b.inputArgs.splice(0, 4),
+    ...(audioList !== undefined ? [...inputPolicy(["concat", "wav"]), ...b.inputArgs.splice(0, 4)] : [])
+  ]
+  const audio = audioList !== undefined ? "1:a" : undefined
   const mixed = applyAudio(b, composition, inputs, { video: "", audio, duration: total })
   b.chain([mixed], ["apad", `atrim=duration=${num(total)}`, "asetpts=PTS-STARTPTS"], "aout")
   const graph = b.chains.join(";")
   const args = [
     ...common,
-    // The concat list names only the segments written by this plan, in the working directory.
-    ...inputPolicy(["concat", container.demuxer]),
     ...joined,
     ...guardInputs(b.inputArgs),
     "-filter_complex",
@@ -972,7 +1014,7 @@ const segmentedPlan = (
   return {
     args,
     graph,
-    textFiles: [...texts, list],
+    textFiles: [...texts, list, ...(audioList !== undefined ? [audioList] : [])],
     segments,
     duration: total,
     width: output.width,
@@ -981,18 +1023,6 @@ const segmentedPlan = (
     mimeType: container.mimeType,
     extension: container.extension
   }
-}
-
-// The clips' sound along the whole timeline, as the single graph makes it; only clips with sound
-// are opened (their video streams are not decoded).
-const concatAudio = (b: Builder, sources: ReadonlyArray<ClipSource>, layout: Extract<Layout, { _tag: "concat" }>, output: Output): string => {
-  const audios = sources.map((source) =>
-    clipAudio(b, source.facts.hasAudio ? addClip(b, source, output.fps) : { index: source.index, input: -1, duration: source.duration, facts: source.facts }, source.duration)
-  )
-  const transition = layout.transition
-  if (audios.length === 1) return audios[0]!
-  if (transition === undefined) return b.chain(audios, [`concat=n=${audios.length}:v=0:a=1`], b.label("a"))
-  return audios.slice(1).reduce((audio, next) => b.chain([audio, next], [`acrossfade=d=${num(transition.duration)}`], b.label("a")), audios[0]!)
 }
 
 /** The `src`s a composition reads (clips, image and video overlays, audio tracks), each once, in order. */

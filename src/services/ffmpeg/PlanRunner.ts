@@ -37,7 +37,8 @@ export const runPlan = <E, R>(
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     const files = plan.segments.map((segment) => path.join(dir, segment.file))
-    const removeSegments = Effect.forEach(files, (file) => fs.remove(file).pipe(Effect.ignore), { discard: true })
+    const written = plan.segments.flatMap((segment) => [segment.file, ...(segment.audioFile !== undefined ? [segment.audioFile] : [])])
+    const removeSegments = Effect.forEach(written, (file) => fs.remove(path.join(dir, file)).pipe(Effect.ignore), { discard: true })
     return yield* Effect.ensuring(
       Effect.gen(function* () {
         for (const [i, segment] of plan.segments.entries()) yield* render(segment.args, files[i]!, false)

@@ -234,7 +234,7 @@ describe("segmented composition with the real ffmpeg", () => {
       // The first two segments were made, the third failed, the join never ran.
       expect(ran).toEqual([join(dir, "segment-0.mp4"), join(dir, "segment-1.mp4")])
       expect(existsSync(output)).toBe(false)
-      expect(readdirSync(dir).sort()).toEqual(["segments.ffconcat"])
+      expect(readdirSync(dir).sort()).toEqual(["segments-audio.ffconcat", "segments.ffconcat"])
     }).pipe(Effect.provide(NodeContext.layer))
   )
 })

@@ -141,13 +141,14 @@ describe("segmented plan: where the cuts fall", () => {
 describe("segmented plan: the runs", () => {
   const p = plan({ clips: clips(20), layout: fade, output: small })
 
-  it("each segment reads only its clips, renders video only, trims to its frames and writes its file", () => {
+  it("each segment reads only its clips, trims its video to its frames and writes its file", () => {
     expect(p.segments.map((segment) => segment.file)).toEqual(p.segments.map((_, i) => `segment-${i}.mp4`))
     expect(p.segments.reduce((sum, segment) => sum + segment.frames, 0)).toBe(Math.ceil(p.duration * 30))
     for (const segment of p.segments) {
       expect(inputsOf(segment.args).length).toBeLessThanOrEqual(maxClipsPerGraph)
-      expect(segment.args).toContain("-an")
-      expect(segment.args.at(-1)).toBe(segment.file)
+      const video = segment.args.indexOf("[vout]")
+      expect(segment.args.slice(video).indexOf(segment.file)).toBeGreaterThan(0)
+      expect(segment.args.slice(video, segment.args.indexOf(segment.file))).toContain("-an")
       expect(segment.args.join(" ")).toContain(`trim=end_frame=${segment.frames},setpts=PTS-STARTPTS[vout]`)
       expect(segment.args.slice(segment.args.indexOf("-c:v"), segment.args.indexOf("-c:v") + 2)).toEqual(["-c:v", "libx264"])
     }
@@ -156,24 +157,37 @@ describe("segmented plan: the runs", () => {
     expect(inputsOf(p.segments[1]!.args)[0]).toBe("/in/c7.mp4")
   })
 
-  it("the join copies the segments' video through the concat list and mixes every clip's sound once", () => {
-    expect(p.textFiles).toEqual([
-      {
-        name: "segments.ffconcat",
-        text: ["ffconcat version 1.0", ...p.segments.flatMap((s) => [`file ${s.file}`, `duration ${(s.frames / 30).toFixed(6)}`]), ""].join("\n")
-      }
+  it("each segment also writes its clips' sound, cut on whole samples that add up to the whole", () => {
+    const samples = p.segments.map((segment) => Number(/atrim=end_sample=(\d+)/.exec(segment.args.join(" "))![1]))
+    expect(samples).toEqual([552000, 504000, 408000])
+    expect(samples.reduce((a, b) => a + b, 0)).toBe(30.5 * 48000)
+    for (const [i, segment] of p.segments.entries()) {
+      expect(segment.audioFile).toBe(`segment-${i}.wav`)
+      expect(segment.args.slice(-8)).toEqual(["-map", "[aout]", "-vn", "-c:a", "pcm_f32le", "-f", "wav", `segment-${i}.wav`])
+    }
+    // The cross-fades inside each segment; none across a cut.
+    expect(p.segments.map((segment) => segment.args.join(" ").match(/acrossfade=d=0.5/g)?.length)).toEqual([7, 7, 5])
+  })
+
+  it("the join copies the segments' video, reads their sound, applies the audio plan and encodes it once", () => {
+    const [video, sound] = p.textFiles
+    expect(video).toEqual({
+      name: "segments.ffconcat",
+      text: ["ffconcat version 1.0", ...p.segments.flatMap((s) => [`file ${s.file}`, `duration ${(s.frames / 30).toFixed(6)}`]), ""].join("\n")
+    })
+    expect(sound).toEqual({
+      name: "segments-audio.ffconcat",
+      text: "ffconcat version 1.0\nfile segment-0.wav\nduration 11.500000\nfile segment-1.wav\nduration 10.500000\nfile segment-2.wav\nduration 8.500000\n"
+    })
+    expect(p.args.slice(5, 21)).toEqual([
+      ...["-protocol_whitelist", "file", "-format_whitelist", "concat,mov", "-f", "concat", "-i", "segments.ffconcat"],
+      ...["-protocol_whitelist", "file", "-format_whitelist", "concat,wav", "-f", "concat", "-i", "segments-audio.ffconcat"]
     ])
-    const concat = p.args.indexOf("concat")
-    expect(p.args.slice(concat - 5, concat + 3)).toEqual(["-protocol_whitelist", "file", "-format_whitelist", "concat,mov", "-f", "concat", "-i", "segments.ffconcat"])
     expect(p.args.join(" ")).toContain("-map 0:v -map [aout] -c:v copy -c:a aac")
     expect(p.args.at(-1)).toBe("/out/result.mp4")
-    // Every clip's sound, each input under the media policy.
-    const clipInputs = inputsOf(p.args).slice(1)
-    expect(clipInputs).toEqual(clips(20).map((_, i) => `/in/c${i}.mp4`))
-    expect(p.args.filter((arg) => arg === "-format_whitelist")).toHaveLength(21)
-    expect(p.graph.match(/acrossfade=d=0.5/g)).toHaveLength(19)
-    expect(p.graph).not.toContain("xfade=")
-    expect(p.graph).toContain(`atrim=duration=${p.duration}`)
+    // No clip is opened again: the sound comes from the segments.
+    expect(inputsOf(p.args)).toEqual(["segments.ffconcat", "segments-audio.ffconcat"])
+    expect(p.graph).toBe(`[1:a]apad,atrim=duration=${p.duration},asetpts=PTS-STARTPTS[aout]`)
   })
 
   it("a narrated slideshow: the join opens only the sound (narrations, music), not the slides", () => {
@@ -188,7 +202,8 @@ describe("segmented plan: the runs", () => {
     })
     expect(slides.segments.length).toBeGreaterThan(2)
     expect(inputsOf(slides.args).filter((input) => input.endsWith(".png"))).toEqual([])
-    expect(inputsOf(slides.args)).toHaveLength(1 + 25)
+    expect(inputsOf(slides.args)).toHaveLength(2 + 25)
+    expect(slides.args.filter((arg) => arg === "-format_whitelist")).toHaveLength(2 + 25)
     expect(slides.graph).toContain("sidechaincompress")
     for (const segment of slides.segments) expect(inputsOf(segment.args).every((input) => input.endsWith(".png"))).toBe(true)
   })
@@ -213,7 +228,7 @@ describe("segmented plan: the runs", () => {
     expect(graphs[1]).toContain("textfile=text-1-0.txt")
     expect(graphs[1]).toContain("alpha='max(0,min(min(1,(t+1.5)/2),(1.5-t)/1))':enable='between(t,-1.5,1.5)'")
     expect(graphs[2]).not.toContain("drawtext")
-    expect(p.textFiles.map((file) => file.name)).toEqual(["text-0-0.txt", "text-1-0.txt", "segments.ffconcat"])
+    expect(p.textFiles.map((file) => file.name)).toEqual(["text-0-0.txt", "text-1-0.txt", "segments.ffconcat", "segments-audio.ffconcat"])
     // The logo: its fade-in begins 1 s before the last segment, which draws it from there and trims that second off.
     expect(graphs[1]).toContain("fade=t=in:st=9.5:d=2:alpha=1")
     expect(graphs[2]).toContain("format=rgba,fade=t=in:st=0:d=2:alpha=1,trim=start=1,setpts=PTS-STARTPTS")
@@ -231,10 +246,18 @@ describe("segmented plan: the runs", () => {
     expect(inputsOf(p.segments[2]!.args)).not.toContain("/in/long.mp4")
   })
 
+  it("when the audio plan replaces the clips' sound, segments are silent and the join reads only the tracks", () => {
+    const replaced = plan({ clips: clips(10), audio: { mode: "replace", tracks: [{ src: "music" }] }, output: small })
+    expect(replaced.segments.map((segment) => segment.audioFile)).toEqual([undefined, undefined])
+    expect(replaced.segments.every((segment) => !segment.args.includes("[aout]"))).toBe(true)
+    expect(inputsOf(replaced.args)).toEqual(["segments.ffconcat", "/in/music.mp3"])
+    expect(replaced.textFiles.map((file) => file.name)).toEqual(["segments.ffconcat"])
+  })
+
   it("webm and mkv segments are matroska, read back as matroska", () => {
     const webm = plan({ clips: clips(10), output: { ...small, format: "webm", videoCodec: "vp9", audioCodec: "opus" } })
     expect(webm.segments.map((segment) => segment.file)).toEqual(["segment-0.webm", "segment-1.webm"])
-    expect(webm.segments[0]!.args.slice(-3)).toEqual(["-f", "webm", "segment-0.webm"])
+    expect(webm.segments[0]!.args.join(" ")).toContain("-an -f webm segment-0.webm")
     expect(webm.args.join(" ")).toContain("-format_whitelist concat,matroska -f concat")
   })
 })
