@@ -68,7 +68,12 @@ export interface VideoSegment {
   readonly args: ReadonlyArray<string>
   /** The video it writes, in ffmpeg's working directory. */
   readonly file: string
-  /** The clips' sound it writes (lossless), unless the audio plan replaces it. */
+  /**
+   * The run that writes the clips' sound of the stretch (lossless) into `audioFile`, unless the
+   * audio plan replaces it. A run of its own: decoding the clips' sound alongside their picture
+   * makes ffmpeg queue decoded frames while the sound runs ahead, doubling a segment's memory.
+   */
+  readonly audioArgs?: ReadonlyArray<string> | undefined
   readonly audioFile?: string | undefined
   /** Its length in frames of the output. */
   readonly frames: number
@@ -936,7 +941,7 @@ const segmentedPlan = (
   const segments = spans.map((span, i): VideoSegment => {
     const b = new Builder()
     const clips = span.pieces.map((piece) => addClip(b, sources[piece.clip]!, output.fps, piece))
-    const base = layoutConcat(b, clips, layout, output, wantAudio)
+    const base = layoutConcat(b, clips, layout, output, false)
     const stretch = { offset: span.firstFrame / output.fps, length: span.frames / output.fps, segment: i }
     const video = applyOverlays(b, composition, inputs, base.video, total, stretch)
     texts.push(...b.textFiles)
@@ -944,27 +949,28 @@ const segmentedPlan = (
     b.chain([video], [`trim=end_frame=${span.frames}`, "setpts=PTS-STARTPTS"], "vout")
     const file = `segment-${i}.${container.extension}`
     const videoArgs = ["-map", "[vout]", ...videoEncoders[output.videoCodec], "-an", "-f", container.muxer, file]
-    if (base.audio === undefined) {
-      return { args: [...common, ...b.inputArgs, "-filter_complex", b.chains.join(";"), ...videoArgs], file, frames: span.frames }
-    }
+    const args = [...common, ...b.inputArgs, "-filter_complex", b.chains.join(";"), ...videoArgs]
+    if (!wantAudio) return { args, file, frames: span.frames }
+    // The sound: only the pieces that have some are opened, the others are silence.
+    const a = new Builder()
+    const pieces = span.pieces.map((piece) => {
+      const source = sources[piece.clip]!
+      return source.facts.hasAudio ? addClip(a, source, output.fps, piece) : { index: source.index, input: -1, duration: piece.length, facts: source.facts }
+    })
+    const sounds = pieces.map((piece) => clipAudio(a, piece, piece.duration))
+    const joined =
+      sounds.length === 1
+        ? sounds[0]!
+        : layout.transition === undefined
+          ? a.chain(sounds, [`concat=n=${sounds.length}:v=0:a=1`], a.label("a"))
+          : sounds.slice(1).reduce((sound, next) => a.chain([sound, next], [`acrossfade=d=${num(transition)}`], a.label("a")), sounds[0]!)
     const last = span.firstFrame + span.frames >= frames
     const samples = (last ? totalSamples : sampleAt(span.firstFrame + span.frames)) - sampleAt(span.firstFrame)
-    b.chain([base.audio], ["apad", `atrim=end_sample=${samples}`, "asetpts=PTS-STARTPTS"], "aout")
+    a.chain([joined], ["apad", `atrim=end_sample=${samples}`, "asetpts=PTS-STARTPTS"], "aout")
     const audioFile = `segment-${i}.wav`
-    return {
-      args: [
-        ...common,
-        ...b.inputArgs,
-        "-filter_complex",
-        b.chains.join(";"),
-        ...videoArgs,
-        // Lossless float, so the sound is encoded once, by the join, as a single graph's is.
-        ...["-map", "[aout]", "-vn", "-c:a", "pcm_f32le", "-f", "wav", audioFile]
-      ],
-      file,
-      audioFile,
-      frames: span.frames
-    }
+    // Lossless float, so the sound is encoded once, by the join, as a single graph's is.
+    const audioArgs = [...common, ...a.inputArgs, "-filter_complex", a.chains.join(";"), "-map", "[aout]", "-c:a", "pcm_f32le", "-f", "wav", audioFile]
+    return { args, file, audioArgs, audioFile, frames: span.frames }
   })
   const concatList = (name: string, entries: ReadonlyArray<readonly [string, number]>): TextFile => ({
     name,

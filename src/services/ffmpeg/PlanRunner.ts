@@ -41,7 +41,12 @@ export const runPlan = <E, R>(
     const removeSegments = Effect.forEach(written, (file) => fs.remove(path.join(dir, file)).pipe(Effect.ignore), { discard: true })
     return yield* Effect.ensuring(
       Effect.gen(function* () {
-        for (const [i, segment] of plan.segments.entries()) yield* render(segment.args, files[i]!, false)
+        for (const [i, segment] of plan.segments.entries()) {
+          yield* render(segment.args, files[i]!, false)
+          if (segment.audioArgs !== undefined && segment.audioFile !== undefined) {
+            yield* render(segment.audioArgs, path.join(dir, segment.audioFile), false)
+          }
+        }
         yield* render(plan.args, output, true)
       }),
       removeSegments

@@ -232,7 +232,7 @@ describe("segmented composition with the real ffmpeg", () => {
       expect(failure).toBeInstanceOf(EngineFailed)
       expect(failure?.message).toContain("gone.mp4")
       // The first two segments were made, the third failed, the join never ran.
-      expect(ran).toEqual([join(dir, "segment-0.mp4"), join(dir, "segment-1.mp4")])
+      expect(ran).toEqual(["segment-0.mp4", "segment-0.wav", "segment-1.mp4", "segment-1.wav"].map((name) => join(dir, name)))
       expect(existsSync(output)).toBe(false)
       expect(readdirSync(dir).sort()).toEqual(["segments-audio.ffconcat", "segments.ffconcat"])
     }).pipe(Effect.provide(NodeContext.layer))

@@ -158,15 +158,18 @@ describe("segmented plan: the runs", () => {
   })
 
   it("each segment also writes its clips' sound, cut on whole samples that add up to the whole", () => {
-    const samples = p.segments.map((segment) => Number(/atrim=end_sample=(\d+)/.exec(segment.args.join(" "))![1]))
+    const samples = p.segments.map((segment) => Number(/atrim=end_sample=(\d+)/.exec(segment.audioArgs!.join(" "))![1]))
     expect(samples).toEqual([552000, 504000, 408000])
     expect(samples.reduce((a, b) => a + b, 0)).toBe(30.5 * 48000)
     for (const [i, segment] of p.segments.entries()) {
       expect(segment.audioFile).toBe(`segment-${i}.wav`)
-      expect(segment.args.slice(-8)).toEqual(["-map", "[aout]", "-vn", "-c:a", "pcm_f32le", "-f", "wav", `segment-${i}.wav`])
+      expect(segment.audioArgs!.slice(-7)).toEqual(["-map", "[aout]", "-c:a", "pcm_f32le", "-f", "wav", `segment-${i}.wav`])
+      // A run of its own, reading the same pieces of the same clips.
+      expect(inputsOf(segment.audioArgs!)).toEqual(inputsOf(segment.args))
+      expect(segment.args.join(" ")).not.toContain("acrossfade")
     }
     // The cross-fades inside each segment; none across a cut.
-    expect(p.segments.map((segment) => segment.args.join(" ").match(/acrossfade=d=0.5/g)?.length)).toEqual([7, 7, 5])
+    expect(p.segments.map((segment) => segment.audioArgs!.join(" ").match(/acrossfade=d=0.5/g)?.length)).toEqual([7, 7, 5])
   })
 
   it("the join copies the segments' video, reads their sound, applies the audio plan and encodes it once", () => {
@@ -205,7 +208,11 @@ describe("segmented plan: the runs", () => {
     expect(inputsOf(slides.args)).toHaveLength(2 + 25)
     expect(slides.args.filter((arg) => arg === "-format_whitelist")).toHaveLength(2 + 25)
     expect(slides.graph).toContain("sidechaincompress")
-    for (const segment of slides.segments) expect(inputsOf(segment.args).every((input) => input.endsWith(".png"))).toBe(true)
+    for (const segment of slides.segments) {
+      expect(inputsOf(segment.args).every((input) => input.endsWith(".png"))).toBe(true)
+      // Slides are silent: their sound run opens nothing.
+      expect(inputsOf(segment.audioArgs!)).toEqual([])
+    }
   })
 
   it("each segment draws the overlays of its stretch, in its own time", () => {
@@ -249,7 +256,7 @@ describe("segmented plan: the runs", () => {
   it("when the audio plan replaces the clips' sound, segments are silent and the join reads only the tracks", () => {
     const replaced = plan({ clips: clips(10), audio: { mode: "replace", tracks: [{ src: "music" }] }, output: small })
     expect(replaced.segments.map((segment) => segment.audioFile)).toEqual([undefined, undefined])
-    expect(replaced.segments.every((segment) => !segment.args.includes("[aout]"))).toBe(true)
+    expect(replaced.segments.map((segment) => segment.audioArgs)).toEqual([undefined, undefined])
     expect(inputsOf(replaced.args)).toEqual(["segments.ffconcat", "/in/music.mp3"])
     expect(replaced.textFiles.map((file) => file.name)).toEqual(["segments.ffconcat"])
   })
