@@ -1,12 +1,18 @@
 // Composition: 4 clips of 720p, 10 s (made once with ffmpeg's test sources) concatenated by the
 // FFmpeg service (`automarket serve ffmpeg`, a separate process, through the provider's typed
 // client: upload, probe, ffmpeg, download of the result) vs the same ffmpeg command run directly
-// (the argument list the service's FilterGraph makes for that composition). Prints one JSON line:
-// { service: [s, ...], direct: [s, ...], clips, args }.
+// (the argument list the service's FilterGraph makes for that composition).
+//
+// Then long compositions: 10, 50 and 100 scenes (2 s clips of 640x360, cross-faded 0.5 s, the
+// clips' own sound), planned as one filter graph and as segments (FilterGraph's default above
+// `maxClipsPerGraph` clips), each plan's ffmpeg runs made directly one after another under
+// `/usr/bin/time`: the wall time of the whole plan and the peak RSS of its largest ffmpeg run
+// (the runs do not overlap, so that is the most memory the plan needs at once). Prints one JSON
+// line: { service: [s, ...], direct: [s, ...], clips, args, scenes: [...] }.
 //
 //   node bench/.build/compose.mjs <repeats> <workDir>
 import { spawn, spawnSync } from "node:child_process"
-import { existsSync, mkdirSync, rmSync, statSync } from "node:fs"
+import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs"
 import path from "node:path"
 import { fileURLToPath } from "node:url"
 import * as Effect from "effect/Effect"
@@ -16,7 +22,7 @@ import * as Schema from "effect/Schema"
 import { httpClientLayer } from "../src/registry/AutoMarket.js"
 import { Composition } from "../src/domain/Composition.js"
 import * as FFmpegClient from "../src/providers/ffmpeg/FFmpegClient.js"
-import { compositionPlan, type InputFile } from "../src/services/ffmpeg/FilterGraph.js"
+import { type CompositionPlan, compositionPlan, type InputFile, maxClipsPerGraph } from "../src/services/ffmpeg/FilterGraph.js"
 import { announcePrefix } from "../src/services/kit/ServerOptions.js"
 
 const [repeatsArg = "3", workDir = "bench/.build/compose"] = process.argv.slice(2)
@@ -101,5 +107,89 @@ await runtime.dispose()
 service.kill("SIGTERM")
 rmSync(directOut, { force: true })
 rmSync(serviceOut, { force: true })
-process.stdout.write(JSON.stringify({ service: served, direct, clips: clips.length, args: args.length }) + "\n")
+
+// ---------------------------------------------------------------------------------------------
+// long compositions: one graph vs segments
+// ---------------------------------------------------------------------------------------------
+// Ten different scenes (test pattern and tone), reused in turn: every clip of a plan is an input
+// of its own whichever file it reads, so memory is that of distinct clips.
+const sceneFiles = Array.from({ length: 10 }, (_, i) => path.resolve(workDir, `scene${i}.mp4`))
+sceneFiles.forEach((file, i) => {
+  if (existsSync(file) && statSync(file).size > 0) return
+  const made = spawnSync("ffmpeg", [
+    "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
+    "-f", "lavfi", "-i", `testsrc2=size=640x360:rate=30:duration=2`,
+    "-f", "lavfi", "-i", `sine=frequency=${200 + 60 * i}:sample_rate=48000:duration=2`,
+    "-vf", `hue=h=${i * 36}`,
+    "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", file
+  ])
+  if (made.status !== 0) throw new Error(`ffmpeg could not make ${file}: ${made.stderr}`)
+})
+const sceneInputs = new Map<string, InputFile>(
+  sceneFiles.map((file, i) => [`scene${i}`, { path: file, facts: { duration: 2, width: 640, height: 360, hasVideo: true, hasAudio: true } }])
+)
+
+interface Measured {
+  /** Seconds for the whole plan. */
+  readonly wall: number
+  /** Peak RSS of the largest ffmpeg run, MB. */
+  readonly rssMb: number
+  readonly runs: number
+}
+
+// One ffmpeg run under /usr/bin/time: its peak RSS (kB).
+const timed = (runArgs: ReadonlyArray<string>, cwd: string): number => {
+  const run = spawnSync("/usr/bin/time", ["-f", "PEAK_RSS_KB %M", "ffmpeg", ...runArgs], { cwd, encoding: "utf8", maxBuffer: 16 << 20 })
+  const peak = /PEAK_RSS_KB (\d+)/.exec(run.stderr ?? "")
+  if (run.status !== 0 || peak === null) throw new Error(`ffmpeg failed (${run.status}): ${(run.stderr ?? "").slice(-500)}`)
+  return Number(peak[1])
+}
+
+const runPlan = (plan: CompositionPlan, dir: string): Measured => {
+  for (const text of plan.textFiles) writeFileSync(path.join(dir, text.name), text.text)
+  const start = performance.now()
+  const peaks = [
+    ...plan.segments.flatMap((segment) => [timed(segment.args, dir), ...(segment.audioArgs !== undefined ? [timed(segment.audioArgs, dir)] : [])]),
+    timed(plan.args, dir)
+  ]
+  const wall = (performance.now() - start) / 1000
+  for (const segment of plan.segments) {
+    rmSync(path.join(dir, segment.file), { force: true })
+    if (segment.audioFile !== undefined) rmSync(path.join(dir, segment.audioFile), { force: true })
+  }
+  return { wall, rssMb: Math.max(...peaks) / 1024, runs: peaks.length }
+}
+
+const sceneCounts = [10, 50, 100]
+const singleMax = Number(process.env.BENCH_COMPOSE_SINGLE_MAX ?? "50")
+const scenes = sceneCounts.map((count) => {
+  const dir = path.resolve(workDir, `scenes-${count}`)
+  mkdirSync(dir, { recursive: true })
+  const spec = {
+    clips: Array.from({ length: count }, (_, i) => ({ src: `scene${i % sceneFiles.length}` })),
+    layout: { _tag: "concat", transition: { kind: "fade", duration: 0.5 } },
+    output: { width: 640, height: 360, fps: 30 }
+  }
+  const composition = Schema.decodeUnknownSync(Composition)(spec)
+  const out = path.join(dir, "out.mp4")
+  const planned = (most: number) => {
+    const p = compositionPlan(composition, sceneInputs, out, { maxClipsPerGraph: most })
+    if (Either.isLeft(p)) throw new Error(`no plan: ${p.left.join("; ")}`)
+    return p.right
+  }
+  const attempt = (most: number) => {
+    try {
+      return runPlan(planned(most), dir)
+    } catch (error) {
+      return { error: String(error instanceof Error ? error.message : error).split("\n")[0] }
+    }
+  }
+  // One graph of many clips takes minutes and gigabytes: only up to BENCH_COMPOSE_SINGLE_MAX scenes.
+  const single = count <= singleMax ? attempt(Number.POSITIVE_INFINITY) : { error: `not run (over BENCH_COMPOSE_SINGLE_MAX=${singleMax})` }
+  const segmented = attempt(maxClipsPerGraph)
+  rmSync(dir, { recursive: true, force: true })
+  return { scenes: count, seconds: planned(Number.POSITIVE_INFINITY).duration, single, segmented, segments: planned(maxClipsPerGraph).segments.length }
+})
+
+process.stdout.write(JSON.stringify({ service: served, direct, clips: clips.length, args: args.length, maxClipsPerGraph, scenes }) + "\n")
 process.exit(0)

@@ -4,6 +4,7 @@
 //
 // Settings (environment): BENCH_REQUESTS (per client, concurrency and repeat; default 5000),
 // BENCH_REPEATS (default 3), BENCH_COMPOSE_REPEATS (default 2), BENCH_DOWNLOAD_MB (default 1024),
+// BENCH_COMPOSE_SINGLE_MAX (most scenes composed as one graph for comparison; default 50),
 // BENCH_ONLY (comma list of sections: calls,fallback,startup,compose,download,discovery,durable,gateway,tracing,routing).
 //
 // Layout: the emulators run in their own processes (bench/server.mjs); when `taskset` exists the
@@ -269,7 +270,7 @@ const startupSection = (results) => {
 // ---------------------------------------------------------------------------------------------
 const compose = () => {
   if (spawnSync("ffmpeg", ["-version"]).status !== 0) return { error: "ffmpeg not installed" }
-  log(`compose: ${composeRepeats} repeats of service vs direct (4 clips, 720p, 10 s)`)
+  log(`compose: ${composeRepeats} repeats of service vs direct (4 clips, 720p, 10 s), then 10/50/100 scenes as one graph and as segments`)
   try {
     return runJson(path.join(buildDir, "compose.mjs"), [String(composeRepeats), path.join(buildDir, "compose")], { timeout: 900_000 })
   } catch (error) {
@@ -287,6 +288,22 @@ const composeSection = (r) => {
   lines.push(`| ffmpeg run directly | ${spread(r.direct, 2)} | 1.00× |`)
   lines.push(`| FFmpeg service (upload + compose + download) | ${spread(r.service, 2)} | ${ratio(median(r.service), median(r.direct))} |`)
   lines.push("")
+  if (r.scenes !== undefined) {
+    lines.push(
+      `### Long compositions: one graph vs segments\n`,
+      `Scenes of 2 s (640×360, 30 fps, h264+aac, 10 different ones in turn), cross-faded 0.5 s, the clips' own sound, one 360p mp4. One graph: every clip in one ffmpeg filter graph (the plan up to ${r.maxClipsPerGraph} clips). Segments: the default plan above ${r.maxClipsPerGraph} clips: runs of at most ${r.maxClipsPerGraph} clips rendered one after another (each a video run and a run for the clips' sound), then joined without re-encoding the video while the sound is mixed over the whole timeline and encoded once. Each plan's ffmpeg runs made directly, once; wall: the whole plan; peak RSS: the largest of its ffmpeg runs (\`/usr/bin/time\`, the runs do not overlap). Goal: flat memory (< 300 MB at 100 scenes), time linear.\n`,
+      `| scenes (video length) | one graph: wall s | one graph: peak RSS MB | segments: wall s | segments: peak RSS MB | segmented runs | wall × one graph |`,
+      `|---|---|---|---|---|---|---|`
+    )
+    const cell = (m, key, digits) => (m.error !== undefined ? `${m.error.startsWith("not run") ? "" : "failed: "}${m.error.replace(/\|/g, "\\|").slice(0, 80)}` : fmt(m[key], digits))
+    for (const row of r.scenes) {
+      const both = row.single.error === undefined && row.segmented.error === undefined
+      lines.push(
+        `| ${row.scenes} (${fmt(row.seconds, 1)} s) | ${cell(row.single, "wall", 1)} | ${cell(row.single, "rssMb", 0)} | ${cell(row.segmented, "wall", 1)} | ${cell(row.segmented, "rssMb", 0)} | ${row.segmented.runs ?? "n/a"} | ${both ? ratio(row.segmented.wall, row.single.wall) : "n/a"} |`
+      )
+    }
+    lines.push("")
+  }
   return lines.join("\n")
 }
 

@@ -24,10 +24,15 @@
  * and one audio stream. In `duck` mode the voice tracks (see `trackRoles`) are mixed into one
  * key that compresses the beds and the clips' sound, then laid on top.
  *
+ * Long concatenations are planned in segments (`compositionPlan`, `segmentSpans`): ffmpeg holds
+ * every input of a graph open for the whole run, so one graph's memory grows with its clips;
+ * a few clips a run keeps it flat, and the segments are joined without re-encoding.
+ *
  * @module
  */
 import * as Either from "effect/Either"
 import type { Anchor, AudioRole, AudioTrack, Composition, Layout, Output, Overlay, Position } from "../../domain/Composition.js"
+import { guardInputs, inputPolicy } from "../kit/MediaInput.js"
 
 /** What ffprobe found out about an input. */
 export interface MediaFacts {
@@ -53,14 +58,45 @@ export interface TextFile {
   readonly text: string
 }
 
-/** The ffmpeg command of a composition and what its result will be. */
-export interface CompositionPlan {
-  /** ffmpeg's arguments (without the program name). */
+/**
+ * One run of a segmented plan: a stretch of the video rendered into `file`, and the clips' own
+ * sound of that stretch into `audioFile` (names in ffmpeg's working directory, which the caller
+ * removes once the plan has run).
+ */
+export interface VideoSegment {
+  /** ffmpeg's arguments (without the program name); its inputs are the caller's files. */
   readonly args: ReadonlyArray<string>
-  /** The `-filter_complex` graph (also inside `args`). */
+  /** The video it writes, in ffmpeg's working directory. */
+  readonly file: string
+  /**
+   * The run that writes the clips' sound of the stretch (lossless) into `audioFile`, unless the
+   * audio plan replaces it. A run of its own: decoding the clips' sound alongside their picture
+   * makes ffmpeg queue decoded frames while the sound runs ahead, doubling a segment's memory.
+   */
+  readonly audioArgs?: ReadonlyArray<string> | undefined
+  readonly audioFile?: string | undefined
+  /** Its length in frames of the output. */
+  readonly frames: number
+}
+
+/**
+ * The ffmpeg commands of a composition and what its result will be.
+ *
+ * A single graph (`segments` empty) is one run: `args`. A segmented plan runs each of `segments`
+ * in order, then `args`: the join, which reads the segments through the concat lists among
+ * `textFiles` (copying their video) and applies the audio plan over the whole timeline. The
+ * join's inputs are already confined (`MediaInput.inputPolicy` before each `-i`, the concat lists
+ * allowed to name the segment files): run it as it is.
+ */
+export interface CompositionPlan {
+  /** ffmpeg's arguments (without the program name): the only run, or the join after the segments. */
+  readonly args: ReadonlyArray<string>
+  /** The `-filter_complex` graph of `args` (also inside them). */
   readonly graph: string
-  /** Files to write into ffmpeg's working directory first (text overlays). */
+  /** Files to write into ffmpeg's working directory first (text overlays, the concat list). */
   readonly textFiles: ReadonlyArray<TextFile>
+  /** The runs that render the video in stretches before `args` joins them; empty for a single graph. */
+  readonly segments: ReadonlyArray<VideoSegment>
   /** Seconds. */
   readonly duration: number
   readonly width: number
@@ -71,11 +107,11 @@ export interface CompositionPlan {
   readonly extension: string
 }
 
-/** Media types and extensions of the output containers. */
+/** Media types, extensions, muxers and (to read segments back) demuxers of the output containers. */
 export const containers = {
-  mp4: { mimeType: "video/mp4", extension: "mp4", muxer: "mp4" },
-  webm: { mimeType: "video/webm", extension: "webm", muxer: "webm" },
-  mkv: { mimeType: "video/x-matroska", extension: "mkv", muxer: "matroska" }
+  mp4: { mimeType: "video/mp4", extension: "mp4", muxer: "mp4", demuxer: "mov" },
+  webm: { mimeType: "video/webm", extension: "webm", muxer: "webm", demuxer: "matroska" },
+  mkv: { mimeType: "video/x-matroska", extension: "mkv", muxer: "matroska", demuxer: "matroska" }
 } as const
 
 /** Encoder options of each video codec of the schema. */
@@ -93,6 +129,8 @@ export const audioEncoders = {
 
 /** The sample rate and layout every audio stream is brought to inside a graph. */
 export const audioFormat = "aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo"
+
+const sampleRate = 48000
 
 /**
  * A number as filter text: finite, at most 3 decimals, never in exponent notation.
@@ -191,13 +229,33 @@ interface ClipInput {
   readonly facts: MediaFacts
 }
 
+/** A clip as read from its file: where to start, how much to read, how long it lasts in the layout. */
+interface ClipSource {
+  readonly index: number
+  readonly path: string
+  readonly still: boolean
+  /** Seconds into the file where the clip begins (0 for a still). */
+  readonly start: number
+  /** Seconds read from `start` (the input's `-t`). */
+  readonly read: number
+  /** The clip's length in the layout (longer than `read`: its last frame is held). */
+  readonly duration: number
+  readonly facts: MediaFacts
+}
+
+/** A part of a clip: `length` seconds of its layout time from `from`. */
+interface Piece {
+  readonly clip: number
+  readonly from: number
+  readonly length: number
+}
+
 const describeSrc = (src: string): string => JSON.stringify(src.length > 80 ? `${src.slice(0, 77)}...` : src)
 
-// Each clip becomes an input trimmed with -ss/-t (a still: looped with -loop 1 for its
-// duration), so the graph sees [0, duration); `duration` is the clip's length in the layout.
-const clipInputs = (b: Builder, composition: Composition, inputs: ReadonlyMap<string, InputFile>): Array<ClipInput> => {
-  const clips: Array<ClipInput> = []
-  const fps = composition.output.fps
+// What each clip reads (a still: looped for its duration), so the graph sees [0, duration) of
+// it; the problems go to the builder.
+const clipSources = (b: Builder, composition: Composition, inputs: ReadonlyMap<string, InputFile>): Array<ClipSource> => {
+  const clips: Array<ClipSource> = []
   composition.clips.forEach((clip, index) => {
     const file = inputs.get(clip.src)
     const name = `clip ${index + 1} (${describeSrc(clip.src)})`
@@ -208,8 +266,8 @@ const clipInputs = (b: Builder, composition: Composition, inputs: ReadonlyMap<st
         return b.issue(`${name}: is a still image: it takes "duration", not "start" or "end"`)
       }
       if (clip.duration === undefined) return b.issue(`${name}: is a still image: give the clip a "duration" in seconds`)
-      const input = b.input(["-loop", "1", "-framerate", num(fps), "-t", num(clip.duration)], file.path)
-      clips.push({ index, input, duration: clip.duration, facts: { ...file.facts, hasAudio: false } })
+      const facts = { ...file.facts, hasAudio: false }
+      clips.push({ index, path: file.path, still: true, start: 0, read: clip.duration, duration: clip.duration, facts })
       return
     }
     if (clip.end !== undefined && clip.duration !== undefined) return b.issue(`${name}: give "end" or "duration", not both`)
@@ -218,18 +276,30 @@ const clipInputs = (b: Builder, composition: Composition, inputs: ReadonlyMap<st
     if (sourceDuration === undefined || !(sourceDuration > 0)) {
       if (clip.duration === undefined) return b.issue(`${name}: has no duration ffprobe can tell (give the clip a "duration")`)
       // Untimed video (a raw stream): read what there is, up to the asked length.
-      const options = [...(start > 0 ? ["-ss", num(start)] : []), "-t", num(clip.duration)]
-      clips.push({ index, input: b.input(options, file.path), duration: clip.duration, facts: file.facts })
+      clips.push({ index, path: file.path, still: false, start, read: clip.duration, duration: clip.duration, facts: file.facts })
       return
     }
     if (clip.end !== undefined && clip.end <= start) return b.issue(`${name}: end (${num(clip.end)}) must be after start (${num(start)})`)
     if (start >= sourceDuration) return b.issue(`${name}: starts at ${num(start)} s but the source lasts ${num(sourceDuration)} s`)
     const available = Math.min(clip.end ?? sourceDuration, sourceDuration) - start
     const duration = clip.duration ?? available
-    const options = [...(start > 0 ? ["-ss", num(start)] : []), "-t", num(Math.min(duration, available))]
-    clips.push({ index, input: b.input(options, file.path), duration, facts: file.facts })
+    clips.push({ index, path: file.path, still: false, start, read: Math.min(duration, available), duration, facts: file.facts })
   })
   return clips
+}
+
+// A clip (or a piece of it) as an input trimmed with -ss/-t, a still looped with -loop 1.
+const addClip = (b: Builder, clip: ClipSource, fps: number, piece?: Piece): ClipInput => {
+  const from = piece?.from ?? 0
+  const length = piece?.length ?? clip.duration
+  if (clip.still) {
+    const input = b.input(["-loop", "1", "-framerate", num(fps), "-t", num(length)], clip.path)
+    return { index: clip.index, input, duration: length, facts: clip.facts }
+  }
+  const start = clip.start + from
+  const read = Math.min(clip.read - from, length)
+  const input = b.input([...(start > 0 ? ["-ss", num(start)] : []), "-t", num(read)], clip.path)
+  return { index: clip.index, input, duration: length, facts: clip.facts }
 }
 
 // A clip's video fitted into a box (letterboxed), at the output frame rate, exactly `length` long
@@ -432,26 +502,43 @@ const alphaFades = (window: Window): Array<string> => [
 const sizeFilter = (width: number | undefined, height: number | undefined): Array<string> =>
   width === undefined && height === undefined ? [] : [`scale=${width ?? -1}:${height ?? -1}`]
 
+/** The stretch of the output a segment renders: from `offset` seconds, `length` seconds long. */
+interface Stretch {
+  readonly offset: number
+  readonly length: number
+  /** Segment `k`'s text files are `text-k-n.txt`, so the segments' files do not collide. */
+  readonly segment: number
+}
+
+// `t` minus a time as filter text (a time before a segment's start is negative there).
+const since = (at: number): string => (at < 0 ? `t+${num(-at)}` : `t-${num(at)}`)
+
 const applyOverlays = (
   b: Builder,
   composition: Composition,
   inputs: ReadonlyMap<string, InputFile>,
   base: string,
-  total: number
+  total: number,
+  stretch?: Stretch
 ): string => {
   let video = base
   const fps = composition.output.fps
+  const offset = stretch?.offset ?? 0
+  const length = stretch?.length ?? total
   composition.overlays.forEach((overlay, i) => {
     const name = `overlay ${i + 1} (${overlay._tag})`
-    const window = overlayWindow(b, overlay, name, total)
-    if (window === undefined) return
+    const shown = overlayWindow(b, overlay, name, total)
+    if (shown === undefined) return
+    // The window in this stretch's time (the whole video's, without a stretch).
+    const window = { ...shown, start: shown.start - offset, end: shown.end - offset }
+    if (window.end <= 0 || window.start >= length) return
     if (overlay._tag === "text") {
       if (overlay.text.trim() === "") return b.issue(`${name}: the text is empty`)
-      const fileName = `text-${b.textFiles.length}.txt`
+      const fileName = `text-${stretch !== undefined ? `${stretch.segment}-` : ""}${b.textFiles.length}.txt`
       b.textFiles.push({ name: fileName, text: overlay.text })
       const { x, y } = place(overlay.position ?? { anchor: "bottom", margin: 20 }, textSizes)
       const size = overlay.fontSize ?? Math.max(12, Math.round(composition.output.height / 18))
-      const rampIn = window.fadeIn > 0 ? `(t-${num(window.start)})/${num(window.fadeIn)}` : "1"
+      const rampIn = window.fadeIn > 0 ? `(${since(window.start)})/${num(window.fadeIn)}` : "1"
       const rampOut = window.fadeOut > 0 ? `(${num(window.end)}-t)/${num(window.fadeOut)}` : "1"
       const fade = window.fadeIn > 0 || window.fadeOut > 0 ? [`alpha='max(0,min(min(1,${rampIn}),${rampOut}))'`] : []
       const options = [
@@ -473,11 +560,14 @@ const applyOverlays = (
     if (!file.facts.hasVideo) return b.issue(`${name} ${describeSrc(overlay.src)}: has no picture`)
     let picture: string
     if (overlay._tag === "image") {
-      // A still looped for the whole video, so fades have frames to work on.
-      const input = b.input(["-loop", "1", "-framerate", num(fps), "-t", num(total)], file.path)
+      // A still looped for the whole video (stretch), so fades have frames to work on. A fade
+      // under way when a stretch starts is drawn from its own start (`lead` seconds earlier), as
+      // the fade filter starts no later than the first frame, and that lead is trimmed off.
+      const fades = fadesFrom(window, window.end)
+      const input = b.input(["-loop", "1", "-framerate", num(fps), "-t", num(length + fades.lead)], file.path)
       picture = b.chain(
         [`${input}:v`],
-        [...sizeFilter(overlay.width, overlay.height), "format=rgba", ...alphaFades(window)],
+        [...sizeFilter(overlay.width, overlay.height), "format=rgba", ...alphaFades(fades.window), ...leadTrim(fades.lead)],
         b.label("o")
       )
     } else {
@@ -485,8 +575,14 @@ const applyOverlays = (
       if (sourceDuration === undefined || !(sourceDuration > 0)) {
         return b.issue(`${name} ${describeSrc(overlay.src)}: has no duration (a still image? use an image overlay)`)
       }
-      const length = Math.min(window.end - window.start, sourceDuration)
-      const input = b.input(["-t", num(length)], file.path)
+      const playing = Math.min(shown.end - shown.start, sourceDuration)
+      // What of the video was played before this stretch, and the lead its fades need.
+      const played = Math.max(0, -window.start)
+      if (played >= playing) return
+      const fades = fadesFrom(window, Math.min(window.end, window.start + playing), played)
+      const read = playing - played + fades.lead
+      const seek = played - fades.lead
+      const input = b.input([...(seek > 0 ? ["-ss", num(seek)] : []), "-t", num(read)], file.path)
       picture = b.chain(
         [`${input}:v`],
         [
@@ -494,9 +590,10 @@ const applyOverlays = (
           `fps=${num(fps)}`,
           ...sizeFilter(overlay.width, overlay.height),
           "format=rgba",
-          `trim=duration=${num(length)}`,
-          `setpts=PTS+${num(window.start)}/TB`,
-          ...alphaFades({ ...window, end: Math.min(window.end, window.start + length) })
+          `trim=duration=${num(read)}`,
+          `setpts=PTS+${num(Math.max(0, window.start))}/TB`,
+          ...alphaFades(fades.window),
+          ...leadTrim(fades.lead)
         ],
         b.label("o")
       )
@@ -506,6 +603,18 @@ const applyOverlays = (
   })
   return video
 }
+
+// The fades of an overlay shown over `window` (its picture ending at `end`) in a stream that
+// starts `lead` seconds before the stretch: a fade-in over by the stretch's start is dropped, one
+// under way (or a fade-out begun) makes the stream start where it began, at most `most` early.
+const fadesFrom = (window: Window, end: number, most = Number.POSITIVE_INFINITY): { readonly window: Window; readonly lead: number } => {
+  const fadeIn = window.fadeIn > 0 && window.start + window.fadeIn > 0 ? window.fadeIn : 0
+  const outAt = end - window.fadeOut
+  const lead = Math.min(most, Math.max(0, fadeIn > 0 ? -window.start : 0, window.fadeOut > 0 ? -outAt : 0))
+  return { window: { start: window.start + lead, end: end + lead, fadeIn, fadeOut: window.fadeOut }, lead }
+}
+
+const leadTrim = (lead: number): Array<string> => (lead > 0 ? [`trim=start=${num(lead)}`, "setpts=PTS-STARTPTS"] : [])
 
 /**
  * The compressor that ducks the bed under the voices. Keyed 6 dB hot with a low threshold and
@@ -605,11 +714,59 @@ const checkOutput = (b: Builder, output: Output): void => {
 }
 
 /**
- * The ffmpeg command that renders `composition` into `outputPath`. `inputs` maps each `src` the
- * composition names to its file and probed facts. Fails with every problem found (an unknown
- * src, a clip too short for its transition, an overlay outside the video ...), not just the first.
+ * Most clips one filter graph holds by default: ffmpeg keeps every input's decoder and buffers
+ * alive for the whole run (about 20 MB a 720p clip), so a longer concatenation is rendered in
+ * segments of at most this many clips (see `compositionPlan`).
+ */
+export const maxClipsPerGraph = 8
+
+/** How `compositionPlan` splits the work. */
+export interface PlanOptions {
+  /**
+   * Most clips one filter graph holds (at least 2): a `concat` composition with more is rendered
+   * in segments. Default `maxClipsPerGraph`; `Infinity` keeps every composition in one graph.
+   */
+  readonly maxClipsPerGraph?: number | undefined
+}
+
+const common = ["-nostdin", "-hide_banner", "-loglevel", "error", "-y"] as const
+
+/**
+ * The ffmpeg command(s) that render `composition` into `outputPath`. `inputs` maps each `src`
+ * the composition names to its file and probed facts. Fails with every problem found (an
+ * unknown src, a clip too short for its transition, an overlay outside the video ...), not just
+ * the first.
+ *
+ * A `concat` composition of more than `options.maxClipsPerGraph` clips is planned in
+ * segments, so ffmpeg's memory stays that of a few clips however many there are:
+ * runs of clips are rendered (video only, the same encoder settings and frame grid) into segment
+ * files, each cut at a frame of the output inside a clip's own part, where no transition is
+ * under way (with a transition: the clip is split there, its head ends one segment and its tail
+ * starts the next; without: segments meet between clips). Each segment draws the overlays
+ * shown during its stretch, their times, fades and video overlays' playback taken from where the
+ * stretch starts, and the clips' own sound of it (cut at the same instants, on whole samples
+ * counted from the start, into lossless files). The join copies the segments' video one after
+ * another (concat demuxer, no re-encoding), reads their sound the same way, and applies the
+ * audio plan (tracks, ducking) over the whole timeline before encoding the sound once, as a
+ * single graph does: tracks span segment boundaries, and sound cut on exact sample counts and
+ * encoded in one piece cannot drift from the video the way per-segment encoded sound (each
+ * padded to whole codec frames) would. The join opens the tracks but no clip.
  */
 export const compositionPlan = (
+  composition: Composition,
+  inputs: ReadonlyMap<string, InputFile>,
+  outputPath: string,
+  options: PlanOptions = {}
+): Either.Either<CompositionPlan, ReadonlyArray<string>> => {
+  const single = singlePlan(composition, inputs, outputPath)
+  if (Either.isLeft(single)) return single
+  const most = Math.max(2, Math.floor(options.maxClipsPerGraph ?? maxClipsPerGraph))
+  const layout = composition.layout
+  if (layout._tag !== "concat" || composition.clips.length <= most) return single
+  return Either.right(segmentedPlan(composition, layout, inputs, outputPath, single.right.duration, most))
+}
+
+const singlePlan = (
   composition: Composition,
   inputs: ReadonlyMap<string, InputFile>,
   outputPath: string
@@ -617,8 +774,9 @@ export const compositionPlan = (
   const b = new Builder()
   const output = composition.output
   checkOutput(b, output)
-  const clips = clipInputs(b, composition, inputs)
-  if (clips.length !== composition.clips.length) return Either.left(b.issues)
+  const sources = clipSources(b, composition, inputs)
+  if (sources.length !== composition.clips.length) return Either.left(b.issues)
+  const clips = sources.map((source) => addClip(b, source, output.fps))
   const wantAudio = composition.audio.mode !== "replace"
   const layout = composition.layout
   const base =
@@ -638,11 +796,7 @@ export const compositionPlan = (
   const graph = b.chains.join(";")
   const container = containers[output.format]
   const args = [
-    "-nostdin",
-    "-hide_banner",
-    "-loglevel",
-    "error",
-    "-y",
+    ...common,
     ...b.inputArgs,
     "-filter_complex",
     graph,
@@ -652,19 +806,13 @@ export const compositionPlan = (
     "[aout]",
     ...videoEncoders[output.videoCodec],
     ...audioEncoders[output.audioCodec],
-    "-ar",
-    "48000",
-    "-ac",
-    "2",
-    ...(output.format === "mp4" ? ["-movflags", "+faststart"] : []),
-    "-f",
-    container.muxer,
-    outputPath
+    ...audioOptions(output)
   ]
   return Either.right({
-    args,
+    args: [...args, outputPath],
     graph,
     textFiles: b.textFiles,
+    segments: [],
     duration: total,
     width: output.width,
     height: output.height,
@@ -672,6 +820,215 @@ export const compositionPlan = (
     mimeType: container.mimeType,
     extension: container.extension
   })
+}
+
+// The options after the encoders that every result shares, up to its path.
+const audioOptions = (output: Output): Array<string> => [
+  "-ar",
+  "48000",
+  "-ac",
+  "2",
+  ...(output.format === "mp4" ? ["-movflags", "+faststart"] : []),
+  "-f",
+  containers[output.format].muxer
+]
+
+/** Where a segment starts: a frame of the output, inside `clip` at `from` seconds of its layout time. */
+interface Cut {
+  readonly clip: number
+  readonly from: number
+  readonly frame: number
+}
+
+/** One stretch of the output: the pieces of clips it shows and how many frames it lasts. */
+export interface SegmentSpan {
+  /** Each piece: `length` seconds of clip `clip`'s layout time from `from`. */
+  readonly pieces: ReadonlyArray<{ readonly clip: number; readonly from: number; readonly length: number }>
+  /** The output frame it starts at. */
+  readonly firstFrame: number
+  readonly frames: number
+}
+
+/**
+ * Where a concatenation of clips lasting `durations` (seconds of layout time each; `reads`: how
+ * much of each is real picture, the rest a held last frame), overlapping by `transition` seconds,
+ * is cut into segments of at most `most` clips (a clip split between two segments counts in
+ * both), at `fps` frames a second, `frames` frames in all.
+ *
+ * With a transition, a segment ends inside a clip's own part (between its incoming and outgoing
+ * transitions, two frames clear of each, in its real picture), on a frame of the output, as near
+ * its middle as that allows; the next segment starts there with the rest of the clip. The last
+ * piece of a segment is one frame longer than needed so that the segment's exact trim always has
+ * a frame to keep. Without a transition, segments meet between clips. When no clip allows a cut
+ * within `most` clips, the segment grows to the first one that does.
+ */
+export const segmentSpans = (
+  durations: ReadonlyArray<number>,
+  reads: ReadonlyArray<number>,
+  transition: number,
+  fps: number,
+  most: number,
+  frames: number
+): ReadonlyArray<SegmentSpan> => {
+  const n = durations.length
+  const d = transition
+  const starts: Array<number> = []
+  durations.reduce((at, duration, i) => {
+    starts[i] = at
+    return at + duration - d
+  }, 0)
+  const frame = 1 / fps
+  const cutIn = (i: number): Cut | undefined => {
+    const start = starts[i]!
+    if (d === 0) return { clip: i, from: 0, frame: Math.round(start * fps) }
+    const lo = Math.ceil((start + d) * fps + 2 - 1e-6)
+    const hi = Math.floor((start + Math.min(durations[i]! - d, reads[i]!)) * fps - 2 + 1e-6)
+    if (lo > hi) return undefined
+    const at = Math.min(hi, Math.max(lo, Math.round((start + durations[i]! / 2) * fps)))
+    return { clip: i, from: at / fps - start, frame: at }
+  }
+  const spans: Array<SegmentSpan> = []
+  let begin: Cut = { clip: 0, from: 0, frame: 0 }
+  for (;;) {
+    const a = begin.clip
+    let end: Cut | undefined
+    if (n - a > most) {
+      const limit = d === 0 ? a + most : a + most - 1
+      for (let i = limit; i > a && end === undefined; i--) end = cutIn(i)
+      for (let i = limit + 1; i < n && end === undefined; i++) end = cutIn(i)
+      if (end !== undefined && end.frame <= begin.frame) end = undefined
+    }
+    const pieces: Array<{ clip: number; from: number; length: number }> = []
+    const last = end === undefined ? n - 1 : d === 0 ? end.clip - 1 : end.clip
+    for (let i = a; i <= last; i++) {
+      const from = i === a ? begin.from : 0
+      const length = end !== undefined && i === last ? (d === 0 ? durations[i]! : end.from) + frame : durations[i]! - from
+      pieces.push({ clip: i, from, length })
+    }
+    spans.push({ pieces, firstFrame: begin.frame, frames: (end?.frame ?? frames) - begin.frame })
+    if (end === undefined) return spans
+    begin = end
+  }
+}
+
+const segmentedPlan = (
+  composition: Composition,
+  layout: Extract<Layout, { _tag: "concat" }>,
+  inputs: ReadonlyMap<string, InputFile>,
+  outputPath: string,
+  total: number,
+  most: number
+): CompositionPlan => {
+  const output = composition.output
+  const container = containers[output.format]
+  const sources = clipSources(new Builder(), composition, inputs)
+  const transition = layout.transition?.duration ?? 0
+  // As many frames as the single graph's last trim keeps: those before `total` (as written).
+  const frames = Math.ceil(Number(num(total)) * output.fps - 1e-6)
+  const spans = segmentSpans(
+    sources.map((clip) => clip.duration),
+    sources.map((clip) => (clip.still ? clip.duration : clip.read)),
+    transition,
+    output.fps,
+    most,
+    frames
+  )
+  const wantAudio = composition.audio.mode !== "replace"
+  // The clips' sound is cut at the same instants, on whole samples counted from the start.
+  const sampleAt = (frame: number) => Math.round((frame / output.fps) * sampleRate)
+  const totalSamples = Math.round(Number(num(total)) * sampleRate)
+  const texts: Array<TextFile> = []
+  const segments = spans.map((span, i): VideoSegment => {
+    const b = new Builder()
+    const clips = span.pieces.map((piece) => addClip(b, sources[piece.clip]!, output.fps, piece))
+    const base = layoutConcat(b, clips, layout, output, false)
+    const stretch = { offset: span.firstFrame / output.fps, length: span.frames / output.fps, segment: i }
+    const video = applyOverlays(b, composition, inputs, base.video, total, stretch)
+    texts.push(...b.textFiles)
+    // Cut by frame count, not time: the segments then add up to the single graph's frames.
+    b.chain([video], [`trim=end_frame=${span.frames}`, "setpts=PTS-STARTPTS"], "vout")
+    const file = `segment-${i}.${container.extension}`
+    const videoArgs = ["-map", "[vout]", ...videoEncoders[output.videoCodec], "-an", "-f", container.muxer, file]
+    const args = [...common, ...b.inputArgs, "-filter_complex", b.chains.join(";"), ...videoArgs]
+    if (!wantAudio) return { args, file, frames: span.frames }
+    // The sound: only the pieces that have some are opened, the others are silence.
+    const a = new Builder()
+    const pieces = span.pieces.map((piece) => {
+      const source = sources[piece.clip]!
+      return source.facts.hasAudio ? addClip(a, source, output.fps, piece) : { index: source.index, input: -1, duration: piece.length, facts: source.facts }
+    })
+    const sounds = pieces.map((piece) => clipAudio(a, piece, piece.duration))
+    const joined =
+      sounds.length === 1
+        ? sounds[0]!
+        : layout.transition === undefined
+          ? a.chain(sounds, [`concat=n=${sounds.length}:v=0:a=1`], a.label("a"))
+          : sounds.slice(1).reduce((sound, next) => a.chain([sound, next], [`acrossfade=d=${num(transition)}`], a.label("a")), sounds[0]!)
+    const last = span.firstFrame + span.frames >= frames
+    const samples = (last ? totalSamples : sampleAt(span.firstFrame + span.frames)) - sampleAt(span.firstFrame)
+    a.chain([joined], ["apad", `atrim=end_sample=${samples}`, "asetpts=PTS-STARTPTS"], "aout")
+    const audioFile = `segment-${i}.wav`
+    // Lossless float, so the sound is encoded once, by the join, as a single graph's is.
+    const audioArgs = [...common, ...a.inputArgs, "-filter_complex", a.chains.join(";"), "-map", "[aout]", "-c:a", "pcm_f32le", "-f", "wav", audioFile]
+    return { args, file, audioArgs, audioFile, frames: span.frames }
+  })
+  const concatList = (name: string, entries: ReadonlyArray<readonly [string, number]>): TextFile => ({
+    name,
+    text: ["ffconcat version 1.0", ...entries.flatMap(([file, seconds]) => [`file ${file}`, `duration ${seconds.toFixed(6)}`]), ""].join("\n")
+  })
+  const list = concatList("segments.ffconcat", segments.map((segment) => [segment.file, segment.frames / output.fps]))
+  const audioList = wantAudio
+    ? concatList(
+        "segments-audio.ffconcat",
+        segments.map((segment, i) => {
+          const first = spans[i]!.firstFrame
+          const end = i === segments.length - 1 ? totalSamples : sampleAt(first + segment.frames)
+          return [segment.audioFile!, (end - sampleAt(first)) / sampleRate]
+        })
+      )
+    : undefined
+
+  const b = new Builder()
+  b.input(["-f", "concat"], list.name)
+  if (audioList !== undefined) b.input(["-f", "concat"], audioList.name)
+  // The concat lists name only the segments written by this plan, in the working directory.
+  const joined = [
+    ...inputPolicy(["concat", container.demuxer]),
+    ...b.inputArgs.splice(0, 4),
+    ...(audioList !== undefined ? [...inputPolicy(["concat", "wav"]), ...b.inputArgs.splice(0, 4)] : [])
+  ]
+  const audio = audioList !== undefined ? "1:a" : undefined
+  const mixed = applyAudio(b, composition, inputs, { video: "", audio, duration: total })
+  b.chain([mixed], ["apad", `atrim=duration=${num(total)}`, "asetpts=PTS-STARTPTS"], "aout")
+  const graph = b.chains.join(";")
+  const args = [
+    ...common,
+    ...joined,
+    ...guardInputs(b.inputArgs),
+    "-filter_complex",
+    graph,
+    "-map",
+    "0:v",
+    "-map",
+    "[aout]",
+    "-c:v",
+    "copy",
+    ...audioEncoders[output.audioCodec],
+    ...audioOptions(output),
+    outputPath
+  ]
+  return {
+    args,
+    graph,
+    textFiles: [...texts, list, ...(audioList !== undefined ? [audioList] : [])],
+    segments,
+    duration: total,
+    width: output.width,
+    height: output.height,
+    fps: output.fps,
+    mimeType: container.mimeType,
+    extension: container.extension
+  }
 }
 
 /** The `src`s a composition reads (clips, image and video overlays, audio tracks), each once, in order. */

@@ -65,6 +65,7 @@ import { compositionPlan, compositionSources, containers, type InputFile } from 
 import * as Inputs from "./Inputs.js"
 import { badRequest, internal, tooLarge } from "./Inputs.js"
 import * as Outputs from "./Outputs.js"
+import * as PlanRunner from "./PlanRunner.js"
 import * as Probe from "./Probe.js"
 import * as Recipes from "./Recipes.js"
 import * as Slides from "./Slides.js"
@@ -204,12 +205,14 @@ const probeInput = (state: State, path: string, label: string): Effect.Effect<Pr
     unsupported(`${label} is not media ffprobe can read: ${error.reason.split(`${path}: `).join("").split(path).join(label)}`)
   )
 
-// Run ffmpeg for a result at `output`; the partial result is removed when it fails.
+// Run ffmpeg for a result at `output`; the partial result is removed when it fails. `confined`:
+// the arguments carry their own input policy (a segmented composition's join).
 const render = (
   state: State,
   args: ReadonlyArray<string>,
   cwd: string,
-  output: string
+  output: string,
+  confined = false
 ): Effect.Effect<void, EngineFailed | BadRequest, CommandExecutor.CommandExecutor | FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
@@ -217,7 +220,7 @@ const render = (
     // ffmpeg's messages name our files: keep the names, drop the work directory's paths.
     const scrubPaths = (text: string) => text.split(`${cwd}${path.sep}`).join("").split(`${path.dirname(output)}${path.sep}`).join("")
     // Every input read as a self-contained media file, never as a list of other files.
-    yield* state.engine.run({ engine: "ffmpeg", args: MediaInput.guardInputs(args), cwd }).pipe(
+    yield* state.engine.run({ engine: "ffmpeg", args: confined ? args : MediaInput.guardInputs(args), cwd }).pipe(
       // A command line the system cannot take comes from a job too large: the caller's 400.
       Effect.mapError((error) =>
         error.reason === "argumentsTooLong"
@@ -359,7 +362,8 @@ const compose = (state: State): JobWork<Composition, { readonly output: OutputFi
         for (const text of plan.textFiles) {
           yield* fs.writeFileString(path.join(dir, text.name), text.text).pipe(Effect.mapError((e) => internal(e.message)))
         }
-        yield* render(state, plan.args, dir, output.path)
+        // A long composition runs as segments and a join (PlanRunner), each an ffmpeg of its own.
+        yield* PlanRunner.runPlan(plan, dir, output.path, (args, file, confined) => render(state, args, dir, file, confined))
         return { output: yield* finish(state, output.name, output.path, plan.mimeType) }
       })
     )
