@@ -177,7 +177,9 @@ export const background = (
         return Effect.ensuring(direct.writeMany(batch), Effect.sync(() => batch.forEach((entry) => pending.delete(entry.id))))
       })
     )
-    yield* Effect.forkScoped(writer)
+    // Interruptible whatever region first opened the ledger (a call's exit handler records from an
+    // uninterruptible one, and a fiber forked there would inherit it: closing would then wait forever).
+    yield* Effect.forkScoped(Effect.interruptible(writer))
     // Runs before the writer is stopped (finalizers run last first): what was recorded is written.
     yield* Effect.addFinalizer(() =>
       Effect.repeat(Effect.sync(() => pending.size), { until: (left) => left === 0, schedule: Schedule.spaced("5 millis") }).pipe(

@@ -657,8 +657,11 @@ const pipeToFile = (body: Readable, fd: number, sink: FileSink): Effect.Effect<s
     // A timer of more than about 24.8 days would fire at once: such a wait is no limit at all. The
     // body held back for a progress listener is not stalled: it waits on us.
     const stall = () => (held !== undefined ? idle?.refresh() : body.destroy(new Stalled()))
-    const idle = sink.idleMs > 0 && sink.idleMs <= 2 ** 31 - 1 ? setTimeout(stall, sink.idleMs) : undefined
+    // Unref'd: the transfer's socket keeps the process alive while it runs, the timer never should.
+    const idle = sink.idleMs > 0 && sink.idleMs <= 2 ** 31 - 1 ? setTimeout(stall, sink.idleMs).unref() : undefined
+    let ended = false
     pipeline(body, file, (error) => {
+      ended = true
       if (idle !== undefined) clearTimeout(idle)
       // The end is told once the file stream is closed, that is once no write is under way.
       if (file.closed) signal({ _tag: "End", error })
@@ -677,7 +680,8 @@ const pipeToFile = (body: Readable, fd: number, sink: FileSink): Effect.Effect<s
     const release = Effect.sync(() => {
       const callback = held
       held = undefined
-      idle?.refresh()
+      // Re-armed only while the body flows: refreshing a cleared timer starts it again.
+      if (!ended) idle?.refresh()
       callback?.()
     })
     const loop: Effect.Effect<string | undefined, Fatal> = Effect.flatMap(next, (told) => {

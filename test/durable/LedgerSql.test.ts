@@ -5,6 +5,7 @@
  */
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import { describe, expect, it } from "@effect/vitest"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as fs from "node:fs"
@@ -58,5 +59,18 @@ describe("LedgerSql", () => {
       expect(reread.length).toBe(1000)
       expect(reread[0]).toEqual(entries[0])
       expect(reread.filter((e) => e.costUsd === null)).toHaveLength(100)
+    }))
+
+  it.live("opened from an uninterruptible region (a call's exit handler), it still closes", () =>
+    Effect.gen(function* () {
+      const file = path.join(dir, "uninterruptible.db")
+      const closed = yield* Effect.scoped(
+        Effect.uninterruptible(
+          Effect.flatMap(Layer.build(ledgerOn(file)), (context) => Context.get(context, CostLedger).record(entry(1)))
+        )
+      ).pipe(Effect.timeout("10 seconds"), Effect.either)
+      expect(closed._tag).toBe("Right")
+      const reread = yield* Effect.scoped(Effect.flatMap(CostLedger, (ledger) => ledger.entries()).pipe(Effect.provide(Layer.fresh(ledgerOn(file)))))
+      expect(reread.map((e) => e.id)).toEqual(["e-1"])
     }))
 })
