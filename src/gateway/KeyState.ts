@@ -17,6 +17,7 @@ import type * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import { periodBounds } from "../registry/Budget.js"
 
 /** The period a spend limit counts over: the UTC day or the UTC calendar month. */
 export const SpendPeriod = Schema.Literal("day", "month")
@@ -83,11 +84,8 @@ export const Reservation = Data.taggedEnum<Reservation>()
 
 /** The bounds of the period holding `now` (epoch ms): its first millisecond and the first of the next one, UTC. */
 export const periodOf = (period: SpendPeriod, now: number): { readonly start: Date; readonly end: Date } => {
-  const date = new Date(now)
-  const [year, month, day] = [date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate()]
-  return period === "day"
-    ? { start: new Date(Date.UTC(year, month, day)), end: new Date(Date.UTC(year, month, day + 1)) }
-    : { start: new Date(Date.UTC(year, month, 1)), end: new Date(Date.UTC(year, month + 1, 1)) }
+  const bounds = periodBounds(period, now)
+  return { start: new Date(bounds.start), end: new Date(bounds.end) }
 }
 
 const usd = (amount: number): string => `$${amount < 0.01 && amount > 0 ? amount.toPrecision(2) : amount.toFixed(2)}`

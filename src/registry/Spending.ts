@@ -139,7 +139,8 @@ const make = (budgets: BudgetsService | undefined, ledger: CostLedgerService | u
   const run = <C extends MediaCapability>(call: SpendingCall<C>) =>
     Effect.gen(function* () {
       if (call.provider.type !== "remote") return yield* inactive.run(call)
-      let listed = budgets !== undefined || ledger !== undefined ? yield* listedOf(call.provider, call.capability, call.model.id, call.listed) : call.listed
+      // Here a ledger or budgets exist (else `inactive`): the model's listing gives its price and unit.
+      let listed = yield* listedOf(call.provider, call.capability, call.model.id, call.listed)
       let model = call.model
       let hold: BudgetHold
       const first = yield* Effect.either(admit(call.provider, call.capability, listed, model.id, worstCase(listed, call.capability, call.input, call.options)))
