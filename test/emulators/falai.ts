@@ -378,7 +378,7 @@ export interface FalSettings {
   key: string
   /** More keys it accepts (a provider configured with a key ring). Default none. */
   otherKeys: ReadonlyArray<string>
-  /** A reply to a request instead of the emulator's own (after the key check): a submit refused before any job exists. */
+  /** A reply to a request instead of the emulator's own (after the key check; result files, which need no key, too): a submit refused before any job exists, a download that stalls. */
   intercept: ((request: EmuRequest, kind: FalRequestKind) => Reply | undefined) | undefined
   /** A new job's own behaviour, from its input. */
   planJob: ((input: Record<string, unknown>) => JobPlan | undefined) | undefined
@@ -520,6 +520,9 @@ export const makeFal = (overrides: Partial<FalSettings> = {}): FalEmulator => {
       const kind = classify(request)
       const path = request.url.split("?")[0]!
       if (kind === "file") {
+        // Result files are public URLs (no key asked), but a test may still fault them.
+        const faulted = settings.intercept?.(request, kind)
+        if (faulted !== undefined) return faulted
         const planned = jobs.get(/^\/files\/([^./]+)/.exec(path)?.[1] ?? "")?.plan?.plan.fileReply
         if (planned !== undefined) return planned
         const ext = path.split(".").pop() ?? "png"
