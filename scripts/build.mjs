@@ -2,10 +2,10 @@
 //
 // - the library: `tsc -p tsconfig.build.json` emits ESM JavaScript, .d.ts and declaration maps
 //   to dist/, mirroring src/ (dist/index.js is the package's `exports["."]`);
-// - the CLI bundle: src/cli/main.ts -> dist/cli-bundle/automarket.mjs (plus the chunks it imports
-//   lazily), ESM for Node 20 (esbuild, tree-shaken), so that `automarket` starts without
-//   compiling TypeScript or resolving hundreds of modules. bin/automarket.mjs runs it; in a clone
-//   it calls `build` first when the bundle is older than src/.
+// - the CLI bundle: src/cli/main.ts -> dist/cli-bundle/automarket.cjs, one file for Node 20
+//   (esbuild, tree-shaken), so that `automarket` starts without compiling TypeScript or resolving
+//   hundreds of modules, and V8 can cache its compiled code (see `build`). bin/automarket.mjs runs
+//   it; in a clone it calls `build` first when the bundle is older than src/.
 //
 //   node scripts/build.mjs          (npm run build, and prepack) the library and the bundle
 //   node scripts/build.mjs --cli    the bundle only (scripts/docker-images.sh)
@@ -20,7 +20,7 @@
 // to sources resolve within the bundle's folder, in a clone and in the installed package alike;
 // the package root (ProcessRuntime's `packageRoot`) is found above it.
 import { execFileSync } from "node:child_process"
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs"
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs"
 import { createRequire } from "node:module"
 import path from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
@@ -29,11 +29,11 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 const srcDir = path.join(root, "src")
 const distDir = path.join(root, "dist")
 
-/** The folder of the CLI bundle (entry, chunks, data files). */
+/** The folder of the CLI bundle (the bundle, its data files, and the caches bin/automarket.mjs keeps of it). */
 export const bundleDir = path.join(distDir, "cli-bundle")
 
-/** The bundle's entry. */
-export const bundlePath = path.join(bundleDir, "automarket.mjs")
+/** The bundle. */
+export const bundlePath = path.join(bundleDir, "automarket.cjs")
 
 /** Packages left out of the bundle (native or optional dependencies). */
 export const external = ["dockerode", "ssh2", "cpu-features", "bufferutil", "utf-8-validate", "better-sqlite3", "pg", "pg-native"]
@@ -87,15 +87,27 @@ const dataFiles = () =>
     .filter((entry) => entry.isFile() && !entry.name.endsWith(".ts") && entry.name !== "Dockerfile")
     .map((entry) => path.join(entry.parentPath ?? entry.path, entry.name))
 
-const isChunk = (file) => file.startsWith("automarket-chunk-") && file.endsWith(".mjs")
+// What runs of the bundle leave beside it (bin/automarket.mjs): its code cache and printed
+// pages, and their temporary files. A new bundle makes them stale, and none is shipped.
+const isCache = (file) => /^automarket\.cjs\.(code-cache|pages\.json)(\.\d+\.tmp)?$/.test(file)
+
+// Left by the builds before the script bundle (an ES module with lazily imported chunks).
+const isOldOutput = (file) => file === "automarket.mjs" || (file.startsWith("automarket-chunk-") && file.endsWith(".mjs"))
 
 /**
- * Build the bundle: the entry dist/cli-bundle/automarket.mjs, its lazily imported chunks
- * (dist/cli-bundle/automarket-chunk-*.mjs, beside it, so that the rewritten `import.meta.url`s
- * hold for them too) and the data files. Written into a temporary folder and moved into place
- * data and chunks first, entry last (one rename), so a concurrent reader never sees half a build.
- * Chunks of earlier builds are removed once no process started then can still want them (10
- * minutes), or at once with `{ prune: true }` (the full build, what ships). Returns the entry's path.
+ * Build the bundle: dist/cli-bundle/automarket.cjs, the whole CLI in one file (what it imports
+ * lazily is held in it and evaluated on first use), and the data files beside it.
+ *
+ * The file is one function expression, `(function (require, module, exports, __filename,
+ * __dirname, __automarketUrl) { ... })`, CommonJS inside, with every `import.meta.url` replaced by
+ * `__automarketUrl`: bin/automarket.mjs compiles it as a `vm.Script`, which, unlike an ES module
+ * on Node 20, takes a V8 code cache. Strict mode, as the ES module output ran. ASCII only, so it is
+ * read as latin1 without decoding UTF-8.
+ *
+ * Written into a temporary folder and moved into place data first, entry last (one rename), so a
+ * concurrent reader never sees half a build; the caches of the earlier bundle are removed (they
+ * would be ignored anyway: they name the bundle they came from). `prune` also removes what builds
+ * of the earlier layout left. Returns the entry's path.
  */
 export const build = async ({ prune = false } = {}) => {
   const esbuild = await import("esbuild")
@@ -105,17 +117,17 @@ export const build = async ({ prune = false } = {}) => {
     await esbuild.build({
       entryPoints: { automarket: path.join(srcDir, "cli", "main.ts") },
       outdir: temporary,
-      outExtension: { ".js": ".mjs" },
-      chunkNames: "automarket-chunk-[hash]",
+      outExtension: { ".js": ".cjs" },
       bundle: true,
-      splitting: true,
       platform: "node",
-      format: "esm",
+      format: "cjs",
       target: "node20",
       external,
       plugins: [lazyDockerode, sourceUrls],
-      // CommonJS dependencies inside an ESM bundle still call require() for Node's built-ins.
-      banner: { js: "import { createRequire as __automarketRequire } from 'node:module'; const require = __automarketRequire(import.meta.url);" },
+      define: { "import.meta.url": "__automarketUrl" },
+      banner: { js: '(function (require, module, exports, __filename, __dirname, __automarketUrl) { "use strict";' },
+      footer: { js: "})" },
+      charset: "ascii",
       minifyWhitespace: true,
       minifySyntax: true,
       legalComments: "none",
@@ -128,14 +140,9 @@ export const build = async ({ prune = false } = {}) => {
       mkdirSync(path.dirname(target), { recursive: true })
       renameSync(staged, target)
     }
-    const built = readdirSync(temporary).filter(isChunk)
-    for (const file of built) renameSync(path.join(temporary, file), path.join(bundleDir, file))
-    renameSync(path.join(temporary, "automarket.mjs"), bundlePath)
-    const now = Date.now()
+    renameSync(path.join(temporary, "automarket.cjs"), bundlePath)
     for (const file of readdirSync(bundleDir)) {
-      if (!isChunk(file) || built.includes(file)) continue
-      const stale = path.join(bundleDir, file)
-      if (prune || now - statSync(stale).mtimeMs > 10 * 60_000) rmSync(stale, { force: true })
+      if (isCache(file) || (prune && isOldOutput(file))) rmSync(path.join(bundleDir, file), { force: true })
     }
   } finally {
     rmSync(temporary, { recursive: true, force: true })

@@ -85,7 +85,7 @@ make_context() {
   cp -al bin src package.json tsconfig.json .dockerignore "$context/"
   # The CLI bundle (scripts/build.mjs --cli): what a service runs (bin/ runs it directly when there
   # is no scripts/ folder, as in the images; tsx is a dev dependency, not in the images).
-  node scripts/build.mjs --cli >/dev/null 2>&1 && [ -f dist/cli-bundle/automarket.mjs ] ||
+  node scripts/build.mjs --cli >/dev/null 2>&1 && [ -f dist/cli-bundle/automarket.cjs ] ||
     { echo "docker-images: the CLI bundle could not be built (node scripts/build.mjs --cli)" >&2; exit 1; }
   mkdir -p "$context/dist" && cp -al dist/cli-bundle "$context/dist/"
   npm ls --omit=dev --all --parseable 2>/dev/null | sed -n "s#^$root/node_modules/#node_modules/#p" | sort -u |

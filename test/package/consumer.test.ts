@@ -30,7 +30,7 @@ const minutes = (n: number) => n * 60_000
 /** What a file of the tarball may be: what README's Install section promises and nothing else. */
 const shipped = [/^package\.json$/, /^README\.md$/, /^LICENSE$/, /^CHANGELOG\.md$/, /^bin\/automarket\.mjs$/, /^dist\//, /^src\/.+\.ts$/]
 /** What it must hold. */
-const required = ["package.json", "README.md", "LICENSE", "CHANGELOG.md", "bin/automarket.mjs", "dist/index.js", "dist/index.d.ts", "dist/index.d.ts.map", "dist/ai/index.js", "dist/ai/index.d.ts", "dist/ai/LanguageModel.js", "dist/ai/LanguageModel.d.ts", "dist/cli-bundle/automarket.mjs", "dist/cli-bundle/cli/demo/default-script.md"]
+const required = ["package.json", "README.md", "LICENSE", "CHANGELOG.md", "bin/automarket.mjs", "dist/index.js", "dist/index.d.ts", "dist/index.d.ts.map", "dist/ai/index.js", "dist/ai/index.d.ts", "dist/ai/LanguageModel.js", "dist/ai/LanguageModel.d.ts", "dist/cli-bundle/automarket.cjs", "dist/cli-bundle/cli/demo/default-script.md"]
 
 /** Not copied into the clean copy: what a fresh clone does not have. */
 const notCopied = new Set(["node_modules", ".git", "dist", "coverage", ".cache", path.join("bench", ".build")])
