@@ -25,6 +25,7 @@ import type { BudgetHold, BudgetsService } from "../registry/Budget.js"
 import { worstCase } from "../registry/CostEstimate.js"
 import { CurrentSpender, type CostLedgerService, type LedgerEntry } from "../registry/Ledger.js"
 import { Attribute, SpanName } from "../resilience/Attributes.js"
+import * as Spans from "../resilience/Spans.js"
 import type { ProviderRegistryService } from "../registry/ProviderRegistry.js"
 import {
   cancelledError,
@@ -528,8 +529,8 @@ const traced = <A>(
   self: Effect.Effect<A, MediaError>
 ): Effect.Effect<A, MediaError> =>
   self.pipe(
-    Effect.tapError((error) => Effect.annotateCurrentSpan({ [Attribute.errorTag]: error._tag, [Attribute.provider]: error.provider })),
-    Effect.withSpan(SpanName.durable(step), { captureStackTrace: false,
+    Effect.tapError((error) => Spans.annotateCurrentSpan({ [Attribute.errorTag]: error._tag, [Attribute.provider]: error.provider })),
+    Spans.withSpan(SpanName.durable(step), { captureStackTrace: false,
       attributes: {
         [Attribute.generationId]: request.id,
         [Attribute.capability]: request.capability,

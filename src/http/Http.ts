@@ -41,6 +41,7 @@ import {
 } from "../domain/Errors.js"
 import type { KeyRing } from "./KeyRing.js"
 import { Attribute, pathOf, SpanName } from "../resilience/Attributes.js"
+import * as Spans from "../resilience/Spans.js"
 import * as ProviderWait from "../resilience/ProviderWait.js"
 import { type RetryPolicy, retrySchedule, withTimeout } from "../resilience/Resilience.js"
 import { type LeanPathService, leanPathOf, type LeanRequest, type LeanResponse } from "./UndiciHttpClient.js"
@@ -344,7 +345,7 @@ export const make = (config: ProviderHttpConfig): Effect.Effect<ProviderHttp, ne
     ): Effect.Effect<A, MediaError> =>
       ProviderWait.measure(client.execute(build(options, key))).pipe(
         Effect.mapError((error) => errorFromTransport(provider, error)),
-        Effect.tap((response) => Effect.annotateCurrentSpan(Attribute.httpStatus, response.status)),
+        Effect.tap((response) => Spans.annotateCurrentSpan(Attribute.httpStatus, response.status)),
         Effect.flatMap((response) => (response.status >= 200 && response.status < 300 ? read(response) : failed(response, options.model))),
         withTimeout(provider, options.timeout ?? timeout)
       )
@@ -436,7 +437,7 @@ export const make = (config: ProviderHttpConfig): Effect.Effect<ProviderHttp, ne
         const method = options.method ?? "GET"
         const urlPath = pathOf(urlOf(options.path))
         const traced = Effect.suspend(() =>
-          Effect.withSpan(once, SpanName.http, { captureStackTrace: false,
+          Spans.withSpan(once, SpanName.http, { captureStackTrace: false,
             kind: "client",
             attributes: { [Attribute.provider]: provider, [Attribute.httpMethod]: method, [Attribute.urlPath]: urlPath, [Attribute.httpAttempt]: ++tries }
           })
@@ -475,7 +476,7 @@ export const make = (config: ProviderHttpConfig): Effect.Effect<ProviderHttp, ne
       // A body that breaks off after a 2xx status is a transport failure (NetworkError), not an empty answer.
       const read = (response: HttpClientResponse.HttpClientResponse) =>
         Effect.flatMap(Effect.mapError(ProviderWait.measure(readCapped(response, maxBodyBytes)), (error) => errorFromTransport(provider, error)), (body) =>
-          Effect.zipRight(Effect.annotateCurrentSpan(Attribute.bytes, body.bytes), body.over ? Effect.fail(tooLarge()) : readText(body.text)))
+          Effect.zipRight(Spans.annotateCurrentSpan(Attribute.bytes, body.bytes), body.over ? Effect.fail(tooLarge()) : readText(body.text)))
       return retried(options, withKeys((key) => attempt(options, key, read)))
     }
 
@@ -506,7 +507,7 @@ const readCapped = (
 
 // The status and body size of a lean answer on the current `automarket.http` span.
 const annotateAnswer = (status: number, bytes: number): Effect.Effect<void> =>
-  Effect.annotateCurrentSpan({ [Attribute.httpStatus]: status, [Attribute.bytes]: bytes })
+  Spans.annotateCurrentSpan({ [Attribute.httpStatus]: status, [Attribute.bytes]: bytes })
 
 /** A retry schedule whose every delay is counted as time waited on the provider (`ProviderWait`). */
 const waited = <Out>(schedule: Schedule.Schedule<Out, MediaError>): Schedule.Schedule<Out, MediaError> =>

@@ -14,6 +14,7 @@ import * as Schedule from "effect/Schedule"
 import { Cancelled, GenerationFailed, type MediaError } from "../domain/Errors.js"
 import * as Progress from "../domain/Progress.js"
 import { Attribute, SpanName } from "../resilience/Attributes.js"
+import * as Spans from "../resilience/Spans.js"
 import * as ProviderWait from "../resilience/ProviderWait.js"
 import { type JobStatus, percentFromLogs } from "./JobStatus.js"
 import type { JobControl } from "./Run.js"
@@ -161,9 +162,9 @@ export const follow = <A>(options: FollowOptions<A>): Effect.Effect<A, MediaErro
       })
     const { ticket } = options
     return loop(initialState, options.initial !== undefined ? Effect.succeed(options.initial) : poll).pipe(
-      Effect.onExit(() => Effect.annotateCurrentSpan(Attribute.polls, polls)),
-      Effect.tapError((error) => Effect.annotateCurrentSpan(Attribute.errorTag, error._tag)),
-      Effect.withSpan(SpanName.jobPoll, { captureStackTrace: false,
+      Effect.onExit(() => Spans.annotateCurrentSpan(Attribute.polls, polls)),
+      Effect.tapError((error) => Spans.annotateCurrentSpan(Attribute.errorTag, error._tag)),
+      Spans.withSpan(SpanName.jobPoll, { captureStackTrace: false,
         attributes: { [Attribute.provider]: ticket.provider, [Attribute.model]: ticket.model, [Attribute.jobId]: ticket.requestId }
       })
     )

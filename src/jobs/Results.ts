@@ -17,6 +17,7 @@ import type { ProviderModel } from "../domain/Model.js"
 import * as Download from "../http/Download.js"
 import * as PrivateDir from "../local/PrivateDir.js"
 import { Attribute, SpanName } from "../resilience/Attributes.js"
+import * as Spans from "../resilience/Spans.js"
 import * as ProviderWait from "../resilience/ProviderWait.js"
 import type { JobTicket } from "./Ticket.js"
 
@@ -105,9 +106,9 @@ export const downloadResult = (
     }).pipe(
       // The transfer is a wait on the provider's file host (writing the chunks to disk included).
       ProviderWait.measure,
-      Effect.tap((downloaded) => Effect.annotateCurrentSpan(Attribute.bytes, downloaded.bytes)),
-      Effect.tapError((error) => Effect.annotateCurrentSpan(Attribute.errorTag, error._tag)),
-      Effect.withSpan(SpanName.jobDownload, { captureStackTrace: false,
+      Effect.tap((downloaded) => Spans.annotateCurrentSpan(Attribute.bytes, downloaded.bytes)),
+      Effect.tapError((error) => Spans.annotateCurrentSpan(Attribute.errorTag, error._tag)),
+      Spans.withSpan(SpanName.jobDownload, { captureStackTrace: false,
         attributes: { [Attribute.provider]: ticket.provider, [Attribute.model]: ticket.model, [Attribute.jobId]: ticket.requestId }
       })
     )

@@ -26,6 +26,7 @@ import * as Ref from "effect/Ref"
 import { type MediaError, Timeout } from "../domain/Errors.js"
 import * as Progress from "../domain/Progress.js"
 import { Attribute, SpanName } from "../resilience/Attributes.js"
+import * as Spans from "../resilience/Spans.js"
 import * as Metrics from "../resilience/Metrics.js"
 import { defaultJobTimeout } from "./Settings.js"
 import { encodeTicket, type JobTicket } from "./Ticket.js"
@@ -121,10 +122,10 @@ export const tracedSubmit = <S>(submit: Effect.Effect<S, MediaError>, ticketOf: 
   submit.pipe(
     Effect.tap((submitted) => {
       const ticket = ticketOf(submitted)
-      return Effect.annotateCurrentSpan({ [Attribute.provider]: ticket.provider, [Attribute.model]: ticket.model, [Attribute.jobId]: ticket.requestId })
+      return Spans.annotateCurrentSpan({ [Attribute.provider]: ticket.provider, [Attribute.model]: ticket.model, [Attribute.jobId]: ticket.requestId })
     }),
-    Effect.tapError((error) => Effect.annotateCurrentSpan({ [Attribute.provider]: error.provider, [Attribute.errorTag]: error._tag })),
-    Effect.withSpan(SpanName.jobSubmit, { captureStackTrace: false })
+    Effect.tapError((error) => Spans.annotateCurrentSpan({ [Attribute.provider]: error.provider, [Attribute.errorTag]: error._tag })),
+    Spans.withSpan(SpanName.jobSubmit, { captureStackTrace: false })
   )
 
 /** Report that the provider accepted a job (the `Submitted` progress event, carrying the ticket as JSON). */

@@ -15,6 +15,7 @@ import * as Stream from "effect/Stream"
 import { type Asset, withOrigin } from "../domain/Asset.js"
 import type { MediaError } from "../domain/Errors.js"
 import { Attribute, SpanName } from "../resilience/Attributes.js"
+import * as Spans from "../resilience/Spans.js"
 import * as Metrics from "../resilience/Metrics.js"
 import * as ProviderWait from "../resilience/ProviderWait.js"
 
@@ -52,7 +53,7 @@ export const observeCall = <O extends Asset, G extends Served<O>>(
           const generation = exit.value
           const costUsd = generation.output.origin?.costUsd
           return Effect.zipRight(
-            Effect.annotateCurrentSpan({
+            Spans.annotateCurrentSpan({
               [Attribute.provider]: generation.provider,
               [Attribute.model]: generation.model,
               [Attribute.attempts]: generation.attempts.length,
@@ -65,12 +66,12 @@ export const observeCall = <O extends Asset, G extends Served<O>>(
         const error = Exit.isFailure(exit) ? failureOf(exit) : undefined
         return Effect.zipRight(
           error !== undefined
-            ? Effect.annotateCurrentSpan({ [Attribute.errorTag]: error._tag, [Attribute.provider]: error.provider })
+            ? Spans.annotateCurrentSpan({ [Attribute.errorTag]: error._tag, [Attribute.provider]: error.provider })
             : Effect.void,
           Metrics.recordCall({ capability, provider: error?.provider ?? "none", outcome: "failure", seconds, costUsd: undefined })
         )
       }),
-      Effect.withSpan(SpanName.generate, { captureStackTrace: false, attributes: { [Attribute.capability]: capability } })
+      Spans.withSpan(SpanName.generate, { captureStackTrace: false, attributes: { [Attribute.capability]: capability } })
     )
   })
 
@@ -87,25 +88,25 @@ export const observeAttempt =
     const tried = self.pipe(
       Effect.tapError((error) =>
         Effect.zipRight(
-          Effect.annotateCurrentSpan(Attribute.errorTag, error._tag),
+          Spans.annotateCurrentSpan(Attribute.errorTag, error._tag),
           Metrics.recordTry(capability, provider, index, error._tag)
         )
       ),
-      Effect.withSpan(SpanName.attempt, { captureStackTrace: false, attributes: { [Attribute.provider]: provider, [Attribute.attemptIndex]: index } })
+      Spans.withSpan(SpanName.attempt, { captureStackTrace: false, attributes: { [Attribute.provider]: provider, [Attribute.attemptIndex]: index } })
     )
     return index === 0 ? tried : Effect.zipRight(Metrics.recordTry(capability, provider, index, undefined), tried)
   }
 
 /** Name the model a try resolved on its `automarket.attempt` span. */
-export const annotateModel = (model: string): Effect.Effect<void> => Effect.annotateCurrentSpan(Attribute.model, model)
+export const annotateModel = (model: string): Effect.Effect<void> => Spans.annotateCurrentSpan(Attribute.model, model)
 
 /** A streamed text generation in an `automarket.stream` span, with the error's tag when it fails. */
 export const observeStream = <A>(stream: Stream.Stream<A, MediaError>): Stream.Stream<A, MediaError> =>
   stream.pipe(
-    Stream.tapError((error) => Effect.annotateCurrentSpan(Attribute.errorTag, error._tag)),
+    Stream.tapError((error) => Spans.annotateCurrentSpan(Attribute.errorTag, error._tag)),
     Stream.withSpan(SpanName.stream, { captureStackTrace: false, attributes: { [Attribute.capability]: "text-to-text" } })
   )
 
 /** Name the provider a stream moved to (its position in the fallback order) on the `automarket.stream` span. */
 export const annotateStreamStep = (provider: string, model: string | undefined, index: number): Effect.Effect<void> =>
-  Effect.annotateCurrentSpan({ [Attribute.provider]: provider, [Attribute.attemptIndex]: index, ...(model !== undefined ? { [Attribute.model]: model } : {}) })
+  Spans.annotateCurrentSpan({ [Attribute.provider]: provider, [Attribute.attemptIndex]: index, ...(model !== undefined ? { [Attribute.model]: model } : {}) })

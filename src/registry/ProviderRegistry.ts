@@ -118,6 +118,14 @@ export interface TextDelta {
 /** The service tag of the registry. */
 export class ProviderRegistry extends Context.Tag("automarket/ProviderRegistry")<ProviderRegistry, ProviderRegistryService>() {}
 
+// Whether routing asks these providers' availability concurrently: only when at least two of
+// them may probe a local service (a remote provider's answer is immediate).
+const probesSideBySide = (list: ReadonlyArray<MediaProviderService>): boolean => {
+  let local = 0
+  for (const provider of list) if (provider.type !== "remote" && ++local > 1) return true
+  return false
+}
+
 /** Make a registry holding the given providers. */
 export const make = (initial: ReadonlyArray<MediaProviderService> = []): Effect.Effect<ProviderRegistryService> =>
   Effect.gen(function* () {
@@ -187,8 +195,10 @@ export const make = (initial: ReadonlyArray<MediaProviderService> = []): Effect.
                 return [{ providerId: provider.id, providerType: provider.type, available, model: ranked[0], rank }]
               })
             ),
-          // One provider: no fiber to fork (a probe of several runs side by side).
-          { concurrency: list.length > 1 ? "unbounded" : 1 }
+          // A remote provider's availability is a read of its circuit: asked in turn, no fiber
+          // forked (forking cost more than the whole routing). Local providers probe their
+          // service over HTTP, so two or more of them are asked side by side.
+          { concurrency: probesSideBySide(list) ? "unbounded" : 1 }
         )
         const byId = new Map(list.map((p) => [p.id, p]))
         return route(found.flat(), options).flatMap((candidate): Array<{ readonly choice: Choice; readonly available: boolean }> => {
@@ -216,21 +226,18 @@ export const make = (initial: ReadonlyArray<MediaProviderService> = []): Effect.
       input: InputOf<C>,
       options: GenerateOptions<C> = {}
     ): Effect.Effect<Generation<C>, MediaError> =>
-      observeCall(capability, Effect.gen(function* () {
-        const order = yield* tryOrder(capability, options)
+      observeCall(capability, Effect.flatMap(Effect.zip(tryOrder(capability, options), Spending.current), ([order, spending]) => {
         if (order.length === 0) {
-          return yield* new CapabilityNotSupported({ provider: "registry", capability, detail: noProvider(capability, options) })
+          return Effect.fail(new CapabilityNotSupported({ provider: "registry", capability, detail: noProvider(capability, options) }))
         }
-        const attempts = yield* Ref.make<ReadonlyArray<Attempt>>([])
+        // This call's failed tries, in order (a plain array: one call's tries run one after another).
+        const attempts: Array<Attempt> = []
         const chosen = new Map(order.map((choice) => [choice.provider.id, choice.model]))
-        const spending = yield* Spending.current
-        const call = Effect.gen(function* () {
-          const provider = yield* MediaProvider
+        const tryWith = (provider: MediaProviderService) => {
           // The model asked for, then the one the provider resolved (its default when none was asked).
           const pinned = options.models?.[provider.id]
           let modelId = pinned ?? chosen.get(provider.id)?.id
-          const index = (yield* Ref.get(attempts)).length
-          return yield* provider.model(capability, modelId).pipe(
+          return provider.model(capability, modelId).pipe(
             Effect.flatMap((model) => {
               modelId = model.id
               if (!spending.active) {
@@ -250,18 +257,27 @@ export const make = (initial: ReadonlyArray<MediaProviderService> = []): Effect.
             }),
             // Every failed try is an attempt, whether the model could not be had or it failed.
             Effect.tapError((error) =>
-              Ref.update(attempts, (list) => [
-                ...list,
-                { provider: provider.id, model: modelId, error: { tag: error._tag, message: error.message } }
-              ])
+              Effect.sync(() => {
+                attempts.push({ provider: provider.id, model: modelId, error: { tag: error._tag, message: error.message } })
+              })
             ),
-            observeAttempt(capability, provider.id, index)
+            observeAttempt(capability, provider.id, attempts.length)
           )
+        }
+        const finish = (result: { readonly output: OutputOf<C>; readonly provider: string; readonly model: string }) => ({
+          ...result,
+          attempts: [...attempts, { provider: result.provider, model: result.model }]
         })
-        const plan = planFor(order)
-        const result = yield* Effect.withExecutionPlan(call, plan)
-        const tried = yield* Ref.get(attempts)
-        return { ...result, attempts: [...tried, { provider: result.provider, model: result.model }] }
+        // The first provider is tried directly; the fallback plan over the others (made once per
+        // order) runs only when that try fails over, which keeps the plan off the common path.
+        const [first, ...rest] = order
+        const firstTry = tryWith(first!.provider)
+        if (rest.length === 0) return Effect.map(firstTry, finish)
+        const fallback = Effect.withExecutionPlan(Effect.flatMap(MediaProvider, tryWith), planFor(rest))
+        return Effect.map(
+          Effect.catchIf(firstTry, isFailover, () => fallback),
+          finish
+        )
       }))
 
     const generate = <C extends MediaCapability>(capability: C, input: InputOf<C>, options?: GenerateOptions<C>) =>

@@ -36,12 +36,23 @@ export const spendUsd = Metric.counter("automarket.spend", { description: "spend
 /** Queued jobs submitted and not yet finished, by `provider`. */
 export const jobsInFlight = Metric.gauge("automarket.jobs.in_flight", { description: "queued jobs in flight" })
 
-// `metric` with these tags (data-first: the piped form loses the metric's input type).
-const tag = <Type, In, Out>(metric: Metric.Metric<Type, In, Out>, tags: Readonly<Record<string, string>>): Metric.Metric<Type, In, Out> =>
-  Metric.taggedWithLabels(
-    metric,
-    Object.keys(tags).map((key) => MetricLabel.make(key, tags[key]!))
-  )
+// `metric` with these tags (data-first: the piped form loses the metric's input type), made once
+// per metric and tag values: Effect finds a tagged metric's state by the identity of its label
+// list, so a metric tagged anew on every call would be looked up by hash in the registry instead.
+// The values are few (capabilities, providers, outcomes, error tags); a bound keeps a misuse finite.
+const tagged = new WeakMap<object, Map<string, unknown>>()
+const tag = <Type, In, Out>(metric: Metric.Metric<Type, In, Out>, tags: Readonly<Record<string, string>>): Metric.Metric<Type, In, Out> => {
+  let known = tagged.get(metric)
+  if (known === undefined) tagged.set(metric, (known = new Map()))
+  let key = ""
+  for (const name in tags) key += `${name}\u0000${tags[name]}\u0000`
+  const found = known.get(key) as Metric.Metric<Type, In, Out> | undefined
+  if (found !== undefined) return found
+  const made = Metric.taggedWithLabels(metric, Object.keys(tags).map((name) => MetricLabel.make(name, tags[name]!)))
+  if (known.size >= 4096) known.clear()
+  known.set(key, made)
+  return made
+}
 
 /** What one registry call did, for `recordCall`. */
 export interface CallRecord {

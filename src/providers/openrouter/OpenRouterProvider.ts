@@ -119,7 +119,8 @@ export const make = (config: ProviderConfig.ProviderConfig): Effect.Effect<OpenR
         if (content === undefined) return yield* new MalformedResponse({ provider, detail: "the completion has no message content" })
         const served = answer.model ?? model
         const cost = yield* costOf(served, answer.usage)
-        return new Text({ text: content, origin: { provider, model: served, jobId: answer.id, ...cost } })
+        // Built from the decoded answer: validating it again would only repeat the decoder's work.
+        return new Text({ text: content, origin: { provider, model: served, jobId: answer.id, ...cost } }, true)
       })
 
     const streamText = (model: string, input: Text, options: TextOptions | undefined): Stream.Stream<string, MediaError> =>

@@ -92,7 +92,8 @@ export const make = (config: ProviderConfig.ProviderConfig): Effect.Effect<Toget
           return yield* new MalformedResponse({ provider, detail: "the completion has no message content" })
         }
         const costUsd = textCost(yield* modelInfo(model), answer.usage ?? undefined)
-        return new Text({ text: content, origin: { provider, model, jobId: answer.id, ...(costUsd !== undefined ? { costUsd } : {}) } })
+        // Built from the decoded answer: validating it again would only repeat the decoder's work.
+        return new Text({ text: content, origin: { provider, model, jobId: answer.id, ...(costUsd !== undefined ? { costUsd } : {}) } }, true)
       })
 
     const streamText = (model: string, input: Text, options: TextOptions | undefined): Stream.Stream<string, MediaError> =>
