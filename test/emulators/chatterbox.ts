@@ -32,8 +32,8 @@
  *
  * What stands in for the model: the answer is a 24 kHz mono WAV sine tone, 60 ms a character
  * (divided by `speed_factor`), at the pitch of the voice: a predefined voice's own pitch, or the
- * pitch of the cloned recording (measured from its samples), so a test can hear which voice
- * spoke. Only `wav` is encoded (other formats: 501, the emulator's own answer). Every request is
+ * pitch of the cloned recording (measured from its samples; an MP3, not decoded, at `mp3Hz`), so
+ * a test can hear which voice spoke. Only `wav` is encoded (other formats: 501, the emulator's own answer). Every request is
  * recorded, the parts of each upload too, and the faults of `Faults.ts` can be armed.
  */
 import * as Effect from "effect/Effect"
@@ -142,6 +142,12 @@ const durationOf = (bytes: Buffer): number | undefined => {
   return undefined
 }
 
+/** MP3 is not decoded here: a recording that starts like one is spoken at this pitch. */
+export const mp3Hz = 180
+
+const looksLikeMp3 = (bytes: Buffer) =>
+  bytes.toString("latin1", 0, 3) === "ID3" || (bytes[0] === 0xff && ((bytes[1] ?? 0) & 0xe0) === 0xe0)
+
 const isAudioName = (name: string) => /\.(wav|mp3)$/i.test(name)
 
 /** Why a stored recording is refused for cloning, or undefined (the server's `validate_reference_audio`). */
@@ -176,7 +182,7 @@ export const chatterbox = (initial: Partial<Pick<ChatterboxState, "voices" | "mo
     const speak = (res: http.ServerResponse, text: string, speed: number, prompt: Buffer | number, format: string) => {
       if (format !== "wav") return detail(res, 501, `emulator: only wav is encoded, not ${format}`)
       // The "engine" reads the recording; bytes that are not audio make it fail, as the real one does.
-      const hz = typeof prompt === "number" ? prompt : pitchOf(prompt)
+      const hz = typeof prompt === "number" ? prompt : (pitchOf(prompt) ?? (looksLikeMp3(prompt) ? mp3Hz : undefined))
       if (hz === undefined) return detail(res, 500, "TTS engine failed to synthesize audio for chunk 1.")
       const seconds = Math.max(0.3, (0.06 * text.length) / speed)
       res.writeHead(200, { "content-type": "audio/wav", "content-disposition": 'attachment; filename="tts_output_T08_E05_W05_20260402_000000.wav"' })

@@ -9,11 +9,12 @@
  * - Options: `voice` overrides the model's voice (a file name, or a bare name such as `slt` or
  *   `Emily`, looked up among the listed voices); `format` `wav` (default), `mp3` or `opus` (Ogg);
  *   `speed` (0.25 to 4, default 1); `referenceAudio` clones the voice of a WAV or MP3 recording
- *   (by its content: anything else is `InvalidInput` naming `referenceAudio`, before any upload):
- *   it is uploaded (`/upload_reference`) once per content and server, see
- *   `ChatterboxClient.reference`, then `/tts` is asked for `voice_mode: "clone"` with it; our
- *   flite service refuses the upload with 400, which is `InvalidInput`. `extra` passes Chatterbox's own parameters through:
- *   `temperature`, `exaggeration`, `cfg_weight`, `seed`, `language`, `split_text`, `chunk_size`.
+ *   (judged by its bytes: anything else is `InvalidInput` naming `referenceAudio`, before any
+ *   upload), uploaded (`/upload_reference`) once per content and server (see
+ *   `ChatterboxClient.reference`), then `/tts` is asked for `voice_mode: "clone"` with it; our
+ *   flite service refuses the upload with 400, which is `InvalidInput`. `extra` passes
+ *   Chatterbox's own parameters through: `temperature`, `exaggeration`, `cfg_weight`, `seed`,
+ *   `language`, `split_text`, `chunk_size`.
  * - Output: an `Audio` whose source is a file (streamed to disk) in `outputDir` (default: the
  *   user's private `chatterbox` folder, see `local/PrivateDir`), with its mime type, duration and
  *   sample rate (read from the WAV header, or with ffprobe for mp3/opus when ffprobe is installed), and

@@ -13,10 +13,10 @@ import * as Predicate from "effect/Predicate"
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { afterAll, beforeAll } from "vitest"
+import { afterAll, beforeAll, describe, it } from "vitest"
 import { Audio, fromBytes, fromFile, text } from "../../../src/domain/Asset.js"
 import * as Chatterbox from "../../../src/providers/chatterbox/index.js"
-import { chatterbox, type ChatterboxEmulator, sampleRate } from "../../emulators/chatterbox.js"
+import { chatterbox, type ChatterboxEmulator, mp3Hz, sampleRate } from "../../emulators/chatterbox.js"
 import * as Faults from "../../emulators/Faults.js"
 import { pitchOf, tinyPng, toneWav } from "../../emulators/Samples.js"
 
@@ -53,6 +53,25 @@ const pitchOfAudio = (audio: Audio): number => {
 const clonesOf = (emulator: ChatterboxEmulator) =>
   emulator.requests.filter((r) => r.path === "/tts").map((r) => (Predicate.isRecord(r.json) ? r.json : {}))
 
+describe("Chatterbox reference recordings", () => {
+  const { referenceName, sniffReference } = Chatterbox.ChatterboxClient
+  const bytes = (...values: ReadonlyArray<number>) => Uint8Array.from(values)
+
+  it("are recognized by their first bytes: RIFF/WAVE, an ID3 tag or an MPEG audio frame", () => {
+    expect(sniffReference(toneWav(100, 0.01))).toBe("wav")
+    expect(sniffReference(new TextEncoder().encode("ID3\u0004\u0000"))).toBe("mp3")
+    expect(sniffReference(bytes(0xff, 0xfb, 0x90, 0x64))).toBe("mp3") // MPEG-1 layer III
+    expect(sniffReference(bytes(0xff, 0xf1, 0x50, 0x80))).toBeUndefined() // ADTS AAC: layer bits 00
+    expect(sniffReference(new TextEncoder().encode("RIFF\u0000\u0000\u0000\u0000AVI "))).toBeUndefined()
+    expect(sniffReference(tinyPng)).toBeUndefined()
+    expect(sniffReference(new Uint8Array(2048))).toBeUndefined()
+  })
+
+  it("are named after their content", () => {
+    expect(referenceName("ab".repeat(32), "mp3")).toBe(`automarket-ref-${"ab".repeat(16)}.mp3`)
+  })
+})
+
 layer(NodeHttpClient.layerUndici, { excludeTestServices: true })("Chatterbox voice cloning (emulated Chatterbox TTS Server)", (it) => {
   it.scoped("clones a voice: the file is uploaded as `files` under its content's name, /tts asks for that clone, the WAV speaks in it", () =>
     Effect.gen(function* () {
@@ -83,6 +102,17 @@ layer(NodeHttpClient.layerUndici, { excludeTestServices: true })("Chatterbox voi
       // Emily speaks at 220 Hz; the clone at the recording's 330 Hz.
       expect(Math.abs(pitchOfAudio(plain) - 220)).toBeLessThan(5)
       expect(Math.abs(pitchOfAudio(cloned) - 330)).toBeLessThan(5)
+    })
+  )
+
+  it.scoped("an MP3 recording is uploaded as .mp3 (audio/mpeg), whatever media type the asset claims", () =>
+    Effect.gen(function* () {
+      const emulator = yield* chatterbox()
+      const model = yield* Effect.flatMap(providerAt(emulator), (p) => p.textToSpeech())
+      const mp3 = Buffer.concat([Buffer.from("ID3\u0004\u0000\u0000\u0000\u0000\u0000\u0000", "latin1"), Buffer.from([0xff, 0xfb, 0x90, 0x64]), Buffer.alloc(400)])
+      const audio = yield* model.transform(text("Hello."), { referenceAudio: new Audio({ source: fromBytes(mp3), mimeType: "audio/wav" }) })
+      expect(emulator.state.uploads.map((u) => [u.contentType, /\.mp3$/.test(u.filename ?? "")])).toEqual([["audio/mpeg", true]])
+      expect(Math.abs(pitchOfAudio(audio) - mp3Hz)).toBeLessThan(5)
     })
   )
 
