@@ -8,13 +8,14 @@
  */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { expect, layer } from "@effect/vitest"
+import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Predicate from "effect/Predicate"
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, it } from "vitest"
-import { Audio, fromBytes, fromFile, text } from "../../../src/domain/Asset.js"
+import { Audio, fromBytes, fromFile, fromUrl, text } from "../../../src/domain/Asset.js"
 import * as Chatterbox from "../../../src/providers/chatterbox/index.js"
 import { chatterbox, type ChatterboxEmulator, mp3Hz, sampleRate } from "../../emulators/chatterbox.js"
 import * as Faults from "../../emulators/Faults.js"
@@ -137,6 +138,25 @@ layer(NodeHttpClient.layerUndici, { excludeTestServices: true })("Chatterbox voi
       expect(emulator.state.uploads[1]!.filename).not.toBe(emulator.state.uploads[0]!.filename)
       expect(Math.abs(pitchOfAudio(other) - 440)).toBeLessThan(5)
     })
+  )
+
+  it.scoped("a recording at an http(s) or data: URL is fetched, then named and uploaded like the file it is", () =>
+    Effect.gen(function* () {
+      const emulator = yield* chatterbox()
+      const clip = toneWav(370, 1)
+      const host = yield* Faults.serve((_request, res) => {
+        res.writeHead(200, { "content-type": "audio/wav" })
+        res.end(clip)
+      })
+      const client = yield* clientAt(emulator)
+      const fromHttp = yield* client.reference(fromUrl(`${host.url}/clip.wav`))
+      const fromData = yield* client.reference(fromUrl(`data:audio/wav;base64,${clip.toString("base64")}`))
+      const fromMemory = yield* client.reference(fromBytes(clip))
+      expect(host.count("/clip.wav")).toBe(1)
+      expect(new Set([fromHttp, fromData, fromMemory]).size).toBe(1)
+      expect(emulator.state.uploads).toHaveLength(1)
+      expect(emulator.state.uploads[0]!.bytes.equals(clip)).toBe(true)
+    }).pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["AUTOMARKET_ALLOW_LOOPBACK_HTTP", "true"]]))))
   )
 
   it.scoped("concurrent clones of one clip share one upload", () =>
