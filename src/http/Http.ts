@@ -260,6 +260,11 @@ export interface RequestOptions {
    * provider certainly did not take the request.
    */
   readonly retry?: Partial<RetryPolicy> | false
+  /**
+   * A client's refinement of the error of a non-2xx answer, given the answer's body (scrubbed of
+   * secrets): for a service that reports its reasons where `errorFromStatus` does not look.
+   */
+  readonly refine?: (error: MediaError, body: string) => MediaError
 }
 
 /** A request whose JSON answer is decoded with a schema. */
@@ -325,16 +330,18 @@ export const make = (config: ProviderHttpConfig): Effect.Effect<ProviderHttp, ne
       return request
     }
 
-    const statusError = (status: number, headers: Headers, body: string, now: number, model: string | undefined) =>
-      errorFromStatus({ provider, status, headers, body, now, model, secrets })
+    const statusError = (options: RequestOptions, status: number, headers: Headers, body: string, now: number) => {
+      const decided = errorFromStatus({ provider, status, headers, body, now, model: options.model, secrets })
+      return options.refine === undefined ? decided : options.refine(decided, scrub(body, secrets))
+    }
 
-    const failed = (response: HttpClientResponse.HttpClientResponse, model: string | undefined) =>
+    const failed = (response: HttpClientResponse.HttpClientResponse, options: RequestOptions) =>
       Effect.flatMap(
         Effect.zip(
           Effect.orElseSucceed(ProviderWait.measure(readCapped(response, maxErrorBodyBytes)), () => ({ text: "", over: false, bytes: 0 })),
           Clock.currentTimeMillis
         ),
-        ([body, now]) => Effect.fail(statusError(response.status, response.headers, body.text, now, model))
+        ([body, now]) => Effect.fail(statusError(options, response.status, response.headers, body.text, now))
       )
 
     // One attempt with one key: status checked, body handled by `read`.
@@ -346,7 +353,7 @@ export const make = (config: ProviderHttpConfig): Effect.Effect<ProviderHttp, ne
       ProviderWait.measure(client.execute(build(options, key))).pipe(
         Effect.mapError((error) => errorFromTransport(provider, error)),
         Effect.tap((response) => Spans.annotateCurrentSpan(Attribute.httpStatus, response.status)),
-        Effect.flatMap((response) => (response.status >= 200 && response.status < 300 ? read(response) : failed(response, options.model))),
+        Effect.flatMap((response) => (response.status >= 200 && response.status < 300 ? read(response) : failed(response, options))),
         withTimeout(provider, options.timeout ?? timeout)
       )
 
@@ -383,7 +390,7 @@ export const make = (config: ProviderHttpConfig): Effect.Effect<ProviderHttp, ne
               : response.overflow
                 ? Effect.fail(tooLarge())
                 : readText(response.text)
-            : Effect.fail(statusError(response.status, response.headers, response.text, clock.unsafeCurrentTimeMillis(), options.model))
+            : Effect.fail(statusError(options, response.status, response.headers, response.text, clock.unsafeCurrentTimeMillis()))
         const budget = Duration.decode(options.timeout ?? timeout)
         const millis = Duration.toMillis(budget)
         if (clock !== liveClock || !(millis <= maxTimer)) {

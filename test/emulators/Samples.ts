@@ -1,5 +1,6 @@
 /**
- * Small, valid media payloads the emulators answer with: a 1x1 PNG and a short silent WAV.
+ * Small, valid media payloads the emulators answer with (a 1x1 PNG, a short silent WAV, a sine
+ * tone), and the pitch of a WAV, by which a test tells which voice an emulator spoke in.
  */
 
 /** A valid 1x1 transparent PNG. */
@@ -41,3 +42,43 @@ export const lastUserMessage = (body: unknown): string => {
 
 /** Split a reply into the deltas a streaming API would send (words with their following space). */
 export const deltasOf = (reply: string): ReadonlyArray<string> => reply.match(/\S+\s*/g) ?? []
+
+/** A mono 16-bit PCM WAV of a sine tone at `hz`, `seconds` long, at `sampleRate`. */
+export const toneWav = (hz: number, seconds = 1, sampleRate = 24000): Buffer => {
+  const out = silentWav(seconds, sampleRate)
+  const samples = (out.length - 44) / 2
+  for (let i = 0; i < samples; i++) out.writeInt16LE(Math.round(16000 * Math.sin((2 * Math.PI * hz * i) / sampleRate)), 44 + 2 * i)
+  return out
+}
+
+/**
+ * The pitch of a 16-bit PCM WAV (its first channel), from its rising zero crossings a second;
+ * undefined when the bytes are not such a WAV or hold no sound. A tone's frequency within a few Hz.
+ */
+export const pitchOf = (wav: Uint8Array): number | undefined => {
+  const bytes = Buffer.from(wav.buffer, wav.byteOffset, wav.byteLength)
+  if (bytes.length < 44 || bytes.toString("ascii", 0, 4) !== "RIFF" || bytes.toString("ascii", 8, 12) !== "WAVE") return undefined
+  let offset = 12
+  let fmt: { channels: number; sampleRate: number; bits: number } | undefined
+  while (offset + 8 <= bytes.length) {
+    const id = bytes.toString("ascii", offset, offset + 4)
+    const size = bytes.readUInt32LE(offset + 4)
+    if (id === "fmt ") fmt = { channels: bytes.readUInt16LE(offset + 10), sampleRate: bytes.readUInt32LE(offset + 12), bits: bytes.readUInt16LE(offset + 22) }
+    if (id === "data") {
+      if (fmt === undefined || fmt.bits !== 16 || fmt.channels === 0) return undefined
+      const frame = 2 * fmt.channels
+      const end = Math.min(bytes.length, offset + 8 + size)
+      const frames = Math.floor((end - offset - 8) / frame)
+      let rising = 0
+      let previous = 0
+      for (let i = 0; i < frames; i++) {
+        const sample = bytes.readInt16LE(offset + 8 + i * frame)
+        if (previous < 0 && sample >= 0) rising += 1
+        previous = sample
+      }
+      return rising === 0 ? undefined : rising / (frames / fmt.sampleRate)
+    }
+    offset += 8 + size + (size % 2)
+  }
+  return undefined
+}

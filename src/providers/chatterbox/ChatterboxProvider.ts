@@ -8,10 +8,13 @@
  *   The first listed is the default.
  * - Options: `voice` overrides the model's voice (a file name, or a bare name such as `slt` or
  *   `Emily`, looked up among the listed voices); `format` `wav` (default), `mp3` or `opus` (Ogg);
- *   `speed` (0.25 to 4, default 1); `referenceAudio` uploads the recording
- *   (`/upload_reference`) and asks for `voice_mode: "clone"`: our flite service refuses both with
- *   400, which is `InvalidInput`. `extra` passes Chatterbox's own parameters through:
- *   `temperature`, `exaggeration`, `cfg_weight`, `seed`, `language`, `split_text`, `chunk_size`.
+ *   `speed` (0.25 to 4, default 1); `referenceAudio` clones the voice of a WAV or MP3 recording
+ *   (judged by its bytes: anything else is `InvalidInput` naming `referenceAudio`, before any
+ *   upload), uploaded (`/upload_reference`) once per content and server (see
+ *   `ChatterboxClient.reference`), then `/tts` is asked for `voice_mode: "clone"` with it; our
+ *   flite service refuses the upload with 400, which is `InvalidInput`. `extra` passes
+ *   Chatterbox's own parameters through: `temperature`, `exaggeration`, `cfg_weight`, `seed`,
+ *   `language`, `split_text`, `chunk_size`.
  * - Output: an `Audio` whose source is a file (streamed to disk) in `outputDir` (default: the
  *   user's private `chatterbox` folder, see `local/PrivateDir`), with its mime type, duration and
  *   sample rate (read from the WAV header, or with ffprobe for mp3/opus when ffprobe is installed), and
@@ -39,7 +42,6 @@ import * as PrivateDir from "../../local/PrivateDir.js"
 import * as Provider from "../../provider/Provider.js"
 import type { ServiceRuntime } from "../../local/ServiceRuntime.js"
 import { parseWavHeader } from "../../media/Wav.js"
-import { uploadName } from "../../http/Multipart.js"
 import * as LocalProvider from "../LocalProvider.js"
 import * as ChatterboxClient from "./ChatterboxClient.js"
 import * as ChatterboxConfig from "./ChatterboxConfig.js"
@@ -158,15 +160,7 @@ export const make = (
         const reference = speech?.referenceAudio
         let saved: ChatterboxClient.SavedAudio
         if (reference !== undefined) {
-          const uploaded = yield* client.uploadReference({
-            source: reference.source,
-            filename: uploadName(reference.source, reference.mimeType),
-            contentType: reference.mimeType
-          })
-          const stored = uploaded.uploaded_files[0]
-          if (stored === undefined) {
-            return yield* invalid(`the reference audio was not accepted: ${uploaded.errors.map((e) => e.error).join("; ") || uploaded.message}`)
-          }
+          const stored = yield* client.reference(reference.source, "referenceAudio")
           saved = yield* client.tts({ ...common, voice_mode: "clone", reference_audio_filename: stored }, destination)
         } else {
           const voice = yield* voiceFile(speech?.voice ?? modelId)

@@ -16,6 +16,7 @@ import { afterAll, beforeAll } from "vitest"
 import { Audio, fromBytes, text } from "../../../src/domain/Asset.js"
 import type { MediaProviderService } from "../../../src/domain/MediaProvider.js"
 import * as Chatterbox from "../../../src/providers/chatterbox/index.js"
+import { silentWav } from "../../emulators/Samples.js"
 import { probeFile } from "../../support/media.js"
 
 /** Run the provider suite against the service at `baseUrl()`. */
@@ -106,10 +107,11 @@ export const chatterboxProviderSuite = (label: string, baseUrl: () => string) =>
       it.effect("reference audio (voice cloning) is InvalidInput: flite cannot clone", () =>
         Effect.gen(function* () {
           const model = yield* defaultModel
-          const reference = new Audio({ source: fromBytes(new Uint8Array(2048)), mimeType: "audio/wav" })
+          // A real recording, so that the refusal is the service's (the client refuses non-audio itself).
+          const reference = new Audio({ source: fromBytes(silentWav(0.5)), mimeType: "audio/wav" })
           const error = yield* Effect.flip(model.transform(text("Hello."), { referenceAudio: reference }))
           expect(error._tag).toBe("InvalidInput")
-          expect(error.message).toMatch(/clone/)
+          expect(error.message).toMatch(/HTTP 400: .*cannot clone/)
         })
       )
 
