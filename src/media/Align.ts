@@ -62,7 +62,7 @@ export interface AlignOptions {
 export interface CueOptions {
   /** The longest cue, in characters. Default 42 (what `Subtitles.cues` uses). */
   readonly maxChars?: number
-  /** A pause between two words at least this long (seconds) starts a new cue. Default 0.5. */
+  /** A pause between two words at least this long (seconds) starts a new cue. Default 1. */
   readonly maxGap?: number
 }
 
@@ -158,6 +158,11 @@ const gapCost = 1
 const pairCost = (a: string, b: string): number =>
   a === b ? 0 : (2 * charDistance(a, b)) / Math.max(a.length, b.length, 1)
 
+// Where in the window a pair puts a word, against where the text's length says it should be
+// (its characters before it, at an even pace): at most this much more. Small, it only decides
+// between pairings that cost the same otherwise (which of two "no"s a heard "no" is).
+const driftCost = 0.5
+
 const DIAGONAL = 1
 const UP = 2 // a word of the text left out
 const LEFT = 3 // a recognised word left out
@@ -165,9 +170,15 @@ const LEFT = 3 // a recognised word left out
 /**
  * For each text word, the index of the recognised word paired with it (or -1): a minimum-cost
  * alignment (Needleman-Wunsch) kept as one byte a cell for the way back and two rows of costs,
- * so memory is `(n+1)(m+1)` bytes.
+ * so memory is `(n+1)(m+1)` bytes. `expected[i]` and `middle[j]` are the words' places in the
+ * window, 0..1.
  */
-const pairs = (text: ReadonlyArray<string>, heard: ReadonlyArray<string>): Int32Array => {
+const pairs = (
+  text: ReadonlyArray<string>,
+  heard: ReadonlyArray<string>,
+  expected: ReadonlyArray<number>,
+  middle: ReadonlyArray<number>
+): Int32Array => {
   const n = text.length
   const m = heard.length
   const way = new Uint8Array((n + 1) * (m + 1))
@@ -181,7 +192,8 @@ const pairs = (text: ReadonlyArray<string>, heard: ReadonlyArray<string>): Int32
     current[0] = i * gapCost
     way[i * (m + 1)] = UP
     for (let j = 1; j <= m; j++) {
-      const diagonal = previous[j - 1]! + pairCost(text[i - 1]!, heard[j - 1]!)
+      const diagonal =
+        previous[j - 1]! + pairCost(text[i - 1]!, heard[j - 1]!) + driftCost * Math.min(1, Math.abs(expected[i - 1]! - middle[j - 1]!))
       const up = previous[j]! + gapCost
       const left = current[j - 1]! + gapCost
       // Ties go to leaving words out rather than pairing dissimilar ones.
@@ -233,7 +245,21 @@ const alignWindow = (
   const windowEnd = Math.max(from, to)
   const clamp = (t: number) => Math.min(windowEnd, Math.max(from, t))
   const keys = written.map(normalise)
-  const paired = pairs(keys, heard.map((w) => normalise(w.word)))
+  const length = windowEnd - from
+  const place = (t: number) => (length > 0 ? (t - from) / length : 0)
+  const total = written.reduce((sum, w) => sum + weight(w), 0)
+  let before = 0
+  const expected = written.map((w) => {
+    const at = (before + weight(w) / 2) / total
+    before += weight(w)
+    return at
+  })
+  const paired = pairs(
+    keys,
+    heard.map((w) => normalise(w.word)),
+    expected,
+    heard.map((w) => place((w.start + Math.max(w.start, w.end)) / 2))
+  )
   const slots: Array<Slot> = written.map((word, i) => {
     const j = paired[i]!
     const h = j >= 0 ? heard[j] : undefined
@@ -264,7 +290,8 @@ const alignWindow = (
   const rate = fixedChars > 0 && fixedSeconds > 0 ? Math.min(0.3, Math.max(0.02, fixedSeconds / fixedChars)) : secondsPerChar
 
   // Runs of unpaired words between fixed ones (or the window's edges); a run with too little room
-  // (less than half its usual length) frees its fixed neighbours, whose time it then shares.
+  // (less than half its usual length) frees a fixed neighbour, the longer one (more time to
+  // share), and shares its time; one at a time, so that good pairs are kept where they can be.
   const runs = (): Array<{ first: number; last: number }> => {
     const out: Array<{ first: number; last: number }> = []
     let i = 0
@@ -293,12 +320,11 @@ const alignWindow = (
     for (const run of runs()) {
       const { after, before } = bounds(run)
       if (after - before >= needs(run) / 2) continue
-      for (const k of [run.first - 1, run.last + 1]) {
-        const neighbour = slots[k]
-        if (neighbour?.fixed === true) {
-          neighbour.fixed = false
-          changed = true
-        }
+      const neighbours = [slots[run.first - 1], slots[run.last + 1]].filter((slot): slot is Slot => slot?.fixed === true)
+      const freed = neighbours.reduce<Slot | undefined>((longest, slot) => (longest === undefined || slot.end - slot.start > longest.end - longest.start ? slot : longest), undefined)
+      if (freed !== undefined) {
+        freed.fixed = false
+        changed = true
       }
     }
   }
@@ -401,7 +427,7 @@ const sentenceEnd = /[.!?;:]["')\]]*$/
  */
 export const alignedCues = (words: ReadonlyArray<AlignedWord>, options: CueOptions = {}): ReadonlyArray<TextSegment> => {
   const maxChars = options.maxChars ?? 42
-  const maxGap = options.maxGap ?? 0.5
+  const maxGap = options.maxGap ?? 1
   const out: Array<TextSegment> = []
   let current: Array<AlignedWord> = []
   const close = () => {
