@@ -181,6 +181,19 @@ const pairs = (
 ): Int32Array => {
   const n = text.length
   const m = heard.length
+  // A long text repeats its words: each pair of distinct words is compared once.
+  const ids = (words: ReadonlyArray<string>) => {
+    const known = new Map<string, number>()
+    return { list: words.map((w) => known.get(w) ?? (known.set(w, known.size), known.size - 1)), distinct: [...known.keys()] }
+  }
+  const t = ids(text)
+  const h = ids(heard)
+  const costs = new Float64Array(t.distinct.length * h.distinct.length).fill(-1)
+  const cost = (i: number, j: number) => {
+    const at = t.list[i]! * h.distinct.length + h.list[j]!
+    if (costs[at]! < 0) costs[at] = pairCost(t.distinct[t.list[i]!]!, h.distinct[h.list[j]!]!)
+    return costs[at]!
+  }
   const way = new Uint8Array((n + 1) * (m + 1))
   let previous = new Float64Array(m + 1)
   let current = new Float64Array(m + 1)
@@ -193,7 +206,7 @@ const pairs = (
     way[i * (m + 1)] = UP
     for (let j = 1; j <= m; j++) {
       const diagonal =
-        previous[j - 1]! + pairCost(text[i - 1]!, heard[j - 1]!) + driftCost * Math.min(1, Math.abs(expected[i - 1]! - middle[j - 1]!))
+        previous[j - 1]! + cost(i - 1, j - 1) + driftCost * Math.min(1, Math.abs(expected[i - 1]! - middle[j - 1]!))
       const up = previous[j]! + gapCost
       const left = current[j - 1]! + gapCost
       // Ties go to leaving words out rather than pairing dissimilar ones.
