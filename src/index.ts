@@ -4,6 +4,7 @@
  * The public API:
  * - the domain: `Asset`, `Capability`, `Model`, `Errors`, `Health`, `MediaProvider`, `Composition`,
  *   `Progress` (job events and `Progress.stream`);
+ * - `Align`: a known text timed by a transcript's words (subtitles that say what was said);
  * - `ProviderRegistry` (with `Router`): find providers and models for a capability, route with
  *   fallback; `AutoMarket`: everything wired, configured from the environment;
  * - `Ledger` (the cost ledger: what each paid call cost and who spent it), `Budget` (limits per day
@@ -36,6 +37,7 @@ export * as Model from "./domain/Model.js"
 export { MediaProvider } from "./domain/MediaProvider.js"
 export type * from "./domain/MediaProvider.js"
 export * as Progress from "./domain/Progress.js"
+export * as Align from "./media/Align.js"
 export * as ProviderRegistry from "./registry/ProviderRegistry.js"
 export * as Router from "./registry/Router.js"
 export * as Ledger from "./registry/Ledger.js"

@@ -49,11 +49,24 @@ export const Origin = Schema.Struct({
 /** Which provider and model produced an asset, and what producing it cost. */
 export type Origin = typeof Origin.Type
 
-/** A timed piece of a transcript, in seconds from the start. */
+/** A word of a transcript and when it is said, in seconds from the start. */
+export const TimedWord = Schema.Struct({
+  word: Schema.String,
+  start: Schema.Number,
+  end: Schema.Number
+})
+/** A word of a transcript and when it is said. */
+export type TimedWord = typeof TimedWord.Type
+
+/**
+ * A timed piece of a transcript, in seconds from the start; `words` when the recogniser timed
+ * each word (asked for with `extra.word_timestamps` where the provider supports it).
+ */
 export const TextSegment = Schema.Struct({
   start: Schema.Number,
   end: Schema.Number,
-  text: Schema.String
+  text: Schema.String,
+  words: Schema.optional(Schema.Array(TimedWord))
 })
 /** A timed piece of a transcript. */
 export type TextSegment = typeof TextSegment.Type

@@ -6,8 +6,10 @@
  * first when one is configured, else a slide rendered locally from the scene's text). Then a
  * music bed (text-to-audio, local), the composition (slides timed to their narration, with
  * transitions, narration over the ducked music), a transcript of the result (speech-to-text), and
- * the subtitles burned in and written as .srt beside the video. The video is written to a
- * temporary name and renamed into place only when complete.
+ * the subtitles burned in and written as .srt beside the video. The subtitles say the script's
+ * own words: the transcript only times them (`media/Align.ts`), each scene's words within that
+ * scene's narration, so a recogniser's wrong guesses never reach the screen. The video is
+ * written to a temporary name and renamed into place only when complete.
  *
  * The pipeline is written once, over a `StepRunner`: each step keeps its output as a file of the
  * runner's folder and gives a small `StepRecord` of it (the file, who made it, what it cost),
@@ -29,7 +31,8 @@ import type { MediaCapability } from "../../domain/Capability.js"
 import * as Composition from "../../domain/Composition.js"
 import { GenerationFailed, InvalidInput, MediaError } from "../../domain/Errors.js"
 import type { InputOf } from "../../domain/MediaProvider.js"
-import { cues, renderSrt } from "../../media/Subtitles.js"
+import { alignedCues, alignSpans, type Span, wordsOfSegments } from "../../media/Align.js"
+import { renderSrt } from "../../media/Subtitles.js"
 import { type GenerateOptions, type Generation, ProviderRegistry } from "../../registry/ProviderRegistry.js"
 import { extensionOf, saveDownloading } from "../AssetFiles.js"
 import { WriteFailed } from "../Errors.js"
@@ -82,13 +85,23 @@ export const SummaryLine = Schema.Struct({
 /** One line of the summary. */
 export type SummaryLine = typeof SummaryLine.Type
 
+/** When a scene's narration is heard in the video, in seconds. */
+export const NarrationWindow = Schema.Struct({
+  start: Schema.Number,
+  end: Schema.Number
+})
+/** When a scene's narration is heard in the video. */
+export type NarrationWindow = typeof NarrationWindow.Type
+
 /** What the demo made and who made it. */
 export const DemoSummary = Schema.Struct({
   video: Schema.String,
   srt: Schema.String,
   duration: Schema.Number,
   lines: Schema.Array(SummaryLine),
-  totalCostUsd: Schema.Number
+  totalCostUsd: Schema.Number,
+  /** Each scene's narration window, in the order of the scenes (absent in summaries journaled before it was kept). */
+  narration: Schema.optional(Schema.Array(NarrationWindow))
 })
 /** What the demo made and who made it. */
 export type DemoSummary = typeof DemoSummary.Type
@@ -271,7 +284,16 @@ export const pipeline = <Needs = never>(
     // each clip but the last is longer by the transition and the total is the narration timeline.
     const slots = made.map(({ narration }) => (narration.duration ?? 0) + pause)
     const total = slots.reduce((a, b) => a + b, 0)
-    const starts = slots.map((_, i) => slots.slice(0, i).reduce((a, b) => a + b, 0))
+    const starts = slots.map((_, i) => Number(slots.slice(0, i).reduce((a, b) => a + b, 0).toFixed(3)))
+    // Each voice track starts at its scene's start: its narration is heard from there for its duration.
+    const windows: ReadonlyArray<NarrationWindow> = made.map(({ narration }, i) => ({
+      start: starts[i]!,
+      end: Number(Math.min(total, starts[i]! + (narration.duration ?? 0)).toFixed(3))
+    }))
+    const spans: ReadonlyArray<Span> = scenes.map((scene, i) => ({ ...windows[i]!, text: scene.narration }))
+    // The script's words, timed by the transcript's words: one cue never holds two scenes.
+    const subtitlesOf = (file: string) =>
+      Effect.map(readTranscript(file), (segments) => alignedCues(alignSpans(spans, wordsOfSegments(segments))))
 
     const music = yield* runner.run(
       "music",
@@ -291,7 +313,7 @@ export const pipeline = <Needs = never>(
       audio: {
         mode: "duck",
         tracks: [
-          ...made.map(({ narration }, i) => ({ src: narration.file, start: Number(starts[i]!.toFixed(3)), role: "voice" as const })),
+          ...made.map(({ narration }, i) => ({ src: narration.file, start: starts[i]!, role: "voice" as const })),
           { src: music.file, volume: 0.25, role: "bed" as const }
         ]
       },
@@ -310,7 +332,8 @@ export const pipeline = <Needs = never>(
         "transcribe",
         "speech-to-text",
         new Audio({ source: new FileSource({ path: composed.file }), mimeType: "video/mp4" }),
-        { options: { language: "en" } },
+        // Word times where the recogniser gives them; segments alone are shared out over their words.
+        { options: { language: "en", extra: { word_timestamps: true } } },
         (g) => {
           const file = path.join(dir, "transcript.json")
           return Effect.as(writeFile(file, JSON.stringify(g.output.segments ?? [])), recordOf(g, file))
@@ -321,7 +344,7 @@ export const pipeline = <Needs = never>(
     const subtitled = yield* runner.run(
       "subtitles",
       Effect.gen(function* () {
-        const list = cues(yield* readTranscript(transcript.file))
+        const list = yield* subtitlesOf(transcript.file)
         const composition = yield* Composition.decode(
           {
             clips: [{ src: composed.file }],
@@ -347,7 +370,7 @@ export const pipeline = <Needs = never>(
 
     // Only complete files take the final names.
     yield* copyFile(out, subtitled.file)
-    yield* writeFile(srtPath, renderSrt(cues(yield* readTranscript(transcript.file))))
+    yield* writeFile(srtPath, renderSrt(yield* subtitlesOf(transcript.file)))
 
     const lines: Array<SummaryLine> = [
       ...made.flatMap(({ narration, picture }, i) => [summarize(`narration ${i + 1}`, narration), summarize(`picture ${i + 1}`, picture)]),
@@ -356,7 +379,14 @@ export const pipeline = <Needs = never>(
       summarize("transcript", transcript),
       summarize("subtitles", subtitled)
     ]
-    return { video: out, srt: srtPath, duration: total, lines, totalCostUsd: lines.reduce((sum, l) => sum + l.costUsd, 0) }
+    return {
+      video: out,
+      srt: srtPath,
+      duration: total,
+      lines,
+      totalCostUsd: lines.reduce((sum, l) => sum + l.costUsd, 0),
+      narration: windows
+    }
   })
 
 /** A folder of this process's for the steps' files, removed with everything in it when the scope closes. */

@@ -29,12 +29,20 @@ export { AsrParams, DetectedLanguage } from "../../services/stt/Api.js"
 
 const providerId = WhisperConfig.providerId
 
-/** One segment of whisper's JSON transcript (other fields, e.g. `words`, are ignored). */
+/** One timed word of whisper's JSON transcript (with `word_timestamps`); the word has a leading space. */
+export const WhisperWord = Schema.Struct({
+  word: Schema.String,
+  start: Schema.Number,
+  end: Schema.Number
+})
+
+/** One segment of whisper's JSON transcript (other fields are ignored); `words` with `word_timestamps`. */
 export const WhisperSegment = Schema.Struct({
   id: Schema.optional(Schema.Number),
   start: Schema.Number,
   end: Schema.Number,
-  text: Schema.String
+  text: Schema.String,
+  words: Schema.optional(Schema.Array(WhisperWord))
 })
 
 /** whisper's JSON transcript: what `/asr?output=json` answers. */

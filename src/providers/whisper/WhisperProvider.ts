@@ -9,8 +9,8 @@
  *   `srt`, `vtt` or `tsv`) makes the result's `text` the transcript in that format (subtitles for
  *   `srt`/`vtt`), otherwise `text` is the plain transcript. `extra.initial_prompt`,
  *   `extra.task`, `extra.encode`, `extra.vad_filter` are passed through.
- * - Output: `Text` with `segments` (start, end, text, in seconds), `language` and
- *   `origin: {provider: "whisper", model, costUsd: 0}`.
+ * - Output: `Text` with `segments` (start, end, text, in seconds; each word's times too with
+ *   `extra.word_timestamps`), `language` and `origin: {provider: "whisper", model, costUsd: 0}`.
  * - Models: the engine named by the service's `/health` (`pocketsphinx-en-us` for ours), or
  *   `whisper` for a service without `/health` (the real container's model is its own setting).
  * - `isAvailable`: `GET /health`, falling back to `GET /openapi.json` for the real container.
@@ -133,7 +133,12 @@ export const make = (location: LocalService.ServiceLocation): Effect.Effect<Medi
           { source: input.source, filename: uploadName(input.source, input.mimeType), contentType: input.mimeType },
           params
         )
-        const segments = result.segments.map((s) => ({ start: s.start, end: s.end, text: s.text.trim() }))
+        const segments = result.segments.map((s) => ({
+          start: s.start,
+          end: s.end,
+          text: s.text.trim(),
+          ...(s.words !== undefined ? { words: s.words.map((w) => ({ word: w.word.trim(), start: w.start, end: w.end })) } : {})
+        }))
         const language = result.language ?? options?.language
         const plain = new Text({
           text: result.text.trim(),

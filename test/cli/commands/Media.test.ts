@@ -34,7 +34,7 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
 describe("automarket speak / transcribe / compose", () => {
   const sentence = "Please call the office before noon tomorrow."
 
-  it("speak writes a wav and says which provider made it; transcribe reads it back as text and srt", async () => {
+  it("speak writes a wav and says which provider made it; transcribe reads it back as text and srt, and times a known text with --align", async () => {
     const before = orphanedServices()
     const spoken = await exec("speak", sentence, "--out", "speech.wav")
     expect(spoken.stderr).toBe("")
@@ -52,6 +52,27 @@ describe("automarket speak / transcribe / compose", () => {
     expect(srt.status).toBe(0)
     const cues = fs.readFileSync(path.join(dir, "speech.srt"), "utf8")
     expect(cues).toMatch(/^1\n\d\d:\d\d:\d\d,\d{3} --> \d\d:\d\d:\d\d,\d{3}\n\S/)
+
+    // --align: the known sentence's own words (punctuation and case kept), timed by the transcript.
+    fs.writeFileSync(path.join(dir, "said.txt"), `${sentence}\n`)
+    const aligned = await exec("transcribe", "speech.wav", "--align", "said.txt", "--format", "srt")
+    expect(aligned.stderr).toBe("")
+    expect(aligned.status).toBe(0)
+    const blocks = aligned.stdout.trim().split(/\n\n/).map((block) => block.split("\n"))
+    expect(blocks.map(([, , ...text]) => text.join(" ")).join(" ")).toBe(sentence)
+    const ms = (t: string) => t.split(/[:,]/).map(Number).reduce((acc, v, i) => acc + v * [3_600_000, 60_000, 1000, 1][i]!, 0)
+    let last = 0
+    for (const [index, timing] of blocks) {
+      expect(index).toMatch(/^\d+$/)
+      const [start, end] = timing!.split(" --> ").map(ms)
+      expect(start).toBeGreaterThanOrEqual(last)
+      expect(end).toBeGreaterThan(start!)
+      expect(end).toBeLessThanOrEqual(Math.round(probe.duration * 1000))
+      last = end!
+    }
+    const missing = await exec("transcribe", "speech.wav", "--align", "nothing.txt")
+    expect(missing.status).toBe(1)
+    expect(missing.stderr).toMatch(/nothing\.txt/)
     // Every service the commands started was stopped when they exited.
     expect(orphanedServices()).toEqual(before)
   })

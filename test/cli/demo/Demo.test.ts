@@ -1,7 +1,8 @@
 /**
  * The main job end to end on the real local engines: the demo pipeline over the default
  * providers plus an emulated remote image provider that is out of credit, checked with ffprobe,
- * a frame grab, and the .srt's words against the script.
+ * a frame grab, and the .srt against the script: its words are the script's, each cue timed
+ * inside the narration of its scene.
  */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
@@ -18,7 +19,7 @@ import { parse, type Script } from "../../../src/cli/demo/Script.js"
 import { defaultProviders } from "../../../src/registry/Providers.js"
 import { ProviderRegistry } from "../../../src/registry/ProviderRegistry.js"
 import { quotaImageProvider } from "../../support/QuotaImageProvider.js"
-import { wordErrorRate } from "../../support/wer.js"
+import { normalisedWords, wordErrorRate } from "../../support/wer.js"
 
 let dir: string
 beforeAll(() => {
@@ -36,6 +37,21 @@ const probe = (file: string) =>
 /** RGB pixels of one frame at `at` seconds, `w`x`h`. */
 const frame = (file: string, at: number, w: number, h: number): Buffer =>
   execFileSync("ffmpeg", ["-v", "error", "-ss", String(at), "-i", file, "-frames:v", "1", "-s", `${w}x${h}`, "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+
+/** The cues of an .srt: times in milliseconds and text. */
+const srtCues = (srt: string) =>
+  srt
+    .trim()
+    .split(/\n\n+/)
+    .map((block) => {
+      const [, timing = "", ...text] = block.split("\n")
+      const ms = (t: string) => {
+        const [h, m, s, milli] = t.split(/[:,]/).map(Number)
+        return ((h! * 60 + m!) * 60 + s!) * 1000 + milli!
+      }
+      const [start = "", end = ""] = timing.split(" --> ")
+      return { start: ms(start), end: ms(end), text: text.join(" ") }
+    })
 
 const srtWords = (srt: string) =>
   srt
@@ -67,11 +83,29 @@ describe("automarket demo", () => {
         expect(info.streams.find((s) => s.codec_type === "video")).toMatchObject({ width: 640, height: 360 })
         expect(Math.abs(Number(info.format.duration) - summary.duration)).toBeLessThanOrEqual(0.2)
 
-        // The subtitles say what the script says.
+        // The subtitles say what the script says, word for word (the recogniser only timed them).
         const narration = script.scenes.map((s) => s.narration).join(" ")
         const srt = fs.readFileSync(summary.srt, "utf8")
         expect(srt).toMatch(/^1\n00:00:\d\d,\d{3} --> /)
-        expect(wordErrorRate(narration, srtWords(srt))).toBeLessThanOrEqual(0.3)
+        expect(wordErrorRate(narration, srtWords(srt))).toBe(0)
+        // Each cue holds words of one scene and lies inside that scene's narration.
+        const windows = summary.narration!
+        expect(windows).toHaveLength(script.scenes.length)
+        const sceneOfWord = script.scenes.flatMap((scene, i) => normalisedWords(scene.narration).map(() => i))
+        let next = 0
+        const list = srtCues(srt)
+        for (const cue of list) {
+          const count = normalisedWords(cue.text).length
+          const scenesOfCue = new Set(sceneOfWord.slice(next, next + count))
+          next += count
+          expect(scenesOfCue.size).toBe(1)
+          const window = windows[[...scenesOfCue][0]!]!
+          expect(cue.start).toBeGreaterThanOrEqual(Math.round(window.start * 1000))
+          expect(cue.end).toBeLessThanOrEqual(Math.round(window.end * 1000))
+          expect(cue.end).toBeGreaterThan(cue.start)
+        }
+        for (let i = 1; i < list.length; i++) expect(list[i]!.start).toBeGreaterThanOrEqual(list[i - 1]!.end)
+        expect(next).toBe(sceneOfWord.length)
 
         // Burned in: during the first cue, the bottom band has white text on the black box.
         const firstCueStart = Number(/(\d\d):(\d\d):(\d\d),(\d{3})/.exec(srt)!.slice(1).reduce((acc, v, i) => acc + Number(v) * [3600, 60, 1, 0.001][i]!, 0))
