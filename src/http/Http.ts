@@ -230,6 +230,11 @@ export interface ProviderHttpConfig {
    * is not read further. Default `defaultMaxBodyBytes` (64 MiB: room for an inline base64 image).
    */
   readonly maxBodyBytes?: number
+  /**
+   * The pacing lane of a request for `model` (see `KeyRing` and `resilience/RateLimit.ts`), when
+   * the request does not name one; undefined (or no function) is the default lane.
+   */
+  readonly laneOf?: (model: string | undefined) => string | undefined
 }
 
 /** The default cap of a JSON answer: 64 MiB. */
@@ -259,6 +264,8 @@ export interface RequestOptions {
    * provider certainly did not take the request.
    */
   readonly retry?: Partial<RetryPolicy> | false
+  /** The pacing lane this request is counted in; default: the config's `laneOf(model)`, else the default lane. */
+  readonly lane?: string
 }
 
 /** A request whose JSON answer is decoded with a schema. */
@@ -418,8 +425,10 @@ export const make = (config: ProviderHttpConfig): Effect.Effect<ProviderHttp, ne
         })
       })
 
-    const withKeys = <A>(run: (key: Redacted.Redacted<string> | undefined) => Effect.Effect<A, MediaError>) =>
-      config.keys === undefined ? run(undefined) : config.keys.withKey(run)
+    const laneOf = config.laneOf
+    // Every attempt (a retry too) takes a permit of the key it goes out with: each one counts at the provider.
+    const withKeys = <A>(options: RequestOptions, run: (key: Redacted.Redacted<string> | undefined) => Effect.Effect<A, MediaError>) =>
+      config.keys === undefined ? run(undefined) : config.keys.withKey(run, options.lane ?? laneOf?.(options.model))
 
     const defaultSchedule = waited(retrySchedule(config.retry))
     const unsubmittedSchedule = Schedule.whileInput(defaultSchedule, notSubmitted)
@@ -470,17 +479,17 @@ export const make = (config: ProviderHttpConfig): Effect.Effect<ProviderHttp, ne
       const readText = decodeText(options.schema)
       const leanPath = lean !== undefined ? leanRequestPath(options) : undefined
       if (lean !== undefined && leanPath !== undefined) {
-        return retried(options, withKeys((key) => leanAttempt(lean, leanPath, options, key, readText)))
+        return retried(options, withKeys(options, (key) => leanAttempt(lean, leanPath, options, key, readText)))
       }
       // A body that breaks off after a 2xx status is a transport failure (NetworkError), not an empty answer.
       const read = (response: HttpClientResponse.HttpClientResponse) =>
         Effect.flatMap(Effect.mapError(ProviderWait.measure(readCapped(response, maxBodyBytes)), (error) => errorFromTransport(provider, error)), (body) =>
           Effect.zipRight(Effect.annotateCurrentSpan(Attribute.bytes, body.bytes), body.over ? Effect.fail(tooLarge()) : readText(body.text)))
-      return retried(options, withKeys((key) => attempt(options, key, read)))
+      return retried(options, withKeys(options, (key) => attempt(options, key, read)))
     }
 
     const send = (options: RequestOptions): Effect.Effect<HttpClientResponse.HttpClientResponse, MediaError> =>
-      retried(options, withKeys((key) => attempt(options, key, Effect.succeed)))
+      retried(options, withKeys(options, (key) => attempt(options, key, Effect.succeed)))
 
     return { provider, baseUrl: base, json, send, scrub: (text: string) => scrub(text, secrets) }
   })

@@ -11,7 +11,7 @@ const withEnv = (env: Record<string, string>) => Effect.withConfigProvider(Confi
 describe("OpenRouterConfig", () => {
   it("the manifest names the provider and the variables it reads, the key first", () => {
     expect(manifest).toMatchObject({ id: OpenRouterConfig.settings.id, name: OpenRouterConfig.settings.name, type: "remote" })
-    expect(manifest.settings).toEqual(["OPENROUTER_API_KEY", "OPENROUTER_BASE_URL", "OPENROUTER_TIMEOUT", "OPENROUTER_RETRIES"])
+    expect(manifest.settings).toEqual(["OPENROUTER_API_KEY", "OPENROUTER_BASE_URL", "OPENROUTER_TIMEOUT", "OPENROUTER_RETRIES", "OPENROUTER_RATE_LIMITS"])
   })
 
   it("sends the key as a Bearer token", () => {
