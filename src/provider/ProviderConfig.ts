@@ -52,7 +52,7 @@ export interface ProviderConfig {
   readonly timeout: Duration.Duration
   /** Retries of a retryable failure. */
   readonly retries: number
-  /** Client-side rate limits, per key and per provider, by lane. Default: none. */
+  /** Client-side rate limits, per key and per provider, by lane. Default: the provider's `defaultRateLimits`, else none. */
   readonly rateLimits?: RateLimit.RateLimitConfig
 }
 
@@ -152,7 +152,8 @@ export const makeHttp = (
       sharedKeys ??
       (yield* KeyRing.make(settings.id, config.apiKeys, {
         setting: settings.keyVars.join(" or "),
-        ...(config.rateLimits !== undefined ? { limits: config.rateLimits } : {})
+        // A configuration built by hand, without `rateLimits`, paces by the provider's published limits too.
+        limits: config.rateLimits ?? settings.defaultRateLimits ?? {}
       }))
     const http = yield* Http.make({
       provider: settings.id,
