@@ -1,6 +1,7 @@
 /**
  * The HTTP runtime every remote provider shares. It adds the base URL and the auth header
- * (with key rotation), bounds each attempt with a timeout, retries retryable failures under the
+ * (a key of the pool, round robin, each attempt paced by that key's limits in the request's lane:
+ * `KeyRing`), bounds each attempt with a timeout, retries retryable failures under the
  * resilience policy, decodes bodies with Schema, and turns every HTTP status, transport failure
  * and bad body into a `MediaError`, in one place: `errorFromStatus` and `errorFromTransport`.
  *
