@@ -162,9 +162,11 @@ export const errorFromStatus = (failure: StatusFailure): MediaError => {
   if (status === 401 || status === 403) return new InvalidApiKey({ provider, detail })
   if (status === 402) return new QuotaExceeded({ provider, detail })
   if (status === 429) {
-    if (quotaPattern.test(said)) return new QuotaExceeded({ provider, detail })
     const retryAfter = parseRetryAfter(failure.headers, failure.now)
-    return new RateLimited({ provider, detail, ...(retryAfter !== undefined ? { retryAfter } : {}) })
+    const after = retryAfter !== undefined ? { retryAfter } : {}
+    // A quota's Retry-After (a daily allowance refilling) is how long the key rests (`KeyRing`).
+    if (quotaPattern.test(said)) return new QuotaExceeded({ provider, detail, ...after })
+    return new RateLimited({ provider, detail, ...after })
   }
   if (status === 404) return new ModelNotFound({ provider, detail, model: failure.model ?? "unknown" })
   if (status === 408) return new Timeout({ provider, detail })

@@ -147,7 +147,10 @@ export interface RateLimiter {
    * `QuotaExceeded` at once, sending nothing, when a limit that is not waited for is used up.
    */
   readonly acquire: Effect.Effect<void, QuotaExceeded>
-  /** Grant nothing before `duration` from now (a 429's Retry-After). */
+  /**
+   * Grant nothing before `duration` from now (a 429's Retry-After); a pause of an hour or more is
+   * not waited for: acquires fail with `QuotaExceeded` until it ends.
+   */
   readonly pause: (duration: Duration.DurationInput) => Effect.Effect<void>
   /** What `acquire` would do at `now` (epoch milliseconds), changing nothing. */
   readonly unsafeCheck: (now: number) => Verdict

@@ -56,10 +56,13 @@ const burst = (model: Effect.Effect.Success<ReturnType<typeof setup>>["model"], 
     )
   )
 
-/** Wait (real time, bounded) until `done` holds: the calls due at this logical time have been answered. */
-const settle = (done: () => boolean) =>
+/**
+ * Wait (real time, at most `polls` x 5 ms) until `done` holds: the calls due at this logical time
+ * have been answered. A short bound gives a request that should not be sent the time to arrive.
+ */
+const settle = (done: () => boolean, polls = 2000) =>
   Effect.promise(async () => {
-    for (let i = 0; i < 2000 && !done(); i++) await new Promise((resolve) => setTimeout(resolve, 5))
+    for (let i = 0; i < polls && !done(); i++) await new Promise((resolve) => setTimeout(resolve, 5))
   })
 
 const freeCalls = (state: OpenRouterState) => state.freeCalls
@@ -145,5 +148,38 @@ describe("OpenRouter free-model pacing against the emulator's enforced limits", 
       expect(calls.filter((call) => call.status === 429)).toEqual([])
       expect(countsByTime(calls)).toEqual([[0, 40], [minute, 40]])
       for (const key of keys) expect(calls.filter((call) => call.key === key)).toHaveLength(40)
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+})
+
+describe("OpenRouter's own 429s set the key aside for their Retry-After", () => {
+  it.scoped("a per-minute 429 pauses the key: the next call waits for the Retry-After instead of earning another 429", () =>
+    Effect.gen(function* () {
+      // Pacing off: the emulator's limit (2 a minute) is met unprepared.
+      const { emulator, model } = yield* setup({ keys: ["sk-or-test-a"], freeLimits: { perMinute: 2 }, rateLimits: {} })
+      yield* model.transform(text("1"))
+      yield* model.transform(text("2"))
+      const limited = yield* Effect.flip(model.transform(text("3")))
+      expect(limited).toMatchObject({ _tag: "RateLimited", retryAfter: Duration.seconds(60) })
+      const finished = { n: 0 }
+      const fiber = yield* Effect.fork(model.transform(text("4")).pipe(Effect.ensuring(Effect.sync(() => finished.n++))))
+      yield* settle(() => finished.n > 0 || freeCalls(emulator.state).length > 3, 40)
+      expect(freeCalls(emulator.state)).toHaveLength(3)
+      yield* TestClock.adjust("1 minute")
+      expect((yield* Fiber.join(fiber)).text).toBe("Echo: 4")
+      expect(freeCalls(emulator.state).map((call) => call.status)).toEqual([200, 200, 429, 200])
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
+  it.scoped("a daily 429 (it speaks of credits) is QuotaExceeded: the key rests until its Retry-After, sending nothing meanwhile", () =>
+    Effect.gen(function* () {
+      const { emulator, model } = yield* setup({ keys: ["sk-or-test-a"], freeLimits: { perDay: 2 }, rateLimits: {} })
+      yield* model.transform(text("1"))
+      yield* model.transform(text("2"))
+      const spent = yield* Effect.flip(model.transform(text("3")))
+      expect(spent).toMatchObject({ _tag: "QuotaExceeded", retryAfter: Duration.days(1) })
+      const sent = emulator.count()
+      expect((yield* Effect.flip(model.transform(text("4"))))._tag).toBe("QuotaExceeded")
+      expect(emulator.count()).toBe(sent)
+      yield* TestClock.adjust("1 day")
+      expect((yield* model.transform(text("5"))).text).toBe("Echo: 5")
     }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
 })
