@@ -92,12 +92,6 @@ export const limitsOf = (limits: RateLimits): ReadonlyArray<Limit> => {
   })
 }
 
-/** Whether a config sets any limit at all. */
-export const isEmpty = (config: RateLimitConfig): boolean =>
-  [config.perKey, config.perProvider].every(
-    (lanes) => lanes === undefined || Object.values(lanes).every((limits) => limitsOf(limits).length === 0)
-  )
-
 // --- config as JSON -----------------------------------------------------------------------
 
 const Count = Schema.Int.pipe(Schema.positive())

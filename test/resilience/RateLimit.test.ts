@@ -132,8 +132,6 @@ describe("RateLimit", () => {
       perKey: { free: { perMinute: 20, perDay: 1000 } },
       perProvider: { default: [{ limit: 5, window: Duration.seconds(10) }, { limit: 7, window: Duration.millis(2000) }] }
     })
-    expect(RateLimit.isEmpty(Either.getOrThrow(config))).toBe(false)
-    expect(RateLimit.isEmpty({ perKey: { free: {} } })).toBe(true)
     for (const wrong of ['{"perKey":{"free":{"perMinute":0}}}', '{"perKey":{"free":{"perMinute":1.5}}}', '{"perKey":{"x":[{"limit":1,"window":"soon"}]}}', "not json"]) {
       expect(Either.isLeft(decode(wrong))).toBe(true)
     }
