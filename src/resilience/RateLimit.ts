@@ -6,8 +6,9 @@
  * Each limit is kept as a sliding window log: at most `limit` permits in any span of `window`.
  * That is the strictest reading of "N per window": a client that keeps it also keeps a fixed
  * window or a token bucket of the same N and window, whichever the provider really counts by.
- * The log is a ring of the last `limit` permit times (8 bytes each), so an acquire is O(1): the
- * next permit is due one window after the oldest of them.
+ * The log is a ring of the last `limit` permit times (8 bytes each: a limit of a million a day
+ * holds 8 MB), so an acquire is O(1) per limit: the next permit is due one window after the
+ * oldest of them.
  *
  * Acquiring reserves the earliest permit at once (a plain write, no fiber, no queue) and then
  * sleeps until it on the Effect `Clock` (`TestClock` drives it in tests); reservations are
@@ -204,10 +205,12 @@ export const unsafeMake = (provider: string, limits: RateLimits): RateLimiter =>
       } else at = Math.max(at, pausedUntil)
     }
     for (const log of logs) {
+      if (log.wait) at = Math.max(at, log.times[log.head]! + log.millis)
+    }
+    // A limit not waited for refuses only when it is not free by the time the others grant a permit.
+    for (const log of logs) {
       const free = log.times[log.head]! + log.millis
-      if (free <= now) continue
-      if (log.wait) at = Math.max(at, free)
-      else if (free > refusedUntil) {
+      if (!log.wait && free > at && free > refusedUntil) {
         refusedUntil = free
         reason = `the limit of ${log.label} is used up`
       }

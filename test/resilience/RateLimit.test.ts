@@ -73,6 +73,18 @@ describe("RateLimit", () => {
       expect((yield* Effect.flip(limiter.acquire)).retryAfter).toEqual(Duration.hours(1))
     }))
 
+  it.effect("a daily limit that frees before the minute's wait ends does not refuse", () =>
+    Effect.gen(function* () {
+      const limiter = yield* RateLimit.make("p", { perMinute: 1, perDay: 2 })
+      yield* limiter.acquire
+      yield* TestClock.adjust(Duration.subtract(Duration.days(1), Duration.seconds(30)))
+      yield* limiter.acquire
+      // The day's first permit frees in 30 s, before the minute's next one (in 60 s): that one is waited for.
+      const fiber = yield* Effect.fork(timed(limiter))
+      yield* TestClock.adjust("1 minute")
+      expect(yield* Fiber.join(fiber)).toBe(86_400_000 + 30_000)
+    }))
+
   it.effect("a long window told to wait waits instead", () =>
     Effect.gen(function* () {
       const limiter = yield* RateLimit.make("p", [{ limit: 1, window: "1 day", wait: true }])
