@@ -41,8 +41,15 @@ export class MissingConfig extends Schema.TaggedError<MissingConfig>()("MissingC
   }
 }
 
-/** The account is out of credits or over its quota (HTTP 402, or 429 that says so). */
-export class QuotaExceeded extends Schema.TaggedError<QuotaExceeded>()("QuotaExceeded", base) {
+/**
+ * The account is out of credits or over its quota (HTTP 402, or 429 that says so), or a key has
+ * used up an allowance the client paces itself by (a daily limit: `resilience/RateLimit.ts`).
+ * `retryAfter`, when known, is when the allowance refills; key rotation rests the key that long.
+ */
+export class QuotaExceeded extends Schema.TaggedError<QuotaExceeded>()("QuotaExceeded", {
+  ...base,
+  retryAfter: Schema.optional(Schema.DurationFromMillis)
+}) {
   override get message(): string {
     return render(this)
   }

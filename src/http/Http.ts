@@ -1,6 +1,7 @@
 /**
  * The HTTP runtime every remote provider shares. It adds the base URL and the auth header
- * (with key rotation), bounds each attempt with a timeout, retries retryable failures under the
+ * (a key of the pool, round robin, each attempt paced by that key's limits in the request's lane:
+ * `KeyRing`), bounds each attempt with a timeout, retries retryable failures under the
  * resilience policy, decodes bodies with Schema, and turns every HTTP status, transport failure
  * and bad body into a `MediaError`, in one place: `errorFromStatus` and `errorFromTransport`.
  *
@@ -162,9 +163,11 @@ export const errorFromStatus = (failure: StatusFailure): MediaError => {
   if (status === 401 || status === 403) return new InvalidApiKey({ provider, detail })
   if (status === 402) return new QuotaExceeded({ provider, detail })
   if (status === 429) {
-    if (quotaPattern.test(said)) return new QuotaExceeded({ provider, detail })
     const retryAfter = parseRetryAfter(failure.headers, failure.now)
-    return new RateLimited({ provider, detail, ...(retryAfter !== undefined ? { retryAfter } : {}) })
+    const after = retryAfter !== undefined ? { retryAfter } : {}
+    // A quota's Retry-After (a daily allowance refilling) is how long the key rests (`KeyRing`).
+    if (quotaPattern.test(said)) return new QuotaExceeded({ provider, detail, ...after })
+    return new RateLimited({ provider, detail, ...after })
   }
   if (status === 404) return new ModelNotFound({ provider, detail, model: failure.model ?? "unknown" })
   if (status === 408) return new Timeout({ provider, detail })
@@ -231,6 +234,11 @@ export interface ProviderHttpConfig {
    * is not read further. Default `defaultMaxBodyBytes` (64 MiB: room for an inline base64 image).
    */
   readonly maxBodyBytes?: number
+  /**
+   * The pacing lane of a request for `model` (see `KeyRing` and `resilience/RateLimit.ts`), when
+   * the request does not name one; undefined (or no function) is the default lane.
+   */
+  readonly laneOf?: (model: string | undefined) => string | undefined
 }
 
 /** The default cap of a JSON answer: 64 MiB. */
@@ -265,6 +273,8 @@ export interface RequestOptions {
    * secrets): for a service that reports its reasons where `errorFromStatus` does not look.
    */
   readonly refine?: (error: MediaError, body: string) => MediaError
+  /** The pacing lane this request is counted in; default: the config's `laneOf(model)`, else the default lane. */
+  readonly lane?: string
 }
 
 /** A request whose JSON answer is decoded with a schema. */
@@ -426,8 +436,10 @@ export const make = (config: ProviderHttpConfig): Effect.Effect<ProviderHttp, ne
         })
       })
 
-    const withKeys = <A>(run: (key: Redacted.Redacted<string> | undefined) => Effect.Effect<A, MediaError>) =>
-      config.keys === undefined ? run(undefined) : config.keys.withKey(run)
+    const laneOf = config.laneOf
+    // Every attempt (a retry too) takes a permit of the key it goes out with: each one counts at the provider.
+    const withKeys = <A>(options: RequestOptions, run: (key: Redacted.Redacted<string> | undefined) => Effect.Effect<A, MediaError>) =>
+      config.keys === undefined ? run(undefined) : config.keys.withKey(run, options.lane ?? laneOf?.(options.model))
 
     const defaultSchedule = waited(retrySchedule(config.retry))
     const unsubmittedSchedule = Schedule.whileInput(defaultSchedule, notSubmitted)
@@ -478,17 +490,17 @@ export const make = (config: ProviderHttpConfig): Effect.Effect<ProviderHttp, ne
       const readText = decodeText(options.schema)
       const leanPath = lean !== undefined ? leanRequestPath(options) : undefined
       if (lean !== undefined && leanPath !== undefined) {
-        return retried(options, withKeys((key) => leanAttempt(lean, leanPath, options, key, readText)))
+        return retried(options, withKeys(options, (key) => leanAttempt(lean, leanPath, options, key, readText)))
       }
       // A body that breaks off after a 2xx status is a transport failure (NetworkError), not an empty answer.
       const read = (response: HttpClientResponse.HttpClientResponse) =>
         Effect.flatMap(Effect.mapError(ProviderWait.measure(readCapped(response, maxBodyBytes)), (error) => errorFromTransport(provider, error)), (body) =>
           Effect.zipRight(Spans.annotateCurrentSpan(Attribute.bytes, body.bytes), body.over ? Effect.fail(tooLarge()) : readText(body.text)))
-      return retried(options, withKeys((key) => attempt(options, key, read)))
+      return retried(options, withKeys(options, (key) => attempt(options, key, read)))
     }
 
     const send = (options: RequestOptions): Effect.Effect<HttpClientResponse.HttpClientResponse, MediaError> =>
-      retried(options, withKeys((key) => attempt(options, key, Effect.succeed)))
+      retried(options, withKeys(options, (key) => attempt(options, key, Effect.succeed)))
 
     return { provider, baseUrl: base, json, send, scrub: (text: string) => scrub(text, secrets) }
   })

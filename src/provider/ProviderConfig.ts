@@ -1,7 +1,9 @@
 /**
  * Configuration of the remote providers, programmatic or from the environment (`Config`):
- * API keys (`Redacted`, possibly a comma-separated list for rotation), base URL (so any
- * emulator or proxy can stand in), per-request timeout and retry count.
+ * API keys (`Redacted`, possibly a comma-separated list spread round robin), base URL (so any
+ * emulator or proxy can stand in), per-request timeout and retry count, and client-side rate
+ * limits (`<PREFIX>_RATE_LIMITS`, JSON: see `resilience/RateLimit.ts`; off unless the provider
+ * declares defaults).
  *
  * Each provider declares its own settings (`RemoteProviderSettings`: key variables, base URL
  * variable and default, the `<PREFIX>_TIMEOUT`/`<PREFIX>_RETRIES` prefix, auth scheme) in its
@@ -11,13 +13,18 @@
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Config from "effect/Config"
+import * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
 import { MissingConfig } from "../domain/Errors.js"
 import * as Http from "../http/Http.js"
 import * as KeyRing from "../http/KeyRing.js"
+import * as RateLimit from "../resilience/RateLimit.js"
 
 /** Where one remote provider's settings come from. */
 export interface RemoteProviderSettings {
@@ -27,9 +34,13 @@ export interface RemoteProviderSettings {
   readonly keyVars: readonly [string, ...Array<string>]
   readonly baseUrlVar: string
   readonly defaultBaseUrl: string
-  /** Prefix of `<PREFIX>_TIMEOUT` and `<PREFIX>_RETRIES`. */
+  /** Prefix of `<PREFIX>_TIMEOUT`, `<PREFIX>_RETRIES` and `<PREFIX>_RATE_LIMITS`. */
   readonly prefix: string
   readonly auth?: Http.AuthScheme
+  /** The provider's published limits, paced by unless `<PREFIX>_RATE_LIMITS` says otherwise. Default: none. */
+  readonly defaultRateLimits?: RateLimit.RateLimitConfig
+  /** The pacing lane of a request for a model (see `Http.ProviderHttpConfig.laneOf`). */
+  readonly laneOf?: (model: string | undefined) => string | undefined
 }
 
 /** A remote provider's resolved configuration. */
@@ -41,6 +52,8 @@ export interface ProviderConfig {
   readonly timeout: Duration.Duration
   /** Retries of a retryable failure. */
   readonly retries: number
+  /** Client-side rate limits, per key and per provider, by lane. Default: the provider's `defaultRateLimits`, else none. */
+  readonly rateLimits?: RateLimit.RateLimitConfig
 }
 
 /** Programmatic settings; each overrides the environment. A key may be a comma-separated list. */
@@ -49,15 +62,31 @@ export interface ProviderOverrides {
   readonly baseUrl?: string
   readonly timeout?: Duration.DurationInput
   readonly retries?: number
+  /** Replaces the provider's default limits and `<PREFIX>_RATE_LIMITS`; `{}` turns pacing off. */
+  readonly rateLimits?: RateLimit.RateLimitConfig
 }
 
-/** The environment variables `fromEnv` reads for `settings`: the keys first, then base URL, timeout and retries. */
+/** The environment variables `fromEnv` reads for `settings`: the keys first, then base URL, timeout, retries and rate limits. */
 export const variables = (settings: RemoteProviderSettings): ReadonlyArray<string> => [
   ...settings.keyVars,
   settings.baseUrlVar,
   `${settings.prefix}_TIMEOUT`,
-  `${settings.prefix}_RETRIES`
+  `${settings.prefix}_RETRIES`,
+  `${settings.prefix}_RATE_LIMITS`
 ]
+
+const decodeRateLimits = Schema.decodeUnknownEither(RateLimit.RateLimitConfigJson)
+
+/**
+ * Rate limits from a variable holding JSON (`{"perKey": {"default": {"perMinute": 60}}}`); a
+ * value that is not such JSON is invalid configuration, naming the variable.
+ */
+export const rateLimitsConfig = (name: string): Config.Config<RateLimit.RateLimitConfig> =>
+  Config.mapOrFail(Config.string(name), (text) =>
+    Either.mapLeft(decodeRateLimits(text), (error) =>
+      ConfigError.InvalidData([name], `expected rate limits as JSON: ${ParseResult.TreeFormatter.formatErrorSync(error)}`)
+    )
+  )
 
 const durationFromEnv = (name: string) =>
   Config.orElse(Config.duration(name), () => Config.map(Config.number(name), (ms) => Duration.millis(ms)))
@@ -73,13 +102,15 @@ export const fromEnv = (settings: RemoteProviderSettings, overrides: ProviderOve
     key: Config.option(keyConfig),
     baseUrl: Config.withDefault(Config.nonEmptyString(settings.baseUrlVar), settings.defaultBaseUrl),
     timeout: Config.withDefault(durationFromEnv(`${settings.prefix}_TIMEOUT`), Duration.seconds(30)),
-    retries: Config.withDefault(Config.integer(`${settings.prefix}_RETRIES`), 3)
+    retries: Config.withDefault(Config.integer(`${settings.prefix}_RETRIES`), 3),
+    rateLimits: Config.option(rateLimitsConfig(`${settings.prefix}_RATE_LIMITS`))
   }).pipe(
-    Config.map(({ baseUrl, key, retries, timeout }) => ({
+    Config.map(({ baseUrl, key, rateLimits, retries, timeout }): ProviderConfig => ({
       apiKeys: overrides.apiKey !== undefined ? keysOf(overrides.apiKey) : Option.match(key, { onNone: () => [], onSome: KeyRing.splitKeys }),
       baseUrl: overrides.baseUrl ?? baseUrl,
       timeout: overrides.timeout !== undefined ? Duration.decode(overrides.timeout) : timeout,
-      retries: overrides.retries ?? retries
+      retries: overrides.retries ?? retries,
+      rateLimits: overrides.rateLimits ?? Option.getOrElse(rateLimits, () => settings.defaultRateLimits ?? {})
     }))
   )
 }
@@ -117,7 +148,13 @@ export const makeHttp = (
   HttpClient.HttpClient
 > =>
   Effect.gen(function* () {
-    const keys = sharedKeys ?? (yield* KeyRing.make(settings.id, config.apiKeys, { setting: settings.keyVars.join(" or ") }))
+    const keys =
+      sharedKeys ??
+      (yield* KeyRing.make(settings.id, config.apiKeys, {
+        setting: settings.keyVars.join(" or "),
+        // A configuration built by hand, without `rateLimits`, paces by the provider's published limits too.
+        limits: config.rateLimits ?? settings.defaultRateLimits ?? {}
+      }))
     const http = yield* Http.make({
       provider: settings.id,
       baseUrl: config.baseUrl,
@@ -125,7 +162,8 @@ export const makeHttp = (
       secrets: config.apiKeys,
       timeout: config.timeout,
       retry: { retries: config.retries },
-      ...(settings.auth !== undefined ? { auth: settings.auth } : {})
+      ...(settings.auth !== undefined ? { auth: settings.auth } : {}),
+      ...(settings.laneOf !== undefined ? { laneOf: settings.laneOf } : {})
     })
     const missing =
       config.apiKeys.length === 0

@@ -7,6 +7,13 @@
  * answer's `model` says which served). Images come as data URLs, or (`state.imageAs: "url"`) as
  * URLs of files the emulator serves under `/files/` without a key, as a CDN would. It checks the
  * bearer key (401 otherwise), records every request and plays the faults of `Faults.ts`.
+ *
+ * With `freeLimits` it enforces OpenRouter's limits of free models (`:free` ids) per key, as a
+ * sliding window (the strictest count: a client that keeps it keeps any other): past the
+ * per-minute limit a 429 with Retry-After ("free-models-per-min"), past the per-day one a 429
+ * that speaks of credits, as OpenRouter's does. Time is `state.now()`: a test ties it to its
+ * `TestClock`, so the limit is counted in the same logical time the client paces itself by.
+ * Every free-model call is logged in `state.freeCalls` with its key, time and status.
  */
 import * as Effect from "effect/Effect"
 import { readFileSync } from "node:fs"
@@ -41,6 +48,23 @@ export interface OpenRouterState {
   imageAs: "data" | "url"
   /** Told of each image URL the emulator hands out, with the request it answers (a per-call fault on that file). */
   onImageUrl: ((request: RecordedRequest, url: string) => void) | undefined
+  /** Limits of free-model calls per key, enforced with 429s; none by default. */
+  freeLimits: { readonly perMinute?: number; readonly perDay?: number } | undefined
+  /** The emulator's clock (epoch milliseconds); default `Date.now`. */
+  now: () => number
+  /** Every free-model chat call: its key, when it came (by `now`) and the status it got. */
+  freeCalls: Array<{ readonly key: string; readonly at: number; readonly status: number }>
+}
+
+const minuteMs = 60_000
+const dayMs = 24 * 60 * minuteMs
+
+// Of the times accepted in the last `window` before `now`, whether `limit` are used; if so, the seconds until one leaves.
+const overLimit = (accepted: ReadonlyArray<number>, now: number, window: number, limit: number | undefined): number | undefined => {
+  if (limit === undefined) return undefined
+  const inside = accepted.filter((at) => at > now - window)
+  if (inside.length < limit) return undefined
+  return Math.max(1, Math.ceil((inside[inside.length - limit]! + window - now) / 1000))
 }
 
 /** A running OpenRouter emulator. */
@@ -53,7 +77,22 @@ export interface OpenRouterEmulator extends EmulatorServer {
 /** Start the emulator (`options`: how faults are chosen, see `Faults.serve`); stopped with the scope. */
 export const openrouter = (initial: Partial<OpenRouterState> = {}, options: ServeOptions = {}) =>
   Effect.gen(function* () {
-    const state: OpenRouterState = { reply: undefined, models: openRouterModelsFixture.data, keys: [], down: [], cost: 0.00042, billed: [], imageAs: "data", onImageUrl: undefined, ...initial }
+    const state: OpenRouterState = {
+      reply: undefined,
+      models: openRouterModelsFixture.data,
+      keys: [],
+      down: [],
+      cost: 0.00042,
+      billed: [],
+      imageAs: "data",
+      onImageUrl: undefined,
+      freeLimits: undefined,
+      now: Date.now,
+      freeCalls: [],
+      ...initial
+    }
+    // The times of the free-model calls each key was served.
+    const freeServed = new Map<string, Array<number>>()
     let created = 0
     const server = yield* serve((request, res, play) => {
       const key = bearerOf(request)
@@ -78,6 +117,23 @@ export const openrouter = (initial: Partial<OpenRouterState> = {}, options: Serv
       }
       if (request.method === "POST" && route === "/api/v1/chat/completions") {
         const asked = typeof body?.model === "string" ? body.model : ""
+        if (asked.endsWith(":free")) {
+          const now = state.now()
+          const served = freeServed.get(key) ?? []
+          const perMinute = overLimit(served, now, minuteMs, state.freeLimits?.perMinute)
+          const perDay = overLimit(served, now, dayMs, state.freeLimits?.perDay)
+          if (perMinute !== undefined || perDay !== undefined) {
+            state.freeCalls.push({ key, at: now, status: 429 })
+            const message =
+              perDay !== undefined
+                ? "Rate limit exceeded: free-models-per-day. Add 10 credits to unlock 1000 free model requests per day"
+                : "Rate limit exceeded: free-models-per-min."
+            return json(res, 429, { error: { code: 429, message } }, { "retry-after": String(perDay ?? perMinute) })
+          }
+          served.push(now)
+          freeServed.set(key, served)
+          state.freeCalls.push({ key, at: now, status: 200 })
+        }
         const fallbacks = Array.isArray(body?.models) ? body.models.filter((m): m is string => typeof m === "string") : []
         const served = [asked, ...fallbacks].find((m) => !state.down.includes(m))
         if (served === undefined) return json(res, 503, { error: { code: 503, message: `No endpoints available for ${asked}` } })

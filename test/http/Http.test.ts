@@ -190,7 +190,7 @@ describe("requests not to repeat (paid submits)", () => {
 })
 
 describe("key rotation", () => {
-  it.effect("skips a key that got InvalidApiKey, now and on later calls", () =>
+  it.effect("skips a key that got InvalidApiKey, now and on later calls (the others take turns)", () =>
     Effect.gen(function* () {
       const script = scripted((request) =>
         request.headers.authorization === "Bearer k1" ? { status: 401, body: { error: "invalid key" } } : { status: 200, body: { id: "ok" } }
@@ -199,7 +199,8 @@ describe("key rotation", () => {
       const http = yield* Http.make({ provider: "p", baseUrl: "https://api.example.test", keys }).pipe(Effect.provide(script.layer))
       yield* http.json({ path: "/x", schema: Answer })
       yield* http.json({ path: "/x", schema: Answer })
-      expect(script.requests.map((r) => r.headers.authorization)).toEqual(["Bearer k1", "Bearer k2", "Bearer k2"])
+      yield* http.json({ path: "/x", schema: Answer })
+      expect(script.requests.map((r) => r.headers.authorization)).toEqual(["Bearer k1", "Bearer k2", "Bearer k3", "Bearer k2"])
       expect(yield* keys.usable).toEqual([1, 2])
     }))
 

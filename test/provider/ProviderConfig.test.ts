@@ -47,6 +47,20 @@ describe("ProviderConfig", () => {
       expect(config).toMatchObject({ baseUrl: "http://127.0.0.1:1", retries: 0 })
     }))
 
+  it.effect("rate limits: none by default for a provider that declares none, <PREFIX>_RATE_LIMITS as JSON otherwise", () =>
+    Effect.gen(function* () {
+      expect((yield* ProviderConfig.fromEnv(together).pipe(withEnv({}))).rateLimits).toEqual({})
+      const paced = yield* ProviderConfig.fromEnv(together).pipe(
+        withEnv({ TOGETHER_RATE_LIMITS: '{"perKey":{"default":{"perSecond":5}},"perProvider":{"default":[{"limit":100,"window":"1 minute"}]}}' })
+      )
+      expect(paced.rateLimits).toEqual({
+        perKey: { default: { perSecond: 5 } },
+        perProvider: { default: [{ limit: 100, window: Duration.minutes(1) }] }
+      })
+      const result = yield* Effect.either(ProviderConfig.fromEnv(together).pipe(withEnv({ TOGETHER_RATE_LIMITS: "fast please" })))
+      expect(Either.isLeft(result) && String(result.left)).toMatch(/TOGETHER_RATE_LIMITS/)
+    }))
+
   it.effect("a malformed value is a ConfigError naming the variable", () =>
     Effect.gen(function* () {
       const result = yield* Effect.either(ProviderConfig.fromEnv(together).pipe(withEnv({ TOGETHER_RETRIES: "many" })))

@@ -7,6 +7,7 @@
  * - model listing: `FALAI_PLATFORM_URL`, default `https://api.fal.ai/v1` for the public queue,
  *   else the queue's own URL.
  * - per-request timeout and retries: `FALAI_TIMEOUT` (30 s), `FALAI_RETRIES` (3).
+ * - client-side rate limits: `FALAI_RATE_LIMITS` (JSON, see `resilience/RateLimit.ts`); none by default.
  *
  * The model listing follows a queue that is not fal's own (a proxy, an emulator), so that a key
  * meant for a stand-in is never sent to fal.
@@ -43,7 +44,8 @@ export const variables: ReadonlyArray<string> = [
   settings.baseUrlVar,
   platformUrlVar,
   `${settings.prefix}_TIMEOUT`,
-  `${settings.prefix}_RETRIES`
+  `${settings.prefix}_RETRIES`,
+  `${settings.prefix}_RATE_LIMITS`
 ]
 
 /** fal's resolved configuration. */

@@ -3,11 +3,15 @@
  * OpenRouter's chat completions, with models discovered from `GET /models` (every output
  * modality) and categorized by the rules in `Categories.ts`.
  *
- * - Configuration (`OpenRouterConfig.ts`): `OPENROUTER_API_KEY` (a comma-separated list
- *   rotates keys), `OPENROUTER_BASE_URL` (default
- *   `https://openrouter.ai/api/v1`), `OPENROUTER_TIMEOUT`, `OPENROUTER_RETRIES`. Without a key
- *   the provider is listed with `configured: false` and every call fails with `MissingConfig`
- *   naming `OPENROUTER_API_KEY`.
+ * - Configuration (`OpenRouterConfig.ts`): `OPENROUTER_API_KEY` (a comma-separated list is a
+ *   pool, taken round robin), `OPENROUTER_BASE_URL` (default
+ *   `https://openrouter.ai/api/v1`), `OPENROUTER_TIMEOUT`, `OPENROUTER_RETRIES`,
+ *   `OPENROUTER_RATE_LIMITS`. Without a key the provider is listed with `configured: false` and
+ *   every call fails with `MissingConfig` naming `OPENROUTER_API_KEY`.
+ * - Pacing: every request to a `:free` model first takes a permit of its key's free-model
+ *   limits (by default OpenRouter's published 20 a minute and 50 a day, `OpenRouterConfig.ts`):
+ *   a burst waits instead of earning 429s, and a call past the day's allowance fails at once with
+ *   QuotaExceeded (its `retryAfter` when the allowance refills), sending nothing.
  * - text-to-text: `system`, `maxTokens`, `temperature`; `extra` fields are merged into the
  *   request body. `extra.models` (an array of model ids) is OpenRouter's fallback list: when the
  *   model fails (down, rate-limited, refused), OpenRouter itself tries those, in order; the

@@ -5,6 +5,7 @@
  * - token: `REPLICATE_API_TOKEN` (a comma-separated list rotates); none by default.
  * - API: `REPLICATE_BASE_URL`, default `https://api.replicate.com/v1`.
  * - per-request timeout and retries: `REPLICATE_TIMEOUT` (30 s), `REPLICATE_RETRIES` (3).
+ * - client-side rate limits: `REPLICATE_RATE_LIMITS` (JSON, see `resilience/RateLimit.ts`); none by default.
  *
  * @module
  */
@@ -23,7 +24,7 @@ export const settings = {
 } as const satisfies ProviderConfig.RemoteProviderSettings
 
 /** Every environment variable Replicate reads, the token first. */
-export const variables: ReadonlyArray<string> = [...settings.keyVars, settings.baseUrlVar, `${settings.prefix}_TIMEOUT`, `${settings.prefix}_RETRIES`]
+export const variables: ReadonlyArray<string> = [...settings.keyVars, settings.baseUrlVar, `${settings.prefix}_TIMEOUT`, `${settings.prefix}_RETRIES`, `${settings.prefix}_RATE_LIMITS`]
 
 /** Replicate's resolved configuration. */
 export type ReplicateConfig = ProviderConfig.ProviderConfig

@@ -3,8 +3,9 @@
  * overrides on top: `TOGETHER_API_KEY` (a comma-separated list rotates keys; without one the
  * provider is listed as not configured and its calls fail with `MissingConfig`),
  * `TOGETHER_BASE_URL` (default `https://api.together.xyz/v1`: an emulator or proxy can stand in),
- * `TOGETHER_TIMEOUT` and `TOGETHER_RETRIES` (the defaults of `ProviderConfig`). The key is
- * sent as `Authorization: Bearer`.
+ * `TOGETHER_TIMEOUT` and `TOGETHER_RETRIES` (the defaults of `ProviderConfig`),
+ * `TOGETHER_RATE_LIMITS` (client-side pacing as JSON, see `resilience/RateLimit.ts`; none by
+ * default). The key is sent as `Authorization: Bearer`.
  *
  * @module
  */

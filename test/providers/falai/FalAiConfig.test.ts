@@ -29,6 +29,6 @@ describe("FalAiConfig", () => {
     }))
 
   it("the variables it reads, the key first", () => {
-    expect(FalAiConfig.variables).toEqual(["FALAI_API_KEY", "FAL_KEY", "FALAI_BASE_URL", "FALAI_PLATFORM_URL", "FALAI_TIMEOUT", "FALAI_RETRIES"])
+    expect(FalAiConfig.variables).toEqual(["FALAI_API_KEY", "FAL_KEY", "FALAI_BASE_URL", "FALAI_PLATFORM_URL", "FALAI_TIMEOUT", "FALAI_RETRIES", "FALAI_RATE_LIMITS"])
   })
 })

@@ -16,7 +16,7 @@ describe("ReplicateConfig", () => {
     }))
 
   it("the variables it reads, the token first; the token is sent as a Bearer", () => {
-    expect(ReplicateConfig.variables).toEqual(["REPLICATE_API_TOKEN", "REPLICATE_BASE_URL", "REPLICATE_TIMEOUT", "REPLICATE_RETRIES"])
+    expect(ReplicateConfig.variables).toEqual(["REPLICATE_API_TOKEN", "REPLICATE_BASE_URL", "REPLICATE_TIMEOUT", "REPLICATE_RETRIES", "REPLICATE_RATE_LIMITS"])
     expect(ReplicateConfig.settings.auth("r8_x")).toEqual(["authorization", "Bearer r8_x"])
   })
 })

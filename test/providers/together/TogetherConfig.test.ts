@@ -11,7 +11,7 @@ const withEnv = (env: Record<string, string>) => Effect.withConfigProvider(Confi
 describe("TogetherConfig", () => {
   it("the manifest names the provider and the variables it reads, the key first", () => {
     expect(manifest).toMatchObject({ id: TogetherConfig.settings.id, name: TogetherConfig.settings.name, type: "remote" })
-    expect(manifest.settings).toEqual(["TOGETHER_API_KEY", "TOGETHER_BASE_URL", "TOGETHER_TIMEOUT", "TOGETHER_RETRIES"])
+    expect(manifest.settings).toEqual(["TOGETHER_API_KEY", "TOGETHER_BASE_URL", "TOGETHER_TIMEOUT", "TOGETHER_RETRIES", "TOGETHER_RATE_LIMITS"])
   })
 
   it("sends the key as a Bearer token", () => {
