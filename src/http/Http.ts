@@ -40,7 +40,7 @@ import {
   RateLimited,
   Timeout
 } from "../domain/Errors.js"
-import type { KeyRing } from "./KeyRing.js"
+import { fingerprint as keyFingerprint, type KeyRing } from "./KeyRing.js"
 import { Attribute, pathOf, SpanName } from "../resilience/Attributes.js"
 import * as Spans from "../resilience/Spans.js"
 import * as ProviderWait from "../resilience/ProviderWait.js"
@@ -275,6 +275,13 @@ export interface RequestOptions {
   readonly refine?: (error: MediaError, body: string) => MediaError
   /** The pacing lane this request is counted in; default: the config's `laneOf(model)`, else the default lane. */
   readonly lane?: string
+  /**
+   * The fingerprint (`KeyRing.fingerprint`) of the pool's key to send this with while it is
+   * usable: a queued job's follow-ups go with the key that submitted it (`JobTicket.key`).
+   */
+  readonly key?: string | undefined
+  /** Told the fingerprint of the key the request went out with, when it succeeded (a submit keeps it in its ticket). */
+  readonly onKey?: (fingerprint: string) => void
 }
 
 /** A request whose JSON answer is decoded with a schema. */
@@ -439,7 +446,13 @@ export const make = (config: ProviderHttpConfig): Effect.Effect<ProviderHttp, ne
     const laneOf = config.laneOf
     // Every attempt (a retry too) takes a permit of the key it goes out with: each one counts at the provider.
     const withKeys = <A>(options: RequestOptions, run: (key: Redacted.Redacted<string> | undefined) => Effect.Effect<A, MediaError>) =>
-      config.keys === undefined ? run(undefined) : config.keys.withKey(run, options.lane ?? laneOf?.(options.model))
+      config.keys === undefined
+        ? run(undefined)
+        : config.keys.withKey(
+          options.onKey === undefined ? run : (key) => Effect.tap(run(key), () => options.onKey!(keyFingerprint(key))),
+          options.lane ?? laneOf?.(options.model),
+          options.key
+        )
 
     const defaultSchedule = waited(retrySchedule(config.retry))
     const unsubmittedSchedule = Schedule.whileInput(defaultSchedule, notSubmitted)

@@ -25,6 +25,7 @@ import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
+import { createHash } from "node:crypto"
 import { InvalidApiKey, type MediaError, MissingConfig, QuotaExceeded } from "../domain/Errors.js"
 import * as ProviderWait from "../resilience/ProviderWait.js"
 import * as RateLimit from "../resilience/RateLimit.js"
@@ -37,12 +38,15 @@ export interface KeyRing {
   /**
    * Run `use` with the next usable key (round robin), after taking a permit of that key's pace in
    * `lane` (default `RateLimit.defaultLane`); on InvalidApiKey or QuotaExceeded, retire that key
-   * and run it again with the next one. Fails with MissingConfig when no key is configured or
+   * and run it again with the next one. With `prefer` (a key's `fingerprint`), that key is used
+   * while it is usable and has a permit (a queued job's follow-up calls go out with the key that
+   * submitted it), round robin otherwise. Fails with MissingConfig when no key is configured or
    * usable, with QuotaExceeded when every usable key's allowance is used up.
    */
   readonly withKey: <A, R>(
     use: (key: Redacted.Redacted<string>) => Effect.Effect<A, MediaError, R>,
-    lane?: string
+    lane?: string,
+    prefer?: string
   ) => Effect.Effect<A, MediaError, R>
   /** The keys that can be used now, as positions in the configured list (for status displays). */
   readonly usable: Effect.Effect<ReadonlyArray<number>>
@@ -59,6 +63,14 @@ export interface KeyRingOptions {
 }
 
 type KeyState = { readonly _tag: "Ready" } | { readonly _tag: "Refused" } | { readonly _tag: "Resting"; readonly until: number }
+
+/**
+ * A key's fingerprint: the first 16 hex digits of its SHA-256. Not the key and not a way back to
+ * it (an API key has far more entropy than 64 bits to search), so it may be kept with a job's
+ * ticket to say which key of a pool submitted the job.
+ */
+export const fingerprint = (key: Redacted.Redacted<string>): string =>
+  createHash("sha256").update(Redacted.value(key)).digest("hex").slice(0, 16)
 
 /** Split a comma-separated key list, dropping blanks. */
 export const splitKeys = (value: Redacted.Redacted<string>): ReadonlyArray<Redacted.Redacted<string>> =>
@@ -121,8 +133,22 @@ export const make = (
     }
 
     // One synchronous step: the usable key whose permit comes first (ties: round-robin order), its permit reserved.
-    const choose = (lane: string, now: number): Choice => {
+    // The keys' fingerprints, made on the first call that prefers one.
+    let prints: ReadonlyArray<string> | undefined
+    const choose = (lane: string, now: number, prefer: string | undefined): Choice => {
       const shared = providerPace(lane)
+      if (prefer !== undefined && count > 1) {
+        prints ??= keys.map(fingerprint)
+        const index = prints.indexOf(prefer)
+        if (index >= 0 && isUsable(states[index]!, now)) {
+          const verdict = check(index, lane, shared, now)
+          if (verdict._tag === "Ready") {
+            keyPace(index, lane, false)?.unsafeCommit(verdict.at)
+            shared?.unsafeCommit(verdict.at)
+            return { _tag: "Key", index, at: verdict.at, now }
+          }
+        }
+      }
       let best = -1
       let bestAt = Number.POSITIVE_INFINITY
       let spent: Extract<RateLimit.Verdict, { _tag: "Refused" }> | undefined
@@ -193,12 +219,13 @@ export const make = (
 
     const withKey = <A, R>(
       use: (key: Redacted.Redacted<string>) => Effect.Effect<A, MediaError, R>,
-      lane: string = RateLimit.defaultLane
+      lane: string = RateLimit.defaultLane,
+      prefer?: string
     ): Effect.Effect<A, MediaError, R> => {
       const attempt = (tried: number, last: MediaError | undefined): Effect.Effect<A, MediaError, R> =>
         Effect.clockWith((clock) =>
           Effect.suspend(() => {
-            const choice: Choice = tried >= count ? { _tag: "NoKey" } : choose(lane, clock.unsafeCurrentTimeMillis())
+            const choice: Choice = tried >= count ? { _tag: "NoKey" } : choose(lane, clock.unsafeCurrentTimeMillis(), tried === 0 ? prefer : undefined)
             if (choice._tag === "Spent") return Effect.fail(choice.error)
             if (choice._tag === "NoKey") return Effect.fail(last ?? exhausted(lastRetirement))
             const index = choice.index

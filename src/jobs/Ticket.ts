@@ -31,7 +31,13 @@ export class JobTicket extends Schema.Class<JobTicket>("JobTicket")({
   /** Where the job is cancelled. */
   cancelUrl: Schema.String,
   /** When the provider accepted the job (ISO 8601 in JSON). */
-  submittedAt: Schema.Date
+  submittedAt: Schema.Date,
+  /**
+   * Which key of the provider's pool submitted the job: its fingerprint (`KeyRing.fingerprint`),
+   * never the key. The job's status, result and cancel calls go out with that key while it is
+   * usable, since a job of one account is not visible to another account's key.
+   */
+  key: Schema.optional(Schema.String)
 }) {}
 
 const TicketJson = Schema.parseJson(JobTicket)

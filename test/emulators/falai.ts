@@ -349,6 +349,8 @@ interface FalJob {
   readonly webhook: string | undefined
   /** A webhook job that finished. */
   finished: boolean
+  /** The key that submitted it. */
+  readonly key: string | undefined
 }
 
 /** The fal emulator's knobs (all mutable between calls). */
@@ -378,6 +380,8 @@ export interface FalSettings {
   key: string
   /** More keys it accepts (a provider configured with a key ring). Default none. */
   otherKeys: ReadonlyArray<string>
+  /** Each key is its own account: a job's status, result and cancel answer 404 to any other key. Default false. */
+  accountsPerKey: boolean
   /** A reply to a request instead of the emulator's own (after the key check; result files, which need no key, too): a submit refused before any job exists, a download that stalls. */
   intercept: ((request: EmuRequest, kind: FalRequestKind) => Reply | undefined) | undefined
   /** A new job's own behaviour, from its input. */
@@ -432,6 +436,7 @@ export const makeFal = (overrides: Partial<FalSettings> = {}): FalEmulator => {
     key: "test-fal-key",
     otherKeys: [],
     intercept: undefined,
+    accountsPerKey: false,
     planJob: undefined,
     now: Date.now,
     webhookJobMs: 200,
@@ -580,7 +585,8 @@ export const makeFal = (overrides: Partial<FalSettings> = {}): FalEmulator => {
           failWith: plan?.plan.failWith ?? settings.failWith,
           plan,
           webhook,
-          finished: false
+          finished: false,
+          key: request.headers["authorization"]
         }
         jobs.set(id, job)
         settings.failWith = undefined
@@ -600,6 +606,8 @@ export const makeFal = (overrides: Partial<FalSettings> = {}): FalEmulator => {
       const id = /\/requests\/([^/]+)/.exec(path)?.[1] ?? ""
       const job = jobs.get(id)
       if (job === undefined) return jsonReply(404, { detail: "Request not found" })
+      // Keys of separate accounts: a job is not found by another account's key.
+      if (settings.accountsPerKey && job.key !== request.headers["authorization"]) return jsonReply(404, { detail: "Request not found" })
       // A job no runner started within its start timeout is ended (judged as it stood before this request moved it on).
       const started = job.plan?.plan.stuck !== true && job.polls >= settings.queueSteps
       if (!job.timedOut && !job.cancelled && !started && job.startBy !== undefined && settings.now() >= job.startBy) job.timedOut = true

@@ -154,7 +154,14 @@ export const onBase = (base: string, value: string | null | undefined): string |
 }
 
 /** The ticket of a submit: the URLs fal returned (see `onBase`), or built from the model id when absent. */
-export const ticketOf = (base: string, model: string, capability: JobCapability, answer: SubmitAnswer, submittedAt: Date): JobTicket => {
+export const ticketOf = (
+  base: string,
+  model: string,
+  capability: JobCapability,
+  answer: SubmitAnswer,
+  submittedAt: Date,
+  key?: string | undefined
+): JobTicket => {
   const root = `${base.replace(/\/+$/, "")}/${model}/requests/${encodeURIComponent(answer.request_id)}`
   return new JobTicket({
     provider: FalAiConfig.settings.id,
@@ -164,7 +171,8 @@ export const ticketOf = (base: string, model: string, capability: JobCapability,
     statusUrl: onBase(base, answer.status_url) ?? `${root}/status`,
     resultUrl: onBase(base, answer.response_url) ?? root,
     cancelUrl: onBase(base, answer.cancel_url) ?? `${root}/cancel`,
-    submittedAt
+    submittedAt,
+    ...(key !== undefined ? { key } : {})
   })
 }
 
@@ -181,13 +189,15 @@ export interface FalAiClientService {
   /**
    * Queue a job (never repeated by a retry, see jobs/Run.ts), ended by fal when no runner has
    * started it `startWithinSeconds` after the submit (`X-Fal-Request-Timeout`; none when undefined),
-   * with fal calling `webhook` when it is done (`fal_webhook`; none when undefined).
+   * with fal calling `webhook` when it is done (`fal_webhook`; none when undefined). `onKey` is
+   * told the fingerprint of the pool's key that submitted it (for the ticket).
    */
   readonly submit: (
     model: string,
     input: Readonly<Record<string, unknown>>,
     startWithinSeconds?: number | undefined,
-    webhook?: string | undefined
+    webhook?: string | undefined,
+    onKey?: (fingerprint: string) => void
   ) => Effect.Effect<SubmitAnswer, MediaError>
   /** One status poll (with logs), retried on 429/5xx/transport failures. */
   readonly status: (ticket: JobTicket) => Effect.Effect<QueueStatus, MediaError>
@@ -227,8 +237,9 @@ export const make = (config: FalAiConfig.FalAiConfig): Effect.Effect<FalAiClient
 
     return FalAiClient.of({
       remote,
-      submit: (model, input, startWithinSeconds, webhook) =>
+      submit: (model, input, startWithinSeconds, webhook, onKey) =>
         queue.json({
+          ...(onKey !== undefined ? { onKey } : {}),
           method: "POST",
           path: `/${model}`,
           json: input,
@@ -239,11 +250,11 @@ export const make = (config: FalAiConfig.FalAiConfig): Effect.Effect<FalAiClient
           retry: false
         }),
       status: (ticket) =>
-        queue.json({ path: ticket.statusUrl, query: { logs: "1" }, model: ticket.model, schema: QueueStatus, retry: pollRetryPolicy }),
+        queue.json({ path: ticket.statusUrl, query: { logs: "1" }, key: ticket.key, model: ticket.model, schema: QueueStatus, retry: pollRetryPolicy }),
       result: (ticket) =>
-        queue.json({ path: ticket.resultUrl, model: ticket.model, schema: Schema.Unknown, retry: pollRetryPolicy, timeout: "2 minutes" }),
+        queue.json({ path: ticket.resultUrl, key: ticket.key, model: ticket.model, schema: Schema.Unknown, retry: pollRetryPolicy, timeout: "2 minutes" }),
       cancel: (ticket) =>
-        Effect.asVoid(queue.json({ method: "PUT", path: ticket.cancelUrl, model: ticket.model, schema: Schema.Unknown, retry: { retries: 2 } })),
+        Effect.asVoid(queue.json({ method: "PUT", path: ticket.cancelUrl, key: ticket.key, model: ticket.model, schema: Schema.Unknown, retry: { retries: 2 } })),
       listModels
     })
   })

@@ -114,9 +114,12 @@ export const makeFromClient = (
         Effect.gen(function* () {
           const body = yield* builders[capability](model, input, opts)
           const startWithin = yield* secondsUntil(FalAiConfig.settings.id, controls?.deadline)
-          const answer = yield* client.submit(model, body, startWithin, controls?.webhook)
+          let key: string | undefined
+          const answer = yield* client.submit(model, body, startWithin, controls?.webhook, (used) => {
+            key = used
+          })
           const now = yield* Clock.currentTimeMillis
-          return ticketOf(client.remote.baseUrl, model, capability, answer, new Date(now))
+          return ticketOf(client.remote.baseUrl, model, capability, answer, new Date(now), key)
         }),
       ticketOf: (ticket) => ticket,
       run: (capability, ticket, control, _submitted, pace) =>

@@ -237,7 +237,14 @@ const sameOrigin = (a: string, b: string): boolean => {
  * URL's origin, else built from the id on the base URL (a proxy or emulator stands in; keys go
  * only to the base origin).
  */
-export const ticketOf = (base: string, model: string, capability: JobCapability, prediction: Prediction, submittedAt: Date): JobTicket => {
+export const ticketOf = (
+  base: string,
+  model: string,
+  capability: JobCapability,
+  prediction: Prediction,
+  submittedAt: Date,
+  key?: string | undefined
+): JobTicket => {
   const root = `${base.replace(/\/+$/, "")}/predictions/${encodeURIComponent(prediction.id)}`
   const given = prediction.urls
   const get = given?.get !== undefined && sameOrigin(given.get, base) ? given.get : root
@@ -250,7 +257,8 @@ export const ticketOf = (base: string, model: string, capability: JobCapability,
     statusUrl: get,
     resultUrl: get,
     cancelUrl: cancel,
-    submittedAt
+    submittedAt,
+    ...(key !== undefined ? { key } : {})
   })
 }
 
@@ -262,7 +270,8 @@ export interface ReplicateClientService {
    * Create a prediction, waiting up to `waitSeconds` (1..60) for it to finish (`Prefer: wait`;
    * no wait when undefined), stopped by Replicate `cancelAfterSeconds` after its creation
    * (`Cancel-After`, at least 5 s; none when undefined), Replicate calling `webhook` once it is
-   * final (none when undefined). Never repeated by a retry (see jobs/Run.ts).
+   * final (none when undefined). Never repeated by a retry (see jobs/Run.ts). `onKey` is told
+   * the fingerprint of the pool's key that created it (for the ticket).
    */
   readonly create: (
     ref: ModelRef,
@@ -270,7 +279,8 @@ export interface ReplicateClientService {
     waitSeconds: number | undefined,
     model: string,
     cancelAfterSeconds?: number | undefined,
-    webhook?: string | undefined
+    webhook?: string | undefined,
+    onKey?: (fingerprint: string) => void
   ) => Effect.Effect<Prediction, MediaError>
   /**
    * One page of the account's predictions, most recent first: the first (created at or after
@@ -309,7 +319,7 @@ export const make = (config: ReplicateConfig.ReplicateConfig): Effect.Effect<Rep
 
     return ReplicateClient.of({
       remote,
-      create: (ref, input, waitSeconds, model, cancelAfterSeconds, webhook) => {
+      create: (ref, input, waitSeconds, model, cancelAfterSeconds, webhook, onKey) => {
         const wait = waitSeconds === undefined ? undefined : Math.min(60, Math.max(1, Math.round(waitSeconds)))
         const headers: Record<string, string> = {}
         if (wait !== undefined) headers["prefer"] = `wait=${wait}`
@@ -325,16 +335,17 @@ export const make = (config: ReplicateConfig.ReplicateConfig): Effect.Effect<Rep
           ...(wait !== undefined ? { timeout: `${wait + 30} seconds` } : {}),
           model,
           schema: Prediction,
-          retry: false
+          retry: false,
+          ...(onKey !== undefined ? { onKey } : {})
         })
       },
       listPredictions: (createdAfter, next) =>
         next !== undefined
           ? http.json({ path: next, schema: PredictionPage, retry: pollRetryPolicy })
           : http.json({ path: "/predictions", query: { created_after: createdAfter.toISOString() }, schema: PredictionPage, retry: pollRetryPolicy }),
-      get: (ticket) => http.json({ path: ticket.statusUrl, model: ticket.model, schema: Prediction, retry: pollRetryPolicy }),
+      get: (ticket) => http.json({ path: ticket.statusUrl, key: ticket.key, model: ticket.model, schema: Prediction, retry: pollRetryPolicy }),
       cancel: (ticket) =>
-        Effect.asVoid(http.json({ method: "POST", path: ticket.cancelUrl, model: ticket.model, schema: Schema.Unknown, retry: { retries: 2 } })),
+        Effect.asVoid(http.json({ method: "POST", path: ticket.cancelUrl, key: ticket.key, model: ticket.model, schema: Schema.Unknown, retry: { retries: 2 } })),
       collection: (slug) => http.json({ path: `/collections/${encodeURIComponent(slug)}`, schema: Collection }),
       listModels
     })

@@ -163,9 +163,12 @@ export const makeFromClient = (
           const wait = shortJobs.has(capability) && controls?.webhook === undefined ? (options.waitSeconds ?? 10) : undefined
           // Read last, just before the create: the seconds left are as few as they will be.
           const cancelAfter = yield* secondsUntil(provider, controls?.deadline)
-          const initial = yield* client.create(ref, body, wait, model, cancelAfter, controls?.webhook)
+          let key: string | undefined
+          const initial = yield* client.create(ref, body, wait, model, cancelAfter, controls?.webhook, (used) => {
+            key = used
+          })
           const now = yield* Clock.currentTimeMillis
-          return { ticket: ticketOf(client.remote.baseUrl, model, capability, initial, new Date(now)), initial }
+          return { ticket: ticketOf(client.remote.baseUrl, model, capability, initial, new Date(now), key), initial }
         }),
       ticketOf: (created) => created.ticket,
       // The create's answer stands for the first poll: a prediction finished within the wait needs none.

@@ -170,6 +170,34 @@ describe("FalAi provider (emulator, TestClock)", () => {
       expect(JSON.parse(fal.requests.find((r) => r.method === "POST")!.body)).toEqual({ prompt: "waves", duration: 6 })
     }))
 
+  it.effect("a pool of keys of separate accounts: each job is followed, fetched and resumed with the key that submitted it", () =>
+    Effect.gen(function* () {
+      const fal = makeFal({ otherKeys: ["fal-key-b"], accountsPerKey: true })
+      const pool = { FALAI_API_KEY: `${fal.settings.key},fal-key-b`, FALAI_BASE_URL: fal.baseUrl }
+      const inPool = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.withConfigProvider(effect, env(pool))
+      const first = yield* inPool(FalAi.makeWithJobs({ downloadDir: dir }).pipe(Effect.provide(clientLayer(fal))))
+      const model = yield* first.provider.textToImage("fal-ai/flux/schnell")
+      // Round robin: the two submits go out with the two keys; every follow-up with its job's.
+      for (const prompt of ["a", "b"]) expect(valueOf((yield* runWithEvents(model.transform(text(prompt)))).exit)).toBeInstanceOf(Image)
+      // Every request about a job carries one key: the one its submit went out with.
+      const keysOf = (id: string) => new Set(fal.requests.filter((r) => r.url.includes(`/requests/${id}`)).map((r) => r.headers["authorization"]))
+      const submitKeys = fal.requests.filter((r) => r.method === "POST" && !r.url.includes("/requests/")).map((r) => r.headers["authorization"])
+      expect(submitKeys).toHaveLength(2)
+      expect(new Set(submitKeys)).toEqual(new Set([`Key ${fal.settings.key}`, "Key fal-key-b"]))
+      expect(keysOf("req-1")).toEqual(new Set([submitKeys[0]]))
+      expect(keysOf("req-2")).toEqual(new Set([submitKeys[1]]))
+
+      // A ticket resumed in a fresh provider (a new process) goes on with the key it names, not the pool's next one.
+      const ticket = yield* first.jobs.submit("text-to-image", "fal-ai/flux/schnell", text("c"))
+      expect(ticket.key).toMatch(/^[0-9a-f]{16}$/)
+      expect(Jobs.encodeTicket(ticket)).not.toContain("fal-key")
+      const second = yield* inPool(FalAi.makeWithJobs({ downloadDir: dir }).pipe(Effect.provide(clientLayer(fal))))
+      const resumed = yield* runWithEvents(second.jobs.resume(yield* Jobs.decodeTicket(Jobs.encodeTicket(ticket))))
+      expect(valueOf(resumed.exit)).toBeInstanceOf(Image)
+      expect(keysOf("req-3").size).toBe(1)
+      expect(fal.count("submit")).toBe(3)
+    }))
+
   it.effect("a job over its budget is cancelled and fails with Timeout", () =>
     Effect.gen(function* () {
       const fal = makeFal({ queueSteps: 1000 })
