@@ -38,7 +38,9 @@ export const make = (id: RemoteId, setup: ProviderSetup): Effect.Effect<MediaPro
     case "together":
       return Effect.flatMap(TogetherConfig.config(overrides), Together.make)
     case "openrouter":
-      return Effect.flatMap(OpenRouterConfig.config(overrides), OpenRouter.make)
+      // The soak's load is the point: OpenRouter's free-model pacing (20 a minute a key by
+      // default) would stretch 10,000 calls over hours against an emulator that sets no limit.
+      return Effect.flatMap(OpenRouterConfig.config({ ...overrides, rateLimits: {} }), OpenRouter.make)
     case "falai":
       return FalAi.make({ config: overrides, jobTimeout: setup.jobTimeout })
     case "replicate":
