@@ -123,6 +123,8 @@ export const makeFromClient = (
       missing: client.remote.notConfigured,
       submit: (capability, model, input, opts, controls) =>
         Effect.gen(function* () {
+          // A deadline already passed fails before even the schema is asked for.
+          yield* secondsUntil(FalAiConfig.settings.id, controls?.deadline)
           // Checked before anything is sent: an input the model refuses costs no submit.
           const body = yield* Effect.flatMap(builders[capability](model, input, opts), (built) => schemas.prepare(model, built))
           const startWithin = yield* secondsUntil(FalAiConfig.settings.id, controls?.deadline)

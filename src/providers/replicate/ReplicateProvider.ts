@@ -170,6 +170,8 @@ export const makeFromClient = (
       submit: (capability, model, input, opts, controls) =>
         Effect.gen(function* () {
           const ref = yield* refOf(model)
+          // A deadline already passed fails before even the schema is asked for.
+          yield* secondsUntil(provider, controls?.deadline)
           // Checked before anything is sent: an input the model refuses costs no prediction.
           const body = yield* Effect.flatMap(bodyOf(capability, input, opts), (built) => schemas.prepare(model, built))
           // With a webhook the result comes by the call, not by holding the create open.
