@@ -1,18 +1,21 @@
 /**
  * The per-model input schemas the fal and Replicate emulators serve, in the real shapes:
  * fal's queue OpenAPI document of an endpoint (`GET /api/openapi/queue/openapi.json?endpoint_id=`,
- * as in ../shared/specs/fal/seedream-v4-text-to-image.queue.openapi.json: the input is the JSON
+ * as in test/contract/specs/fal/seedream-v4-text-to-image.queue.openapi.json: the input is the JSON
  * request body of `POST /{model}`, a `$ref` into `components.schemas`), and the Cog OpenAPI
  * document of a Replicate model version (`openapi_schema`, its input `components.schemas.Input`,
  * enums as `allOf: [{$ref}]` beside the property's default, as Cog writes them).
  */
+import * as fs from "node:fs"
+import { spec } from "../support/Prism.js"
 
 /** An endpoint's queue OpenAPI document, as fal serves it, around its input schema (named `inputName`) and extra components. */
 export const falQueueDocument = (
   model: string,
   inputName: string,
   input: Record<string, unknown>,
-  components: Record<string, unknown> = {}
+  components: Record<string, unknown> = {},
+  category = "text-to-image"
 ): Record<string, unknown> => {
   const request = (description: string) => ({
     parameters: [{ name: "request_id", in: "path", required: true, schema: { type: "string", description: "Request ID" } }],
@@ -24,7 +27,7 @@ export const falQueueDocument = (
       title: `Queue OpenAPI for ${model}`,
       version: "1.0.0",
       description: `The OpenAPI schema for the ${model} queue.`,
-      "x-fal-metadata": { endpointId: model, category: "text-to-image" }
+      "x-fal-metadata": { endpointId: model, category }
     },
     components: {
       securitySchemes: { apiKeyAuth: { type: "apiKey", in: "header", name: "Authorization", description: 'Fal Key' } },
@@ -76,33 +79,10 @@ const imageSize = {
 
 const sizeNames = ["square_hd", "square", "portrait_4_3", "portrait_16_9", "landscape_4_3", "landscape_16_9"]
 
-/** The schemas the fal emulator serves by default: Seedream v4 (as published) and FLUX.1 [schnell]. */
+/** The schemas the fal emulator serves by default: Seedream v4 (fal's own document) and FLUX.1 [schnell]. */
 export const falSchemas = (): Record<string, Record<string, unknown>> => ({
-  "fal-ai/bytedance/seedream/v4/text-to-image": falQueueDocument(
-    "fal-ai/bytedance/seedream/v4/text-to-image",
-    "BytedanceSeedreamV4TextToImageInput",
-    {
-      "x-fal-order-properties": ["prompt", "image_size", "num_images", "max_images", "seed", "sync_mode", "enable_safety_checker"],
-      type: "object",
-      properties: {
-        prompt: { title: "Prompt", type: "string", description: "The text prompt used to generate the image" },
-        num_images: { minimum: 1, maximum: 6, type: "integer", title: "Num Images", default: 1 },
-        image_size: {
-          anyOf: [{ $ref: "#/components/schemas/ImageSize" }, { enum: [...sizeNames, "auto", "auto_2K", "auto_4K"], type: "string" }],
-          title: "Image Size",
-          description: "The size of the generated image. Width and height must be between 1024 and 4096.",
-          default: { height: 2048, width: 2048 }
-        },
-        max_images: { minimum: 1, maximum: 6, type: "integer", title: "Max Images", default: 1 },
-        sync_mode: { type: "boolean", title: "Sync Mode", default: false },
-        enable_safety_checker: { title: "Enable Safety Checker", type: "boolean", default: true },
-        seed: { description: "Random seed to control the stochasticity of image generation.", type: "integer", title: "Seed" }
-      },
-      title: "SeedDream4T2IInput",
-      required: ["prompt"]
-    },
-    { ImageSize: imageSize }
-  ),
+  // As fal publishes it (vendored for the contract tests).
+  "fal-ai/bytedance/seedream/v4/text-to-image": JSON.parse(fs.readFileSync(spec("fal/seedream-v4-text-to-image.queue.openapi.json"), "utf8")),
   "fal-ai/flux/schnell": falQueueDocument(
     "fal-ai/flux/schnell",
     "FluxSchnellInput",

@@ -5,6 +5,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as fs from "node:fs"
 import { compile, withRequiredDefaults } from "../../src/provider/InputSchema.js"
+import { spec } from "../support/Prism.js"
 
 const check = (schema: unknown, value: unknown) => compile(schema).check(value)
 
@@ -147,7 +148,7 @@ describe("InputSchema leniency and defaults", () => {
 
   it("checks fal's published Seedream v4 document as fal serves it", () => {
     const document: { components: { schemas: Record<string, unknown> } } = JSON.parse(
-      fs.readFileSync(new URL("../../../shared/specs/fal/seedream-v4-text-to-image.queue.openapi.json", import.meta.url), "utf8")
+      fs.readFileSync(spec("fal/seedream-v4-text-to-image.queue.openapi.json"), "utf8")
     )
     const checker = compile({ $ref: "#/components/schemas/BytedanceSeedreamV4TextToImageInput" }, document)
     expect(checker.check({ prompt: "a cat", image_size: { width: 2048, height: 2048 }, num_images: 2 })).toEqual([])

@@ -179,7 +179,11 @@ export const makeFromClient = (
 /** The provider and its job API, from the environment and `options`. */
 export const makeWithJobs = (
   options: FalAiOptions = {}
-): Effect.Effect<{ readonly provider: MediaProviderService; readonly jobs: JobClient }, ConfigError.ConfigError, HttpClient.HttpClient> =>
+): Effect.Effect<
+  { readonly provider: MediaProviderService; readonly jobs: JobClient; readonly schemas: ModelSchemas.ModelSchemas },
+  ConfigError.ConfigError,
+  HttpClient.HttpClient
+> =>
   Effect.provide(makeFromClient(options), layerConfig(FalAiConfig.fromEnv(options.config, options.platformUrl)))
 
 const api = queuedProviderApi(makeWithJobs, FalAiJobs)

@@ -256,7 +256,11 @@ export const makeFromClient = (
 /** The provider and its job API, from the environment and `options`. */
 export const makeWithJobs = (
   options: ReplicateOptions = {}
-): Effect.Effect<{ readonly provider: MediaProviderService; readonly jobs: JobClient }, ConfigError.ConfigError, HttpClient.HttpClient> =>
+): Effect.Effect<
+  { readonly provider: MediaProviderService; readonly jobs: JobClient; readonly schemas: ModelSchemas.ModelSchemas },
+  ConfigError.ConfigError,
+  HttpClient.HttpClient
+> =>
   Effect.provide(makeFromClient(options), layerConfig(ReplicateConfig.fromEnv(options.config)))
 
 const api = queuedProviderApi(makeWithJobs, ReplicateJobs)
