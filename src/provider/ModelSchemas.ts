@@ -20,6 +20,7 @@ import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import { InvalidInput, type MediaError } from "../domain/Errors.js"
@@ -87,34 +88,35 @@ export const make = (source: ModelSchemaSource): Effect.Effect<ModelSchemas> =>
           return [deferred, next] as const
         })
         if (current !== deferred) return yield* Deferred.await(current)
-        const outcome = yield* source.fetch(model).pipe(
-          Effect.map((document) => ({ checker: Option.map(document, (d) => compile(d.schema, d.root)), failed: false })),
-          Effect.catchAll((error) =>
-            Effect.as(Effect.logDebug(`${source.provider}: no input schema for ${model} (${error._tag}); not validated`), {
-              checker: Option.none<InputChecker>(),
-              failed: true
-            })
-          ),
-          // A caller interrupted while fetching leaves no claim behind: the next call fetches.
-          Effect.onInterrupt(() =>
-            Effect.zipRight(
-              Ref.update(held, (map) => {
-                const next = new Map(map)
-                if (next.get(model)?.value === deferred) next.delete(model)
-                return next
-              }),
-              Deferred.succeed(deferred, Option.none())
+        // Whatever ends this fetch early (an interruption, a defect) leaves no claim behind and
+        // releases the callers waiting on it: the next call fetches again.
+        const release = Effect.zipRight(
+          Ref.update(held, (map) => {
+            const next = new Map(map)
+            if (next.get(model)?.value === deferred) next.delete(model)
+            return next
+          }),
+          Deferred.succeed(deferred, Option.none())
+        )
+        return yield* Effect.gen(function* () {
+          const outcome = yield* source.fetch(model).pipe(
+            Effect.map((document) => ({ checker: Option.map(document, (d) => compile(d.schema, d.root)), failed: false })),
+            Effect.catchAll((error) =>
+              Effect.as(Effect.logDebug(`${source.provider}: no input schema for ${model} (${error._tag}); not validated`), {
+                checker: Option.none<InputChecker>(),
+                failed: true
+              })
             )
           )
-        )
-        const fetchedAt = yield* Clock.currentTimeMillis
-        yield* Ref.update(held, (map) => {
-          const next = new Map(map)
-          next.set(model, { until: fetchedAt + (outcome.failed ? failureMillis : ttlMillis), value: deferred })
-          return next
-        })
-        yield* Deferred.succeed(deferred, outcome.checker)
-        return outcome.checker
+          const fetchedAt = yield* Clock.currentTimeMillis
+          yield* Ref.update(held, (map) => {
+            const next = new Map(map)
+            next.set(model, { until: fetchedAt + (outcome.failed ? failureMillis : ttlMillis), value: deferred })
+            return next
+          })
+          yield* Deferred.succeed(deferred, outcome.checker)
+          return outcome.checker
+        }).pipe(Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : release)))
       })
 
     const validate = (model: string, input: Readonly<Record<string, unknown>>): Effect.Effect<void, InvalidInput> =>

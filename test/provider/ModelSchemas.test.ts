@@ -1,6 +1,7 @@
 /**
  * ModelSchemas over a counting source, under TestClock: concurrent first calls share one fetch,
- * a failed fetch leaves the model unchecked and is tried again after a minute (not at once), the
+ * a failed fetch leaves the model unchecked and is tried again after a minute (not at once), an
+ * interrupted fetch leaves no claim behind, the
  * TTL without a Catalog comes from `AUTOMARKET_CATALOG_TTL`, and `prepare` fills a required
  * field's default before checking.
  */
@@ -67,6 +68,19 @@ describe("ModelSchemas", () => {
       expect(Exit.isSuccess(yield* Effect.exit(schemas.validate("m", { steps: 99 })))).toBe(true)
       expect(calls).toHaveLength(1)
       yield* TestClock.adjust("61 seconds")
+      expect(Exit.isFailure(yield* Effect.exit(schemas.validate("m", { steps: 99 })))).toBe(true)
+      expect(calls).toHaveLength(2)
+    }))
+
+  it.effect("a caller interrupted while fetching leaves no claim: the next call fetches again", () =>
+    Effect.gen(function* () {
+      let hang = true
+      const { calls, source } = counting(() => (hang ? Effect.never : Effect.succeed(Option.some({ schema, root: schema }))))
+      const schemas = yield* ModelSchemas.make(source)
+      const first = yield* Effect.fork(schemas.validate("m", { steps: 99 }))
+      yield* Effect.yieldNow()
+      yield* Fiber.interrupt(first)
+      hang = false
       expect(Exit.isFailure(yield* Effect.exit(schemas.validate("m", { steps: 99 })))).toBe(true)
       expect(calls).toHaveLength(2)
     }))

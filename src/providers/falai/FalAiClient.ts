@@ -272,7 +272,8 @@ export const make = (config: FalAiConfig.FalAiConfig): Effect.Effect<FalAiClient
 
     // Public documents: no key goes with them, and they are small.
     const schemaUrl = schemaUrlOf(config.baseUrl)
-    const documents = yield* Http.make({ provider: FalAiConfig.settings.id, baseUrl: schemaUrl, timeout: config.timeout, retry: { retries: 1 } })
+    // A slow document delays a submit: it gets 10 seconds at most, then the input goes unchecked.
+    const documents = yield* Http.make({ provider: FalAiConfig.settings.id, baseUrl: schemaUrl, timeout: "10 seconds", retry: { retries: 1 } })
     const inputSchema = (model: string): Effect.Effect<Option.Option<InputSchemaDocument>, MediaError> =>
       documents.json({ path: schemaUrl, query: { endpoint_id: model }, model, schema: Schema.Unknown }).pipe(
         Effect.map((document) => Option.fromNullable(inputSchemaOf(document, model))),
