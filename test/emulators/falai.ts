@@ -32,6 +32,10 @@
  * public half is served as a JWKS at `/.well-known/jwks.json` (no key needed). Every delivery is
  * recorded in `webhooks` (the receiver's status, 0 when it could not be reached).
  *
+ * Input schemas: `GET /api/openapi/queue/openapi.json?endpoint_id={model}` (public, no key, as
+ * fal serves it) answers the endpoint's queue OpenAPI document from `schemas` (by default Seedream
+ * v4 and FLUX.1 [schnell], see ./Schemas.ts), 404 for a model that has none.
+ *
  * It also exports the parts the Replicate emulator shares: `Reply`, `serve`, `clientLayer`,
  * `fileReply`, `postWebhook`.
  *
@@ -46,6 +50,7 @@ import * as Layer from "effect/Layer"
 import * as crypto from "node:crypto"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
+import { falSchemas } from "./Schemas.js"
 
 /** A request as an emulator sees it. */
 export interface EmuRequest {
@@ -330,7 +335,7 @@ const later = (ms: number, run: () => void): void => {
 }
 
 /** The kinds of request the fal emulator tells apart. */
-export type FalRequestKind = "submit" | "status" | "result" | "cancel" | "file" | "models" | "other"
+export type FalRequestKind = "submit" | "status" | "result" | "cancel" | "file" | "models" | "schema" | "other"
 
 /** One emulated fal job. */
 interface FalJob {
@@ -397,6 +402,8 @@ export interface FalSettings {
    * per-image prices). Failed and cancelled jobs are not billed; a model not listed bills 0.
    */
   prices: Readonly<Record<string, number>>
+  /** The queue OpenAPI document of each model that publishes one (see ./Schemas.ts). */
+  schemas: Record<string, Record<string, unknown>>
 }
 
 /** The fal emulator. */
@@ -409,7 +416,7 @@ export interface FalEmulator extends Emulator {
   readonly webhookKeys: crypto.KeyPairKeyObjectResult
   readonly webhookKid: string
   /** How many requests of a kind it has seen. */
-  readonly count: (kind: "submit" | "status" | "result" | "cancel" | "file") => number
+  readonly count: (kind: "submit" | "status" | "result" | "cancel" | "file" | "schema") => number
   /** How many jobs were created per input (its JSON). */
   readonly jobsByInput: () => ReadonlyMap<string, number>
   /** What each job that finished well was billed (job id -> US dollars), as fal's usage page would list it. */
@@ -441,6 +448,7 @@ export const makeFal = (overrides: Partial<FalSettings> = {}): FalEmulator => {
     now: Date.now,
     webhookJobMs: 200,
     webhookUserId: "emu-user",
+    schemas: falSchemas(),
     prices: { "fal-ai/minimax/video-01": 0.5, "fal-ai/minimax/video-01/image-to-video": 0.5, "fal-ai/bytedance/seedream/v4/text-to-image": 0.03 },
     ...overrides
   }
@@ -502,6 +510,7 @@ export const makeFal = (overrides: Partial<FalSettings> = {}): FalEmulator => {
   const classify = (request: EmuRequest): FalRequestKind => {
     const path = request.url.split("?")[0]!
     if (path.startsWith("/files/")) return "file"
+    if (path === "/api/openapi/queue/openapi.json") return "schema"
     if (path === "/models" || path === "/v1/models") return "models"
     if (/\/requests\/[^/]+\/status$/.test(path)) return "status"
     if (/\/requests\/[^/]+\/cancel$/.test(path)) return "cancel"
@@ -536,6 +545,14 @@ export const makeFal = (overrides: Partial<FalSettings> = {}): FalEmulator => {
         const truncate = settings.truncateFiles > 0
         if (truncate) settings.truncateFiles -= 1
         return fileReply(request, { bytes: settings.fileBytes, contentType: type, ranges: settings.ranges, truncate })
+      }
+      if (kind === "schema") {
+        // Public documents, as on fal.ai: no key asked; a test may still fault them.
+        const faulted = settings.intercept?.(request, kind)
+        if (faulted !== undefined) return faulted
+        const model = new URLSearchParams(request.url.split("?")[1] ?? "").get("endpoint_id") ?? ""
+        const document = settings.schemas[model]
+        return document === undefined ? jsonReply(404, { detail: `Endpoint ${model} not found` }) : jsonReply(200, document)
       }
       if (request.method === "GET" && path === "/.well-known/jwks.json") {
         const jwk = webhookKeys.publicKey.export({ format: "jwk" })

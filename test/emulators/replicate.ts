@@ -27,11 +27,16 @@
  * caller with the token, at `GET /webhooks/default/secret` (`{key}`). Deliveries are recorded in
  * `webhooks`.
  *
+ * Input schemas: `GET /models/{owner}/{name}` answers the model with `latest_version.openapi_schema`
+ * and `GET /models/{owner}/{name}/versions/{id}` the version with `openapi_schema`, from `schemas`
+ * (by default FLUX schnell, see ./Schemas.ts); 404 for a model that has none.
+ *
  * Per-call faults, as in the fal emulator: `intercept` answers a request instead of the emulator,
  * `planJob` gives a prediction its own behaviour from its input (`JobPlan`), and
  * `predictionsByInput` counts the predictions created per input (a double submit shows there).
  */
 import * as crypto from "node:crypto"
+import { replicateSchemas } from "./Schemas.js"
 import {
   countByInput,
   type EmuRequest,
@@ -69,7 +74,7 @@ interface Prediction {
 }
 
 /** The kinds of request the Replicate emulator tells apart. */
-export type ReplicateRequestKind = "create" | "get" | "cancel" | "list" | "file" | "collection" | "models" | "secret" | "other"
+export type ReplicateRequestKind = "create" | "get" | "cancel" | "list" | "file" | "collection" | "models" | "model" | "version" | "secret" | "other"
 
 /** The Replicate emulator's knobs. */
 export interface ReplicateSettings {
@@ -100,13 +105,15 @@ export interface ReplicateSettings {
   honourCreatedAfter: boolean
   /** Real milliseconds a prediction created with `webhook` takes before it finishes and calls. Default 200. */
   webhookJobMs: number
+  /** The latest version's Cog OpenAPI document of each model that has one (`owner/name`, see ./Schemas.ts). */
+  schemas: Record<string, Record<string, unknown>>
 }
 
 /** The Replicate emulator. */
 export interface ReplicateEmulator extends Emulator {
   readonly settings: ReplicateSettings
   readonly predictions: Map<string, Prediction>
-  readonly count: (kind: "create" | "get" | "cancel" | "list" | "file" | "collection") => number
+  readonly count: (kind: "create" | "get" | "cancel" | "list" | "file" | "collection" | "model" | "version") => number
   /** How many predictions were created per input (its JSON). */
   readonly predictionsByInput: () => ReadonlyMap<string, number>
   /** The webhooks sent, in the order their receivers answered. */
@@ -140,6 +147,7 @@ export const makeReplicate = (overrides: Partial<ReplicateSettings> = {}): Repli
     pageSize: 100,
     honourCreatedAfter: true,
     webhookJobMs: 200,
+    schemas: replicateSchemas(),
     ...overrides
   }
   const predictions = new Map<string, Prediction>()
@@ -169,6 +177,8 @@ export const makeReplicate = (overrides: Partial<ReplicateSettings> = {}): Repli
     if (request.method === "POST" && (path === "/predictions" || /^\/models\/[^/]+\/[^/]+\/predictions$/.test(path))) return "create" as const
     if (request.method === "GET" && path === "/predictions") return "list" as const
     if (path === "/models") return "models" as const
+    if (request.method === "GET" && /^\/models\/[^/]+\/[^/]+$/.test(path)) return "model" as const
+    if (request.method === "GET" && /^\/models\/[^/]+\/[^/]+\/versions\/[^/]+$/.test(path)) return "version" as const
     if (request.method === "GET" && path === "/webhooks/default/secret") return "secret" as const
     return "other" as const
   }
@@ -343,6 +353,32 @@ export const makeReplicate = (overrides: Partial<ReplicateSettings> = {}): Repli
           next: cursor + settings.pageSize < listed.length ? link(cursor + settings.pageSize) : null,
           previous: cursor > 0 ? link(Math.max(0, cursor - settings.pageSize)) : null
         })
+      }
+      if (kind === "model" || kind === "version") {
+        const [, , owner, name, , version] = path.split("/")
+        const document = settings.schemas[`${owner}/${name}`]
+        if (document === undefined) return jsonReply(404, { title: "Not found", detail: "Not found.", status: 404 })
+        const versionId = version ?? crypto.createHash("sha256").update(`${owner}/${name}`).digest("hex")
+        const answer = { id: versionId, created_at: "2026-01-01T00:00:00.000000Z", cog_version: "0.14.0", openapi_schema: document }
+        return jsonReply(
+          200,
+          kind === "version"
+            ? answer
+            : {
+                url: `https://replicate.com/${owner}/${name}`,
+                owner,
+                name,
+                description: "an emulated model",
+                visibility: "public",
+                github_url: null,
+                paper_url: null,
+                license_url: null,
+                run_count: 1,
+                cover_image_url: null,
+                default_example: null,
+                latest_version: answer
+              }
+        )
       }
       if (kind === "models") {
         return jsonReply(200, { results: [{ owner: "emu", name: "pixels", description: "an emulated image model" }], next: null })

@@ -21,6 +21,11 @@
  * Models (`GET https://api.fal.ai/v1/models`, paginated by `cursor`): `{models: [{endpoint_id,
  * metadata: {display_name, category, description, status}}], next_cursor, has_more}`.
  *
+ * Input schemas (`GET https://fal.ai/api/openapi/queue/openapi.json?endpoint_id={model}`, public, no
+ * key sent): the endpoint's queue OpenAPI document; the input is the `application/json` request
+ * body of `POST /{model}` (a `$ref` into `components.schemas`). For a queue that is not fal's own,
+ * the document is asked of that queue's origin at the same path.
+ *
  * The queue and the listing are two HTTP clients over one key ring: a key fal refused (or found
  * out of quota) on one is not tried again on the other.
  *
@@ -32,6 +37,7 @@ import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import type { JobCapability } from "../../domain/Capability.js"
@@ -39,6 +45,8 @@ import type { MediaError } from "../../domain/Errors.js"
 import type { JobStatus } from "../../jobs/JobStatus.js"
 import { pollRetryPolicy } from "../../jobs/Settings.js"
 import { JobTicket } from "../../jobs/Ticket.js"
+import * as Http from "../../http/Http.js"
+import type { InputSchemaDocument } from "../../provider/ModelSchemas.js"
 import * as ProviderConfig from "../../provider/ProviderConfig.js"
 import * as FalAiConfig from "./FalAiConfig.js"
 
@@ -176,6 +184,31 @@ export const ticketOf = (
   })
 }
 
+/** Where fal serves an endpoint's queue OpenAPI document (`?endpoint_id=`). */
+export const publicSchemaUrl = "https://fal.ai/api/openapi/queue/openapi.json"
+
+/** The OpenAPI document route of a queue: fal's own for fal's public queue, else the same path on the queue's origin. */
+export const schemaUrlOf = (queueUrl: string): string => {
+  const base = queueUrl.replace(/\/+$/, "")
+  return base === FalAiConfig.publicQueueUrl ? publicSchemaUrl : `${base}/api/openapi/queue/openapi.json`
+}
+
+/**
+ * The input schema of `model` in its queue OpenAPI document: the JSON request body of
+ * `POST /{model}`, with the document as the root of its `$ref`s. Undefined when the document
+ * has none.
+ */
+export const inputSchemaOf = (document: unknown, model: string): InputSchemaDocument | undefined => {
+  const at = (value: unknown, ...keys: ReadonlyArray<string>): unknown =>
+    keys.reduce<unknown>((node, key) => (Predicate.isRecord(node) ? node[key] : undefined), value)
+  const paths = at(document, "paths")
+  if (!Predicate.isRecord(paths)) return undefined
+  // The route is `/{model}`; any POST with a JSON body stands in when the ids are spelt apart.
+  const route = paths[`/${model}`] ?? Object.values(paths).find((item) => at(item, "post", "requestBody") !== undefined)
+  const schema = at(route, "post", "requestBody", "content", "application/json", "schema")
+  return Predicate.isRecord(schema) ? { schema, root: document } : undefined
+}
+
 /** The query parameter of a submit naming the URL fal calls when the job is done. */
 export const webhookParam = "fal_webhook"
 
@@ -205,6 +238,8 @@ export interface FalAiClientService {
   readonly result: (ticket: JobTicket) => Effect.Effect<unknown, MediaError>
   /** Ask fal to cancel the job. */
   readonly cancel: (ticket: JobTicket) => Effect.Effect<void, MediaError>
+  /** The model's input schema (see the module comment); `None` when fal publishes none for it. */
+  readonly inputSchema: (model: string) => Effect.Effect<Option.Option<InputSchemaDocument>, MediaError>
   /** Every listed model (up to `maxPages` pages of 100). */
   readonly listModels: (maxPages?: number) => Effect.Effect<ReadonlyArray<ListedModel>, MediaError>
 }
@@ -235,8 +270,19 @@ export const make = (config: FalAiConfig.FalAiConfig): Effect.Effect<FalAiClient
         return all
       })
 
+    // Public documents: no key goes with them, and they are small.
+    const schemaUrl = schemaUrlOf(config.baseUrl)
+    // A slow document delays a submit: it gets 10 seconds at most, then the input goes unchecked.
+    const documents = yield* Http.make({ provider: FalAiConfig.settings.id, baseUrl: schemaUrl, timeout: "10 seconds", retry: { retries: 1 } })
+    const inputSchema = (model: string): Effect.Effect<Option.Option<InputSchemaDocument>, MediaError> =>
+      documents.json({ path: schemaUrl, query: { endpoint_id: model }, model, schema: Schema.Unknown }).pipe(
+        Effect.map((document) => Option.fromNullable(inputSchemaOf(document, model))),
+        Effect.catchTag("ModelNotFound", () => Effect.succeed(Option.none()))
+      )
+
     return FalAiClient.of({
       remote,
+      inputSchema,
       submit: (model, input, startWithinSeconds, webhook, onKey) =>
         queue.json({
           ...(onKey !== undefined ? { onKey } : {}),

@@ -12,6 +12,11 @@
  *   file, its origin names the request id. Interrupting the call cancels the fal job once.
  * - Inputs: an image or audio input is sent as `image_url`/`audio_url`: its URL, or a data URI for
  *   bytes and files up to 20 MiB. `options.extra` is merged into fal's input as is.
+ * - Before the submit, the input is checked against the model's published schema (its queue
+ *   OpenAPI document, fetched once and kept for the catalog's TTL, see provider/ModelSchemas.ts):
+ *   an input it refuses fails with InvalidInput naming each field and rule, and nothing is sent.
+ *   A required field left out gets the schema's default. A model without a schema to be had is
+ *   sent unchecked.
  * - A job fal reports as failed fails with GenerationFailed carrying fal's message.
  * - A submit with a deadline (`SubmitControls`) tells fal the seconds left (rounded up) as
  *   `X-Fal-Request-Timeout`: fal ends the job when no runner has started it by then (it reads as
@@ -43,6 +48,7 @@ import { queuedProviderApi } from "../../jobs/QueuedProvider.js"
 import { downloadResult, malformedResult, resultReaders } from "../../jobs/Results.js"
 import * as Settings from "../../jobs/Settings.js"
 import type { JobTicket } from "../../jobs/Ticket.js"
+import * as ModelSchemas from "../../provider/ModelSchemas.js"
 import * as Provider from "../../provider/Provider.js"
 import type * as ProviderConfig from "../../provider/ProviderConfig.js"
 import { FalAiClient, layerConfig, ticketOf, toJobStatus } from "./FalAiClient.js"
@@ -89,7 +95,11 @@ const builders: Builders = {
 /** The provider and its job API over the `FalAiClient` in context (results are downloaded with the `HttpClient` in context), with `options`' job settings. */
 export const makeFromClient = (
   options: Settings.JobSettings = {}
-): Effect.Effect<{ readonly provider: MediaProviderService; readonly jobs: JobClient }, never, FalAiClient | HttpClient.HttpClient> =>
+): Effect.Effect<
+  { readonly provider: MediaProviderService; readonly jobs: JobClient; readonly schemas: ModelSchemas.ModelSchemas },
+  never,
+  FalAiClient | HttpClient.HttpClient
+> =>
   Effect.gen(function* () {
     const client = yield* FalAiClient
     // Result files are downloaded with the HttpClient the provider was made with.
@@ -105,6 +115,7 @@ export const makeFromClient = (
       return withHttpClient(downloadResult(ticket, kind, media, { dir, costUsd: costOf(ticket.model), maxBytes: options.maxDownloadBytes }))
     }
     const readers = resultReaders(fetchFile, transcriptOf)
+    const schemas = yield* ModelSchemas.make({ provider: FalAiConfig.settings.id, fetch: client.inputSchema })
 
     // A fal submit answers the ticket only: every job is followed by polling.
     const protocol: JobProtocol<JobTicket> = {
@@ -112,7 +123,10 @@ export const makeFromClient = (
       missing: client.remote.notConfigured,
       submit: (capability, model, input, opts, controls) =>
         Effect.gen(function* () {
-          const body = yield* builders[capability](model, input, opts)
+          // A deadline already passed fails before even the schema is asked for.
+          yield* secondsUntil(FalAiConfig.settings.id, controls?.deadline)
+          // Checked before anything is sent: an input the model refuses costs no submit.
+          const body = yield* Effect.flatMap(builders[capability](model, input, opts), (built) => schemas.prepare(model, built))
           const startWithin = yield* secondsUntil(FalAiConfig.settings.id, controls?.deadline)
           let key: string | undefined
           const answer = yield* client.submit(model, body, startWithin, controls?.webhook, (used) => {
@@ -159,13 +173,17 @@ export const makeFromClient = (
         "speech-to-text": transform("speech-to-text")
       }
     })
-    return { provider, jobs: makeJobClient(protocol) }
+    return { provider, jobs: makeJobClient(protocol), schemas }
   })
 
 /** The provider and its job API, from the environment and `options`. */
 export const makeWithJobs = (
   options: FalAiOptions = {}
-): Effect.Effect<{ readonly provider: MediaProviderService; readonly jobs: JobClient }, ConfigError.ConfigError, HttpClient.HttpClient> =>
+): Effect.Effect<
+  { readonly provider: MediaProviderService; readonly jobs: JobClient; readonly schemas: ModelSchemas.ModelSchemas },
+  ConfigError.ConfigError,
+  HttpClient.HttpClient
+> =>
   Effect.provide(makeFromClient(options), layerConfig(FalAiConfig.fromEnv(options.config, options.platformUrl)))
 
 const api = queuedProviderApi(makeWithJobs, FalAiJobs)

@@ -14,6 +14,9 @@
  * - `POST urls.cancel` -> the prediction, canceled.
  * - `GET /predictions?created_after=...` -> `{results, next}`: the account's predictions, most
  *   recent first, 100 a page, each with its `model`, `version`, `input` and `created_at`.
+ * - Input schemas: `GET /models/{owner}/{name}` -> `latest_version.openapi_schema` (the version's
+ *   Cog OpenAPI document), `GET /models/{owner}/{name}/versions/{id}` -> `openapi_schema`; the
+ *   input is its `components.schemas.Input`. A bare version id names no model: no schema is asked.
  * - Discovery: `GET /collections/{slug}` -> `{name, slug, models: [{owner, name, description ...}]}`,
  *   `GET /models` -> `{results, next}`.
  *
@@ -25,12 +28,15 @@ import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import type { JobCapability } from "../../domain/Capability.js"
 import type { MediaError } from "../../domain/Errors.js"
 import { type JobStatus, logLines, percentFromLogs } from "../../jobs/JobStatus.js"
 import { pollRetryPolicy } from "../../jobs/Settings.js"
 import { JobTicket } from "../../jobs/Ticket.js"
+import type { InputSchemaDocument } from "../../provider/ModelSchemas.js"
 import * as ProviderConfig from "../../provider/ProviderConfig.js"
 import * as ReplicateConfig from "./ReplicateConfig.js"
 
@@ -132,6 +138,35 @@ export const parseModelRef = (model: string): ModelRef | undefined => {
   const named = /^([\w.-]+)\/([\w.-]+)$/.exec(model)
   if (named !== null) return { _tag: "Model", owner: named[1]!, name: named[2]! }
   return undefined
+}
+
+/** A model version as `GET /models/{owner}/{name}/versions/{id}` answers it (and `latest_version` of a model). */
+export const ModelVersion = Schema.Struct({
+  id: Schema.optional(Schema.String),
+  openapi_schema: Schema.optional(Schema.NullOr(Schema.Unknown))
+})
+
+/** A model as `GET /models/{owner}/{name}` answers it, as far as the schema goes. */
+export const ModelDetail = Schema.Struct({
+  owner: Schema.optional(Schema.String),
+  name: Schema.optional(Schema.String),
+  latest_version: Schema.optional(Schema.NullOr(ModelVersion))
+})
+
+/** Where a model's input schema is read: the model (its latest version) or one version of it. Undefined for a bare version id. */
+export const schemaPathOf = (model: string): string | undefined => {
+  const match = /^([\w.-]+)\/([\w.-]+)(?::([0-9a-f]{8,}))?$/i.exec(model)
+  if (match === null) return undefined
+  const [, owner, name, version] = match
+  return version === undefined ? `/models/${owner}/${name}` : `/models/${owner}/${name}/versions/${version}`
+}
+
+/** The input schema (`components.schemas.Input`) of a version's OpenAPI document, with the document as its `$ref` root. */
+export const inputSchemaOf = (document: unknown): InputSchemaDocument | undefined => {
+  const components = Predicate.isRecord(document) ? document.components : undefined
+  const schemas = Predicate.isRecord(components) ? components.schemas : undefined
+  const input = Predicate.isRecord(schemas) ? schemas.Input : undefined
+  return Predicate.isRecord(input) ? { schema: input, root: document } : undefined
 }
 
 /** Replicate's smallest `Cancel-After`: 5 seconds. */
@@ -291,6 +326,8 @@ export interface ReplicateClientService {
   readonly get: (ticket: JobTicket) => Effect.Effect<Prediction, MediaError>
   /** Cancel a prediction. */
   readonly cancel: (ticket: JobTicket) => Effect.Effect<void, MediaError>
+  /** The model's input schema (see the module comment); `None` when it has none or names no model. */
+  readonly inputSchema: (model: string) => Effect.Effect<Option.Option<InputSchemaDocument>, MediaError>
   /** A collection's models. */
   readonly collection: (slug: string) => Effect.Effect<Collection, MediaError>
   /** The first `maxPages` pages of public models. */
@@ -346,6 +383,17 @@ export const make = (config: ReplicateConfig.ReplicateConfig): Effect.Effect<Rep
       get: (ticket) => http.json({ path: ticket.statusUrl, key: ticket.key, model: ticket.model, schema: Prediction, retry: pollRetryPolicy }),
       cancel: (ticket) =>
         Effect.asVoid(http.json({ method: "POST", path: ticket.cancelUrl, key: ticket.key, model: ticket.model, schema: Schema.Unknown, retry: { retries: 2 } })),
+      inputSchema: (model) => {
+        const path = schemaPathOf(model)
+        if (path === undefined) return Effect.succeed(Option.none())
+        const document = path.includes("/versions/")
+          ? Effect.map(http.json({ path, model, schema: ModelVersion }), (version) => version.openapi_schema)
+          : Effect.map(http.json({ path, model, schema: ModelDetail }), (detail) => detail.latest_version?.openapi_schema)
+        return document.pipe(
+          Effect.map((found) => Option.fromNullable(inputSchemaOf(found))),
+          Effect.catchTag("ModelNotFound", () => Effect.succeed(Option.none()))
+        )
+      },
       collection: (slug) => http.json({ path: `/collections/${encodeURIComponent(slug)}`, schema: Collection }),
       listModels
     })

@@ -17,6 +17,12 @@
  *   tqdm-style `45%|` logs), `Completed`, `Downloading`. Interrupting the call cancels the
  *   prediction once (`POST urls.cancel`). A failed prediction fails with GenerationFailed
  *   carrying Replicate's `error`.
+ * - Before the create, the input is checked against the model's schema (its version's
+ *   `components.schemas.Input`, fetched once and kept for the catalog's TTL, see
+ *   provider/ModelSchemas.ts): an input it refuses fails with InvalidInput naming each field and
+ *   rule, and nothing is sent. A required field left out gets the schema's default (a `find`
+ *   compares the same completed input). A bare version id, or a model whose schema cannot be
+ *   had, is sent unchecked.
  * - `ReplicateJobs` (`jobsLayer`): `submit`, `resume(ticket)` (no new prediction), `cancel`,
  *   and `find`. A submit with a deadline (`SubmitControls`) creates the prediction with
  *   `Cancel-After` (the seconds left, rounded up, at least 5 s), so Replicate stops it then even
@@ -49,6 +55,7 @@ import { queuedProviderApi } from "../../jobs/QueuedProvider.js"
 import { downloadResult, malformedResult, resultReaders } from "../../jobs/Results.js"
 import * as Settings from "../../jobs/Settings.js"
 import type { JobTicket } from "../../jobs/Ticket.js"
+import * as ModelSchemas from "../../provider/ModelSchemas.js"
 import * as Provider from "../../provider/Provider.js"
 import type * as ProviderConfig from "../../provider/ProviderConfig.js"
 import { collectionRules, mergeModels } from "./models/Collections.js"
@@ -114,7 +121,7 @@ const builders: Builders = {
  */
 export const maxFindPages = 10
 
-/** The input a capability sends for `input` and `options` (the same for a submit and a `find`). */
+/** The input a capability sends for `input` and `options` (the same for a submit and a `find`), before the schema's defaults. */
 const bodyOf = <C extends JobCapability>(capability: C, input: InputOf<C>, options: OptionsOf<C> | undefined) =>
   builders[capability](input, options)
 
@@ -127,7 +134,11 @@ interface Created {
 /** The provider and its job API over the `ReplicateClient` in context (results are downloaded with the `HttpClient` in context), with `options`' job settings. */
 export const makeFromClient = (
   options: ReplicateJobSettings = {}
-): Effect.Effect<{ readonly provider: MediaProviderService; readonly jobs: JobClient }, never, ReplicateClient | HttpClient.HttpClient> =>
+): Effect.Effect<
+  { readonly provider: MediaProviderService; readonly jobs: JobClient; readonly schemas: ModelSchemas.ModelSchemas },
+  never,
+  ReplicateClient | HttpClient.HttpClient
+> =>
   Effect.gen(function* () {
     const client = yield* ReplicateClient
     const provider = ReplicateConfig.settings.id
@@ -144,6 +155,7 @@ export const makeFromClient = (
       return withHttpClient(downloadResult(ticket, kind, { url }, { dir, costUsd: costOf(ticket.model), maxBytes: options.maxDownloadBytes }))
     }
     const readers = resultReaders(fetchFile, transcriptOf)
+    const schemas = yield* ModelSchemas.make({ provider, fetch: client.inputSchema })
 
     const refOf = (model: string): Effect.Effect<ModelRef, InvalidInput> => {
       const ref = parseModelRef(model)
@@ -158,7 +170,10 @@ export const makeFromClient = (
       submit: (capability, model, input, opts, controls) =>
         Effect.gen(function* () {
           const ref = yield* refOf(model)
-          const body = yield* bodyOf(capability, input, opts)
+          // A deadline already passed fails before even the schema is asked for.
+          yield* secondsUntil(provider, controls?.deadline)
+          // Checked before anything is sent: an input the model refuses costs no prediction.
+          const body = yield* Effect.flatMap(bodyOf(capability, input, opts), (built) => schemas.prepare(model, built))
           // With a webhook the result comes by the call, not by holding the create open.
           const wait = shortJobs.has(capability) && controls?.webhook === undefined ? (options.waitSeconds ?? 10) : undefined
           // Read last, just before the create: the seconds left are as few as they will be.
@@ -180,7 +195,9 @@ export const makeFromClient = (
       find: (search) =>
         Effect.gen(function* () {
           const ref = yield* refOf(search.model)
-          const input = canonicalJson(yield* bodyOf(search.capability, search.input, search.options))
+          const input = canonicalJson(
+            yield* Effect.flatMap(bodyOf(search.capability, search.input, search.options), (built) => schemas.complete(search.model, built))
+          )
           const since = search.since.getTime()
           let next: string | undefined
           for (let page = 0; page < maxFindPages; page++) {
@@ -233,13 +250,17 @@ export const makeFromClient = (
         "speech-to-text": transform("speech-to-text")
       }
     })
-    return { provider: service, jobs: makeJobClient(protocol) }
+    return { provider: service, jobs: makeJobClient(protocol), schemas }
   })
 
 /** The provider and its job API, from the environment and `options`. */
 export const makeWithJobs = (
   options: ReplicateOptions = {}
-): Effect.Effect<{ readonly provider: MediaProviderService; readonly jobs: JobClient }, ConfigError.ConfigError, HttpClient.HttpClient> =>
+): Effect.Effect<
+  { readonly provider: MediaProviderService; readonly jobs: JobClient; readonly schemas: ModelSchemas.ModelSchemas },
+  ConfigError.ConfigError,
+  HttpClient.HttpClient
+> =>
   Effect.provide(makeFromClient(options), layerConfig(ReplicateConfig.fromEnv(options.config)))
 
 const api = queuedProviderApi(makeWithJobs, ReplicateJobs)
