@@ -21,6 +21,12 @@
  * Models (`GET https://api.fal.ai/v1/models`, paginated by `cursor`): `{models: [{endpoint_id,
  * metadata: {display_name, category, description, status}}], next_cursor, has_more}`.
  *
+ * Storage (`https://rest.fal.ai`, the same key), for inputs too large to inline:
+ * `POST {storage}/storage/upload/initiate?storage_type=fal-cdn-v3` with `{content_type, file_name}`
+ * -> `{upload_url, file_url}`; then `PUT upload_url` with the bytes and their `Content-Type`, and
+ * no key: the upload URL is pre-signed, on the storage's own host. `file_url` is what a model's
+ * input names.
+ *
  * The queue and the listing are two HTTP clients over one key ring: a key fal refused (or found
  * out of quota) on one is not tried again on the other.
  *
@@ -34,8 +40,11 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
+import * as HttpBody from "@effect/platform/HttpBody"
+import * as Http from "../../http/Http.js"
+import * as Uploads from "../../jobs/Uploads.js"
 import type { JobCapability } from "../../domain/Capability.js"
-import type { MediaError } from "../../domain/Errors.js"
+import { MalformedResponse, type MediaError, ProviderUnavailable } from "../../domain/Errors.js"
 import type { JobStatus } from "../../jobs/JobStatus.js"
 import { pollRetryPolicy } from "../../jobs/Settings.js"
 import { JobTicket } from "../../jobs/Ticket.js"
@@ -90,6 +99,12 @@ export const ModelPage = Schema.Struct({
   models: Schema.Array(ListedModel),
   next_cursor: Schema.optional(Schema.NullOr(Schema.String)),
   has_more: Schema.optional(Schema.Boolean)
+})
+
+/** What an upload's initiation answers: where to PUT the bytes, and the URL the file is then read at. */
+export const InitiatedUpload = Schema.Struct({
+  upload_url: Schema.String,
+  file_url: Schema.String
 })
 
 /** The log lines of a status answer (`logs[].message`), whatever shape `logs` has. */
@@ -207,6 +222,8 @@ export interface FalAiClientService {
   readonly cancel: (ticket: JobTicket) => Effect.Effect<void, MediaError>
   /** Every listed model (up to `maxPages` pages of 100). */
   readonly listModels: (maxPages?: number) => Effect.Effect<ReadonlyArray<ListedModel>, MediaError>
+  /** Host an input on fal's storage (initiate, then a streamed PUT): the URL a model reads it at. Not cached (see Uploads.make). */
+  readonly upload: Uploads.UploadFile
 }
 
 /** The fal.ai client. */
@@ -217,6 +234,35 @@ export const make = (config: FalAiConfig.FalAiConfig): Effect.Effect<FalAiClient
   Effect.gen(function* () {
     const { http: queue, keys, remote } = yield* ProviderConfig.makeHttp(FalAiConfig.settings, config)
     const { http: platform } = yield* ProviderConfig.makeHttp(FalAiConfig.settings, { ...config, baseUrl: config.platformUrl }, keys)
+    const storageUrl = config.storageUrl ?? FalAiConfig.defaultStorageUrl(config.baseUrl)
+    const { http: storage } = yield* ProviderConfig.makeHttp(FalAiConfig.settings, { ...config, baseUrl: storageUrl }, keys)
+    // The PUT goes to a pre-signed URL: a client with no key at all, whatever host it names.
+    const bucket = yield* Http.make({ provider: FalAiConfig.settings.id, baseUrl: storageUrl, timeout: uploadTimeout, retry: { retries: config.retries } })
+
+    const upload: Uploads.UploadFile = (file) =>
+      Effect.gen(function* () {
+        const target = yield* storage.json({
+          method: "POST",
+          path: "/storage/upload/initiate",
+          query: { storage_type: "fal-cdn-v3" },
+          json: { content_type: file.contentType, file_name: file.filename },
+          schema: InitiatedUpload
+        })
+        if (!/^https?:\/\//i.test(target.upload_url)) {
+          return yield* Effect.fail(new MalformedResponse({ provider: FalAiConfig.settings.id, detail: "the upload's initiation named no http(s) upload URL" }))
+        }
+        const stored = yield* bucket.send({
+          method: "PUT",
+          path: target.upload_url,
+          body: HttpBody.stream(Uploads.contentOf(file), file.contentType, file.size),
+          // No key went there: a 401/403 is the pre-signed URL refused (expired), not the account's key.
+          refine: (error) =>
+            error._tag === "InvalidApiKey" ? new ProviderUnavailable({ provider: error.provider, detail: `fal's storage refused the upload: ${error.detail}` }) : error
+        })
+        // The answer says nothing we need (often empty); read to its end so that the connection is reused.
+        yield* Effect.ignore(stored.text)
+        return target.file_url
+      })
 
     const listModels = (maxPages = 20): Effect.Effect<ReadonlyArray<ListedModel>, MediaError> =>
       Effect.gen(function* () {
@@ -255,9 +301,13 @@ export const make = (config: FalAiConfig.FalAiConfig): Effect.Effect<FalAiClient
         queue.json({ path: ticket.resultUrl, key: ticket.key, model: ticket.model, schema: Schema.Unknown, retry: pollRetryPolicy, timeout: "2 minutes" }),
       cancel: (ticket) =>
         Effect.asVoid(queue.json({ method: "PUT", path: ticket.cancelUrl, key: ticket.key, model: ticket.model, schema: Schema.Unknown, retry: { retries: 2 } })),
-      listModels
+      listModels,
+      upload
     })
   })
+
+/** The longest a PUT of an input's bytes may take (a large video over a slow uplink). */
+export const uploadTimeout = "10 minutes"
 
 /** The client with `config` as a layer. */
 export const layer = (config: FalAiConfig.FalAiConfig): Layer.Layer<FalAiClient, never, HttpClient.HttpClient> => Layer.effect(FalAiClient, make(config))

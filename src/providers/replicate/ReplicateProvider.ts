@@ -8,6 +8,12 @@
  *   `AUTOMARKET_POLL_INTERVAL` for a fixed poll interval (jobs/Settings.ts).
  * - Models: `owner/name` (an official model: `POST /models/{owner}/{name}/predictions`),
  *   `owner/name:version` or a bare version id (`POST /predictions` with `version`).
+ * - Inputs: an image or audio input is sent as its URL; bytes and local files above 256 KiB
+ *   (`Uploads.inlineLimitBytes`) are uploaded with the files API first (once a content within the
+ *   provider's lifetime, see jobs/Uploads.ts) and sent as the file's `urls.get`, smaller ones as
+ *   a data URI. A `find` builds the input the same way: within the provider's lifetime it names
+ *   the same file; a provider made anew uploads anew, and an earlier prediction's input (another
+ *   file URL) is then not recognised.
  * - Short jobs (images, speech, transcripts) are created with `Prefer: wait=10` (`waitSeconds`):
  *   a prediction finished within the wait needs no poll; one still running when the wait ends is
  *   followed by polling `urls.get` (the wait running out is never a failure). Video and music
@@ -48,6 +54,7 @@ import { type JobClient, type JobProtocol, jobTransform, makeJobClient } from ".
 import { queuedProviderApi } from "../../jobs/QueuedProvider.js"
 import { downloadResult, malformedResult, resultReaders } from "../../jobs/Results.js"
 import * as Settings from "../../jobs/Settings.js"
+import * as Uploads from "../../jobs/Uploads.js"
 import type { JobTicket } from "../../jobs/Ticket.js"
 import * as Provider from "../../provider/Provider.js"
 import type * as ProviderConfig from "../../provider/ProviderConfig.js"
@@ -114,9 +121,9 @@ const builders: Builders = {
  */
 export const maxFindPages = 10
 
-/** The input a capability sends for `input` and `options` (the same for a submit and a `find`). */
-const bodyOf = <C extends JobCapability>(capability: C, input: InputOf<C>, options: OptionsOf<C> | undefined) =>
-  builders[capability](input, options)
+/** The input a capability sends for `input` and `options` (the same for a submit and a `find`), large inputs hosted by `upload`. */
+const bodyOf = <C extends JobCapability>(capability: C, input: InputOf<C>, options: OptionsOf<C> | undefined, upload: Uploads.UploadFile) =>
+  builders[capability](input, options).pipe(Uploads.withUploader(upload))
 
 /** A created prediction: its ticket, and the prediction as the create answered it (finished, when it finished within the wait). */
 interface Created {
@@ -137,6 +144,7 @@ export const makeFromClient = (
       Effect.provideService(self, HttpClient.HttpClient, httpClient)
     const { dir, schedule } = yield* Settings.resolve(options)
     const cache = yield* Ref.make(Option.none<ReadonlyArray<ProviderModel>>())
+    const upload = yield* Uploads.make(provider, client.upload)
 
     const fetchFile = (ticket: JobTicket, kind: "image" | "video" | "audio", output: unknown) => {
       const url = firstFileUrl(output)
@@ -158,7 +166,7 @@ export const makeFromClient = (
       submit: (capability, model, input, opts, controls) =>
         Effect.gen(function* () {
           const ref = yield* refOf(model)
-          const body = yield* bodyOf(capability, input, opts)
+          const body = yield* bodyOf(capability, input, opts, upload)
           // With a webhook the result comes by the call, not by holding the create open.
           const wait = shortJobs.has(capability) && controls?.webhook === undefined ? (options.waitSeconds ?? 10) : undefined
           // Read last, just before the create: the seconds left are as few as they will be.
@@ -180,7 +188,7 @@ export const makeFromClient = (
       find: (search) =>
         Effect.gen(function* () {
           const ref = yield* refOf(search.model)
-          const input = canonicalJson(yield* bodyOf(search.capability, search.input, search.options))
+          const input = canonicalJson(yield* bodyOf(search.capability, search.input, search.options, upload))
           const since = search.since.getTime()
           let next: string | undefined
           for (let page = 0; page < maxFindPages; page++) {
