@@ -32,6 +32,7 @@
  *
  * @module
  */
+import * as HttpBody from "@effect/platform/HttpBody"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
@@ -40,14 +41,13 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
-import * as HttpBody from "@effect/platform/HttpBody"
-import * as Http from "../../http/Http.js"
-import * as Uploads from "../../jobs/Uploads.js"
 import type { JobCapability } from "../../domain/Capability.js"
 import { MalformedResponse, type MediaError, ProviderUnavailable } from "../../domain/Errors.js"
+import * as Http from "../../http/Http.js"
 import type { JobStatus } from "../../jobs/JobStatus.js"
 import { pollRetryPolicy } from "../../jobs/Settings.js"
 import { JobTicket } from "../../jobs/Ticket.js"
+import * as Uploads from "../../jobs/Uploads.js"
 import * as ProviderConfig from "../../provider/ProviderConfig.js"
 import * as FalAiConfig from "./FalAiConfig.js"
 
