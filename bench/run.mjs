@@ -5,7 +5,8 @@
 // Settings (environment): BENCH_REQUESTS (per client, concurrency and repeat; default 5000),
 // BENCH_REPEATS (default 3), BENCH_COMPOSE_REPEATS (default 2), BENCH_DOWNLOAD_MB (default 1024),
 // BENCH_COMPOSE_SINGLE_MAX (most scenes composed as one graph for comparison; default 50),
-// BENCH_ONLY (comma list of sections: calls,fallback,startup,compose,download,discovery,durable,gateway,tracing,routing).
+// BENCH_UPLOAD_MB (input upload size; default 50),
+// BENCH_ONLY (comma list of sections: calls,fallback,startup,compose,download,discovery,durable,gateway,tracing,routing,uploads).
 //
 // Layout: the emulators run in their own processes (bench/server.mjs); when `taskset` exists the
 // emulator is pinned to CPU 0 and the measured client to CPU 1, so they do not share a core or an
@@ -24,7 +25,8 @@ const requests = Number(env("BENCH_REQUESTS", "5000"))
 const repeats = Number(env("BENCH_REPEATS", "3"))
 const composeRepeats = Number(env("BENCH_COMPOSE_REPEATS", "2"))
 const downloadMb = Number(env("BENCH_DOWNLOAD_MB", "1024"))
-const only = env("BENCH_ONLY", "calls,fallback,startup,compose,download,discovery,durable,gateway,tracing,routing").split(",")
+const uploadMb = Number(env("BENCH_UPLOAD_MB", "50"))
+const only = env("BENCH_ONLY", "calls,fallback,startup,compose,download,discovery,durable,gateway,tracing,routing,uploads").split(",")
 const warmup = Math.min(1000, Math.max(200, Math.round(requests / 10)))
 const started = performance.now()
 const log = (line) => process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}\n`)
@@ -655,6 +657,57 @@ const routingSection = (results) => {
   return lines.join("\n")
 }
 
+// ---------------------------------------------------------------------------------------------
+// 11. input uploads
+// ---------------------------------------------------------------------------------------------
+/**
+ * bench/uploads.ts once a provider and repeat, each in a fresh process (pinned to CPU 1; the
+ * emulators it starts run in their own child): the library's upload of a large local image and
+ * curl sending the same file to the same emulator.
+ */
+const uploads = () => {
+  const script = path.join(here, "uploads.ts")
+  const bytes = uploadMb * 2 ** 20
+  const result = { bytes, fal: [], replicate: [] }
+  try {
+    for (let r = 0; r < repeats; r++) {
+      for (const provider of ["fal", "replicate"]) {
+        log(`uploads: ${provider} ${r + 1}/${repeats}`)
+        const [command, args] = pinned(1, process.execPath, ["--import", "tsx", script, String(bytes), provider])
+        const run = spawnSync(command, args, { encoding: "utf8", timeout: 600_000, cwd: root })
+        if (run.status !== 0) throw new Error(`uploads.ts ${provider} failed: ${run.stderr.slice(-500)}`)
+        const lines = run.stdout.trim().split("\n")
+        const measured = JSON.parse(lines[lines.length - 1])
+        if (measured.storedBytes !== bytes) throw new Error(`${provider}: the emulator stored ${measured.storedBytes} bytes, expected ${bytes}`)
+        result[provider].push(measured)
+      }
+    }
+  } catch (error) {
+    result.error = String(error.message ?? error).split("\n")[0]
+  }
+  return result
+}
+
+const uploadsSection = (r) => {
+  const lines = [
+    `## 11. Input uploads\n`,
+    `A ${fmt(r.bytes / 2 ** 20, 0)} MiB local image given as an input, hosted with the providers' clients over the library's HTTP client: fal (initiate, then a streamed PUT to the upload URL) and Replicate (a streamed multipart \`POST /files\`), each against its emulator on loopback (its own process), each run in a fresh process, ${repeats} repeats. Baseline: curl sending the same file to the same emulator (\`curl -T\` to fal's upload URL, \`curl -F content=@...\` to Replicate). RSS growth is the client's peak over its baseline after a 1 MiB warm-up; it counts read chunks not yet collected, not the file held whole. Goal: RSS growth < 64 MB.\n`,
+    `| | MiB/s | × curl | peak RSS growth | curl MiB/s | curl max RSS |`,
+    `|---|---|---|---|---|---|`
+  ]
+  for (const [name, runs] of [["fal storage", r.fal], ["Replicate files", r.replicate]]) {
+    const mibs = runs.map((x) => x.mibPerSecond)
+    const curlMibs = runs.flatMap((x) => (x.curl !== undefined ? [x.curl.mibPerSecond] : []))
+    const curlRss = runs.flatMap((x) => (x.curl?.maxRssMb !== undefined ? [x.curl.maxRssMb] : []))
+    lines.push(
+      `| ${name} | ${spread(mibs, 0)} | ${ratio(median(mibs), curlMibs.length > 0 ? median(curlMibs) : undefined)} | ${spread(runs.map((x) => x.rssGrowthMb), 1)} MB | ${spread(curlMibs, 0)} | ${spread(curlRss, 1)} MB |`
+    )
+  }
+  if (r.error !== undefined) lines.push(``, `Error: ${r.error}`)
+  lines.push("")
+  return lines.join("\n")
+}
+
 const sections = {}
 const date = new Date()
 const at = machine()
@@ -668,6 +721,7 @@ if (only.includes("durable")) sections.durable = durableSection(await durable())
 if (only.includes("gateway")) sections.gateway = gatewaySection(await gateway())
 if (only.includes("tracing")) sections.tracing = tracingSection(await tracing())
 if (only.includes("routing")) sections.routing = routingSection(routing())
+if (only.includes("uploads")) sections.uploads = uploadsSection(uploads())
 
 const total = (performance.now() - started) / 1000
 const commit = (() => {
@@ -690,8 +744,8 @@ const report = [
   `| load average at start (1, 5, 15 min) | ${at.load} |`,
   `| commit | ${commit} (working tree may differ) |`,
   ``,
-  `Settings: BENCH_REQUESTS=${requests}, BENCH_REPEATS=${repeats}, BENCH_COMPOSE_REPEATS=${composeRepeats}, BENCH_DOWNLOAD_MB=${downloadMb}.\n`,
-  ...["calls", "discovery", "download", "compose", "startup", "fallback", "durable", "gateway", "tracing", "routing"].filter((k) => sections[k] !== undefined).map((k) => sections[k])
+  `Settings: BENCH_REQUESTS=${requests}, BENCH_REPEATS=${repeats}, BENCH_COMPOSE_REPEATS=${composeRepeats}, BENCH_DOWNLOAD_MB=${downloadMb}, BENCH_UPLOAD_MB=${uploadMb}.\n`,
+  ...["calls", "discovery", "download", "compose", "startup", "fallback", "durable", "gateway", "tracing", "routing", "uploads"].filter((k) => sections[k] !== undefined).map((k) => sections[k])
 ].join("\n")
 writeFileSync(path.join(here, "RESULTS.md"), report)
 log(`wrote bench/RESULTS.md`)

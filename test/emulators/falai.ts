@@ -35,6 +35,9 @@
  * Input schemas: `GET /api/openapi/queue/openapi.json?endpoint_id={model}` (public, no key, as
  * fal serves it) answers the endpoint's queue OpenAPI document from `schemas` (by default Seedream
  * v4 and FLUX.1 [schnell], see ./Schemas.ts), 404 for a model that has none.
+ * Storage, as fal's REST API: `POST /storage/upload/initiate` (with the key) `{content_type,
+ * file_name}` -> `{upload_url, file_url}`; `PUT upload_url` (pre-signed: no key, one with a key is
+ * refused as a signed URL refuses a second credential) stores the bytes, served at `file_url`.
  *
  * It also exports the parts the Replicate emulator shares: `Reply`, `serve`, `clientLayer`,
  * `fileReply`, `postWebhook`.
@@ -59,8 +62,15 @@ export interface EmuRequest {
   readonly url: string
   /** Lower-cased names. */
   readonly headers: Readonly<Record<string, string>>
+  /** The body as UTF-8 text; empty for a binary body (an upload: see `bytes`). */
   readonly body: string
+  /** The body's bytes as received (behind `serve` only). */
+  readonly bytes?: Uint8Array
 }
+
+// Bodies kept as bytes only: decoding an uploaded file as text would cost its size twice over, for nothing.
+const binaryBody = (contentType: string | undefined): boolean =>
+  contentType !== undefined && /^(multipart\/|image\/|video\/|audio\/|application\/octet-stream)/i.test(contentType)
 
 /**
  * An emulator's answer: a normal one, a body cut after `cutAt` bytes (socket destroyed), a reset,
@@ -165,7 +175,9 @@ export const serve = <E extends Emulator>(emulator: E) =>
         req.on("end", () => {
           const headers: Record<string, string> = {}
           for (const [name, value] of Object.entries(req.headers)) if (typeof value === "string") headers[name] = value
-          const request: EmuRequest = { method: req.method ?? "GET", url: req.url ?? "/", headers, body: Buffer.concat(chunks).toString("utf8") }
+          const raw = Buffer.concat(chunks)
+          const body = binaryBody(headers["content-type"]) ? "" : raw.toString("utf8")
+          const request: EmuRequest = { method: req.method ?? "GET", url: req.url ?? "/", headers, body, bytes: raw }
           emulator.requests.push(request)
           const reply = emulator.handle(request)
           switch (reply._tag) {
@@ -335,7 +347,14 @@ const later = (ms: number, run: () => void): void => {
 }
 
 /** The kinds of request the fal emulator tells apart. */
-export type FalRequestKind = "submit" | "status" | "result" | "cancel" | "file" | "models" | "schema" | "other"
+export type FalRequestKind = "submit" | "status" | "result" | "cancel" | "file" | "models" | "schema" | "initiate" | "upload" | "stored" | "other"
+
+/** A file uploaded to an emulator's storage. */
+export interface StoredFile {
+  readonly bytes: Uint8Array
+  readonly contentType: string
+  readonly fileName: string
+}
 
 /** One emulated fal job. */
 interface FalJob {
@@ -416,11 +435,15 @@ export interface FalEmulator extends Emulator {
   readonly webhookKeys: crypto.KeyPairKeyObjectResult
   readonly webhookKid: string
   /** How many requests of a kind it has seen. */
-  readonly count: (kind: "submit" | "status" | "result" | "cancel" | "file" | "schema") => number
+  readonly count: (kind: "submit" | "status" | "result" | "cancel" | "file" | "schema" | "initiate" | "upload") => number
   /** How many jobs were created per input (its JSON). */
   readonly jobsByInput: () => ReadonlyMap<string, number>
   /** What each job that finished well was billed (job id -> US dollars), as fal's usage page would list it. */
   readonly billed: ReadonlyMap<string, number>
+  /** The files PUT to its storage, by the `file_url` their initiation answered. */
+  readonly stored: Map<string, StoredFile>
+  /** PUTs to an upload URL that came with an `Authorization` header (refused, as a pre-signed URL refuses a second credential). */
+  readonly keyedPuts: () => number
 }
 
 const kindOfModel = (model: string): "image" | "video" | "audio" | "text" =>
@@ -507,10 +530,18 @@ export const makeFal = (overrides: Partial<FalSettings> = {}): FalEmulator => {
     }
   }
 
+  // Storage: initiations not yet PUT (upload token -> the file's URL, type and name), and what was stored.
+  const pending = new Map<string, { readonly fileUrl: string; readonly contentType: string; readonly fileName: string }>()
+  const stored = new Map<string, StoredFile>()
+  let keyedPuts = 0
+
   const classify = (request: EmuRequest): FalRequestKind => {
     const path = request.url.split("?")[0]!
     if (path.startsWith("/files/")) return "file"
     if (path === "/api/openapi/queue/openapi.json") return "schema"
+    if (request.method === "POST" && path === "/storage/upload/initiate") return "initiate"
+    if (request.method === "PUT" && path.startsWith("/storage/put/")) return "upload"
+    if (request.method === "GET" && path.startsWith("/storage/files/")) return "stored"
     if (path === "/models" || path === "/v1/models") return "models"
     if (/\/requests\/[^/]+\/status$/.test(path)) return "status"
     if (/\/requests\/[^/]+\/cancel$/.test(path)) return "cancel"
@@ -530,9 +561,31 @@ export const makeFal = (overrides: Partial<FalSettings> = {}): FalEmulator => {
     count: (kind) => requests.filter((request) => classify(request) === kind).length,
     jobsByInput: () => countByInput([...jobs.values()].map((job) => job.input)),
     billed,
+    stored,
+    keyedPuts: () => keyedPuts,
     handle: (request) => {
       const kind = classify(request)
       const path = request.url.split("?")[0]!
+      if (kind === "upload" || kind === "stored") {
+        // The pre-signed upload URL and the stored file's URL are public: no key (a key on the PUT is refused).
+        const faulted = settings.intercept?.(request, kind)
+        if (faulted !== undefined) return faulted
+        if (kind === "stored") {
+          const file = stored.get(`${emulator.baseUrl}${path}`)
+          if (file === undefined) return jsonReply(404, { detail: "Not found" })
+          return { _tag: "Reply", status: 200, headers: { "content-type": file.contentType, "content-length": String(file.bytes.length) }, body: file.bytes }
+        }
+        if (request.headers["authorization"] !== undefined) {
+          keyedPuts += 1
+          return { _tag: "Reply", status: 400, headers: { "content-type": "application/xml" }, body: "<Error><Code>InvalidArgument</Code><Message>Only one auth mechanism allowed</Message></Error>" }
+        }
+        const token = path.slice("/storage/put/".length)
+        const target = pending.get(token)
+        if (target === undefined) return { _tag: "Reply", status: 403, headers: { "content-type": "application/xml" }, body: "<Error><Code>AccessDenied</Code></Error>" }
+        pending.delete(token)
+        stored.set(target.fileUrl, { bytes: request.bytes ?? new TextEncoder().encode(request.body), contentType: request.headers["content-type"] ?? target.contentType, fileName: target.fileName })
+        return { _tag: "Reply", status: 200, headers: {}, body: "" }
+      }
       if (kind === "file") {
         // Result files are public URLs (no key asked), but a test may still fault them.
         const faulted = settings.intercept?.(request, kind)
@@ -564,6 +617,16 @@ export const makeFal = (overrides: Partial<FalSettings> = {}): FalEmulator => {
       }
       const intercepted = settings.intercept?.(request, kind)
       if (intercepted !== undefined) return intercepted
+      if (kind === "initiate") {
+        const asked = JSON.parse(request.body || "{}") as { content_type?: unknown; file_name?: unknown }
+        if (typeof asked.content_type !== "string" || typeof asked.file_name !== "string") {
+          return jsonReply(422, { detail: [{ loc: ["body"], msg: "content_type and file_name are required", type: "value_error" }] })
+        }
+        const token = crypto.randomBytes(12).toString("hex")
+        const fileUrl = `${emulator.baseUrl}/storage/files/${crypto.randomUUID().replace(/-/g, "")}/${encodeURIComponent(asked.file_name)}`
+        pending.set(token, { fileUrl, contentType: asked.content_type, fileName: asked.file_name })
+        return jsonReply(200, { upload_url: `${emulator.baseUrl}/storage/put/${token}?X-Goog-Signature=emulated`, file_url: fileUrl })
+      }
       if (kind === "models") {
         return jsonReply(200, {
           models: [

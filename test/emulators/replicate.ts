@@ -30,6 +30,9 @@
  * Input schemas: `GET /models/{owner}/{name}` answers the model with `latest_version.openapi_schema`
  * and `GET /models/{owner}/{name}/versions/{id}` the version with `openapi_schema`, from `schemas`
  * (by default FLUX schnell, see ./Schemas.ts); 404 for a model that has none.
+ * Files: `POST /files` (multipart, the bytes in `content` with their file name and type) stores
+ * them and answers 201 with the file resource (`urls.get` = `{base}/files/{id}`); `GET
+ * /files/{id}` answers the resource, `GET /files/{id}/download` the bytes (both with the token).
  *
  * Per-call faults, as in the fal emulator: `intercept` answers a request instead of the emulator,
  * `planJob` gives a prediction its own behaviour from its input (`JobPlan`), and
@@ -43,6 +46,7 @@ import {
   type Emulator,
   fileReply,
   type JobPlan,
+  type StoredFile,
   jsonReply,
   nextPollReply,
   postWebhook,
@@ -74,7 +78,7 @@ interface Prediction {
 }
 
 /** The kinds of request the Replicate emulator tells apart. */
-export type ReplicateRequestKind = "create" | "get" | "cancel" | "list" | "file" | "collection" | "models" | "model" | "version" | "secret" | "other"
+export type ReplicateRequestKind = "create" | "get" | "cancel" | "list" | "file" | "collection" | "models" | "model" | "version" | "secret" | "upload" | "stored" | "other"
 
 /** The Replicate emulator's knobs. */
 export interface ReplicateSettings {
@@ -118,6 +122,8 @@ export interface ReplicateEmulator extends Emulator {
   readonly predictionsByInput: () => ReadonlyMap<string, number>
   /** The webhooks sent, in the order their receivers answered. */
   readonly webhooks: Array<WebhookDelivery>
+  /** The files `POST /files` stored, by id. */
+  readonly stored: Map<string, StoredFile>
   /** The account's webhook signing secret (`whsec_` then base64), as `GET /webhooks/default/secret` answers it. */
   readonly webhookSecret: string
 }
@@ -168,8 +174,12 @@ export const makeReplicate = (overrides: Partial<ReplicateSettings> = {}): Repli
     )
   }
 
+  const stored = new Map<string, StoredFile>()
+
   const classify = (request: EmuRequest): ReplicateRequestKind => {
     const path = request.url.split("?")[0]!
+    if (request.method === "POST" && path === "/files") return "upload" as const
+    if (/^\/files\/upl[^/.]+(\/download)?$/.test(path)) return "stored" as const
     if (path.startsWith("/files/")) return "file" as const
     if (path.startsWith("/collections/")) return "collection" as const
     if (/^\/predictions\/[^/]+\/cancel$/.test(path)) return "cancel" as const
@@ -181,6 +191,23 @@ export const makeReplicate = (overrides: Partial<ReplicateSettings> = {}): Repli
     if (request.method === "GET" && /^\/models\/[^/]+\/[^/]+\/versions\/[^/]+$/.test(path)) return "version" as const
     if (request.method === "GET" && path === "/webhooks/default/secret") return "secret" as const
     return "other" as const
+  }
+
+  // The file resource, as Replicate's spec (`schemas_file_response`) has it.
+  const fileResource = (id: string, file: StoredFile) => {
+    const created = settings.now()
+    return {
+      id,
+      name: file.fileName,
+      content_type: file.contentType,
+      size: file.bytes.length,
+      etag: crypto.createHash("md5").update(file.bytes).digest("hex"),
+      checksums: { sha256: crypto.createHash("sha256").update(file.bytes).digest("hex") },
+      metadata: {},
+      created_at: new Date(created).toISOString(),
+      expires_at: new Date(created + 24 * 3600_000).toISOString(),
+      urls: { get: `${emulator.baseUrl}/files/${id}` }
+    }
   }
 
   const isDone = (p: Prediction) => p.plan?.plan.stuck !== true && p.polls >= settings.startingSteps + settings.processingSteps
@@ -249,6 +276,7 @@ export const makeReplicate = (overrides: Partial<ReplicateSettings> = {}): Repli
     predictionsByInput: () => countByInput([...predictions.values()].map((p) => p.input)),
     webhooks,
     webhookSecret,
+    stored,
     handle: (request) => {
       const kind = classify(request)
       const path = request.url.split("?")[0]!
@@ -269,6 +297,30 @@ export const makeReplicate = (overrides: Partial<ReplicateSettings> = {}): Repli
       const intercepted = settings.intercept?.(request, kind)
       if (intercepted !== undefined) return intercepted
       if (kind === "secret") return jsonReply(200, { key: webhookSecret })
+      if (kind === "upload") {
+        const form = parseMultipart(request.bytes ?? new Uint8Array(), request.headers["content-type"] ?? "")
+        const content = form?.find((part) => part.name === "content")
+        if (form === undefined || content === undefined) return jsonReply(400, { title: "Bad request", detail: "content is required", status: 400 })
+        const field = (name: string) => {
+          const part = form.find((p) => p.name === name && p.filename === undefined)
+          return part === undefined ? undefined : Buffer.from(part.bytes).toString("utf8")
+        }
+        const id = `upl${crypto.randomBytes(10).toString("hex")}`
+        const file: StoredFile = {
+          bytes: content.bytes,
+          contentType: field("type") ?? content.contentType ?? "application/octet-stream",
+          fileName: field("filename") ?? content.filename ?? "file"
+        }
+        stored.set(id, file)
+        return jsonReply(201, fileResource(id, file))
+      }
+      if (kind === "stored") {
+        const id = path.split("/")[2] ?? ""
+        const file = stored.get(id)
+        if (file === undefined) return jsonReply(404, { detail: "File not found" })
+        if (!path.endsWith("/download")) return jsonReply(200, fileResource(id, file))
+        return { _tag: "Reply", status: 200, headers: { "content-type": file.contentType, "content-length": String(file.bytes.length) }, body: file.bytes }
+      }
       if (kind === "collection") {
         const slug = path.split("/")[2]
         const models: Record<string, Array<{ owner: string; name: string; description: string }>> = {
@@ -422,4 +474,40 @@ export const durationMillis = (value: string): number | null => {
   if (parts === null || text === "") return null
   const [, h = "0", m = "0", sec = "0"] = parts
   return ((Number(h) * 60 + Number(m)) * 60 + Number(sec)) * 1000
+}
+
+/** One part of a `multipart/form-data` body. */
+interface FormPart {
+  readonly name: string | undefined
+  readonly filename: string | undefined
+  readonly contentType: string | undefined
+  readonly bytes: Uint8Array
+}
+
+/** The parts of a `multipart/form-data` body (undefined when the content type names no boundary). */
+export const parseMultipart = (body: Uint8Array, contentType: string): ReadonlyArray<FormPart> | undefined => {
+  const boundary = /boundary="?([^";]+)"?/i.exec(contentType)?.[1]
+  if (boundary === undefined) return undefined
+  const raw = Buffer.from(body.buffer, body.byteOffset, body.byteLength)
+  const delimiter = Buffer.from(`--${boundary}`)
+  const parts: Array<FormPart> = []
+  let at = raw.indexOf(delimiter)
+  while (at >= 0) {
+    const start = at + delimiter.length
+    if (raw.subarray(start, start + 2).toString() === "--") break
+    const next = raw.indexOf(delimiter, start)
+    if (next < 0) break
+    // A part: CRLF, headers, a blank line, the content, CRLF before the next delimiter.
+    const part = raw.subarray(start + 2, next - 2)
+    const split = part.indexOf("\r\n\r\n")
+    const head = part.subarray(0, split).toString("utf8")
+    parts.push({
+      name: /name="([^"]*)"/i.exec(head)?.[1],
+      filename: /filename="([^"]*)"/i.exec(head)?.[1],
+      contentType: /content-type:\s*([^\r\n]+)/i.exec(head)?.[1],
+      bytes: part.subarray(split + 4)
+    })
+    at = next
+  }
+  return parts
 }

@@ -25,12 +25,18 @@
  * key sent): the endpoint's queue OpenAPI document; the input is the `application/json` request
  * body of `POST /{model}` (a `$ref` into `components.schemas`). For a queue that is not fal's own,
  * the document is asked of that queue's origin at the same path.
+ * Storage (`https://rest.fal.ai`, the same key), for inputs too large to inline:
+ * `POST {storage}/storage/upload/initiate?storage_type=fal-cdn-v3` with `{content_type, file_name}`
+ * -> `{upload_url, file_url}`; then `PUT upload_url` with the bytes and their `Content-Type`, and
+ * no key: the upload URL is pre-signed, on the storage's own host. `file_url` is what a model's
+ * input names.
  *
  * The queue and the listing are two HTTP clients over one key ring: a key fal refused (or found
  * out of quota) on one is not tried again on the other.
  *
  * @module
  */
+import * as HttpBody from "@effect/platform/HttpBody"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
@@ -41,11 +47,12 @@ import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import type { JobCapability } from "../../domain/Capability.js"
-import type { MediaError } from "../../domain/Errors.js"
+import { MalformedResponse, type MediaError, ProviderUnavailable } from "../../domain/Errors.js"
+import * as Http from "../../http/Http.js"
 import type { JobStatus } from "../../jobs/JobStatus.js"
 import { pollRetryPolicy } from "../../jobs/Settings.js"
 import { JobTicket } from "../../jobs/Ticket.js"
-import * as Http from "../../http/Http.js"
+import * as Uploads from "../../jobs/Uploads.js"
 import type { InputSchemaDocument } from "../../provider/ModelSchemas.js"
 import * as ProviderConfig from "../../provider/ProviderConfig.js"
 import * as FalAiConfig from "./FalAiConfig.js"
@@ -98,6 +105,12 @@ export const ModelPage = Schema.Struct({
   models: Schema.Array(ListedModel),
   next_cursor: Schema.optional(Schema.NullOr(Schema.String)),
   has_more: Schema.optional(Schema.Boolean)
+})
+
+/** What an upload's initiation answers: where to PUT the bytes, and the URL the file is then read at. */
+export const InitiatedUpload = Schema.Struct({
+  upload_url: Schema.String,
+  file_url: Schema.String
 })
 
 /** The log lines of a status answer (`logs[].message`), whatever shape `logs` has. */
@@ -242,6 +255,8 @@ export interface FalAiClientService {
   readonly inputSchema: (model: string) => Effect.Effect<Option.Option<InputSchemaDocument>, MediaError>
   /** Every listed model (up to `maxPages` pages of 100). */
   readonly listModels: (maxPages?: number) => Effect.Effect<ReadonlyArray<ListedModel>, MediaError>
+  /** Host an input on fal's storage (initiate, then a streamed PUT): the URL a model reads it at. Not cached (see Uploads.make). */
+  readonly upload: Uploads.UploadFile
 }
 
 /** The fal.ai client. */
@@ -252,6 +267,35 @@ export const make = (config: FalAiConfig.FalAiConfig): Effect.Effect<FalAiClient
   Effect.gen(function* () {
     const { http: queue, keys, remote } = yield* ProviderConfig.makeHttp(FalAiConfig.settings, config)
     const { http: platform } = yield* ProviderConfig.makeHttp(FalAiConfig.settings, { ...config, baseUrl: config.platformUrl }, keys)
+    const storageUrl = config.storageUrl ?? FalAiConfig.defaultStorageUrl(config.baseUrl)
+    const { http: storage } = yield* ProviderConfig.makeHttp(FalAiConfig.settings, { ...config, baseUrl: storageUrl }, keys)
+    // The PUT goes to a pre-signed URL: a client with no key at all, whatever host it names.
+    const bucket = yield* Http.make({ provider: FalAiConfig.settings.id, baseUrl: storageUrl, timeout: uploadTimeout, retry: { retries: config.retries } })
+
+    const upload: Uploads.UploadFile = (file) =>
+      Effect.gen(function* () {
+        const target = yield* storage.json({
+          method: "POST",
+          path: "/storage/upload/initiate",
+          query: { storage_type: "fal-cdn-v3" },
+          json: { content_type: file.contentType, file_name: file.filename },
+          schema: InitiatedUpload
+        })
+        if (!/^https?:\/\//i.test(target.upload_url)) {
+          return yield* Effect.fail(new MalformedResponse({ provider: FalAiConfig.settings.id, detail: "the upload's initiation named no http(s) upload URL" }))
+        }
+        const stored = yield* bucket.send({
+          method: "PUT",
+          path: target.upload_url,
+          body: HttpBody.stream(Uploads.contentOf(file), file.contentType, file.size),
+          // No key went there: a 401/403 is the pre-signed URL refused (expired), not the account's key.
+          refine: (error) =>
+            error._tag === "InvalidApiKey" ? new ProviderUnavailable({ provider: error.provider, detail: `fal's storage refused the upload: ${error.detail}` }) : error
+        })
+        // The answer says nothing we need (often empty); read to its end so that the connection is reused.
+        yield* Effect.ignore(stored.text)
+        return target.file_url
+      })
 
     const listModels = (maxPages = 20): Effect.Effect<ReadonlyArray<ListedModel>, MediaError> =>
       Effect.gen(function* () {
@@ -301,9 +345,13 @@ export const make = (config: FalAiConfig.FalAiConfig): Effect.Effect<FalAiClient
         queue.json({ path: ticket.resultUrl, key: ticket.key, model: ticket.model, schema: Schema.Unknown, retry: pollRetryPolicy, timeout: "2 minutes" }),
       cancel: (ticket) =>
         Effect.asVoid(queue.json({ method: "PUT", path: ticket.cancelUrl, key: ticket.key, model: ticket.model, schema: Schema.Unknown, retry: { retries: 2 } })),
-      listModels
+      listModels,
+      upload
     })
   })
+
+/** The longest a PUT of an input's bytes may take (a large video over a slow uplink). */
+export const uploadTimeout = "10 minutes"
 
 /** The client with `config` as a layer. */
 export const layer = (config: FalAiConfig.FalAiConfig): Layer.Layer<FalAiClient, never, HttpClient.HttpClient> => Layer.effect(FalAiClient, make(config))

@@ -52,7 +52,16 @@ export const variables: ReadonlyArray<string> = [
 export interface FalAiConfig extends ProviderConfig.ProviderConfig {
   /** Where the model listing is. */
   readonly platformUrl: string
+  /** Where input uploads are initiated. Default: see `defaultStorageUrl`. */
+  readonly storageUrl?: string | undefined
 }
+
+/** fal's REST API, where its storage initiates uploads. */
+export const publicStorageUrl = "https://rest.fal.ai"
+
+/** The storage of a queue: fal's REST API for fal's public queue, else the queue itself (a key meant for a stand-in never goes to fal). */
+export const defaultStorageUrl = (queueUrl: string): string =>
+  queueUrl.replace(/\/+$/, "") === publicQueueUrl ? publicStorageUrl : queueUrl
 
 /** The model listing of a queue: fal's own listing for fal's public queue, else the queue itself. */
 export const defaultPlatformUrl = (queueUrl: string): string =>

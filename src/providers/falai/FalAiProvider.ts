@@ -10,13 +10,15 @@
  *   (with the queue position), `Running` (with fal's log lines), `Completed` and `Downloading`
  *   progress events, fetches the result and downloads its first file; the asset's source is that
  *   file, its origin names the request id. Interrupting the call cancels the fal job once.
- * - Inputs: an image or audio input is sent as `image_url`/`audio_url`: its URL, or a data URI for
- *   bytes and files up to 20 MiB. `options.extra` is merged into fal's input as is.
+ * - Inputs: an image or audio input is sent as `image_url`/`audio_url`: its URL; bytes and local
+ *   files above 256 KiB (`Uploads.inlineLimitBytes`) are uploaded to fal's storage first (once a
+ *   content within the provider's lifetime, see jobs/Uploads.ts) and sent as the stored file's
+ *   URL, smaller ones as a data URI. `options.extra` is merged into fal's input as is.
  * - Before the submit, the input is checked against the model's published schema (its queue
  *   OpenAPI document, fetched once and kept for the catalog's TTL, see provider/ModelSchemas.ts):
- *   an input it refuses fails with InvalidInput naming each field and rule, and nothing is sent.
- *   A required field left out gets the schema's default. A model without a schema to be had is
- *   sent unchecked.
+ *   an input it refuses fails with InvalidInput naming each field and rule, and nothing is
+ *   submitted. A required field left out gets the schema's default. A model without a schema to
+ *   be had is sent unchecked.
  * - A job fal reports as failed fails with GenerationFailed carrying fal's message.
  * - A submit with a deadline (`SubmitControls`) tells fal the seconds left (rounded up) as
  *   `X-Fal-Request-Timeout`: fal ends the job when no runner has started it by then (it reads as
@@ -47,6 +49,7 @@ import { type JobClient, jobTransform, makeJobClient, type JobProtocol } from ".
 import { queuedProviderApi } from "../../jobs/QueuedProvider.js"
 import { downloadResult, malformedResult, resultReaders } from "../../jobs/Results.js"
 import * as Settings from "../../jobs/Settings.js"
+import * as Uploads from "../../jobs/Uploads.js"
 import type { JobTicket } from "../../jobs/Ticket.js"
 import * as ModelSchemas from "../../provider/ModelSchemas.js"
 import * as Provider from "../../provider/Provider.js"
@@ -108,6 +111,7 @@ export const makeFromClient = (
       Effect.provideService(self, HttpClient.HttpClient, httpClient)
     const { dir, schedule } = yield* Settings.resolve(options)
     const cache = yield* Ref.make(Option.none<ReadonlyArray<ProviderModel>>())
+    const upload = yield* Uploads.make(FalAiConfig.settings.id, client.upload)
 
     const fetchFile = (ticket: JobTicket, kind: "image" | "video" | "audio", output: unknown) => {
       const media = resultMedia(output, kind)
@@ -125,8 +129,11 @@ export const makeFromClient = (
         Effect.gen(function* () {
           // A deadline already passed fails before even the schema is asked for.
           yield* secondsUntil(FalAiConfig.settings.id, controls?.deadline)
-          // Checked before anything is sent: an input the model refuses costs no submit.
-          const body = yield* Effect.flatMap(builders[capability](model, input, opts), (built) => schemas.prepare(model, built))
+          // Checked before the submit: an input the model refuses costs no job (a large input may
+          // have been uploaded by then: the body names its URL).
+          const body = yield* Effect.flatMap(builders[capability](model, input, opts).pipe(Uploads.withUploader(upload)), (built) =>
+            schemas.prepare(model, built)
+          )
           const startWithin = yield* secondsUntil(FalAiConfig.settings.id, controls?.deadline)
           let key: string | undefined
           const answer = yield* client.submit(model, body, startWithin, controls?.webhook, (used) => {

@@ -17,12 +17,17 @@
  * - Input schemas: `GET /models/{owner}/{name}` -> `latest_version.openapi_schema` (the version's
  *   Cog OpenAPI document), `GET /models/{owner}/{name}/versions/{id}` -> `openapi_schema`; the
  *   input is its `components.schemas.Input`. A bare version id names no model: no schema is asked.
+ * - `POST /files` (multipart: `content`, the bytes with their file name and type; `filename`,
+ *   `type`) -> 201 `{id, urls: {get}, content_type, size, checksums, ...}`: an input too large to
+ *   inline, hosted for the account; a prediction's input names it by `urls.get` (Replicate reads
+ *   it with the account's token).
  * - Discovery: `GET /collections/{slug}` -> `{name, slug, models: [{owner, name, description ...}]}`,
  *   `GET /models` -> `{results, next}`.
  *
  * @module
  */
-import type * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import type * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
@@ -33,7 +38,9 @@ import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import type { JobCapability } from "../../domain/Capability.js"
 import type { MediaError } from "../../domain/Errors.js"
+import { multipartForm } from "../../http/Multipart.js"
 import { type JobStatus, logLines, percentFromLogs } from "../../jobs/JobStatus.js"
+import * as Uploads from "../../jobs/Uploads.js"
 import { pollRetryPolicy } from "../../jobs/Settings.js"
 import { JobTicket } from "../../jobs/Ticket.js"
 import type { InputSchemaDocument } from "../../provider/ModelSchemas.js"
@@ -65,6 +72,16 @@ export const Prediction = Schema.Struct({
 })
 /** A prediction. */
 export type Prediction = typeof Prediction.Type
+
+/** A file `POST /files` created, as far as we read it. */
+export const CreatedFile = Schema.Struct({
+  id: Schema.String,
+  urls: Schema.Struct({ get: Schema.String }),
+  size: Schema.optional(Schema.Number),
+  content_type: Schema.optional(Schema.String)
+})
+/** A file `POST /files` created. */
+export type CreatedFile = typeof CreatedFile.Type
 
 /** A page of `GET /predictions`: most recent first; `next` is the URL of the following page. */
 export const PredictionPage = Schema.Struct({
@@ -332,6 +349,8 @@ export interface ReplicateClientService {
   readonly collection: (slug: string) => Effect.Effect<Collection, MediaError>
   /** The first `maxPages` pages of public models. */
   readonly listModels: (maxPages?: number) => Effect.Effect<ReadonlyArray<ListedModel>, MediaError>
+  /** Host an input with the files API (a streamed multipart `POST /files`): its `urls.get`. Not cached (see Uploads.make). */
+  readonly upload: Uploads.UploadFile
 }
 
 /** The Replicate client. */
@@ -341,6 +360,23 @@ export class ReplicateClient extends Context.Tag("automarket/ReplicateClient")<R
 export const make = (config: ReplicateConfig.ReplicateConfig): Effect.Effect<ReplicateClientService, never, HttpClient.HttpClient> =>
   Effect.gen(function* () {
     const { http, remote } = yield* ProviderConfig.makeHttp(ReplicateConfig.settings, config)
+    const raw = yield* HttpClient.HttpClient
+
+    const upload: Uploads.UploadFile = (file) =>
+      Effect.scoped(
+        Effect.gen(function* () {
+          const body = yield* multipartForm(
+            ReplicateConfig.settings.id,
+            [
+              { field: "filename", value: file.filename },
+              { field: "type", value: file.contentType }
+            ],
+            [{ field: "content", source: file.source, filename: file.filename, contentType: file.contentType }]
+          )
+          const created = yield* http.json({ method: "POST", path: "/files", body, schema: CreatedFile, timeout: uploadTimeout })
+          return created.urls.get
+        })
+      ).pipe(Effect.provide(NodeFileSystem.layer), Effect.provideService(HttpClient.HttpClient, raw))
 
     const listModels = (maxPages = 1): Effect.Effect<ReadonlyArray<ListedModel>, MediaError> =>
       Effect.gen(function* () {
@@ -395,9 +431,13 @@ export const make = (config: ReplicateConfig.ReplicateConfig): Effect.Effect<Rep
         )
       },
       collection: (slug) => http.json({ path: `/collections/${encodeURIComponent(slug)}`, schema: Collection }),
-      listModels
+      listModels,
+      upload
     })
   })
+
+/** The longest an upload of an input may take (a large video over a slow uplink). */
+export const uploadTimeout = "10 minutes"
 
 /** The client with `config` as a layer. */
 export const layer = (config: ReplicateConfig.ReplicateConfig): Layer.Layer<ReplicateClient, never, HttpClient.HttpClient> =>

@@ -8,6 +8,12 @@
  *   `AUTOMARKET_POLL_INTERVAL` for a fixed poll interval (jobs/Settings.ts).
  * - Models: `owner/name` (an official model: `POST /models/{owner}/{name}/predictions`),
  *   `owner/name:version` or a bare version id (`POST /predictions` with `version`).
+ * - Inputs: an image or audio input is sent as its URL; bytes and local files above 256 KiB
+ *   (`Uploads.inlineLimitBytes`) are uploaded with the files API first (once a content within the
+ *   provider's lifetime, see jobs/Uploads.ts) and sent as the file's `urls.get`, smaller ones as
+ *   a data URI. A `find` builds the input the same way: within the provider's lifetime it names
+ *   the same file; a provider made anew uploads anew, and an earlier prediction's input (another
+ *   file URL) is then not recognised.
  * - Short jobs (images, speech, transcripts) are created with `Prefer: wait=10` (`waitSeconds`):
  *   a prediction finished within the wait needs no poll; one still running when the wait ends is
  *   followed by polling `urls.get` (the wait running out is never a failure). Video and music
@@ -54,6 +60,7 @@ import { type JobClient, type JobProtocol, jobTransform, makeJobClient } from ".
 import { queuedProviderApi } from "../../jobs/QueuedProvider.js"
 import { downloadResult, malformedResult, resultReaders } from "../../jobs/Results.js"
 import * as Settings from "../../jobs/Settings.js"
+import * as Uploads from "../../jobs/Uploads.js"
 import type { JobTicket } from "../../jobs/Ticket.js"
 import * as ModelSchemas from "../../provider/ModelSchemas.js"
 import * as Provider from "../../provider/Provider.js"
@@ -121,9 +128,9 @@ const builders: Builders = {
  */
 export const maxFindPages = 10
 
-/** The input a capability sends for `input` and `options` (the same for a submit and a `find`), before the schema's defaults. */
-const bodyOf = <C extends JobCapability>(capability: C, input: InputOf<C>, options: OptionsOf<C> | undefined) =>
-  builders[capability](input, options)
+/** The input a capability sends for `input` and `options` (the same for a submit and a `find`), large inputs hosted by `upload`, before the schema's defaults. */
+const bodyOf = <C extends JobCapability>(capability: C, input: InputOf<C>, options: OptionsOf<C> | undefined, upload: Uploads.UploadFile) =>
+  builders[capability](input, options).pipe(Uploads.withUploader(upload))
 
 /** A created prediction: its ticket, and the prediction as the create answered it (finished, when it finished within the wait). */
 interface Created {
@@ -148,6 +155,7 @@ export const makeFromClient = (
       Effect.provideService(self, HttpClient.HttpClient, httpClient)
     const { dir, schedule } = yield* Settings.resolve(options)
     const cache = yield* Ref.make(Option.none<ReadonlyArray<ProviderModel>>())
+    const upload = yield* Uploads.make(provider, client.upload)
 
     const fetchFile = (ticket: JobTicket, kind: "image" | "video" | "audio", output: unknown) => {
       const url = firstFileUrl(output)
@@ -172,8 +180,8 @@ export const makeFromClient = (
           const ref = yield* refOf(model)
           // A deadline already passed fails before even the schema is asked for.
           yield* secondsUntil(provider, controls?.deadline)
-          // Checked before anything is sent: an input the model refuses costs no prediction.
-          const body = yield* Effect.flatMap(bodyOf(capability, input, opts), (built) => schemas.prepare(model, built))
+          // Checked before anything is created: an input the model refuses costs no prediction.
+          const body = yield* Effect.flatMap(bodyOf(capability, input, opts, upload), (built) => schemas.prepare(model, built))
           // With a webhook the result comes by the call, not by holding the create open.
           const wait = shortJobs.has(capability) && controls?.webhook === undefined ? (options.waitSeconds ?? 10) : undefined
           // Read last, just before the create: the seconds left are as few as they will be.
@@ -196,7 +204,7 @@ export const makeFromClient = (
         Effect.gen(function* () {
           const ref = yield* refOf(search.model)
           const input = canonicalJson(
-            yield* Effect.flatMap(bodyOf(search.capability, search.input, search.options), (built) => schemas.complete(search.model, built))
+            yield* Effect.flatMap(bodyOf(search.capability, search.input, search.options, upload), (built) => schemas.complete(search.model, built))
           )
           const since = search.since.getTime()
           let next: string | undefined
