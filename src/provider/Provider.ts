@@ -112,13 +112,23 @@ export const make = (spec: ProviderSpec): Effect.Effect<MediaProviderService> =>
         ? Effect.fail(spec.notConfigured)
         : Effect.fail(new CapabilityNotSupported({ provider: spec.id, capability: "any", detail: "not configured" }))
 
-    // Capability models by (capability, model id), built once; dropped when the model list changes.
-    // Keyed by capability too, so an entry is always of the capability asked for.
-    const built = new Map<string, unknown>()
+    // Capability models by capability and model id, built once; dropped when the model list changes.
+    const built: ModelsByCapability = {
+      "text-to-text": new Map(),
+      "text-to-image": new Map(),
+      "image-to-image": new Map(),
+      "text-to-video": new Map(),
+      "image-to-video": new Map(),
+      "text-to-audio": new Map(),
+      "text-to-speech": new Map(),
+      "speech-to-text": new Map(),
+      "video-composition": new Map(),
+      "audio-enhancement": new Map()
+    }
     let listSeen: ReadonlyArray<ProviderModel> | undefined
     const noteList = (list: ReadonlyArray<ProviderModel>): ReadonlyArray<ProviderModel> => {
       if (list !== listSeen) {
-        if (listSeen !== undefined) built.clear()
+        if (listSeen !== undefined) for (const models of Object.values(built)) models.clear()
         listSeen = list
       }
       return list
@@ -190,19 +200,19 @@ export const make = (spec: ProviderSpec): Effect.Effect<MediaProviderService> =>
         )
       }
       if (!spec.configured) return notConfigured
-      const known = modelId === undefined ? undefined : built.get(`${capability}\u0000${modelId}`)
-      if (known !== undefined) return Effect.succeed(known as CapabilityModel<C>)
+      const models: ModelsByCapability[C] = built[capability]
+      const known = modelId === undefined ? undefined : models.get(modelId)
+      if (known !== undefined) return Effect.succeed(known)
       return Effect.map(resolveModelId(capability, modelId), (id) => {
-        const key = `${capability}\u0000${id}`
-        const cached = built.get(key)
-        if (cached !== undefined) return cached as CapabilityModel<C>
+        const cached = models.get(id)
+        if (cached !== undefined) return cached
         const made: CapabilityModel<C> = {
           id,
           provider: spec.id,
           capability,
           transform: (input: InputOf<C>, options?: OptionsOf<C>) => tracker.track(breaker.protect(run(id, input, options)))
         }
-        built.set(key, made)
+        models.set(id, made)
         return made
       })
     }
@@ -275,6 +285,9 @@ export const make = (spec: ProviderSpec): Effect.Effect<MediaProviderService> =>
       audioEnhancer: (id) => model("audio-enhancement", id)
     }
   })
+
+// The capability models a provider has built, by capability and model id.
+type ModelsByCapability = { readonly [C in MediaCapability]: Map<string, CapabilityModel<C>> }
 
 // An open circuit whose cooldown is over lets the next call probe: it reads as half-open.
 const circuitName = (state: CircuitState, now: number): "closed" | "open" | "half-open" =>

@@ -7,7 +7,7 @@
  * - A failed fal listing serves the curated table with health `degraded` naming the failure, is
  *   not cached as fresh (asked again after the back-off, not before), and a listing that answers
  *   makes the provider healthy again.
- * - The router puts a degraded provider after a healthy one of the same price.
+ * - The router puts a degraded provider after a healthy one of the same price (and only then).
  * - `queuedJobs`/`activeJobs` follow a job queued -> running -> done, and a cancelled or failed
  *   job leaves them at 0.
  * - `getFreeModels` through the `MediaProvider` tag; a capability model is built once per
@@ -37,6 +37,7 @@ import * as Provider from "../../src/provider/Provider.js"
 import * as FalAi from "../../src/providers/falai/index.js"
 import * as Replicate from "../../src/providers/replicate/index.js"
 import * as ProviderRegistry from "../../src/registry/ProviderRegistry.js"
+import { type Candidate, route } from "../../src/registry/Router.js"
 import { jsonReply, makeFal, serve } from "../emulators/falai.js"
 import { makeReplicate } from "../emulators/replicate.js"
 import { drive, driveUntil, env, realPause, valueOf } from "../providers/falai/drive.js"
@@ -192,6 +193,19 @@ describe("routing and health counts", () => {
       yield* TestClock.adjust("61 seconds")
       expect(yield* order).toEqual(["first", "second"])
     }))
+
+  it("route: health breaks a tie only; a cheaper degraded provider still goes before a dearer healthy one", () => {
+    const candidate = (providerId: string, rank: number, price: number, degraded: boolean): Candidate => ({
+      providerId,
+      providerType: "remote",
+      available: true,
+      degraded,
+      model: { ...model(`${providerId}-m`, ["text-to-image"], price), provider: providerId },
+      rank
+    })
+    expect(route([candidate("a", 0, 0.01, true), candidate("b", 1, 0.01, false)]).map((c) => c.providerId)).toEqual(["b", "a"])
+    expect(route([candidate("a", 0, 0.01, true), candidate("b", 1, 0.02, false)]).map((c) => c.providerId)).toEqual(["a", "b"])
+  })
 
   it.scoped("queuedJobs/activeJobs follow a fal job: queued -> running -> done; a cancelled and a failed job return to 0", () =>
     withFal(makeFal({ queueSteps: 2, runSteps: 2 }), (fal) => Effect.gen(function* () {
