@@ -312,8 +312,10 @@ export const make = (options: {
         }
         const entry = cached.value
         const now = yield* Clock.currentTimeMillis
-        if (now - entry.fetchedAt < ttlMillis) return entry.models
         const failed = HashMap.get(yield* Ref.get(failures), key)
+        // A fresh entry whose last refresh failed (a forced one) is due again after the back-off:
+        // the provider reads degraded until discovery answers, which must not wait for the TTL.
+        if (now - entry.fetchedAt < ttlMillis && Option.isNone(failed)) return entry.models
         if (Option.isSome(failed) && now - failed.value.at < backoffMillis) {
           // Refreshed a moment ago and failed: serve the old list, keep the provider degraded.
           if (src.onFallback !== undefined) yield* src.onFallback(failed.value.error)

@@ -150,6 +150,21 @@ describe("fal and Replicate discover through the catalog (127.0.0.1)", () => {
       const healed = yield* provider.getHealth
       expect(healed.status).toBe("healthy")
       expect(yield* provider.isDegraded).toBe(false)
+      // A forced refresh failing while the entry is fresh: degraded, the entry served, and asked
+      // again (in the background) on the first read after the back-off, not at the TTL's end.
+      failing = true
+      expect((yield* Effect.either(catalog.refresh("falai")))._tag).toBe("Left")
+      expect(listings(fal)).toBe(4)
+      expect(ids(yield* provider.models)).toContain("fal-ai/emu/listed-video")
+      expect((yield* provider.getHealth).status).toBe("degraded")
+      expect(listings(fal)).toBe(4)
+      failing = false
+      yield* TestClock.adjust("61 seconds")
+      yield* provider.models
+      // The background refresh lands when its answer is read: wait for that (bounded), not for a time.
+      for (let i = 0; i < 200 && (yield* provider.isDegraded); i++) yield* realPause()
+      expect(listings(fal)).toBe(5)
+      expect((yield* provider.getHealth).status).toBe("healthy")
     }))
 })
 
