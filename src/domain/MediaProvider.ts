@@ -169,8 +169,15 @@ export interface MediaProviderService extends CapabilityFactories {
   readonly models: Effect.Effect<ReadonlyArray<ProviderModel>, MediaError>
   /** The discovered models that have a capability. */
   readonly getModelsForCapability: (capability: MediaCapability) => Effect.Effect<ReadonlyArray<ProviderModel>, MediaError>
+  /** The models that cost nothing to use (priced at 0, or flagged `free`). */
+  readonly getFreeModels: Effect.Effect<ReadonlyArray<ProviderModel>, MediaError>
   /** Whether the provider can take work now (configured, reachable, circuit not open). Never fails. */
   readonly isAvailable: Effect.Effect<boolean>
+  /**
+   * Whether its health reads degraded now (a recent failure, or a fallback model list served):
+   * a read of state the provider keeps, no request, so routing can ask it on every call. Never fails.
+   */
+  readonly isDegraded: Effect.Effect<boolean>
   /** Health snapshot. Never fails. */
   readonly getHealth: Effect.Effect<HealthStatus>
   /** The model for a capability: `modelId`, or the provider's default for it. */

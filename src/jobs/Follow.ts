@@ -14,6 +14,7 @@ import * as Schedule from "effect/Schedule"
 import { Cancelled, GenerationFailed, type MediaError } from "../domain/Errors.js"
 import * as Progress from "../domain/Progress.js"
 import { Attribute, SpanName } from "../resilience/Attributes.js"
+import { type JobPhase, reportJobPhase } from "../resilience/HealthTracker.js"
 import * as Spans from "../resilience/Spans.js"
 import * as ProviderWait from "../resilience/ProviderWait.js"
 import { type JobStatus, percentFromLogs } from "./JobStatus.js"
@@ -146,16 +147,20 @@ export const follow = <A>(options: FollowOptions<A>): Effect.Effect<A, MediaErro
     const wait = (answered: A): Effect.Effect<void> => (pace === undefined ? ProviderWait.measure(Effect.orDie(driver.next(answered))) : Effect.void)
     const loop = (state: FollowState, answer: Effect.Effect<A, MediaError>): Effect.Effect<A, MediaError> =>
       Effect.flatMap(answer, (answered) => {
-        const step = advance(options.ticket, state, options.statusOf(answered))
+        const status = options.statusOf(answered)
+        const step = advance(options.ticket, state, status)
+        // The provider's health counts the job as it is at the provider: waiting, or running.
+        const phase = phaseOf(status)
+        const phased = phase === undefined ? Effect.void : reportJobPhase(phase)
         switch (step._tag) {
           case "Continue":
             // A schedule that ends before the job does would leave a paid job unfollowed: a defect, not a failure to handle.
-            return reportAll(step.events).pipe(
+            return Effect.zipRight(phased, reportAll(step.events)).pipe(
               Effect.zipRight(wait(answered)),
               Effect.zipRight(Effect.suspend(() => loop(step.state, poll)))
             )
           case "Completed":
-            return options.control.finish.pipe(Effect.zipRight(reportAll(step.events)), Effect.as(answered))
+            return options.control.finish.pipe(Effect.zipRight(phased), Effect.zipRight(reportAll(step.events)), Effect.as(answered))
           case "Failed":
             return Effect.zipRight(options.control.finish, Effect.fail(step.error))
         }
@@ -169,5 +174,9 @@ export const follow = <A>(options: FollowOptions<A>): Effect.Effect<A, MediaErro
       })
     )
   })
+
+// A completed job is still ours to fetch and download: it counts as running until the call ends.
+const phaseOf = (status: JobStatus): JobPhase | undefined =>
+  status._tag === "Queued" ? "queued" : status._tag === "Running" || status._tag === "Completed" ? "running" : undefined
 
 const reportAll = (events: ReadonlyArray<Progress.JobEvent>): Effect.Effect<void> => Effect.forEach(events, Progress.report, { discard: true })

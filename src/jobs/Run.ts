@@ -28,6 +28,7 @@ import * as Progress from "../domain/Progress.js"
 import { Attribute, SpanName } from "../resilience/Attributes.js"
 import * as Spans from "../resilience/Spans.js"
 import * as Metrics from "../resilience/Metrics.js"
+import { reportJobPhase } from "../resilience/HealthTracker.js"
 import { defaultJobTimeout } from "./Settings.js"
 import { encodeTicket, type JobTicket } from "./Ticket.js"
 
@@ -128,10 +129,16 @@ export const tracedSubmit = <S>(submit: Effect.Effect<S, MediaError>, ticketOf: 
     Spans.withSpan(SpanName.jobSubmit, { captureStackTrace: false })
   )
 
-/** Report that the provider accepted a job (the `Submitted` progress event, carrying the ticket as JSON). */
+/**
+ * Report that the provider accepted a job (the `Submitted` progress event, carrying the ticket
+ * as JSON); the provider's health counts it as queued from now until a status says otherwise.
+ */
 export const reportSubmitted = (ticket: JobTicket): Effect.Effect<void> =>
-  Progress.report(
-    Progress.JobEvent.Submitted({ provider: ticket.provider, model: ticket.model, jobId: ticket.requestId, ticket: encodeTicket(ticket) })
+  Effect.zipRight(
+    reportJobPhase("queued"),
+    Progress.report(
+      Progress.JobEvent.Submitted({ provider: ticket.provider, model: ticket.model, jobId: ticket.requestId, ticket: encodeTicket(ticket) })
+    )
   )
 
 /** Bound a job's run by `timeout`: when exceeded the run is interrupted (cancelling the job) and fails with Timeout. */

@@ -10,7 +10,10 @@
  * - With no entry, the read waits for discovery; concurrent reads share it.
  * - When discovery fails and an entry exists (expired or not), the entry is served and the
  *   provider is told (`onFallback`, which `Provider.make` turns into degraded health); with no
- *   entry the discovery error is the answer.
+ *   entry the discovery error is the answer (a provider with a built-in table serves that,
+ *   see `Provider.make`). Either way nothing is stored as fresh, and discovery is tried again
+ *   on the first read after `retryAfterFailure` (default 1 minute): a dead endpoint is not
+ *   asked on every read.
  * - Entries are written Schema-encoded, sealed with a checksum: a header line (version,
  *   provider, source, time, SHA-1 of the rest) and the models as JSON. Reading checks the header
  *   with Schema and the checksum, then parses the models without validating each one again
@@ -143,7 +146,7 @@ export interface CatalogOptions {
   readonly ttl?: Duration.DurationInput
   /** The cache directory (default `AUTOMARKET_CACHE_DIR`, else the user's cache dir + `/automarket`); entries go in its `catalog/`. */
   readonly directory?: string
-  /** After a failed refresh, how long a stale entry is served before another refresh is tried (default 1 minute). */
+  /** After a failed discovery, how long before another is tried: the stale entry (or the failure, with none) answers meanwhile (default 1 minute). */
   readonly retryAfterFailure?: Duration.DurationInput
   /**
    * When the catalog's scope closes normally, how long a background refresh still running may
@@ -299,11 +302,20 @@ export const make = (options: {
       Effect.gen(function* () {
         const key = keyOf(src.provider, src.source)
         const cached = yield* load(key, src.provider, src.source)
-        if (Option.isNone(cached)) return yield* Deferred.await(yield* discovery(key, src))
+        if (Option.isNone(cached)) {
+          // Failed a moment ago with nothing to serve: the same answer, without asking again.
+          const failed = HashMap.get(yield* Ref.get(failures), key)
+          if (Option.isSome(failed) && (yield* Clock.currentTimeMillis) - failed.value.at < backoffMillis) {
+            return yield* Effect.fail(failed.value.error)
+          }
+          return yield* Deferred.await(yield* discovery(key, src))
+        }
         const entry = cached.value
         const now = yield* Clock.currentTimeMillis
-        if (now - entry.fetchedAt < ttlMillis) return entry.models
         const failed = HashMap.get(yield* Ref.get(failures), key)
+        // A fresh entry whose last refresh failed (a forced one) is due again after the back-off:
+        // the provider reads degraded until discovery answers, which must not wait for the TTL.
+        if (now - entry.fetchedAt < ttlMillis && Option.isNone(failed)) return entry.models
         if (Option.isSome(failed) && now - failed.value.at < backoffMillis) {
           // Refreshed a moment ago and failed: serve the old list, keep the provider degraded.
           if (src.onFallback !== undefined) yield* src.onFallback(failed.value.error)

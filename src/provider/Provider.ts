@@ -3,13 +3,22 @@
  * how it discovers models, and how each capability runs; `make` adds what every provider has
  * in common: model lookup with defaults, the capability factories, health counters, the
  * circuit breaker, a typed error for missing configuration or capabilities, and the model
- * catalog cache (when a `Catalog` is in the context where the provider is made).
+ * catalog cache (when a `Catalog` is in the context where the provider is made, or a catalog of
+ * its own in memory for a provider that asks for one).
+ *
+ * A provider with a built-in model table (`fallbackModels`) serves it when discovery fails and
+ * nothing better is cached: the table is an answer, not a discovery, so it is never stored as
+ * fresh; the provider reads as degraded (naming the failure) until discovery answers again,
+ * which the catalog retries after its back-off. Capability models are built once per
+ * (capability, model id) and kept until the model list changes.
  *
  * @module
  */
+import * as KeyValueStore from "@effect/platform/KeyValueStore"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { Text } from "../domain/Asset.js"
 import { MediaCapabilities, type MediaCapability } from "../domain/Capability.js"
@@ -24,8 +33,8 @@ import type {
   StreamTextOptions,
   TextOptions
 } from "../domain/MediaProvider.js"
-import type { ProviderModel } from "../domain/Model.js"
-import { Catalog } from "./Catalog.js"
+import { type ProviderModel, unitCost } from "../domain/Model.js"
+import * as Catalog from "./Catalog.js"
 import * as HealthTracker from "../resilience/HealthTracker.js"
 import { type CircuitBreakerOptions, type CircuitState, makeCircuitBreaker } from "../resilience/Resilience.js"
 
@@ -61,6 +70,18 @@ export interface ProviderSpec {
    * remote ones without a `baseUrl` (whose cache could not be told apart from an emulator's), no.
    */
   readonly cacheModels?: boolean
+  /**
+   * Without a `Catalog` in the context, cache discovered models in a catalog of the provider's
+   * own, in memory (same TTL, stale-while-revalidate and back-off). Default false: discovery on
+   * every call.
+   */
+  readonly ownCatalog?: boolean
+  /**
+   * What to serve when discovery fails and nothing is cached: a built-in table. Served as a
+   * fallback (degraded health, retried after the catalog's back-off), never cached as fresh.
+   * Without it the discovery error is the answer.
+   */
+  readonly fallbackModels?: ReadonlyArray<ProviderModel>
   /** The model used for a capability when none is named. */
   readonly defaultModels?: { readonly [C in MediaCapability]?: string }
   readonly transforms: Transforms
@@ -77,12 +98,13 @@ export interface ProviderSpec {
 /**
  * Build a provider service from its spec. When a `Catalog` is in the context, `models` of a
  * configured provider that caches (see `ProviderSpec.cacheModels`) goes through it, keyed by
- * the provider id and `baseUrl`.
+ * the provider id and `baseUrl`; without one, through a catalog of its own when
+ * `ProviderSpec.ownCatalog` asks for it.
  */
 export const make = (spec: ProviderSpec): Effect.Effect<MediaProviderService> =>
   Effect.gen(function* () {
     const tracker = yield* HealthTracker.make
-    const catalog = yield* Effect.serviceOption(Catalog)
+    const shared = yield* Effect.serviceOption(Catalog.Catalog)
     const breaker = yield* makeCircuitBreaker(spec.id, spec.circuitBreaker)
     const capabilities = MediaCapabilities.filter((capability) => spec.transforms[capability] !== undefined)
     const notConfigured: Effect.Effect<never, MediaError> =
@@ -90,19 +112,54 @@ export const make = (spec: ProviderSpec): Effect.Effect<MediaProviderService> =>
         ? Effect.fail(spec.notConfigured)
         : Effect.fail(new CapabilityNotSupported({ provider: spec.id, capability: "any", detail: "not configured" }))
 
-    const discover = Effect.tapError(spec.discover, (error) => tracker.recordError(error.message))
+    // Capability models by capability and model id, built once; dropped when the model list changes.
+    const built: ModelsByCapability = {
+      "text-to-text": new Map(),
+      "text-to-image": new Map(),
+      "image-to-image": new Map(),
+      "text-to-video": new Map(),
+      "image-to-video": new Map(),
+      "text-to-audio": new Map(),
+      "text-to-speech": new Map(),
+      "speech-to-text": new Map(),
+      "video-composition": new Map(),
+      "audio-enhancement": new Map()
+    }
+    let listSeen: ReadonlyArray<ProviderModel> | undefined
+    const noteList = (list: ReadonlyArray<ProviderModel>): ReadonlyArray<ProviderModel> => {
+      if (list !== listSeen) {
+        if (listSeen !== undefined) for (const models of Object.values(built)) models.clear()
+        listSeen = list
+      }
+      return list
+    }
+
+    const discover = spec.discover.pipe(
+      Effect.tapError((error) => tracker.recordError(error.message)),
+      // Discovery answered: whatever fallback was served is over.
+      Effect.tap((list) => Effect.zipRight(tracker.recover, Effect.sync(() => noteList(list))))
+    )
     const cacheModels = spec.cacheModels ?? (spec.type === "remote" && spec.baseUrl !== undefined)
-    const models: Effect.Effect<ReadonlyArray<ProviderModel>, MediaError> = !spec.configured
-      ? notConfigured
-      : cacheModels && Option.isSome(catalog)
+    const catalog = Option.isSome(shared) || !cacheModels || spec.ownCatalog !== true ? shared : Option.some(yield* ownCatalog)
+    const listed: Effect.Effect<ReadonlyArray<ProviderModel>, MediaError> =
+      cacheModels && Option.isSome(catalog)
         ? yield* catalog.value.cached({
             provider: spec.id,
             source: spec.baseUrl ?? "",
             discover,
             // Serving a cached list because discovery failed: the provider is degraded.
-            onFallback: (error) => tracker.recordError(`${error.message} (serving the cached model list)`)
+            onFallback: (error) => tracker.degrade(`${error.message} (serving the cached model list)`)
           })
         : discover
+    const fallback = spec.fallbackModels
+    const models: Effect.Effect<ReadonlyArray<ProviderModel>, MediaError> = !spec.configured
+      ? notConfigured
+      : Effect.map(
+          fallback === undefined
+            ? listed
+            : Effect.catchAll(listed, (error) => Effect.as(tracker.degrade(`${error.message} (serving the built-in model list)`), fallback)),
+          noteList
+        )
 
     // The models of each capability, indexed once per model list: a list stays the same object
     // until discovery or the catalog replaces it, so a call costs a lookup, not a pass over the list.
@@ -143,14 +200,32 @@ export const make = (spec: ProviderSpec): Effect.Effect<MediaProviderService> =>
         )
       }
       if (!spec.configured) return notConfigured
-      return Effect.map(resolveModelId(capability, modelId), (id) => ({
-        id,
-        provider: spec.id,
-        capability,
-        transform: (input: InputOf<C>, options?: OptionsOf<C>) =>
-          tracker.track(breaker.protect(run(id, input, options)))
-      }))
+      const models: ModelsByCapability[C] = built[capability]
+      const known = modelId === undefined ? undefined : models.get(modelId)
+      if (known !== undefined) return Effect.succeed(known)
+      return Effect.map(resolveModelId(capability, modelId), (id) => {
+        const cached = models.get(id)
+        if (cached !== undefined) return cached
+        const made: CapabilityModel<C> = {
+          id,
+          provider: spec.id,
+          capability,
+          transform: (input: InputOf<C>, options?: OptionsOf<C>) => tracker.track(breaker.protect(run(id, input, options)))
+        }
+        models.set(id, made)
+        return made
+      })
     }
+
+    // Free: priced at nothing (`unitCost` 0, which a `free` flag is too). Indexed once per list, like `byCapability`.
+    const freeOf = new WeakMap<ReadonlyArray<ProviderModel>, ReadonlyArray<ProviderModel>>()
+    const getFreeModels = Effect.map(models, (all) => {
+      const known = freeOf.get(all)
+      if (known !== undefined) return known
+      const free = all.filter((m) => unitCost(m) === 0)
+      freeOf.set(all, free)
+      return free
+    })
 
     const isAvailable: Effect.Effect<boolean> = !spec.configured
       ? Effect.succeed(false)
@@ -188,7 +263,9 @@ export const make = (spec: ProviderSpec): Effect.Effect<MediaProviderService> =>
       configured: spec.configured,
       models,
       getModelsForCapability,
+      getFreeModels,
       isAvailable,
+      isDegraded: tracker.degraded(),
       getHealth: Effect.all([isAvailable, breaker.state, Clock.currentTimeMillis]).pipe(
         Effect.flatMap(([available, circuit, now]) =>
           Effect.map(tracker.snapshot(available), (health) => ({ ...health, circuit: circuitName(circuit, now) }))
@@ -209,6 +286,17 @@ export const make = (spec: ProviderSpec): Effect.Effect<MediaProviderService> =>
     }
   })
 
+// The capability models a provider has built, by capability and model id.
+type ModelsByCapability = { readonly [C in MediaCapability]: Map<string, CapabilityModel<C>> }
+
 // An open circuit whose cooldown is over lets the next call probe: it reads as half-open.
 const circuitName = (state: CircuitState, now: number): "closed" | "open" | "half-open" =>
   state._tag === "Closed" ? "closed" : state._tag === "HalfOpen" || now >= state.until ? "half-open" : "open"
+
+// A catalog in memory for a provider that caches without a shared one. Its background refreshes
+// live in a scope of their own that is never closed: it goes with the provider.
+const ownCatalog: Effect.Effect<Catalog.CatalogService> = Effect.gen(function* () {
+  const ttl = yield* Effect.orElseSucceed(Catalog.ttlConfig, () => Catalog.defaultTtl)
+  const scope = yield* Scope.make()
+  return yield* Catalog.make({ ttl }).pipe(Effect.provide(KeyValueStore.layerMemory), Effect.provideService(Scope.Scope, scope))
+})

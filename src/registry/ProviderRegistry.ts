@@ -182,17 +182,19 @@ export const make = (initial: ReadonlyArray<MediaProviderService> = []): Effect.
           (provider, rank) =>
             Effect.all({
               available: provider.isAvailable,
-              models: Effect.option(provider.getModelsForCapability(capability))
+              models: Effect.option(provider.getModelsForCapability(capability)),
+              // Read after the models: a discovery that just failed or recovered is already counted.
+              degraded: provider.isDegraded
             }).pipe(
-              Effect.map(({ available, models }): Array<Candidate> => {
+              Effect.map(({ available, models, degraded }): Array<Candidate> => {
                 if (Option.isNone(models)) {
                   // Discovery failed: still a candidate with its default model (unpriced, so behind priced ones).
-                  return [{ providerId: provider.id, providerType: provider.type, available, model: undefined, rank }]
+                  return [{ providerId: provider.id, providerType: provider.type, available, degraded, model: undefined, rank }]
                 }
                 const ranked = rankModelsCached(models.value, options)
                 // Models listed, but none within the constraints: not a candidate.
                 if (ranked.length === 0 && models.value.length > 0) return []
-                return [{ providerId: provider.id, providerType: provider.type, available, model: ranked[0], rank }]
+                return [{ providerId: provider.id, providerType: provider.type, available, degraded, model: ranked[0], rank }]
               })
             ),
           // A remote provider's availability is a read of its circuit: asked in turn, no fiber

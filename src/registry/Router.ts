@@ -3,7 +3,9 @@
  * best per provider) and what the caller prefers, the order in which to try them.
  *
  * Order: available providers before unavailable ones; then, when asked, local before remote
- * and free before paid; then cheaper before dearer (unpriced last); then registration order.
+ * and free before paid; then cheaper before dearer (unpriced last); then healthy before
+ * degraded (a provider with recent failures, or serving a fallback model list); then
+ * registration order.
  * Excluded providers and models over `maxCost` are dropped.
  *
  * @module
@@ -31,6 +33,8 @@ export interface Candidate {
   readonly providerId: string
   readonly providerType: ProviderType
   readonly available: boolean
+  /** Whether its health reads degraded: among otherwise equal candidates it goes after the healthy ones. Default false. */
+  readonly degraded?: boolean
   /** The model to use; undefined when discovery failed and the provider's default is to be used. */
   readonly model: ProviderModel | undefined
   /** Position of the provider in the registry (ties keep this order). */
@@ -101,6 +105,8 @@ export const route = (candidates: ReadonlyArray<Candidate>, options: RouteOption
     const ca = costOf(a)
     const cb = costOf(b)
     if (ca !== cb) return ca - cb
+    const da = a.degraded === true
+    if (da !== (b.degraded === true)) return da ? 1 : -1
     return a.rank - b.rank
   })
 }

@@ -109,15 +109,20 @@ describe("Catalog", () => {
       expect(yield* Ref.get(p.calls)).toBe(1)
     }).pipe(Effect.provide(memory())))
 
-  it.effect("with no entry, a failed discovery is the answer", () =>
+  it.effect("with no entry, a failed discovery is the answer, and it is asked again after the back-off", () =>
     Effect.gen(function* () {
       const catalog = yield* Catalog.Catalog
       const p = yield* scripted("together")
       yield* Ref.set(p.failing, new NetworkError({ provider: "together", detail: "connection refused" }))
       const result = yield* Effect.either(catalog.models(p.source))
       expect(Either.isLeft(result) && result.left).toMatchObject({ _tag: "NetworkError", message: "together: connection refused" })
-      // Nothing was stored: once the provider answers, it is discovered.
+      // Nothing was stored. Within the back-off the failure answers again without a call ...
       yield* Ref.set(p.failing, undefined)
+      const again = yield* Effect.either(catalog.models(p.source))
+      expect(Either.isLeft(again) && again.left._tag).toBe("NetworkError")
+      expect(yield* Ref.get(p.calls)).toBe(1)
+      // ... and after it, once the provider answers, it is discovered.
+      yield* TestClock.adjust("1 minute")
       expect(ids(yield* catalog.models(p.source))).toEqual(["together-v2"])
     }).pipe(Effect.provide(memory())))
 

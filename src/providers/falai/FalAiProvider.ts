@@ -24,6 +24,9 @@
  *   `X-Fal-Request-Timeout`: fal ends the job when no runner has started it by then (it reads as
  *   GenerationFailed, `Request timed out`); a job already running is not stopped by it. A
  *   deadline already passed is Timeout, and nothing is sent.
+ * - Models: fal's listing (`FALAI_PLATFORM_URL`) merged with the curated table, through the model
+ *   catalog (a `Catalog` in context, else one of the provider's own in memory); when the listing
+ *   fails the curated table is served and the provider reads degraded until it answers again.
  * - `FalAiJobs` (`jobsLayer`) offers `submit` (a `JobTicket` to keep), `resume(ticket)` (follow,
  *   fetch and download a job submitted earlier, by any process, without submitting again) and
  *   `cancel(ticket)`.
@@ -36,8 +39,6 @@ import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
-import * as Ref from "effect/Ref"
 import type { JobCapability } from "../../domain/Capability.js"
 import type { MediaError } from "../../domain/Errors.js"
 import { type InputOf, MediaProvider, type MediaProviderService, type OptionsOf } from "../../domain/MediaProvider.js"
@@ -110,7 +111,6 @@ export const makeFromClient = (
     const withHttpClient = <A, E>(self: Effect.Effect<A, E, HttpClient.HttpClient>): Effect.Effect<A, E> =>
       Effect.provideService(self, HttpClient.HttpClient, httpClient)
     const { dir, schedule } = yield* Settings.resolve(options)
-    const cache = yield* Ref.make(Option.none<ReadonlyArray<ProviderModel>>())
     const upload = yield* Uploads.make(FalAiConfig.settings.id, client.upload)
 
     const fetchFile = (ticket: JobTicket, kind: "image" | "video" | "audio", output: unknown) => {
@@ -153,23 +153,17 @@ export const makeFromClient = (
     }
     const transform = jobTransform(protocol)
 
-    const discover: Effect.Effect<ReadonlyArray<ProviderModel>, MediaError> = Effect.flatMap(Ref.get(cache), (cached) =>
-      Option.isSome(cached)
-        ? Effect.succeed(cached.value)
-        : client.listModels().pipe(
-            Effect.map(mergeModels),
-            Effect.catchAll((error) =>
-              Effect.as(Effect.logDebug(`falai: model listing unavailable (${error._tag}); using the curated table`), curatedModels)
-            ),
-            Effect.tap((models) => Ref.set(cache, Option.some(models)))
-          )
-    )
+    // A failed listing fails discovery: the catalog keeps it from being cached, and the curated
+    // table is served as a fallback (degraded health) until a listing answers again.
+    const discover: Effect.Effect<ReadonlyArray<ProviderModel>, MediaError> = Effect.map(client.listModels(), mergeModels)
 
     const provider = yield* Provider.make({
       id: FalAiConfig.settings.id,
       name: FalAiConfig.settings.name,
       ...client.remote,
       discover,
+      ownCatalog: true,
+      fallbackModels: curatedModels,
       defaultModels,
       transforms: {
         "text-to-image": transform("text-to-image"),

@@ -6,6 +6,9 @@
  * - Configuration: see ReplicateConfig (`REPLICATE_API_TOKEN`, `REPLICATE_BASE_URL`,
  *   `REPLICATE_TIMEOUT`, `REPLICATE_RETRIES`); `AUTOMARKET_DOWNLOAD_DIR` for results,
  *   `AUTOMARKET_POLL_INTERVAL` for a fixed poll interval (jobs/Settings.ts).
+ * - Discovery reads the collections, merged with the curated models, through the model catalog
+ *   (a `Catalog` in context, else one of the provider's own in memory); when it fails the curated
+ *   models are served and the provider reads degraded until discovery answers again.
  * - Models: `owner/name` (an official model: `POST /models/{owner}/{name}/predictions`),
  *   `owner/name:version` or a bare version id (`POST /predictions` with `version`).
  * - Inputs: an image or audio input is sent as its URL; bytes and local files above 256 KiB
@@ -48,7 +51,6 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Ref from "effect/Ref"
 import type { JobCapability } from "../../domain/Capability.js"
 import { InvalidInput, type MediaError } from "../../domain/Errors.js"
 import { type InputOf, MediaProvider, type MediaProviderService, type OptionsOf } from "../../domain/MediaProvider.js"
@@ -66,7 +68,7 @@ import * as ModelSchemas from "../../provider/ModelSchemas.js"
 import * as Provider from "../../provider/Provider.js"
 import type * as ProviderConfig from "../../provider/ProviderConfig.js"
 import { collectionRules, mergeModels } from "./models/Collections.js"
-import { costOf, defaultModels } from "./models/Curated.js"
+import { costOf, curatedModels, defaultModels } from "./models/Curated.js"
 import * as Inputs from "./models/Inputs.js"
 import { firstFileUrl, transcriptOf } from "./models/Outputs.js"
 import {
@@ -154,7 +156,6 @@ export const makeFromClient = (
     const withHttpClient = <A, E>(self: Effect.Effect<A, E, HttpClient.HttpClient>): Effect.Effect<A, E> =>
       Effect.provideService(self, HttpClient.HttpClient, httpClient)
     const { dir, schedule } = yield* Settings.resolve(options)
-    const cache = yield* Ref.make(Option.none<ReadonlyArray<ProviderModel>>())
     const upload = yield* Uploads.make(provider, client.upload)
 
     const fetchFile = (ticket: JobTicket, kind: "image" | "video" | "audio", output: unknown) => {
@@ -224,10 +225,8 @@ export const makeFromClient = (
     }
     const transform = jobTransform(protocol)
 
-    const discover: Effect.Effect<ReadonlyArray<ProviderModel>, MediaError> = Effect.flatMap(Ref.get(cache), (cached) =>
-      Option.isSome(cached)
-        ? Effect.succeed(cached.value)
-        : Effect.forEach(
+    // Cached by the catalog; a failure serves the curated table (degraded) and is retried after its back-off.
+    const discover: Effect.Effect<ReadonlyArray<ProviderModel>, MediaError> = Effect.forEach(
             collectionRules,
             (rule) =>
               client.collection(rule.slug).pipe(
@@ -236,17 +235,15 @@ export const makeFromClient = (
                 Effect.catchTag("ModelNotFound", () => Effect.succeed([]))
               ),
             { concurrency: 3 }
-          ).pipe(
-            Effect.map((found) => mergeModels(found.flat())),
-            Effect.tap((models) => Ref.set(cache, Option.some(models)))
-          )
-    )
+          ).pipe(Effect.map((found) => mergeModels(found.flat())))
 
     const service = yield* Provider.make({
       id: provider,
       name: ReplicateConfig.settings.name,
       ...client.remote,
       discover,
+      ownCatalog: true,
+      fallbackModels: curatedModels,
       defaultModels,
       transforms: {
         "text-to-image": transform("text-to-image"),
