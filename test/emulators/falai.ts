@@ -423,7 +423,48 @@ export interface FalSettings {
   prices: Readonly<Record<string, number>>
   /** The queue OpenAPI document of each model that publishes one (see ./Schemas.ts). */
   schemas: Record<string, Record<string, unknown>>
+  /** What the model listing answers (one page). Default `defaultListing`. */
+  listing: ReadonlyArray<ListedEntry>
 }
+
+/** One model of fal's listing, as `/v1/models` answers it. */
+export interface ListedEntry {
+  readonly endpoint_id: string
+  readonly metadata: { readonly display_name: string; readonly category: string; readonly status: "active" | "deprecated" }
+}
+
+const listed = (id: string, name: string, category: string): ListedEntry => ({
+  endpoint_id: id,
+  metadata: { display_name: name, category, status: "active" }
+})
+
+/** The default listing: one curated model, one model only the listing has, one not offered. */
+export const defaultListing: ReadonlyArray<ListedEntry> = [
+  listed("fal-ai/flux/schnell", "FLUX.1 [schnell]", "text-to-image"),
+  listed("fal-ai/emu/listed-video", "Listed video", "text-to-video"),
+  listed("fal-ai/emu/trainer", "A trainer", "training")
+]
+
+/**
+ * A listing with models under every category fal publishes that we may map, as fal names them
+ * (real endpoint ids), including categories the provider cannot run (upscaling, video-to-video,
+ * 3D, training): for the catalog walk.
+ */
+export const fullListing: ReadonlyArray<ListedEntry> = [
+  ...defaultListing,
+  listed("fal-ai/flux/dev/image-to-image", "FLUX.1 [dev] image-to-image", "image-to-image"),
+  listed("fal-ai/kling-video/v1.6/standard/image-to-video", "Kling 1.6 image-to-video", "image-to-video"),
+  listed("fal-ai/stable-audio", "Stable Audio Open", "text-to-audio"),
+  listed("fal-ai/ace-step", "ACE-Step", "text-to-music"),
+  listed("fal-ai/kokoro/american-english", "Kokoro TTS", "text-to-speech"),
+  listed("fal-ai/minimax/speech-02-hd", "MiniMax Speech-02 HD", "text-to-speech"),
+  listed("fal-ai/whisper", "Whisper", "speech-to-text"),
+  listed("fal-ai/elevenlabs/speech-to-text", "ElevenLabs Speech to Text", "audio-to-text"),
+  listed("fal-ai/clarity-upscaler", "Clarity Upscaler", "image-to-image"),
+  listed("fal-ai/esrgan", "Upscale Images", "image-to-image"),
+  listed("fal-ai/hunyuan-video/video-to-video", "Hunyuan video-to-video", "video-to-video"),
+  listed("fal-ai/trellis", "Trellis", "image-to-3d")
+]
 
 /** The fal emulator. */
 export interface FalEmulator extends Emulator {
@@ -446,8 +487,37 @@ export interface FalEmulator extends Emulator {
   readonly keyedPuts: () => number
 }
 
-const kindOfModel = (model: string): "image" | "video" | "audio" | "text" =>
-  /whisper|wizper|speech-to-text/.test(model) ? "text" : /video/.test(model) ? "video" : /audio|music/.test(model) ? "audio" : "image"
+type ResultKind = "image" | "video" | "audio" | "speech" | "text"
+
+// A listed model's result is the kind its category makes; other models' by their id.
+const kindOfCategory: Readonly<Record<string, ResultKind>> = {
+  "text-to-image": "image",
+  "image-to-image": "image",
+  "text-to-video": "video",
+  "image-to-video": "video",
+  "video-to-video": "video",
+  "text-to-audio": "audio",
+  "text-to-music": "audio",
+  "text-to-speech": "speech",
+  "speech-to-text": "text",
+  "audio-to-text": "text"
+}
+
+const kindOfModel = (model: string, listing: ReadonlyArray<ListedEntry>): ResultKind => {
+  const category = listing.find((entry) => entry.endpoint_id === model)?.metadata.category
+  return (category !== undefined ? kindOfCategory[category] : undefined) ?? kindOfId(model)
+}
+
+const kindOfId = (model: string): ResultKind =>
+  /whisper|wizper|speech-to-text/.test(model)
+    ? "text"
+    : /video/.test(model)
+      ? "video"
+      : /kokoro|speech|tts/.test(model)
+        ? "speech"
+        : /audio|music/.test(model)
+          ? "audio"
+          : "image"
 
 /** Make a fal emulator (base URL set by `serve`, or `https://fal.emulator.test` in memory). */
 export const makeFal = (overrides: Partial<FalSettings> = {}): FalEmulator => {
@@ -472,6 +542,7 @@ export const makeFal = (overrides: Partial<FalSettings> = {}): FalEmulator => {
     webhookJobMs: 200,
     webhookUserId: "emu-user",
     schemas: falSchemas(),
+    listing: defaultListing,
     prices: { "fal-ai/minimax/video-01": 0.5, "fal-ai/minimax/video-01/image-to-video": 0.5, "fal-ai/bytedance/seedream/v4/text-to-image": 0.03 },
     ...overrides
   }
@@ -518,13 +589,16 @@ export const makeFal = (overrides: Partial<FalSettings> = {}): FalEmulator => {
   // What a finished job's result answers.
   const resultOf = (job: FalJob): unknown => {
     const file = `${emulator.baseUrl}/files/${job.id}`
-    switch (kindOfModel(job.model)) {
+    switch (kindOfModel(job.model, settings.listing)) {
       case "text":
         return { text: "hello from the emulator", chunks: [{ timestamp: [0, 1.5], text: " hello from the emulator" }] }
       case "video":
         return { video: { url: `${file}.mp4`, content_type: "video/mp4" } }
       case "audio":
         return { audio_file: { url: `${file}.wav`, content_type: "audio/wav" } }
+      case "speech":
+        // fal's speech endpoints (Kokoro, MiniMax) answer one `audio` File.
+        return { audio: { url: `${file}.wav`, content_type: "audio/wav", file_name: `${job.id}.wav`, file_size: settings.fileBytes } }
       case "image":
         return { images: [{ url: `${file}.png`, content_type: "image/png", width: 64, height: 64 }], seed: 42 }
     }
@@ -629,11 +703,7 @@ export const makeFal = (overrides: Partial<FalSettings> = {}): FalEmulator => {
       }
       if (kind === "models") {
         return jsonReply(200, {
-          models: [
-            { endpoint_id: "fal-ai/flux/schnell", metadata: { display_name: "FLUX.1 [schnell]", category: "text-to-image", status: "active" } },
-            { endpoint_id: "fal-ai/emu/listed-video", metadata: { display_name: "Listed video", category: "text-to-video", status: "active" } },
-            { endpoint_id: "fal-ai/emu/trainer", metadata: { display_name: "A trainer", category: "training", status: "active" } }
-          ],
+          models: settings.listing,
           next_cursor: null,
           has_more: false
         })

@@ -1,6 +1,6 @@
 /**
  * The fal.ai provider: text-to-image, image-to-image, text-to-video, image-to-video,
- * text-to-audio and speech-to-text through fal's queue, with progress, cancellation and results
+ * text-to-audio, text-to-speech and speech-to-text through fal's queue, with progress, cancellation and results
  * streamed to disk.
  *
  * - Configuration: see FalAiConfig (`FALAI_API_KEY` or `FAL_KEY`, `FALAI_BASE_URL`,
@@ -40,7 +40,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type { JobCapability } from "../../domain/Capability.js"
-import type { MediaError } from "../../domain/Errors.js"
+import { InvalidInput, type MediaError } from "../../domain/Errors.js"
 import { type InputOf, MediaProvider, type MediaProviderService, type OptionsOf } from "../../domain/MediaProvider.js"
 import type { ProviderModel } from "../../domain/Model.js"
 import { secondsUntil } from "../../jobs/Deadline.js"
@@ -91,7 +91,13 @@ const builders: Builders = {
   "image-to-video": (model, input, o) =>
     Effect.map(inputUrlOf(FalAiConfig.settings.id, input.source, input.mimeType), (url) => Inputs.imageToVideoInput(model, url, o)),
   "text-to-audio": (model, input, o) => Effect.succeed(Inputs.textToAudioInput(model, input, o)),
-  "text-to-speech": (_model, input, o) => Effect.succeed(Inputs.textToSpeechInput(input, o)),
+  // fal's speech endpoints read text only: a voice to clone is refused rather than ignored.
+  "text-to-speech": (model, input, o) =>
+    o?.referenceAudio !== undefined
+      ? Effect.fail(
+          new InvalidInput({ provider: FalAiConfig.settings.id, detail: `${model} cannot clone a voice`, issues: ["referenceAudio: not supported by fal text-to-speech"] })
+        )
+      : Effect.succeed(Inputs.textToSpeechInput(model, input, o)),
   "speech-to-text": (_model, input, o) =>
     Effect.map(inputUrlOf(FalAiConfig.settings.id, input.source, input.mimeType), (url) => Inputs.speechToTextInput(url, o))
 }
@@ -171,6 +177,7 @@ export const makeFromClient = (
         "text-to-video": transform("text-to-video"),
         "image-to-video": transform("image-to-video"),
         "text-to-audio": transform("text-to-audio"),
+        "text-to-speech": transform("text-to-speech"),
         "speech-to-text": transform("speech-to-text")
       }
     })

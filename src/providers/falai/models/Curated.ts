@@ -13,6 +13,9 @@ import * as FalAiConfig from "../FalAiConfig.js"
 
 const price = (usd: number, unit: Price["unit"]): ReadonlyArray<Price> => [{ usd, unit, applies: "output" }]
 
+// Speech is billed by the characters of the text sent.
+const perCharacter = (usd: number): ReadonlyArray<Price> => [{ usd, unit: "character", applies: "input" }]
+
 const curated = (id: string, name: string, capability: JobCapability, pricing: ReadonlyArray<Price>, description: string): ProviderModel => ({
   id,
   provider: FalAiConfig.settings.id,
@@ -36,6 +39,8 @@ export const curatedModels: ReadonlyArray<ProviderModel> = [
   curated("fal-ai/kling-video/v1.6/standard/image-to-video", "Kling 1.6 image-to-video", "image-to-video", price(0.05, "second"), "animate a picture"),
   curated("fal-ai/minimax/video-01/image-to-video", "MiniMax Video-01 image-to-video", "image-to-video", price(0.5, "request"), "animate a picture"),
   curated("fal-ai/stable-audio", "Stable Audio Open", "text-to-audio", [], "sound and music from text"),
+  curated("fal-ai/kokoro/american-english", "Kokoro TTS (American English)", "text-to-speech", perCharacter(0.02 / 1000), "fast 82M speech, preset voices"),
+  curated("fal-ai/minimax/speech-02-hd", "MiniMax Speech-02 HD", "text-to-speech", perCharacter(0.1 / 1000), "MiniMax HD speech, many voices"),
   curated("fal-ai/whisper", "Whisper", "speech-to-text", [], "OpenAI Whisper transcription with timestamps"),
   curated("fal-ai/wizper", "Wizper", "speech-to-text", [], "fast Whisper v3")
 ]
@@ -47,6 +52,7 @@ export const defaultModels: { readonly [C in JobCapability]?: string } = {
   "text-to-video": "fal-ai/kling-video/v1.6/standard/text-to-video",
   "image-to-video": "fal-ai/kling-video/v1.6/standard/image-to-video",
   "text-to-audio": "fal-ai/stable-audio",
+  "text-to-speech": "fal-ai/kokoro/american-english",
   "speech-to-text": "fal-ai/whisper"
 }
 

@@ -69,12 +69,34 @@ export const textToAudioInput = (model: string, prompt: Text, options: AudioOpti
     ...options?.extra
   })
 
-/** The input of a text-to-speech job. */
-export const textToSpeechInput = (prompt: Text, options: SpeechOptions | undefined): Input => ({
-  text: prompt.text,
-  ...(options?.voice !== undefined ? { voice: options.voice } : {}),
-  ...options?.extra
-})
+/**
+ * The input of a text-to-speech job. fal's speech endpoints do not agree on names: Kokoro and
+ * MiniMax's Speech 2.5+ take the text as `prompt`, MiniMax's Speech-02 as `text` with the voice
+ * and speed inside `voice_setting` (and answers hex unless `output_format` is `url`, which we
+ * could not download); the rest take `text`, `voice` and `speed`. `options.extra` wins.
+ */
+export const textToSpeechInput = (model: string, prompt: Text, options: SpeechOptions | undefined): Input => {
+  const family = speechFamilyOf(model)
+  const voice = options?.voice
+  const speed = options?.speed
+  const voiceSetting = voice !== undefined || speed !== undefined ? { voice_setting: definedFields({ voice_id: voice, speed }) } : {}
+  switch (family) {
+    case "minimax-text":
+      return definedFields({ text: prompt.text, ...voiceSetting, output_format: "url", ...options?.extra })
+    case "minimax-prompt":
+      return definedFields({ prompt: prompt.text, ...voiceSetting, output_format: "url", ...options?.extra })
+    case "prompt":
+      return definedFields({ prompt: prompt.text, voice, speed, ...options?.extra })
+    case "text":
+      return definedFields({ text: prompt.text, voice, speed, ...options?.extra })
+  }
+}
+
+/** How a speech endpoint names its text and voice (see `textToSpeechInput`). */
+export const speechFamilyOf = (model: string): "minimax-text" | "minimax-prompt" | "prompt" | "text" => {
+  if (/minimax/.test(model)) return /speech-0\d/.test(model) || /minimax-tts/.test(model) ? "minimax-text" : "minimax-prompt"
+  return /kokoro/.test(model) ? "prompt" : "text"
+}
 
 /** The input of a speech-to-text job (the recording as `audio_url`). */
 export const speechToTextInput = (audioUrl: string, options: TranscriptionOptions | undefined): Input =>

@@ -1,0 +1,190 @@
+/**
+ * Every capability fal lists a model under runs, against the fal emulator under TestClock:
+ * text-to-speech (Kokoro's `prompt`/`voice`/`speed`, MiniMax Speech-02's `text` and
+ * `voice_setting`, the `audio` file read back), image-to-image, image-to-video and text-to-audio
+ * (the submit body's fields and the asset downloaded). The catalog walk discovers a listing with a
+ * model in every category and runs each model under each capability it is listed with: a model is
+ * only listed where calling it works.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { afterAll } from "vitest"
+import { Audio, FileSource, fromUrl, Image, text, Video } from "../../../src/domain/Asset.js"
+import type { MediaCapability } from "../../../src/domain/Capability.js"
+import type { MediaError } from "../../../src/domain/Errors.js"
+import type { MediaProviderService } from "../../../src/domain/MediaProvider.js"
+import * as FalAi from "../../../src/providers/falai/index.js"
+import { categorize } from "../../../src/providers/falai/models/Categories.js"
+import { clientLayer, fullListing, makeFal } from "../../emulators/falai.js"
+import { env, errorOf, runWithEvents, valueOf } from "./drive.js"
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "automarket-falai-caps-"))
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
+
+const setup = (emulator: ReturnType<typeof makeFal>) =>
+  FalAi.makeWithJobs({ downloadDir: dir }).pipe(
+    Effect.provide(clientLayer(emulator)),
+    Effect.withConfigProvider(env({ FALAI_API_KEY: emulator.settings.key, FALAI_BASE_URL: emulator.baseUrl }))
+  )
+
+// The JSON body of the one submit the emulator saw.
+const submitted = (fal: ReturnType<typeof makeFal>): unknown => {
+  const submits = fal.requests.filter((request) => request.method === "POST" && !request.url.startsWith("/storage"))
+  expect(submits).toHaveLength(1)
+  return JSON.parse(submits[0]!.body)
+}
+
+const sizeOf = (asset: Image | Audio | Video): number => {
+  expect(asset.source).toBeInstanceOf(FileSource)
+  return fs.statSync((asset.source as FileSource).path).size
+}
+
+const picture = new Image({ source: fromUrl("https://example.test/cat.png"), mimeType: "image/png" })
+const recording = new Audio({ source: fromUrl("https://example.test/talk.wav"), mimeType: "audio/wav" })
+
+describe("FalAi capabilities (emulator, TestClock)", () => {
+  it.effect("text-to-speech with Kokoro sends prompt, voice and speed and returns the audio file", () =>
+    Effect.gen(function* () {
+      const fal = makeFal()
+      const { provider } = yield* setup(fal)
+      const model = yield* provider.textToSpeech("fal-ai/kokoro/american-english")
+      const { exit } = yield* runWithEvents(model.transform(text("Hello there."), { voice: "af_bella", speed: 1.2 }))
+      const audio = valueOf(exit)
+      expect(audio).toBeInstanceOf(Audio)
+      expect(audio.mimeType).toBe("audio/wav")
+      expect(sizeOf(audio)).toBe(4096)
+      expect(audio.origin).toMatchObject({ provider: "falai", model: "fal-ai/kokoro/american-english", jobId: "req-1" })
+      expect(submitted(fal)).toEqual({ prompt: "Hello there.", voice: "af_bella", speed: 1.2 })
+    }))
+
+  it.effect("text-to-speech with no model named uses the default (Kokoro)", () =>
+    Effect.gen(function* () {
+      const fal = makeFal()
+      const { provider } = yield* setup(fal)
+      const model = yield* provider.textToSpeech()
+      const { exit } = yield* runWithEvents(model.transform(text("Hi")))
+      expect(valueOf(exit).origin).toMatchObject({ model: "fal-ai/kokoro/american-english" })
+      expect(submitted(fal)).toEqual({ prompt: "Hi" })
+    }))
+
+  it.effect("text-to-speech with MiniMax Speech-02 sends text, voice_setting and asks for a URL", () =>
+    Effect.gen(function* () {
+      const fal = makeFal()
+      const { provider } = yield* setup(fal)
+      const model = yield* provider.textToSpeech("fal-ai/minimax/speech-02-hd")
+      const { exit } = yield* runWithEvents(model.transform(text("Good morning"), { voice: "Wise_Woman", speed: 0.9 }))
+      const audio = valueOf(exit)
+      expect(audio).toBeInstanceOf(Audio)
+      expect(sizeOf(audio)).toBe(4096)
+      expect(submitted(fal)).toEqual({ text: "Good morning", voice_setting: { voice_id: "Wise_Woman", speed: 0.9 }, output_format: "url" })
+    }))
+
+  it.effect("text-to-speech with a voice to clone is InvalidInput and submits nothing", () =>
+    Effect.gen(function* () {
+      const fal = makeFal()
+      const { provider } = yield* setup(fal)
+      const model = yield* provider.textToSpeech("fal-ai/kokoro/american-english")
+      const { exit } = yield* runWithEvents(model.transform(text("x"), { referenceAudio: recording }))
+      expect(errorOf(exit)).toMatchObject({ _tag: "InvalidInput", provider: "falai" })
+      expect(fal.count("submit")).toBe(0)
+    }))
+
+  it.effect("image-to-image sends the image URL, prompt and strength and returns the image", () =>
+    Effect.gen(function* () {
+      const fal = makeFal()
+      const { provider } = yield* setup(fal)
+      const model = yield* provider.imageToImage("fal-ai/flux/dev/image-to-image")
+      const { exit } = yield* runWithEvents(model.transform(picture, { prompt: "as a watercolour", strength: 0.6, seed: 3 }))
+      const image = valueOf(exit)
+      expect(image).toBeInstanceOf(Image)
+      expect(image.mimeType).toBe("image/png")
+      expect(sizeOf(image)).toBe(4096)
+      expect(image.origin).toMatchObject({ provider: "falai", model: "fal-ai/flux/dev/image-to-image" })
+      expect(submitted(fal)).toEqual({ image_url: "https://example.test/cat.png", prompt: "as a watercolour", strength: 0.6, seed: 3 })
+    }))
+
+  it.effect("image-to-video sends the picture, prompt and Kling's duration as a string and returns the video", () =>
+    Effect.gen(function* () {
+      const fal = makeFal()
+      const { provider } = yield* setup(fal)
+      const model = yield* provider.imageToVideo("fal-ai/kling-video/v1.6/standard/image-to-video")
+      const { exit } = yield* runWithEvents(model.transform(picture, { prompt: "the cat blinks", durationSeconds: 5 }))
+      const video = valueOf(exit)
+      expect(video).toBeInstanceOf(Video)
+      expect(video.mimeType).toBe("video/mp4")
+      expect(sizeOf(video)).toBe(4096)
+      expect(submitted(fal)).toEqual({ image_url: "https://example.test/cat.png", prompt: "the cat blinks", duration: "5" })
+    }))
+
+  it.effect("text-to-audio with Stable Audio sends seconds_total and returns the audio file", () =>
+    Effect.gen(function* () {
+      const fal = makeFal()
+      const { provider } = yield* setup(fal)
+      const model = yield* provider.textToAudio("fal-ai/stable-audio")
+      const { exit } = yield* runWithEvents(model.transform(text("rain on a tin roof"), { durationSeconds: 8 }))
+      const audio = valueOf(exit)
+      expect(audio).toBeInstanceOf(Audio)
+      expect(audio.mimeType).toBe("audio/wav")
+      expect(sizeOf(audio)).toBe(4096)
+      expect(submitted(fal)).toEqual({ prompt: "rain on a tin roof", seconds_total: 8 })
+    }))
+
+  it.effect("catalog walk: every model discovered runs under every capability it is listed with", () =>
+    Effect.gen(function* () {
+      const fal = makeFal({ listing: fullListing })
+      const { provider } = yield* setup(fal)
+      const models = yield* provider.models
+      // The listing's unmapped categories (video-to-video, 3D, training) are not offered.
+      const ids = models.map((model) => model.id)
+      for (const id of ["fal-ai/hunyuan-video/video-to-video", "fal-ai/trellis", "fal-ai/emu/trainer"]) expect(ids).not.toContain(id)
+      const runs = models.flatMap((model) => model.capabilities.map((capability) => ({ id: model.id, capability })))
+      const listedCapabilities = new Set(runs.map((run) => run.capability))
+      // Every capability fal's categories map to is listed here, so the walk covers each.
+      expect([...listedCapabilities].sort()).toEqual(
+        ["image-to-image", "image-to-video", "speech-to-text", "text-to-audio", "text-to-image", "text-to-speech", "text-to-video"]
+      )
+      const failures: Array<string> = []
+      for (const run of runs) {
+        const { exit } = yield* runWithEvents(runOne(provider, run.capability, run.id))
+        if (Exit.isFailure(exit)) failures.push(`${run.capability} ${run.id}: ${Cause.pretty(exit.cause)}`)
+      }
+      expect(failures).toEqual([])
+      expect(fal.count("submit")).toBe(runs.length)
+    }))
+
+  it("categorize: video-to-video, 3D and training listings have no capability", () => {
+    const entry = (endpoint_id: string, category: string) => ({ endpoint_id, metadata: { display_name: endpoint_id, category, status: "active" } })
+    expect(categorize(entry("fal-ai/hunyuan-video/video-to-video", "video-to-video"))).toBeUndefined()
+    expect(categorize(entry("fal-ai/trellis", "image-to-3d"))).toBeUndefined()
+    expect(categorize(entry("fal-ai/kokoro/american-english", "text-to-speech"))).toBe("text-to-speech")
+  })
+})
+
+// One call of `id` under `capability` with a plain input; a capability fal should never be listed under fails.
+const runOne = (provider: MediaProviderService, capability: MediaCapability, id: string): Effect.Effect<unknown, MediaError | string> => {
+  switch (capability) {
+    case "text-to-image":
+      return Effect.flatMap(provider.textToImage(id), (model) => model.transform(text("a lighthouse")))
+    case "image-to-image":
+      return Effect.flatMap(provider.imageToImage(id), (model) => model.transform(picture, { prompt: "sharper" }))
+    case "text-to-video":
+      return Effect.flatMap(provider.textToVideo(id), (model) => model.transform(text("waves")))
+    case "image-to-video":
+      return Effect.flatMap(provider.imageToVideo(id), (model) => model.transform(picture))
+    case "text-to-audio":
+      return Effect.flatMap(provider.textToAudio(id), (model) => model.transform(text("birdsong")))
+    case "text-to-speech":
+      return Effect.flatMap(provider.textToSpeech(id), (model) => model.transform(text("Hello")))
+    case "speech-to-text":
+      return Effect.flatMap(provider.speechToText(id), (model) => model.transform(recording))
+    case "text-to-text":
+    case "video-composition":
+    case "audio-enhancement":
+      return Effect.fail(`fal listed ${id} under ${capability}`)
+  }
+}
