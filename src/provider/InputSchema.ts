@@ -30,6 +30,8 @@ export interface InputChecker {
   readonly defaults: Readonly<Record<string, unknown>>
   /** The top-level required property names. */
   readonly required: ReadonlyArray<string>
+  /** The top-level property names the schema declares (a provider may place a value by them). */
+  readonly properties: ReadonlyArray<string>
 }
 
 type Check = (value: unknown, path: string) => ReadonlyArray<string>
@@ -307,7 +309,7 @@ export const compile = (schema: unknown, root: unknown = schema): InputChecker =
     if (isRecord(property) && property.default !== undefined) defaults[name] = property.default
   }
   const required = isRecord(resolved) && Array.isArray(resolved.required) ? resolved.required.filter((name): name is string => typeof name === "string") : []
-  return { check: (value) => top(value, ""), defaults, required }
+  return { check: (value) => top(value, ""), defaults, required, properties: Object.keys(properties) }
 }
 
 /**

@@ -39,6 +39,7 @@ import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import type { JobCapability } from "../../domain/Capability.js"
 import { InvalidInput, type MediaError } from "../../domain/Errors.js"
 import { type InputOf, MediaProvider, type MediaProviderService, type OptionsOf } from "../../domain/MediaProvider.js"
@@ -137,9 +138,13 @@ export const makeFromClient = (
           yield* secondsUntil(FalAiConfig.settings.id, controls?.deadline)
           // Checked before the submit: an input the model refuses costs no job (a large input may
           // have been uploaded by then: the body names its URL).
-          const body = yield* Effect.flatMap(builders[capability](model, input, opts).pipe(Uploads.withUploader(upload)), (built) =>
-            schemas.prepare(model, built)
-          )
+          const built = yield* builders[capability](model, input, opts).pipe(Uploads.withUploader(upload))
+          // Speech endpoints name their text field three ways: the schema, when published, decides.
+          const placed =
+            capability === "text-to-speech"
+              ? Option.match(yield* schemas.checker(model), { onNone: () => built, onSome: (checker) => Inputs.placeSpeechText(built, checker.properties) })
+              : built
+          const body = yield* schemas.prepare(model, placed)
           const startWithin = yield* secondsUntil(FalAiConfig.settings.id, controls?.deadline)
           let key: string | undefined
           const answer = yield* client.submit(model, body, startWithin, controls?.webhook, (used) => {

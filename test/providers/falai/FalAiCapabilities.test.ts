@@ -20,7 +20,9 @@ import type { MediaError } from "../../../src/domain/Errors.js"
 import type { MediaProviderService } from "../../../src/domain/MediaProvider.js"
 import * as FalAi from "../../../src/providers/falai/index.js"
 import { categorize } from "../../../src/providers/falai/models/Categories.js"
+import { placeSpeechText } from "../../../src/providers/falai/models/Inputs.js"
 import { clientLayer, fullListing, makeFal } from "../../emulators/falai.js"
+import { falQueueDocument } from "../../emulators/Schemas.js"
 import { env, errorOf, runWithEvents, valueOf } from "./drive.js"
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "automarket-falai-caps-"))
@@ -83,6 +85,29 @@ describe("FalAi capabilities (emulator, TestClock)", () => {
       expect(sizeOf(audio)).toBe(4096)
       expect(submitted(fal)).toEqual({ text: "Good morning", voice_setting: { voice_id: "Wise_Woman", speed: 0.9 }, output_format: "url" })
     }))
+
+  it.effect("text-to-speech to an endpoint whose schema names the text `input` sends it there", () =>
+    Effect.gen(function* () {
+      const model = "fal-ai/emu/speech-input"
+      const fal = makeFal()
+      fal.settings.schemas[model] = falQueueDocument(model, "SpeechInput", {
+        type: "object",
+        properties: { input: { type: "string", minLength: 1 }, voice: { type: "string" } },
+        required: ["input"]
+      })
+      const { provider } = yield* setup(fal)
+      const speech = yield* provider.textToSpeech(model)
+      const { exit } = yield* runWithEvents(speech.transform(text("Read this"), { voice: "Jennifer" }))
+      expect(valueOf(exit)).toBeInstanceOf(Audio)
+      expect(submitted(fal)).toEqual({ input: "Read this", voice: "Jennifer" })
+    }))
+
+  it("placeSpeechText leaves the text where the schema declares it, or where it is without a schema", () => {
+    expect(placeSpeechText({ prompt: "a", voice: "v" }, ["prompt", "voice"])).toEqual({ prompt: "a", voice: "v" })
+    expect(placeSpeechText({ text: "a" }, [])).toEqual({ text: "a" })
+    expect(placeSpeechText({ text: "a" }, ["prompt", "speed"])).toEqual({ prompt: "a" })
+    expect(placeSpeechText({ text: "a" }, ["script"])).toEqual({ text: "a" })
+  })
 
   it.effect("text-to-speech with a voice to clone is InvalidInput and submits nothing", () =>
     Effect.gen(function* () {

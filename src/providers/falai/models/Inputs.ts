@@ -98,6 +98,23 @@ export const speechFamilyOf = (model: string): "minimax-text" | "minimax-prompt"
   return /kokoro/.test(model) ? "prompt" : "text"
 }
 
+/** The names fal's speech endpoints give the text to speak, in the order they are tried. */
+export const speechTextFields: ReadonlyArray<string> = ["text", "prompt", "input"]
+
+/**
+ * A text-to-speech input with its text moved to the field the model's published schema declares,
+ * when it declares none of the one `textToSpeechInput` chose (a discovered endpoint of a family
+ * the id rules do not know). Without a schema (`properties` empty) the input is left as it is.
+ */
+export const placeSpeechText = (input: Input, properties: ReadonlyArray<string>): Input => {
+  const used = speechTextFields.find((name) => typeof input[name] === "string")
+  if (used === undefined || properties.length === 0 || properties.includes(used)) return input
+  const declared = speechTextFields.find((name) => properties.includes(name))
+  if (declared === undefined) return input
+  const { [used]: value, ...rest } = input
+  return { ...rest, [declared]: value }
+}
+
 /** The input of a speech-to-text job (the recording as `audio_url`). */
 export const speechToTextInput = (audioUrl: string, options: TranscriptionOptions | undefined): Input =>
   definedFields({ audio_url: audioUrl, language: options?.language, ...options?.extra })
