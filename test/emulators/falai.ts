@@ -10,6 +10,11 @@
  * served without Range support (`ranges: false`), of another content type (`fileContentType`) or
  * of any size (`fileBytes`). Every request is recorded; `count` tells submits, polls, cancels.
  *
+ * Results are in the shape fal's models answer for the kind the model makes (by its category in
+ * `listing`, else by its id): `images[]`, `video`, `audio_file` (Stable Audio), `audio` (speech:
+ * Kokoro, MiniMax), or a transcript. The model listing answers `listing` (`defaultListing`; the
+ * catalog walk uses `fullListing`, a model in every category, some we cannot run).
+ *
  * Per-call faults (the soak suite's load, where many calls are in flight at once): `intercept`
  * answers a request instead of the emulator (a submit refused before any job exists), and
  * `planJob` gives a job its own behaviour from its input when it is created (`JobPlan`: the

@@ -139,10 +139,10 @@ export const makeFromClient = (
           // Checked before the submit: an input the model refuses costs no job (a large input may
           // have been uploaded by then: the body names its URL).
           const built = yield* builders[capability](model, input, opts).pipe(Uploads.withUploader(upload))
-          // Speech endpoints name their text field three ways: the schema, when published, decides.
+          // Speech and sound endpoints name their text field three ways: the schema, when published, decides.
           const placed =
-            capability === "text-to-speech"
-              ? Option.match(yield* schemas.checker(model), { onNone: () => built, onSome: (checker) => Inputs.placeSpeechText(built, checker.properties) })
+            capability === "text-to-speech" || capability === "text-to-audio"
+              ? Option.match(yield* schemas.checker(model), { onNone: () => built, onSome: (checker) => Inputs.placeText(built, checker.properties) })
               : built
           const body = yield* schemas.prepare(model, placed)
           const startWithin = yield* secondsUntil(FalAiConfig.settings.id, controls?.deadline)

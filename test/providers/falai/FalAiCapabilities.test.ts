@@ -20,7 +20,7 @@ import type { MediaError } from "../../../src/domain/Errors.js"
 import type { MediaProviderService } from "../../../src/domain/MediaProvider.js"
 import * as FalAi from "../../../src/providers/falai/index.js"
 import { categorize } from "../../../src/providers/falai/models/Categories.js"
-import { placeSpeechText } from "../../../src/providers/falai/models/Inputs.js"
+import { placeText } from "../../../src/providers/falai/models/Inputs.js"
 import { clientLayer, fullListing, makeFal } from "../../emulators/falai.js"
 import { falQueueDocument } from "../../emulators/Schemas.js"
 import { env, errorOf, runWithEvents, valueOf } from "./drive.js"
@@ -102,11 +102,27 @@ describe("FalAi capabilities (emulator, TestClock)", () => {
       expect(submitted(fal)).toEqual({ input: "Read this", voice: "Jennifer" })
     }))
 
-  it("placeSpeechText leaves the text where the schema declares it, or where it is without a schema", () => {
-    expect(placeSpeechText({ prompt: "a", voice: "v" }, ["prompt", "voice"])).toEqual({ prompt: "a", voice: "v" })
-    expect(placeSpeechText({ text: "a" }, [])).toEqual({ text: "a" })
-    expect(placeSpeechText({ text: "a" }, ["prompt", "speed"])).toEqual({ prompt: "a" })
-    expect(placeSpeechText({ text: "a" }, ["script"])).toEqual({ text: "a" })
+  it.effect("text-to-audio to a speech model fal lists there, whose schema names the text `text`, sends it there", () =>
+    Effect.gen(function* () {
+      const model = "fal-ai/emu/listed-as-audio"
+      const fal = makeFal()
+      fal.settings.schemas[model] = falQueueDocument(model, "SpokenAudioInput", {
+        type: "object",
+        properties: { text: { type: "string", minLength: 1 }, duration: { type: "number" } },
+        required: ["text"]
+      })
+      const { provider } = yield* setup(fal)
+      const sound = yield* provider.textToAudio(model)
+      const { exit } = yield* runWithEvents(sound.transform(text("Welcome aboard"), { durationSeconds: 3 }))
+      expect(valueOf(exit)).toBeInstanceOf(Audio)
+      expect(submitted(fal)).toEqual({ text: "Welcome aboard", duration: 3 })
+    }))
+
+  it("placeText leaves the text where the schema declares it, or where it is without a schema", () => {
+    expect(placeText({ prompt: "a", voice: "v" }, ["prompt", "voice"])).toEqual({ prompt: "a", voice: "v" })
+    expect(placeText({ text: "a" }, [])).toEqual({ text: "a" })
+    expect(placeText({ text: "a" }, ["prompt", "speed"])).toEqual({ prompt: "a" })
+    expect(placeText({ text: "a" }, ["script"])).toEqual({ text: "a" })
   })
 
   it.effect("text-to-speech with a voice to clone is InvalidInput and submits nothing", () =>

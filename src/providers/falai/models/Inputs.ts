@@ -98,18 +98,19 @@ export const speechFamilyOf = (model: string): "minimax-text" | "minimax-prompt"
   return /kokoro/.test(model) ? "prompt" : "text"
 }
 
-/** The names fal's speech endpoints give the text to speak, in the order they are tried. */
-export const speechTextFields: ReadonlyArray<string> = ["text", "prompt", "input"]
+/** The names fal's speech and sound endpoints give the text, in the order they are tried. */
+export const textFields: ReadonlyArray<string> = ["text", "prompt", "input"]
 
 /**
- * A text-to-speech input with its text moved to the field the model's published schema declares,
- * when it declares none of the one `textToSpeechInput` chose (a discovered endpoint of a family
- * the id rules do not know). Without a schema (`properties` empty) the input is left as it is.
+ * A text-to-speech or text-to-audio input with its text moved to the field the model's published
+ * schema declares, when it declares none of the one the builder chose (a discovered endpoint of a
+ * family the id rules do not know; fal lists some speech models under text-to-audio). Without a
+ * schema (`properties` empty) the input is left as it is.
  */
-export const placeSpeechText = (input: Input, properties: ReadonlyArray<string>): Input => {
-  const used = speechTextFields.find((name) => typeof input[name] === "string")
+export const placeText = (input: Input, properties: ReadonlyArray<string>): Input => {
+  const used = textFields.find((name) => typeof input[name] === "string")
   if (used === undefined || properties.length === 0 || properties.includes(used)) return input
-  const declared = speechTextFields.find((name) => properties.includes(name))
+  const declared = textFields.find((name) => properties.includes(name))
   if (declared === undefined) return input
   const { [used]: value, ...rest } = input
   return { ...rest, [declared]: value }
