@@ -103,6 +103,20 @@ const builders: Builders = {
     Effect.map(inputUrlOf(FalAiConfig.settings.id, input.source, input.mimeType), (url) => Inputs.speechToTextInput(url, o))
 }
 
+// Speech and sound endpoints name their text three ways, edit endpoints take a list of pictures.
+const placeBySchema = (capability: JobCapability, input: Readonly<Record<string, unknown>>, properties: ReadonlyArray<string>) => {
+  switch (capability) {
+    case "text-to-speech":
+    case "text-to-audio":
+      return Inputs.placeText(input, properties)
+    case "image-to-image":
+    case "image-to-video":
+      return Inputs.placeImage(input, properties)
+    default:
+      return input
+  }
+}
+
 /** The provider and its job API over the `FalAiClient` in context (results are downloaded with the `HttpClient` in context), with `options`' job settings. */
 export const makeFromClient = (
   options: Settings.JobSettings = {}
@@ -139,11 +153,11 @@ export const makeFromClient = (
           // Checked before the submit: an input the model refuses costs no job (a large input may
           // have been uploaded by then: the body names its URL).
           const built = yield* builders[capability](model, input, opts).pipe(Uploads.withUploader(upload))
-          // Speech and sound endpoints name their text field three ways: the schema, when published, decides.
-          const placed =
-            capability === "text-to-speech" || capability === "text-to-audio"
-              ? Option.match(yield* schemas.checker(model), { onNone: () => built, onSome: (checker) => Inputs.placeText(built, checker.properties) })
-              : built
+          // Where endpoints of one capability disagree on a field's name, the schema, when published, decides.
+          const placed = Option.match(yield* schemas.checker(model), {
+            onNone: () => built,
+            onSome: (checker) => placeBySchema(capability, built, checker.properties)
+          })
           const body = yield* schemas.prepare(model, placed)
           const startWithin = yield* secondsUntil(FalAiConfig.settings.id, controls?.deadline)
           let key: string | undefined

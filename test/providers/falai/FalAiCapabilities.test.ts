@@ -20,7 +20,7 @@ import type { MediaError } from "../../../src/domain/Errors.js"
 import type { MediaProviderService } from "../../../src/domain/MediaProvider.js"
 import * as FalAi from "../../../src/providers/falai/index.js"
 import { categorize } from "../../../src/providers/falai/models/Categories.js"
-import { placeText } from "../../../src/providers/falai/models/Inputs.js"
+import { placeImage, placeText } from "../../../src/providers/falai/models/Inputs.js"
 import { clientLayer, fullListing, makeFal } from "../../emulators/falai.js"
 import { falQueueDocument } from "../../emulators/Schemas.js"
 import { env, errorOf, runWithEvents, valueOf } from "./drive.js"
@@ -147,6 +147,24 @@ describe("FalAi capabilities (emulator, TestClock)", () => {
       expect(sizeOf(image)).toBe(4096)
       expect(image.origin).toMatchObject({ provider: "falai", model: "fal-ai/flux/dev/image-to-image" })
       expect(submitted(fal)).toEqual({ image_url: "https://example.test/cat.png", prompt: "as a watercolour", strength: 0.6, seed: 3 })
+    }))
+
+  it.effect("image-to-image to an edit endpoint whose schema takes `image_urls` sends the picture in that list", () =>
+    Effect.gen(function* () {
+      const model = "fal-ai/emu/edit"
+      const fal = makeFal()
+      fal.settings.schemas[model] = falQueueDocument(model, "EditInput", {
+        type: "object",
+        properties: { prompt: { type: "string" }, image_urls: { type: "array", items: { type: "string" }, minItems: 1 } },
+        required: ["prompt", "image_urls"]
+      })
+      const { provider } = yield* setup(fal)
+      const edit = yield* provider.imageToImage(model)
+      const { exit } = yield* runWithEvents(edit.transform(picture, { prompt: "add a hat" }))
+      expect(valueOf(exit)).toBeInstanceOf(Image)
+      expect(submitted(fal)).toEqual({ prompt: "add a hat", image_urls: ["https://example.test/cat.png"] })
+      expect(placeImage({ image_url: "u" }, [])).toEqual({ image_url: "u" })
+      expect(placeImage({ image_url: "u" }, ["image_url", "image_urls"])).toEqual({ image_url: "u" })
     }))
 
   it.effect("image-to-video sends the picture, prompt and Kling's duration as a string and returns the video", () =>

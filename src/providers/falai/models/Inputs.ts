@@ -116,6 +116,18 @@ export const placeText = (input: Input, properties: ReadonlyArray<string>): Inpu
   return { ...rest, [declared]: value }
 }
 
+/**
+ * An image-to-image or image-to-video input with its picture sent as `image_urls: [url]` when the
+ * model's schema declares that list and no `image_url` (fal's edit endpoints: Seedream edit,
+ * Nano Banana edit take several pictures). Without a schema the input is left as it is.
+ */
+export const placeImage = (input: Input, properties: ReadonlyArray<string>): Input => {
+  const url = input.image_url
+  if (typeof url !== "string" || properties.length === 0 || properties.includes("image_url") || !properties.includes("image_urls")) return input
+  const { image_url: _, ...rest } = input
+  return { ...rest, image_urls: [url] }
+}
+
 /** The input of a speech-to-text job (the recording as `audio_url`). */
 export const speechToTextInput = (audioUrl: string, options: TranscriptionOptions | undefined): Input =>
   definedFields({ audio_url: audioUrl, language: options?.language, ...options?.extra })
