@@ -1,7 +1,7 @@
 /**
  * The fal.ai provider: text-to-image, image-to-image, text-to-video, image-to-video,
- * text-to-audio, text-to-speech and speech-to-text through fal's queue, with progress, cancellation and results
- * streamed to disk.
+ * text-to-audio, text-to-speech and speech-to-text through fal's queue, with progress,
+ * cancellation and results streamed to disk.
  *
  * - Configuration: see FalAiConfig (`FALAI_API_KEY` or `FAL_KEY`, `FALAI_BASE_URL`,
  *   `FALAI_PLATFORM_URL`, `FALAI_TIMEOUT`, `FALAI_RETRIES`); `AUTOMARKET_DOWNLOAD_DIR` for
@@ -14,6 +14,10 @@
  *   files above 256 KiB (`Uploads.inlineLimitBytes`) are uploaded to fal's storage first (once a
  *   content within the provider's lifetime, see jobs/Uploads.ts) and sent as the stored file's
  *   URL, smaller ones as a data URI. `options.extra` is merged into fal's input as is.
+ * - Where endpoints of one capability name a field differently, the model's published schema
+ *   decides: the text of speech and sound goes to the `text`, `prompt` or `input` it declares, a
+ *   picture to `image_urls: [url]` when it takes that list and no `image_url` (models/Inputs.ts).
+ *   A voice to clone (`referenceAudio`) is InvalidInput: fal's speech endpoints here read text.
  * - Before the submit, the input is checked against the model's published schema (its queue
  *   OpenAPI document, fetched once and kept for the catalog's TTL, see provider/ModelSchemas.ts):
  *   an input it refuses fails with InvalidInput naming each field and rule, and nothing is

@@ -71,9 +71,10 @@ export const textToAudioInput = (model: string, prompt: Text, options: AudioOpti
 
 /**
  * The input of a text-to-speech job. fal's speech endpoints do not agree on names: Kokoro and
- * MiniMax's Speech 2.5+ take the text as `prompt`, MiniMax's Speech-02 as `text` with the voice
- * and speed inside `voice_setting` (and answers hex unless `output_format` is `url`, which we
- * could not download); the rest take `text`, `voice` and `speed`. `options.extra` wins.
+ * MiniMax's later Speech models take the text as `prompt`, MiniMax's Speech-02 as `text`; MiniMax
+ * puts voice and speed inside `voice_setting` and is asked for `output_format: "url"` (its
+ * default, hex, is no file to download); the rest take `text`, `voice` and `speed`. Where the
+ * model publishes a schema, `placeText` corrects the text's field. `options.extra` wins.
  */
 export const textToSpeechInput = (model: string, prompt: Text, options: SpeechOptions | undefined): Input => {
   const family = speechFamilyOf(model)
