@@ -463,6 +463,8 @@ export const fullListing: ReadonlyArray<ListedEntry> = [
   listed("fal-ai/ace-step", "ACE-Step", "text-to-music"),
   listed("fal-ai/kokoro/american-english", "Kokoro TTS", "text-to-speech"),
   listed("fal-ai/minimax/speech-02-hd", "MiniMax Speech-02 HD", "text-to-speech"),
+  listed("fal-ai/minimax/voice-clone", "MiniMax Voice Cloning", "text-to-speech"),
+  listed("fal-ai/minimax/voice-design", "MiniMax Voice Design", "text-to-speech"),
   listed("fal-ai/whisper", "Whisper", "speech-to-text"),
   listed("fal-ai/elevenlabs/speech-to-text", "ElevenLabs Speech to Text", "audio-to-text"),
   listed("fal-ai/clarity-upscaler", "Clarity Upscaler", "image-to-image"),

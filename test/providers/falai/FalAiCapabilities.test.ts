@@ -196,11 +196,19 @@ describe("FalAi capabilities (emulator, TestClock)", () => {
   it.effect("catalog walk: every model discovered runs under every capability it is listed with", () =>
     Effect.gen(function* () {
       const fal = makeFal({ listing: fullListing })
+      // Voice cloning publishes what it needs: a recording (were it listed, its call would be refused).
+      fal.settings.schemas["fal-ai/minimax/voice-clone"] = falQueueDocument("fal-ai/minimax/voice-clone", "VoiceCloneInput", {
+        type: "object",
+        properties: { audio_url: { type: "string" }, text: { type: "string" } },
+        required: ["audio_url"]
+      })
       const { provider } = yield* setup(fal)
       const models = yield* provider.models
       // The listing's unmapped categories (video-to-video, 3D, training) are not offered.
       const ids = models.map((model) => model.id)
-      for (const id of ["fal-ai/hunyuan-video/video-to-video", "fal-ai/trellis", "fal-ai/emu/trainer"]) expect(ids).not.toContain(id)
+      for (const id of ["fal-ai/hunyuan-video/video-to-video", "fal-ai/trellis", "fal-ai/emu/trainer", "fal-ai/minimax/voice-clone"]) {
+        expect(ids).not.toContain(id)
+      }
       const runs = models.flatMap((model) => model.capabilities.map((capability) => ({ id: model.id, capability })))
       const listedCapabilities = new Set(runs.map((run) => run.capability))
       // Every capability fal's categories map to is listed here, so the walk covers each.
@@ -216,11 +224,14 @@ describe("FalAi capabilities (emulator, TestClock)", () => {
       expect(fal.count("submit")).toBe(runs.length)
     }))
 
-  it("categorize: video-to-video, 3D and training listings have no capability", () => {
+  it("categorize: video-to-video, 3D, training, voice cloning and design listings have no capability", () => {
     const entry = (endpoint_id: string, category: string) => ({ endpoint_id, metadata: { display_name: endpoint_id, category, status: "active" } })
     expect(categorize(entry("fal-ai/hunyuan-video/video-to-video", "video-to-video"))).toBeUndefined()
     expect(categorize(entry("fal-ai/trellis", "image-to-3d"))).toBeUndefined()
     expect(categorize(entry("fal-ai/kokoro/american-english", "text-to-speech"))).toBe("text-to-speech")
+    // Voice cloning and design need more than text: not offered as text-to-speech.
+    expect(categorize(entry("fal-ai/minimax/voice-clone", "text-to-speech"))).toBeUndefined()
+    expect(categorize(entry("fal-ai/minimax/voice-design", "text-to-speech"))).toBeUndefined()
   })
 })
 

@@ -30,12 +30,22 @@ export const categoryRules: Readonly<Record<string, JobCapability>> = {
   "audio-to-text": "speech-to-text"
 }
 
+/**
+ * Endpoints fal lists under a category whose input we cannot make, so not offered there: MiniMax's
+ * voice cloning needs a recording and its voice design a description of the voice, where
+ * text-to-speech gives text alone.
+ */
+export const unrunnable: ReadonlyArray<{ readonly capability: JobCapability; readonly endpoint: RegExp }> = [
+  { capability: "text-to-speech", endpoint: /\/voice-(clone|design)$/ }
+]
+
 /** The capability of a listed model, by its category (or, without one, by its id's last segment). */
 export const categorize = (model: ListedModel): JobCapability | undefined => {
   const category = model.metadata?.category ?? undefined
-  if (category !== undefined && categoryRules[category] !== undefined) return categoryRules[category]
   const last = model.endpoint_id.split("/").pop() ?? ""
-  return categoryRules[last]
+  const capability = category !== undefined && categoryRules[category] !== undefined ? categoryRules[category] : categoryRules[last]
+  if (capability === undefined) return undefined
+  return unrunnable.some((rule) => rule.capability === capability && rule.endpoint.test(model.endpoint_id)) ? undefined : capability
 }
 
 /** Listed models as `ProviderModel`s (only those with a capability), merged with the curated table (its prices and names win). */
