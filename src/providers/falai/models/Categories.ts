@@ -14,7 +14,7 @@ import { curatedModels } from "./Curated.js"
 /**
  * fal's listing category -> our capability. Categories not listed here are not offered, because
  * no capability of ours can call them: `video-to-video` (a video input: no capability takes one
- * yet), `image-to-3d`, `audio-to-audio`, `training`, `llm`/`vision`. Upscalers fal lists under
+ * yet), and others such as `image-to-3d` and `training`. Upscalers fal lists under
  * `image-to-image` (ESRGAN, Clarity) are offered there: they take `image_url` and answer
  * `image`/`images`, as the image-to-image input and reader expect.
  */
