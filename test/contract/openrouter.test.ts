@@ -53,6 +53,18 @@ describe("OpenRouter client against a Prism mock of its OpenAPI spec", () => {
           modalities: ["image", "text"]
         })
         expect(imageAnswer.choices.length).toBeGreaterThan(0)
+        // Through the provider: the request (modalities included) must pass Prism's validation. The
+        // spec's example answer is text only, so the provider must say it got no image, not invent one.
+        const drawn = yield* Effect.flip(Effect.flatMap(provider.textToImage("google/gemini-2.5-flash-image"), (m) => m.transform(text("a lighthouse"))))
+        expect(drawn).toMatchObject({ _tag: "MalformedResponse" })
+        expect(drawn.message).toMatch(/answered without an image/)
+        // The spec's own shape of `message.images` decodes with the client's schema of an answer.
+        const images: unknown = document.components.schemas.ChatAssistantImages.example
+        const withImages = Schema.decodeUnknownSync(OpenRouter.OpenRouterClient.ChatResponse)({
+          id: "gen-1",
+          choices: [{ index: 0, message: { role: "assistant", content: null, images } }]
+        })
+        expect(withImages.choices[0]!.message.images?.[0]!.image_url.url).toMatch(/^data:image\/png;base64,/)
 
         // No violation other than the spec's own /models example.
         expect(mock.violations().filter((line) => !/get \/models/.test(line))).toEqual([])

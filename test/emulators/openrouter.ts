@@ -4,7 +4,8 @@
  * completions, whole or SSE-streamed with `: OPENROUTER PROCESSING` keep-alive comments, image
  * output through chat (`modalities: ["image", "text"]` -> `message.images` data URLs), and the
  * `models` fallback list (a model in `state.down` is skipped for the next one of `models`; the
- * answer's `model` says which served). Images come as data URLs, or (`state.imageAs: "url"`) as
+ * answer's `model` says which served). Asking a model for an output modality it lacks is a 404, as
+ * OpenRouter answers it. Images come as data URLs, or (`state.imageAs: "url"`) as
  * URLs of files the emulator serves under `/files/` without a key, as a CDN would. It checks the
  * bearer key (401 otherwise), records every request and plays the faults of `Faults.ts`.
  *
@@ -138,6 +139,11 @@ export const openrouter = (initial: Partial<OpenRouterState> = {}, options: Serv
         const served = [asked, ...fallbacks].find((m) => !state.down.includes(m))
         if (served === undefined) return json(res, 503, { error: { code: 503, message: `No endpoints available for ${asked}` } })
         if (!state.models.some((m) => m.id === served)) return json(res, 404, { error: { code: 404, message: `No endpoints found for ${served}.` } })
+        const outputs = state.models.find((m) => m.id === served)?.architecture?.output_modalities ?? ["text"]
+        const asks = Array.isArray(body?.modalities) ? body.modalities : ["text"]
+        if (asks.some((modality) => !outputs.includes(String(modality)))) {
+          return json(res, 404, { error: { code: 404, message: `No endpoints found that support the requested output modalities: ${asks.join(", ")}` } })
+        }
         const reply = state.reply ?? `Echo: ${lastUserMessage(body)}`
         const id = `gen-${++created}`
         const usage = { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15, cost: state.cost }
@@ -172,7 +178,7 @@ export const openrouter = (initial: Partial<OpenRouterState> = {}, options: Serv
               native_finish_reason: "STOP",
               message: {
                 role: "assistant",
-                content: wantsImage ? "Here is your image." : reply,
+                content: wantsImage ? (outputs.includes("text") ? "Here is your image." : null) : reply,
                 ...(wantsImage
                   ? {
                       images: [

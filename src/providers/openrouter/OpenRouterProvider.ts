@@ -21,7 +21,7 @@
  *   skipped. A stream cut before `[DONE]` fails with `NetworkError`; an error event in the stream
  *   fails with the tag its code maps to (e.g. 402 -> QuotaExceeded).
  * - text-to-image: chat with `modalities: ["image", "text"]` on a model whose output modalities
- *   include `image`; the first of `message.images` (a data: URL decoded, or a URL downloaded
+ *   include `image` (`["image"]` for a discovered model that writes only images); the first of `message.images` (a data: URL decoded, or a URL downloaded
  *   through `http/Download.ts`: its URL policy, an `image/*` check, 256 MiB cap, into
  *   `AUTOMARKET_DOWNLOAD_DIR`) is the `Image`. `width`/`height` are not sent (chat image models choose their size; use
  *   `extra.image_config` for aspect ratios where the model supports it).
@@ -106,8 +106,7 @@ export const make = (config: ProviderConfig.ProviderConfig): Effect.Effect<OpenR
       Effect.map(client.models, (models) => models.map((model) => toProviderModel(provider, model)))
     )
 
-    // OpenRouter's own figure when it reports one, else tokens x the discovered prices.
-    // OpenRouter's own figure when the answer has one, else the listed price.
+    // OpenRouter's own figure when the answer has one, else tokens x the discovered prices.
     const costOf = (model: string, usage: OpenRouterClient.ChatResponse["usage"]): Effect.Effect<{ costUsd?: number; costSource?: "provider" | "catalog" }> =>
       usage?.cost !== undefined && usage.cost !== null
         ? Effect.succeed({ costUsd: usage.cost, costSource: "provider" })
@@ -132,7 +131,11 @@ export const make = (config: ProviderConfig.ProviderConfig): Effect.Effect<OpenR
 
     const textToImage: Provider.Transform<"text-to-image"> = (model, input, options) =>
       Effect.gen(function* () {
-        const answer = yield* client.chat(yield* chatRequest(model, input, options, ["image", "text"]))
+        // A model that writes only images is refused by OpenRouter when asked for text too.
+        const info = yield* known(model)
+        const modalities: ReadonlyArray<"image" | "text"> =
+          info !== undefined && !info.capabilities.includes("text-to-text") ? ["image"] : ["image", "text"]
+        const answer = yield* client.chat(yield* chatRequest(model, input, options, modalities))
         const url = answer.choices[0]?.message.images?.[0]?.image_url.url
         if (url === undefined) {
           const said = OpenRouterClient.contentText(answer.choices[0]?.message.content)

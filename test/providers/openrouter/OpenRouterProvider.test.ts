@@ -11,7 +11,7 @@ import * as Together from "../../../src/providers/together/index.js"
 import * as ProviderRegistry from "../../../src/registry/ProviderRegistry.js"
 import type { ProviderConfig } from "../../../src/provider/ProviderConfig.js"
 import * as Faults from "../../emulators/Faults.js"
-import { openrouter } from "../../emulators/openrouter.js"
+import { openrouter, openRouterModelsFixture } from "../../emulators/openrouter.js"
 import { tinyPng } from "../../emulators/Samples.js"
 import { together } from "../../emulators/together.js"
 
@@ -97,6 +97,27 @@ describe("OpenRouter against its emulator", () => {
       expect(image.mimeType).toBe("image/png")
       expect(image.source._tag === "Bytes" && Buffer.from(image.source.bytes).equals(tinyPng)).toBe(true)
       expect(emulator.requests[0]!.json).toMatchObject({ model: "google/gemini-2.5-flash-image", modalities: ["image", "text"] })
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+})
+
+describe("OpenRouter image-only models", () => {
+  it.scopedLive("a discovered model that writes only images is asked for images alone (asked for text too, OpenRouter refuses)", () =>
+    Effect.gen(function* () {
+      const flux = {
+        id: "black-forest-labs/flux.2-pro",
+        name: "FLUX.2 Pro",
+        architecture: { modality: "text+image->image", input_modalities: ["text", "image"], output_modalities: ["image"] },
+        pricing: { prompt: "0", completion: "0", request: "0", image: "0.03" }
+      }
+      const emulator = yield* openrouter({ models: [...openRouterModelsFixture.data, flux] })
+      const provider = yield* OpenRouter.make(config(emulator.baseUrl))
+      const before = yield* Effect.flip(Effect.flatMap(provider.textToImage(flux.id), (m) => m.transform(text("a fox"))))
+      // Before discovery nothing says the model writes no text: it is asked for both, and refused.
+      expect(before).toMatchObject({ _tag: "ModelNotFound" })
+      expect((yield* provider.getModelsForCapability("text-to-image")).map((m) => m.id)).toContain(flux.id)
+      const image = yield* Effect.flatMap(provider.textToImage(flux.id), (m) => m.transform(text("a fox")))
+      expect(image.source._tag === "Bytes" && Buffer.from(image.source.bytes).equals(tinyPng)).toBe(true)
+      expect(emulator.requests.at(-1)!.json).toMatchObject({ model: flux.id, modalities: ["image"] })
     }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
 })
 
