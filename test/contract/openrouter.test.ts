@@ -1,5 +1,6 @@
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { describe, expect, it } from "@effect/vitest"
+import * as ConfigProvider from "effect/ConfigProvider"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
@@ -65,6 +66,17 @@ describe("OpenRouter client against a Prism mock of its OpenAPI spec", () => {
           choices: [{ index: 0, message: { role: "assistant", content: null, images } }]
         })
         expect(withImages.choices[0]!.message.images?.[0]!.image_url.url).toMatch(/^data:image\/png;base64,/)
+
+        // Text-to-video as a job: submit, poll (the spec's example status is completed), read the content.
+        const video = yield* Effect.flatMap(provider.textToVideo("google/veo-3.1"), (m) =>
+          m.transform(text("A serene mountain landscape at sunset"), { durationSeconds: 8, width: 1280, height: 720, extra: { resolution: "720p" } })
+        ).pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["AUTOMARKET_POLL_INTERVAL", "10 millis"]]))))
+        expect(video.mimeType).toBe("video/mp4")
+        expect(video.source._tag === "Bytes" && video.source.bytes.length > 0).toBe(true)
+        expect(video.origin).toMatchObject({ model: "google/veo-3.1", costUsd: 0.5 })
+        for (const route of [/POST \/videos\b/i, /GET \/videos\/[^/\s]+\b/i, /GET \/videos\/[^/\s]+\/content/i]) {
+          expect(mock.log().some((line) => route.test(line)), String(route)).toBe(true)
+        }
 
         // No violation other than the spec's own /models example.
         expect(mock.violations().filter((line) => !/get \/models/.test(line))).toEqual([])

@@ -31,6 +31,10 @@ const call = (provider: MediaProviderService, capability: MediaCapability, model
       return Effect.flatMap(provider.textToImage(model), (m) => m.transform(text("a lighthouse at dusk")))
     case "image-to-image":
       return Effect.flatMap(provider.imageToImage(model), (m) => m.transform(image(), { prompt: "make it night" }))
+    case "text-to-video":
+      return Effect.flatMap(provider.textToVideo(model), (m) => m.transform(text("waves at dusk"), { durationSeconds: 4 }))
+    case "image-to-video":
+      return Effect.flatMap(provider.imageToVideo(model), (m) => m.transform(image(), { prompt: "the waves roll in" }))
     case "text-to-speech":
       return Effect.flatMap(provider.textToSpeech(model), (m) => m.transform(text("Hello there")))
     case "speech-to-text":

@@ -1,6 +1,6 @@
 /**
  * The OpenRouter provider: text generation (whole or streamed) and text-to-image through
- * OpenRouter's chat completions, with models discovered from `GET /models` (every output
+ * OpenRouter's chat completions, text-to-video through its video jobs, with models discovered from `GET /models` (every output
  * modality) and categorized by the rules in `Categories.ts`.
  *
  * - Configuration (`OpenRouterConfig.ts`): `OPENROUTER_API_KEY` (a comma-separated list is a
@@ -28,8 +28,17 @@
  * - 402 (insufficient credits) is QuotaExceeded, 429 RateLimited with its Retry-After: both
  *   decided in `http/Http.ts`, retried (429) by its policy.
  *
- * OpenRouter also has image (`/images`), speech and transcription endpoints in its spec; this
- * provider does not use them, so no model is listed for those capabilities.
+ * - text-to-video: `POST /videos` (a job) on a model whose output modalities include `video`,
+ *   followed by `jobs/Follow.ts` (`AUTOMARKET_POLL_INTERVAL` or the default schedule; progress
+ *   events as the job moves), then the first video read from `GET /videos/{id}/content` into
+ *   memory. `durationSeconds` is sent as `duration`, `width`x`height` as `size`, `seed`; `extra`
+ *   fields (`resolution`, `aspect_ratio`, `generate_audio` ...) are merged into the body.
+ *   `costUsd` is the job's `usage.cost`. The job is not resumable from a ticket, nor cancelled
+ *   when the call is interrupted (OpenRouter has no cancel call for it).
+ *
+ * OpenRouter also has image (`/images`), speech and transcription endpoints and image-to-video
+ * (`frame_images`) in its spec; this provider does not use them, so no model is listed for
+ * those capabilities.
  *
  * @module
  */
@@ -37,10 +46,14 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
-import { BytesSource, FileSource, Image, Text } from "../../domain/Asset.js"
+import { BytesSource, FileSource, Image, Text, Video } from "../../domain/Asset.js"
 import { InvalidInput, MalformedResponse, type MediaError } from "../../domain/Errors.js"
-import { type ImageOptions, MediaProvider, type TextOptions } from "../../domain/MediaProvider.js"
+import { type ImageOptions, MediaProvider, type TextOptions, type VideoOptions } from "../../domain/MediaProvider.js"
+import * as Follow from "../../jobs/Follow.js"
+import type { JobStatus } from "../../jobs/JobStatus.js"
+import { makeControl } from "../../jobs/Run.js"
 import * as Settings from "../../jobs/Settings.js"
+import { JobTicket } from "../../jobs/Ticket.js"
 import * as Provider from "../../provider/Provider.js"
 import * as ProviderConfig from "../../provider/ProviderConfig.js"
 import { textCost } from "../openai-compatible/Categories.js"
@@ -53,7 +66,8 @@ import * as OpenRouterConfig from "./OpenRouterConfig.js"
 /** The models used when the caller names none. */
 export const defaultModels = {
   "text-to-text": "openrouter/auto",
-  "text-to-image": "google/gemini-2.5-flash-image"
+  "text-to-image": "google/gemini-2.5-flash-image",
+  "text-to-video": "google/veo-3.1"
 } as const
 
 /** The OpenRouter provider: a `MediaProviderService` that can also list its free models (`:free` variants and zero-priced models). */
@@ -169,13 +183,76 @@ export const make = (config: ProviderConfig.ProviderConfig): Effect.Effect<OpenR
         })
       })
 
+    // What a video job's answer says, in the terms `Follow.follow` reports and ends by.
+    const statusOfVideo = (job: OpenRouterClient.VideoJob): JobStatus => {
+      switch (job.status) {
+        case "pending":
+          return { _tag: "Queued" }
+        case "completed":
+          return { _tag: "Completed" }
+        case "failed":
+          return { _tag: "Failed", message: job.error ?? "the video generation failed" }
+        case "cancelled":
+        case "expired":
+          return { _tag: "Cancelled", message: job.error ?? `the video job was ${job.status}` }
+        default:
+          return { _tag: "Running", logs: [] }
+      }
+    }
+
+    const textToVideo: Provider.Transform<"text-to-video"> = (model, input, options: VideoOptions | undefined) =>
+      Effect.gen(function* () {
+        const { width, height } = options ?? {}
+        const accepted = yield* client.submitVideo({
+          ...options?.extra,
+          model,
+          prompt: input.text,
+          ...(options?.durationSeconds !== undefined ? { duration: options.durationSeconds } : {}),
+          ...(width !== undefined && height !== undefined ? { size: `${width}x${height}` } : {}),
+          ...(options?.seed !== undefined ? { seed: options.seed } : {})
+        })
+        const ticket = new JobTicket({
+          provider,
+          model,
+          capability: "text-to-video",
+          requestId: accepted.id,
+          statusUrl: accepted.polling_url,
+          resultUrl: `/videos/${accepted.id}/content`,
+          // OpenRouter has no cancel call for a video job; the status URL stands in, never called.
+          cancelUrl: accepted.polling_url,
+          submittedAt: new Date()
+        })
+        const done = yield* Follow.follow({
+          ticket,
+          poll: client.videoStatus(accepted.id, model),
+          statusOf: statusOfVideo,
+          initial: accepted,
+          control: yield* makeControl,
+          schedule: yield* Settings.pollScheduleFromEnv
+        })
+        const content = yield* client.videoContent(accepted.id, model)
+        if (content.bytes.length === 0) return yield* new MalformedResponse({ provider, detail: "the video is empty" })
+        const cost = done.usage?.cost
+        return new Video({
+          source: new BytesSource({ bytes: content.bytes }),
+          mimeType: content.contentType.startsWith("video/") ? content.contentType : "video/mp4",
+          ...(options?.durationSeconds !== undefined ? { duration: options.durationSeconds } : {}),
+          origin: {
+            provider,
+            model,
+            jobId: accepted.id,
+            ...(cost !== undefined && cost !== null ? { costUsd: cost, costSource: "provider" as const } : {})
+          }
+        })
+      })
+
     const service = yield* Provider.make({
       id: provider,
       name: settings.name,
       ...remote,
       discover,
       defaultModels,
-      transforms: { "text-to-text": textToText, "text-to-image": textToImage },
+      transforms: { "text-to-text": textToText, "text-to-image": textToImage, "text-to-video": textToVideo },
       streamText
     })
     return Discovery.withFreeModels(service)
