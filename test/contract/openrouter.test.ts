@@ -7,7 +7,8 @@ import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import { readFileSync } from "node:fs"
 import YAML from "yaml"
-import { text } from "../../src/domain/Asset.js"
+import { BytesSource, Image, text } from "../../src/domain/Asset.js"
+import { tinyPng } from "../emulators/Samples.js"
 import * as OpenRouter from "../../src/providers/openrouter/index.js"
 import * as ProviderConfig from "../../src/provider/ProviderConfig.js"
 import { prism, spec } from "../support/Prism.js"
@@ -74,6 +75,11 @@ describe("OpenRouter client against a Prism mock of its OpenAPI spec", () => {
         expect(video.mimeType).toBe("video/mp4")
         expect(video.source._tag === "Bytes" && video.source.bytes.length > 0).toBe(true)
         expect(video.origin).toMatchObject({ model: "google/veo-3.1", costUsd: 0.5 })
+        const still = new Image({ source: new BytesSource({ bytes: new Uint8Array(tinyPng) }), mimeType: "image/png" })
+        const animated = yield* Effect.flatMap(provider.imageToVideo("google/veo-3.1"), (m) => m.transform(still, { prompt: "the clouds drift" })).pipe(
+          Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["AUTOMARKET_POLL_INTERVAL", "10 millis"]])))
+        )
+        expect(animated.origin?.model).toBe("google/veo-3.1")
         for (const route of [/POST \/videos\b/i, /GET \/videos\/[^/\s]+\b/i, /GET \/videos\/[^/\s]+\/content/i]) {
           expect(mock.log().some((line) => route.test(line)), String(route)).toBe(true)
         }

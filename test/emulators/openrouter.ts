@@ -16,7 +16,9 @@
  * `TestClock`, so the limit is counted in the same logical time the client paces itself by.
  * Every free-model call is logged in `state.freeCalls` with its key, time and status.
  *
- * Video jobs: `POST /videos` (202, `pending`; 400 for a model that does not output video),
+ * Video jobs: `POST /videos` (202, `pending`; 400 for a model that does not output video, for
+ * frame images to a model that reads no image or not given as http(s)/image `data:` URLs, and
+ * for no prompt without frame images),
  * `GET /videos/{id}` (`in_progress` until poll `state.videoPolls`, then `completed` with
  * `usage.cost`), `GET /videos/{id}/content` (MP4 bytes once completed).
  */
@@ -31,7 +33,7 @@ export const tinyMp4 = Buffer.from([0, 0, 0, 0x18, 0x66, 0x74, 0x79, 0x70, 0x69,
 
 interface FixtureModel {
   readonly id: string
-  readonly architecture?: { readonly output_modalities?: ReadonlyArray<string> }
+  readonly architecture?: { readonly input_modalities?: ReadonlyArray<string>; readonly output_modalities?: ReadonlyArray<string> }
 }
 
 /** The realistic `/models` fixture (48 models, `:free` variants and multimodal ones included). */
@@ -217,7 +219,17 @@ export const openrouter = (initial: Partial<OpenRouterState> = {}, options: Serv
         if (listed.architecture?.output_modalities?.includes("video") !== true) {
           return json(res, 400, { error: { code: 400, message: `${asked} does not generate video` } })
         }
-        if (typeof body?.prompt !== "string" || body.prompt === "") return json(res, 400, { error: { code: 400, message: "prompt is required" } })
+        const frames = Array.isArray(body?.frame_images) ? body.frame_images : []
+        if (frames.length > 0 && listed.architecture?.input_modalities?.includes("image") !== true) {
+          return json(res, 400, { error: { code: 400, message: `${asked} does not take frame images` } })
+        }
+        const frameUrls = frames.map((frame: unknown) => (frame as { image_url?: { url?: unknown } } | null)?.image_url?.url)
+        if (frameUrls.some((url) => typeof url !== "string" || !/^(https?:|data:image\/[a-z+.-]+;base64,.)/.test(url))) {
+          return json(res, 400, { error: { code: 400, message: "Invalid frame image URL" } })
+        }
+        if ((typeof body?.prompt !== "string" || body.prompt === "") && frames.length === 0) {
+          return json(res, 400, { error: { code: 400, message: "prompt is required" } })
+        }
         const id = `job-${++created}`
         videoJobs.set(id, { polls: 0, model: asked })
         state.billed.push(state.cost)

@@ -113,7 +113,14 @@ export const contentText = (content: typeof Content.Type | undefined): string | 
 /** The body of `POST /videos` (the fields set here; others from `extra`). */
 export interface VideoRequest {
   readonly model: string
-  readonly prompt: string
+  /** Required by every model but those that make a video from an image alone. */
+  readonly prompt?: string
+  /** The first and/or last frame: `{type: "image_url", image_url: {url}, frame_type: "first_frame"}`. */
+  readonly frame_images?: ReadonlyArray<{
+    readonly type: "image_url"
+    readonly image_url: { readonly url: string }
+    readonly frame_type: "first_frame" | "last_frame"
+  }>
   /** Seconds. */
   readonly duration?: number
   /** `"WIDTHxHEIGHT"`, e.g. `"1280x720"`. */

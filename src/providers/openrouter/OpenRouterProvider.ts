@@ -35,10 +35,12 @@
  *   fields (`resolution`, `aspect_ratio`, `generate_audio` ...) are merged into the body.
  *   `costUsd` is the job's `usage.cost`. The job is not resumable from a ticket, nor cancelled
  *   when the call is interrupted (OpenRouter has no cancel call for it).
+ * - image-to-video: the same job with the image as its first frame (`frame_images`, a URL
+ *   source as is, bytes or a file as a `data:` URL, `jobs/Inputs.ts`) and `options.prompt` when
+ *   given, on a video model that also reads images.
  *
- * OpenRouter also has image (`/images`), speech and transcription endpoints and image-to-video
- * (`frame_images`) in its spec; this provider does not use them, so no model is listed for
- * those capabilities.
+ * OpenRouter also has image (`/images`), speech and transcription endpoints in its spec; this
+ * provider does not use them, so no model is listed for those capabilities.
  *
  * @module
  */
@@ -50,6 +52,7 @@ import { BytesSource, FileSource, Image, Text, Video } from "../../domain/Asset.
 import { InvalidInput, MalformedResponse, type MediaError } from "../../domain/Errors.js"
 import { type ImageOptions, MediaProvider, type TextOptions, type VideoOptions } from "../../domain/MediaProvider.js"
 import * as Follow from "../../jobs/Follow.js"
+import { inputUrlOf } from "../../jobs/Inputs.js"
 import type { JobStatus } from "../../jobs/JobStatus.js"
 import { makeControl } from "../../jobs/Run.js"
 import * as Settings from "../../jobs/Settings.js"
@@ -67,7 +70,8 @@ import * as OpenRouterConfig from "./OpenRouterConfig.js"
 export const defaultModels = {
   "text-to-text": "openrouter/auto",
   "text-to-image": "google/gemini-2.5-flash-image",
-  "text-to-video": "google/veo-3.1"
+  "text-to-video": "google/veo-3.1",
+  "image-to-video": "google/veo-3.1"
 } as const
 
 /** The OpenRouter provider: a `MediaProviderService` that can also list its free models (`:free` variants and zero-priced models). */
@@ -200,13 +204,19 @@ export const make = (config: ProviderConfig.ProviderConfig): Effect.Effect<OpenR
       }
     }
 
-    const textToVideo: Provider.Transform<"text-to-video"> = (model, input, options: VideoOptions | undefined) =>
+    // One video job: submitted with `fields` (the prompt, or the first frame), followed to its end, its content read.
+    const generateVideo = (
+      model: string,
+      capability: "text-to-video" | "image-to-video",
+      fields: Readonly<Record<string, unknown>>,
+      options: VideoOptions | undefined
+    ) =>
       Effect.gen(function* () {
         const { width, height } = options ?? {}
         const accepted = yield* client.submitVideo({
           ...options?.extra,
+          ...fields,
           model,
-          prompt: input.text,
           ...(options?.durationSeconds !== undefined ? { duration: options.durationSeconds } : {}),
           ...(width !== undefined && height !== undefined ? { size: `${width}x${height}` } : {}),
           ...(options?.seed !== undefined ? { seed: options.seed } : {})
@@ -214,7 +224,7 @@ export const make = (config: ProviderConfig.ProviderConfig): Effect.Effect<OpenR
         const ticket = new JobTicket({
           provider,
           model,
-          capability: "text-to-video",
+          capability,
           requestId: accepted.id,
           statusUrl: accepted.polling_url,
           resultUrl: `/videos/${accepted.id}/content`,
@@ -246,13 +256,31 @@ export const make = (config: ProviderConfig.ProviderConfig): Effect.Effect<OpenR
         })
       })
 
+    const textToVideo: Provider.Transform<"text-to-video"> = (model, input, options) =>
+      generateVideo(model, "text-to-video", { prompt: input.text }, options)
+
+    const imageToVideo: Provider.Transform<"image-to-video"> = (model, input, options) =>
+      Effect.gen(function* () {
+        const url = yield* inputUrlOf(provider, input.source, input.mimeType)
+        const prompt = options?.prompt
+        return yield* generateVideo(
+          model,
+          "image-to-video",
+          {
+            frame_images: [{ type: "image_url", image_url: { url }, frame_type: "first_frame" }],
+            ...(prompt !== undefined && prompt !== "" ? { prompt } : {})
+          },
+          options
+        )
+      })
+
     const service = yield* Provider.make({
       id: provider,
       name: settings.name,
       ...remote,
       discover,
       defaultModels,
-      transforms: { "text-to-text": textToText, "text-to-image": textToImage, "text-to-video": textToVideo },
+      transforms: { "text-to-text": textToText, "text-to-image": textToImage, "text-to-video": textToVideo, "image-to-video": imageToVideo },
       streamText
     })
     return Discovery.withFreeModels(service)

@@ -27,7 +27,10 @@ describe("OpenRouter's catalog, walked", () => {
       expect(new Set(steps.map((step) => step.capability))).toEqual(new Set(provider.capabilities))
       expect(steps.filter((step) => step.failure !== undefined)).toEqual([])
       expect(steps.filter((step) => step.capability === "text-to-image").length).toBeGreaterThanOrEqual(3)
-      expect(steps.filter((step) => step.capability === "text-to-video").map((step) => step.model)).toEqual(["google/veo-3.1"])
+      expect(steps.filter((step) => step.capability.endsWith("-to-video")).map((step) => `${step.capability} ${step.model}`)).toEqual([
+        "text-to-video google/veo-3.1",
+        "image-to-video google/veo-3.1"
+      ])
       // The speech, transcription, embedding and rerank models are in the catalog but listed under nothing.
       const listed = new Set(steps.map((step) => step.model))
       for (const id of ["openai/gpt-4o-mini-tts", "openai/whisper-1", "openai/text-embedding-3-small", "cohere/rerank-v3.5"]) {

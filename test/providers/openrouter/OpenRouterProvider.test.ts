@@ -6,7 +6,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
-import { Image, text, Video } from "../../../src/domain/Asset.js"
+import { BytesSource, Image, text, Video } from "../../../src/domain/Asset.js"
 import * as OpenRouter from "../../../src/providers/openrouter/index.js"
 import * as Together from "../../../src/providers/together/index.js"
 import * as ProviderRegistry from "../../../src/registry/ProviderRegistry.js"
@@ -48,7 +48,7 @@ describe("OpenRouter against its emulator", () => {
       const free = yield* provider.getFreeModels
       expect(free.length).toBeGreaterThanOrEqual(8)
       expect(free.every((m) => m.id.endsWith(":free"))).toBe(true)
-      expect(provider.capabilities).toEqual(["text-to-text", "text-to-image", "text-to-video"])
+      expect(provider.capabilities).toEqual(["text-to-text", "text-to-image", "text-to-video", "image-to-video"])
     }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
 
   it.scopedLive("generates text; origin carries OpenRouter's usage.cost", () =>
@@ -108,7 +108,6 @@ describe("OpenRouter video jobs", () => {
     Effect.gen(function* () {
       const { emulator, provider } = yield* setup()
       expect((yield* provider.getModelsForCapability("text-to-video")).map((m) => m.id)).toEqual(["google/veo-3.1"])
-      expect(yield* provider.getModelsForCapability("image-to-video")).toEqual([])
       emulator.state.videoPolls = 3
       const model = yield* provider.textToVideo()
       const video = yield* model.transform(text("waves at dusk"), { durationSeconds: 8, width: 1280, height: 720, seed: 5, extra: { resolution: "720p" } }).pipe(fastPolls)
@@ -122,6 +121,26 @@ describe("OpenRouter video jobs", () => {
       expect(polls.length).toBe(3)
       expect(emulator.requests.at(-1)!.path).toMatch(/^\/api\/v1\/videos\/job-\d+\/content$/)
       expect(emulator.requests.at(-1)!.headers.authorization).toBe(`Bearer ${key}`)
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
+  it.scopedLive("image-to-video sends the image as the first frame, the prompt when given", () =>
+    Effect.gen(function* () {
+      const { emulator, provider } = yield* setup()
+      expect((yield* provider.getModelsForCapability("image-to-video")).map((m) => m.id)).toEqual(["google/veo-3.1"])
+      const model = yield* provider.imageToVideo()
+      const still = new Image({ source: new BytesSource({ bytes: new Uint8Array(tinyPng) }), mimeType: "image/png" })
+      const video = yield* model.transform(still, { prompt: "the lamp turns", durationSeconds: 5 }).pipe(fastPolls)
+      expect(video.source._tag === "Bytes" && Buffer.from(video.source.bytes).equals(tinyMp4)).toBe(true)
+      const submitted = emulator.requests.find((r) => r.method === "POST" && r.path === "/api/v1/videos")
+      expect(submitted?.json).toEqual({
+        model: "google/veo-3.1",
+        prompt: "the lamp turns",
+        duration: 5,
+        frame_images: [{ type: "image_url", image_url: { url: `data:image/png;base64,${tinyPng.toString("base64")}` }, frame_type: "first_frame" }]
+      })
+      // Without a prompt the frame alone is sent.
+      yield* model.transform(still).pipe(fastPolls)
+      expect(emulator.requests.filter((r) => r.method === "POST" && r.path === "/api/v1/videos").at(-1)!.json).not.toHaveProperty("prompt")
     }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
 
   it.scopedLive("a failed job is GenerationFailed with OpenRouter's message; its content is never asked for", () =>
