@@ -8,9 +8,9 @@ import * as Schema from "effect/Schema"
 import { readFileSync } from "node:fs"
 import YAML from "yaml"
 import { BytesSource, Image, text } from "../../src/domain/Asset.js"
-import { tinyPng } from "../emulators/Samples.js"
 import * as OpenRouter from "../../src/providers/openrouter/index.js"
 import * as ProviderConfig from "../../src/provider/ProviderConfig.js"
+import { tinyPng } from "../emulators/Samples.js"
 import { prism, spec } from "../support/Prism.js"
 
 describe("OpenRouter client against a Prism mock of its OpenAPI spec", () => {

@@ -1,7 +1,8 @@
 /**
  * The OpenRouter provider: text generation (whole or streamed) and text-to-image through
- * OpenRouter's chat completions, text-to-video through its video jobs, with models discovered from `GET /models` (every output
- * modality) and categorized by the rules in `Categories.ts`.
+ * OpenRouter's chat completions, text- and image-to-video through its video jobs, with models
+ * discovered from `GET /models` (every output modality) and categorized by the rules in
+ * `Categories.ts`.
  *
  * - Configuration (`OpenRouterConfig.ts`): `OPENROUTER_API_KEY` (a comma-separated list is a
  *   pool, taken round robin), `OPENROUTER_BASE_URL` (default
@@ -21,13 +22,12 @@
  *   skipped. A stream cut before `[DONE]` fails with `NetworkError`; an error event in the stream
  *   fails with the tag its code maps to (e.g. 402 -> QuotaExceeded).
  * - text-to-image: chat with `modalities: ["image", "text"]` on a model whose output modalities
- *   include `image` (`["image"]` for a discovered model that writes only images); the first of `message.images` (a data: URL decoded, or a URL downloaded
- *   through `http/Download.ts`: its URL policy, an `image/*` check, 256 MiB cap, into
- *   `AUTOMARKET_DOWNLOAD_DIR`) is the `Image`. `width`/`height` are not sent (chat image models choose their size; use
- *   `extra.image_config` for aspect ratios where the model supports it).
- * - 402 (insufficient credits) is QuotaExceeded, 429 RateLimited with its Retry-After: both
- *   decided in `http/Http.ts`, retried (429) by its policy.
- *
+ *   include `image` (`["image"]` for a discovered model that writes only images: OpenRouter
+ *   refuses a modality the model lacks); the first of `message.images` (a data: URL decoded, or
+ *   a URL downloaded through `http/Download.ts`: its URL policy, an `image/*` check, 256 MiB
+ *   cap, into `AUTOMARKET_DOWNLOAD_DIR`) is the `Image`. `width`/`height` are not sent (chat
+ *   image models choose their size; use `extra.image_config` for aspect ratios where the model
+ *   supports it).
  * - text-to-video: `POST /videos` (a job) on a model whose output modalities include `video`,
  *   followed by `jobs/Follow.ts` (`AUTOMARKET_POLL_INTERVAL` or the default schedule; progress
  *   events as the job moves), then the first video read from `GET /videos/{id}/content` into
@@ -38,6 +38,8 @@
  * - image-to-video: the same job with the image as its first frame (`frame_images`, a URL
  *   source as is, bytes or a file as a `data:` URL, `jobs/Inputs.ts`) and `options.prompt` when
  *   given, on a video model that also reads images.
+ * - 402 (insufficient credits) is QuotaExceeded, 429 RateLimited with its Retry-After: both
+ *   decided in `http/Http.ts`, retried (429) by its policy.
  *
  * OpenRouter also has image (`/images`), speech and transcription endpoints in its spec; this
  * provider does not use them, so no model is listed for those capabilities.
