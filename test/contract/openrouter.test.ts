@@ -1,14 +1,16 @@
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { describe, expect, it } from "@effect/vitest"
+import * as ConfigProvider from "effect/ConfigProvider"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import { readFileSync } from "node:fs"
 import YAML from "yaml"
-import { text } from "../../src/domain/Asset.js"
+import { BytesSource, Image, text } from "../../src/domain/Asset.js"
 import * as OpenRouter from "../../src/providers/openrouter/index.js"
 import * as ProviderConfig from "../../src/provider/ProviderConfig.js"
+import { tinyPng } from "../emulators/Samples.js"
 import { prism, spec } from "../support/Prism.js"
 
 describe("OpenRouter client against a Prism mock of its OpenAPI spec", () => {
@@ -53,6 +55,34 @@ describe("OpenRouter client against a Prism mock of its OpenAPI spec", () => {
           modalities: ["image", "text"]
         })
         expect(imageAnswer.choices.length).toBeGreaterThan(0)
+        // Through the provider: the request (modalities included) must pass Prism's validation. The
+        // spec's example answer is text only, so the provider must say it got no image, not invent one.
+        const drawn = yield* Effect.flip(Effect.flatMap(provider.textToImage("google/gemini-2.5-flash-image"), (m) => m.transform(text("a lighthouse"))))
+        expect(drawn).toMatchObject({ _tag: "MalformedResponse" })
+        expect(drawn.message).toMatch(/answered without an image/)
+        // The spec's own shape of `message.images` decodes with the client's schema of an answer.
+        const images: unknown = document.components.schemas.ChatAssistantImages.example
+        const withImages = Schema.decodeUnknownSync(OpenRouter.OpenRouterClient.ChatResponse)({
+          id: "gen-1",
+          choices: [{ index: 0, message: { role: "assistant", content: null, images } }]
+        })
+        expect(withImages.choices[0]!.message.images?.[0]!.image_url.url).toMatch(/^data:image\/png;base64,/)
+
+        // Text-to-video as a job: submit, poll (the spec's example status is completed), read the content.
+        const video = yield* Effect.flatMap(provider.textToVideo("google/veo-3.1"), (m) =>
+          m.transform(text("A serene mountain landscape at sunset"), { durationSeconds: 8, width: 1280, height: 720, extra: { resolution: "720p" } })
+        ).pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["AUTOMARKET_POLL_INTERVAL", "10 millis"]]))))
+        expect(video.mimeType).toBe("video/mp4")
+        expect(video.source._tag === "Bytes" && video.source.bytes.length > 0).toBe(true)
+        expect(video.origin).toMatchObject({ model: "google/veo-3.1", costUsd: 0.5 })
+        const still = new Image({ source: new BytesSource({ bytes: new Uint8Array(tinyPng) }), mimeType: "image/png" })
+        const animated = yield* Effect.flatMap(provider.imageToVideo("google/veo-3.1"), (m) => m.transform(still, { prompt: "the clouds drift" })).pipe(
+          Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["AUTOMARKET_POLL_INTERVAL", "10 millis"]])))
+        )
+        expect(animated.origin?.model).toBe("google/veo-3.1")
+        for (const route of [/POST \/videos\b/i, /GET \/videos\/[^/\s]+\b/i, /GET \/videos\/[^/\s]+\/content/i]) {
+          expect(mock.log().some((line) => route.test(line)), String(route)).toBe(true)
+        }
 
         // No violation other than the spec's own /models example.
         expect(mock.violations().filter((line) => !/get \/models/.test(line))).toEqual([])

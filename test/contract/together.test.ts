@@ -3,10 +3,10 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
-import { Audio, BytesSource, text } from "../../src/domain/Asset.js"
+import { Audio, BytesSource, Image, text } from "../../src/domain/Asset.js"
 import * as Together from "../../src/providers/together/index.js"
 import * as ProviderConfig from "../../src/provider/ProviderConfig.js"
-import { silentWav } from "../emulators/Samples.js"
+import { silentWav, tinyPng } from "../emulators/Samples.js"
 import { prism, spec } from "../support/Prism.js"
 
 const clientAt = (url: string) =>
@@ -39,6 +39,15 @@ describe("Together client against a Prism mock of its OpenAPI spec", () => {
         const imageAnswer = yield* client.images({ model: "black-forest-labs/FLUX.1-schnell", prompt: "cat floating in space", response_format: "base64", width: 512, height: 512, steps: 4, n: 1 })
         expect(Array.isArray(imageAnswer.data)).toBe(true)
         expect(imageModel.id).toBe("black-forest-labs/FLUX.1-schnell")
+
+        // Image-to-image: the input image as `image_url` (Kontext) and as `reference_images` (FLUX.2).
+        const input = new Image({ source: new BytesSource({ bytes: new Uint8Array(tinyPng) }), mimeType: "image/png" })
+        const kontext = yield* provider.imageToImage("black-forest-labs/FLUX.1-kontext-pro")
+        const edited = yield* kontext.transform(input, { prompt: "make the sky red", width: 512, height: 512 })
+        expect(edited.origin?.model).toBe("black-forest-labs/FLUX.1-kontext-pro")
+        const flux2 = yield* provider.imageToImage("black-forest-labs/FLUX.2-pro")
+        const guided = yield* flux2.transform(input, { prompt: "as a watercolour" })
+        expect(guided.origin?.model).toBe("black-forest-labs/FLUX.2-pro")
 
         const speech = yield* client.speech({ model: "cartesia/sonic", input: "Hello", voice: "laidback woman", response_format: "wav" })
         expect(speech.bytes.length).toBeGreaterThan(0)

@@ -4,7 +4,8 @@
  * completions, whole or SSE-streamed with `: OPENROUTER PROCESSING` keep-alive comments, image
  * output through chat (`modalities: ["image", "text"]` -> `message.images` data URLs), and the
  * `models` fallback list (a model in `state.down` is skipped for the next one of `models`; the
- * answer's `model` says which served). Images come as data URLs, or (`state.imageAs: "url"`) as
+ * answer's `model` says which served). Asking a model for an output modality it lacks is a 404, as
+ * OpenRouter answers it. Images come as data URLs, or (`state.imageAs: "url"`) as
  * URLs of files the emulator serves under `/files/` without a key, as a CDN would. It checks the
  * bearer key (401 otherwise), records every request and plays the faults of `Faults.ts`.
  *
@@ -14,6 +15,12 @@
  * that speaks of credits, as OpenRouter's does. Time is `state.now()`: a test ties it to its
  * `TestClock`, so the limit is counted in the same logical time the client paces itself by.
  * Every free-model call is logged in `state.freeCalls` with its key, time and status.
+ *
+ * Video jobs: `POST /videos` (202, `pending`; 400 for a model that does not output video, for
+ * frame images to a model that reads no image or not given as http(s)/image `data:` URLs, and
+ * for no prompt without frame images),
+ * `GET /videos/{id}` (`in_progress` until poll `state.videoPolls`, then `completed` with
+ * `usage.cost`), `GET /videos/{id}/content` (MP4 bytes once completed).
  */
 import * as Effect from "effect/Effect"
 import { readFileSync } from "node:fs"
@@ -21,9 +28,12 @@ import * as path from "node:path"
 import { bearerOf, type EmulatorServer, json, type RecordedRequest, serve, type ServeOptions, writeSse } from "./Faults.js"
 import { deltasOf, lastUserMessage, tinyPng } from "./Samples.js"
 
+/** The bytes the emulator answers as a video: an MP4's leading `ftyp` box, enough to be recognised. */
+export const tinyMp4 = Buffer.from([0, 0, 0, 0x18, 0x66, 0x74, 0x79, 0x70, 0x69, 0x73, 0x6f, 0x6d, 0, 0, 2, 0, 0x69, 0x73, 0x6f, 0x6d, 0x69, 0x73, 0x6f, 0x32])
+
 interface FixtureModel {
   readonly id: string
-  readonly architecture?: { readonly output_modalities?: ReadonlyArray<string> }
+  readonly architecture?: { readonly input_modalities?: ReadonlyArray<string>; readonly output_modalities?: ReadonlyArray<string> }
 }
 
 /** The realistic `/models` fixture (48 models, `:free` variants and multimodal ones included). */
@@ -52,6 +62,10 @@ export interface OpenRouterState {
   freeLimits: { readonly perMinute?: number; readonly perDay?: number } | undefined
   /** The emulator's clock (epoch milliseconds); default `Date.now`. */
   now: () => number
+  /** The poll of `GET /videos/{id}` on which a video job reads completed (earlier ones: in progress). */
+  videoPolls: number
+  /** When set, every video job answers `failed` with this message. */
+  videoFailure: string | undefined
   /** Every free-model chat call: its key, when it came (by `now`) and the status it got. */
   freeCalls: Array<{ readonly key: string; readonly at: number; readonly status: number }>
 }
@@ -89,10 +103,14 @@ export const openrouter = (initial: Partial<OpenRouterState> = {}, options: Serv
       freeLimits: undefined,
       now: Date.now,
       freeCalls: [],
+      videoPolls: 2,
+      videoFailure: undefined,
       ...initial
     }
     // The times of the free-model calls each key was served.
     const freeServed = new Map<string, Array<number>>()
+    // Video jobs by id: how often each was polled (it completes on poll `state.videoPolls`).
+    const videoJobs = new Map<string, { polls: number; readonly model: string }>()
     let created = 0
     const server = yield* serve((request, res, play) => {
       const key = bearerOf(request)
@@ -138,6 +156,11 @@ export const openrouter = (initial: Partial<OpenRouterState> = {}, options: Serv
         const served = [asked, ...fallbacks].find((m) => !state.down.includes(m))
         if (served === undefined) return json(res, 503, { error: { code: 503, message: `No endpoints available for ${asked}` } })
         if (!state.models.some((m) => m.id === served)) return json(res, 404, { error: { code: 404, message: `No endpoints found for ${served}.` } })
+        const outputs = state.models.find((m) => m.id === served)?.architecture?.output_modalities ?? ["text"]
+        const asks = Array.isArray(body?.modalities) ? body.modalities : ["text"]
+        if (asks.some((modality) => !outputs.includes(String(modality)))) {
+          return json(res, 404, { error: { code: 404, message: `No endpoints found that support the requested output modalities: ${asks.join(", ")}` } })
+        }
         const reply = state.reply ?? `Echo: ${lastUserMessage(body)}`
         const id = `gen-${++created}`
         const usage = { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15, cost: state.cost }
@@ -172,7 +195,7 @@ export const openrouter = (initial: Partial<OpenRouterState> = {}, options: Serv
               native_finish_reason: "STOP",
               message: {
                 role: "assistant",
-                content: wantsImage ? "Here is your image." : reply,
+                content: wantsImage ? (outputs.includes("text") ? "Here is your image." : null) : reply,
                 ...(wantsImage
                   ? {
                       images: [
@@ -187,6 +210,54 @@ export const openrouter = (initial: Partial<OpenRouterState> = {}, options: Serv
             }
           ],
           usage
+        })
+      }
+      if (request.method === "POST" && route === "/api/v1/videos") {
+        const asked = typeof body?.model === "string" ? body.model : ""
+        const listed = state.models.find((m) => m.id === asked)
+        if (listed === undefined) return json(res, 404, { error: { code: 404, message: `No endpoints found for ${asked}.` } })
+        if (listed.architecture?.output_modalities?.includes("video") !== true) {
+          return json(res, 400, { error: { code: 400, message: `${asked} does not generate video` } })
+        }
+        const frames = Array.isArray(body?.frame_images) ? body.frame_images : []
+        if (frames.length > 0 && listed.architecture?.input_modalities?.includes("image") !== true) {
+          return json(res, 400, { error: { code: 400, message: `${asked} does not take frame images` } })
+        }
+        const frameUrls = frames.map((frame: unknown) => (frame as { image_url?: { url?: unknown } } | null)?.image_url?.url)
+        if (frameUrls.some((url) => typeof url !== "string" || !/^(https?:|data:image\/[a-z+.-]+;base64,.)/.test(url))) {
+          return json(res, 400, { error: { code: 400, message: "Invalid frame image URL" } })
+        }
+        if ((typeof body?.prompt !== "string" || body.prompt === "") && frames.length === 0) {
+          return json(res, 400, { error: { code: 400, message: "prompt is required" } })
+        }
+        const id = `job-${++created}`
+        videoJobs.set(id, { polls: 0, model: asked })
+        state.billed.push(state.cost)
+        return json(res, 202, { id, generation_id: `gen-${id}`, polling_url: `/api/v1/videos/${id}`, status: "pending" })
+      }
+      const videoRoute = /^\/api\/v1\/videos\/([^/]+)(\/content)?$/.exec(route)
+      if (request.method === "GET" && videoRoute !== null) {
+        const id = decodeURIComponent(videoRoute[1]!)
+        const job = videoJobs.get(id)
+        if (job === undefined) return json(res, 404, { error: { code: 404, message: "Resource not found" } })
+        const completed = job.polls >= state.videoPolls
+        if (videoRoute[2] !== undefined) {
+          if (!completed) return json(res, 400, { error: { code: 400, message: "the video is not ready" } })
+          res.writeHead(200, { "content-type": "video/mp4" })
+          res.end(tinyMp4)
+          return
+        }
+        job.polls++
+        if (state.videoFailure !== undefined) {
+          return json(res, 200, { id, polling_url: `/api/v1/videos/${id}`, status: "failed", error: state.videoFailure })
+        }
+        const status = job.polls >= state.videoPolls ? "completed" : "in_progress"
+        return json(res, 200, {
+          id,
+          generation_id: `gen-${id}`,
+          polling_url: `/api/v1/videos/${id}`,
+          status,
+          ...(status === "completed" ? { unsigned_urls: [`${server.url}/files/${id}.mp4`], usage: { cost: state.cost } } : {})
         })
       }
       return json(res, 404, { error: { code: 404, message: `Not found: ${request.method} ${route}` } })

@@ -1,7 +1,8 @@
 /**
  * An emulator of Together AI's API on 127.0.0.1 (under `/v1`, like the real one): models list,
  * chat completions (whole and SSE-streamed), image generation (base64 or URL, URLs served by the
- * emulator), text-to-speech (WAV/MP3 bytes) and transcription (multipart, verbose_json). It
+ * emulator; an input image as `image_url` or `reference_images` must be an http(s) or image
+ * `data:` URL), text-to-speech (WAV/MP3 bytes) and transcription (multipart, verbose_json). It
  * checks the bearer key (401 otherwise), records every request, and plays the faults of
  * `Faults.ts`. State (`reply`, `models`, accepted `keys`) can be changed by a test at any time.
  */
@@ -101,6 +102,12 @@ export const together = (initial: Partial<TogetherState> = {}, options: ServeOpt
       }
       if (request.method === "POST" && route === "/v1/images/generations") {
         if (typeof body?.prompt !== "string" || body.prompt === "") return json(res, 400, { error: { message: "prompt is required", type: "invalid_request_error" } })
+        // An input image must be a URL the service can fetch: http(s) or an inline data URL.
+        const inputs = [...(body.image_url !== undefined ? [body.image_url] : []), ...(Array.isArray(body.reference_images) ? body.reference_images : [])]
+        if (body.reference_images !== undefined && !Array.isArray(body.reference_images)) return json(res, 400, { error: { message: "reference_images must be an array", type: "invalid_request_error" } })
+        if (inputs.some((url) => typeof url !== "string" || !/^(https?:|data:image\/[a-z+.-]+;base64,.)/.test(url))) {
+          return json(res, 400, { error: { message: "Invalid image URL", type: "invalid_request_error" } })
+        }
         const id = `img-${++created}`
         const [width, height] = [Number(body.width ?? 1024), Number(body.height ?? 1024)]
         state.billed.push(((pricing.base ?? 0) * width * height) / 1_000_000)

@@ -6,7 +6,9 @@
  * OpenRouter serves everything through chat completions, so a model can do:
  * - text-to-text when it reads text and writes text;
  * - text-to-image when it reads text and writes images (`modalities: ["image", "text"]`, the
- *   images come back in `choices[0].message.images`).
+ *   images come back in `choices[0].message.images`);
+ * - text-to-video when it reads text and writes video (not through chat: `POST /videos`, a job);
+ *   image-to-video too when it also reads images (the image sent as the first frame).
  * Embedding, rerank, speech and transcription models (other endpoints), and safety
  * classifiers (Llama Guard ...) get none: this provider does not implement those.
  *
@@ -56,7 +58,14 @@ export const categoryRules: ReadonlyArray<CategoryRule> = [
   },
   { name: "image out from text in: images", inputs: ["text"], outputs: ["image"], capabilities: ["text-to-image"] },
   { name: "text out from text in: text", inputs: ["text"], outputs: ["text"], capabilities: ["text-to-text"] },
-  { name: "anything else (embeddings, audio, video ...) is not offered", capabilities: [] }
+  {
+    name: "video out from text and image in: videos from a prompt or from a first frame, through the video job endpoint",
+    inputs: ["text", "image"],
+    outputs: ["video"],
+    capabilities: ["text-to-video", "image-to-video"]
+  },
+  { name: "video out from text in: videos, through the video job endpoint", inputs: ["text"], outputs: ["video"], capabilities: ["text-to-video"] },
+  { name: "anything else (embeddings, rerank, speech, transcription, audio ...) is not offered", capabilities: [] }
 ]
 
 /** The modalities of a model: from `input_/output_modalities`, else from `modality` (`"text+image->text"`). */

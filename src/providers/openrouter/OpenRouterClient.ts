@@ -8,7 +8,9 @@
  * `POST /chat/completions` (whole, or streamed as SSE text deltas; OpenRouter's
  * `: OPENROUTER PROCESSING` comment lines are skipped, and an error event inside the stream
  * fails it with the tag its `code` maps to: the OpenAI-style part, from
- * `openai-compatible/Chat.ts`), and `download` of a result URL.
+ * `openai-compatible/Chat.ts`), `download` of a result URL, and video generation as a job:
+ * `POST /videos` (202 with the job), `GET /videos/{id}` (its status) and
+ * `GET /videos/{id}/content` (the video's bytes, proxied by OpenRouter with the key).
  *
  * @module
  */
@@ -22,6 +24,7 @@ import * as Schema from "effect/Schema"
 import type { MediaError } from "../../domain/Errors.js"
 import type * as Http from "../../http/Http.js"
 import * as ProviderConfig from "../../provider/ProviderConfig.js"
+import { type Bytes, readBytes } from "../openai-compatible/Bytes.js"
 import * as Chat from "../openai-compatible/Chat.js"
 import * as OpenRouterConfig from "./OpenRouterConfig.js"
 
@@ -107,10 +110,49 @@ export const contentText = (content: typeof Content.Type | undefined): string | 
   return content.map((part) => part.text ?? "").join("")
 }
 
+/** The body of `POST /videos` (the fields set here; others from `extra`). */
+export interface VideoRequest {
+  readonly model: string
+  /** Required by every model but those that make a video from an image alone. */
+  readonly prompt?: string
+  /** The first and/or last frame: `{type: "image_url", image_url: {url}, frame_type: "first_frame"}`. */
+  readonly frame_images?: ReadonlyArray<{
+    readonly type: "image_url"
+    readonly image_url: { readonly url: string }
+    readonly frame_type: "first_frame" | "last_frame"
+  }>
+  /** Seconds. */
+  readonly duration?: number
+  /** `"WIDTHxHEIGHT"`, e.g. `"1280x720"`. */
+  readonly size?: string
+  readonly seed?: number
+  readonly [extra: string]: unknown
+}
+
+/** A video job as `POST /videos` and `GET /videos/{id}` answer it. */
+export const VideoJob = Schema.Struct({
+  id: Schema.String,
+  polling_url: Schema.String,
+  /** `pending`, `in_progress`, `completed`, `failed`, `cancelled` or `expired`; kept open for new ones. */
+  status: Schema.String,
+  generation_id: Schema.optional(Schema.String),
+  error: Schema.optional(Schema.String),
+  unsigned_urls: Schema.optional(Schema.Array(Schema.String)),
+  usage: Schema.optional(Schema.NullOr(Schema.Struct({ cost: Schema.optional(Schema.NullOr(Schema.Number)) })))
+})
+/** A video job. */
+export type VideoJob = typeof VideoJob.Type
+
 /** The calls of OpenRouter's API. */
 export interface Service extends Chat.ChatCalls<ChatRequest, ChatResponse> {
   /** `GET /models?output_modalities=all`. */
   readonly models: Effect.Effect<ReadonlyArray<OpenRouterModel>, MediaError>
+  /** `POST /videos`: the job, accepted. */
+  readonly submitVideo: (request: VideoRequest) => Effect.Effect<VideoJob, MediaError>
+  /** `GET /videos/{id}`: the job's status (its cost once completed). */
+  readonly videoStatus: (id: string, model: string) => Effect.Effect<VideoJob, MediaError>
+  /** `GET /videos/{id}/content`: the first video of a completed job. */
+  readonly videoContent: (id: string, model: string) => Effect.Effect<Bytes, MediaError>
 }
 
 /** OpenRouter's API client, as a service. */
@@ -123,7 +165,11 @@ export const make = (http: Http.ProviderHttp): Service => ({
     // A chat that draws images takes far longer than one that writes text.
     timeoutOf: (request: ChatRequest) => (request.modalities?.includes("image") === true ? "5 minutes" : undefined)
   }),
-  models: Effect.map(http.json({ path: "/models", query: { output_modalities: "all" }, schema: OpenRouterModelList }), (list) => list.data)
+  models: Effect.map(http.json({ path: "/models", query: { output_modalities: "all" }, schema: OpenRouterModelList }), (list) => list.data),
+  submitVideo: (request) => http.json({ method: "POST", path: "/videos", json: request, schema: VideoJob, model: request.model }),
+  videoStatus: (id, model) => http.json({ path: `/videos/${encodeURIComponent(id)}`, schema: VideoJob, model }),
+  videoContent: (id, model) =>
+    Effect.flatMap(http.send({ path: `/videos/${encodeURIComponent(id)}/content`, model, timeout: "10 minutes" }), readBytes(http.provider))
 })
 
 /** The client as a layer, over a resolved configuration (keys rotated, timeout and retries as configured). */

@@ -1,7 +1,8 @@
 /**
  * The OpenRouter provider: text generation (whole or streamed) and text-to-image through
- * OpenRouter's chat completions, with models discovered from `GET /models` (every output
- * modality) and categorized by the rules in `Categories.ts`.
+ * OpenRouter's chat completions, text- and image-to-video through its video jobs, with models
+ * discovered from `GET /models` (every output modality) and categorized by the rules in
+ * `Categories.ts`.
  *
  * - Configuration (`OpenRouterConfig.ts`): `OPENROUTER_API_KEY` (a comma-separated list is a
  *   pool, taken round robin), `OPENROUTER_BASE_URL` (default
@@ -21,10 +22,22 @@
  *   skipped. A stream cut before `[DONE]` fails with `NetworkError`; an error event in the stream
  *   fails with the tag its code maps to (e.g. 402 -> QuotaExceeded).
  * - text-to-image: chat with `modalities: ["image", "text"]` on a model whose output modalities
- *   include `image`; the first of `message.images` (a data: URL decoded, or a URL downloaded
- *   through `http/Download.ts`: its URL policy, an `image/*` check, 256 MiB cap, into
- *   `AUTOMARKET_DOWNLOAD_DIR`) is the `Image`. `width`/`height` are not sent (chat image models choose their size; use
- *   `extra.image_config` for aspect ratios where the model supports it).
+ *   include `image` (`["image"]` for a discovered model that writes only images: OpenRouter
+ *   refuses a modality the model lacks); the first of `message.images` (a data: URL decoded, or
+ *   a URL downloaded through `http/Download.ts`: its URL policy, an `image/*` check, 256 MiB
+ *   cap, into `AUTOMARKET_DOWNLOAD_DIR`) is the `Image`. `width`/`height` are not sent (chat
+ *   image models choose their size; use `extra.image_config` for aspect ratios where the model
+ *   supports it).
+ * - text-to-video: `POST /videos` (a job) on a model whose output modalities include `video`,
+ *   followed by `jobs/Follow.ts` (`AUTOMARKET_POLL_INTERVAL` or the default schedule; progress
+ *   events as the job moves), then the first video read from `GET /videos/{id}/content` into
+ *   memory. `durationSeconds` is sent as `duration`, `width`x`height` as `size`, `seed`; `extra`
+ *   fields (`resolution`, `aspect_ratio`, `generate_audio` ...) are merged into the body.
+ *   `costUsd` is the job's `usage.cost`. The job is not resumable from a ticket, nor cancelled
+ *   when the call is interrupted (OpenRouter has no cancel call for it).
+ * - image-to-video: the same job with the image as its first frame (`frame_images`, a URL
+ *   source as is, bytes or a file as a `data:` URL, `jobs/Inputs.ts`) and `options.prompt` when
+ *   given, on a video model that also reads images.
  * - 402 (insufficient credits) is QuotaExceeded, 429 RateLimited with its Retry-After: both
  *   decided in `http/Http.ts`, retried (429) by its policy.
  *
@@ -37,10 +50,15 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
-import { BytesSource, FileSource, Image, Text } from "../../domain/Asset.js"
+import { BytesSource, FileSource, Image, Text, Video } from "../../domain/Asset.js"
 import { InvalidInput, MalformedResponse, type MediaError } from "../../domain/Errors.js"
-import { type ImageOptions, MediaProvider, type TextOptions } from "../../domain/MediaProvider.js"
+import { type ImageOptions, MediaProvider, type TextOptions, type VideoOptions } from "../../domain/MediaProvider.js"
+import * as Follow from "../../jobs/Follow.js"
+import { inputUrlOf } from "../../jobs/Inputs.js"
+import type { JobStatus } from "../../jobs/JobStatus.js"
+import { makeControl } from "../../jobs/Run.js"
 import * as Settings from "../../jobs/Settings.js"
+import { JobTicket } from "../../jobs/Ticket.js"
 import * as Provider from "../../provider/Provider.js"
 import * as ProviderConfig from "../../provider/ProviderConfig.js"
 import { textCost } from "../openai-compatible/Categories.js"
@@ -53,7 +71,9 @@ import * as OpenRouterConfig from "./OpenRouterConfig.js"
 /** The models used when the caller names none. */
 export const defaultModels = {
   "text-to-text": "openrouter/auto",
-  "text-to-image": "google/gemini-2.5-flash-image"
+  "text-to-image": "google/gemini-2.5-flash-image",
+  "text-to-video": "google/veo-3.1",
+  "image-to-video": "google/veo-3.1"
 } as const
 
 /** The OpenRouter provider: a `MediaProviderService` that can also list its free models (`:free` variants and zero-priced models). */
@@ -106,8 +126,7 @@ export const make = (config: ProviderConfig.ProviderConfig): Effect.Effect<OpenR
       Effect.map(client.models, (models) => models.map((model) => toProviderModel(provider, model)))
     )
 
-    // OpenRouter's own figure when it reports one, else tokens x the discovered prices.
-    // OpenRouter's own figure when the answer has one, else the listed price.
+    // OpenRouter's own figure when the answer has one, else tokens x the discovered prices.
     const costOf = (model: string, usage: OpenRouterClient.ChatResponse["usage"]): Effect.Effect<{ costUsd?: number; costSource?: "provider" | "catalog" }> =>
       usage?.cost !== undefined && usage.cost !== null
         ? Effect.succeed({ costUsd: usage.cost, costSource: "provider" })
@@ -132,7 +151,11 @@ export const make = (config: ProviderConfig.ProviderConfig): Effect.Effect<OpenR
 
     const textToImage: Provider.Transform<"text-to-image"> = (model, input, options) =>
       Effect.gen(function* () {
-        const answer = yield* client.chat(yield* chatRequest(model, input, options, ["image", "text"]))
+        // A model that writes only images is refused by OpenRouter when asked for text too.
+        const info = yield* known(model)
+        const modalities: ReadonlyArray<"image" | "text"> =
+          info !== undefined && !info.capabilities.includes("text-to-text") ? ["image"] : ["image", "text"]
+        const answer = yield* client.chat(yield* chatRequest(model, input, options, modalities))
         const url = answer.choices[0]?.message.images?.[0]?.image_url.url
         if (url === undefined) {
           const said = OpenRouterClient.contentText(answer.choices[0]?.message.content)
@@ -166,13 +189,100 @@ export const make = (config: ProviderConfig.ProviderConfig): Effect.Effect<OpenR
         })
       })
 
+    // What a video job's answer says, in the terms `Follow.follow` reports and ends by.
+    const statusOfVideo = (job: OpenRouterClient.VideoJob): JobStatus => {
+      switch (job.status) {
+        case "pending":
+          return { _tag: "Queued" }
+        case "completed":
+          return { _tag: "Completed" }
+        case "failed":
+          return { _tag: "Failed", message: job.error ?? "the video generation failed" }
+        case "cancelled":
+        case "expired":
+          return { _tag: "Cancelled", message: job.error ?? `the video job was ${job.status}` }
+        default:
+          return { _tag: "Running", logs: [] }
+      }
+    }
+
+    // One video job: submitted with `fields` (the prompt, or the first frame), followed to its end, its content read.
+    const generateVideo = (
+      model: string,
+      capability: "text-to-video" | "image-to-video",
+      fields: Readonly<Record<string, unknown>>,
+      options: VideoOptions | undefined
+    ) =>
+      Effect.gen(function* () {
+        const { width, height } = options ?? {}
+        const accepted = yield* client.submitVideo({
+          ...options?.extra,
+          ...fields,
+          model,
+          ...(options?.durationSeconds !== undefined ? { duration: options.durationSeconds } : {}),
+          ...(width !== undefined && height !== undefined ? { size: `${width}x${height}` } : {}),
+          ...(options?.seed !== undefined ? { seed: options.seed } : {})
+        })
+        const ticket = new JobTicket({
+          provider,
+          model,
+          capability,
+          requestId: accepted.id,
+          statusUrl: accepted.polling_url,
+          resultUrl: `/videos/${accepted.id}/content`,
+          // OpenRouter has no cancel call for a video job; the status URL stands in, never called.
+          cancelUrl: accepted.polling_url,
+          submittedAt: new Date()
+        })
+        const done = yield* Follow.follow({
+          ticket,
+          poll: client.videoStatus(accepted.id, model),
+          statusOf: statusOfVideo,
+          initial: accepted,
+          control: yield* makeControl,
+          schedule: yield* Settings.pollScheduleFromEnv
+        })
+        const content = yield* client.videoContent(accepted.id, model)
+        if (content.bytes.length === 0) return yield* new MalformedResponse({ provider, detail: "the video is empty" })
+        const cost = done.usage?.cost
+        return new Video({
+          source: new BytesSource({ bytes: content.bytes }),
+          mimeType: content.contentType.startsWith("video/") ? content.contentType : "video/mp4",
+          ...(options?.durationSeconds !== undefined ? { duration: options.durationSeconds } : {}),
+          origin: {
+            provider,
+            model,
+            jobId: accepted.id,
+            ...(cost !== undefined && cost !== null ? { costUsd: cost, costSource: "provider" as const } : {})
+          }
+        })
+      })
+
+    const textToVideo: Provider.Transform<"text-to-video"> = (model, input, options) =>
+      generateVideo(model, "text-to-video", { prompt: input.text }, options)
+
+    const imageToVideo: Provider.Transform<"image-to-video"> = (model, input, options) =>
+      Effect.gen(function* () {
+        const url = yield* inputUrlOf(provider, input.source, input.mimeType)
+        const prompt = options?.prompt
+        return yield* generateVideo(
+          model,
+          "image-to-video",
+          {
+            frame_images: [{ type: "image_url", image_url: { url }, frame_type: "first_frame" }],
+            ...(prompt !== undefined && prompt !== "" ? { prompt } : {})
+          },
+          options
+        )
+      })
+
     const service = yield* Provider.make({
       id: provider,
       name: settings.name,
       ...remote,
       discover,
       defaultModels,
-      transforms: { "text-to-text": textToText, "text-to-image": textToImage },
+      transforms: { "text-to-text": textToText, "text-to-image": textToImage, "text-to-video": textToVideo, "image-to-video": imageToVideo },
       streamText
     })
     return Discovery.withFreeModels(service)

@@ -1,5 +1,5 @@
 /**
- * The OpenRouter provider (text, streamed text, text-to-image through chat): the provider, its
+ * The OpenRouter provider (text, streamed text, text-to-image through chat, text- and image-to-video as jobs): the provider, its
  * typed client and its categorization rules.
  *
  * @module

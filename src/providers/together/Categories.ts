@@ -4,7 +4,10 @@
  * normalisation from Together's `/models` payload to per-unit `Price`s.
  *
  * Only capabilities this provider implements are ever assigned (text-to-text, text-to-image,
- * text-to-speech, speech-to-text). Embedding, rerank and moderation models, and safety
+ * image-to-image, text-to-speech, speech-to-text). Image-to-image is listed only for the image
+ * models whose rule names the request field that carries their input image (`inputImage`):
+ * FLUX.1 Kontext takes `image_url`, FLUX.2 `reference_images`; the others (FLUX.1 schnell/dev/
+ * pro, SDXL, Imagen) ignore an input image, so they only generate from a prompt. Embedding, rerank and moderation models, and safety
  * classifiers that Together types as `chat` (Llama Guard, VirtueGuard ...), get none.
  *
  * Pricing, as Together reports it in `pricing`:
@@ -45,7 +48,12 @@ export interface TogetherModelInfo {
 export interface CategoryRule extends Rules.CategoryRule {
   /** Together model types the rule applies to; any type when absent. */
   readonly types?: ReadonlyArray<string>
+  /** The field of `POST /images/generations` that carries the model's input image, when it takes one. */
+  readonly inputImage?: InputImageField
 }
+
+/** How an image model is given an image to work from: one URL, or a list of reference URLs. */
+export type InputImageField = "image_url" | "reference_images"
 
 /** The rules, in order. */
 export const categoryRules: ReadonlyArray<CategoryRule> = [
@@ -56,7 +64,21 @@ export const categoryRules: ReadonlyArray<CategoryRule> = [
   },
   { name: "embedding, rerank and moderation models generate nothing", types: ["embedding", "rerank", "moderation"], capabilities: [] },
   { name: "chat, language and code models generate text", types: ["chat", "language", "code"], capabilities: ["text-to-text"] },
-  { name: "image models generate images from a prompt", types: ["image"], capabilities: ["text-to-image"] },
+  {
+    name: "FLUX.1 Kontext models edit the image given as image_url, or generate from a prompt alone",
+    types: ["image"],
+    idPattern: /flux\.1-kontext/i,
+    capabilities: ["text-to-image", "image-to-image"],
+    inputImage: "image_url"
+  },
+  {
+    name: "FLUX.2 models work from the images given as reference_images, or from a prompt alone",
+    types: ["image"],
+    idPattern: /flux\.2-/i,
+    capabilities: ["text-to-image", "image-to-image"],
+    inputImage: "reference_images"
+  },
+  { name: "other image models generate images from a prompt", types: ["image"], capabilities: ["text-to-image"] },
   { name: "audio models speak text", types: ["audio"], capabilities: ["text-to-speech"] },
   { name: "transcribe models transcribe speech", types: ["transcribe"], capabilities: ["speech-to-text"] },
   { name: "anything else (video, unknown types) is not offered", capabilities: [] }
@@ -69,6 +91,9 @@ export const ruleFor = (model: Pick<TogetherModelInfo, "id" | "type">): Category
 /** The capabilities of a model under the rules. */
 export const capabilitiesOf = (model: Pick<TogetherModelInfo, "id" | "type">): ReadonlyArray<MediaCapability> =>
   ruleFor(model)?.capabilities ?? []
+
+/** The request field that carries an image model's input image; undefined when the model takes none. */
+export const inputImageFieldOf = (modelId: string): InputImageField | undefined => ruleFor({ id: modelId, type: "image" })?.inputImage
 
 const perMillion = 1_000_000
 

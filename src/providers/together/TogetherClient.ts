@@ -92,6 +92,10 @@ export interface ImageRequest {
   readonly negative_prompt?: string
   readonly response_format?: "base64" | "url"
   readonly output_format?: "jpeg" | "png"
+  /** The image to edit, for the models that take one (FLUX.1 Kontext): an http(s) or `data:` URL. */
+  readonly image_url?: string
+  /** Images that guide the result, for the models that take them (FLUX.2): http(s) or `data:` URLs. */
+  readonly reference_images?: ReadonlyArray<string>
   readonly [extra: string]: unknown
 }
 

@@ -1,5 +1,5 @@
 /**
- * The Together AI provider: text generation (whole or streamed), text-to-image, text-to-speech
+ * The Together AI provider: text generation (whole or streamed), text-to-image, image-to-image, text-to-speech
  * and speech-to-text over Together's OpenAI-style API, with its models discovered from
  * `GET /models` and categorized by the rules in `Categories.ts`.
  *
@@ -18,6 +18,13 @@
  *   (`extra.response_format: "url"` asks for a URL, which is then downloaded through
  *   `http/Download.ts` (its URL policy, an `image/*` check, 256 MiB cap) into
  *   `AUTOMARKET_DOWNLOAD_DIR`). The `Image` holds the bytes, or the downloaded file; `costUsd` is megapixels x the model's megapixel price when known.
+ * - image-to-image: the same call with the input image, for the models `Categories.ts` lists
+ *   under it: as `image_url` (FLUX.1 Kontext) or the one entry of `reference_images` (FLUX.2),
+ *   a URL source as is, bytes or a file inlined as a `data:` URL (`jobs/Inputs.ts`, 20 MiB at
+ *   most). `options.prompt` (required: Together requires a prompt) says what to do to it;
+ *   `strength` is not sent (Together's endpoint has no such field). Another model fails with
+ *   CapabilityNotSupported before anything is sent. Without `width`/`height` the price is
+ *   reckoned at 1024x1024, as for text-to-image.
  * - text-to-speech: `POST /audio/speech`; `voice` (default per model family), `format` wav or
  *   mp3 (opus is refused with InvalidInput).
  * - speech-to-text: `POST /audio/transcriptions` as multipart, `verbose_json`, with segments.
@@ -29,16 +36,17 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Stream from "effect/Stream"
 import { Audio, BytesSource, FileSource, Image, Text } from "../../domain/Asset.js"
-import { InvalidInput, MalformedResponse, type MediaError } from "../../domain/Errors.js"
+import { CapabilityNotSupported, InvalidInput, MalformedResponse, type MediaError } from "../../domain/Errors.js"
 import { type ImageOptions, MediaProvider, type SpeechOptions, type TextOptions, type TranscriptionOptions } from "../../domain/MediaProvider.js"
 import { uploadName } from "../../http/Multipart.js"
+import { inputUrlOf } from "../../jobs/Inputs.js"
 import * as Settings from "../../jobs/Settings.js"
 import * as Provider from "../../provider/Provider.js"
 import * as ProviderConfig from "../../provider/ProviderConfig.js"
 import { textCost } from "../openai-compatible/Categories.js"
 import * as Chat from "../openai-compatible/Chat.js"
 import * as Discovery from "../openai-compatible/Discovery.js"
-import { toProviderModel } from "./Categories.js"
+import { inputImageFieldOf, type InputImageField, toProviderModel } from "./Categories.js"
 import * as TogetherClient from "./TogetherClient.js"
 import * as TogetherConfig from "./TogetherConfig.js"
 
@@ -46,6 +54,7 @@ import * as TogetherConfig from "./TogetherConfig.js"
 export const defaultModels = {
   "text-to-text": "meta-llama/Llama-3.3-70B-Instruct-Turbo",
   "text-to-image": "black-forest-labs/FLUX.1-schnell",
+  "image-to-image": "black-forest-labs/FLUX.1-kontext-pro",
   "text-to-speech": "cartesia/sonic",
   "speech-to-text": "openai/whisper-large-v3"
 } as const
@@ -99,14 +108,25 @@ export const make = (config: ProviderConfig.ProviderConfig): Effect.Effect<Toget
     const streamText = (model: string, input: Text, options: TextOptions | undefined): Stream.Stream<string, MediaError> =>
       client.chatStream(chatRequest(model, input, options))
 
-    const textToImage: Provider.Transform<"text-to-image"> = (model, input, options: ImageOptions | undefined) =>
+    // One `POST /images/generations`, from a prompt alone or with an input image in the model's field.
+    const generateImage = (
+      model: string,
+      prompt: string,
+      options: ImageOptions | undefined,
+      inputImage?: { readonly field: InputImageField; readonly url: string }
+    ) =>
       Effect.gen(function* () {
         const extra = options?.extra ?? {}
         const responseFormat = extra.response_format === "url" ? "url" : "base64"
         const answer = yield* client.images({
           ...extra,
           model,
-          prompt: input.text,
+          prompt,
+          ...(inputImage === undefined
+            ? {}
+            : inputImage.field === "image_url"
+              ? { image_url: inputImage.url }
+              : { reference_images: [inputImage.url] }),
           response_format: responseFormat,
           n: 1,
           ...(options?.width !== undefined ? { width: options.width } : {}),
@@ -145,6 +165,21 @@ export const make = (config: ProviderConfig.ProviderConfig): Effect.Effect<Toget
           height,
           origin: { provider, model, ...(answer.id !== undefined ? { jobId: answer.id } : {}), ...(costUsd !== undefined ? { costUsd } : {}) }
         })
+      })
+
+    const textToImage: Provider.Transform<"text-to-image"> = (model, input, options) => generateImage(model, input.text, options)
+
+    const imageToImage: Provider.Transform<"image-to-image"> = (model, input, options) =>
+      Effect.gen(function* () {
+        // A model outside the table would ignore the image and answer a picture of the prompt alone.
+        const field = inputImageFieldOf(model)
+        if (field === undefined) {
+          return yield* new CapabilityNotSupported({ provider, capability: "image-to-image", detail: `${model} takes no input image` })
+        }
+        const prompt = options?.prompt
+        if (prompt === undefined || prompt.trim() === "") return yield* invalid("image-to-image needs options.prompt: what to do to the image")
+        const url = yield* inputUrlOf(provider, input.source, input.mimeType)
+        return yield* generateImage(model, prompt, options, { field, url })
       })
 
     const textToSpeech: Provider.Transform<"text-to-speech"> = (model, input, options: SpeechOptions | undefined) =>
@@ -203,6 +238,7 @@ export const make = (config: ProviderConfig.ProviderConfig): Effect.Effect<Toget
       transforms: {
         "text-to-text": textToText,
         "text-to-image": textToImage,
+        "image-to-image": imageToImage,
         "text-to-speech": textToSpeech,
         "speech-to-text": speechToText
       },

@@ -1,5 +1,5 @@
 /**
- * The Together AI provider (text, streamed text, text-to-image, text-to-speech, speech-to-text):
+ * The Together AI provider (text, streamed text, text-to-image, image-to-image, text-to-speech, speech-to-text):
  * the provider, its typed client and its categorization rules.
  *
  * @module

@@ -29,15 +29,16 @@ describe("OpenRouter categorization (rules as data, over a realistic /models pay
       const { inputs, outputs } = modalitiesOf(model)
       for (const capability of capabilitiesOf(model)) {
         expect(inputs, model.id).toContain("text")
-        expect(outputs, `${model.id} ${capability}`).toContain(capability === "text-to-image" ? "image" : "text")
+        expect(outputs, `${model.id} ${capability}`).toContain(capability === "text-to-image" ? "image" : capability.endsWith("-to-video") ? "video" : "text")
       }
     }
   })
 
-  it("embedding, rerank, speech, transcription and video models get none", () => {
-    for (const id of ["openai/text-embedding-3-small", "qwen/qwen3-embedding-8b", "cohere/rerank-v3.5", "openai/gpt-4o-mini-tts", "openai/whisper-1", "google/veo-3.1"]) {
+  it("embedding, rerank, speech and transcription models get none; video models that read images animate them too", () => {
+    for (const id of ["openai/text-embedding-3-small", "qwen/qwen3-embedding-8b", "cohere/rerank-v3.5", "openai/gpt-4o-mini-tts", "openai/whisper-1"]) {
       expect(get(id).capabilities, id).toEqual([])
     }
+    expect(get("google/veo-3.1").capabilities).toEqual(["text-to-video", "image-to-video"])
   })
 
   it("image-output chat models generate images and text; guards get nothing", () => {

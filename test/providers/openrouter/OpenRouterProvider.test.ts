@@ -1,17 +1,18 @@
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
+import * as ConfigProvider from "effect/ConfigProvider"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
-import { Image, text } from "../../../src/domain/Asset.js"
+import { BytesSource, Image, text, Video } from "../../../src/domain/Asset.js"
 import * as OpenRouter from "../../../src/providers/openrouter/index.js"
 import * as Together from "../../../src/providers/together/index.js"
 import * as ProviderRegistry from "../../../src/registry/ProviderRegistry.js"
 import type { ProviderConfig } from "../../../src/provider/ProviderConfig.js"
 import * as Faults from "../../emulators/Faults.js"
-import { openrouter } from "../../emulators/openrouter.js"
+import { openrouter, openRouterModelsFixture, tinyMp4 } from "../../emulators/openrouter.js"
 import { tinyPng } from "../../emulators/Samples.js"
 import { together } from "../../emulators/together.js"
 
@@ -47,7 +48,7 @@ describe("OpenRouter against its emulator", () => {
       const free = yield* provider.getFreeModels
       expect(free.length).toBeGreaterThanOrEqual(8)
       expect(free.every((m) => m.id.endsWith(":free"))).toBe(true)
-      expect(provider.capabilities).toEqual(["text-to-text", "text-to-image"])
+      expect(provider.capabilities).toEqual(["text-to-text", "text-to-image", "text-to-video", "image-to-video"])
     }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
 
   it.scopedLive("generates text; origin carries OpenRouter's usage.cost", () =>
@@ -97,6 +98,83 @@ describe("OpenRouter against its emulator", () => {
       expect(image.mimeType).toBe("image/png")
       expect(image.source._tag === "Bytes" && Buffer.from(image.source.bytes).equals(tinyPng)).toBe(true)
       expect(emulator.requests[0]!.json).toMatchObject({ model: "google/gemini-2.5-flash-image", modalities: ["image", "text"] })
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+})
+
+describe("OpenRouter video jobs", () => {
+  const fastPolls = Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["AUTOMARKET_POLL_INTERVAL", "10 millis"]])))
+
+  it.scopedLive("text-to-video submits a job, follows it to completed, reads the content; cost from the job's usage", () =>
+    Effect.gen(function* () {
+      const { emulator, provider } = yield* setup()
+      expect((yield* provider.getModelsForCapability("text-to-video")).map((m) => m.id)).toEqual(["google/veo-3.1"])
+      emulator.state.videoPolls = 3
+      const model = yield* provider.textToVideo()
+      const video = yield* model.transform(text("waves at dusk"), { durationSeconds: 8, width: 1280, height: 720, seed: 5, extra: { resolution: "720p" } }).pipe(fastPolls)
+      expect(video).toBeInstanceOf(Video)
+      expect(video.mimeType).toBe("video/mp4")
+      expect(video.source._tag === "Bytes" && Buffer.from(video.source.bytes).equals(tinyMp4)).toBe(true)
+      expect(video.origin).toMatchObject({ provider: "openrouter", model: "google/veo-3.1", costUsd: 0.00042, costSource: "provider" })
+      const submitted = emulator.requests.find((r) => r.method === "POST" && r.path === "/api/v1/videos")
+      expect(submitted?.json).toEqual({ model: "google/veo-3.1", prompt: "waves at dusk", duration: 8, size: "1280x720", seed: 5, resolution: "720p" })
+      const polls = emulator.requests.filter((r) => r.method === "GET" && /^\/api\/v1\/videos\/job-\d+$/.test(r.path))
+      expect(polls.length).toBe(3)
+      expect(emulator.requests.at(-1)!.path).toMatch(/^\/api\/v1\/videos\/job-\d+\/content$/)
+      expect(emulator.requests.at(-1)!.headers.authorization).toBe(`Bearer ${key}`)
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
+  it.scopedLive("image-to-video sends the image as the first frame, the prompt when given", () =>
+    Effect.gen(function* () {
+      const { emulator, provider } = yield* setup()
+      expect((yield* provider.getModelsForCapability("image-to-video")).map((m) => m.id)).toEqual(["google/veo-3.1"])
+      const model = yield* provider.imageToVideo()
+      const still = new Image({ source: new BytesSource({ bytes: new Uint8Array(tinyPng) }), mimeType: "image/png" })
+      const video = yield* model.transform(still, { prompt: "the lamp turns", durationSeconds: 5 }).pipe(fastPolls)
+      expect(video.source._tag === "Bytes" && Buffer.from(video.source.bytes).equals(tinyMp4)).toBe(true)
+      const submitted = emulator.requests.find((r) => r.method === "POST" && r.path === "/api/v1/videos")
+      expect(submitted?.json).toEqual({
+        model: "google/veo-3.1",
+        prompt: "the lamp turns",
+        duration: 5,
+        frame_images: [{ type: "image_url", image_url: { url: `data:image/png;base64,${tinyPng.toString("base64")}` }, frame_type: "first_frame" }]
+      })
+      // Without a prompt the frame alone is sent.
+      yield* model.transform(still).pipe(fastPolls)
+      expect(emulator.requests.filter((r) => r.method === "POST" && r.path === "/api/v1/videos").at(-1)!.json).not.toHaveProperty("prompt")
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
+  it.scopedLive("a failed job is GenerationFailed with OpenRouter's message; its content is never asked for", () =>
+    Effect.gen(function* () {
+      const { emulator, provider } = yield* setup()
+      emulator.state.videoPolls = 1000
+      const model = yield* provider.textToVideo("google/veo-3.1")
+      // The job fails at its first poll: the emulator is told to answer `failed` from then on.
+      emulator.state.videoFailure = "content policy violation"
+      const error = yield* Effect.flip(model.transform(text("x")).pipe(fastPolls))
+      expect(error).toMatchObject({ _tag: "GenerationFailed" })
+      expect(error.message).toMatch(/content policy violation/)
+      expect(emulator.requests.some((r) => r.path.endsWith("/content"))).toBe(false)
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+})
+
+describe("OpenRouter image-only models", () => {
+  it.scopedLive("a discovered model that writes only images is asked for images alone (asked for text too, OpenRouter refuses)", () =>
+    Effect.gen(function* () {
+      const flux = {
+        id: "black-forest-labs/flux.2-pro",
+        name: "FLUX.2 Pro",
+        architecture: { modality: "text+image->image", input_modalities: ["text", "image"], output_modalities: ["image"] },
+        pricing: { prompt: "0", completion: "0", request: "0", image: "0.03" }
+      }
+      const emulator = yield* openrouter({ models: [...openRouterModelsFixture.data, flux] })
+      const provider = yield* OpenRouter.make(config(emulator.baseUrl))
+      const before = yield* Effect.flip(Effect.flatMap(provider.textToImage(flux.id), (m) => m.transform(text("a fox"))))
+      // Before discovery nothing says the model writes no text: it is asked for both, and refused.
+      expect(before).toMatchObject({ _tag: "ModelNotFound" })
+      expect((yield* provider.getModelsForCapability("text-to-image")).map((m) => m.id)).toContain(flux.id)
+      const image = yield* Effect.flatMap(provider.textToImage(flux.id), (m) => m.transform(text("a fox")))
+      expect(image.source._tag === "Bytes" && Buffer.from(image.source.bytes).equals(tinyPng)).toBe(true)
+      expect(emulator.requests.at(-1)!.json).toMatchObject({ model: flux.id, modalities: ["image"] })
     }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
 })
 

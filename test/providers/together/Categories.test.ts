@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Schema from "effect/Schema"
-import { capabilitiesOf, pricesOf, ruleFor, toProviderModel } from "../../../src/providers/together/Categories.js"
+import { capabilitiesOf, inputImageFieldOf, pricesOf, ruleFor, toProviderModel } from "../../../src/providers/together/Categories.js"
 import { TogetherModelList } from "../../../src/providers/together/TogetherClient.js"
 import { togetherModelsFixture } from "../../emulators/together.js"
 
@@ -30,7 +30,7 @@ describe("Together categorization (rules as data, over a realistic /models paylo
       chat: ["text-to-text"],
       language: ["text-to-text"],
       code: ["text-to-text"],
-      image: ["text-to-image"],
+      image: ["text-to-image", "image-to-image"],
       audio: ["text-to-speech"],
       transcribe: ["speech-to-text"],
       embedding: [],
@@ -47,6 +47,18 @@ describe("Together categorization (rules as data, over a realistic /models paylo
     const none = models.filter((m) => ["embedding", "rerank", "moderation", "video"].includes(m.type))
     expect(none.length).toBeGreaterThanOrEqual(10)
     for (const model of none) expect(capabilitiesOf(model), model.id).toEqual([])
+  })
+
+  it("image-to-image only for the image models that take an input image, each with its request field", () => {
+    const editors = models.filter((m) => capabilitiesOf(m).includes("image-to-image")).map((m) => m.id)
+    expect(editors).toEqual(["black-forest-labs/FLUX.1-kontext-pro", "black-forest-labs/FLUX.2-pro"])
+    expect(inputImageFieldOf("black-forest-labs/FLUX.1-kontext-pro")).toBe("image_url")
+    expect(inputImageFieldOf("black-forest-labs/FLUX.1-kontext-max")).toBe("image_url")
+    expect(inputImageFieldOf("black-forest-labs/FLUX.2-pro")).toBe("reference_images")
+    for (const id of ["black-forest-labs/FLUX.1-schnell", "black-forest-labs/FLUX.1.1-pro", "google/imagen-4.0-preview", "stabilityai/stable-diffusion-xl-base-1.0"]) {
+      expect(inputImageFieldOf(id), id).toBeUndefined()
+      expect(get(id).capabilities, id).toEqual(["text-to-image"])
+    }
   })
 
   it("safety classifiers typed as chat get none; ordinary chat models do text", () => {

@@ -9,7 +9,7 @@ import * as Stream from "effect/Stream"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { Audio, BytesSource, Image, text } from "../../../src/domain/Asset.js"
+import { Audio, BytesSource, Image, text, UrlSource } from "../../../src/domain/Asset.js"
 import * as Together from "../../../src/providers/together/index.js"
 import type { ProviderConfig } from "../../../src/provider/ProviderConfig.js"
 import * as Faults from "../../emulators/Faults.js"
@@ -43,7 +43,11 @@ describe("Together against its emulator", () => {
       expect(models.length).toBe(53)
       expect((yield* provider.getModelsForCapability("text-to-speech")).map((m) => m.id)).toContain("cartesia/sonic")
       expect((yield* provider.getFreeModels).map((m) => m.id)).toContain("meta-llama/Llama-3.3-70B-Instruct-Turbo-Free")
-      expect(provider.capabilities).toEqual(["text-to-text", "text-to-image", "text-to-speech", "speech-to-text"])
+      expect(provider.capabilities).toEqual(["text-to-text", "text-to-image", "image-to-image", "text-to-speech", "speech-to-text"])
+      expect((yield* provider.getModelsForCapability("image-to-image")).map((m) => m.id)).toEqual([
+        "black-forest-labs/FLUX.1-kontext-pro",
+        "black-forest-labs/FLUX.2-pro"
+      ])
       expect(emulator.requests[0]).toMatchObject({ method: "GET", path: "/v1/models" })
       expect(emulator.requests[0]!.headers.authorization).toBe(`Bearer ${key}`)
     }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
@@ -124,6 +128,35 @@ describe("Together against its emulator", () => {
       expect(viaUrl.source._tag === "File" && fs.readFileSync(viaUrl.source.path).equals(tinyPng)).toBe(true)
       expect(emulator.requests.at(-1)!.path).toMatch(/^\/files\/img-\d+\.png$/)
       expect(emulator.requests.at(-1)!.headers.authorization).toBeUndefined()
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
+  it.scopedLive("image-to-image sends the input image in the model's field, the instruction as the prompt", () =>
+    Effect.gen(function* () {
+      const { emulator, provider } = yield* setup()
+      yield* provider.models
+      const input = new Image({ source: new BytesSource({ bytes: new Uint8Array(tinyPng) }), mimeType: "image/png" })
+      const kontext = yield* provider.imageToImage()
+      expect(kontext.id).toBe("black-forest-labs/FLUX.1-kontext-pro")
+      const edited = yield* kontext.transform(input, { prompt: "make the sky red", seed: 3, strength: 0.4 })
+      expect(edited).toBeInstanceOf(Image)
+      expect(edited.source).toEqual(new BytesSource({ bytes: new Uint8Array(tinyPng) }))
+      expect(edited.origin).toMatchObject({ provider: "together", model: "black-forest-labs/FLUX.1-kontext-pro" })
+      const sent = emulator.requests.at(-1)!.json as Record<string, unknown>
+      expect(sent).toMatchObject({ model: "black-forest-labs/FLUX.1-kontext-pro", prompt: "make the sky red", seed: 3, image_url: `data:image/png;base64,${tinyPng.toString("base64")}` })
+      expect(sent).not.toHaveProperty("strength")
+      expect(sent).not.toHaveProperty("reference_images")
+
+      const flux2 = yield* provider.imageToImage("black-forest-labs/FLUX.2-pro")
+      yield* flux2.transform(new Image({ source: new UrlSource({ url: "https://example.com/cat.png" }), mimeType: "image/png" }), { prompt: "as a watercolour" })
+      expect(emulator.requests.at(-1)!.json).toMatchObject({ model: "black-forest-labs/FLUX.2-pro", reference_images: ["https://example.com/cat.png"] })
+      expect(emulator.requests.at(-1)!.json).not.toHaveProperty("image_url")
+
+      // Refused before anything is sent: no instruction; a model that would ignore the image.
+      const before = emulator.requests.length
+      expect(yield* Effect.flip(kontext.transform(input))).toMatchObject({ _tag: "InvalidInput" })
+      const schnell = yield* Effect.flip(Effect.flatMap(provider.imageToImage("black-forest-labs/FLUX.1-schnell"), (m) => m.transform(input, { prompt: "x" })))
+      expect(schnell).toMatchObject({ _tag: "CapabilityNotSupported", capability: "image-to-image" })
+      expect(emulator.requests.length).toBe(before)
     }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
 
   it.scopedLive("text-to-speech returns the audio bytes; opus is refused before sending", () =>
