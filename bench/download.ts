@@ -20,6 +20,7 @@ import { createInterface } from "node:readline"
 import { fileURLToPath } from "node:url"
 import * as Download from "../src/http/Download.js"
 import * as UndiciHttpClient from "../src/http/UndiciHttpClient.js"
+import { measureRss } from "./support/Rss.js"
 
 /** What one run measured. */
 export interface DownloadBenchResult {
@@ -42,11 +43,11 @@ export interface DownloadBenchOptions {
   readonly bytes?: number
   /** A server answering `GET <url>` with the bytes; default: start bench/server.mjs's download role and use `/bytes/<bytes>`. */
   readonly url?: string
+  /** With `url`: what to download first, to warm up. Default: `url` with a trailing `/bytes/<n>` made `/bytes/1048576`, else `url` itself. */
+  readonly warmUrl?: string
   /** RSS sampling interval. Default 5 ms. */
   readonly sampleMs?: number
 }
-
-const mb = (n: number) => Math.round((n / (1024 * 1024)) * 10) / 10
 
 const startServer = (): Promise<{ readonly base: string; readonly stop: () => void }> =>
   new Promise((resolve, reject) => {
@@ -62,36 +63,32 @@ const startServer = (): Promise<{ readonly base: string; readonly stop: () => vo
 const fetchTo = (url: string, to: string) =>
   Effect.runPromise(Download.download({ url, to, allowLoopbackHttp: true, maxBytes: 8 * 1024 ** 3 }).pipe(Effect.provide(UndiciHttpClient.layer)))
 
+// bench/server.mjs's download role serves `/bytes/<n>`: warm up on 1 MiB of it.
+const warmUrlOf = (url: string): string => url.replace(/\/bytes\/\d+$/, `/bytes/${1024 * 1024}`)
+
 /** Download `bytes` from a loopback server to a temp file, sampling RSS; the file is removed after. */
 export const benchDownload = async (options: DownloadBenchOptions = {}): Promise<DownloadBenchResult> => {
   const bytes = options.bytes ?? 1024 ** 3
   const server = options.url === undefined ? await startServer() : undefined
   const url = options.url ?? `${server!.base}/bytes/${bytes}`
-  const warmUrl = options.url ?? `${server!.base}/bytes/${1024 * 1024}`
+  // The warm-up is 1 MiB, so the figure is what the first large download costs over a process
+  // that has downloaded before (warming up with the full size would hide its buffers' growth).
+  const warmUrl = server !== undefined ? `${server.base}/bytes/${1024 * 1024}` : (options.warmUrl ?? warmUrlOf(options.url!))
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "automarket-bench-download-"))
   try {
     await fetchTo(warmUrl, path.join(dir, "warm.bin"))
-    if (global.gc !== undefined) global.gc()
-    const baseline = process.memoryUsage.rss()
-    let peak = baseline
-    let samples = 0
-    const timer = setInterval(() => {
-      samples++
-      peak = Math.max(peak, process.memoryUsage.rss())
-    }, options.sampleMs ?? 5)
-    const started = process.hrtime.bigint()
-    const done = await fetchTo(url, path.join(dir, "big.bin"))
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9
-    clearInterval(timer)
-    peak = Math.max(peak, process.memoryUsage.rss())
+    const { result: done, seconds, rssBaselineMb, rssPeakMb, rssGrowthMb, samples } = await measureRss(
+      () => fetchTo(url, path.join(dir, "big.bin")),
+      options.sampleMs
+    )
     if (done.bytes !== bytes && options.url === undefined) throw new Error(`downloaded ${done.bytes} bytes, expected ${bytes}`)
     return {
       bytes: done.bytes,
       seconds: Math.round(seconds * 100) / 100,
       mibPerSecond: Math.round(done.bytes / (1024 * 1024) / seconds),
-      rssBaselineMb: mb(baseline),
-      rssPeakMb: mb(peak),
-      rssGrowthMb: mb(peak - baseline),
+      rssBaselineMb,
+      rssPeakMb,
+      rssGrowthMb,
       samples
     }
   } finally {

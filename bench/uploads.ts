@@ -31,10 +31,10 @@ import * as ReplicateClient from "../src/providers/replicate/ReplicateClient.js"
 import * as ReplicateConfig from "../src/providers/replicate/ReplicateConfig.js"
 import { makeFal, serve } from "../test/emulators/falai.js"
 import { makeReplicate } from "../test/emulators/replicate.js"
+import { measureRss } from "./support/Rss.js"
 
 const falKey = "bench-fal-key"
 const replicateToken = "r8_bench_token"
-const mb = (n: number) => Math.round((n / (1024 * 1024)) * 10) / 10
 
 /** One measured upload. */
 interface Run {
@@ -114,26 +114,14 @@ const storedSize = async (url: string, headers: Record<string, string> = {}): Pr
 
 const measure = async (upload: Uploads.UploadFile, warm: string, big: string, served: (url: string) => Promise<number>): Promise<Run> => {
   await Effect.runPromise(upload(uploadOf(warm)))
-  if (global.gc !== undefined) global.gc()
-  const baseline = process.memoryUsage.rss()
-  let peak = baseline
-  let samples = 0
-  const timer = setInterval(() => {
-    samples++
-    peak = Math.max(peak, process.memoryUsage.rss())
-  }, 5)
-  const started = process.hrtime.bigint()
-  const url = await Effect.runPromise(upload(uploadOf(big)))
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9
-  clearInterval(timer)
-  peak = Math.max(peak, process.memoryUsage.rss())
+  const { result: url, seconds, rssBaselineMb, rssPeakMb, rssGrowthMb, samples } = await measureRss(() => Effect.runPromise(upload(uploadOf(big))))
   const bytes = fs.statSync(big).size
   return {
     seconds: Math.round(seconds * 1000) / 1000,
     mibPerSecond: Math.round(bytes / (1024 * 1024) / seconds),
-    rssBaselineMb: mb(baseline),
-    rssPeakMb: mb(peak),
-    rssGrowthMb: mb(peak - baseline),
+    rssBaselineMb,
+    rssPeakMb,
+    rssGrowthMb,
     samples,
     storedBytes: await served(url)
   }
