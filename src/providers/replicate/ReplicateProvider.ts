@@ -10,7 +10,8 @@
  *   (a `Catalog` in context, else one of the provider's own in memory); when it fails the curated
  *   models are served and the provider reads degraded until discovery answers again.
  * - Models: `owner/name` (an official model: `POST /models/{owner}/{name}/predictions`),
- *   `owner/name:version` or a bare version id (`POST /predictions` with `version`).
+ *   `owner/name:version` or a bare version id (`POST /predictions` with `version`). Discovery
+ *   lists a community model at its latest version (`owner/name:version`, see models/Collections.ts).
  * - Inputs: an image or audio input is sent as its URL; bytes and local files above 256 KiB
  *   (`Uploads.inlineLimitBytes`) are uploaded with the files API first (once a content within the
  *   provider's lifetime, see jobs/Uploads.ts) and sent as the file's `urls.get`, smaller ones as
