@@ -4,7 +4,7 @@
  * anything is sent. Together publishes no per-model input schema; these facts are from its
  * OpenAPI spec and its image docs, and a model family is listed only where they say something.
  *
- * - Images (`POST /images/generations`, `imageStepRules`, first match wins): every model takes
+ * - Images (`POST /images/generations`, `imageStepRules`, first match wins, else `anyImageModel`): every model takes
  *   `steps` from 1 to 50 (the docs' parameter table); FLUX.1 schnell runs 4 by default (the docs'
  *   model table), which is sent when the caller gives none. For the other families (FLUX.1 dev,
  *   FLUX.1.1 pro, Kontext, FLUX.2 ...) no default of their own is published: none is sent and
@@ -35,14 +35,16 @@ export interface ImageStepsRule {
   readonly defaultSteps?: number
 }
 
-/** The rules, in order; the last applies to every image model. */
+/** The rule of an image model no family rule names: 1-50 steps (docs: image parameters), Together's default (20) when none is sent. */
+export const anyImageModel: ImageStepsRule = { name: "every image model", idPattern: /.*/, minSteps: 1, maxSteps: 50 }
+
+/** The family rules, in order, before `anyImageModel`. */
 export const imageStepRules: ReadonlyArray<ImageStepsRule> = [
-  { name: "FLUX.1 schnell: 4 steps by default (docs: image models table), 1-50", idPattern: /flux\.1-schnell/i, minSteps: 1, maxSteps: 50, defaultSteps: 4 },
-  { name: "every image model: 1-50 steps (docs: image parameters); Together's default (20) when none is sent", idPattern: /.*/, minSteps: 1, maxSteps: 50 }
+  { name: "FLUX.1 schnell: 4 steps by default (docs: image models table), 1-50", idPattern: /flux\.1-schnell/i, minSteps: 1, maxSteps: 50, defaultSteps: 4 }
 ]
 
-/** The rule of an image model. */
-export const imageStepsRuleFor = (model: string): ImageStepsRule | undefined => imageStepRules.find((rule) => rule.idPattern.test(model))
+/** The rule of an image model: its family's, else `anyImageModel`. */
+export const imageStepsRuleFor = (model: string): ImageStepsRule => imageStepRules.find((rule) => rule.idPattern.test(model)) ?? anyImageModel
 
 const invalid = (detail: string, issue: string): InvalidInput =>
   new InvalidInput({ provider: TogetherConfig.settings.id, detail, issues: [issue] })
@@ -53,8 +55,7 @@ const invalid = (detail: string, issue: string): InvalidInput =>
  */
 export const imageSteps = (model: string, steps: unknown): Effect.Effect<number | undefined, InvalidInput> => {
   const rule = imageStepsRuleFor(model)
-  if (steps === undefined) return Effect.succeed(rule?.defaultSteps)
-  if (rule === undefined) return typeof steps === "number" ? Effect.succeed(steps) : Effect.fail(invalid(`steps ${String(steps)} is not a number`, "steps: must be a whole number"))
+  if (steps === undefined) return Effect.succeed(rule.defaultSteps)
   const within = typeof steps === "number" && Number.isInteger(steps) && steps >= rule.minSteps && steps <= rule.maxSteps
   return within
     ? Effect.succeed(steps)

@@ -93,4 +93,11 @@ describe("Together's per-model parameters (emulator on 127.0.0.1)", () => {
       )
       expect(answer.status).toBe(400)
     }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
+  it("the rules: FLUX.1 schnell (and its Free variant) defaults to 4 steps; other families keep Together's default; all take 1-50", () => {
+    const { imageStepsRuleFor } = Together.Parameters
+    expect(imageStepsRuleFor("black-forest-labs/FLUX.1-schnell-Free").defaultSteps).toBe(4)
+    expect(imageStepsRuleFor("black-forest-labs/FLUX.1-dev").defaultSteps).toBeUndefined()
+    expect(imageStepsRuleFor("black-forest-labs/FLUX.1-kontext-pro")).toMatchObject({ minSteps: 1, maxSteps: 50 })
+  })
 })
