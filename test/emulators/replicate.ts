@@ -31,7 +31,8 @@
  * and `GET /models/{owner}/{name}/versions/{id}` the version with `openapi_schema`, from `schemas`
  * (by default FLUX schnell, see ./Schemas.ts); 404 for a model that has none. A create whose
  * model has a schema is checked against it (required fields, types, enums, ranges; fields it does
- * not declare are let through) and refused with 422 naming each field, before any prediction.
+ * not declare are let through) and refused with 422 naming each field, before any prediction
+ * (the body's wording is the emulator's own).
  *
  * Discovery: `GET /collections/{slug}` answers the collection's models from `collections` (404 for
  * a slug it has none of). The default is small (two models of text-to-image, one of
@@ -41,7 +42,8 @@
  * model in two collections, a community model with no version, a collection the provider does
  * not read. A model of the catalog makes the output its `output` says; as Replicate's spec says,
  * only an official model runs by name (`POST /models/{owner}/{name}/predictions`): a community
- * one is refused there (404) and runs by its version (`POST /predictions` with the version id,
+ * one is refused there (404 with the detail a Replicate maintainer quotes for it in
+ * replicate/replicate-python#320; the status is not published) and runs by its version (`POST /predictions` with the version id,
  * its latest version's id being the SHA-256 of `owner/name`).
  * Files: `POST /files` (multipart, the bytes in `content` with their file name and type) stores
  * them and answers 201 with the file resource (`urls.get` = `{base}/files/{id}`); `GET
