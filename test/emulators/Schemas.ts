@@ -154,3 +154,275 @@ export const replicateSchemas = (): Record<string, Record<string, unknown>> => (
     }
   )
 })
+
+const uri = (title: string, order: number, description: string) => ({ type: "string", title, format: "uri", "x-order": order, description })
+const enumOf = (name: string, order: number, fallback: unknown) => ({ allOf: [{ $ref: `#/components/schemas/${name}` }], default: fallback, "x-order": order })
+const enumeration = (name: string, values: ReadonlyArray<unknown>) => ({
+  enum: values,
+  type: typeof values[0] === "number" ? "integer" : "string",
+  title: name,
+  description: "An enumeration."
+})
+
+/**
+ * The Cog schemas of the models of the Replicate emulator's full catalog (`fullCatalog` in
+ * ./replicate.ts), as their latest versions declare their inputs: each names its picture, clip,
+ * recording or text as that model does (`input_image`, `image`, `image_input: [uri]`,
+ * `start_image`, `first_frame_image`, `prompt`, `text`, `audio`, `audio_file`), with the required
+ * fields, ranges and enums that make a wrong input refused.
+ */
+export const replicateCatalogSchemas = (): Record<string, Record<string, unknown>> => ({
+  ...replicateSchemas(),
+  "black-forest-labs/flux-dev": cogDocument(
+    {
+      type: "object",
+      title: "Input",
+      required: ["prompt"],
+      properties: {
+        prompt: { type: "string", title: "Prompt", "x-order": 0 },
+        aspect_ratio: enumOf("aspect_ratio", 1, "1:1"),
+        image: uri("Image", 2, "Input image for image to image mode."),
+        num_inference_steps: { type: "integer", title: "Num Inference Steps", default: 28, maximum: 50, minimum: 1, "x-order": 3 },
+        guidance: { type: "number", title: "Guidance", default: 3, maximum: 10, minimum: 0, "x-order": 4 },
+        seed: { type: "integer", title: "Seed", "x-order": 5 }
+      }
+    },
+    { aspect_ratio: enumeration("aspect_ratio", ["1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21"]) }
+  ),
+  "black-forest-labs/flux-1.1-pro": cogDocument(
+    {
+      type: "object",
+      title: "Input",
+      required: ["prompt"],
+      properties: {
+        prompt: { type: "string", title: "Prompt", "x-order": 0 },
+        aspect_ratio: enumOf("aspect_ratio", 1, "1:1"),
+        width: { type: "integer", title: "Width", maximum: 1440, minimum: 256, "x-order": 2 },
+        height: { type: "integer", title: "Height", maximum: 1440, minimum: 256, "x-order": 3 },
+        image_prompt: uri("Image Prompt", 4, "Image to use with Flux Redux."),
+        safety_tolerance: { type: "integer", title: "Safety Tolerance", default: 2, maximum: 6, minimum: 1, "x-order": 5 },
+        seed: { type: "integer", title: "Seed", "x-order": 6 }
+      }
+    },
+    { aspect_ratio: enumeration("aspect_ratio", ["custom", "1:1", "16:9", "3:2", "2:3", "4:5", "5:4", "9:16", "3:4", "4:3"]) }
+  ),
+  "google/nano-banana": cogDocument(
+    {
+      type: "object",
+      title: "Input",
+      required: ["prompt"],
+      properties: {
+        prompt: { type: "string", title: "Prompt", "x-order": 0 },
+        image_input: { type: "array", items: { type: "string", format: "uri" }, title: "Image Input", default: [], "x-order": 1 },
+        output_format: enumOf("output_format", 2, "jpg")
+      }
+    },
+    { output_format: enumeration("output_format", ["jpg", "png"]) }
+  ),
+  "bytedance/sdxl-lightning-4step": cogDocument(
+    {
+      type: "object",
+      title: "Input",
+      properties: {
+        prompt: { type: "string", title: "Prompt", default: "self-portrait of a woman, lightning in the background", "x-order": 0 },
+        negative_prompt: { type: "string", title: "Negative Prompt", default: "worst quality, low quality", "x-order": 1 },
+        width: { type: "integer", title: "Width", default: 1024, "x-order": 2 },
+        height: { type: "integer", title: "Height", default: 1024, "x-order": 3 },
+        num_outputs: { type: "integer", title: "Num Outputs", default: 1, maximum: 4, minimum: 1, "x-order": 4 },
+        scheduler: enumOf("scheduler", 5, "K_EULER"),
+        num_inference_steps: { type: "integer", title: "Num Inference Steps", default: 4, minimum: 1, "x-order": 6 },
+        guidance_scale: { type: "number", title: "Guidance Scale", default: 0, minimum: 0, "x-order": 7 },
+        seed: { type: "integer", title: "Seed", default: 0, "x-order": 8 }
+      }
+    },
+    { scheduler: enumeration("scheduler", ["DDIM", "DPMSolverMultistep", "HeunDiscrete", "KarrasDPM", "K_EULER_ANCESTRAL", "K_EULER", "PNDM", "DPM++2MSDE"]) }
+  ),
+  "black-forest-labs/flux-kontext-pro": cogDocument(
+    {
+      type: "object",
+      title: "Input",
+      required: ["prompt"],
+      properties: {
+        prompt: { type: "string", title: "Prompt", "x-order": 0 },
+        input_image: uri("Input Image", 1, "Image to use as reference."),
+        aspect_ratio: enumOf("aspect_ratio", 2, "match_input_image"),
+        seed: { type: "integer", title: "Seed", "x-order": 3 },
+        output_format: enumOf("output_format", 4, "png"),
+        safety_tolerance: { type: "integer", title: "Safety Tolerance", default: 2, maximum: 6, minimum: 0, "x-order": 5 }
+      }
+    },
+    {
+      aspect_ratio: enumeration("aspect_ratio", ["match_input_image", "1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3"]),
+      output_format: enumeration("output_format", ["jpg", "png"])
+    }
+  ),
+  "qwen/qwen-image-edit": cogDocument(
+    {
+      type: "object",
+      title: "Input",
+      required: ["image", "prompt"],
+      properties: {
+        image: uri("Image", 0, "Image to use as reference."),
+        prompt: { type: "string", title: "Prompt", "x-order": 1 },
+        go_fast: { type: "boolean", title: "Go Fast", default: true, "x-order": 2 },
+        seed: { type: "integer", title: "Seed", "x-order": 3 },
+        output_format: enumOf("output_format", 4, "webp")
+      }
+    },
+    { output_format: enumeration("output_format", ["webp", "jpg", "png"]) }
+  ),
+  "minimax/video-01": cogDocument({
+    type: "object",
+    title: "Input",
+    required: ["prompt"],
+    properties: {
+      prompt: { type: "string", title: "Prompt", "x-order": 0 },
+      prompt_optimizer: { type: "boolean", title: "Prompt Optimizer", default: true, "x-order": 1 },
+      first_frame_image: uri("First Frame Image", 2, "First frame image for video generation."),
+      subject_reference: uri("Subject Reference", 3, "An optional character reference image.")
+    }
+  }),
+  "tencent/hunyuan-video": cogDocument({
+    type: "object",
+    title: "Input",
+    properties: {
+      prompt: { type: "string", title: "Prompt", default: "A cat walks on the grass, realistic style.", "x-order": 0 },
+      width: { type: "integer", title: "Width", default: 864, maximum: 1280, minimum: 16, "x-order": 1 },
+      height: { type: "integer", title: "Height", default: 480, maximum: 1280, minimum: 16, "x-order": 2 },
+      video_length: { type: "integer", title: "Video Length", default: 129, maximum: 200, minimum: 1, "x-order": 3 },
+      infer_steps: { type: "integer", title: "Infer Steps", default: 50, minimum: 1, "x-order": 4 },
+      seed: { type: "integer", title: "Seed", "x-order": 5 }
+    }
+  }),
+  "wan-video/wan-2.1-i2v-480p": cogDocument({
+    type: "object",
+    title: "Input",
+    required: ["image", "prompt"],
+    properties: {
+      image: uri("Image", 0, "Image for use as the initial frame of the video."),
+      prompt: { type: "string", title: "Prompt", "x-order": 1 },
+      num_frames: { type: "integer", title: "Num Frames", default: 81, maximum: 100, minimum: 81, "x-order": 2 },
+      sample_steps: { type: "integer", title: "Sample Steps", default: 30, maximum: 40, minimum: 1, "x-order": 3 },
+      seed: { type: "integer", title: "Seed", "x-order": 4 }
+    }
+  }),
+  "kwaivgi/kling-v2.1": cogDocument(
+    {
+      type: "object",
+      title: "Input",
+      required: ["prompt", "start_image"],
+      properties: {
+        prompt: { type: "string", title: "Prompt", "x-order": 0 },
+        start_image: uri("Start Image", 1, "First frame of the video."),
+        mode: enumOf("mode", 2, "standard"),
+        duration: enumOf("duration", 3, 5),
+        negative_prompt: { type: "string", title: "Negative Prompt", default: "", "x-order": 4 }
+      }
+    },
+    { mode: enumeration("mode", ["standard", "pro"]), duration: enumeration("duration", [5, 10]) }
+  ),
+  "meta/musicgen": cogDocument(
+    {
+      type: "object",
+      title: "Input",
+      properties: {
+        prompt: { type: "string", title: "Prompt", "x-order": 0, description: "A description of the music you want to generate." },
+        input_audio: uri("Input Audio", 1, "An audio file that will influence the generated music."),
+        duration: { type: "integer", title: "Duration", default: 8, "x-order": 2 },
+        output_format: enumOf("output_format", 3, "wav"),
+        seed: { type: "integer", title: "Seed", "x-order": 4 }
+      }
+    },
+    { output_format: enumeration("output_format", ["wav", "mp3"]) }
+  ),
+  "emu/tunes": cogDocument({
+    type: "object",
+    title: "Input",
+    required: ["prompt"],
+    properties: {
+      prompt: { type: "string", title: "Prompt", "x-order": 0 },
+      duration: { type: "integer", title: "Duration", default: 10, maximum: 30, minimum: 1, "x-order": 1 }
+    }
+  }),
+  "minimax/speech-02-turbo": cogDocument(
+    {
+      type: "object",
+      title: "Input",
+      required: ["text"],
+      properties: {
+        text: { type: "string", title: "Text", maxLength: 5000, "x-order": 0 },
+        voice_id: { type: "string", title: "Voice Id", default: "Wise_Woman", "x-order": 1 },
+        speed: { type: "number", title: "Speed", default: 1, maximum: 2, minimum: 0.5, "x-order": 2 },
+        emotion: enumOf("emotion", 3, "auto")
+      }
+    },
+    { emotion: enumeration("emotion", ["auto", "neutral", "happy", "sad", "angry", "fearful", "disgusted", "surprised"]) }
+  ),
+  "resemble-ai/chatterbox": cogDocument({
+    type: "object",
+    title: "Input",
+    required: ["prompt"],
+    properties: {
+      prompt: { type: "string", title: "Prompt", "x-order": 0, description: "Text to synthesize" },
+      audio_prompt: uri("Audio Prompt", 1, "Path to the reference audio file (Optional)"),
+      exaggeration: { type: "number", title: "Exaggeration", default: 0.5, maximum: 2, minimum: 0.25, "x-order": 2 },
+      cfg_weight: { type: "number", title: "Cfg Weight", default: 0.5, maximum: 1, minimum: 0.2, "x-order": 3 },
+      seed: { type: "integer", title: "Seed", default: 0, "x-order": 4 }
+    }
+  }),
+  "jaaari/kokoro-82m": cogDocument(
+    {
+      type: "object",
+      title: "Input",
+      required: ["text"],
+      properties: {
+        text: { type: "string", title: "Text", "x-order": 0 },
+        voice: enumOf("voice", 1, "af_bella"),
+        speed: { type: "number", title: "Speed", default: 1, maximum: 5, minimum: 0.1, "x-order": 2 }
+      }
+    },
+    { voice: enumeration("voice", ["af_alloy", "af_bella", "af_heart", "am_adam", "bf_emma", "bm_george"]) }
+  ),
+  "openai/whisper": cogDocument(
+    {
+      type: "object",
+      title: "Input",
+      required: ["audio"],
+      properties: {
+        audio: uri("Audio", 0, "Audio file"),
+        transcription: enumOf("transcription", 1, "plain text"),
+        translate: { type: "boolean", title: "Translate", default: false, "x-order": 2 },
+        language: { type: "string", title: "Language", "x-order": 3 },
+        temperature: { type: "number", title: "Temperature", default: 0, "x-order": 4 }
+      }
+    },
+    { transcription: enumeration("transcription", ["plain text", "srt", "vtt"]) }
+  ),
+  "vaibhavs10/incredibly-fast-whisper": cogDocument(
+    {
+      type: "object",
+      title: "Input",
+      required: ["audio"],
+      properties: {
+        audio: uri("Audio", 0, "Audio file"),
+        task: enumOf("task", 1, "transcribe"),
+        language: { type: "string", title: "Language", default: "None", "x-order": 2 },
+        batch_size: { type: "integer", title: "Batch Size", default: 24, "x-order": 3 },
+        diarise_audio: { type: "boolean", title: "Diarise Audio", default: false, "x-order": 4 }
+      }
+    },
+    { task: enumeration("task", ["transcribe", "translate"]) }
+  ),
+  "victor-upmeet/whisperx": cogDocument({
+    type: "object",
+    title: "Input",
+    required: ["audio_file"],
+    properties: {
+      audio_file: uri("Audio File", 0, "Audio file"),
+      language: { type: "string", title: "Language", "x-order": 1 },
+      batch_size: { type: "integer", title: "Batch Size", default: 64, "x-order": 2 },
+      align_output: { type: "boolean", title: "Align Output", default: false, "x-order": 3 },
+      diarization: { type: "boolean", title: "Diarization", default: false, "x-order": 4 }
+    }
+  })
+})

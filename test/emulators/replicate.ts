@@ -29,7 +29,22 @@
  *
  * Input schemas: `GET /models/{owner}/{name}` answers the model with `latest_version.openapi_schema`
  * and `GET /models/{owner}/{name}/versions/{id}` the version with `openapi_schema`, from `schemas`
- * (by default FLUX schnell, see ./Schemas.ts); 404 for a model that has none.
+ * (by default FLUX schnell, see ./Schemas.ts); 404 for a model that has none. A create whose
+ * model has a schema is checked against it (required fields, types, enums, ranges; fields it does
+ * not declare are let through) and refused with 422 naming each field, before any prediction
+ * (the body's wording is the emulator's own).
+ *
+ * Discovery: `GET /collections/{slug}` answers the collection's models from `collections` (404 for
+ * a slug it has none of). The default is small (two models of text-to-image, one of
+ * speech-to-text, in the short listing shape); `fullCatalog`, with `replicateCatalogSchemas`, is a
+ * model or more in every collection the provider reads, in the full shape of Replicate's spec
+ * (`is_official`, `latest_version` with its `openapi_schema`): official and community models, a
+ * model in two collections, a community model with no version, a collection the provider does
+ * not read. A model of the catalog makes the output its `output` says; as Replicate's spec says,
+ * only an official model runs by name (`POST /models/{owner}/{name}/predictions`): a community
+ * one is refused there (404 with the detail a Replicate maintainer quotes for it in
+ * replicate/replicate-python#320; the status is not published) and runs by its version (`POST /predictions` with the version id,
+ * its latest version's id being the SHA-256 of `owner/name`).
  * Files: `POST /files` (multipart, the bytes in `content` with their file name and type) stores
  * them and answers 201 with the file resource (`urls.get` = `{base}/files/{id}`); `GET
  * /files/{id}` answers the resource, `GET /files/{id}/download` the bytes (both with the token).
@@ -111,6 +126,8 @@ export interface ReplicateSettings {
   webhookJobMs: number
   /** The latest version's Cog OpenAPI document of each model that has one (`owner/name`, see ./Schemas.ts). */
   schemas: Record<string, Record<string, unknown>>
+  /** The models of each collection (slug -> models). Default `defaultCatalog`. */
+  collections: Readonly<Record<string, ReadonlyArray<CatalogModel>>>
 }
 
 /** The Replicate emulator. */
@@ -128,8 +145,134 @@ export interface ReplicateEmulator extends Emulator {
   readonly webhookSecret: string
 }
 
-const kindOf = (model: string): "image" | "video" | "audio" | "text" =>
-  /whisper/.test(model) ? "text" : /video|wan/.test(model) ? "video" : /music|speech|audio/.test(model) ? "audio" : "image"
+/** What a model's prediction outputs: a list of image URLs, one image URL, a video, an audio file, or a transcript in one of three shapes. */
+export type CatalogOutput = "images" | "image" | "video" | "audio" | "whisper" | "text-chunks" | "segments"
+
+/** One model of the emulator's catalog. */
+export interface CatalogModel {
+  readonly owner: string
+  readonly name: string
+  readonly description: string
+  /** Listed with `is_official` and `latest_version` (Replicate's full shape) when set; the short `{owner, name, description}` when not. */
+  readonly official?: boolean
+  /** A model with no version yet (`latest_version: null`). */
+  readonly unreleased?: boolean
+  /** What its predictions output; by its name when not said. */
+  readonly output?: CatalogOutput
+}
+
+/** The latest version id of a model of the emulator: the SHA-256 of `owner/name`, in hex (64 digits, as Replicate's). */
+export const latestVersionOf = (model: string): string => crypto.createHash("sha256").update(model).digest("hex")
+
+const short = (owner: string, name: string, description: string): CatalogModel => ({ owner, name, description })
+
+/** The default discovery: two text-to-image models, one transcriber, in the short listing shape. */
+export const defaultCatalog: Readonly<Record<string, ReadonlyArray<CatalogModel>>> = {
+  "text-to-image": [short("black-forest-labs", "flux-schnell", "fast"), short("emu", "pixels", "an emulated image model")],
+  "speech-to-text": [short("emu", "ears", "an emulated transcriber")]
+}
+
+const model = (id: string, official: boolean, output: CatalogOutput, description: string, unreleased = false): CatalogModel => {
+  const [owner = "", name = ""] = id.split("/")
+  return { owner, name, description, official, output, ...(unreleased ? { unreleased } : {}) }
+}
+
+/**
+ * A model or more in every collection the provider reads (the schemas of their latest versions
+ * are `replicateCatalogSchemas`), with Nano Banana in text-to-image and image-editing, MiniMax
+ * video-01 in text-to-video and image-to-video, a community model with no version yet, and
+ * `language-models`, a collection the provider does not read.
+ */
+export const fullCatalog: Readonly<Record<string, ReadonlyArray<CatalogModel>>> = {
+  "text-to-image": [
+    model("black-forest-labs/flux-schnell", true, "images", "FLUX.1 schnell"),
+    model("black-forest-labs/flux-dev", true, "images", "FLUX.1 dev"),
+    model("black-forest-labs/flux-1.1-pro", true, "image", "FLUX 1.1 pro"),
+    model("google/nano-banana", true, "image", "Gemini 2.5 Flash Image"),
+    model("bytedance/sdxl-lightning-4step", false, "images", "SDXL-Lightning in 4 steps"),
+    model("emu/unreleased", false, "images", "a community model with no version yet", true)
+  ],
+  "image-editing": [
+    model("black-forest-labs/flux-kontext-pro", true, "image", "edit an image with a prompt"),
+    model("qwen/qwen-image-edit", true, "images", "Qwen image editing"),
+    model("google/nano-banana", true, "image", "Gemini 2.5 Flash Image")
+  ],
+  "text-to-video": [
+    model("minimax/video-01", true, "video", "MiniMax Hailuo video"),
+    model("tencent/hunyuan-video", false, "video", "HunyuanVideo")
+  ],
+  "image-to-video": [
+    model("wan-video/wan-2.1-i2v-480p", true, "video", "Wan 2.1 image-to-video"),
+    model("kwaivgi/kling-v2.1", true, "video", "Kling 2.1 from a first frame"),
+    model("minimax/video-01", true, "video", "MiniMax Hailuo video")
+  ],
+  "ai-music-generation": [model("meta/musicgen", true, "audio", "MusicGen"), model("emu/tunes", false, "audio", "an emulated community music model")],
+  "text-to-speech": [
+    model("minimax/speech-02-turbo", true, "audio", "MiniMax speech"),
+    model("resemble-ai/chatterbox", true, "audio", "Chatterbox"),
+    model("jaaari/kokoro-82m", false, "audio", "Kokoro 82M")
+  ],
+  "speech-to-text": [
+    model("openai/whisper", true, "whisper", "Whisper large-v3"),
+    model("vaibhavs10/incredibly-fast-whisper", false, "text-chunks", "Whisper large-v3, batched"),
+    model("victor-upmeet/whisperx", false, "segments", "WhisperX")
+  ],
+  "language-models": [model("meta/meta-llama-3-8b-instruct", true, "image", "a language model")]
+}
+
+// The violations of `input` against a Cog document's `Input` (required fields, types, enums
+// through `allOf: [{$ref}]`, ranges), each `field: rule`; a field the schema does not declare passes.
+const inputIssues = (document: Record<string, unknown>, input: Record<string, unknown>): ReadonlyArray<string> => {
+  const components = (document.components ?? {}) as { schemas?: Record<string, Record<string, unknown>> }
+  const schemas = components.schemas ?? {}
+  const schema = schemas.Input ?? {}
+  const properties = (schema.properties ?? {}) as Record<string, Record<string, unknown>>
+  const issues: Array<string> = []
+  for (const name of (schema.required ?? []) as ReadonlyArray<string>) if (!(name in input)) issues.push(`${name}: field required`)
+  for (const [name, value] of Object.entries(input)) {
+    const declared = properties[name]
+    if (declared === undefined) continue
+    const ref = ((declared.allOf ?? []) as ReadonlyArray<{ $ref?: string }>)[0]?.$ref
+    const property = ref === undefined ? declared : { ...(schemas[ref.split("/").pop() ?? ""] ?? {}), ...declared }
+    const type = property.type
+    const fits =
+      type === "string" ? typeof value === "string"
+      : type === "integer" ? Number.isInteger(value)
+      : type === "number" ? typeof value === "number"
+      : type === "boolean" ? typeof value === "boolean"
+      : type === "array" ? Array.isArray(value)
+      : true
+    if (!fits) issues.push(`${name}: not a valid ${String(type)}`)
+    else if (Array.isArray(property.enum) && !property.enum.includes(value)) issues.push(`${name}: must be one of ${JSON.stringify(property.enum)}`)
+    else if (typeof value === "number" && typeof property.minimum === "number" && value < property.minimum) issues.push(`${name}: must be >= ${property.minimum}`)
+    else if (typeof value === "number" && typeof property.maximum === "number" && value > property.maximum) issues.push(`${name}: must be <= ${property.maximum}`)
+  }
+  return issues
+}
+
+// What a model outside the catalog outputs, by its name.
+const kindOf = (model: string): CatalogOutput =>
+  /whisper/.test(model) ? "whisper" : /video|wan/.test(model) ? "video" : /music|speech|audio/.test(model) ? "audio" : "images"
+
+// A succeeded prediction's output of `kind`, its file at `file` (an extension added).
+const outputOf = (kind: CatalogOutput, file: string): unknown => {
+  switch (kind) {
+    case "images":
+      return [`${file}.png`]
+    case "image":
+      return `${file}.png`
+    case "video":
+      return `${file}.mp4`
+    case "audio":
+      return `${file}.wav`
+    case "whisper":
+      return { transcription: "hello from replicate", segments: [{ start: 0, end: 1.2, text: " hello from replicate" }], detected_language: "en" }
+    case "text-chunks":
+      return { text: " hello from replicate", chunks: [{ timestamp: [0, 1.2], text: " hello from replicate" }] }
+    case "segments":
+      return { segments: [{ start: 0, end: 1.2, text: " hello from replicate" }], detected_language: "en" }
+  }
+}
 
 /** Make a Replicate emulator (base URL set by `serve`, or `https://replicate.emulator.test` in memory). */
 export const makeReplicate = (overrides: Partial<ReplicateSettings> = {}): ReplicateEmulator => {
@@ -154,6 +297,7 @@ export const makeReplicate = (overrides: Partial<ReplicateSettings> = {}): Repli
     honourCreatedAfter: true,
     webhookJobMs: 200,
     schemas: replicateSchemas(),
+    collections: defaultCatalog,
     ...overrides
   }
   const predictions = new Map<string, Prediction>()
@@ -161,6 +305,40 @@ export const makeReplicate = (overrides: Partial<ReplicateSettings> = {}): Repli
   const webhooks: Array<WebhookDelivery> = []
   const webhookSecret = `whsec_${crypto.randomBytes(24).toString("base64")}`
   let next = 0
+
+  // A model of the catalog, by `owner/name`.
+  const catalogModel = (id: string): CatalogModel | undefined =>
+    Object.values(settings.collections)
+      .flat()
+      .find((entry) => `${entry.owner}/${entry.name}` === id)
+  // The model a version id is the latest version of, among the catalog's and those with a schema.
+  const modelOfVersion = (version: string): string | undefined =>
+    [...Object.values(settings.collections).flat().map((entry) => `${entry.owner}/${entry.name}`), ...Object.keys(settings.schemas)].find(
+      (id) => latestVersionOf(id) === version
+    )
+  // A collection's model as listed: the short shape, or Replicate's full model with its latest version.
+  const listed = (entry: CatalogModel) => {
+    const id = `${entry.owner}/${entry.name}`
+    if (entry.official === undefined) return { owner: entry.owner, name: entry.name, description: entry.description }
+    return {
+      url: `https://replicate.com/${id}`,
+      owner: entry.owner,
+      name: entry.name,
+      description: entry.description,
+      visibility: "public",
+      github_url: null,
+      paper_url: null,
+      license_url: null,
+      run_count: 1,
+      cover_image_url: null,
+      default_example: null,
+      is_official: entry.official,
+      latest_version:
+        entry.unreleased === true
+          ? null
+          : { id: latestVersionOf(id), created_at: "2026-01-01T00:00:00.000000Z", cog_version: "0.14.0", openapi_schema: settings.schemas[id] ?? null }
+    }
+  }
 
   const sendWebhook = (p: Prediction, url: string) => {
     const body = JSON.stringify(view(p))
@@ -238,19 +416,9 @@ export const makeReplicate = (overrides: Partial<ReplicateSettings> = {}): Repli
           ? "starting"
           : "processing"
     const base = emulator.baseUrl
-    const file = `${base}/files/${p.id}`
-    // Versioned models have no telling name: an `image` input means image-to-video.
-    const kind = p.version !== undefined && "image" in p.input ? "video" : kindOf(p.model)
-    const output =
-      status !== "succeeded"
-        ? null
-        : kind === "text"
-          ? { transcription: "hello from replicate", segments: [{ start: 0, end: 1.2, text: " hello from replicate" }], detected_language: "en" }
-          : kind === "video"
-            ? `${file}.mp4`
-            : kind === "audio"
-              ? `${file}.wav`
-              : [`${file}.png`]
+    // A model of the catalog outputs what it says; a versioned model of none has no telling name: an `image` input means image-to-video.
+    const kind = catalogModel(p.model)?.output ?? (p.version !== undefined && "image" in p.input ? "video" : kindOf(p.model))
+    const output = status === "succeeded" ? outputOf(kind, `${base}/files/${p.id}`) : null
     return {
       id: p.id,
       model: p.model,
@@ -323,16 +491,9 @@ export const makeReplicate = (overrides: Partial<ReplicateSettings> = {}): Repli
       }
       if (kind === "collection") {
         const slug = path.split("/")[2]
-        const models: Record<string, Array<{ owner: string; name: string; description: string }>> = {
-          "text-to-image": [
-            { owner: "black-forest-labs", name: "flux-schnell", description: "fast" },
-            { owner: "emu", name: "pixels", description: "an emulated image model" }
-          ],
-          "speech-to-text": [{ owner: "emu", name: "ears", description: "an emulated transcriber" }]
-        }
-        const found = slug === undefined ? undefined : models[slug]
+        const found = slug === undefined ? undefined : settings.collections[slug]
         if (found === undefined) return jsonReply(404, { title: "Not found", detail: "Not found.", status: 404 })
-        return jsonReply(200, { name: slug, slug, description: slug, models: found })
+        return jsonReply(200, { name: slug, slug, description: slug, models: found.map(listed) })
       }
       if (kind === "create") {
         const fault = settings.createReplies.shift()
@@ -349,12 +510,21 @@ export const makeReplicate = (overrides: Partial<ReplicateSettings> = {}): Repli
           webhook_events_filter?: ReadonlyArray<string>
         }
         const official = /^\/models\/([^/]+)\/([^/]+)\/predictions$/.exec(path)
-        const id = `pred${++next}`
+        const named = official !== null ? `${official[1]}/${official[2]}` : undefined
+        // Only an official model runs by name; any other needs its version.
+        if (named !== undefined && catalogModel(named)?.official === false) {
+          return jsonReply(404, { title: "Not found", detail: "The specified version does not exist (or perhaps you don't have permission to use it?)", status: 404 })
+        }
+        const modelId = named ?? (body.version === undefined ? undefined : modelOfVersion(body.version))
         const input = body.input ?? {}
+        const document = modelId === undefined ? undefined : settings.schemas[modelId]
+        const issues = document === undefined ? [] : inputIssues(document, input)
+        if (issues.length > 0) return jsonReply(422, { title: "Input validation failed", detail: issues.map((issue) => `- ${issue}`).join("\n"), status: 422 })
+        const id = `pred${++next}`
         const plan = settings.planJob?.(input)
         const prediction: Prediction = {
           id,
-          model: official !== null ? `${official[1]}/${official[2]}` : "someone/versioned",
+          model: modelId ?? "someone/versioned",
           version: body.version,
           input,
           createdAt: settings.now(),
@@ -410,7 +580,7 @@ export const makeReplicate = (overrides: Partial<ReplicateSettings> = {}): Repli
         const [, , owner, name, , version] = path.split("/")
         const document = settings.schemas[`${owner}/${name}`]
         if (document === undefined) return jsonReply(404, { title: "Not found", detail: "Not found.", status: 404 })
-        const versionId = version ?? crypto.createHash("sha256").update(`${owner}/${name}`).digest("hex")
+        const versionId = version ?? latestVersionOf(`${owner}/${name}`)
         const answer = { id: versionId, created_at: "2026-01-01T00:00:00.000000Z", cog_version: "0.14.0", openapi_schema: document }
         return jsonReply(
           200,

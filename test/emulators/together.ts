@@ -4,7 +4,9 @@
  * emulator; an input image as `image_url` or `reference_images` must be an http(s) or image
  * `data:` URL), text-to-speech (WAV/MP3 bytes) and transcription (multipart, verbose_json). It
  * checks the bearer key (401 otherwise), records every request, and plays the faults of
- * `Faults.ts`. State (`reply`, `models`, accepted `keys`) can be changed by a test at any time.
+ * `Faults.ts`. It refuses, with 400 `invalid_request_error`, the values Together publishes as out
+ * of range: image `steps` outside 1-50 (its image docs), and a chat `max_tokens` above the
+ * model's listed `context_length` (the wording of both messages is the emulator's own). State (`reply`, `models`, accepted `keys`) can be changed by a test at any time.
  */
 import * as Effect from "effect/Effect"
 import { readFileSync } from "node:fs"
@@ -73,6 +75,10 @@ export const together = (initial: Partial<TogetherState> = {}, options: ServeOpt
       if (request.method === "GET" && route === "/v1/models") return json(res, 200, state.models)
       const pricing = (state.models.find((m) => m.id === model)?.pricing ?? {}) as { input?: number; output?: number; base?: number }
       if (request.method === "POST" && route === "/v1/chat/completions") {
+        const context = state.models.find((m) => m.id === model)?.context_length
+        if (typeof body?.max_tokens === "number" && typeof context === "number" && body.max_tokens > context) {
+          return json(res, 400, { error: { message: `max_tokens ${body.max_tokens} exceeds the context length of ${model} (${context})`, type: "invalid_request_error" } })
+        }
         state.billed.push(((pricing.input ?? 0) * state.usage.prompt_tokens + (pricing.output ?? 0) * state.usage.completion_tokens) / 1_000_000)
         const reply = state.reply ?? `Echo: ${lastUserMessage(body)}`
         const id = `cmpl-${++created}`
@@ -102,6 +108,9 @@ export const together = (initial: Partial<TogetherState> = {}, options: ServeOpt
       }
       if (request.method === "POST" && route === "/v1/images/generations") {
         if (typeof body?.prompt !== "string" || body.prompt === "") return json(res, 400, { error: { message: "prompt is required", type: "invalid_request_error" } })
+        if (body.steps !== undefined && !(Number.isInteger(body.steps) && Number(body.steps) >= 1 && Number(body.steps) <= 50)) {
+          return json(res, 400, { error: { message: "steps must be an integer between 1 and 50", type: "invalid_request_error" } })
+        }
         // An input image must be a URL the service can fetch: http(s) or an inline data URL.
         const inputs = [...(body.image_url !== undefined ? [body.image_url] : []), ...(Array.isArray(body.reference_images) ? body.reference_images : [])]
         if (body.reference_images !== undefined && !Array.isArray(body.reference_images)) return json(res, 400, { error: { message: "reference_images must be an array", type: "invalid_request_error" } })

@@ -35,6 +35,8 @@ const call = (provider: MediaProviderService, capability: MediaCapability, model
       return Effect.flatMap(provider.textToVideo(model), (m) => m.transform(text("waves at dusk"), { durationSeconds: 4 }))
     case "image-to-video":
       return Effect.flatMap(provider.imageToVideo(model), (m) => m.transform(image(), { prompt: "the waves roll in" }))
+    case "text-to-audio":
+      return Effect.flatMap(provider.textToAudio(model), (m) => m.transform(text("birdsong at dawn"), { durationSeconds: 5 }))
     case "text-to-speech":
       return Effect.flatMap(provider.textToSpeech(model), (m) => m.transform(text("Hello there")))
     case "speech-to-text":

@@ -21,8 +21,9 @@
  *   `type`) -> 201 `{id, urls: {get}, content_type, size, checksums, ...}`: an input too large to
  *   inline, hosted for the account; a prediction's input names it by `urls.get` (Replicate reads
  *   it with the account's token).
- * - Discovery: `GET /collections/{slug}` -> `{name, slug, models: [{owner, name, description ...}]}`,
- *   `GET /models` -> `{results, next}`.
+ * - Discovery: `GET /collections/{slug}` -> `{name, slug, models: [{owner, name, description,
+ *   is_official, latest_version: {id ...} ...}]}`, `GET /models` -> `{results, next}`. Only an
+ *   official model runs by name; the spec: "For all other models, the specific version is required".
  *
  * @module
  */
@@ -97,7 +98,11 @@ export const ListedModel = Schema.Struct({
   name: Schema.String,
   description: Schema.optional(Schema.NullOr(Schema.String)),
   run_count: Schema.optional(Schema.Number),
-  visibility: Schema.optional(Schema.String)
+  visibility: Schema.optional(Schema.String),
+  /** Whether it runs by name; any other model runs by a version only. */
+  is_official: Schema.optional(Schema.Boolean),
+  /** Its latest version, as far as we read it; null when it has none (the spec declares no fields of it: `id` may be missing). */
+  latest_version: Schema.optional(Schema.NullOr(Schema.Struct({ id: Schema.optional(Schema.String) })))
 })
 /** A model as listed. */
 export type ListedModel = typeof ListedModel.Type

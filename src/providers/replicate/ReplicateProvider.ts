@@ -10,7 +10,8 @@
  *   (a `Catalog` in context, else one of the provider's own in memory); when it fails the curated
  *   models are served and the provider reads degraded until discovery answers again.
  * - Models: `owner/name` (an official model: `POST /models/{owner}/{name}/predictions`),
- *   `owner/name:version` or a bare version id (`POST /predictions` with `version`).
+ *   `owner/name:version` or a bare version id (`POST /predictions` with `version`). Discovery
+ *   lists a community model at its latest version (`owner/name:version`, see models/Collections.ts).
  * - Inputs: an image or audio input is sent as its URL; bytes and local files above 256 KiB
  *   (`Uploads.inlineLimitBytes`) are uploaded with the files API first (once a content within the
  *   provider's lifetime, see jobs/Uploads.ts) and sent as the file's `urls.get`, smaller ones as
@@ -26,6 +27,9 @@
  *   tqdm-style `45%|` logs), `Completed`, `Downloading`. Interrupting the call cancels the
  *   prediction once (`POST urls.cancel`). A failed prediction fails with GenerationFailed
  *   carrying Replicate's `error`.
+ * - Where models of one capability name its picture, recording or text differently (`image`,
+ *   `start_image`, `image_input: [url]`, `prompt`, `audio_file` ...), the model's published schema
+ *   decides where it goes (`Inputs.placeBySchema`); without a schema it goes as the builder names it.
  * - Before the create, the input is checked against the model's schema (its version's
  *   `components.schemas.Input`, fetched once and kept for the catalog's TTL, see
  *   provider/ModelSchemas.ts): an input it refuses fails with InvalidInput naming each field and
@@ -166,6 +170,15 @@ export const makeFromClient = (
     const readers = resultReaders(fetchFile, transcriptOf)
     const schemas = yield* ModelSchemas.make({ provider, fetch: client.inputSchema })
 
+    // The input to send: built, then placed where the model's schema, when published, takes it (models/Inputs.ts).
+    const inputOf = <C extends JobCapability>(capability: C, model: string, input: InputOf<C>, opts: OptionsOf<C> | undefined) =>
+      Effect.flatMap(bodyOf(capability, input, opts, upload), (built) =>
+        Effect.map(
+          schemas.checker(model),
+          Option.match({ onNone: () => built, onSome: (checker) => Inputs.placeBySchema(capability, built, checker.properties) })
+        )
+      )
+
     const refOf = (model: string): Effect.Effect<ModelRef, InvalidInput> => {
       const ref = parseModelRef(model)
       return ref !== undefined
@@ -182,7 +195,7 @@ export const makeFromClient = (
           // A deadline already passed fails before even the schema is asked for.
           yield* secondsUntil(provider, controls?.deadline)
           // Checked before anything is created: an input the model refuses costs no prediction.
-          const body = yield* Effect.flatMap(bodyOf(capability, input, opts, upload), (built) => schemas.prepare(model, built))
+          const body = yield* Effect.flatMap(inputOf(capability, model, input, opts), (placed) => schemas.prepare(model, placed))
           // With a webhook the result comes by the call, not by holding the create open.
           const wait = shortJobs.has(capability) && controls?.webhook === undefined ? (options.waitSeconds ?? 10) : undefined
           // Read last, just before the create: the seconds left are as few as they will be.
@@ -205,7 +218,7 @@ export const makeFromClient = (
         Effect.gen(function* () {
           const ref = yield* refOf(search.model)
           const input = canonicalJson(
-            yield* Effect.flatMap(bodyOf(search.capability, search.input, search.options, upload), (built) => schemas.complete(search.model, built))
+            yield* Effect.flatMap(inputOf(search.capability, search.model, search.input, search.options), (placed) => schemas.complete(search.model, placed))
           )
           const since = search.since.getTime()
           let next: string | undefined

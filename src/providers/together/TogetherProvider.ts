@@ -9,12 +9,14 @@
  *   provider is listed with `configured: false` and every call fails with `MissingConfig`
  *   naming `TOGETHER_API_KEY`.
  * - text-to-text: `POST /chat/completions` with `system`, `maxTokens`, `temperature`; `extra`
- *   fields are merged into the request body (e.g. `top_p`, `stop`). The `Text` result's origin
+ *   fields are merged into the request body (e.g. `top_p`, `stop`). A `maxTokens` above the
+ *   model's listed context length is InvalidInput before anything is sent (see Parameters.ts). The `Text` result's origin
  *   has the completion id as `jobId` and `costUsd` from the token usage when the model's
  *   prices are known (from a previous discovery).
  * - streamText: the same request with `stream: true`; deltas as they arrive. A stream cut
  *   before `[DONE]` fails with `NetworkError` (see `ServerSentEvents.ts`).
- * - text-to-image: `POST /images/generations`, `response_format: "base64"` by default
+ * - text-to-image: `POST /images/generations`, `steps` checked and defaulted per model family
+ *   (Parameters.ts: 1-50; FLUX.1 schnell 4 when none is given), `response_format: "base64"` by default
  *   (`extra.response_format: "url"` asks for a URL, which is then downloaded through
  *   `http/Download.ts` (its URL policy, an `image/*` check, 256 MiB cap) into
  *   `AUTOMARKET_DOWNLOAD_DIR`). The `Image` holds the bytes, or the downloaded file; `costUsd` is megapixels x the model's megapixel price when known.
@@ -34,7 +36,7 @@
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import type * as Stream from "effect/Stream"
+import * as Stream from "effect/Stream"
 import { Audio, BytesSource, FileSource, Image, Text } from "../../domain/Asset.js"
 import { CapabilityNotSupported, InvalidInput, MalformedResponse, type MediaError } from "../../domain/Errors.js"
 import { type ImageOptions, MediaProvider, type SpeechOptions, type TextOptions, type TranscriptionOptions } from "../../domain/MediaProvider.js"
@@ -47,6 +49,7 @@ import { textCost } from "../openai-compatible/Categories.js"
 import * as Chat from "../openai-compatible/Chat.js"
 import * as Discovery from "../openai-compatible/Discovery.js"
 import { inputImageFieldOf, type InputImageField, toProviderModel } from "./Categories.js"
+import * as Parameters from "./Parameters.js"
 import * as TogetherClient from "./TogetherClient.js"
 import * as TogetherConfig from "./TogetherConfig.js"
 
@@ -94,6 +97,7 @@ export const make = (config: ProviderConfig.ProviderConfig): Effect.Effect<Toget
 
     const textToText: Provider.Transform<"text-to-text"> = (model, input, options) =>
       Effect.gen(function* () {
+        yield* Parameters.checkMaxTokens(model, yield* modelInfo(model), options?.maxTokens)
         const answer = yield* client.chat(chatRequest(model, input, options))
         const choice = answer.choices[0]
         const content = choice?.message?.content ?? choice?.text
@@ -106,7 +110,12 @@ export const make = (config: ProviderConfig.ProviderConfig): Effect.Effect<Toget
       })
 
     const streamText = (model: string, input: Text, options: TextOptions | undefined): Stream.Stream<string, MediaError> =>
-      client.chatStream(chatRequest(model, input, options))
+      Stream.unwrap(
+        Effect.as(
+          Effect.flatMap(modelInfo(model), (info) => Parameters.checkMaxTokens(model, info, options?.maxTokens)),
+          client.chatStream(chatRequest(model, input, options))
+        )
+      )
 
     // One `POST /images/generations`, from a prompt alone or with an input image in the model's field.
     const generateImage = (
@@ -117,6 +126,8 @@ export const make = (config: ProviderConfig.ProviderConfig): Effect.Effect<Toget
     ) =>
       Effect.gen(function* () {
         const extra = options?.extra ?? {}
+        // The caller's steps checked against the model's range; the family's default when none.
+        const steps = yield* Parameters.imageSteps(model, options?.steps ?? extra.steps)
         const responseFormat = extra.response_format === "url" ? "url" : "base64"
         const answer = yield* client.images({
           ...extra,
@@ -131,7 +142,7 @@ export const make = (config: ProviderConfig.ProviderConfig): Effect.Effect<Toget
           n: 1,
           ...(options?.width !== undefined ? { width: options.width } : {}),
           ...(options?.height !== undefined ? { height: options.height } : {}),
-          ...(options?.steps !== undefined ? { steps: options.steps } : {}),
+          ...(steps !== undefined ? { steps } : {}),
           ...(options?.seed !== undefined ? { seed: options.seed } : {}),
           ...(options?.negativePrompt !== undefined ? { negative_prompt: options.negativePrompt } : {})
         })

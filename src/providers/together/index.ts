@@ -5,6 +5,7 @@
  * @module
  */
 export * as Categories from "./Categories.js"
+export * as Parameters from "./Parameters.js"
 export * as TogetherClient from "./TogetherClient.js"
 export * as TogetherConfig from "./TogetherConfig.js"
 export { chatRequest, defaultModels, defaultVoice, layer, layerWith, make, type TogetherProviderService } from "./TogetherProvider.js"

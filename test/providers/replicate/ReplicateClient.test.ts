@@ -33,6 +33,17 @@ describe("Replicate wire rules", () => {
     })
   })
 
+  it("outputs: WhisperX's transcript is its segments' text, joined", () => {
+    const whisperx = { segments: [{ start: 0, end: 1.5, text: " Hello there.", words: [] }, { start: 1.5, end: 2, text: " Bye." }], detected_language: "en" }
+    expect(Outputs.transcriptOf(whisperx)).toEqual({
+      text: "Hello there. Bye.",
+      segments: [{ start: 0, end: 1.5, text: "Hello there." }, { start: 1.5, end: 2, text: "Bye." }],
+      language: "en"
+    })
+    // An object with neither text nor segments is none.
+    expect(Outputs.transcriptOf({ detected_language: "en" })).toBeUndefined()
+  })
+
   it("Cancel-After: whole seconds rounded up, at least 5 s", () => {
     expect(ReplicateClient.cancelAfter(90)).toBe("90s")
     expect(ReplicateClient.cancelAfter(89.2)).toBe("90s")

@@ -4,7 +4,8 @@
  * field and the rule, and no prediction is created (for `owner/name` through the model's
  * `latest_version`, for `owner/name:version` through that version); a valid input, a model with
  * no schema and a bare version id are created. In memory under TestClock: the schema is fetched
- * once for many calls and again after the catalog's TTL.
+ * once for many calls and again after the catalog's TTL; a picture, recording or text goes in the
+ * field the model's schema declares for it.
  */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { describe, expect, it } from "@effect/vitest"
@@ -15,13 +16,15 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll } from "vitest"
-import { text } from "../../../src/domain/Asset.js"
+import { Audio, fromUrl, Image, text } from "../../../src/domain/Asset.js"
 import type { ImageOptions } from "../../../src/domain/MediaProvider.js"
 import type { JobClient } from "../../../src/jobs/JobClient.js"
 import * as Catalog from "../../../src/provider/Catalog.js"
 import * as Replicate from "../../../src/providers/replicate/index.js"
+import { placeBySchema } from "../../../src/providers/replicate/models/Inputs.js"
 import { serve } from "../../emulators/falai.js"
 import { clientLayer, makeReplicate } from "../../emulators/replicate.js"
+import { replicateCatalogSchemas } from "../../emulators/Schemas.js"
 import { env, errorOf } from "../falai/drive.js"
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "automarket-replicate-schemas-"))
@@ -120,5 +123,50 @@ describe("Replicate input schemas are cached for the catalog's TTL (TestClock)",
       yield* submit(jobs, flux, {})
       expect(rep.count("model")).toBe(2)
       expect(rep.count("create")).toBe(7)
+    }))
+})
+
+describe("Replicate inputs go where the model's schema takes them (TestClock)", () => {
+  it.effect("a picture, recording or text in the field the model declares; as built without a schema; options.extra wins", () =>
+    Effect.gen(function* () {
+      const rep = makeReplicate({ schemas: replicateCatalogSchemas() })
+      const { jobs } = yield* Replicate.makeWithJobs({ downloadDir: dir }).pipe(Effect.provide(clientLayer(rep)), Effect.withConfigProvider(config(rep)))
+      const url = "https://example.test/cat.png"
+      const picture = new Image({ source: fromUrl(url), mimeType: "image/png" })
+      const recording = new Audio({ source: fromUrl("https://example.test/talk.wav"), mimeType: "audio/wav" })
+      const calls = [
+        jobs.submit("image-to-image", "black-forest-labs/flux-kontext-pro", picture, { prompt: "night" }),
+        jobs.submit("image-to-image", "qwen/qwen-image-edit", picture, { prompt: "night" }),
+        jobs.submit("image-to-image", "google/nano-banana", picture, { prompt: "night" }),
+        jobs.submit("image-to-video", "wan-video/wan-2.1-i2v-480p", picture, { prompt: "waves" }),
+        jobs.submit("image-to-video", "kwaivgi/kling-v2.1", picture, { prompt: "waves" }),
+        jobs.submit("image-to-video", "minimax/video-01", picture, { prompt: "waves" }),
+        jobs.submit("text-to-speech", "minimax/speech-02-turbo", text("Hello")),
+        jobs.submit("text-to-speech", "resemble-ai/chatterbox", text("Hello")),
+        jobs.submit("speech-to-text", "openai/whisper", recording),
+        jobs.submit("speech-to-text", "victor-upmeet/whisperx", recording),
+        // No schema: as built.
+        jobs.submit("image-to-image", "emu/pixels", picture, { prompt: "night" }),
+        // The caller's own field stays where the caller put it.
+        jobs.submit("image-to-image", "qwen/qwen-image-edit", picture, { prompt: "night", extra: { image: "https://example.test/dog.png" } })
+      ]
+      for (const call of calls) expect(Exit.isSuccess(yield* Effect.exit(call))).toBe(true)
+      expect([...rep.predictions.values()].map((prediction) => prediction.input)).toEqual([
+        { input_image: url, prompt: "night" },
+        { image: url, prompt: "night" },
+        { image_input: [url], prompt: "night" },
+        { image: url, prompt: "waves" },
+        { start_image: url, prompt: "waves" },
+        { first_frame_image: url, prompt: "waves" },
+        { text: "Hello" },
+        { prompt: "Hello" },
+        { audio: "https://example.test/talk.wav" },
+        { audio_file: "https://example.test/talk.wav" },
+        { input_image: url, prompt: "night" },
+        { input_image: url, prompt: "night", image: "https://example.test/dog.png" }
+      ])
+      // The placement alone: nothing moves without a schema or for a capability with one name.
+      expect(placeBySchema("image-to-image", { input_image: url }, [])).toEqual({ input_image: url })
+      expect(placeBySchema("text-to-image", { prompt: "a kite" }, ["caption"])).toEqual({ prompt: "a kite" })
     }))
 })

@@ -4,7 +4,7 @@
  * that runs out falls back to polling `urls.get`; a wait that finishes needs no poll; a failed
  * prediction is GenerationFailed with Replicate's error; interruption cancels once; 429s on polls
  * back off without a second create; a ticket resumes in a fresh provider; versions go to
- * `POST /predictions`; discovery reads collections.
+ * `POST /predictions`; discovery reads collections, a community model listed at its latest version.
  *
  * Deadlines: a submit's deadline is sent as `Cancel-After` (the seconds left by the TestClock,
  * rounded up, at least 5 s), a deadline already passed is Timeout with nothing sent, and a
@@ -26,7 +26,8 @@ import { Audio, FileSource, fromUrl, Image, text } from "../../../src/domain/Ass
 import * as Replicate from "../../../src/providers/replicate/index.js"
 import * as Jobs from "../../../src/jobs/index.js"
 import { jsonReply } from "../../emulators/falai.js"
-import { clientLayer, makeReplicate } from "../../emulators/replicate.js"
+import { clientLayer, fullCatalog, latestVersionOf, makeReplicate } from "../../emulators/replicate.js"
+import { replicateCatalogSchemas } from "../../emulators/Schemas.js"
 import { drive, driveUntil, env, errorOf, realPause, runWithEvents, valueOf } from "../falai/drive.js"
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "automarket-replicate-"))
@@ -157,6 +158,24 @@ describe("Replicate provider (emulator, TestClock)", () => {
       expect(models.find((model) => model.id === "emu/ears")?.capabilities).toEqual(["speech-to-text"])
       expect(models.find((model) => model.id === "black-forest-labs/flux-schnell")?.pricing[0]?.usd).toBe(0.003)
       expect(rep.count("collection")).toBe(7)
+    }))
+
+  it.effect("a community model is listed at its latest version and runs by it; one with no version is not listed", () =>
+    Effect.gen(function* () {
+      const sdxl = "bytedance/sdxl-lightning-4step"
+      const community = fullCatalog["text-to-image"]!.filter((entry) => entry.official === false)
+      const rep = makeReplicate({ collections: { "text-to-image": community }, schemas: replicateCatalogSchemas() })
+      const { provider } = yield* setup(rep)
+      const version = latestVersionOf(sdxl)
+      const ids = (yield* provider.models).map((model) => model.id)
+      expect(community.map((entry) => entry.name)).toEqual(["sdxl-lightning-4step", "unreleased"])
+      expect(ids.filter((id) => id.startsWith("bytedance/") || id.startsWith("emu/"))).toEqual([`${sdxl}:${version}`])
+      const model = yield* provider.textToImage(`${sdxl}:${version}`)
+      const { exit } = yield* runWithEvents(model.transform(text("a red kite")))
+      expect(valueOf(exit)).toBeInstanceOf(Image)
+      const create = rep.requests.find((request) => request.method === "POST")!
+      expect(create.url).toBe("/predictions")
+      expect(JSON.parse(create.body)).toEqual({ version, input: { prompt: "a red kite" } })
     }))
 
   it.effect("a model id that is no Replicate reference is InvalidInput before any request", () =>

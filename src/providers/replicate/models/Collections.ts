@@ -3,6 +3,10 @@
  * (`collectionRules`; discovery reads each one, a collection that does not exist is skipped),
  * and the models read merged with the curated table into the provider's models.
  *
+ * A model is listed under the id it runs by (`runnableId`): an official model by `owner/name`,
+ * any other at its latest version when read, `owner/name:version` (Replicate runs only official
+ * models by name); a community model with no version is not listed, nothing could run it.
+ *
  * @module
  */
 import type { JobCapability } from "../../../domain/Capability.js"
@@ -22,6 +26,14 @@ export const collectionRules: ReadonlyArray<{ readonly slug: string; readonly ca
   { slug: "speech-to-text", capability: "speech-to-text" }
 ]
 
+/** The id `model` runs by: its name when official (or the listing does not say), else `owner/name:version` of its latest version; undefined when it has none. */
+export const runnableId = (model: ListedModel): string | undefined => {
+  const name = `${model.owner}/${model.name}`
+  if (model.is_official !== false) return name
+  const version = model.latest_version?.id
+  return version === undefined ? undefined : `${name}:${version}`
+}
+
 /** Models of the collections read, categorized by collection, merged with the curated table (curated entries win). */
 export const mergeModels = (
   collections: ReadonlyArray<{ readonly capability: JobCapability; readonly models: ReadonlyArray<ListedModel> }>
@@ -29,7 +41,8 @@ export const mergeModels = (
   const byId = new Map<string, ProviderModel>(curatedModels.map((model) => [model.id, model]))
   for (const { capability, models } of collections) {
     for (const model of models) {
-      const id = `${model.owner}/${model.name}`
+      const id = runnableId(model)
+      if (id === undefined) continue
       const known = byId.get(id)
       if (known !== undefined) {
         if (!known.capabilities.includes(capability)) byId.set(id, { ...known, capabilities: [...known.capabilities, capability] })

@@ -3,9 +3,13 @@
  * (the parameter names of the curated models: FLUX Kontext's `input_image`, MiniMax speech's
  * `voice_id`, Whisper's `audio` ...). `options.extra` is merged last, as is.
  *
+ * Models of one collection name their picture, recording or text differently: `placeBySchema`
+ * moves it to the field the model's published schema declares (`inputPlaces`).
+ *
  * @module
  */
 import type { Text } from "../../../domain/Asset.js"
+import type { JobCapability } from "../../../domain/Capability.js"
 import type { AudioOptions, ImageOptions, SpeechOptions, TranscriptionOptions, VideoOptions } from "../../../domain/MediaProvider.js"
 import { definedFields } from "../../../jobs/Inputs.js"
 
@@ -46,3 +50,40 @@ export const textToSpeechInput = (prompt: Text, options: SpeechOptions | undefin
 /** The input of a speech-to-text prediction. */
 export const speechToTextInput = (audioUrl: string, options: TranscriptionOptions | undefined): Input =>
   definedFields({ audio: audioUrl, language: options?.language, ...options?.extra })
+
+/** A field a model takes an input in: its name, and whether it takes a list of them. */
+export interface InputPlace {
+  readonly field: string
+  readonly list?: boolean
+}
+
+/**
+ * Where Replicate's models take what a capability sends, as data: the field the builder uses,
+ * then the names other models give it (FLUX Kontext's `input_image`, Qwen Image Edit's `image`,
+ * Nano Banana's `image_input` list; Wan's `image`, Kling's `start_image`, MiniMax video-01's
+ * `first_frame_image`; MiniMax speech's `text`, Chatterbox's `prompt`; Whisper's `audio`,
+ * WhisperX's `audio_file`).
+ */
+export const inputPlaces: { readonly [C in JobCapability]?: readonly [InputPlace, ...ReadonlyArray<InputPlace>] } = {
+  "image-to-image": [{ field: "input_image" }, { field: "image" }, { field: "image_input", list: true }],
+  "image-to-video": [{ field: "image" }, { field: "start_image" }, { field: "first_frame_image" }],
+  "text-to-speech": [{ field: "text" }, { field: "prompt" }],
+  "speech-to-text": [{ field: "audio" }, { field: "audio_file" }]
+}
+
+/**
+ * `input` with the value in the builder's field of `capability` moved to the first other field of
+ * `inputPlaces` the model's schema declares (`properties`, its top-level names), when the schema
+ * does not declare the builder's. Left as it is without a schema, when no other field is declared,
+ * or when `options.extra` already set that field.
+ */
+export const placeBySchema = (capability: JobCapability, input: Input, properties: ReadonlyArray<string>): Input => {
+  const places = inputPlaces[capability]
+  if (places === undefined || properties.length === 0) return input
+  const [built, ...others] = places
+  if (properties.includes(built.field) || !(built.field in input)) return input
+  const place = others.find((other) => properties.includes(other.field))
+  if (place === undefined || place.field in input) return input
+  const { [built.field]: value, ...rest } = input
+  return { ...rest, [place.field]: place.list === true ? [value] : value }
+}

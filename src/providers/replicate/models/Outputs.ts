@@ -1,7 +1,7 @@
 /**
  * Where a Replicate prediction's output holds its result: the first file URL (an output is a URL,
  * a list of them, or an object holding one), and a transcript (Whisper's `{transcription,
- * segments}`, `{text}`, or a plain string).
+ * segments}`, `{text}`, WhisperX's `{segments}`, or a plain string).
  *
  * @module
  */
@@ -27,17 +27,27 @@ export const firstFileUrl = (output: unknown): string | undefined => {
   return undefined
 }
 
-/** A transcript from a speech-to-text output: whisper's `{transcription, segments}`, `{text}`, or a string. */
+/**
+ * A transcript from a speech-to-text output: whisper's `{transcription, segments}`, `{text}`,
+ * WhisperX's `{segments, detected_language}` (the text is its segments' joined), or a string.
+ */
 export const transcriptOf = (output: unknown): TranscriptResult | undefined => {
   if (typeof output === "string") return { text: output.trim(), segments: [] }
   if (!Predicate.isRecord(output)) return undefined
-  const text = typeof output.transcription === "string" ? output.transcription : typeof output.text === "string" ? output.text : undefined
-  if (text === undefined) return undefined
   const segments = (Array.isArray(output.segments) ? output.segments : []).flatMap((segment) =>
     Predicate.isRecord(segment) && typeof segment.start === "number" && typeof segment.end === "number" && typeof segment.text === "string"
       ? [{ start: segment.start, end: segment.end, text: segment.text.trim() }]
       : []
   )
+  const text =
+    typeof output.transcription === "string"
+      ? output.transcription
+      : typeof output.text === "string"
+        ? output.text
+        : Array.isArray(output.segments)
+          ? segments.map((segment) => segment.text).join(" ")
+          : undefined
+  if (text === undefined) return undefined
   const language = typeof output.detected_language === "string" ? output.detected_language : undefined
   return { text: text.trim(), segments, ...(language !== undefined ? { language } : {}) }
 }
