@@ -32,6 +32,7 @@ import * as OpenRouter from "../../src/providers/openrouter/index.js"
 import * as ProviderRegistry from "../../src/registry/ProviderRegistry.js"
 import { defaultListing, type ListedEntry, makeFal, serve } from "../emulators/falai.js"
 import { openrouter, type OpenRouterEmulator, openRouterModelsFixture } from "../emulators/openrouter.js"
+import { falQueueDocument, falSchemas } from "../emulators/Schemas.js"
 import { env } from "../providers/falai/drive.js"
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "automarket-aicat-"))
@@ -57,7 +58,7 @@ const listing = [...defaultListing, painter, shy, odd, broken]
 const answers: Record<string, string> = {
   "fal-ai/emu/mystery-painter": '{"capabilities": ["text-to-image"], "confidence": 0.9}',
   "fal-ai/emu/shy": '{"capabilities": ["text-to-image"], "confidence": 0.4}',
-  "fal-ai/emu/odd": '{"capabilities": ["text-to-3d", "image-to-video"], "confidence": 0.95}',
+  "fal-ai/emu/odd": '{"capabilities": ["text-to-3d", "text-to-text", "image-to-video"], "confidence": 0.95}',
   "fal-ai/emu/broken": "I think it makes pictures.",
   "emu/mystery-chat": '{"capabilities": ["text-to-text"], "confidence": 0.9}'
 }
@@ -124,7 +125,14 @@ const session = (
 /** Both emulators served, and a store shared by the sessions. */
 const emulators = (falListing: ReadonlyArray<ListedEntry> = listing, orModels = textModels) =>
   Effect.gen(function* () {
-    const fal = yield* serve(makeFal({ listing: falListing }))
+    // The painter publishes an input schema (FLUX.1 [schnell]'s fields): the question names them.
+    const schemas = falSchemas()
+    schemas[painter.endpoint_id] = falQueueDocument(painter.endpoint_id, "PainterInput", {
+      type: "object",
+      properties: { prompt: { type: "string" }, image_size: { type: "string" }, num_images: { type: "integer" } },
+      required: ["prompt"]
+    })
+    const fal = yield* serve(makeFal({ listing: falListing, schemas }))
     const or = yield* openrouter({ models: orModels, answer })
     const store = yield* Layer.build(KeyValueStore.layerMemory)
     return { fal, or, store, open: (options?: SessionOptions) => session(store, fal.baseUrl, or.baseUrl, options) }
@@ -142,6 +150,10 @@ describe("models no rule places are categorized by a text model (127.0.0.1)", ()
       expect(new Set(asked(or))).toEqual(new Set([painter.endpoint_id, shy.endpoint_id, odd.endpoint_id, broken.endpoint_id]))
       // Free first: every question went to the free model, none to the paid one.
       expect(new Set(chats(or).map((request) => (request.json as { model: string }).model))).toEqual(new Set([freeModel]))
+      const question = chats(or).find((request) => JSON.stringify(request.json).includes(painter.endpoint_id))?.json as { messages: Array<{ role: string; content: string }> }
+      expect(question.messages.at(-1)?.content).toContain("Description: Generates images from a text prompt.")
+      expect(question.messages.at(-1)?.content).toContain("Input fields: prompt, image_size, num_images")
+      expect(question.messages[0]).toMatchObject({ role: "system", content: Categorizer.systemPrompt })
       // The key never travels in a question.
       expect(chats(or).some((request) => JSON.stringify(request.json).includes(orKey))).toBe(false)
 
@@ -158,7 +170,7 @@ describe("models no rule places are categorized by a text model (127.0.0.1)", ()
       yield* second.close
     }))
 
-  it.scopedLive("low confidence places nothing; unknown capabilities are dropped; a malformed answer leaves the model unplaced", () =>
+  it.scopedLive("low confidence places nothing; unknown capabilities and ones fal cannot run are dropped; a malformed answer leaves the model unplaced", () =>
     Effect.gen(function* () {
       const { open } = yield* emulators()
       const first = yield* open()
@@ -236,6 +248,24 @@ describe("models no rule places are categorized by a text model (127.0.0.1)", ()
       yield* second.close
       expect(chats(or)).toEqual([])
       for (const models of [listed, again]) expect(find(models, painter.endpoint_id)).toBeUndefined()
+    }))
+
+  it.scopedLive("models left pending (no text provider then) are asked about on the next process's first read, without a new discovery", () =>
+    Effect.gen(function* () {
+      const { fal, or, open } = yield* emulators()
+      const first = yield* open({ providers: ["fal"] })
+      yield* first.fal.models
+      yield* first.close
+      expect(asked(or)).toEqual([])
+      const listings = fal.requests.filter((request) => request.url.split("?")[0] === "/models").length
+      const second = yield* open()
+      yield* second.fal.models
+      yield* second.close
+      expect(new Set(asked(or))).toEqual(new Set([painter.endpoint_id, shy.endpoint_id, odd.endpoint_id, broken.endpoint_id]))
+      expect(fal.requests.filter((request) => request.url.split("?")[0] === "/models").length).toBe(listings)
+      const third = yield* open()
+      expect(find(yield* third.fal.models, painter.endpoint_id)).toMatchObject({ categorizedBy: "ai" })
+      yield* third.close
     }))
 
   it.scopedLive("off with AUTOMARKET_AI_CATEGORIZE=0: nothing asked, though a text provider is there", () =>
