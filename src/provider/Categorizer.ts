@@ -22,7 +22,9 @@
  *   question but are not in the fingerprint: they would cost a request per model to compare.)
  * - Bounded: at most `limit` models (default 50) are asked about per discovery, `concurrency`
  *   (default 2) at a time; the rest wait for the next discovery. Each question is an ordinary
- *   registry call, so its cost is counted (ledger, budgets, telemetry) as any call's.
+ *   registry call, so its cost is counted (ledger, budgets, telemetry) as any call's, spent by
+ *   `automarket:categorizer` (`ProviderRegistry.categorizerSpender`), not by the caller whose
+ *   read happened to start the discovery.
  * - Off: with `AUTOMARKET_AI_CATEGORIZE=0` (or `enabled: false`), without a `Categorizer` in the
  *   context (`AutoMarket.layer` provides one), without a catalog, or when no text provider can
  *   take work: nothing is asked, and unplaced models are left out as before.

@@ -31,6 +31,7 @@ import type { ProviderModel } from "../domain/Model.js"
 import * as Categorizer from "../provider/Categorizer.js"
 import { type FallbackPlan, fallbackPlan } from "../resilience/Resilience.js"
 import { annotateModel, annotateStreamStep, observeAttempt, observeCall, observeStream } from "./CallTelemetry.js"
+import { CurrentSpender } from "./Ledger.js"
 import { type Candidate, rankModelsCached, route, type RouteOptions } from "./Router.js"
 import * as Spending from "./Spending.js"
 
@@ -119,6 +120,9 @@ export interface TextDelta {
   /** The model asked for; undefined when the provider's default was used. */
   readonly model: string | undefined
 }
+
+/** Who the categorizer's questions are spent by in the cost ledger and budgets (see provider/Categorizer.ts). */
+export const categorizerSpender = "automarket:categorizer"
 
 /** The service tag of the registry. */
 export class ProviderRegistry extends Context.Tag("automarket/ProviderRegistry")<ProviderRegistry, ProviderRegistryService>() {}
@@ -329,13 +333,18 @@ export const make = (initial: ReadonlyArray<MediaProviderService> = []): Effect.
     const streamText = (input: Text, options?: GenerateOptions<"text-to-text">): Stream.Stream<string, MediaError> =>
       Stream.map(streamTextDetailed(input, options), (part) => part.delta)
 
-    // Questions of the categorizer are ordinary calls: routed free first, counted and budgeted as any.
+    // Questions of the categorizer are ordinary calls: routed free first, counted and budgeted as
+    // any, spent by `categorizerSpender` (they run in the background, whoever's read started the
+    // discovery: that caller does not pay for them).
     const categorizer = yield* Effect.serviceOption(Categorizer.Categorizer)
     if (Option.isSome(categorizer)) {
       yield* categorizer.value.bind({
         ready: Effect.map(available("text-to-text"), (list) => list.length > 0),
         ask: (prompt, system) =>
-          Effect.map(generate("text-to-text", text(prompt), { preferFree: true, options: { system, temperature: 0 } }), (answer) => answer.text)
+          generate("text-to-text", text(prompt), { preferFree: true, options: { system, temperature: 0 } }).pipe(
+            Effect.map((answer) => answer.text),
+            Effect.provideService(CurrentSpender, categorizerSpender)
+          )
       })
     }
 

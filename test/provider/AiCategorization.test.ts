@@ -29,6 +29,7 @@ import * as Catalog from "../../src/provider/Catalog.js"
 import * as Categorizer from "../../src/provider/Categorizer.js"
 import * as FalAi from "../../src/providers/falai/index.js"
 import * as OpenRouter from "../../src/providers/openrouter/index.js"
+import * as Ledger from "../../src/registry/Ledger.js"
 import * as ProviderRegistry from "../../src/registry/ProviderRegistry.js"
 import { defaultListing, type ListedEntry, makeFal, serve } from "../emulators/falai.js"
 import { openrouter, type OpenRouterEmulator, openRouterModelsFixture } from "../emulators/openrouter.js"
@@ -168,6 +169,19 @@ describe("models no rule places are categorized by a text model (127.0.0.1)", ()
       expect(image.source._tag).toBe("File")
       expect(fal.requests.some((request) => request.method === "POST" && request.url.startsWith(`/${painter.endpoint_id}`))).toBe(true)
       yield* second.close
+    }))
+
+  it.scopedLive("each question is a call like any other: in the cost ledger, spent by the categorizer, not by the reader that started discovery", () =>
+    Effect.gen(function* () {
+      const { open } = yield* emulators()
+      const ledger = yield* Ledger.makeMemory
+      const first = yield* open()
+      yield* first.fal.models.pipe(Effect.provideService(Ledger.CostLedger, ledger), Effect.provideService(Ledger.CurrentSpender, "key:reader"))
+      yield* first.close
+      const entries = yield* ledger.entries()
+      expect(entries.map((e) => [e.provider, e.model, e.capability, e.who])).toEqual(
+        Array.from({ length: 4 }, () => ["openrouter", freeModel, "text-to-text", ProviderRegistry.categorizerSpender])
+      )
     }))
 
   it.scopedLive("low confidence places nothing; unknown capabilities and ones fal cannot run are dropped; a malformed answer leaves the model unplaced", () =>
