@@ -7,6 +7,9 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Either from "effect/Either"
 import type { ProviderModel } from "../../src/domain/Model.js"
 import * as Categorizer from "../../src/provider/Categorizer.js"
+import * as FalCategories from "../../src/providers/falai/models/Categories.js"
+import * as OpenRouterCategories from "../../src/providers/openrouter/Categories.js"
+import * as TogetherCategories from "../../src/providers/together/Categories.js"
 
 const model = (id: string, capabilities: ProviderModel["capabilities"] = [], description?: string): ProviderModel => ({
   id,
@@ -110,5 +113,36 @@ describe("what is asked", () => {
     expect(prompt).toContain("Description: Paints pictures.")
     expect(prompt).toContain("Input fields: prompt, image_size")
     expect(prompt).toContain("Capabilities to choose from: text-to-image, image-to-video")
+  })
+})
+
+describe("which listed models are unplaced", () => {
+  it("OpenRouter: a model that names no modalities; not one the rules judged (declined or placed)", () => {
+    expect(OpenRouterCategories.isUnplaced({ id: "emu/mystery" })).toBe(true)
+    expect(OpenRouterCategories.isUnplaced({ id: "emu/embed", architecture: { input_modalities: ["text"], output_modalities: ["embeddings"] } })).toBe(false)
+    expect(OpenRouterCategories.isUnplaced({ id: "emu/chat", architecture: { modality: "text->text" } })).toBe(false)
+    expect(OpenRouterCategories.isUnplaced({ id: "meta-llama/llama-guard-4-12b" })).toBe(false)
+  })
+
+  it("fal: a model in no category the rules know; not one a rule placed, declined or refused", () => {
+    const listed = (endpoint_id: string, category: string | null) => ({ endpoint_id, metadata: { category, display_name: endpoint_id } })
+    const unplaced = FalCategories.unplacedModels([
+      listed("fal-ai/emu/mystery", null),
+      listed("fal-ai/emu/misc", "misc"),
+      listed("fal-ai/emu/painter", "text-to-image"),
+      listed("fal-ai/emu/trainer", "training"),
+      listed("fal-ai/minimax/voice-clone", "text-to-speech"),
+      listed("fal-ai/emu/by-id/text-to-video", null)
+    ])
+    expect(unplaced.map((u) => [u.model.id, u.model.capabilities])).toEqual([
+      ["fal-ai/emu/mystery", []],
+      ["fal-ai/emu/misc", []]
+    ])
+  })
+
+  it("Together: a model of a type the rules do not know; not a video, embedding or chat model", () => {
+    expect(TogetherCategories.isUnplaced({ id: "emu/mystery", type: "multimodal" })).toBe(true)
+    for (const type of ["video", "embedding", "chat", "image"]) expect(TogetherCategories.isUnplaced({ id: "emu/x", type }), type).toBe(false)
+    expect(TogetherCategories.isUnplaced({ id: "emu/llama-guard-3", type: "multimodal" })).toBe(false)
   })
 })
