@@ -4,7 +4,9 @@
  * to a discovery (never over a rule), and what asks again (a changed listing, the limit).
  */
 import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Option from "effect/Option"
 import type { ProviderModel } from "../../src/domain/Model.js"
 import * as Categorizer from "../../src/provider/Categorizer.js"
 import * as FalCategories from "../../src/providers/falai/models/Categories.js"
@@ -145,4 +147,43 @@ describe("which listed models are unplaced", () => {
     for (const type of ["video", "embedding", "chat", "image"]) expect(TogetherCategories.isUnplaced({ id: "emu/x", type }), type).toBe(false)
     expect(TogetherCategories.isUnplaced({ id: "emu/llama-guard-3", type: "multimodal" })).toBe(false)
   })
+})
+
+describe("place", () => {
+  const request: Categorizer.PlaceRequest = { provider: "falai", allowed }
+  const five = ["a", "b", "c", "d", "e"].map((id) => unplaced(id))
+  const yes = '{"capabilities": ["text-to-image"], "confidence": 0.9}'
+
+  it.effect("asks nothing until a route is bound, nor when no text provider can take work", () =>
+    Effect.gen(function* () {
+      const categorizer = yield* Categorizer.make(Categorizer.defaultSettings)
+      let asks = 0
+      expect(yield* categorizer.place(request, five)).toEqual(Option.none())
+      yield* categorizer.bind({ ready: Effect.succeed(false), ask: () => Effect.sync(() => (asks++, yes)) })
+      expect(yield* categorizer.place(request, five)).toEqual(Option.none())
+      expect(asks).toBe(0)
+    }))
+
+  it.effect("asks `concurrency` at a time, and keeps the valid answers", () =>
+    Effect.gen(function* () {
+      const categorizer = yield* Categorizer.make({ ...Categorizer.defaultSettings, concurrency: 2 })
+      let running = 0
+      let most = 0
+      yield* categorizer.bind({
+        ready: Effect.succeed(true),
+        ask: (prompt) =>
+          Effect.gen(function* () {
+            running++
+            most = Math.max(most, running)
+            for (let i = 0; i < 5; i++) yield* Effect.yieldNow()
+            running--
+            return prompt.includes("Model id: c\n") ? "no" : yes
+          })
+      })
+      const placed = yield* categorizer.place(request, five)
+      expect(most).toBe(2)
+      expect(Option.map(placed, (list) => list.map((p) => [p.id, p.capabilities]))).toEqual(
+        Option.some([["a", ["text-to-image"]], ["b", ["text-to-image"]], ["d", ["text-to-image"]], ["e", ["text-to-image"]]])
+      )
+    }))
 })
