@@ -10,7 +10,8 @@
  * - `Ledger` (the cost ledger: what each paid call cost and who spent it), `Budget` (limits per day
  *   or month, checked before a call), `CostEstimate` (a call's worst-case cost);
  * - `Resilience`: retry schedules, timeouts, the circuit breaker and `fallbackPlan`, to compose your own;
- * - `Provider` (`Provider.make`, for a provider of your own) and `Catalog` (the model-discovery cache);
+ * - `Provider` (`Provider.make`, for a provider of your own), `Catalog` (the model-discovery cache)
+ *   and `Categorizer` (models no rule places, categorized by a text model);
  * - the providers, each with its `layer` (configured from the environment), `layerWith(overrides)`
  *   and `make`: `FFmpeg`, `Chatterbox`, `Whisper` (local services), `Together`, `OpenRouter`,
  *   `FalAi`, `Replicate` (remote; fal.ai and Replicate also with a job API, `FalAiJobs`/`ReplicateJobs`);
@@ -47,6 +48,7 @@ export * as AutoMarket from "./registry/AutoMarket.js"
 export * as Resilience from "./resilience/Resilience.js"
 export * as Provider from "./provider/Provider.js"
 export * as Catalog from "./provider/Catalog.js"
+export * as Categorizer from "./provider/Categorizer.js"
 export * as Jobs from "./jobs/Ticket.js"
 export type { JobClient } from "./jobs/JobClient.js"
 export { ServiceRuntime } from "./local/ServiceRuntime.js"

@@ -54,7 +54,12 @@ export const ProviderModel = Schema.Struct({
   /** True when using the model costs nothing: a local engine or a zero-priced remote model. */
   free: Schema.Boolean,
   limits: Schema.optional(ModelLimits),
-  description: Schema.optional(Schema.String)
+  description: Schema.optional(Schema.String),
+  /**
+   * How the model's capabilities were decided: `"ai"` when a text model placed it (no rule did,
+   * see provider/Categorizer.ts); absent (or `"rule"`) when the provider's rules or curated table did.
+   */
+  categorizedBy: Schema.optional(Schema.Literal("rule", "ai"))
 })
 /** A model as discovered from a provider. */
 export type ProviderModel = typeof ProviderModel.Type

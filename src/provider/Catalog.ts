@@ -22,6 +22,18 @@
  *   file) is ignored and rebuilt, never fatal. A store that cannot be written is not fatal
  *   either.
  *
+ * Categorization beyond rules (see `Categorizer`): a source with `categorize` discovers the
+ * rule-placed models and the unplaced ones. The list is stored and answered at once, with every
+ * placement the catalog already holds for an unplaced model's current listing applied; the
+ * unplaced models without one (at most the categorizer's `limit`) are kept as pending, beside the
+ * entry (`placements.<provider>.<hash>`: the answers, the unplaced models, the pending ids), and
+ * asked about afterwards in a fiber of the catalog's scope (so a text provider categorizing its
+ * own models reads its stored list instead of waiting on itself). The answers are merged into
+ * the stored entry and kept for later discoveries and processes; a model whose question failed
+ * leaves the pending list unanswered and is asked again at the next discovery. Pending models
+ * left by a process that closed before asking are asked about on its successor's first read. The
+ * models entry's format is unchanged (a placed model only carries `categorizedBy`).
+ *
  * Entries are keyed by provider id and source (the API's base URL), so an emulator's catalog
  * never mixes with the real API's. `Provider.make` wires a provider through the catalog when a
  * `Catalog` is in the context; `AutoMarket.layer` provides one under the user's cache directory
@@ -55,6 +67,7 @@ import * as os from "node:os"
 import * as nodePath from "node:path"
 import type { MediaError } from "../domain/Errors.js"
 import { ProviderModel } from "../domain/Model.js"
+import * as Categorizer from "./Categorizer.js"
 
 /** What the catalog stores for one provider and source. */
 export const CatalogEntry = Schema.Struct({
@@ -113,7 +126,38 @@ export interface CatalogSource {
   readonly discover: Effect.Effect<ReadonlyArray<ProviderModel>, MediaError>
   /** Called when discovery failed and cached models are served instead (once per failed refresh). */
   readonly onFallback?: (error: MediaError) => Effect.Effect<void>
+  /** Categorization beyond rules: when given, its `discover` is used instead of `discover` (see the module comment). */
+  readonly categorize?: CatalogCategorize
 }
+
+/** How a source's unplaced models are categorized (see `Categorizer`). */
+export interface CatalogCategorize {
+  /** Discovery that also says which listed models no rule placed. */
+  readonly discover: Effect.Effect<Categorizer.Discovery, MediaError>
+  /** Ask about these models: the valid answers, or `None` when nothing was asked (they stay pending). Never fails. */
+  readonly place: (unplaced: ReadonlyArray<Categorizer.UnplacedModel>) => Effect.Effect<Option.Option<ReadonlyArray<Categorizer.Placement>>>
+  /** The most models asked about per discovery. */
+  readonly limit: number
+}
+
+/** What the catalog keeps of a source's categorization beside its entry. */
+export const PlacementEntry = Schema.Struct({
+  /** Format version; another is ignored (the models are asked about again). */
+  version: Schema.Literal(1),
+  provider: Schema.String,
+  source: Schema.String,
+  /** The answers that match the last discovery's unplaced models. */
+  placements: Schema.Array(Categorizer.Placement),
+  /** The models the last discovery listed and no rule placed. */
+  unplaced: Schema.Array(Categorizer.UnplacedModel),
+  /** The ids among them still to be asked about. */
+  pending: Schema.Array(Schema.String)
+})
+/** What the catalog keeps of a source's categorization beside its entry. */
+export type PlacementEntry = typeof PlacementEntry.Type
+
+const decodePlacementEntry = Schema.decodeUnknownOption(Schema.parseJson(PlacementEntry))
+const encodePlacementEntry = Schema.encodeOption(Schema.parseJson(PlacementEntry))
 
 /** The catalog service. */
 export interface CatalogService {
@@ -179,6 +223,9 @@ export const cacheDirectoryConfig: Config.Config<string> = Config.orElse(Config.
 /** The store key of a provider and source: readable, bounded, a valid file name once URI-encoded. */
 export const keyOf = (provider: string, source: string): string => `models.${provider}.${fnv1a(source)}`
 
+/** The store key of a source's categorization (beside `keyOf`'s entry). */
+export const placementsKeyOf = (provider: string, source: string): string => `placements.${provider}.${fnv1a(source)}`
+
 // FNV-1a, 32 bits: enough to tell a provider's few sources apart (the entry also records its
 // source, which is checked on read, so a collision costs a refresh, never wrong models).
 const fnv1a = (text: string): string => {
@@ -219,16 +266,24 @@ export const make = (options: {
     const sources = yield* Ref.make(HashMap.empty<string, CatalogSource>())
     // One discovery at a time per key: whoever comes while it runs waits for the same answer.
     const inFlight = yield* SynchronizedRef.make(HashMap.empty<string, Deferred.Deferred<ReadonlyArray<ProviderModel>, MediaError>>())
+    // Categorizations running, by key; `again` asks a running one for one more round (a discovery
+    // stored new pending models meanwhile). Read and written without yielding in between.
+    const placing = new Map<string, { again: boolean; readonly done: Deferred.Deferred<void> }>()
+    // Keys whose pending models this catalog has looked at (once a process: see `models`).
+    const resumed = new Set<string>()
     const settle = Duration.decode(options.settleOnClose ?? Duration.seconds(3))
     yield* Effect.addFinalizer((exit) =>
       Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)
         ? Effect.void
         : SynchronizedRef.get(inFlight).pipe(
             Effect.flatMap((running) =>
-              Effect.forEach(HashMap.values(running), (deferred) => Effect.exit(Deferred.await(deferred)), {
-                concurrency: "unbounded",
-                discard: true
-              })
+              Effect.all(
+                [
+                  ...[...HashMap.values(running)].map((deferred) => Effect.exit(Deferred.await(deferred))),
+                  ...[...placing.values()].map((run) => Deferred.await(run.done))
+                ],
+                { concurrency: "unbounded", discard: true }
+              )
             ),
             // Finalizers are uninterruptible: without this the timeout could not stop the wait.
             Effect.interruptible,
@@ -263,6 +318,99 @@ export const make = (options: {
         })
       )
 
+    const loadPlacements = (src: CatalogSource): Effect.Effect<Option.Option<PlacementEntry>> =>
+      store.get(placementsKeyOf(src.provider, src.source)).pipe(
+        Effect.orElseSucceed(() => Option.none<string>()),
+        Effect.map((raw) =>
+          Option.filter(Option.flatMap(raw, decodePlacementEntry), (entry) => entry.provider === src.provider && entry.source === src.source)
+        )
+      )
+
+    const savePlacements = (entry: PlacementEntry): Effect.Effect<void> =>
+      Option.match(encodePlacementEntry(entry), {
+        onNone: () => Effect.void,
+        onSome: (json) =>
+          store.set(placementsKeyOf(entry.provider, entry.source), json).pipe(
+            Effect.catchAll((error) => Effect.logDebug(`catalog: could not store the placements of ${entry.provider}: ${error.message}`))
+          )
+      })
+
+    // Discovery of a categorized source: the rule-placed models with the answers already held
+    // applied; the unplaced ones without an answer are left pending, asked about after the list
+    // is stored (`startPlacing`), never here: a reader waits on this, and the question may route
+    // to the very provider being discovered.
+    const discoverPlaced = (src: CatalogSource, categorize: CatalogCategorize) =>
+      Effect.gen(function* () {
+        const found = yield* categorize.discover
+        const held = Option.match(yield* loadPlacements(src), { onNone: () => [], onSome: (entry) => entry.placements })
+        const placements = Categorizer.currentPlacements(held, found.unplaced)
+        const pending = Categorizer.unanswered(found.unplaced, placements, categorize.limit).map((model) => model.model.id)
+        yield* savePlacements({ version: 1, provider: src.provider, source: src.source, placements, unplaced: found.unplaced, pending })
+        return Categorizer.applyPlacements(found.models, found.unplaced, placements)
+      })
+
+    // One round: ask about the pending models, keep the answers, merge them into the stored entry.
+    const placeOnce = (key: string, src: CatalogSource, categorize: CatalogCategorize) =>
+      Effect.gen(function* () {
+        const before = yield* loadPlacements(src)
+        if (Option.isNone(before) || before.value.pending.length === 0) return
+        const asked = before.value.unplaced.filter((model) => before.value.pending.includes(model.model.id))
+        const answered = yield* categorize.place(asked)
+        // Nothing asked (no text provider, no registry bound): they stay pending.
+        if (Option.isNone(answered)) return
+        // Read again: a discovery may have stored a newer listing meanwhile.
+        const now = Option.getOrElse(yield* loadPlacements(src), () => before.value)
+        const placements = Categorizer.currentPlacements(
+          [...now.placements.filter((old) => !answered.value.some((fresh) => fresh.id === old.id)), ...answered.value],
+          now.unplaced
+        )
+        const askedNow = new Set(
+          asked.filter((model) => now.unplaced.some((listed) => listed.model.id === model.model.id && Categorizer.fingerprintOf(listed) === Categorizer.fingerprintOf(model))).map((model) => model.model.id)
+        )
+        // Asked about: no longer pending, answered or not (a failed one waits for the next discovery).
+        const pending = now.pending.filter((id) => !askedNow.has(id))
+        yield* savePlacements({ ...now, placements, pending })
+        const stored = yield* load(key, src.provider, src.source)
+        if (Option.isSome(stored)) {
+          const models = Categorizer.applyPlacements(stored.value.models, now.unplaced, placements)
+          if (models !== stored.value.models) yield* save(key, { ...stored.value, models })
+        }
+      })
+
+    /** Ask about the pending models of `key` in the catalog's scope, unless that already runs (then it runs once more). */
+    const startPlacing = (key: string, src: CatalogSource): Effect.Effect<void> => {
+      const categorize = src.categorize
+      if (categorize === undefined) return Effect.void
+      return Effect.suspend(() => {
+        const running = placing.get(key)
+        if (running !== undefined) {
+          running.again = true
+          return Effect.void
+        }
+        return Effect.flatMap(Deferred.make<void>(), (done) => {
+          const run = { again: false, done }
+          placing.set(key, run)
+          const rounds: Effect.Effect<void> = Effect.suspend(() => {
+            run.again = false
+            return Effect.zipRight(placeOnce(key, src, categorize), Effect.suspend(() => (run.again ? rounds : Effect.void)))
+          })
+          return Effect.asVoid(
+            Effect.forkIn(
+              rounds.pipe(
+                Effect.ensuring(
+                  Effect.suspend(() => {
+                    placing.delete(key)
+                    return Deferred.succeed(done, undefined)
+                  })
+                )
+              ),
+              scope
+            )
+          )
+        })
+      })
+    }
+
     /** The running discovery of `key`, started if none runs. */
     const discovery = (key: string, src: CatalogSource) =>
       SynchronizedRef.modifyEffect(inFlight, (running) => {
@@ -270,7 +418,8 @@ export const make = (options: {
         if (Option.isSome(current)) return Effect.succeed([current.value, running] as const)
         return Effect.gen(function* () {
           const deferred = yield* Deferred.make<ReadonlyArray<ProviderModel>, MediaError>()
-          const work = src.discover.pipe(
+          const listing = src.categorize === undefined ? src.discover : discoverPlaced(src, src.categorize)
+          const work = listing.pipe(
             Effect.tap((models) =>
               Effect.flatMap(Clock.currentTimeMillis, (now) =>
                 Effect.zipRight(
@@ -292,8 +441,9 @@ export const make = (options: {
             )
           )
           // In the catalog's scope, not the caller's: a reader that stops waiting does not stop
-          // the refresh, and closing the catalog does.
-          yield* Effect.forkIn(work, scope)
+          // the refresh, and closing the catalog does. Pending models are asked about once the
+          // list is stored and its readers answered.
+          yield* Effect.forkIn(Effect.zipRight(work, startPlacing(key, src)), scope)
           return [deferred, HashMap.set(running, key, deferred)] as const
         })
       })
@@ -301,6 +451,12 @@ export const make = (options: {
     const models = (src: CatalogSource): Effect.Effect<ReadonlyArray<ProviderModel>, MediaError> =>
       Effect.gen(function* () {
         const key = keyOf(src.provider, src.source)
+        // Models a process before this one left pending (it closed before asking): asked about
+        // on this process's first read, not on every one.
+        if (src.categorize !== undefined && !resumed.has(key)) {
+          resumed.add(key)
+          yield* startPlacing(key, src)
+        }
         const cached = yield* load(key, src.provider, src.source)
         if (Option.isNone(cached)) {
           // Failed a moment ago with nothing to serve: the same answer, without asking again.

@@ -12,6 +12,12 @@
  * which the catalog retries after its back-off. Capability models are built once per
  * (capability, model id) and kept until the model list changes.
  *
+ * A provider whose discovery also says which listed models no rule placed
+ * (`discoverUnplaced`) has them categorized by a text model when a `Categorizer` (on) and a
+ * catalog are in the context (see `Categorizer` and `Catalog`): an answer may give them only
+ * capabilities the provider runs (`categorizable`, default every capability it has a transform
+ * for). Without either, its rule-placed models are all it lists.
+ *
  * @module
  */
 import * as KeyValueStore from "@effect/platform/KeyValueStore"
@@ -35,6 +41,7 @@ import type {
 } from "../domain/MediaProvider.js"
 import { type ProviderModel, unitCost } from "../domain/Model.js"
 import * as Catalog from "./Catalog.js"
+import * as Categorizer from "./Categorizer.js"
 import * as HealthTracker from "../resilience/HealthTracker.js"
 import { type CircuitBreakerOptions, type CircuitState, makeCircuitBreaker } from "../resilience/Resilience.js"
 
@@ -59,6 +66,16 @@ export interface ProviderSpec {
   readonly notConfigured?: MediaError
   /** Model discovery. */
   readonly discover: Effect.Effect<ReadonlyArray<ProviderModel>, MediaError>
+  /**
+   * Discovery that also says which listed models no rule placed, for categorization beyond rules
+   * (see `Categorizer`); used instead of `discover` when a `Categorizer` that is on and a catalog
+   * are in the context. Its `models` must be what `discover` answers.
+   */
+  readonly discoverUnplaced?: Effect.Effect<Categorizer.Discovery, MediaError>
+  /** The capabilities a categorized model may be given. Default: every capability with a transform. */
+  readonly categorizable?: ReadonlyArray<MediaCapability>
+  /** A model's input fields from its published schema, shown to the categorizer when the listing names none. */
+  readonly inputsOf?: (modelId: string) => Effect.Effect<ReadonlyArray<string> | undefined>
   /**
    * Where the provider's API is (its base URL). The catalog keys cached models by provider id
    * and this, so that an emulator's or proxy's models never mix with the real API's.
@@ -139,6 +156,23 @@ export const make = (spec: ProviderSpec): Effect.Effect<MediaProviderService> =>
       // Discovery answered: whatever fallback was served is over.
       Effect.tap((list) => Effect.zipRight(tracker.recover, Effect.sync(() => noteList(list))))
     )
+    const categorizer = Option.filter(yield* Effect.serviceOption(Categorizer.Categorizer), (service) => service.settings.enabled)
+    const discoverUnplaced = spec.discoverUnplaced
+    const categorize: Catalog.CatalogCategorize | undefined =
+      discoverUnplaced === undefined || Option.isNone(categorizer)
+        ? undefined
+        : {
+            discover: discoverUnplaced.pipe(
+              Effect.tapError((error) => tracker.recordError(error.message)),
+              Effect.tap(() => tracker.recover)
+            ),
+            place: (unplaced) =>
+              categorizer.value.place(
+                { provider: spec.id, allowed: spec.categorizable ?? capabilities, ...(spec.inputsOf !== undefined ? { inputsOf: spec.inputsOf } : {}) },
+                unplaced
+              ),
+            limit: categorizer.value.settings.limit
+          }
     const cacheModels = spec.cacheModels ?? (spec.type === "remote" && spec.baseUrl !== undefined)
     const catalog = Option.isSome(shared) || !cacheModels || spec.ownCatalog !== true ? shared : Option.some(yield* ownCatalog)
     const listed: Effect.Effect<ReadonlyArray<ProviderModel>, MediaError> =
@@ -148,7 +182,8 @@ export const make = (spec: ProviderSpec): Effect.Effect<MediaProviderService> =>
             source: spec.baseUrl ?? "",
             discover,
             // Serving a cached list because discovery failed: the provider is degraded.
-            onFallback: (error) => tracker.degrade(`${error.message} (serving the cached model list)`)
+            onFallback: (error) => tracker.degrade(`${error.message} (serving the cached model list)`),
+            ...(categorize !== undefined ? { categorize } : {})
           })
         : discover
     const fallback = spec.fallbackModels

@@ -25,6 +25,7 @@ import type { ProviderLayer } from "../providers/Manifest.js"
 import { defaultProviders } from "./Providers.js"
 import * as ProviderRegistry from "./ProviderRegistry.js"
 import * as Catalog from "../provider/Catalog.js"
+import * as Categorizer from "../provider/Categorizer.js"
 import * as DockerRuntime from "../local/DockerRuntime.js"
 import * as ProcessRuntime from "../local/ProcessRuntime.js"
 import type * as ServiceRuntime from "../local/ServiceRuntime.js"
@@ -41,6 +42,8 @@ export interface RuntimeOptions extends ProcessRuntime.ProcessRuntimeOptions {
   readonly docker?: DockerRuntime.DockerRuntimeOptions
   /** Where and for how long discovered models are cached (default: the environment, see `Catalog`). */
   readonly catalog?: Catalog.CatalogOptions
+  /** Categorization of the models no rule places, by a text model (default: on unless `AUTOMARKET_AI_CATEGORIZE=0`, see `Categorizer`). */
+  readonly categorize?: Categorizer.CategorizerOptions
 }
 
 /**
@@ -86,7 +89,7 @@ const dockerLimits = Effect.map(
  */
 export const httpClientLayer: Layer.Layer<HttpClient.HttpClient | UndiciClient.LeanPath> = UndiciClient.layer
 
-/** A registry of the given provider layers, with the undici HTTP client, the service runtime (process mode unless Docker is chosen), the model catalog cache and the Node platform (catalog, HTTP and platform are offered too). */
+/** A registry of the given provider layers, with the undici HTTP client, the service runtime (process mode unless Docker is chosen), the model catalog cache, the categorizer of models no rule places, and the Node platform (catalog, HTTP and platform are offered too). */
 export const layerWith = (
   providers: ReadonlyArray<ProviderLayer>,
   options?: RuntimeOptions
@@ -96,6 +99,8 @@ export const layerWith = (
 > =>
   ProviderRegistry.layer(...providers).pipe(
     Layer.provide(serviceRuntimeLayer(options)),
+    // Models no rule places are categorized through the registry's own text-to-text, when on.
+    Layer.provide(Categorizer.layer(options?.categorize)),
     // Remote providers' model lists are cached on disk (offered too, for `refresh`).
     Layer.provideMerge(Catalog.layer(options?.catalog)),
     Layer.provideMerge(httpClientLayer),

@@ -5,6 +5,10 @@
  * whose steps are the providers, in the router's order). Streamed text generation falls back
  * the same way, but only before the first delta: text already shown cannot be taken back.
  *
+ * A registry made where a `Categorizer` is in the context binds it to its own text-to-text (free
+ * models first, like any call): the providers' models that no rule placed are categorized through
+ * it (see provider/Categorizer.ts).
+ *
  * @module
  */
 import * as Context from "effect/Context"
@@ -13,7 +17,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as Stream from "effect/Stream"
-import type { Text } from "../domain/Asset.js"
+import { type Text, text } from "../domain/Asset.js"
 import type { MediaCapability } from "../domain/Capability.js"
 import { CapabilityNotSupported, isFailover, type MediaError } from "../domain/Errors.js"
 import {
@@ -24,8 +28,10 @@ import {
   type OutputOf
 } from "../domain/MediaProvider.js"
 import type { ProviderModel } from "../domain/Model.js"
+import * as Categorizer from "../provider/Categorizer.js"
 import { type FallbackPlan, fallbackPlan } from "../resilience/Resilience.js"
 import { annotateModel, annotateStreamStep, observeAttempt, observeCall, observeStream } from "./CallTelemetry.js"
+import { CurrentSpender } from "./Ledger.js"
 import { type Candidate, rankModelsCached, route, type RouteOptions } from "./Router.js"
 import * as Spending from "./Spending.js"
 
@@ -114,6 +120,9 @@ export interface TextDelta {
   /** The model asked for; undefined when the provider's default was used. */
   readonly model: string | undefined
 }
+
+/** Who the categorizer's questions are spent by in the cost ledger and budgets (see provider/Categorizer.ts). */
+export const categorizerSpender = "automarket:categorizer"
 
 /** The service tag of the registry. */
 export class ProviderRegistry extends Context.Tag("automarket/ProviderRegistry")<ProviderRegistry, ProviderRegistryService>() {}
@@ -323,6 +332,21 @@ export const make = (initial: ReadonlyArray<MediaProviderService> = []): Effect.
 
     const streamText = (input: Text, options?: GenerateOptions<"text-to-text">): Stream.Stream<string, MediaError> =>
       Stream.map(streamTextDetailed(input, options), (part) => part.delta)
+
+    // Questions of the categorizer are ordinary calls: routed free first, counted and budgeted as
+    // any, spent by `categorizerSpender` (they run in the background, whoever's read started the
+    // discovery: that caller does not pay for them).
+    const categorizer = yield* Effect.serviceOption(Categorizer.Categorizer)
+    if (Option.isSome(categorizer)) {
+      yield* categorizer.value.bind({
+        ready: Effect.map(available("text-to-text"), (list) => list.length > 0),
+        ask: (prompt, system) =>
+          generate("text-to-text", text(prompt), { preferFree: true, options: { system, temperature: 0 } }).pipe(
+            Effect.map((answer) => answer.text),
+            Effect.provideService(CurrentSpender, categorizerSpender)
+          )
+      })
+    }
 
     return {
       register,

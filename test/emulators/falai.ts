@@ -435,7 +435,7 @@ export interface FalSettings {
 /** One model of fal's listing, as `/v1/models` answers it. */
 export interface ListedEntry {
   readonly endpoint_id: string
-  readonly metadata: { readonly display_name: string; readonly category: string; readonly status: "active" | "deprecated" }
+  readonly metadata: { readonly display_name: string; readonly category: string; readonly status: "active" | "deprecated"; readonly description?: string }
 }
 
 const listed = (id: string, name: string, category: string): ListedEntry => ({

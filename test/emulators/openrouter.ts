@@ -7,7 +7,9 @@
  * answer's `model` says which served). Asking a model for an output modality it lacks is a 404, as
  * OpenRouter answers it. Images come as data URLs, or (`state.imageAs: "url"`) as
  * URLs of files the emulator serves under `/files/` without a key, as a CDN would. It checks the
- * bearer key (401 otherwise), records every request and plays the faults of `Faults.ts`.
+ * bearer key (401 otherwise), records every request and plays the faults of `Faults.ts`. A chat
+ * answers `state.answer(prompt, model)` when that gives one (a test scripting answers by question),
+ * else `state.reply`, else an echo.
  *
  * With `freeLimits` it enforces OpenRouter's limits of free models (`:free` ids) per key, as a
  * sliding window (the strictest count: a client that keeps it keeps any other): past the
@@ -45,6 +47,8 @@ export const openRouterModelsFixture: { readonly data: ReadonlyArray<FixtureMode
 export interface OpenRouterState {
   /** The chat answer; default: `Echo: <last user message>`. */
   reply: string | undefined
+  /** The chat answer to a given last user message and model, before `reply` (undefined: `reply` answers). */
+  answer: ((prompt: string, model: string) => string | undefined) | undefined
   models: ReadonlyArray<FixtureModel & Record<string, unknown>>
   /** Accepted keys; empty accepts any non-empty bearer token. */
   keys: ReadonlyArray<string>
@@ -93,6 +97,7 @@ export const openrouter = (initial: Partial<OpenRouterState> = {}, options: Serv
   Effect.gen(function* () {
     const state: OpenRouterState = {
       reply: undefined,
+      answer: undefined,
       models: openRouterModelsFixture.data,
       keys: [],
       down: [],
@@ -161,7 +166,7 @@ export const openrouter = (initial: Partial<OpenRouterState> = {}, options: Serv
         if (asks.some((modality) => !outputs.includes(String(modality)))) {
           return json(res, 404, { error: { code: 404, message: `No endpoints found that support the requested output modalities: ${asks.join(", ")}` } })
         }
-        const reply = state.reply ?? `Echo: ${lastUserMessage(body)}`
+        const reply = state.answer?.(lastUserMessage(body), served) ?? state.reply ?? `Echo: ${lastUserMessage(body)}`
         const id = `gen-${++created}`
         const usage = { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15, cost: state.cost }
         state.billed.push(state.cost)

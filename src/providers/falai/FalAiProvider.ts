@@ -57,12 +57,13 @@ import { downloadResult, malformedResult, resultReaders } from "../../jobs/Resul
 import * as Settings from "../../jobs/Settings.js"
 import * as Uploads from "../../jobs/Uploads.js"
 import type { JobTicket } from "../../jobs/Ticket.js"
+import type * as Categorizer from "../../provider/Categorizer.js"
 import * as ModelSchemas from "../../provider/ModelSchemas.js"
 import * as Provider from "../../provider/Provider.js"
 import type * as ProviderConfig from "../../provider/ProviderConfig.js"
 import { FalAiClient, layerConfig, ticketOf, toJobStatus } from "./FalAiClient.js"
 import * as FalAiConfig from "./FalAiConfig.js"
-import { mergeModels } from "./models/Categories.js"
+import { mergeModels, unplacedModels } from "./models/Categories.js"
 import { costOf, curatedModels, defaultModels } from "./models/Curated.js"
 import * as Inputs from "./models/Inputs.js"
 import { resultMedia, transcriptOf } from "./models/Outputs.js"
@@ -184,13 +185,20 @@ export const makeFromClient = (
 
     // A failed listing fails discovery: the catalog keeps it from being cached, and the curated
     // table is served as a fallback (degraded health) until a listing answers again.
-    const discover: Effect.Effect<ReadonlyArray<ProviderModel>, MediaError> = Effect.map(client.listModels(), mergeModels)
+    const discoverUnplaced: Effect.Effect<Categorizer.Discovery, MediaError> = Effect.map(client.listModels(), (listed) => ({
+      models: mergeModels(listed),
+      unplaced: unplacedModels(listed)
+    }))
+    const discover: Effect.Effect<ReadonlyArray<ProviderModel>, MediaError> = Effect.map(discoverUnplaced, (found) => found.models)
 
     const provider = yield* Provider.make({
       id: FalAiConfig.settings.id,
       name: FalAiConfig.settings.name,
       ...client.remote,
       discover,
+      // Models in no category the rules know are categorized by a text model, when one is configured.
+      discoverUnplaced,
+      inputsOf: (model) => Effect.map(schemas.checker(model), Option.match({ onNone: () => undefined, onSome: (checker) => checker.properties })),
       ownCatalog: true,
       fallbackModels: curatedModels,
       defaultModels,

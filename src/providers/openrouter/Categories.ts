@@ -10,7 +10,8 @@
  * - text-to-video when it reads text and writes video (not through chat: `POST /videos`, a job);
  *   image-to-video too when it also reads images (the image sent as the first frame).
  * Embedding, rerank, speech and transcription models (other endpoints), and safety
- * classifiers (Llama Guard ...) get none: this provider does not implement those.
+ * classifiers (Llama Guard ...) get none: this provider does not implement those. A model that
+ * says nothing of its modalities is unplaced (`isUnplaced`): the AI categorizer may place it.
  *
  * Pricing: `prompt` and `completion` are USD per token (input/output), `request` USD per
  * request. A negative price (`"-1"`, the `openrouter/auto` router: it depends on the model
@@ -90,6 +91,16 @@ export const ruleFor = (model: OpenRouterModelInfo): CategoryRule | undefined =>
 
 /** The capabilities of a model under the rules. */
 export const capabilitiesOf = (model: OpenRouterModelInfo): ReadonlyArray<MediaCapability> => ruleFor(model)?.capabilities ?? []
+
+/**
+ * Whether no rule could judge a model: it says nothing of its modalities and no id rule matched,
+ * so only the catch-all placed it (nowhere). Such models are shown to the AI categorizer
+ * (provider/Categorizer.ts); a model whose modalities the rules decline is not.
+ */
+export const isUnplaced = (model: OpenRouterModelInfo): boolean => {
+  const { inputs, outputs } = modalitiesOf(model)
+  return inputs.length === 0 && outputs.length === 0 && ruleFor(model) === categoryRules[categoryRules.length - 1]
+}
 
 /** A decimal price string as a number; undefined when absent or unreadable. */
 export const priceOf = (value: unknown): number | undefined => {

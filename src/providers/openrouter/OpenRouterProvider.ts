@@ -2,7 +2,8 @@
  * The OpenRouter provider: text generation (whole or streamed) and text-to-image through
  * OpenRouter's chat completions, text- and image-to-video through its video jobs, with models
  * discovered from `GET /models` (every output modality) and categorized by the rules in
- * `Categories.ts`.
+ * `Categories.ts` (a model that says nothing of its modalities by a text model, possibly one of
+ * OpenRouter's own, when a `Categorizer` is in context: provider/Categorizer.ts).
  *
  * - Configuration (`OpenRouterConfig.ts`): `OPENROUTER_API_KEY` (a comma-separated list is a
  *   pool, taken round robin), `OPENROUTER_BASE_URL` (default
@@ -64,7 +65,7 @@ import * as ProviderConfig from "../../provider/ProviderConfig.js"
 import { textCost } from "../openai-compatible/Categories.js"
 import * as Chat from "../openai-compatible/Chat.js"
 import * as Discovery from "../openai-compatible/Discovery.js"
-import { toProviderModel } from "./Categories.js"
+import { isUnplaced, toProviderModel } from "./Categories.js"
 import * as OpenRouterClient from "./OpenRouterClient.js"
 import * as OpenRouterConfig from "./OpenRouterConfig.js"
 
@@ -122,8 +123,11 @@ export const make = (config: ProviderConfig.ProviderConfig): Effect.Effect<OpenR
     const client = OpenRouterClient.make(http)
     const httpClient = yield* HttpClient.HttpClient
     const provider = settings.id
-    const { discover, known } = yield* Discovery.make(
-      Effect.map(client.models, (models) => models.map((model) => toProviderModel(provider, model)))
+    const { discover, discoverUnplaced, known } = yield* Discovery.makeWithUnplaced(
+      Effect.map(client.models, (models) => ({
+        models: models.map((model) => toProviderModel(provider, model)),
+        unplaced: models.filter(isUnplaced).map((model) => ({ model: toProviderModel(provider, model) }))
+      }))
     )
 
     // OpenRouter's own figure when the answer has one, else tokens x the discovered prices.
@@ -281,6 +285,7 @@ export const make = (config: ProviderConfig.ProviderConfig): Effect.Effect<OpenR
       name: settings.name,
       ...remote,
       discover,
+      discoverUnplaced,
       defaultModels,
       transforms: { "text-to-text": textToText, "text-to-image": textToImage, "text-to-video": textToVideo, "image-to-video": imageToVideo },
       streamText

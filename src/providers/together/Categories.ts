@@ -8,7 +8,8 @@
  * models whose rule names the request field that carries their input image (`inputImage`):
  * FLUX.1 Kontext takes `image_url`, FLUX.2 `reference_images`; the others (FLUX.1 schnell/dev/
  * pro, SDXL, Imagen) ignore an input image, so they only generate from a prompt. Embedding, rerank and moderation models, and safety
- * classifiers that Together types as `chat` (Llama Guard, VirtueGuard ...), get none.
+ * classifiers that Together types as `chat` (Llama Guard, VirtueGuard ...), get none. A model of
+ * a type the rules do not know is unplaced (`isUnplaced`): the AI categorizer may place it.
  *
  * Pricing, as Together reports it in `pricing`:
  * - chat, language and code models: `input`/`output` are USD per million tokens: divided by
@@ -91,6 +92,16 @@ export const ruleFor = (model: Pick<TogetherModelInfo, "id" | "type">): Category
 /** The capabilities of a model under the rules. */
 export const capabilitiesOf = (model: Pick<TogetherModelInfo, "id" | "type">): ReadonlyArray<MediaCapability> =>
   ruleFor(model)?.capabilities ?? []
+
+/** Together model types the rules know, video included (declined: this provider runs no video). */
+export const knownTypes: ReadonlyArray<string> = [...new Set([...categoryRules.flatMap((rule) => rule.types ?? []), "video"])]
+
+/**
+ * Whether no rule could judge a model: its type is none the rules know and no id rule matched.
+ * Such models are shown to the AI categorizer (provider/Categorizer.ts).
+ */
+export const isUnplaced = (model: Pick<TogetherModelInfo, "id" | "type">): boolean =>
+  !knownTypes.includes(model.type) && ruleFor(model) === categoryRules[categoryRules.length - 1]
 
 /** The request field that carries an image model's input image; undefined when the model takes none. */
 export const inputImageFieldOf = (modelId: string): InputImageField | undefined => ruleFor({ id: modelId, type: "image" })?.inputImage

@@ -1,7 +1,8 @@
 /**
  * The Together AI provider: text generation (whole or streamed), text-to-image, image-to-image, text-to-speech
  * and speech-to-text over Together's OpenAI-style API, with its models discovered from
- * `GET /models` and categorized by the rules in `Categories.ts`.
+ * `GET /models` and categorized by the rules in `Categories.ts` (a model of a type they do not
+ * know by a text model, when a `Categorizer` is in context: provider/Categorizer.ts).
  *
  * - Configuration (`TogetherConfig.ts`): `TOGETHER_API_KEY` (a comma-separated list rotates
  *   keys), `TOGETHER_BASE_URL` (default
@@ -48,7 +49,7 @@ import * as ProviderConfig from "../../provider/ProviderConfig.js"
 import { textCost } from "../openai-compatible/Categories.js"
 import * as Chat from "../openai-compatible/Chat.js"
 import * as Discovery from "../openai-compatible/Discovery.js"
-import { inputImageFieldOf, type InputImageField, toProviderModel } from "./Categories.js"
+import { inputImageFieldOf, type InputImageField, isUnplaced, toProviderModel } from "./Categories.js"
 import * as Parameters from "./Parameters.js"
 import * as TogetherClient from "./TogetherClient.js"
 import * as TogetherConfig from "./TogetherConfig.js"
@@ -91,8 +92,11 @@ export const make = (config: ProviderConfig.ProviderConfig): Effect.Effect<Toget
     const httpClient = yield* HttpClient.HttpClient
     const provider = settings.id
     // The last discovery, by id: prices for `costUsd`.
-    const { discover, known: modelInfo } = yield* Discovery.make(
-      Effect.map(client.models, (models) => models.map((model) => toProviderModel(provider, model)))
+    const { discover, discoverUnplaced, known: modelInfo } = yield* Discovery.makeWithUnplaced(
+      Effect.map(client.models, (models) => ({
+        models: models.map((model) => toProviderModel(provider, model)),
+        unplaced: models.filter(isUnplaced).map((model) => ({ model: toProviderModel(provider, model) }))
+      }))
     )
 
     const textToText: Provider.Transform<"text-to-text"> = (model, input, options) =>
@@ -245,6 +249,7 @@ export const make = (config: ProviderConfig.ProviderConfig): Effect.Effect<Toget
       name: settings.name,
       ...remote,
       discover,
+      discoverUnplaced,
       defaultModels,
       transforms: {
         "text-to-text": textToText,
