@@ -20,8 +20,10 @@
  *   what was listed of it (name, description, listed input fields); a model whose listing changed
  *   is asked again. (Input fields fetched from the provider's schema at asking time inform the
  *   question but are not in the fingerprint: they would cost a request per model to compare.)
- * - Bounded: at most `limit` models (default 50) are asked about per discovery, `concurrency`
- *   (default 2) at a time; the rest wait for the next discovery. Each question is an ordinary
+ * - Bounded: at most `limit` models (default 10) are asked about per discovery, `concurrency`
+ *   (default 2) at a time; the rest wait for the next discovery. The default is small because
+ *   the questions share the user's allowances: OpenRouter's free models allow 50 calls a day, and
+ *   a catalog with many unplaced models should not spend a day's allowance at its first read. Each question is an ordinary
  *   registry call, so its cost is counted (ledger, budgets, telemetry) as any call's, spent by
  *   `automarket:categorizer` (`ProviderRegistry.categorizerSpender`), not by the caller whose
  *   read happened to start the discovery.
@@ -236,8 +238,8 @@ export interface CategorizerOptions {
   readonly minConfidence?: number
 }
 
-/** The defaults: on, 50 models per discovery, 2 at a time, confidence 0.7. */
-export const defaultSettings: CategorizerSettings = { enabled: true, limit: 50, concurrency: 2, minConfidence: 0.7 }
+/** The defaults: on, 10 models per discovery, 2 at a time, confidence 0.7. */
+export const defaultSettings: CategorizerSettings = { enabled: true, limit: 10, concurrency: 2, minConfidence: 0.7 }
 
 /** Whether categorization is on: `AUTOMARKET_AI_CATEGORIZE` (a boolean: `0`, `false`, `no`, `off` turn it off), default on. */
 export const enabledConfig: Config.Config<boolean> = Config.withDefault(Config.boolean("AUTOMARKET_AI_CATEGORIZE"), true)
