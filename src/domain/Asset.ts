@@ -119,6 +119,12 @@ export const withOrigin = <A extends Asset>(asset: A, origin: Origin): A => {
   return Object.assign(copy, asset, { origin })
 }
 
+/** The same media asset with another source (a copy of the same class, as `withOrigin` makes). */
+export const withSource = <A extends Image | Audio | Video>(asset: A, source: AssetSource): A => {
+  const copy: A = Object.create(Object.getPrototypeOf(asset))
+  return Object.assign(copy, asset, { source })
+}
+
 /** A text asset from a string. */
 export const text = (value: string, options?: { readonly language?: string }): Text =>
   new Text({ text: value, ...(options?.language !== undefined ? { language: options.language } : {}) })

@@ -15,8 +15,10 @@ import * as Schema from "effect/Schema"
 export const JobCapabilities = [
   "text-to-image",
   "image-to-image",
+  "image-upscaling",
   "text-to-video",
   "image-to-video",
+  "video-to-video",
   "text-to-audio",
   "text-to-speech",
   "speech-to-text"

@@ -64,6 +64,22 @@ export interface VideoOptions {
   readonly extra?: ExtraParams
 }
 
+/** Options of video-to-video: what to do to the video, with the model's own parameters in `extra`. */
+export interface VideoEditOptions {
+  /** What to do to the video (a restyle, a change of scene); models that need none ignore it. */
+  readonly prompt?: string
+  readonly negativePrompt?: string
+  readonly seed?: number
+  readonly extra?: ExtraParams
+}
+
+/** Options of image upscaling. */
+export interface UpscaleOptions {
+  /** How many times larger each side of the picture gets, e.g. 2 or 4; the model's default when unset. */
+  readonly scale?: number
+  readonly extra?: ExtraParams
+}
+
 /** Options of sound and music generation. */
 export interface AudioOptions {
   readonly durationSeconds?: number
@@ -108,8 +124,10 @@ export interface CapabilityIO {
   readonly "text-to-text": { readonly input: Text; readonly options: TextOptions; readonly output: Text }
   readonly "text-to-image": { readonly input: Text; readonly options: ImageOptions; readonly output: Image }
   readonly "image-to-image": { readonly input: Image; readonly options: ImageOptions; readonly output: Image }
+  readonly "image-upscaling": { readonly input: Image; readonly options: UpscaleOptions; readonly output: Image }
   readonly "text-to-video": { readonly input: Text; readonly options: VideoOptions; readonly output: Video }
   readonly "image-to-video": { readonly input: Image; readonly options: VideoOptions; readonly output: Video }
+  readonly "video-to-video": { readonly input: Video; readonly options: VideoEditOptions; readonly output: Video }
   readonly "text-to-audio": { readonly input: Text; readonly options: AudioOptions; readonly output: Audio }
   readonly "text-to-speech": { readonly input: Text; readonly options: SpeechOptions; readonly output: Audio }
   readonly "speech-to-text": { readonly input: Audio; readonly options: TranscriptionOptions; readonly output: Text }
@@ -142,8 +160,10 @@ export interface CapabilityFactories {
   readonly textToText: (modelId?: string) => Effect.Effect<CapabilityModel<"text-to-text">, MediaError>
   readonly textToImage: (modelId?: string) => Effect.Effect<CapabilityModel<"text-to-image">, MediaError>
   readonly imageToImage: (modelId?: string) => Effect.Effect<CapabilityModel<"image-to-image">, MediaError>
+  readonly imageUpscaling: (modelId?: string) => Effect.Effect<CapabilityModel<"image-upscaling">, MediaError>
   readonly textToVideo: (modelId?: string) => Effect.Effect<CapabilityModel<"text-to-video">, MediaError>
   readonly imageToVideo: (modelId?: string) => Effect.Effect<CapabilityModel<"image-to-video">, MediaError>
+  readonly videoToVideo: (modelId?: string) => Effect.Effect<CapabilityModel<"video-to-video">, MediaError>
   readonly textToAudio: (modelId?: string) => Effect.Effect<CapabilityModel<"text-to-audio">, MediaError>
   readonly textToSpeech: (modelId?: string) => Effect.Effect<CapabilityModel<"text-to-speech">, MediaError>
   readonly speechToText: (modelId?: string) => Effect.Effect<CapabilityModel<"speech-to-text">, MediaError>

@@ -53,7 +53,7 @@ import { randomUUID } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { type Asset, FileSource } from "../domain/Asset.js"
+import { type Asset, FileSource, withSource } from "../domain/Asset.js"
 import type { JobCapability } from "../domain/Capability.js"
 import { InvalidInput, type MediaError, MediaError as MediaErrorSchema } from "../domain/Errors.js"
 import type { JobClient } from "../jobs/JobClient.js"
@@ -360,7 +360,8 @@ const storable = (dir: string, id: string, input: Asset): Effect.Effect<Asset> =
   return Effect.sync(() => {
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 })
     fs.writeFileSync(file, bytes, { mode: 0o600 })
-    return { ...input, source: new FileSource({ path: file }) } as Asset
+    // A copy of the asset's own class: a spread would be a plain object, which the journal's schema cannot encode.
+    return withSource(input, new FileSource({ path: file }))
   })
 }
 

@@ -272,11 +272,13 @@ const media = (kind: "image" | "audio" | "video", source: Image["source"], mimeT
   kind === "image" ? new Image({ source, mimeType }) : kind === "audio" ? new Audio({ source, mimeType }) : new Video({ source, mimeType })
 
 /** Which kind of asset each capability takes. */
-const inputKind: Record<JobCapability, "text" | "image" | "audio"> = {
+const inputKind: Record<JobCapability, "text" | "image" | "video" | "audio"> = {
   "text-to-image": "text",
   "image-to-image": "image",
+  "image-upscaling": "image",
   "text-to-video": "text",
   "image-to-video": "image",
+  "video-to-video": "video",
   "text-to-audio": "text",
   "text-to-speech": "text",
   "speech-to-text": "audio"

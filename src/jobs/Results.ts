@@ -30,9 +30,11 @@ export const outputKindOf = (capability: JobCapability): "image" | "video" | "au
   switch (capability) {
     case "text-to-image":
     case "image-to-image":
+    case "image-upscaling":
       return "image"
     case "text-to-video":
     case "image-to-video":
+    case "video-to-video":
       return "video"
     case "text-to-audio":
     case "text-to-speech":
@@ -167,8 +169,10 @@ export const resultReaders = (
 ): ResultReaders => ({
   "text-to-image": (ticket, output) => Effect.map(fetchFile(ticket, "image", output), toImage),
   "image-to-image": (ticket, output) => Effect.map(fetchFile(ticket, "image", output), toImage),
+  "image-upscaling": (ticket, output) => Effect.map(fetchFile(ticket, "image", output), toImage),
   "text-to-video": (ticket, output) => Effect.map(fetchFile(ticket, "video", output), toVideo),
   "image-to-video": (ticket, output) => Effect.map(fetchFile(ticket, "video", output), toVideo),
+  "video-to-video": (ticket, output) => Effect.map(fetchFile(ticket, "video", output), toVideo),
   "text-to-audio": (ticket, output) => Effect.map(fetchFile(ticket, "audio", output), toAudio),
   "text-to-speech": (ticket, output) => Effect.map(fetchFile(ticket, "audio", output), toAudio),
   "speech-to-text": (ticket, output) => {

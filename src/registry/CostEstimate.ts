@@ -12,10 +12,12 @@
  * - character: the characters of the input text.
  * - image: the images made (`n`, `num_images` or `num_outputs` in `extra`, default 1); on the
  *   input side, the one input image.
- * - megapixel: images made × width × height (default 1024 × 1024); for video, width × height
- *   (default 1280 × 720) × frames (seconds × fps, default 24).
+ * - megapixel: images made × width × height (default 1024 × 1024); an upscaled image: the input's
+ *   width × height (default 1024 × 1024) × `scale`² (default 4); for video, width × height
+ *   (default 1280 × 720; a video-to-video input's own) × frames (seconds × fps, default 24).
  * - second, minute: video and audio made: `durationSeconds`, else the model's
- *   `maxDurationSeconds`, else 10 s of video or 30 s of audio; speech made from text: one second
+ *   `maxDurationSeconds`, else 10 s of video or 30 s of audio; video-to-video: the input's
+ *   duration, else the model's `maxDurationSeconds`, else unknown; speech made from text: one second
  *   per 10 characters at speed 1 (a slow speaker); speech transcribed: the input's duration, else
  *   the model's `maxDurationSeconds`, else unknown.
  * - request: 1.
@@ -26,7 +28,7 @@
  *
  * @module
  */
-import type { Audio, Image, Text } from "../domain/Asset.js"
+import type { Audio, Image, Text, Video } from "../domain/Asset.js"
 import type { MediaCapability } from "../domain/Capability.js"
 import type { InputOf, OptionsOf } from "../domain/MediaProvider.js"
 import type { Price, ProviderModel } from "../domain/Model.js"
@@ -45,6 +47,8 @@ export const defaultImageSize = { width: 1024, height: 1024 } as const
 export const defaultVideoSize = { width: 1280, height: 720 } as const
 /** Frames per second of a video when the request does not say. */
 export const defaultFps = 24
+/** The scale factor of an upscale when the request does not say (the largest most upscalers take). */
+export const defaultUpscale = 4
 /** Diffusion steps when the request does not say. */
 export const defaultSteps = 50
 /** Characters per token assumed for input text (pessimistic: more tokens than most tokenizers make). */
@@ -61,7 +65,7 @@ const field = (options: AnyOptions | undefined, name: string): number | undefine
 }
 
 // Every input but a composition is an asset with a tag.
-const asset = (input: AnyInput): Text | Image | Audio | undefined => ("_tag" in input ? input : undefined)
+const asset = (input: AnyInput): Text | Image | Audio | Video | undefined => ("_tag" in input ? input : undefined)
 
 const text = (input: AnyInput): string | undefined => {
   const given = asset(input)
@@ -79,8 +83,10 @@ const outputCount = (options: AnyOptions | undefined): number => {
   return 1
 }
 
-const isImage = (capability: MediaCapability) => capability === "text-to-image" || capability === "image-to-image"
-const isVideo = (capability: MediaCapability) => capability === "text-to-video" || capability === "image-to-video"
+const isImage = (capability: MediaCapability) =>
+  capability === "text-to-image" || capability === "image-to-image" || capability === "image-upscaling"
+const isVideo = (capability: MediaCapability) =>
+  capability === "text-to-video" || capability === "image-to-video" || capability === "video-to-video"
 
 /** Seconds of media the request makes (or, for speech-to-text, takes), or undefined when unbounded. */
 const seconds = (model: ProviderModel, capability: MediaCapability, input: AnyInput, options: AnyOptions | undefined): number | undefined => {
@@ -89,6 +95,11 @@ const seconds = (model: ProviderModel, capability: MediaCapability, input: AnyIn
     case "text-to-video":
     case "image-to-video":
       return field(options, "durationSeconds") ?? max ?? defaultVideoSeconds
+    case "video-to-video": {
+      // The video made is as long as the one given, which only its asset may tell.
+      const given = asset(input)
+      return (given?._tag === "Video" ? given.duration : undefined) ?? max
+    }
     case "text-to-audio":
       return field(options, "durationSeconds") ?? max ?? defaultAudioSeconds
     case "text-to-speech": {
@@ -142,6 +153,12 @@ const quantity = (
           const height = given.height ?? field(options, "height") ?? defaultImageSize.height
           return (width * height) / 1e6
         }
+        if (capability === "image-upscaling") {
+          const scale = field(options, "scale") ?? defaultUpscale
+          const width = (given?._tag === "Image" ? given.width : undefined) ?? defaultImageSize.width
+          const height = (given?._tag === "Image" ? given.height : undefined) ?? defaultImageSize.height
+          return (width * scale * height * scale) / 1e6
+        }
         const width = field(options, "width") ?? defaultImageSize.width
         const height = field(options, "height") ?? defaultImageSize.height
         return (outputCount(options) * width * height) / 1e6
@@ -149,9 +166,11 @@ const quantity = (
       if (isVideo(capability)) {
         const duration = seconds(model, capability, input, options)
         if (duration === undefined) return undefined
-        const width = field(options, "width") ?? defaultVideoSize.width
-        const height = field(options, "height") ?? defaultVideoSize.height
-        const frames = Math.ceil(duration * (field(options, "fps") ?? defaultFps))
+        const given = asset(input)
+        const source = given?._tag === "Video" ? given : undefined
+        const width = source?.width ?? field(options, "width") ?? defaultVideoSize.width
+        const height = source?.height ?? field(options, "height") ?? defaultVideoSize.height
+        const frames = Math.ceil(duration * (source?.fps ?? field(options, "fps") ?? defaultFps))
         return (width * height * frames) / 1e6
       }
       return undefined

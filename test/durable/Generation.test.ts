@@ -17,7 +17,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll } from "vitest"
-import { text } from "../../src/domain/Asset.js"
+import { BytesSource, Image, text } from "../../src/domain/Asset.js"
 import { Durable, Generation } from "../../src/durable/index.js"
 import * as GenerationStore from "../../src/durable/GenerationStore.js"
 import * as FalAi from "../../src/providers/falai/index.js"
@@ -25,6 +25,7 @@ import * as ProviderRegistry from "../../src/registry/ProviderRegistry.js"
 import * as Replicate from "../../src/providers/replicate/index.js"
 import { clientLayer, makeFal } from "../emulators/falai.js"
 import { makeReplicate } from "../emulators/replicate.js"
+import { tinyPng } from "../emulators/Samples.js"
 import { env } from "../providers/falai/drive.js"
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "automarket-durable-"))
@@ -81,6 +82,22 @@ describe("Durable generations (SQLite engine, fal emulator)", () => {
       expect(tags.at(-1)).toBe("Status:succeeded")
       // Nothing left half-written next to the delivered file.
       expect(fs.readdirSync(path.dirname(out))).toEqual(["fox.png"])
+    }).pipe(Effect.provide(layer), Effect.scoped)
+  }, 30_000)
+
+  it.live("an image given as bytes is kept as a file of the state folder and upscaled (image-upscaling)", () => {
+    const fal = makeFal()
+    const { dir, layer } = setup(fal)
+    return Effect.gen(function* () {
+      const generations = yield* Durable.Generations
+      const picture = new Image({ source: new BytesSource({ bytes: new Uint8Array(tinyPng) }), mimeType: "image/png" })
+      const result = yield* generations.run({ capability: "image-upscaling", input: picture, options: { scale: 2 }, provider: "falai", model: "fal-ai/esrgan", key: "up-1" })
+      expect(result.output).toMatchObject({ provider: "falai", model: "fal-ai/esrgan", kind: "image", mimeType: "image/png", bytes: 4096 })
+      const kept = fs.readdirSync(path.join(dir, "inputs"))
+      expect(kept).toHaveLength(1)
+      expect(fs.readFileSync(path.join(dir, "inputs", kept[0]!)).equals(tinyPng)).toBe(true)
+      const submitted = JSON.parse(fal.requests.find((request) => request.method === "POST" && request.url.startsWith("/fal-ai/esrgan"))!.body)
+      expect(submitted).toEqual({ image_url: `data:image/png;base64,${tinyPng.toString("base64")}`, scale: 2 })
     }).pipe(Effect.provide(layer), Effect.scoped)
   }, 30_000)
 

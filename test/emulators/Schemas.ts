@@ -79,7 +79,12 @@ const imageSize = {
 
 const sizeNames = ["square_hd", "square", "portrait_4_3", "portrait_16_9", "landscape_4_3", "landscape_16_9"]
 
-/** The schemas the fal emulator serves by default: Seedream v4 (fal's own document) and FLUX.1 [schnell]. */
+/**
+ * The schemas the fal emulator serves by default: Seedream v4 (fal's own document), FLUX.1
+ * [schnell], two upscalers that name their factor differently (ESRGAN's `scale`, Clarity
+ * Upscaler's `upscale_factor`) and CogVideoX-5B video-to-video (a `video_url` and a required
+ * `prompt`), with the fields fal's schemas give them.
+ */
 export const falSchemas = (): Record<string, Record<string, unknown>> => ({
   // As fal publishes it (vendored for the contract tests).
   "fal-ai/bytedance/seedream/v4/text-to-image": JSON.parse(fs.readFileSync(spec("fal/seedream-v4-text-to-image.queue.openapi.json"), "utf8")),
@@ -100,6 +105,59 @@ export const falSchemas = (): Record<string, Record<string, unknown>> => ({
       required: ["prompt"]
     },
     { ImageSize: imageSize }
+  ),
+  "fal-ai/esrgan": falQueueDocument(
+    "fal-ai/esrgan",
+    "UpscaleInput",
+    {
+      type: "object",
+      properties: {
+        image_url: { type: "string", title: "Image Url", description: "Url to input image" },
+        scale: { type: "number", title: "Scale", description: "Rescaling factor", default: 2 },
+        face: { type: "boolean", title: "Face", description: "Upscaling a face", default: false },
+        output_format: { enum: ["png", "jpeg"], type: "string", title: "Output Format", default: "png" }
+      },
+      title: "UpscaleInput",
+      required: ["image_url"]
+    },
+    {},
+    "image-to-image"
+  ),
+  "fal-ai/clarity-upscaler": falQueueDocument(
+    "fal-ai/clarity-upscaler",
+    "ClarityUpscalerInput",
+    {
+      type: "object",
+      properties: {
+        image_url: { type: "string", title: "Image Url", description: "The URL of the image to upscale." },
+        prompt: { type: "string", title: "Prompt", default: "masterpiece, best quality, highres" },
+        upscale_factor: { minimum: 1, maximum: 4, type: "number", title: "Upscale Factor", default: 2 },
+        creativity: { minimum: 0, maximum: 1, type: "number", title: "Creativity", default: 0.35 },
+        resemblance: { minimum: 0, maximum: 1, type: "number", title: "Resemblance", default: 0.6 }
+      },
+      title: "ClarityUpscalerInput",
+      required: ["image_url"]
+    },
+    {},
+    "image-to-image"
+  ),
+  "fal-ai/cogvideox-5b/video-to-video": falQueueDocument(
+    "fal-ai/cogvideox-5b/video-to-video",
+    "VideoToVideoInput",
+    {
+      type: "object",
+      properties: {
+        video_url: { type: "string", title: "Video Url", description: "The video to generate the video from." },
+        prompt: { type: "string", title: "Prompt", description: "The prompt to generate the video from." },
+        negative_prompt: { type: "string", title: "Negative Prompt" },
+        seed: { type: "integer", title: "Seed" },
+        strength: { minimum: 0.05, maximum: 1, type: "number", title: "Strength", default: 0.8 }
+      },
+      title: "VideoToVideoInput",
+      required: ["prompt", "video_url"]
+    },
+    {},
+    "video-to-video"
   )
 })
 
@@ -128,8 +186,18 @@ export const cogDocument = (input: Record<string, unknown>, components: Record<s
   }
 })
 
-/** The schemas the Replicate emulator serves by default (model -> its latest version's `openapi_schema`): FLUX schnell. */
+/** The schemas the Replicate emulator serves by default (model -> its latest version's `openapi_schema`): FLUX schnell and Real-ESRGAN. */
 export const replicateSchemas = (): Record<string, Record<string, unknown>> => ({
+  "nightmareai/real-esrgan": cogDocument({
+    type: "object",
+    title: "Input",
+    required: ["image"],
+    properties: {
+      image: { type: "string", title: "Image", format: "uri", "x-order": 0, description: "Input image" },
+      scale: { type: "number", title: "Scale", default: 4, maximum: 10, minimum: 0, "x-order": 1, description: "Factor to scale image by" },
+      face_enhance: { type: "boolean", title: "Face Enhance", default: false, "x-order": 2, description: "Run GFPGAN face enhancement along with upscaling" }
+    }
+  }),
   "black-forest-labs/flux-schnell": cogDocument(
     {
       type: "object",

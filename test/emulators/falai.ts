@@ -452,8 +452,8 @@ export const defaultListing: ReadonlyArray<ListedEntry> = [
 
 /**
  * A listing with models under every category fal publishes that we may map, as fal names them
- * (real endpoint ids), including categories the provider cannot run (upscaling, video-to-video,
- * 3D, training): for the catalog walk.
+ * (real endpoint ids), including upscalers fal lists under image-to-image, a video upscaler under
+ * video-to-video, and categories the provider cannot run (3D, training): for the catalog walk.
  */
 export const fullListing: ReadonlyArray<ListedEntry> = [
   ...defaultListing,
@@ -469,7 +469,11 @@ export const fullListing: ReadonlyArray<ListedEntry> = [
   listed("fal-ai/elevenlabs/speech-to-text", "ElevenLabs Speech to Text", "audio-to-text"),
   listed("fal-ai/clarity-upscaler", "Clarity Upscaler", "image-to-image"),
   listed("fal-ai/esrgan", "Upscale Images", "image-to-image"),
+  listed("fal-ai/aura-sr", "AuraSR", "image-to-image"),
+  listed("fal-ai/creative-upscaler", "Creative Upscaler", "image-to-image"),
   listed("fal-ai/hunyuan-video/video-to-video", "Hunyuan video-to-video", "video-to-video"),
+  listed("fal-ai/cogvideox-5b/video-to-video", "CogVideoX-5B video-to-video", "video-to-video"),
+  listed("fal-ai/video-upscaler", "Video Upscaler", "video-to-video"),
   listed("fal-ai/trellis", "Trellis", "image-to-3d")
 ]
 
@@ -494,7 +498,7 @@ export interface FalEmulator extends Emulator {
   readonly keyedPuts: () => number
 }
 
-type ResultKind = "image" | "video" | "audio" | "speech" | "text"
+type ResultKind = "image" | "upscaled" | "video" | "audio" | "speech" | "text"
 
 // A listed model's result is the kind its category makes; other models' by their id.
 const kindOfCategory: Readonly<Record<string, ResultKind>> = {
@@ -510,9 +514,13 @@ const kindOfCategory: Readonly<Record<string, ResultKind>> = {
   "audio-to-text": "text"
 }
 
+// fal's picture upscalers (ESRGAN, Clarity, AuraSR, Creative Upscaler) answer one `image`, not `images`.
+const upscalers = /esrgan|clarity-upscaler|aura-sr|creative-upscaler/
+
 const kindOfModel = (model: string, listing: ReadonlyArray<ListedEntry>): ResultKind => {
   const category = listing.find((entry) => entry.endpoint_id === model)?.metadata.category
-  return (category !== undefined ? kindOfCategory[category] : undefined) ?? kindOfId(model)
+  const kind = (category !== undefined ? kindOfCategory[category] : undefined) ?? kindOfId(model)
+  return kind === "image" && upscalers.test(model) ? "upscaled" : kind
 }
 
 const kindOfId = (model: string): ResultKind =>
@@ -608,6 +616,8 @@ export const makeFal = (overrides: Partial<FalSettings> = {}): FalEmulator => {
         return { audio: { url: `${file}.wav`, content_type: "audio/wav", file_name: `${job.id}.wav`, file_size: settings.fileBytes } }
       case "image":
         return { images: [{ url: `${file}.png`, content_type: "image/png", width: 64, height: 64 }], seed: 42 }
+      case "upscaled":
+        return { image: { url: `${file}.png`, content_type: "image/png", width: 256, height: 256 } }
     }
   }
 

@@ -166,10 +166,20 @@ export const latestVersionOf = (model: string): string => crypto.createHash("sha
 
 const short = (owner: string, name: string, description: string): CatalogModel => ({ owner, name, description })
 
-/** The default discovery: two text-to-image models, one transcriber, in the short listing shape. */
+/** The default discovery: two text-to-image models, one transcriber, one upscaler, in the short listing shape. */
 export const defaultCatalog: Readonly<Record<string, ReadonlyArray<CatalogModel>>> = {
   "text-to-image": [short("black-forest-labs", "flux-schnell", "fast"), short("emu", "pixels", "an emulated image model")],
-  "speech-to-text": [short("emu", "ears", "an emulated transcriber")]
+  "speech-to-text": [short("emu", "ears", "an emulated transcriber")],
+  "super-resolution": [short("nightmareai", "real-esrgan", "Real-ESRGAN with optional face correction")]
+}
+
+/**
+ * Published versions the emulator knows by their real ids, beside each model's latest
+ * (`latestVersionOf`): a create by one is a prediction of that model. Real-ESRGAN's, which the
+ * provider's curated table pins.
+ */
+export const knownVersions: Readonly<Record<string, string>> = {
+  "42fed1c4974146d4d2414e2be2c5277c7fcf05fcc3a73abf41610695738c1d7b": "nightmareai/real-esrgan"
 }
 
 const model = (id: string, official: boolean, output: CatalogOutput, description: string, unreleased = false): CatalogModel => {
@@ -212,6 +222,7 @@ export const fullCatalog: Readonly<Record<string, ReadonlyArray<CatalogModel>>> 
     model("resemble-ai/chatterbox", true, "audio", "Chatterbox"),
     model("jaaari/kokoro-82m", false, "audio", "Kokoro 82M")
   ],
+  "super-resolution": [model("nightmareai/real-esrgan", false, "image", "Real-ESRGAN with optional face correction")],
   "speech-to-text": [
     model("openai/whisper", true, "whisper", "Whisper large-v3"),
     model("vaibhavs10/incredibly-fast-whisper", false, "text-chunks", "Whisper large-v3, batched"),
@@ -252,7 +263,16 @@ const inputIssues = (document: Record<string, unknown>, input: Record<string, un
 
 // What a model outside the catalog outputs, by its name.
 const kindOf = (model: string): CatalogOutput =>
-  /whisper/.test(model) ? "whisper" : /video|wan/.test(model) ? "video" : /music|speech|audio/.test(model) ? "audio" : "images"
+  /whisper/.test(model)
+    ? "whisper"
+    : /video|wan/.test(model)
+      ? "video"
+      : /music|speech|audio/.test(model)
+        ? "audio"
+        : // Upscalers (Real-ESRGAN) answer one URL, not a list.
+          /esrgan|upscal|super-resolution/.test(model)
+          ? "image"
+          : "images"
 
 // A succeeded prediction's output of `kind`, its file at `file` (an extension added).
 const outputOf = (kind: CatalogOutput, file: string): unknown => {
@@ -313,6 +333,7 @@ export const makeReplicate = (overrides: Partial<ReplicateSettings> = {}): Repli
       .find((entry) => `${entry.owner}/${entry.name}` === id)
   // The model a version id is the latest version of, among the catalog's and those with a schema.
   const modelOfVersion = (version: string): string | undefined =>
+    knownVersions[version] ??
     [...Object.values(settings.collections).flat().map((entry) => `${entry.owner}/${entry.name}`), ...Object.keys(settings.schemas)].find(
       (id) => latestVersionOf(id) === version
     )
@@ -416,8 +437,9 @@ export const makeReplicate = (overrides: Partial<ReplicateSettings> = {}): Repli
           ? "starting"
           : "processing"
     const base = emulator.baseUrl
-    // A model of the catalog outputs what it says; a versioned model of none has no telling name: an `image` input means image-to-video.
-    const kind = catalogModel(p.model)?.output ?? (p.version !== undefined && "image" in p.input ? "video" : kindOf(p.model))
+    // A model of the catalog outputs what it says; a version of no model the emulator knows has no telling name: an `image` input means image-to-video.
+    const unknownVersion = p.version !== undefined && modelOfVersion(p.version) === undefined
+    const kind = catalogModel(p.model)?.output ?? (unknownVersion && "image" in p.input ? "video" : kindOf(p.model))
     const output = status === "succeeded" ? outputOf(kind, `${base}/files/${p.id}`) : null
     return {
       id: p.id,

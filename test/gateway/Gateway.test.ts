@@ -42,7 +42,7 @@ import * as ProviderRegistry from "../../src/registry/ProviderRegistry.js"
 import { clientLayer, makeFal } from "../emulators/falai.js"
 import * as Faults from "../emulators/Faults.js"
 import { openrouter as openRouter } from "../emulators/openrouter.js"
-import { silentWav, tinyPng } from "../emulators/Samples.js"
+import { silentWav, tinyMp4, tinyPng } from "../emulators/Samples.js"
 import { together } from "../emulators/together.js"
 import { env } from "../providers/falai/drive.js"
 
@@ -381,6 +381,31 @@ describe("the generations API", () => {
     expect(fal.count("submit")).toBe(submits)
     // The refused upload left no file behind.
     expect(fs.readdirSync(uploads).length).toBe(before + 1)
+  })
+
+  it("runs video-to-video from a multipart video and image-upscaling from a JSON image, each answering its kind", async () => {
+    const body = new FormData()
+    body.set("capability", "video-to-video")
+    body.set("provider", "falai")
+    body.set("model", "fal-ai/cogvideox-5b/video-to-video")
+    body.set("options", JSON.stringify({ prompt: "make it night" }))
+    body.set("input", new Blob([tinyMp4], { type: "video/mp4" }), "clip.mp4")
+    const restyled = await fetch(`${base}/v1/generations`, { method: "POST", headers: { authorization: `Bearer ${secret}`, "idempotency-key": "clip-v2v" }, body })
+    expect([restyled.status, restyled.status === 202 ? "" : await restyled.text()]).toEqual([202, ""])
+    const video = (await waitFinal(((await restyled.json()) as { id: string }).id)) as { status: string; result: { kind: string; mime_type: string } }
+    expect(video).toMatchObject({ status: "succeeded", result: { kind: "video", mime_type: "video/mp4" } })
+    const sent = fal.requests.filter((r) => r.method === "POST" && r.url.startsWith("/fal-ai/cogvideox-5b/video-to-video")).at(-1)!
+    expect(JSON.parse(sent.body)).toEqual({ video_url: `data:video/mp4;base64,${tinyMp4.toString("base64")}`, prompt: "make it night" })
+
+    const upscaled = await post(
+      { capability: "image-upscaling", provider: "falai", model: "fal-ai/esrgan", input: { type: "image", data: tinyPng.toString("base64"), mime_type: "image/png" }, options: { scale: 2 } },
+      "pic-up"
+    )
+    expect([upscaled.status, upscaled.status === 202 ? "" : await upscaled.text()]).toEqual([202, ""])
+    const image = (await waitFinal(((await upscaled.json()) as { id: string }).id)) as { status: string; result: { kind: string; mime_type: string } }
+    expect(image).toMatchObject({ status: "succeeded", result: { kind: "image", mime_type: "image/png" } })
+    const submitted = fal.requests.filter((r) => r.method === "POST" && r.url.startsWith("/fal-ai/esrgan")).at(-1)!
+    expect(JSON.parse(submitted.body)).toEqual({ image_url: `data:image/png;base64,${tinyPng.toString("base64")}`, scale: 2 })
   })
 
   it("refuses forged, replayed and unknown webhooks, changing nothing", async () => {

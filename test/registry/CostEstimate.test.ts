@@ -4,7 +4,7 @@
  * (or prices whose quantity cannot be bounded) are unknown.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Audio, fromUrl, Image, text } from "../../src/domain/Asset.js"
+import { Audio, fromUrl, Image, text, Video } from "../../src/domain/Asset.js"
 import type { MediaCapability } from "../../src/domain/Capability.js"
 import type { ModelLimits, Price, ProviderModel } from "../../src/domain/Model.js"
 import { worstCase } from "../../src/registry/CostEstimate.js"
@@ -103,6 +103,29 @@ describe("worstCase", () => {
     expect(worstCase(perMinute, "speech-to-text", recording())).toBeUndefined()
     const capped = model("speech-to-text", perMinute.pricing, { limits: { maxDurationSeconds: 600 } })
     expect(worstCase(capped, "speech-to-text", recording())).toBeCloseTo(0.06, 12)
+  })
+
+  it("image-upscaling: one image made; megapixels of the input (default 1024 x 1024) times the scale squared (default 4)", () => {
+    const perImage = model("image-upscaling", [price(0.002, "image", "output")])
+    expect(worstCase(perImage, "image-upscaling", picture(), { scale: 2 })).toBeCloseTo(0.002, 12)
+    const perMegapixel = model("image-upscaling", [price(0.01, "megapixel", "output")])
+    // 512 x 2 by 256 x 2 = 0.524288 MP.
+    expect(worstCase(perMegapixel, "image-upscaling", picture(512, 256), { scale: 2 })).toBeCloseTo(0.00524288, 12)
+    // 1024 x 4 by 1024 x 4 = 16.777216 MP.
+    expect(worstCase(perMegapixel, "image-upscaling", picture())).toBeCloseTo(0.16777216, 12)
+  })
+
+  it("video-to-video: seconds of the input video, else the model's maximum, else unknown; megapixels of its frames", () => {
+    const perSecond = model("video-to-video", [price(0.1, "second", "output")])
+    const clip = (options: { readonly duration?: number; readonly width?: number; readonly height?: number; readonly fps?: number } = {}) =>
+      new Video({ source: fromUrl("https://example.invalid/a.mp4"), mimeType: "video/mp4", ...options })
+    expect(worstCase(perSecond, "video-to-video", clip({ duration: 3 }))).toBeCloseTo(0.3, 12)
+    expect(worstCase(perSecond, "video-to-video", clip())).toBeUndefined()
+    const capped = model("video-to-video", perSecond.pricing, { limits: { maxDurationSeconds: 6 } })
+    expect(worstCase(capped, "video-to-video", clip())).toBeCloseTo(0.6, 12)
+    // 2 s x 10 fps of 100 x 100 = 20 frames of 0.01 MP = 0.2 MP.
+    const perMegapixel = model("video-to-video", [price(1, "megapixel", "output")])
+    expect(worstCase(perMegapixel, "video-to-video", clip({ duration: 2, width: 100, height: 100, fps: 10 }))).toBeCloseTo(0.2, 12)
   })
 
   it("prices add up: a request fee and a per-image price", () => {

@@ -5,11 +5,11 @@
  * outcome is kept so a test can expect every one to succeed.
  */
 import * as Effect from "effect/Effect"
-import { Audio, BytesSource, Image, text } from "../../src/domain/Asset.js"
+import { Audio, BytesSource, Image, text, Video } from "../../src/domain/Asset.js"
 import type { MediaCapability } from "../../src/domain/Capability.js"
 import type { MediaError } from "../../src/domain/Errors.js"
 import type { MediaProviderService } from "../../src/domain/MediaProvider.js"
-import { silentWav, tinyPng } from "../emulators/Samples.js"
+import { silentWav, tinyMp4, tinyPng } from "../emulators/Samples.js"
 
 /** One call of the walk: which model under which capability, and how it ended. */
 export interface WalkStep {
@@ -20,6 +20,7 @@ export interface WalkStep {
 }
 
 const image = () => new Image({ source: new BytesSource({ bytes: new Uint8Array(tinyPng) }), mimeType: "image/png" })
+const video = () => new Video({ source: new BytesSource({ bytes: new Uint8Array(tinyMp4) }), mimeType: "video/mp4" })
 
 // One call of `model` under `capability`, with an input of its kind; a capability the walk has
 // no input for fails the step, so a newly listed capability cannot pass unexercised.
@@ -31,10 +32,14 @@ const call = (provider: MediaProviderService, capability: MediaCapability, model
       return Effect.flatMap(provider.textToImage(model), (m) => m.transform(text("a lighthouse at dusk")))
     case "image-to-image":
       return Effect.flatMap(provider.imageToImage(model), (m) => m.transform(image(), { prompt: "make it night" }))
+    case "image-upscaling":
+      return Effect.flatMap(provider.imageUpscaling(model), (m) => m.transform(image(), { scale: 2 }))
     case "text-to-video":
       return Effect.flatMap(provider.textToVideo(model), (m) => m.transform(text("waves at dusk"), { durationSeconds: 4 }))
     case "image-to-video":
       return Effect.flatMap(provider.imageToVideo(model), (m) => m.transform(image(), { prompt: "the waves roll in" }))
+    case "video-to-video":
+      return Effect.flatMap(provider.videoToVideo(model), (m) => m.transform(video(), { prompt: "make it night" }))
     case "text-to-audio":
       return Effect.flatMap(provider.textToAudio(model), (m) => m.transform(text("birdsong at dawn"), { durationSeconds: 5 }))
     case "text-to-speech":

@@ -1,6 +1,8 @@
 /**
- * `automarket generate text|image|video|audio|speech "prompt"`: one generation through the
- * registry (the router's choice with fallback, or the `--provider` given).
+ * `automarket generate text|image|video|audio|speech "prompt"`, and `generate upscale IMAGE` and
+ * `generate video-to-video VIDEO` from a file: one generation through the registry (the router's
+ * choice with fallback, or the `--provider` given). An input file is checked before any provider
+ * is called: readable, and of the kind the command takes by its extension.
  *
  * Text goes to stdout, streamed delta by delta with `--stream`. Media is saved to `--out`
  * (atomically: complete files only), with the job's progress (queued, running, downloading) on
@@ -19,13 +21,16 @@ import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { spawn } from "node:child_process"
-import { type Audio, type Image, type Text, text, type Video } from "../../domain/Asset.js"
-import type { MediaCapability } from "../../domain/Capability.js"
+import { Audio, fromFile, Image, type Text, text, Video } from "../../domain/Asset.js"
+import type { JobCapability } from "../../domain/Capability.js"
 import type { InputOf, OptionsOf, OutputOf } from "../../domain/MediaProvider.js"
 import * as JobProgress from "../../domain/Progress.js"
 import { type GenerateOptions, ProviderRegistry } from "../../registry/ProviderRegistry.js"
 import { extensionOf, saveDownloading, speechFormatOf } from "../AssetFiles.js"
+import * as MediaTypes from "../../media/MediaTypes.js"
 import { databaseOf, databaseOption, durationOption as durationText, hostLayer, storeLayer } from "../DurableHost.js"
+import { InvalidOptions, type UnreadableFile } from "../Errors.js"
+import { readable } from "../InputFiles.js"
 import { type CliOutputService, copyFile, output, writeFile } from "../Output.js"
 import * as Progress from "../Progress.js"
 import { checked, modelOption, providerOption } from "../ProviderChoice.js"
@@ -51,16 +56,16 @@ const when = <V, R extends object>(option: Option.Option<V>, f: (value: V) => R)
   Option.match(option, { onNone: () => ({}), onSome: f })
 
 /**
- * The capabilities `generate` makes a file with: a text prompt in, an image, a video or audio
- * out. Read off the domain's table of what each capability takes and gives (`CapabilityIO`).
+ * The capabilities `generate` makes a file with: a text prompt or a media file in, an image, a
+ * video or audio out; all queued-job capabilities (so a generation can run durably). Read off the
+ * domain's table of what each capability takes and gives (`CapabilityIO`).
  */
-type MediaFromText = {
-  [C in MediaCapability]: InputOf<C> extends Text ? (OutputOf<C> extends Image | Video | Audio ? C : never) : never
-}[MediaCapability]
+type MediaJob = {
+  [C in JobCapability]: InputOf<C> extends Text | Image | Video | Audio ? (OutputOf<C> extends Image | Video | Audio ? C : never) : never
+}[JobCapability]
 
-/** What every `generate <medium>` command is asked: the prompt, who makes it, where it goes. */
+/** What every `generate <medium>` command is asked besides its input: who makes it, where it goes. */
 export interface MediaRequest {
-  readonly prompt: string
   readonly provider: Option.Option<string>
   readonly model: Option.Option<string>
   readonly out: Option.Option<string>
@@ -90,7 +95,7 @@ const timeoutOption = durationText("timeout", "The generation's budget (e.g. 90s
  * would go to first runs queued jobs (fal.ai, Replicate): every queued job the command line
  * starts survives a crash.
  */
-const runsDurably = <C extends MediaFromText>(capability: C, request: MediaRequest, routed: GenerateOptions<C>) =>
+const runsDurably = <C extends MediaJob>(capability: C, request: MediaRequest, routed: GenerateOptions<C>) =>
   Effect.gen(function* () {
     if (Option.isSome(request.key) || request.detach || Option.isSome(request.database)) return true
     const registry = yield* ProviderRegistry
@@ -105,8 +110,9 @@ const runsDurably = <C extends MediaFromText>(capability: C, request: MediaReque
  * followed through its recorded events to its result, delivered to --out. Ctrl-C cancels it
  * (its remote job once); a crash does not: `automarket jobs resume --all` picks it up.
  */
-const generateDurably = <C extends MediaFromText>(
+const generateDurably = <C extends MediaJob>(
   capability: C,
+  input: InputOf<C>,
   request: MediaRequest,
   routed: GenerateOptions<C>,
   options: OptionsOf<C>,
@@ -121,7 +127,7 @@ const generateDurably = <C extends MediaFromText>(
     const modelsAsked = routed.models !== undefined && provider === undefined ? Object.values(routed.models)[0] : undefined
     const startRequest = {
       capability,
-      input: text(request.prompt),
+      input,
       options: options as Record<string, unknown>,
       ...(provider !== undefined ? { provider } : {}),
       ...(model !== undefined ? { model } : modelsAsked !== undefined ? { model: modelsAsked } : {}),
@@ -206,8 +212,9 @@ const keepingTicket = (
  * Run a media generation with its progress on stderr, then save the result: to `--out`, else to
  * `<stem>.<extension of its type>`. Prints the path and who made it.
  */
-const generateMedia = <C extends MediaFromText>(
+const generateMedia = <C extends MediaJob>(
   capability: C,
+  input: InputOf<C>,
   request: MediaRequest,
   options: OptionsOf<C>,
   stem: string
@@ -216,13 +223,13 @@ const generateMedia = <C extends MediaFromText>(
     const registry = yield* ProviderRegistry
     const io = yield* output
     const routed = yield* checked(capability, request.provider, request.model)
-    if (yield* runsDurably(capability, request, routed)) return yield* generateDurably(capability, request, routed, options, stem)
+    if (yield* runsDurably(capability, request, routed)) return yield* generateDurably(capability, input, request, routed, options, stem)
     const { result, written } = yield* Effect.scoped(
       Effect.gen(function* () {
         // The display ends its line when this scope closes, before the result is printed.
         const display = yield* Progress.makeJobDisplay(io.progress)
         const result = yield* JobProgress.listen(
-          registry.generateDetailed(capability, text(request.prompt), { ...routed, options }),
+          registry.generateDetailed(capability, input, { ...routed, options }),
           keepingTicket(request.ticket, io, display.onEvent)
         )
         const asset: Image | Video | Audio = result.output
@@ -273,12 +280,12 @@ export const generateText = Command.make(
 ).pipe(Command.withDescription("Generate text (text-to-text); --stream writes it as it arrives"))
 
 /**
- * A `generate <medium>` command: the prompt, `--provider`, `--model`, `--out` and `--ticket`,
- * then its own options (`own`), which `optionsOf` turns into the capability's options (it is
- * given `--out` too: its name can choose a format). The result is saved to `--out`, else to
- * `<stem>.<extension of its type>`.
+ * A `generate <medium>` command: its input (the prompt, or a file `inputOf` makes the asset of),
+ * `--provider`, `--model`, `--out` and `--ticket`, then its own options (`own`), which `optionsOf`
+ * turns into the capability's options (it is given `--out` too: its name can choose a format).
+ * The result is saved to `--out`, else to `<stem>.<extension of its type>`.
  */
-const mediaCommand = <Name extends string, C extends MediaFromText, Own>(spec: {
+const mediaCommand = <Name extends string, C extends MediaJob, Own>(spec: {
   readonly name: Name
   readonly capability: C
   readonly description: string
@@ -286,14 +293,17 @@ const mediaCommand = <Name extends string, C extends MediaFromText, Own>(spec: {
   readonly stem: string
   /** The usual extension of the result, for `--help`. */
   readonly extension: string
+  /** The positional argument (default: the prompt). */
   readonly prompt?: Args.Args<string>
+  /** The input asset of the argument; checked before anything is generated. */
+  readonly inputOf: (argument: string) => Effect.Effect<InputOf<C>, UnreadableFile | InvalidOptions>
   readonly own: Options.Options<Own>
   readonly optionsOf: (own: Own, out: Option.Option<string>) => OptionsOf<C>
 }) => {
   // The command's own options become the generation to run, so the parsed command holds no
   // type of its capability's (the @effect/cli config types do not resolve over a type parameter).
-  const generation = Options.map(spec.own, (own) => (request: MediaRequest) =>
-    generateMedia(spec.capability, request, spec.optionsOf(own, request.out), spec.stem)
+  const generation = Options.map(spec.own, (own) => (argument: string, request: MediaRequest) =>
+    Effect.flatMap(spec.inputOf(argument), (input) => generateMedia(spec.capability, input, request, spec.optionsOf(own, request.out), spec.stem))
   )
   return Command.make(
     spec.name,
@@ -309,9 +319,33 @@ const mediaCommand = <Name extends string, C extends MediaFromText, Own>(spec: {
       database: databaseOption,
       generation
     },
-    ({ generation, ...request }) => generation(request)
+    ({ generation, prompt, ...request }) => generation(prompt, request)
   ).pipe(Command.withDescription(spec.description))
 }
+
+/** A prompt as the input of a text-to-media command. */
+const fromPrompt = (prompt: string): Effect.Effect<Text> => Effect.succeed(text(prompt))
+
+/**
+ * An input file's media type, by its extension, when it is readable and of `kind`: else refused
+ * before any provider is called, UnreadableFile when it cannot be read, InvalidOptions when its
+ * extension names no media of that kind.
+ */
+const mediaTypeOfFile = (file: string, kind: "image" | "video"): Effect.Effect<string, UnreadableFile | InvalidOptions> =>
+  Effect.flatMap(readable(file), () => {
+    const mimeType = MediaTypes.mediaTypeOfExtension(file)
+    return mimeType !== undefined && mimeType.startsWith(`${kind}/`)
+      ? Effect.succeed(mimeType)
+      : Effect.fail(new InvalidOptions({ message: `${file}: not ${kind === "image" ? "an image" : "a video"} by its extension${mimeType !== undefined ? ` (${mimeType})` : ""}` }))
+  })
+
+/** An image file as the input of an image-to-image command. */
+const imageFile = (file: string): Effect.Effect<Image, UnreadableFile | InvalidOptions> =>
+  Effect.map(mediaTypeOfFile(file, "image"), (mimeType) => new Image({ source: fromFile(file), mimeType }))
+
+/** A video file as the input of a video-to-video command. */
+const videoFile = (file: string): Effect.Effect<Video, UnreadableFile | InvalidOptions> =>
+  Effect.map(mediaTypeOfFile(file, "video"), (mimeType) => new Video({ source: fromFile(file), mimeType }))
 
 const durationOption = integerOption("duration", "Length in seconds")
 
@@ -333,6 +367,7 @@ const frameOf = (frame: { readonly width: Option.Option<number>; readonly height
 export const generateImage = mediaCommand({
   name: "image",
   capability: "text-to-image",
+  inputOf: fromPrompt,
   description: "Generate an image (text-to-image) into --out",
   stem: "image",
   extension: "png",
@@ -347,6 +382,7 @@ export const generateImage = mediaCommand({
 export const generateVideo = mediaCommand({
   name: "video",
   capability: "text-to-video",
+  inputOf: fromPrompt,
   description: "Generate a video (text-to-video) into --out",
   stem: "video",
   extension: "mp4",
@@ -358,6 +394,7 @@ export const generateVideo = mediaCommand({
 export const generateAudio = mediaCommand({
   name: "audio",
   capability: "text-to-audio",
+  inputOf: fromPrompt,
   description: "Generate music or sound (text-to-audio) into --out",
   stem: "audio",
   extension: "wav",
@@ -369,6 +406,7 @@ export const generateAudio = mediaCommand({
 export const generateSpeech = mediaCommand({
   name: "speech",
   capability: "text-to-speech",
+  inputOf: fromPrompt,
   description: "Speak a text (text-to-speech) into --out",
   stem: "speech",
   extension: "wav",
@@ -380,8 +418,39 @@ export const generateSpeech = mediaCommand({
   })
 })
 
+/** `automarket generate upscale IMAGE [--out big.png] [--scale N]`: a larger picture (image-upscaling). */
+export const generateUpscale = mediaCommand({
+  name: "upscale",
+  capability: "image-upscaling",
+  description: "Upscale an image file (image-upscaling) into --out",
+  stem: "upscaled",
+  extension: "png",
+  prompt: Args.path({ name: "image" }).pipe(Args.withDescription("The image to upscale (png, jpg, webp ...)")),
+  inputOf: imageFile,
+  own: Options.all({
+    scale: Options.integer("scale").pipe(Options.withDescription("How many times larger each side gets (the model's default when unset)"), Options.optional)
+  }),
+  optionsOf: ({ scale }) => when(scale, (scale) => ({ scale }))
+})
+
+/** `automarket generate video-to-video VIDEO [--prompt "make it night"] [--out clip.mp4] [--seed N]`. */
+export const generateVideoToVideo = mediaCommand({
+  name: "video-to-video",
+  capability: "video-to-video",
+  description: "Make a new video from a video file and a prompt (video-to-video) into --out",
+  stem: "video",
+  extension: "mp4",
+  prompt: Args.path({ name: "video" }).pipe(Args.withDescription("The video to start from (mp4, webm, mov)")),
+  inputOf: videoFile,
+  own: Options.all({
+    prompt: Options.text("prompt").pipe(Options.withDescription("What to make of the video"), Options.optional),
+    seed: integerOption("seed", "Random seed")
+  }),
+  optionsOf: ({ prompt, seed }) => ({ ...when(prompt, (prompt) => ({ prompt })), ...when(seed, (seed) => ({ seed })) })
+})
+
 /** `automarket generate <kind>`: the generate commands. */
 export const generate = Command.make("generate").pipe(
-  Command.withDescription("Generate text, an image, a video, audio or speech from a prompt"),
-  Command.withSubcommands([generateText, generateImage, generateVideo, generateAudio, generateSpeech])
+  Command.withDescription("Generate text, an image, a video, audio or speech from a prompt; upscale an image; make a video from a video"),
+  Command.withSubcommands([generateText, generateImage, generateVideo, generateAudio, generateSpeech, generateUpscale, generateVideoToVideo])
 )

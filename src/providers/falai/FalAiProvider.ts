@@ -1,7 +1,7 @@
 /**
- * The fal.ai provider: text-to-image, image-to-image, text-to-video, image-to-video,
- * text-to-audio, text-to-speech and speech-to-text through fal's queue, with progress,
- * cancellation and results streamed to disk.
+ * The fal.ai provider: text-to-image, image-to-image, image-upscaling, text-to-video,
+ * image-to-video, video-to-video, text-to-audio, text-to-speech and speech-to-text through fal's
+ * queue, with progress, cancellation and results streamed to disk.
  *
  * - Configuration: see FalAiConfig (`FALAI_API_KEY` or `FAL_KEY`, `FALAI_BASE_URL`,
  *   `FALAI_PLATFORM_URL`, `FALAI_TIMEOUT`, `FALAI_RETRIES`); `AUTOMARKET_DOWNLOAD_DIR` for
@@ -10,13 +10,15 @@
  *   (with the queue position), `Running` (with fal's log lines), `Completed` and `Downloading`
  *   progress events, fetches the result and downloads its first file; the asset's source is that
  *   file, its origin names the request id. Interrupting the call cancels the fal job once.
- * - Inputs: an image or audio input is sent as `image_url`/`audio_url`: its URL; bytes and local
- *   files above 256 KiB (`Uploads.inlineLimitBytes`) are uploaded to fal's storage first (once a
- *   content within the provider's lifetime, see jobs/Uploads.ts) and sent as the stored file's
- *   URL, smaller ones as a data URI. `options.extra` is merged into fal's input as is.
+ * - Inputs: an image, video or audio input is sent as `image_url`/`video_url`/`audio_url`: its
+ *   URL; bytes and local files above 256 KiB (`Uploads.inlineLimitBytes`) are uploaded to fal's
+ *   storage first (once a content within the provider's lifetime, see jobs/Uploads.ts) and sent as
+ *   the stored file's URL, smaller ones as a data URI. `options.extra` is merged into fal's input as is.
  * - Where endpoints of one capability name a field differently, the model's published schema
  *   decides: the text of speech and sound goes to the `text`, `prompt` or `input` it declares, a
- *   picture to `image_urls: [url]` when it takes that list and no `image_url` (models/Inputs.ts).
+ *   picture to `image_urls: [url]` when it takes that list and no `image_url` (a video likewise to
+ *   `video_urls`), an upscaler's factor to the `scale`, `upscale_factor` or `upscaling_factor` it
+ *   declares (models/Inputs.ts).
  *   A voice to clone (`referenceAudio`) is InvalidInput: fal's speech endpoints here read text.
  * - Before the submit, the input is checked against the model's published schema (its queue
  *   OpenAPI document, fetched once and kept for the catalog's TTL, see provider/ModelSchemas.ts):
@@ -93,9 +95,13 @@ const builders: Builders = {
   "text-to-image": (_model, input, o) => Effect.succeed(Inputs.textToImageInput(input, o)),
   "image-to-image": (_model, input, o) =>
     Effect.map(inputUrlOf(FalAiConfig.settings.id, input.source, input.mimeType), (url) => Inputs.imageToImageInput(url, o)),
+  "image-upscaling": (_model, input, o) =>
+    Effect.map(inputUrlOf(FalAiConfig.settings.id, input.source, input.mimeType), (url) => Inputs.upscaleInput(url, o)),
   "text-to-video": (model, input, o) => Effect.succeed(Inputs.textToVideoInput(model, input, o)),
   "image-to-video": (model, input, o) =>
     Effect.map(inputUrlOf(FalAiConfig.settings.id, input.source, input.mimeType), (url) => Inputs.imageToVideoInput(model, url, o)),
+  "video-to-video": (_model, input, o) =>
+    Effect.map(inputUrlOf(FalAiConfig.settings.id, input.source, input.mimeType), (url) => Inputs.videoToVideoInput(url, o)),
   "text-to-audio": (model, input, o) => Effect.succeed(Inputs.textToAudioInput(model, input, o)),
   // fal's speech endpoints read text only: a voice to clone is refused rather than ignored.
   "text-to-speech": (model, input, o) =>
@@ -108,7 +114,8 @@ const builders: Builders = {
     Effect.map(inputUrlOf(FalAiConfig.settings.id, input.source, input.mimeType), (url) => Inputs.speechToTextInput(url, o))
 }
 
-// Speech and sound endpoints name their text three ways, edit endpoints take a list of pictures.
+// Speech and sound endpoints name their text three ways, edit endpoints take a list of pictures,
+// upscalers name their factor three ways.
 const placeBySchema = (capability: JobCapability, input: Readonly<Record<string, unknown>>, properties: ReadonlyArray<string>) => {
   switch (capability) {
     case "text-to-speech":
@@ -117,6 +124,10 @@ const placeBySchema = (capability: JobCapability, input: Readonly<Record<string,
     case "image-to-image":
     case "image-to-video":
       return Inputs.placeImage(input, properties)
+    case "image-upscaling":
+      return Inputs.placeScale(Inputs.placeImage(input, properties), properties)
+    case "video-to-video":
+      return Inputs.placeVideo(input, properties)
     default:
       return input
   }
@@ -205,8 +216,10 @@ export const makeFromClient = (
       transforms: {
         "text-to-image": transform("text-to-image"),
         "image-to-image": transform("image-to-image"),
+        "image-upscaling": transform("image-upscaling"),
         "text-to-video": transform("text-to-video"),
         "image-to-video": transform("image-to-video"),
+        "video-to-video": transform("video-to-video"),
         "text-to-audio": transform("text-to-audio"),
         "text-to-speech": transform("text-to-speech"),
         "speech-to-text": transform("speech-to-text")

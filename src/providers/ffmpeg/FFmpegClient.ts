@@ -98,6 +98,8 @@ export interface Service {
   readonly convertAudio: (spec: unknown, files: ReadonlyArray<UploadFile>) => Effect.Effect<JobResult, MediaError>
   readonly extractAudio: (spec: unknown, files: ReadonlyArray<UploadFile>) => Effect.Effect<JobResult, MediaError>
   readonly extractFrame: (spec: unknown, files: ReadonlyArray<UploadFile>) => Effect.Effect<JobResult, MediaError>
+  /** `POST /image/upscale`: a picture made larger (Lanczos). */
+  readonly upscale: (spec: unknown, files: ReadonlyArray<UploadFile>) => Effect.Effect<JobResult, MediaError>
   readonly filter: (spec: unknown, files: ReadonlyArray<UploadFile>) => Effect.Effect<JobResult, MediaError>
   readonly metadata: (spec: unknown, files: ReadonlyArray<UploadFile>) => Effect.Effect<MediaInfo, MediaError>
   /** Draw a text slide (PNG). The spec is sent as given: check it against `SlideSpec` first (the models do). */
@@ -279,6 +281,7 @@ export const make = (location: LocalService.ServiceLocation, options: FFmpegClie
       convertAudio: job(jobPaths.convert, JobResult),
       extractAudio: job(jobPaths.extractAudio, JobResult),
       extractFrame: job(jobPaths.extractFrame, JobResult),
+      upscale: job(jobPaths.upscale, JobResult),
       filter: job(jobPaths.filter, JobResult),
       metadata: job(jobPaths.metadata, MediaInfo),
       slide,

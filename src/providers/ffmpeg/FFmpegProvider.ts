@@ -1,8 +1,9 @@
 /**
- * The FFmpeg provider: the local AutoMarket FFmpeg service as a `MediaProvider` with four free
+ * The FFmpeg provider: the local AutoMarket FFmpeg service as a `MediaProvider` with five free
  * models: `ffmpeg-composer` (video-composition), `ffmpeg-audio` (audio-enhancement),
- * `ffmpeg-slide` (text-to-image: a text slide, not a generated picture) and `ffmpeg-ambient`
- * (text-to-audio: a synthesized ambient pad, not AI music).
+ * `ffmpeg-slide` (text-to-image: a text slide, not a generated picture), `ffmpeg-ambient`
+ * (text-to-audio: a synthesized ambient pad, not AI music) and `ffmpeg-lanczos`
+ * (image-upscaling: a Lanczos resample, offline; no detail invented).
  *
  * The service is found as `FFmpegConfig.ts` says: the URL the user configured in
  * `FFMPEG_SERVICE_URL` (their own service or container), or the embedded one `ServiceRuntime`
@@ -26,13 +27,14 @@ import * as FFmpegConfig from "./FFmpegConfig.js"
 import * as AmbientSynth from "./models/AmbientSynth.js"
 import * as AudioEnhancer from "./models/AudioEnhancer.js"
 import * as Composer from "./models/Composer.js"
+import * as ImageUpscaler from "./models/ImageUpscaler.js"
 import { deliverTo } from "./models/Delivery.js"
 import * as SlideRenderer from "./models/SlideRenderer.js"
 
 export { defaultOutputDir, providerId } from "./FFmpegConfig.js"
 
 /** The models the provider offers (all free: the work runs on this machine). */
-export const models: ReadonlyArray<ProviderModel> = [Composer.model, AudioEnhancer.model, SlideRenderer.model, AmbientSynth.model]
+export const models: ReadonlyArray<ProviderModel> = [Composer.model, AudioEnhancer.model, SlideRenderer.model, AmbientSynth.model, ImageUpscaler.model]
 
 /** Options of `make`. */
 export interface FFmpegProviderOptions {
@@ -61,13 +63,15 @@ export const make = (
         "video-composition": Composer.modelId,
         "audio-enhancement": AudioEnhancer.modelId,
         "text-to-image": SlideRenderer.modelId,
-        "text-to-audio": AmbientSynth.modelId
+        "text-to-audio": AmbientSynth.modelId,
+        "image-upscaling": ImageUpscaler.modelId
       },
       transforms: {
         "video-composition": Composer.compose(client, deliver),
         "audio-enhancement": AudioEnhancer.enhance(client, deliver),
         "text-to-image": SlideRenderer.render(client, deliver),
-        "text-to-audio": AmbientSynth.synthesize(client, deliver)
+        "text-to-audio": AmbientSynth.synthesize(client, deliver),
+        "image-upscaling": ImageUpscaler.upscale(client, deliver)
       },
       probe: LocalService.probe(
         location,

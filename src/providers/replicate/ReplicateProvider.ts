@@ -1,7 +1,8 @@
 /**
- * The Replicate provider: text-to-image, image-to-image, text-to-video, image-to-video,
- * text-to-audio, text-to-speech and speech-to-text through predictions, with progress,
- * cancellation and results streamed to disk.
+ * The Replicate provider: text-to-image, image-to-image, image-upscaling, text-to-video,
+ * image-to-video, text-to-audio, text-to-speech and speech-to-text through predictions, with
+ * progress, cancellation and results streamed to disk. No video-to-video: Replicate has no
+ * collection of such models to list (a job submitted as one fails with CapabilityNotSupported).
  *
  * - Configuration: see ReplicateConfig (`REPLICATE_API_TOKEN`, `REPLICATE_BASE_URL`,
  *   `REPLICATE_TIMEOUT`, `REPLICATE_RETRIES`); `AUTOMARKET_DOWNLOAD_DIR` for results,
@@ -56,7 +57,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type { JobCapability } from "../../domain/Capability.js"
-import { InvalidInput, type MediaError } from "../../domain/Errors.js"
+import { CapabilityNotSupported, InvalidInput, type MediaError } from "../../domain/Errors.js"
 import { type InputOf, MediaProvider, type MediaProviderService, type OptionsOf } from "../../domain/MediaProvider.js"
 import type { ProviderModel } from "../../domain/Model.js"
 import { secondsUntil } from "../../jobs/Deadline.js"
@@ -107,7 +108,7 @@ export interface ReplicateOptions extends ReplicateJobSettings {
 }
 
 // The capabilities whose predictions usually finish within a `Prefer: wait`.
-const shortJobs: ReadonlySet<JobCapability> = new Set(["text-to-image", "image-to-image", "text-to-speech", "speech-to-text"])
+const shortJobs: ReadonlySet<JobCapability> = new Set(["text-to-image", "image-to-image", "image-upscaling", "text-to-speech", "speech-to-text"])
 
 type Builders = {
   readonly [C in JobCapability]: (input: InputOf<C>, options: OptionsOf<C> | undefined) => Effect.Effect<Record<string, unknown>, MediaError>
@@ -118,9 +119,16 @@ const builders: Builders = {
   "text-to-image": (input, o) => Effect.succeed(Inputs.textToImageInput(input, o)),
   "image-to-image": (input, o) =>
     Effect.map(inputUrlOf(ReplicateConfig.settings.id, input.source, input.mimeType), (url) => Inputs.imageToImageInput(url, o)),
+  "image-upscaling": (input, o) =>
+    Effect.map(inputUrlOf(ReplicateConfig.settings.id, input.source, input.mimeType), (url) => Inputs.upscaleInput(url, o)),
   "text-to-video": (input, o) => Effect.succeed(Inputs.textToVideoInput(input, o)),
   "image-to-video": (input, o) =>
     Effect.map(inputUrlOf(ReplicateConfig.settings.id, input.source, input.mimeType), (url) => Inputs.imageToVideoInput(url, o)),
+  // Not offered (no transform, no model listed); a job submitted as one through the job API is refused.
+  "video-to-video": () =>
+    Effect.fail(
+      new CapabilityNotSupported({ provider: ReplicateConfig.settings.id, capability: "video-to-video", detail: "Replicate has no video-to-video models listed here" })
+    ),
   "text-to-audio": (input, o) => Effect.succeed(Inputs.textToAudioInput(input, o)),
   "text-to-speech": (input, o) => Effect.succeed(Inputs.textToSpeechInput(input, o)),
   "speech-to-text": (input, o) =>
@@ -261,6 +269,7 @@ export const makeFromClient = (
       transforms: {
         "text-to-image": transform("text-to-image"),
         "image-to-image": transform("image-to-image"),
+        "image-upscaling": transform("image-upscaling"),
         "text-to-video": transform("text-to-video"),
         "image-to-video": transform("image-to-video"),
         "text-to-audio": transform("text-to-audio"),

@@ -204,6 +204,19 @@ export const ExtractFrameSpec = Schema.Struct({
 /** The spec of `POST /video/extractFrame`. */
 export type ExtractFrameSpec = typeof ExtractFrameSpec.Type
 
+/**
+ * The spec of `POST /image/upscale`: one picture `factor` times larger on each side, resampled
+ * with a Lanczos filter (no detail is invented), as png or jpg. The result is held to the
+ * service's picture limits (`Limits.limits`).
+ */
+export const UpscaleSpec = Schema.Struct({
+  src: Schema.optional(SourceRef),
+  factor: Schema.Number.pipe(Schema.between(1, 8)),
+  format: Schema.optional(Schema.Literal("png", "jpg"))
+})
+/** The spec of `POST /image/upscale`. */
+export type UpscaleSpec = typeof UpscaleSpec.Type
+
 /** The spec of `POST /video/metadata`. */
 export const MetadataSpec = Schema.Struct({ src: Schema.optional(SourceRef) })
 /** The spec of `POST /video/metadata`. */
@@ -414,7 +427,8 @@ export const jobPaths = {
   filter: "/video/filter",
   metadata: "/video/metadata",
   extractFrame: "/video/extractFrame",
-  convert: "/audio/convert"
+  convert: "/audio/convert",
+  upscale: "/image/upscale"
 } as const
 
 /** The video routes. */
@@ -430,8 +444,10 @@ export class AudioGroup extends HttpApiGroup.make("audio")
   .add(job("convert", jobPaths.convert, JobResult))
   .add(generator("ambient", generatorPaths.ambient, AmbientSpec, JobResult)) {}
 
-/** The image routes: text slides. */
-export class ImageGroup extends HttpApiGroup.make("image").add(generator("slide", generatorPaths.slide, SlideSpec, JobResult)) {}
+/** The image routes: text slides, and a picture upscaled (Lanczos). */
+export class ImageGroup extends HttpApiGroup.make("image")
+  .add(generator("slide", generatorPaths.slide, SlideSpec, JobResult))
+  .add(job("upscale", jobPaths.upscale, JobResult)) {}
 
 /** Fetching and releasing results. */
 export class OutputsGroup extends HttpApiGroup.make("outputs")

@@ -9,7 +9,8 @@
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import type { AudioConvertSpec, AudioFormat, ExtractAudioSpec, ExtractFrameSpec, FilterSpec, LoudnessTarget } from "./Api.js"
+import type { AudioConvertSpec, AudioFormat, ExtractAudioSpec, ExtractFrameSpec, FilterSpec, LoudnessTarget, UpscaleSpec } from "./Api.js"
+import { limits } from "./Limits.js"
 import type { Probe } from "./Probe.js"
 import { audioEncoders, containers, num, videoEncoders } from "./FilterGraph.js"
 
@@ -109,6 +110,42 @@ export const extractFrame = (spec: ExtractFrameSpec, input: string, facts: Probe
       "1",
       ...scale,
       ...(format === "png" ? ["-c:v", "png"] : ["-c:v", "mjpeg", "-q:v", "3", "-pix_fmt", "yuvj420p"]),
+      "-f",
+      "image2",
+      "-update",
+      "1",
+      outputPath
+    ],
+    mimeType: format === "png" ? "image/png" : "image/jpeg",
+    extension: format
+  })
+}
+
+/**
+ * `POST /image/upscale`: the picture `factor` times larger on each side (rounded to whole pixels),
+ * resampled with Lanczos. Refused when the input's size is unknown or the result would pass the
+ * service's picture limits.
+ */
+export const upscale = (spec: UpscaleSpec, input: string, facts: Probe, outputPath: string): Either.Either<Recipe, string> => {
+  if (!facts.hasVideo || facts.width === undefined || facts.height === undefined) return Either.left("the input is no picture of a known size")
+  const width = Math.round(facts.width * spec.factor)
+  const height = Math.round(facts.height * spec.factor)
+  if (Math.max(width, height) > limits.side || width * height > limits.pixels) {
+    return Either.left(`${width}x${height} is more than this service renders (at most ${limits.side} a side, ${limits.pixels} pixels)`)
+  }
+  const format = spec.format ?? "png"
+  return Either.right({
+    args: [
+      ...head,
+      "-i",
+      input,
+      "-map",
+      "0:v:0",
+      "-frames:v",
+      "1",
+      "-vf",
+      `scale=${width}:${height}:flags=lanczos`,
+      ...(format === "png" ? ["-c:v", "png"] : ["-c:v", "mjpeg", "-q:v", "2", "-pix_fmt", "yuvj420p"]),
       "-f",
       "image2",
       "-update",

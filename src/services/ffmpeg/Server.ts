@@ -59,7 +59,8 @@ import {
   MetadataSpec,
   type OutputFile,
   respond,
-  SlideSpec
+  SlideSpec,
+  UpscaleSpec
 } from "./Api.js"
 import { compositionPlan, compositionSources, containers, type InputFile } from "./FilterGraph.js"
 import * as Inputs from "./Inputs.js"
@@ -575,7 +576,12 @@ const AudioLive = HttpApiBuilder.group(FFmpegApi, "audio", (handlers) =>
 )
 
 const ImageLive = HttpApiBuilder.group(FFmpegApi, "image", (handlers) =>
-  Effect.map(ServiceState, (state) => handlers.handleRaw("slide", generatorRoute(SlideSpec, slide(state))))
+  Effect.map(ServiceState, (state) =>
+    handlers
+      .handleRaw("slide", generatorRoute(SlideSpec, slide(state)))
+      // A picture is read as a one-frame video stream: the same single-input job as a frame's.
+      .handle("upscale", jobRoute(UpscaleSpec, false, singleJob(state, "video", Recipes.upscale, (spec) => spec.format ?? "png")))
+  )
 )
 
 const contentTypes: Readonly<Record<string, string>> = {

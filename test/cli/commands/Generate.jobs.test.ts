@@ -1,6 +1,7 @@
 /**
  * `automarket generate image` as a user runs it, against the fal.ai emulator on 127.0.0.1: the
- * queued job's progress lines on stderr, the image written to --out; and Ctrl-C (SIGINT) mid-job
+ * queued job's progress lines on stderr, the image written to --out; `generate upscale` of an
+ * image file the same way; and Ctrl-C (SIGINT) mid-job
  * sends exactly one cancel to fal, writes no file, and exits 130.
  */
 import { describe, expect, it } from "@effect/vitest"
@@ -11,6 +12,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll } from "vitest"
 import { fileContent, makeFal, serve } from "../../emulators/falai.js"
+import { tinyPng } from "../../emulators/Samples.js"
 import { run } from "../../support/Run.js"
 import { falCliEnv } from "../../support/FalCliEnv.js"
 
@@ -54,6 +56,26 @@ describe("automarket generate (fal.ai emulator)", () => {
       expect(downloading, ran.stderr).toBeGreaterThan(positions.at(-1)!)
       expect(fal.count("submit")).toBe(1)
       expect(fal.count("cancel")).toBe(0)
+    }), 150_000)
+
+  it.scopedLive("upscales an image file through fal's queue (ESRGAN, the file inline, --scale as scale) into --out", () =>
+    Effect.gen(function* () {
+      const fal = yield* serve(makeFal({ queueSteps: 1, runSteps: 1, fileBytes: 20_000 }))
+      const input = path.join(dir, "small.png")
+      fs.writeFileSync(input, tinyPng)
+      const out = path.join(dir, "big.png")
+      const ran = yield* Effect.promise(() =>
+        run(process.execPath, [bin, "generate", "upscale", input, "--scale", "2", "--provider", "falai", "--out", out], {
+          env: envFor(fal.baseUrl, fal.settings.key),
+          timeout: 120_000
+        })
+      )
+      expect(ran.status, ran.stderr).toBe(0)
+      expect(Buffer.compare(fs.readFileSync(out), Buffer.from(fileContent(20_000)))).toBe(0)
+      expect(ran.stdout).toContain("falai/fal-ai/esrgan")
+      const [job] = [...fal.jobs.values()]
+      expect(job?.model).toBe("fal-ai/esrgan")
+      expect(job?.input).toEqual({ image_url: `data:image/png;base64,${tinyPng.toString("base64")}`, scale: 2 })
     }), 150_000)
 
   it.scopedLive("Ctrl-C mid-job sends exactly one cancel to fal, writes no file, and exits 130", () =>

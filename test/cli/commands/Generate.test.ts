@@ -3,7 +3,8 @@
  * with the real `Provider.make` and a real (in-memory) `Catalog`: streamed deltas reach stdout in
  * order, media is saved where `--out` says (a URL result downloaded from a loopback server), job
  * progress is printed as plain lines, and interrupting a generation cancels the job and leaves
- * no file.
+ * no file. `upscale` and `video-to-video` take an input file (checked before any provider is
+ * called) as the asset of their kind.
  */
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
@@ -37,6 +38,7 @@ import { model } from "../../support/TestProviders.js"
 
 const png = new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10, 1, 2, 3])
 const mp4 = Buffer.from("....ftypisom fake video bytes")
+const upscaled = new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10, 9, 9, 9, 9])
 
 interface Setup {
   readonly layer: Layer.Layer<ProviderRegistry.ProviderRegistry | Catalog.Catalog>
@@ -46,6 +48,8 @@ interface Setup {
   readonly cancelled: Ref.Ref<number>
   /** Completed when an image job that never ends has started. */
   readonly hanging: Deferred.Deferred<void>
+  /** The inputs and options the file-taking capabilities (image-upscaling, video-to-video) were given. */
+  readonly received: Array<{ readonly asset: Image | Video; readonly options: unknown }>
 }
 
 /**
@@ -57,13 +61,16 @@ const setup = (videoUrl: string, dir: string): Effect.Effect<Setup, never, Scope
     const discoveries = yield* Ref.make(0)
     const cancelled = yield* Ref.make(0)
     const hanging = yield* Deferred.make<void>()
+    const received: Array<{ readonly asset: Image | Video; readonly options: unknown }> = []
     const catalog = yield* Layer.build(Catalog.layerMemory({ ttl: "1 hour" })).pipe(Effect.orDie)
     const alphaModels: ReadonlyArray<ProviderModel> = [
       { ...model("alpha-chat", ["text-to-text"], 0.000002), provider: "alpha" },
       { ...model("alpha-chat-free", ["text-to-text"], 0), provider: "alpha" },
       { ...model("alpha-img", ["text-to-image"], 0.03), provider: "alpha" },
       { ...model("alpha-video", ["text-to-video"], 0.5), provider: "alpha" },
-      { ...model("alpha-voice", ["text-to-speech"], 0), provider: "alpha" }
+      { ...model("alpha-voice", ["text-to-speech"], 0), provider: "alpha" },
+      { ...model("alpha-upscaler", ["image-upscaling"], 0.002), provider: "alpha" },
+      { ...model("alpha-v2v", ["video-to-video"], 0.1), provider: "alpha" }
     ]
     const origin = (m: string) => ({ provider: "alpha", model: m })
     const alpha = yield* Provider.make({
@@ -90,6 +97,16 @@ const setup = (videoUrl: string, dir: string): Effect.Effect<Setup, never, Scope
             return new Image({ source: fromBytes(png), mimeType: "image/png", origin: origin(m) })
           }),
         "text-to-video": (m) => Effect.succeed(new Video({ source: fromUrl(videoUrl), mimeType: "video/mp4", origin: origin(m) })),
+        "image-upscaling": (m, input, options) =>
+          Effect.sync(() => {
+            received.push({ asset: input, options })
+            return new Image({ source: fromBytes(upscaled), mimeType: "image/png", origin: origin(m) })
+          }),
+        "video-to-video": (m, input, options) =>
+          Effect.sync(() => {
+            received.push({ asset: input, options })
+            return new Video({ source: fromUrl(videoUrl), mimeType: "video/mp4", origin: origin(m) })
+          }),
         "text-to-speech": (m, _input, options) =>
           Effect.sync(() => {
             const file = path.join(dir, `voice-${options?.voice ?? "default"}.${options?.format ?? "wav"}`)
@@ -110,7 +127,7 @@ const setup = (videoUrl: string, dir: string): Effect.Effect<Setup, never, Scope
       streamText: () => Stream.fail(new QuotaExceeded({ provider: "beta", detail: "out of credits" }))
     })
     const registry = Layer.effect(ProviderRegistry.ProviderRegistry, ProviderRegistry.make([beta, alpha]))
-    return { layer: Layer.merge(registry, Layer.succeedContext(catalog)), discoveries, cancelled, hanging }
+    return { layer: Layer.merge(registry, Layer.succeedContext(catalog)), discoveries, cancelled, hanging, received }
   })
 
 const tempDir = Effect.acquireRelease(
@@ -225,6 +242,56 @@ describe("automarket generate (in-process)", () => {
       const audio = yield* cli("generate", "audio", "rain", "--out", path.join(dir, "rain.wav"))
       expect(Either.isLeft(audio.result) && audio.result.left).toMatchObject({ _tag: "CapabilityNotSupported" })
       expect(fs.existsSync(path.join(dir, "rain.wav"))).toBe(false)
+    }))
+
+  it.scopedLive("upscale gives the image file, as an image of its type, and --scale to image-upscaling, and writes the result to --out", () =>
+    Effect.gen(function* () {
+      const { cli, dir, env } = yield* world
+      const input = path.join(dir, "small.png")
+      fs.writeFileSync(input, png)
+      const out = path.join(dir, "big.png")
+      const run = yield* cli("generate", "upscale", input, "--scale", "2", "--out", out)
+      expect(Either.isRight(run.result), run.err).toBe(true)
+      expect(new Uint8Array(fs.readFileSync(out))).toEqual(upscaled)
+      expect(run.stdout).toEqual([`${out} by alpha/alpha-upscaler
+`])
+      expect(env.received).toHaveLength(1)
+      const [given] = env.received
+      expect(given!.asset).toBeInstanceOf(Image)
+      expect(given!.asset).toMatchObject({ mimeType: "image/png", source: { _tag: "File", path: input } })
+      expect(given!.options).toEqual({ scale: 2 })
+    }))
+
+  it.scopedLive("video-to-video gives the video file and --prompt, and writes the video made to --out", () =>
+    Effect.gen(function* () {
+      const { cli, dir, env } = yield* world
+      const input = path.join(dir, "day.webm")
+      fs.writeFileSync(input, mp4)
+      const out = path.join(dir, "night.mp4")
+      const run = yield* cli("generate", "video-to-video", input, "--prompt", "make it night", "--out", out)
+      expect(Either.isRight(run.result), run.err).toBe(true)
+      expect(fs.readFileSync(out)).toEqual(mp4)
+      expect(run.stdout).toEqual([`${out} by alpha/alpha-v2v
+`])
+      expect(env.received.map(({ asset, options }) => [asset._tag, asset.mimeType, asset.source, options])).toEqual([
+        ["Video", "video/webm", expect.objectContaining({ _tag: "File", path: input }), { prompt: "make it night" }]
+      ])
+    }))
+
+  it.scopedLive("an input file of the wrong kind, or unreadable, is refused before any provider is called", () =>
+    Effect.gen(function* () {
+      const { cli, dir, env } = yield* world
+      const clip = path.join(dir, "clip.mp4")
+      fs.writeFileSync(clip, mp4)
+      const wrong = yield* cli("generate", "upscale", clip)
+      expect(Either.isLeft(wrong.result) && wrong.result.left).toMatchObject({ _tag: "InvalidOptions", message: `${clip}: not an image by its extension (video/mp4)` })
+      const picture = path.join(dir, "still.png")
+      fs.writeFileSync(picture, png)
+      const notVideo = yield* cli("generate", "video-to-video", picture, "--prompt", "x")
+      expect(Either.isLeft(notVideo.result) && notVideo.result.left).toMatchObject({ _tag: "InvalidOptions" })
+      const missing = yield* cli("generate", "upscale", path.join(dir, "nowhere.png"))
+      expect(Either.isLeft(missing.result) && missing.result.left).toMatchObject({ _tag: "UnreadableFile", reason: "not found" })
+      expect(env.received).toEqual([])
     }))
 
   it.scopedLive("interrupting a generation cancels the provider's job and leaves no file", () =>

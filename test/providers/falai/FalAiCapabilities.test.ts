@@ -1,8 +1,10 @@
 /**
  * Every capability fal lists a model under runs, against the fal emulator under TestClock:
  * text-to-speech (Kokoro's `prompt`/`voice`/`speed`, MiniMax Speech-02's `text` and
- * `voice_setting`, the `audio` file read back), image-to-image, image-to-video and text-to-audio
- * (the submit body's fields and the asset downloaded). The catalog walk discovers a listing with a
+ * `voice_setting`, the `audio` file read back), image-to-image, image-upscaling (the factor where
+ * the upscaler's schema puts it, fal's one `image` read back), image-to-video, video-to-video
+ * (`video_url`, the prompt when given) and text-to-audio (the submit body's fields and the asset
+ * downloaded). The catalog walk discovers a listing with a
  * model in every category and runs each model under each capability it is listed with: a model is
  * only listed where calling it works.
  */
@@ -14,14 +16,15 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll } from "vitest"
-import { Audio, FileSource, fromUrl, Image, text, Video } from "../../../src/domain/Asset.js"
+import { Audio, BytesSource, FileSource, fromUrl, Image, text, Video } from "../../../src/domain/Asset.js"
 import type { MediaCapability } from "../../../src/domain/Capability.js"
 import type { MediaError } from "../../../src/domain/Errors.js"
 import type { MediaProviderService } from "../../../src/domain/MediaProvider.js"
 import * as FalAi from "../../../src/providers/falai/index.js"
 import { categorize } from "../../../src/providers/falai/models/Categories.js"
-import { placeImage, placeText } from "../../../src/providers/falai/models/Inputs.js"
+import { placeImage, placeScale, placeText, placeVideo } from "../../../src/providers/falai/models/Inputs.js"
 import { clientLayer, fullListing, makeFal } from "../../emulators/falai.js"
+import { tinyMp4 } from "../../emulators/Samples.js"
 import { falQueueDocument } from "../../emulators/Schemas.js"
 import { env, errorOf, runWithEvents, valueOf } from "./drive.js"
 
@@ -48,6 +51,7 @@ const sizeOf = (asset: Image | Audio | Video): number => {
 
 const picture = new Image({ source: fromUrl("https://example.test/cat.png"), mimeType: "image/png" })
 const recording = new Audio({ source: fromUrl("https://example.test/talk.wav"), mimeType: "audio/wav" })
+const clip = new Video({ source: fromUrl("https://example.test/clip.mp4"), mimeType: "video/mp4" })
 
 describe("FalAi capabilities (emulator, TestClock)", () => {
   it.effect("text-to-speech with Kokoro sends prompt, voice and speed and returns the audio file", () =>
@@ -180,6 +184,107 @@ describe("FalAi capabilities (emulator, TestClock)", () => {
       expect(submitted(fal)).toEqual({ image_url: "https://example.test/cat.png", prompt: "the cat blinks", duration: "5" })
     }))
 
+  it.effect("video-to-video sends the video as video_url, the prompt and seed, and returns fal's video", () =>
+    Effect.gen(function* () {
+      const fal = makeFal()
+      const { provider } = yield* setup(fal)
+      const model = yield* provider.videoToVideo("fal-ai/cogvideox-5b/video-to-video")
+      const { exit } = yield* runWithEvents(model.transform(clip, { prompt: "make it night", seed: 7 }))
+      const video = valueOf(exit)
+      expect(video).toBeInstanceOf(Video)
+      expect(video.mimeType).toBe("video/mp4")
+      expect(sizeOf(video)).toBe(4096)
+      expect(video.origin).toMatchObject({ provider: "falai", model: "fal-ai/cogvideox-5b/video-to-video", jobId: "req-1" })
+      expect(submitted(fal)).toEqual({ video_url: "https://example.test/clip.mp4", prompt: "make it night", seed: 7 })
+    }))
+
+  it.effect("video-to-video inlines a small local video as a data URI; with no model named it uses the default", () =>
+    Effect.gen(function* () {
+      const fal = makeFal()
+      const { provider } = yield* setup(fal)
+      const model = yield* provider.videoToVideo()
+      expect(model.id).toBe("fal-ai/cogvideox-5b/video-to-video")
+      const small = new Video({ source: new BytesSource({ bytes: new Uint8Array(tinyMp4) }), mimeType: "video/mp4" })
+      const { exit } = yield* runWithEvents(model.transform(small, { prompt: "as a watercolour" }))
+      expect(valueOf(exit)).toBeInstanceOf(Video)
+      expect(submitted(fal)).toEqual({ video_url: `data:video/mp4;base64,${tinyMp4.toString("base64")}`, prompt: "as a watercolour" })
+      expect(fal.count("initiate")).toBe(0)
+    }))
+
+  it.effect("video-to-video without a prompt, to a model whose schema requires one, is InvalidInput and submits nothing", () =>
+    Effect.gen(function* () {
+      const fal = makeFal()
+      const { provider } = yield* setup(fal)
+      const model = yield* provider.videoToVideo("fal-ai/cogvideox-5b/video-to-video")
+      const { exit } = yield* runWithEvents(model.transform(clip))
+      expect(errorOf(exit)).toMatchObject({ _tag: "InvalidInput", provider: "falai" })
+      expect(fal.count("submit")).toBe(0)
+    }))
+
+  it.effect("video-to-video to an endpoint whose schema takes `video_urls` sends the video in that list", () =>
+    Effect.gen(function* () {
+      const model = "fal-ai/emu/video-edit"
+      const fal = makeFal()
+      fal.settings.schemas[model] = falQueueDocument(model, "VideoEditInput", {
+        type: "object",
+        properties: { prompt: { type: "string" }, video_urls: { type: "array", items: { type: "string" }, minItems: 1 } },
+        required: ["video_urls"]
+      }, {}, "video-to-video")
+      const { provider } = yield* setup(fal)
+      const edit = yield* provider.videoToVideo(model)
+      const { exit } = yield* runWithEvents(edit.transform(clip, { prompt: "snow" }))
+      expect(valueOf(exit)).toBeInstanceOf(Video)
+      expect(submitted(fal)).toEqual({ prompt: "snow", video_urls: ["https://example.test/clip.mp4"] })
+      expect(placeVideo({ video_url: "u" }, [])).toEqual({ video_url: "u" })
+      expect(placeVideo({ video_url: "u" }, ["video_url", "video_urls"])).toEqual({ video_url: "u" })
+    }))
+
+  it.effect("image-upscaling with ESRGAN (the default) sends image_url and scale and reads fal's one `image`", () =>
+    Effect.gen(function* () {
+      const fal = makeFal()
+      const { provider } = yield* setup(fal)
+      const model = yield* provider.imageUpscaling()
+      expect(model.id).toBe("fal-ai/esrgan")
+      const { exit } = yield* runWithEvents(model.transform(picture, { scale: 4 }))
+      const image = valueOf(exit)
+      expect(image).toBeInstanceOf(Image)
+      expect(image.mimeType).toBe("image/png")
+      expect(image).toMatchObject({ width: 256, height: 256 })
+      expect(sizeOf(image)).toBe(4096)
+      expect(image.origin).toMatchObject({ provider: "falai", model: "fal-ai/esrgan" })
+      expect(submitted(fal)).toEqual({ image_url: "https://example.test/cat.png", scale: 4 })
+    }))
+
+  it.effect("image-upscaling with Clarity Upscaler sends the factor as the upscale_factor its schema declares", () =>
+    Effect.gen(function* () {
+      const fal = makeFal()
+      const { provider } = yield* setup(fal)
+      const model = yield* provider.imageUpscaling("fal-ai/clarity-upscaler")
+      const { exit } = yield* runWithEvents(model.transform(picture, { scale: 2 }))
+      expect(valueOf(exit)).toBeInstanceOf(Image)
+      expect(submitted(fal)).toEqual({ image_url: "https://example.test/cat.png", upscale_factor: 2 })
+    }))
+
+  it.effect("image-upscaling with a factor the schema refuses is InvalidInput naming the field, and submits nothing", () =>
+    Effect.gen(function* () {
+      const fal = makeFal()
+      const { provider } = yield* setup(fal)
+      const model = yield* provider.imageUpscaling("fal-ai/clarity-upscaler")
+      const { exit } = yield* runWithEvents(model.transform(picture, { scale: 8 }))
+      const error = errorOf(exit)
+      expect(error).toMatchObject({ _tag: "InvalidInput" })
+      expect(error?._tag === "InvalidInput" ? error.issues.join(" ") : "").toContain("upscale_factor")
+      expect(fal.count("submit")).toBe(0)
+    }))
+
+  it("placeScale moves the factor to the name the schema declares, and leaves it without a schema", () => {
+    expect(placeScale({ image_url: "u", scale: 4 }, ["image_url", "upscaling_factor"])).toEqual({ image_url: "u", upscaling_factor: 4 })
+    expect(placeScale({ image_url: "u", scale: 4 }, ["image_url", "scale", "upscale_factor"])).toEqual({ image_url: "u", scale: 4 })
+    expect(placeScale({ image_url: "u", scale: 4 }, [])).toEqual({ image_url: "u", scale: 4 })
+    expect(placeScale({ image_url: "u", scale: 4 }, ["image_url"])).toEqual({ image_url: "u", scale: 4 })
+    expect(placeScale({ image_url: "u" }, ["upscale_factor"])).toEqual({ image_url: "u" })
+  })
+
   it.effect("text-to-audio with Stable Audio sends seconds_total and returns the audio file", () =>
     Effect.gen(function* () {
       const fal = makeFal()
@@ -204,16 +309,32 @@ describe("FalAi capabilities (emulator, TestClock)", () => {
       })
       const { provider } = yield* setup(fal)
       const models = yield* provider.models
-      // The listing's unmapped categories (video-to-video, 3D, training) are not offered.
+      // The listing's unmapped categories (3D, training) and voice cloning are not offered.
       const ids = models.map((model) => model.id)
-      for (const id of ["fal-ai/hunyuan-video/video-to-video", "fal-ai/trellis", "fal-ai/emu/trainer", "fal-ai/minimax/voice-clone"]) {
+      for (const id of ["fal-ai/trellis", "fal-ai/emu/trainer", "fal-ai/minimax/voice-clone"]) {
         expect(ids).not.toContain(id)
       }
+      // fal lists its upscalers under image-to-image: they are offered as image-upscaling only; its
+      // video upscaler under video-to-video stays there.
+      const under = (capability: MediaCapability) => models.filter((model) => model.capabilities.includes(capability)).map((model) => model.id)
+      expect(under("image-to-image")).toEqual(["fal-ai/flux/dev/image-to-image"])
+      expect(under("image-upscaling").sort()).toEqual(["fal-ai/aura-sr", "fal-ai/clarity-upscaler", "fal-ai/creative-upscaler", "fal-ai/esrgan"])
+      expect(under("video-to-video").sort()).toEqual(["fal-ai/cogvideox-5b/video-to-video", "fal-ai/hunyuan-video/video-to-video", "fal-ai/video-upscaler"])
       const runs = models.flatMap((model) => model.capabilities.map((capability) => ({ id: model.id, capability })))
       const listedCapabilities = new Set(runs.map((run) => run.capability))
       // Every capability fal's categories map to is listed here, so the walk covers each.
       expect([...listedCapabilities].sort()).toEqual(
-        ["image-to-image", "image-to-video", "speech-to-text", "text-to-audio", "text-to-image", "text-to-speech", "text-to-video"]
+        [
+          "image-to-image",
+          "image-to-video",
+          "image-upscaling",
+          "speech-to-text",
+          "text-to-audio",
+          "text-to-image",
+          "text-to-speech",
+          "text-to-video",
+          "video-to-video"
+        ]
       )
       const failures: Array<string> = []
       for (const run of runs) {
@@ -224,9 +345,14 @@ describe("FalAi capabilities (emulator, TestClock)", () => {
       expect(fal.count("submit")).toBe(runs.length)
     }))
 
-  it("categorize: video-to-video, 3D, training, voice cloning and design listings have no capability", () => {
+  it("categorize: upscalers listed under image-to-image are image-upscaling; video-to-video stays; 3D, training, voice cloning and design have no capability", () => {
     const entry = (endpoint_id: string, category: string) => ({ endpoint_id, metadata: { display_name: endpoint_id, category, status: "active" } })
-    expect(categorize(entry("fal-ai/hunyuan-video/video-to-video", "video-to-video"))).toBeUndefined()
+    expect(categorize(entry("fal-ai/hunyuan-video/video-to-video", "video-to-video"))).toBe("video-to-video")
+    expect(categorize(entry("fal-ai/video-upscaler", "video-to-video"))).toBe("video-to-video")
+    for (const id of ["fal-ai/esrgan", "fal-ai/clarity-upscaler", "fal-ai/aura-sr", "fal-ai/creative-upscaler", "fal-ai/ccsr", "fal-ai/drct-super-resolution", "fal-ai/topaz/upscale/image"]) {
+      expect(categorize(entry(id, "image-to-image"))).toBe("image-upscaling")
+    }
+    expect(categorize(entry("fal-ai/flux/dev/image-to-image", "image-to-image"))).toBe("image-to-image")
     expect(categorize(entry("fal-ai/trellis", "image-to-3d"))).toBeUndefined()
     expect(categorize(entry("fal-ai/kokoro/american-english", "text-to-speech"))).toBe("text-to-speech")
     // Voice cloning and design need more than text: not offered as text-to-speech.
@@ -244,8 +370,12 @@ const runOne = (provider: MediaProviderService, capability: MediaCapability, id:
       return Effect.flatMap(provider.imageToImage(id), (model) => model.transform(picture, { prompt: "sharper" }))
     case "text-to-video":
       return Effect.flatMap(provider.textToVideo(id), (model) => model.transform(text("waves")))
+    case "image-upscaling":
+      return Effect.flatMap(provider.imageUpscaling(id), (model) => model.transform(picture, { scale: 2 }))
     case "image-to-video":
       return Effect.flatMap(provider.imageToVideo(id), (model) => model.transform(picture))
+    case "video-to-video":
+      return Effect.flatMap(provider.videoToVideo(id), (model) => model.transform(clip, { prompt: "make it night" }))
     case "text-to-audio":
       return Effect.flatMap(provider.textToAudio(id), (model) => model.transform(text("birdsong")))
     case "text-to-speech":

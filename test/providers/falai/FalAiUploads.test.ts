@@ -2,8 +2,8 @@
  * Input uploads to fal's storage, against the fal emulator over real HTTP: a local image above
  * the inline limit is initiated with the key and PUT without it, once for two submits of the same
  * content (and once for two concurrent ones); the submits name the stored file's URL, whose bytes
- * are the file's; a small image still goes inline; a failed upload is a typed error and nothing is
- * submitted.
+ * are the file's; a large local video for video-to-video goes the same way, as `video_url`; a
+ * small image still goes inline; a failed upload is a typed error and nothing is submitted.
  */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { describe, expect, it } from "@effect/vitest"
@@ -13,7 +13,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll } from "vitest"
-import { fromBytes, fromFile, Image } from "../../../src/domain/Asset.js"
+import { fromBytes, fromFile, Image, Video } from "../../../src/domain/Asset.js"
 import * as Uploads from "../../../src/jobs/Uploads.js"
 import * as FalAi from "../../../src/providers/falai/index.js"
 import { jsonReply, makeFal, serve } from "../../emulators/falai.js"
@@ -66,6 +66,25 @@ describe("FalAi input uploads (emulator over HTTP)", () => {
       const stored = fal.stored.get(url as string)!
       expect(Buffer.from(stored.bytes).equals(fs.readFileSync(file))).toBe(true)
       expect(stored.contentType).toBe("image/png")
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)), 30_000)
+
+  it.scopedLive("video-to-video uploads a large local video and submits the stored file's URL as video_url", () =>
+    Effect.gen(function* () {
+      const fal = yield* serve(makeFal())
+      const { jobs } = yield* setup(fal)
+      // Patterned bytes of an MP4's size class; nothing on the way reads the container.
+      const file = imageFile("large.mp4", Uploads.inlineLimitBytes + 8192)
+      const video = new Video({ source: fromFile(file), mimeType: "video/mp4" })
+      yield* jobs.submit("video-to-video", "fal-ai/cogvideox-5b/video-to-video", video, { prompt: "make it night" })
+
+      expect(fal.count("upload")).toBe(1)
+      const initiate = fal.requests.find((request) => request.url.startsWith("/storage/upload/initiate"))!
+      expect(JSON.parse(initiate.body)).toEqual({ content_type: "video/mp4", file_name: "large.mp4" })
+      const [job] = [...fal.jobs.values()]
+      expect(job!.input).toEqual({ video_url: expect.stringMatching(new RegExp(`^${fal.baseUrl}/storage/files/`)), prompt: "make it night" })
+      const stored = fal.stored.get(job!.input["video_url"] as string)!
+      expect(Buffer.from(stored.bytes).equals(fs.readFileSync(file))).toBe(true)
+      expect(stored.contentType).toBe("video/mp4")
     }).pipe(Effect.provide(NodeHttpClient.layerUndici)), 30_000)
 
   it.scopedLive("concurrent submits of the same content share one upload", () =>

@@ -15,7 +15,7 @@ import * as Either from "effect/Either"
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { type AssetSource, Audio, fromBytes, fromFile, fromUrl, type Image, text } from "../../../src/domain/Asset.js"
+import { type AssetSource, Audio, fromBytes, fromFile, fromUrl, Image, text } from "../../../src/domain/Asset.js"
 import type { CompositionInput } from "../../../src/domain/Composition.js"
 import { Composition } from "../../../src/domain/Composition.js"
 import type { MediaError } from "../../../src/domain/Errors.js"
@@ -125,19 +125,21 @@ export const ffmpegProviderSuite = (label: string, baseUrl: () => string, option
 
     const wavOf = (path: string) => new Audio({ source: fromFile(path), mimeType: "audio/wav" })
 
-    it.effect("lists four free models, defaults to them, and reports itself available", () =>
+    it.effect("lists five free models, defaults to them, and reports itself available", () =>
       withProvider((p) =>
         Effect.gen(function* () {
           expect(p.id).toBe("ffmpeg")
           expect(p.type).toBe("local")
-          expect(p.capabilities).toEqual(["text-to-image", "text-to-audio", "video-composition", "audio-enhancement"])
+          expect(p.capabilities).toEqual(["text-to-image", "image-upscaling", "text-to-audio", "video-composition", "audio-enhancement"])
           const models = yield* p.models
           expect(models.map((m) => [m.id, m.capabilities, m.free, m.pricing])).toEqual([
             ["ffmpeg-composer", ["video-composition"], true, []],
             ["ffmpeg-audio", ["audio-enhancement"], true, []],
             ["ffmpeg-slide", ["text-to-image"], true, []],
-            ["ffmpeg-ambient", ["text-to-audio"], true, []]
+            ["ffmpeg-ambient", ["text-to-audio"], true, []],
+            ["ffmpeg-lanczos", ["image-upscaling"], true, []]
           ])
+          expect((yield* p.imageUpscaling()).id).toBe("ffmpeg-lanczos")
           expect((yield* p.textToImage()).id).toBe("ffmpeg-slide")
           expect((yield* p.textToAudio()).id).toBe("ffmpeg-ambient")
           expect((yield* p.getModelsForCapability("text-to-image")).map((m) => m.id)).toEqual(["ffmpeg-slide"])
@@ -344,6 +346,39 @@ export const ffmpegProviderSuite = (label: string, baseUrl: () => string, option
       })
     )
 
+    it.effect("upscales a picture (image-upscaling, Lanczos): scale x its width and height by ffprobe, default 2x, a jpeg stays jpeg", () =>
+      Effect.gen(function* () {
+        const media = join(root, "upscale")
+        mkdirSync(media, { recursive: true })
+        const small = makePng(media, "small.png", "red", "40x30")
+        const upscale = (image: Image, scale?: number) =>
+          withProvider((p) => Effect.flatMap(p.imageUpscaling(), (model) => model.transform(image, scale !== undefined ? { scale } : undefined)))
+        const tripled = yield* upscale(new Image({ source: fromFile(small), mimeType: "image/png" }), 3)
+        expect(tripled.mimeType).toBe("image/png")
+        expect([tripled.width, tripled.height]).toEqual([120, 90])
+        expect(tripled.origin).toEqual({ provider: "ffmpeg", model: "ffmpeg-lanczos", costUsd: 0 })
+        expect(pathOf(tripled).startsWith(outputDir)).toBe(true)
+        expect(probe(pathOf(tripled)).streams[0]).toMatchObject({ codec_name: "png", width: 120, height: 90 })
+        // Still red all over: a resample, not a new picture.
+        expect(isRed(pixel(frameAt(pathOf(tripled), 0), 120, 60, 45))).toBe(true)
+
+        // Bytes in, the default factor (2), a jpeg out for a jpeg in.
+        const jpeg = makePng(media, "small.jpg", "blue", "50x20")
+        const doubled = yield* upscale(new Image({ source: fromBytes(readFileSync(jpeg)), mimeType: "image/jpeg" }))
+        expect(doubled.mimeType).toBe("image/jpeg")
+        expect(probe(pathOf(doubled)).streams[0]).toMatchObject({ codec_name: "mjpeg", width: 100, height: 40 })
+
+        // Past the service's limits (4096 a side): InvalidInput with its reason; a factor out of range is refused before sending.
+        const wide = makePng(media, "wide.png", "red", "1024x8")
+        const tooLarge = yield* failure(upscale(new Image({ source: fromFile(wide), mimeType: "image/png" }), 8))
+        expect(tooLarge).toMatchObject({ _tag: "InvalidInput" })
+        expect(tooLarge.message).toContain("more than this service renders")
+        const outOfRange = yield* failure(upscale(new Image({ source: fromFile(small), mimeType: "image/png" }), 9))
+        expect(outOfRange).toMatchObject({ _tag: "InvalidInput", detail: "the upscaling options are not valid" })
+        yield* stillServing
+      })
+    )
+
     it.effect("draws quotes, colons, backslashes, percent signs and %{...} as they are, without error", () =>
       Effect.gen(function* () {
         const hostile = `It's "quoted": C:\\path\\to 100% off, '%{pts}' %{localtime} [out];[x]null drawtext=text=pwned \\:`
@@ -533,7 +568,7 @@ export const ffmpegProviderSuite = (label: string, baseUrl: () => string, option
     it("wrote every result into the output directory and nothing else there", () => {
       const written = existsSync(outputDir) ? readdirSync(outputDir) : []
       expect(written.length).toBeGreaterThan(0)
-      expect(written.every((name) => /^ffmpeg-(composer|audio|slide|ambient)-[0-9a-f-]{36}\.(mp4|wav|mp3|opus|flac|png)$/.test(name))).toBe(true)
+      expect(written.every((name) => /^ffmpeg-(composer|audio|slide|ambient|lanczos)-[0-9a-f-]{36}\.(mp4|wav|mp3|opus|flac|png|jpg)$/.test(name))).toBe(true)
     })
   })
 }

@@ -51,6 +51,7 @@ describe("Replicate's catalog, walked", () => {
       expect([...new Set(steps.map((step) => step.capability))].sort()).toEqual([
         "image-to-image",
         "image-to-video",
+        "image-upscaling",
         "speech-to-text",
         "text-to-audio",
         "text-to-image",
@@ -58,20 +59,22 @@ describe("Replicate's catalog, walked", () => {
         "text-to-video"
       ])
       expect(steps.filter((step) => step.failure !== undefined)).toEqual([])
-      // 21 calls (5 text-to-image, 3 image-to-image, 2 text-to-video, 3 image-to-video, 2 text-to-audio,
-      // 3 text-to-speech, 3 speech-to-text), one prediction each: nothing refused and retried, nothing sent twice.
-      expect(steps.length).toBe(21)
+      // 22 calls (5 text-to-image, 3 image-to-image, 1 image-upscaling, 2 text-to-video, 3 image-to-video,
+      // 2 text-to-audio, 3 text-to-speech, 3 speech-to-text), one prediction each: nothing refused and retried, nothing sent twice.
+      expect(steps.length).toBe(22)
       expect(emulator.predictions.size).toBe(steps.length)
       // The models of two collections are called under both.
       const listedUnder = (id: string) => models.find((model) => model.id === id)?.capabilities
       expect(listedUnder("google/nano-banana")).toEqual(["text-to-image", "image-to-image"])
       expect(listedUnder("minimax/video-01")).toEqual(["text-to-video", "image-to-video"])
-      // Community models are listed at their latest version (they run by version only).
+      // Community models are listed at their latest version (they run by version only), or at the
+      // version the curated table pins (Real-ESRGAN).
       const ids = models.map((model) => model.id)
       expect(ids.filter((id) => id.includes(":")).map((id) => id.split(":")[0]).sort()).toEqual([
         "bytedance/sdxl-lightning-4step",
         "emu/tunes",
         "jaaari/kokoro-82m",
+        "nightmareai/real-esrgan",
         "tencent/hunyuan-video",
         "vaibhavs10/incredibly-fast-whisper",
         "victor-upmeet/whisperx"

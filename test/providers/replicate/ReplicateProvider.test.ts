@@ -157,7 +157,7 @@ describe("Replicate provider (emulator, TestClock)", () => {
       expect(models.find((model) => model.id === "emu/pixels")?.capabilities).toEqual(["text-to-image"])
       expect(models.find((model) => model.id === "emu/ears")?.capabilities).toEqual(["speech-to-text"])
       expect(models.find((model) => model.id === "black-forest-labs/flux-schnell")?.pricing[0]?.usd).toBe(0.003)
-      expect(rep.count("collection")).toBe(7)
+      expect(rep.count("collection")).toBe(8)
     }))
 
   it.effect("a community model is listed at its latest version and runs by it; one with no version is not listed", () =>

@@ -51,6 +51,18 @@ describe("Recipes", () => {
     expect(Recipes.extractFrame({ time: 4 }, "in.mp4", clip, "out.png")).toEqual(Either.left("time 4 s is past the end of the video (4 s)"))
   })
 
+  it("upscales a picture with Lanczos to whole pixels, within the service's limits", () => {
+    const picture: Probe = { ...clip, format: "png_pipe", duration: undefined, hasAudio: false, width: 40, height: 30 }
+    const recipe = right(Recipes.upscale({ factor: 2.5 }, "in.png", picture, "out.png"))
+    expect(recipe.args).toEqual(expect.arrayContaining(["-i", "in.png", "-frames:v", "1", "-vf", "scale=100:75:flags=lanczos", "-c:v", "png", "out.png"]))
+    expect(recipe.mimeType).toBe("image/png")
+    expect(right(Recipes.upscale({ factor: 2, format: "jpg" }, "in.jpg", picture, "out.jpg")).mimeType).toBe("image/jpeg")
+    expect(Recipes.upscale({ factor: 8 }, "in.png", { ...picture, width: 1024, height: 8 }, "out.png")).toEqual(
+      Either.left("8192x64 is more than this service renders (at most 4096 a side, 8294400 pixels)")
+    )
+    expect(Either.isLeft(Recipes.upscale({ factor: 2 }, "in.wav", speech, "out.png"))).toBe(true)
+  })
+
   it("turns typed filter steps into one video and one audio chain", () => {
     const recipe = right(
       Recipes.filter(

@@ -1,9 +1,10 @@
 /**
  * Which capability a model fal lists has, as data: fal's listing category (or, without one, the
- * last segment of the endpoint id) mapped by `categoryRules`; and the listing merged with the
- * curated table into the provider's models. A listed model in no category the rules know (none,
- * or one not in `categoryRules` nor `declinedCategories`) is unplaced: `unplacedModels` gives
- * those to the AI categorizer (provider/Categorizer.ts).
+ * last segment of the endpoint id) mapped by `categoryRules`, upscalers moved to image-upscaling
+ * by `recategorized`; and the listing merged with the curated table into the provider's models. A
+ * listed model in no category the rules know (none, or one not in `categoryRules` nor
+ * `declinedCategories`) is unplaced: `unplacedModels` gives those to the AI categorizer
+ * (provider/Categorizer.ts).
  *
  * @module
  */
@@ -16,16 +17,15 @@ import { curatedModels } from "./Curated.js"
 
 /**
  * fal's listing category -> our capability. Categories not listed here are not offered, because
- * no capability of ours can call them: `video-to-video` (a video input: no capability takes one
- * yet), and others such as `image-to-3d` and `training`. Upscalers fal lists under
- * `image-to-image` (ESRGAN, Clarity) are offered there: they take `image_url` and answer
- * `image`/`images`, as the image-to-image input and reader expect.
+ * no capability of ours can call them, such as `image-to-3d` and `training`. Upscalers fal lists
+ * under `image-to-image` are offered as image-upscaling instead (see `recategorized`).
  */
 export const categoryRules: Readonly<Record<string, JobCapability>> = {
   "text-to-image": "text-to-image",
   "image-to-image": "image-to-image",
   "text-to-video": "text-to-video",
   "image-to-video": "image-to-video",
+  "video-to-video": "video-to-video",
   "text-to-audio": "text-to-audio",
   "text-to-music": "text-to-audio",
   "text-to-speech": "text-to-speech",
@@ -46,14 +46,27 @@ export const unrunnable: ReadonlyArray<{ readonly capability: JobCapability; rea
  * fal categories the rules decline (no capability of ours can call them, see `categoryRules`):
  * their models are not shown to the AI categorizer either. A category in `categoryRules` wins.
  */
-export const declinedCategories: ReadonlyArray<string> = ["video-to-video", "image-to-3d", "training"]
+export const declinedCategories: ReadonlyArray<string> = ["image-to-3d", "training"]
+
+/**
+ * Endpoints fal lists under one capability that do another of ours. The upscalers fal lists under
+ * image-to-image (ESRGAN, Clarity Upscaler, AuraSR, Creative Upscaler, CCSR, DRCT
+ * super-resolution, `.../upscale/...`) enlarge a picture and read no instruction: they are
+ * image-upscaling only. fal's video upscalers, listed under video-to-video, stay there: they take
+ * a video and answer one.
+ */
+export const recategorized: ReadonlyArray<{ readonly from: JobCapability; readonly endpoint: RegExp; readonly to: JobCapability }> = [
+  { from: "image-to-image", endpoint: /(^|\/|-)upscal(e|er|ing)(-|\/|$)/, to: "image-upscaling" },
+  { from: "image-to-image", endpoint: /esrgan|aura-sr|super-resolution|\/ccsr$/, to: "image-upscaling" }
+]
 
 /** The capability of a listed model, by its category (or, without one, by its id's last segment). */
 export const categorize = (model: ListedModel): JobCapability | undefined => {
   const category = model.metadata?.category ?? undefined
   const last = model.endpoint_id.split("/").pop() ?? ""
-  const capability = category !== undefined && categoryRules[category] !== undefined ? categoryRules[category] : categoryRules[last]
-  if (capability === undefined) return undefined
+  const listed = category !== undefined && categoryRules[category] !== undefined ? categoryRules[category] : categoryRules[last]
+  if (listed === undefined) return undefined
+  const capability = recategorized.find((rule) => rule.from === listed && rule.endpoint.test(model.endpoint_id))?.to ?? listed
   return unrunnable.some((rule) => rule.capability === capability && rule.endpoint.test(model.endpoint_id)) ? undefined : capability
 }
 

@@ -1,13 +1,22 @@
 /**
  * The input fal's models take for each capability, from our text, asset URL and options:
- * fal's parameter names (`image_size`, `image_url`, `audio_url` ...) and the models' own
- * conventions (Kling's duration as a string, Stable Audio's `seconds_total`). `options.extra`
- * is merged last, as is: fal's own parameters.
+ * fal's parameter names (`image_size`, `image_url`, `video_url`, `audio_url` ...) and the models'
+ * own conventions (Kling's duration as a string, Stable Audio's `seconds_total`, an upscaler's
+ * factor as `scale`, `upscale_factor` or `upscaling_factor`). `options.extra` is merged last, as
+ * is: fal's own parameters.
  *
  * @module
  */
 import type { Text } from "../../../domain/Asset.js"
-import type { AudioOptions, ImageOptions, SpeechOptions, TranscriptionOptions, VideoOptions } from "../../../domain/MediaProvider.js"
+import type {
+  AudioOptions,
+  ImageOptions,
+  SpeechOptions,
+  TranscriptionOptions,
+  UpscaleOptions,
+  VideoEditOptions,
+  VideoOptions
+} from "../../../domain/MediaProvider.js"
 import { definedFields } from "../../../jobs/Inputs.js"
 
 type Input = Readonly<Record<string, unknown>>
@@ -53,6 +62,24 @@ export const imageToVideoInput = (model: string, imageUrl: string, options: Vide
     seed: options?.seed,
     ...options?.extra
   })
+
+/**
+ * The input of a video-to-video job (the video as `video_url`). The prompt is sent only when
+ * given: fal's video upscalers and interpolators, listed under video-to-video too, take none,
+ * and a model that needs one says so through its schema.
+ */
+export const videoToVideoInput = (videoUrl: string, options: VideoEditOptions | undefined): Input =>
+  definedFields({
+    video_url: videoUrl,
+    prompt: options?.prompt,
+    negative_prompt: options?.negativePrompt,
+    seed: options?.seed,
+    ...options?.extra
+  })
+
+/** The input of an image upscaling job: the picture as `image_url`, the factor as `scale` (see `placeScale`). */
+export const upscaleInput = (imageUrl: string, options: UpscaleOptions | undefined): Input =>
+  definedFields({ image_url: imageUrl, scale: options?.scale, ...options?.extra })
 
 const durationFor = (model: string, seconds: number | undefined): unknown =>
   seconds === undefined ? undefined : model.includes("kling") ? String(Math.round(seconds)) : seconds
@@ -127,6 +154,34 @@ export const placeImage = (input: Input, properties: ReadonlyArray<string>): Inp
   if (typeof url !== "string" || properties.length === 0 || properties.includes("image_url") || !properties.includes("image_urls")) return input
   const { image_url: _, ...rest } = input
   return { ...rest, image_urls: [url] }
+}
+
+/**
+ * A video-to-video input with its video sent as `video_urls: [url]` when the model's schema
+ * declares that list and no `video_url`, as `placeImage` does for pictures. Without a schema the
+ * input is left as it is.
+ */
+export const placeVideo = (input: Input, properties: ReadonlyArray<string>): Input => {
+  const url = input.video_url
+  if (typeof url !== "string" || properties.length === 0 || properties.includes("video_url") || !properties.includes("video_urls")) return input
+  const { video_url: _, ...rest } = input
+  return { ...rest, video_urls: [url] }
+}
+
+/** The names fal's upscalers give the factor, in the order they are tried: ESRGAN and Creative Upscaler's, Clarity's, AuraSR's. */
+export const scaleFields: ReadonlyArray<string> = ["scale", "upscale_factor", "upscaling_factor"]
+
+/**
+ * An upscaling input with its factor moved from `scale` to the field the model's schema declares
+ * (Clarity Upscaler's `upscale_factor`, AuraSR's `upscaling_factor`) when it declares no `scale`.
+ * Without a schema, or when the schema names none of them, the input is left as it is.
+ */
+export const placeScale = (input: Input, properties: ReadonlyArray<string>): Input => {
+  if (input.scale === undefined || properties.length === 0 || properties.includes("scale")) return input
+  const declared = scaleFields.find((name) => properties.includes(name))
+  if (declared === undefined) return input
+  const { scale, ...rest } = input
+  return { ...rest, [declared]: scale }
 }
 
 /** The input of a speech-to-text job (the recording as `audio_url`). */

@@ -9,8 +9,6 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import * as NodePath from "node:path"
-import { fileURLToPath } from "node:url"
 import { Audio, FileSource } from "../../../domain/Asset.js"
 import { InvalidInput, type MediaError, ModelNotFound } from "../../../domain/Errors.js"
 import type { EnhancementOptions } from "../../../domain/MediaProvider.js"
@@ -19,6 +17,7 @@ import { type AudioFormat, AudioConvertSpec } from "../../../services/ffmpeg/Api
 import * as FFmpegClient from "../FFmpegClient.js"
 import { providerId as provider } from "../FFmpegConfig.js"
 import type { Deliver } from "./Delivery.js"
+import { uploadOf } from "./Upload.js"
 
 /** The model id. */
 export const modelId = "ffmpeg-audio"
@@ -49,33 +48,9 @@ const extensions: { readonly [F in AudioFormat]: string } = { wav: "wav", mp3: "
 
 const invalid = (message: string, issues: ReadonlyArray<string>) => new InvalidInput({ provider, detail: message, issues })
 
-// Bytes of a data: URL.
-const dataUrlBytes = (url: string): Uint8Array | undefined => {
-  const match = /^data:[^,]*?(;base64)?,(.*)$/is.exec(url)
-  if (match === null) return undefined
-  return match[1] !== undefined ? Buffer.from(match[2]!, "base64") : Buffer.from(decodeURIComponent(match[2]!), "utf8")
-}
-
 /** What is uploaded for the input: a file, bytes, or a URL this client downloads first. */
-const inputOf = (input: Audio): Either.Either<{ readonly files: ReadonlyArray<FFmpegClient.UploadFile>; readonly src?: string }, InvalidInput> => {
-  const name = `audio.${extensions[formatOf(input.mimeType) ?? "wav"]}`
-  switch (input.source._tag) {
-    case "File": {
-      const path = NodePath.resolve(/^file:/i.test(input.source.path) ? fileURLToPath(input.source.path) : input.source.path)
-      return Either.right({ files: [{ key: "audio", content: { _tag: "Path", path }, name: FFmpegClient.uploadName(path) }] })
-    }
-    case "Bytes":
-      return Either.right({ files: [{ key: "audio", content: { _tag: "Bytes", bytes: input.source.bytes }, name }] })
-    case "Url": {
-      const url = input.source.url
-      // Downloaded by the client and uploaded: the service fetches no URLs of its own.
-      if (/^https?:\/\//i.test(url)) return Either.right({ files: [{ key: "audio", content: { _tag: "Url", url }, name: FFmpegClient.urlUploadName(url) }] })
-      const bytes = /^data:/i.test(url) ? dataUrlBytes(url) : undefined
-      if (bytes !== undefined) return Either.right({ files: [{ key: "audio", content: { _tag: "Bytes", bytes }, name }] })
-      return Either.left(invalid(`unsupported audio URL ${JSON.stringify(url.slice(0, 60))}: use http(s), data: or a file`, [url.slice(0, 200)]))
-    }
-  }
-}
+const inputOf = (input: Audio): Either.Either<{ readonly files: ReadonlyArray<FFmpegClient.UploadFile>; readonly src?: string }, InvalidInput> =>
+  Either.map(uploadOf(input.source, "audio", `audio.${extensions[formatOf(input.mimeType) ?? "wav"]}`), (file) => ({ files: [file] }))
 
 /** Enhance and convert one audio asset. */
 export const enhance =

@@ -15,10 +15,14 @@ import type { ListedModel } from "../ReplicateClient.js"
 import * as ReplicateConfig from "../ReplicateConfig.js"
 import { curatedModels } from "./Curated.js"
 
-/** Replicate collection slug -> our capability. */
+/**
+ * Replicate collection slug -> our capability. Replicate has no collection here for video-to-video,
+ * so no model is listed under it.
+ */
 export const collectionRules: ReadonlyArray<{ readonly slug: string; readonly capability: JobCapability }> = [
   { slug: "text-to-image", capability: "text-to-image" },
   { slug: "image-editing", capability: "image-to-image" },
+  { slug: "super-resolution", capability: "image-upscaling" },
   { slug: "text-to-video", capability: "text-to-video" },
   { slug: "image-to-video", capability: "image-to-video" },
   { slug: "ai-music-generation", capability: "text-to-audio" },
@@ -34,14 +38,19 @@ export const runnableId = (model: ListedModel): string | undefined => {
   return version === undefined ? undefined : `${name}:${version}`
 }
 
-/** Models of the collections read, categorized by collection, merged with the curated table (curated entries win). */
+/**
+ * Models of the collections read, categorized by collection, merged with the curated table
+ * (curated entries win; a model the table pins to a version, `owner/name:version`, is that
+ * entry, whatever version the collection names as its latest).
+ */
 export const mergeModels = (
   collections: ReadonlyArray<{ readonly capability: JobCapability; readonly models: ReadonlyArray<ListedModel> }>
 ): ReadonlyArray<ProviderModel> => {
   const byId = new Map<string, ProviderModel>(curatedModels.map((model) => [model.id, model]))
+  const pinned = new Map(curatedModels.flatMap((model) => (model.id.includes(":") ? [[model.id.split(":")[0]!, model.id] as const] : [])))
   for (const { capability, models } of collections) {
     for (const model of models) {
-      const id = runnableId(model)
+      const id = pinned.get(`${model.owner}/${model.name}`) ?? runnableId(model)
       if (id === undefined) continue
       const known = byId.get(id)
       if (known !== undefined) {

@@ -1,5 +1,5 @@
 /**
- * Replicate's well-known official models as a table: one or more a capability, with indicative
+ * Replicate's well-known models as a table: one or more a capability, with indicative
  * prices from Replicate's public model pages (not billed figures), the model used for each
  * capability when none is named, and the cost a result's origin records.
  *
@@ -22,12 +22,17 @@ const curated = (id: string, capability: JobCapability, pricing: ReadonlyArray<P
   description
 })
 
-/** Well-known official models, one or more a capability. */
+/** Real-ESRGAN (`nightmareai/real-esrgan`), pinned to a published version: input `image`, `scale` (default 4, at most 10). */
+export const realEsrgan = "nightmareai/real-esrgan:42fed1c4974146d4d2414e2be2c5277c7fcf05fcc3a73abf41610695738c1d7b"
+
+/** Well-known models, one or more a capability: official ones by name, others pinned to a version. */
 export const curatedModels: ReadonlyArray<ProviderModel> = [
   curated("black-forest-labs/flux-schnell", "text-to-image", price(0.003, "image"), "FLUX.1 schnell"),
   curated("black-forest-labs/flux-dev", "text-to-image", price(0.025, "image"), "FLUX.1 dev"),
   curated("black-forest-labs/flux-1.1-pro", "text-to-image", price(0.04, "image"), "FLUX 1.1 pro"),
   curated("black-forest-labs/flux-kontext-pro", "image-to-image", price(0.04, "image"), "edit an image with a prompt"),
+  // A community model: run by its version (`POST /predictions`), as models that are not official are.
+  curated(realEsrgan, "image-upscaling", [], "Real-ESRGAN, enlarge a picture up to 10x"),
   curated("minimax/video-01", "text-to-video", price(0.5, "request"), "MiniMax Hailuo video"),
   curated("wan-video/wan-2.1-i2v-480p", "image-to-video", [], "Wan 2.1 image-to-video"),
   curated("meta/musicgen", "text-to-audio", [], "MusicGen"),
@@ -39,6 +44,7 @@ export const curatedModels: ReadonlyArray<ProviderModel> = [
 export const defaultModels: { readonly [C in JobCapability]?: string } = {
   "text-to-image": "black-forest-labs/flux-schnell",
   "image-to-image": "black-forest-labs/flux-kontext-pro",
+  "image-upscaling": realEsrgan,
   "text-to-video": "minimax/video-01",
   "image-to-video": "wan-video/wan-2.1-i2v-480p",
   "text-to-audio": "meta/musicgen",

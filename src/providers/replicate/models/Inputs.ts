@@ -1,7 +1,8 @@
 /**
  * The input Replicate's models take for each capability, from our text, asset URL and options
- * (the parameter names of the curated models: FLUX Kontext's `input_image`, MiniMax speech's
- * `voice_id`, Whisper's `audio` ...). `options.extra` is merged last, as is.
+ * (the parameter names of the curated models: FLUX Kontext's `input_image`, Real-ESRGAN's `image`
+ * and `scale`, MiniMax speech's `voice_id`, Whisper's `audio` ...). `options.extra` is merged
+ * last, as is.
  *
  * Models of one collection name their picture, recording or text differently: `placeBySchema`
  * moves it to the field the model's published schema declares (`inputPlaces`).
@@ -10,7 +11,14 @@
  */
 import type { Text } from "../../../domain/Asset.js"
 import type { JobCapability } from "../../../domain/Capability.js"
-import type { AudioOptions, ImageOptions, SpeechOptions, TranscriptionOptions, VideoOptions } from "../../../domain/MediaProvider.js"
+import type {
+  AudioOptions,
+  ImageOptions,
+  SpeechOptions,
+  TranscriptionOptions,
+  UpscaleOptions,
+  VideoOptions
+} from "../../../domain/MediaProvider.js"
 import { definedFields } from "../../../jobs/Inputs.js"
 
 type Input = Readonly<Record<string, unknown>>
@@ -30,6 +38,10 @@ export const textToImageInput = (prompt: Text, options: ImageOptions | undefined
 /** The input of an image-to-image prediction (`input_image`, as FLUX Kontext names it). */
 export const imageToImageInput = (imageUrl: string, options: ImageOptions | undefined): Input =>
   definedFields({ input_image: imageUrl, prompt: options?.prompt ?? "", seed: options?.seed, ...options?.extra })
+
+/** The input of an image upscaling prediction (`image` and `scale`, as Real-ESRGAN and the super-resolution collection's models name them). */
+export const upscaleInput = (imageUrl: string, options: UpscaleOptions | undefined): Input =>
+  definedFields({ image: imageUrl, scale: options?.scale, ...options?.extra })
 
 /** The input of a text-to-video prediction. */
 export const textToVideoInput = (prompt: Text, options: VideoOptions | undefined): Input =>
