@@ -247,8 +247,15 @@ const owned = (caller: Caller, id: string): Effect.Effect<GenerationRow, NotFoun
 /** The default media type of an input given by URL without a known extension. */
 const defaultMime = { image: "image/png", audio: "audio/wav", video: "video/mp4" } as const
 
-/** An input as an asset. Base64 bytes are decoded here; the durable store writes them to a file. */
-const assetOf = (input: GenerationInput): Effect.Effect<Asset, InvalidRequest> => {
+/**
+ * An input as an asset, refused when it is not the kind the capability takes (an image for
+ * image-to-image, ...). Base64 bytes are decoded here; the durable store writes them to a file.
+ */
+const assetOf = (capability: JobCapability, input: GenerationInput): Effect.Effect<Asset, InvalidRequest> => {
+  const kind = inputKind[capability]
+  if (input.type !== kind) {
+    return Effect.fail(InvalidRequest.of(`${capability} takes ${articled(kind)} input, not ${articled(input.type)}`, "invalid_input", "input.type"))
+  }
   if (input.type === "text") return Effect.succeed(text(input.text, input.language !== undefined ? { language: input.language } : undefined))
   if ("url" in input) {
     let parsed: URL
@@ -270,6 +277,9 @@ const assetOf = (input: GenerationInput): Effect.Effect<Asset, InvalidRequest> =
 
 const media = (kind: "image" | "audio" | "video", source: Image["source"], mimeType: string): Asset =>
   kind === "image" ? new Image({ source, mimeType }) : kind === "audio" ? new Audio({ source, mimeType }) : new Video({ source, mimeType })
+
+// "an image", "a video", ...
+const articled = (kind: string): string => (/^[aeiou]/.test(kind) ? `an ${kind}` : `a ${kind}`)
 
 /** Which kind of asset each capability takes. */
 const inputKind: Record<JobCapability, "text" | "image" | "video" | "audio"> = {
@@ -305,6 +315,7 @@ const fromMultipart = (request: HttpServerRequest.HttpServerRequest) =>
       })
       const kind = inputKind[decoded.capability]
       if (file === undefined) {
+        if (kind !== "text") return yield* Effect.fail(InvalidRequest.of(`${decoded.capability} takes ${articled(kind)} file as the part "input"`, "invalid_input", "input"))
         const input = fields.input ?? fields.text ?? ""
         return { request: decoded, asset: text(input) }
       }
@@ -322,7 +333,7 @@ const createGeneration = (request: HttpServerRequest.HttpServerRequest, idempote
       ? yield* fromMultipart(request)
       : yield* Effect.flatMap(
           Effect.flatMap(request.json.pipe(Effect.mapError(() => InvalidRequest.of("the body is not JSON", "invalid_json"))), (json) => OpenAi.decodeBody(CreateGeneration, json)),
-          (decoded) => Effect.map(assetOf(decoded.input), (asset) => ({ request: decoded, asset }))
+          (decoded) => Effect.map(assetOf(decoded.capability, decoded.input), (asset) => ({ request: decoded, asset }))
         )
     const id = generationId(caller, idempotencyKey)
     const existing = yield* generations.status(id)

@@ -408,6 +408,29 @@ describe("the generations API", () => {
     expect(JSON.parse(submitted.body)).toEqual({ image_url: `data:image/png;base64,${tinyPng.toString("base64")}`, scale: 2 })
   })
 
+  it("refuses an input of another kind than the capability takes, as JSON and as multipart, with nothing submitted", async () => {
+    const submits = fal.count("submit")
+    const wrongJson = await post(
+      { capability: "image-upscaling", provider: "falai", model: "fal-ai/esrgan", input: { type: "audio", data: silentWav(1).toString("base64"), mime_type: "audio/wav" } },
+      "kind-json"
+    )
+    expect(wrongJson.status).toBe(400)
+    expect(((await wrongJson.json()) as { error: { message: string; param: string } }).error).toMatchObject({
+      message: expect.stringContaining("image-upscaling takes an image input, not an audio"),
+      param: "input.type"
+    })
+    const textForImage = await post({ capability: "image-to-video", provider: "falai", input: { type: "text", text: "waves" } }, "kind-text")
+    expect(textForImage.status).toBe(400)
+    const body = new FormData()
+    body.set("capability", "video-to-video")
+    body.set("provider", "falai")
+    body.set("input", "make it night")
+    const noFile = await fetch(`${base}/v1/generations`, { method: "POST", headers: { authorization: `Bearer ${secret}`, "idempotency-key": "kind-multipart" }, body })
+    expect(noFile.status).toBe(400)
+    expect(((await noFile.json()) as { error: { message: string } }).error.message).toContain("video-to-video takes a video file")
+    expect(fal.count("submit")).toBe(submits)
+  })
+
   it("refuses forged, replayed and unknown webhooks, changing nothing", async () => {
     const created = (await (await post(request)).json()) as { id: string }
     await waitFinal(created.id)
