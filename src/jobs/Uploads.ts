@@ -61,6 +61,13 @@ export const withUploader =
   <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, Exclude<R, Uploader>> =>
     Effect.provideService(self, Uploader, upload)
 
+/**
+ * An uploader that uploads nothing: it names each input by a placeholder URL (a `.invalid` host,
+ * which never resolves). A provider builds a job's input with it first, to check the input against
+ * the model's schema before anything is uploaded: an input the model refuses costs no upload.
+ */
+export const placeholder: UploadFile = (upload) => Effect.succeed(`https://upload.invalid/${encodeURIComponent(upload.filename)}`)
+
 /** The name an input is announced under: the file's base name, else `input.<ext>` of its type. */
 export const filenameOf = (source: AssetSource, contentType: string): string =>
   source._tag === "File" ? NodePath.basename(source.path) : `input.${fileExtensionOf(contentType)}`

@@ -166,15 +166,16 @@ export const makeFromClient = (
         Effect.gen(function* () {
           // A deadline already passed fails before even the schema is asked for.
           yield* secondsUntil(FalAiConfig.settings.id, controls?.deadline)
-          // Checked before the submit: an input the model refuses costs no job (a large input may
-          // have been uploaded by then: the body names its URL).
-          const built = yield* builders[capability](model, input, opts).pipe(Uploads.withUploader(upload))
-          // Where endpoints of one capability disagree on a field's name, the schema, when published, decides.
-          const placed = Option.match(yield* schemas.checker(model), {
-            onNone: () => built,
-            onSome: (checker) => placeBySchema(capability, built, checker.properties)
-          })
-          const body = yield* schemas.prepare(model, placed)
+          // Checked before the submit: an input the model refuses costs no job. Where endpoints of
+          // one capability disagree on a field's name, the schema, when published, decides.
+          const checker = yield* schemas.checker(model)
+          const placedWith = (uploader: Uploads.UploadFile) =>
+            Effect.map(builders[capability](model, input, opts).pipe(Uploads.withUploader(uploader)), (built) =>
+              Option.match(checker, { onNone: () => built, onSome: (c) => placeBySchema(capability, built, c.properties) })
+            )
+          // With a schema, checked first with large inputs named by placeholders: a refused input uploads nothing.
+          if (Option.isSome(checker)) yield* Effect.flatMap(placedWith(Uploads.placeholder), (dry) => schemas.prepare(model, dry))
+          const body = yield* Effect.flatMap(placedWith(upload), (placed) => schemas.prepare(model, placed))
           const startWithin = yield* secondsUntil(FalAiConfig.settings.id, controls?.deadline)
           let key: string | undefined
           const answer = yield* client.submit(model, body, startWithin, controls?.webhook, (used) => {

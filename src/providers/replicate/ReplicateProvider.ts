@@ -179,8 +179,14 @@ export const makeFromClient = (
     const schemas = yield* ModelSchemas.make({ provider, fetch: client.inputSchema })
 
     // The input to send: built, then placed where the model's schema, when published, takes it (models/Inputs.ts).
-    const inputOf = <C extends JobCapability>(capability: C, model: string, input: InputOf<C>, opts: OptionsOf<C> | undefined) =>
-      Effect.flatMap(bodyOf(capability, input, opts, upload), (built) =>
+    const inputOf = <C extends JobCapability>(
+      capability: C,
+      model: string,
+      input: InputOf<C>,
+      opts: OptionsOf<C> | undefined,
+      uploader: Uploads.UploadFile = upload
+    ) =>
+      Effect.flatMap(bodyOf(capability, input, opts, uploader), (built) =>
         Effect.map(
           schemas.checker(model),
           Option.match({ onNone: () => built, onSome: (checker) => Inputs.placeBySchema(capability, built, checker.properties) })
@@ -203,6 +209,10 @@ export const makeFromClient = (
           // A deadline already passed fails before even the schema is asked for.
           yield* secondsUntil(provider, controls?.deadline)
           // Checked before anything is created: an input the model refuses costs no prediction.
+          // With a schema, checked first with large inputs named by placeholders: a refused input uploads nothing.
+          if (Option.isSome(yield* schemas.checker(model))) {
+            yield* Effect.flatMap(inputOf(capability, model, input, opts, Uploads.placeholder), (dry) => schemas.prepare(model, dry))
+          }
           const body = yield* Effect.flatMap(inputOf(capability, model, input, opts), (placed) => schemas.prepare(model, placed))
           // With a webhook the result comes by the call, not by holding the create open.
           const wait = shortJobs.has(capability) && controls?.webhook === undefined ? (options.waitSeconds ?? 10) : undefined

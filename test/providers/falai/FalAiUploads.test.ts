@@ -99,6 +99,24 @@ describe("FalAi input uploads (emulator over HTTP)", () => {
       expect(submitted(fal)).toHaveLength(3)
     }).pipe(Effect.provide(NodeHttpClient.layerUndici)), 30_000)
 
+  it.scopedLive("an input the model's schema refuses uploads nothing: the check runs before the upload", () =>
+    Effect.gen(function* () {
+      const fal = yield* serve(makeFal())
+      const { jobs } = yield* setup(fal)
+      const image = new Image({ source: fromFile(imageFile("refused-by-schema.png", Uploads.inlineLimitBytes + 3)), mimeType: "image/png" })
+      // fal-ai/esrgan's published schema: output_format is png or jpeg.
+      const exit = yield* Effect.exit(jobs.submit("image-upscaling", "fal-ai/esrgan", image, { scale: 2, extra: { output_format: "gif" } }))
+      const error = Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined
+      expect(error?._tag).toBe("InvalidInput")
+      expect(JSON.stringify(error)).toContain("output_format")
+      expect([fal.count("initiate"), fal.count("upload"), fal.count("submit")]).toEqual([0, 0, 0])
+      // The same input, valid: uploaded once, and the submit names the stored file, not a placeholder.
+      yield* jobs.submit("image-upscaling", "fal-ai/esrgan", image, { scale: 2, extra: { output_format: "png" } })
+      expect([fal.count("initiate"), fal.count("upload"), fal.count("submit")]).toEqual([1, 1, 1])
+      const sent = [...fal.jobs.values()][0]!.input["image_url"]
+      expect(typeof sent === "string" && sent.startsWith(fal.baseUrl)).toBe(true)
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)), 30_000)
+
   it.scopedLive("a small image still goes inline, with no upload", () =>
     Effect.gen(function* () {
       const fal = yield* serve(makeFal())

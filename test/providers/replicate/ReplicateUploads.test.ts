@@ -18,6 +18,7 @@ import * as Uploads from "../../../src/jobs/Uploads.js"
 import * as Replicate from "../../../src/providers/replicate/index.js"
 import { jsonReply } from "../../emulators/falai.js"
 import { makeReplicate, serve } from "../../emulators/replicate.js"
+import { replicateCatalogSchemas } from "../../emulators/Schemas.js"
 import { env } from "../falai/drive.js"
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "automarket-replicate-uploads-"))
@@ -89,5 +90,24 @@ describe("Replicate input uploads (emulator over HTTP)", () => {
       expect(Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error._tag : "none").toBe("InvalidInput")
       expect(replicate.count("create")).toBe(0)
       expect(replicate.predictions.size).toBe(0)
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)), 30_000)
+
+  it.scopedLive("an input the model's schema refuses uploads nothing: the check runs before the upload", () =>
+    Effect.gen(function* () {
+      const replicate = yield* serve(makeReplicate())
+      replicate.settings.schemas = replicateCatalogSchemas()
+      const { jobs } = yield* setup(replicate)
+      const image = new Image({ source: fromFile(imageFile("refused-by-schema.jpg", Uploads.inlineLimitBytes + 5)), mimeType: "image/jpeg" })
+      const uploads = () => replicate.requests.filter((request) => request.method === "POST" && request.url === "/files").length
+      // flux-kontext-pro's schema: safety_tolerance is at most 6.
+      const exit = yield* Effect.exit(jobs.submit("image-to-image", model, image, { prompt: "sepia", extra: { safety_tolerance: 9 } }))
+      const error = Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined
+      expect(error?._tag).toBe("InvalidInput")
+      expect(JSON.stringify(error)).toContain("safety_tolerance")
+      expect([uploads(), replicate.predictions.size]).toEqual([0, 0])
+      // Valid, the same input is uploaded once and the prediction names the stored file.
+      yield* jobs.submit("image-to-image", model, image, { prompt: "sepia", extra: { safety_tolerance: 2 } })
+      expect([uploads(), replicate.predictions.size]).toEqual([1, 1])
+      expect(String(inputs(replicate)[0])).toMatch(new RegExp(`^${replicate.baseUrl}/files/`))
     }).pipe(Effect.provide(NodeHttpClient.layerUndici)), 30_000)
 })
