@@ -63,10 +63,26 @@ export const withUploader =
 
 /**
  * An uploader that uploads nothing: it names each input by a placeholder URL (a `.invalid` host,
- * which never resolves). A provider builds a job's input with it first, to check the input against
- * the model's schema before anything is uploaded: an input the model refuses costs no upload.
+ * which never resolves). See `checkedBeforeUpload`.
  */
 export const placeholder: UploadFile = (upload) => Effect.succeed(`https://upload.invalid/${encodeURIComponent(upload.filename)}`)
+
+/**
+ * A job's input built and checked before anything is uploaded: `build` runs first with large
+ * inputs named by placeholders and its result is checked, so an input the model refuses uploads
+ * nothing; only when a placeholder was used is it built again with `upload` and checked again
+ * (an input with nothing to upload is built and checked once).
+ */
+export const checkedBeforeUpload = <A, B, E, R>(
+  upload: UploadFile,
+  build: (uploader: UploadFile) => Effect.Effect<A, E, R>,
+  check: (built: A) => Effect.Effect<B, E, R>
+): Effect.Effect<B, E, R> =>
+  Effect.suspend(() => {
+    let deferred = 0
+    const dry: UploadFile = (file) => Effect.zipRight(Effect.sync(() => deferred++), placeholder(file))
+    return Effect.flatMap(Effect.flatMap(build(dry), check), (checked) => (deferred === 0 ? Effect.succeed(checked) : Effect.flatMap(build(upload), check)))
+  })
 
 /** The name an input is announced under: the file's base name, else `input.<ext>` of its type. */
 export const filenameOf = (source: AssetSource, contentType: string): string =>

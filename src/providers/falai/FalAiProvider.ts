@@ -173,9 +173,11 @@ export const makeFromClient = (
             Effect.map(builders[capability](model, input, opts).pipe(Uploads.withUploader(uploader)), (built) =>
               Option.match(checker, { onNone: () => built, onSome: (c) => placeBySchema(capability, built, c.properties) })
             )
-          // With a schema, checked first with large inputs named by placeholders: a refused input uploads nothing.
-          if (Option.isSome(checker)) yield* Effect.flatMap(placedWith(Uploads.placeholder), (dry) => schemas.prepare(model, dry))
-          const body = yield* Effect.flatMap(placedWith(upload), (placed) => schemas.prepare(model, placed))
+          // With a schema, checked before any upload: a refused input uploads nothing.
+          const prepare = (placed: Record<string, unknown>) => schemas.prepare(model, placed)
+          const body = yield* Option.isSome(checker)
+            ? Uploads.checkedBeforeUpload(upload, placedWith, prepare)
+            : Effect.flatMap(placedWith(upload), prepare)
           const startWithin = yield* secondsUntil(FalAiConfig.settings.id, controls?.deadline)
           let key: string | undefined
           const answer = yield* client.submit(model, body, startWithin, controls?.webhook, (used) => {

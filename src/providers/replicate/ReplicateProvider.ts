@@ -209,11 +209,11 @@ export const makeFromClient = (
           // A deadline already passed fails before even the schema is asked for.
           yield* secondsUntil(provider, controls?.deadline)
           // Checked before anything is created: an input the model refuses costs no prediction.
-          // With a schema, checked first with large inputs named by placeholders: a refused input uploads nothing.
-          if (Option.isSome(yield* schemas.checker(model))) {
-            yield* Effect.flatMap(inputOf(capability, model, input, opts, Uploads.placeholder), (dry) => schemas.prepare(model, dry))
-          }
-          const body = yield* Effect.flatMap(inputOf(capability, model, input, opts), (placed) => schemas.prepare(model, placed))
+          // With a schema, checked before any upload: a refused input uploads nothing.
+          const prepare = (placed: Record<string, unknown>) => schemas.prepare(model, placed)
+          const body = yield* Option.isSome(yield* schemas.checker(model))
+            ? Uploads.checkedBeforeUpload(upload, (uploader) => inputOf(capability, model, input, opts, uploader), prepare)
+            : Effect.flatMap(inputOf(capability, model, input, opts), prepare)
           // With a webhook the result comes by the call, not by holding the create open.
           const wait = shortJobs.has(capability) && controls?.webhook === undefined ? (options.waitSeconds ?? 10) : undefined
           // Read last, just before the create: the seconds left are as few as they will be.

@@ -102,24 +102,29 @@ export const extractFrame = (spec: ExtractFrameSpec, input: string, facts: Probe
     args: [
       ...head,
       ...(time > 0 ? ["-ss", num(time)] : []),
-      "-i",
-      input,
-      "-map",
-      "0:v:0",
-      "-frames:v",
-      "1",
-      ...scale,
-      ...(format === "png" ? ["-c:v", "png"] : ["-c:v", "mjpeg", "-q:v", "3", "-pix_fmt", "yuvj420p"]),
-      "-f",
-      "image2",
-      "-update",
-      "1",
-      outputPath
+      ...stillPicture(input, scale, format, 3, outputPath)
     ],
     mimeType: format === "png" ? "image/png" : "image/jpeg",
     extension: format
   })
 }
+
+// The first video frame of `input` through `filters`, written as one png or jpg (`jpegQuality`: mjpeg's -q:v, 2 best).
+const stillPicture = (input: string, filters: ReadonlyArray<string>, format: "png" | "jpg", jpegQuality: number, outputPath: string) => [
+  "-i",
+  input,
+  "-map",
+  "0:v:0",
+  "-frames:v",
+  "1",
+  ...filters,
+  ...(format === "png" ? ["-c:v", "png"] : ["-c:v", "mjpeg", "-q:v", String(jpegQuality), "-pix_fmt", "yuvj420p"]),
+  "-f",
+  "image2",
+  "-update",
+  "1",
+  outputPath
+]
 
 /**
  * `POST /image/upscale`: the picture `factor` times larger on each side (rounded to whole pixels),
@@ -137,20 +142,7 @@ export const upscale = (spec: UpscaleSpec, input: string, facts: Probe, outputPa
   return Either.right({
     args: [
       ...head,
-      "-i",
-      input,
-      "-map",
-      "0:v:0",
-      "-frames:v",
-      "1",
-      "-vf",
-      `scale=${width}:${height}:flags=lanczos`,
-      ...(format === "png" ? ["-c:v", "png"] : ["-c:v", "mjpeg", "-q:v", "2", "-pix_fmt", "yuvj420p"]),
-      "-f",
-      "image2",
-      "-update",
-      "1",
-      outputPath
+      ...stillPicture(input, ["-vf", `scale=${width}:${height}:flags=lanczos`], format, 2, outputPath)
     ],
     mimeType: format === "png" ? "image/png" : "image/jpeg",
     extension: format
